@@ -1,0 +1,58 @@
+# Briefkasten — two commands on a fresh Debian machine: `make run` and `make test`.
+# Both install what is missing (Debian packages, the venv at .venv, the package), then run.
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+SUDO        := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd \
+                poppler-utils fonts-dejavu-core fonts-liberation2
+DEMO_OUT    := var/demo
+
+.PHONY: run test bench eval lint setup system-deps samples clean
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	@command -v python3 >/dev/null || { echo "python3 (>= 3.11) is required"; exit 1; }
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+run: setup
+	@mkdir -p $(DEMO_OUT)
+	$(VENV)/bin/briefkasten ingest samples/set/brief-scan.png samples/set/kontoauszug-skewed.jpg \
+		samples/set/mietvertrag-photo.jpg samples/set/lohnabrechnung-turned.png \
+		--output $(DEMO_OUT)/dokument.pdf --report $(DEMO_OUT)/report.json --type sonstiges
+	@echo "PDF:    $(DEMO_OUT)/dokument.pdf"
+	@echo "Report: $(DEMO_OUT)/report.json"
+	@echo "Text:   pdftotext $(DEMO_OUT)/dokument.pdf -"
+
+test: setup lint
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile
+
+lint: setup
+	$(VENV)/bin/ruff check briefkasten tests samples bench
+	$(VENV)/bin/mypy briefkasten
+
+eval: setup
+	$(PY) -m samples.evaluate
+
+bench: setup
+	$(PY) bench/bench.py
+
+samples: setup
+	$(PY) -m samples.generate --small-demo --out samples/set
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,44 @@
+"""Briefkasten: a digital mailbox for job centers — photos and scans in, one searchable PDF out.
+
+The public API: ``ingest()`` builds one document, ``load_settings()`` reads the configuration,
+plus the models and the error hierarchy.
+"""
+
+from briefkasten.config import Settings
+from briefkasten.config import load as load_settings
+from briefkasten.document import ingest
+from briefkasten.errors import (
+    BriefkastenError,
+    ConfigError,
+    CorruptInput,
+    EmptyInput,
+    InputRejected,
+    LimitExceeded,
+    PasswordProtected,
+    ProcessingError,
+    ToolError,
+    UnsupportedType,
+)
+from briefkasten.model import DocumentResult, Original, PageResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BriefkastenError",
+    "ConfigError",
+    "CorruptInput",
+    "DocumentResult",
+    "EmptyInput",
+    "InputRejected",
+    "LimitExceeded",
+    "Original",
+    "PageResult",
+    "PasswordProtected",
+    "ProcessingError",
+    "Settings",
+    "ToolError",
+    "UnsupportedType",
+    "__version__",
+    "ingest",
+    "load_settings",
+]

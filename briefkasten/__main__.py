@@ -1,0 +1,3 @@
+from briefkasten.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""Configuration: loaded once into frozen settings, then passed down.
+
+Sources, later ones win: built-in defaults, the TOML file named by ``--config`` or
+``BRIEFKASTEN_CONFIG`` (see ``config/briefkasten.example.toml``), then environment variables
+``BRIEFKASTEN_<SECTION>_<KEY>`` (e.g. ``BRIEFKASTEN_OCR_LANG=deu+eng``). This is the only module
+that reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from briefkasten.errors import ConfigError
+
+REPO_PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Upload limits (BSI TR-03172-3), checked before anything is decoded."""
+
+    max_file_bytes: int = 50 * MIB
+    max_files: int = 20
+    max_pixels: int = 80_000_000
+    max_pages: int = 100
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    """Tesseract: language(s) as ``deu`` or ``deu+eng``, and a per-page time limit."""
+
+    lang: str = "deu"
+    timeout_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Which pipeline definition to run, where definitions live, and how pages are encoded."""
+
+    name: str = "default"
+    directory: Path = REPO_PIPELINES
+    workers: int = 0
+    raster_dpi: int = 300
+    jpeg_quality: int = 90
+
+
+@dataclass(frozen=True)
+class Settings:
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    ocr: OcrSettings = field(default_factory=OcrSettings)
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+
+    @property
+    def worker_count(self) -> int:
+        return self.pipeline.workers or os.cpu_count() or 1
+
+
+def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read defaults, then the TOML file, then ``BRIEFKASTEN_*`` variables."""
+    env = os.environ if environ is None else environ
+    if path is None and env.get("BRIEFKASTEN_CONFIG"):
+        path = Path(env["BRIEFKASTEN_CONFIG"])
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    sections = {}
+    for section in dataclasses.fields(Settings):
+        cls = get_type_hints(Settings)[section.name]
+        given = data.get(section.name, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"config section [{section.name}] must be a table")
+        sections[section.name] = _build(cls, section.name, given, env)
+    unknown = set(data) - set(sections)
+    if unknown:
+        raise ConfigError(f"unknown config sections: {', '.join(sorted(unknown))}")
+    return Settings(**sections)
+
+
+def _build(cls: type, section: str, given: dict[str, Any], env: Mapping[str, str]) -> Any:
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(given) - names
+    if unknown:
+        raise ConfigError(f"unknown keys in [{section}]: {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    for name in names:
+        var = f"BRIEFKASTEN_{section}_{name}".upper()
+        raw = env.get(var, given.get(name))
+        if raw is None:
+            continue
+        values[name] = _coerce(raw, hints[name], var)
+    return cls(**values)
+
+
+def _coerce(raw: Any, kind: Any, where: str) -> Any:
+    try:
+        if kind is Path:
+            return Path(raw).expanduser()
+        if kind is bool:
+            return raw if isinstance(raw, bool) else str(raw).lower() in {"1", "true", "yes", "on"}
+        value = kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: expected {kind.__name__}, got {raw!r}") from exc
+    if isinstance(value, int | float) and value < 0:
+        raise ConfigError(f"{where}: must not be negative")
+    return value

@@ -1,0 +1,229 @@
+"""Building one document: originals in, one searchable PDF and its report out.
+
+``ingest`` is the whole flow for one document: check every original (type, limits), turn
+each page into a one-page PDF (decode → pipeline steps → bundle) in a process pool, merge, and
+write the PDF and report atomically. Nothing is written to ``output`` unless everything worked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import tempfile
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import pypdfium2 as pdfium
+from tqdm import tqdm
+
+from briefkasten import config
+from briefkasten.config import Settings
+from briefkasten.errors import BriefkastenError, LimitExceeded, ProcessingError
+from briefkasten.model import DocumentResult, Original, PageRef, PageResult, StepRecord
+from briefkasten.pipeline import Options, Pipeline, load_pipeline, run_steps
+from briefkasten.pipeline.bundle import DocumentMeta, merge, raster_page_pdf, vector_page_pdf
+from briefkasten.pipeline.images import decode
+from briefkasten.pipeline.sniff import sniff
+from briefkasten.tools import tesseract
+
+_CHUNK = 1024 * 1024
+
+
+def ingest(
+    files: Sequence[Path],
+    output: Path,
+    *,
+    settings: Settings | None = None,
+    pipeline: str | None = None,
+    lang: str | None = None,
+    title: str | None = None,
+    document_type: str = "sonstiges",
+    report: Path | None = None,
+    progress: bool = False,
+) -> DocumentResult:
+    """Normalise ``files`` (pages in order) into one searchable PDF at ``output``."""
+    settings = settings or config.load()
+    definition = load_pipeline(pipeline or settings.pipeline.name, settings.pipeline.directory)
+    options = Options(
+        lang=lang or settings.ocr.lang,
+        ocr_timeout=settings.ocr.timeout_s,
+        jpeg_quality=settings.pipeline.jpeg_quality,
+    )
+    if any(step.name == "ocr" for step in definition.steps):
+        tesseract.check_lang(options.lang)
+    originals, refs = inspect(files, settings)
+    output = output.absolute()
+    with tempfile.TemporaryDirectory(prefix=".briefkasten-", dir=output.parent) as tmp:
+        workdir = Path(tmp)
+        pages = _process_all(refs, definition, workdir, options, settings, progress)
+        meta = DocumentMeta(
+            title=title or originals[0].name,
+            document_type=document_type,
+            created=datetime.now(UTC),
+            originals=[(o.name, o.sha256) for o in originals],
+            steps=[s.name for s in definition.steps],
+        )
+        merged = workdir / "document.pdf"
+        merge([p.pdf for p in pages], merged, meta)
+        result = DocumentResult(
+            pdf=output,
+            sha256=_sha256(merged),
+            text="\f".join(p.text for p in pages),
+            pipeline=definition.name,
+            pipeline_version=definition.version,
+            originals=originals,
+            pages=pages,
+        )
+        if report is not None:
+            report_tmp = workdir / "report.json"
+            report_tmp.write_text(json.dumps(result.report(), indent=2, ensure_ascii=False))
+            os.replace(report_tmp, report)
+        os.replace(merged, output)
+    return result
+
+
+def inspect(files: Sequence[Path], settings: Settings) -> tuple[tuple[Original, ...], list[PageRef]]:
+    """Sniff and hash every original; refuse the whole set if one fails or a limit is hit."""
+    limits = settings.limits
+    if not files:
+        raise LimitExceeded("no input files")
+    if len(files) > limits.max_files:
+        raise LimitExceeded(f"{len(files)} files, limit is {limits.max_files}")
+    originals: list[Original] = []
+    refs: list[PageRef] = []
+    for path in files:
+        name = safe_name(path.name)
+        try:
+            sniffed = sniff(path, limits)
+        except BriefkastenError as exc:
+            exc.source = name
+            raise
+        except OSError as exc:
+            raise ProcessingError(f"cannot read file: {exc.strerror}", source=name) from exc
+        original = Original(
+            name=name,
+            path=path.absolute(),
+            sha256=_sha256(path),
+            size=path.stat().st_size,
+            media_type=sniffed.media_type,
+            pages=len(sniffed.kinds),
+        )
+        originals.append(original)
+        refs.extend(PageRef(original, i, kind) for i, kind in enumerate(sniffed.kinds))
+    if len(refs) > limits.max_pages:
+        raise LimitExceeded(f"{len(refs)} pages in total, limit is {limits.max_pages}")
+    return tuple(originals), refs
+
+
+def process_page(
+    ref: PageRef, pipeline: Pipeline, workdir: Path, options: Options, raster_dpi: int
+) -> PageResult:
+    """Decode, run the pipeline and bundle one page into ``workdir``; picklable for a pool."""
+    out = workdir / f"page-{ref.original.sha256[:12]}-{ref.index:04d}.pdf"
+    try:
+        if ref.kind == "vector":
+            how = vector_page_pdf(ref, out)
+            return PageResult(
+                source=ref.original.name, index=ref.index, kind="vector", pdf=out,
+                text=_pdf_page_text(ref), rotation=0, skew_degrees=0.0,
+                perspective_corrected=False, dpi=None, ocr_confidence=None, flags=(),
+                history=(StepRecord("bundle", how, 0.0),),
+            )
+        page = run_steps(decode(ref, raster_dpi=raster_dpi), pipeline, workdir, options)
+        started = time.perf_counter()
+        how = raster_page_pdf(page, out, jpeg_quality=options.jpeg_quality)
+        bundled = StepRecord("bundle", how, (time.perf_counter() - started) * 1000)
+    except BriefkastenError as exc:
+        exc.source = exc.source or ref.original.name
+        raise
+    except Exception as exc:
+        raise ProcessingError(
+            f"page {ref.index + 1} failed: {type(exc).__name__}", source=ref.original.name
+        ) from exc
+    if page.ocr is not None and page.ocr.text_pdf is not None:
+        page.ocr.text_pdf.unlink(missing_ok=True)
+    return PageResult(
+        source=ref.original.name,
+        index=ref.index,
+        kind="raster",
+        pdf=out,
+        text=page.ocr.text if page.ocr else "",
+        rotation=page.rotation,
+        skew_degrees=page.skew_degrees,
+        perspective_corrected=page.perspective_corrected,
+        dpi=page.dpi,
+        ocr_confidence=page.ocr.confidence if page.ocr else None,
+        flags=page.flags,
+        history=(*page.history, bundled),
+    )
+
+
+def _process_all(
+    refs: Sequence[PageRef],
+    pipeline: Pipeline,
+    workdir: Path,
+    options: Options,
+    settings: Settings,
+    progress: bool,
+) -> tuple[PageResult, ...]:
+    args = (pipeline, workdir, options, settings.pipeline.raster_dpi)
+    workers = min(settings.worker_count, len(refs))
+    with tqdm(total=len(refs), unit="page", disable=not progress or len(refs) < 2, leave=False) as bar:
+        if workers <= 1:
+            results = []
+            for ref in refs:
+                results.append(process_page(ref, *args))
+                bar.update()
+            return tuple(results)
+        with _pool(workers) as pool:
+            futures = [pool.submit(process_page, ref, *args) for ref in refs]
+            for future in futures:
+                future.add_done_callback(lambda _: bar.update())
+            return tuple(f.result() for f in futures)
+
+
+@contextmanager
+def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["briefkasten.document"])
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _init_worker() -> None:
+    cv2.setNumThreads(1)
+
+
+def _pdf_page_text(ref: PageRef) -> str:
+    pdf = pdfium.PdfDocument(ref.original.path)
+    try:
+        return str(pdf[ref.index].get_textpage().get_text_bounded())
+    finally:
+        pdf.close()
+
+
+def safe_name(name: str) -> str:
+    """The client's file name reduced to harmless metadata (never used as a path)."""
+    name = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name)
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
+    return name[:120] or "upload"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

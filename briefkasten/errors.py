@@ -1,0 +1,124 @@
+"""One exception hierarchy for Briefkasten.
+
+Every class states what it means at each edge: the CLI exit code, the HTTP status, whether a
+job is retried, a plain-language German message for applicants and an English one for
+operators and logs. Messages never contain document content.
+
+::
+
+    BriefkastenError                      exit 4, HTTP 500, retried
+    ├── ConfigError                       exit 2, HTTP 500, not retried
+    ├── InputRejected                     exit 3, HTTP 422, not retried (the applicant can fix it)
+    │   ├── UnsupportedType               HTTP 415
+    │   ├── CorruptInput                  HTTP 422
+    │   ├── PasswordProtected             HTTP 422
+    │   ├── EmptyInput                    HTTP 422
+    │   └── LimitExceeded                 HTTP 413
+    └── ProcessingError                   exit 4, HTTP 500
+        └── ToolError                     an external program failed or is missing
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class BriefkastenError(Exception):
+    """Base of every error Briefkasten raises on purpose."""
+
+    code: ClassVar[str] = "internal_error"
+    exit_code: ClassVar[int] = 4
+    http_status: ClassVar[int] = 500
+    retry: ClassVar[bool] = True
+    message_de: ClassVar[str] = (
+        "Bei der Verarbeitung ist ein Fehler aufgetreten. Bitte versuchen Sie es später noch einmal."
+    )
+
+    def __init__(self, message_en: str, *, source: str | None = None) -> None:
+        super().__init__(message_en)
+        self.message_en = message_en
+        self.source = source
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keeps ``source`` when an error crosses a process pool boundary.
+        return (type(self), (self.message_en,), {"source": self.source})
+
+    def __str__(self) -> str:
+        if self.source:
+            return f"{self.source}: {self.message_en}"
+        return self.message_en
+
+
+class ConfigError(BriefkastenError):
+    """The configuration or a pipeline definition is invalid (an operator must fix it)."""
+
+    code = "config_error"
+    exit_code = 2
+    retry = False
+    message_de = "Der Dienst ist falsch eingerichtet. Bitte wenden Sie sich an das Jobcenter."
+
+
+class InputRejected(BriefkastenError):
+    """An uploaded file cannot be accepted; the applicant can fix it by sending another file."""
+
+    code = "input_rejected"
+    exit_code = 3
+    http_status = 422
+    retry = False
+    message_de = "Die Datei kann nicht angenommen werden."
+
+
+class UnsupportedType(InputRejected):
+    """The real file type (from its content, not its name) is not on the allowlist."""
+
+    code = "unsupported_type"
+    http_status = 415
+    message_de = (
+        "Diese Art von Datei können wir nicht annehmen. Bitte senden Sie ein Foto "
+        "(JPEG, PNG, HEIC, WebP, TIFF, BMP) oder ein PDF."
+    )
+
+
+class CorruptInput(InputRejected):
+    """The file claims a supported type but cannot be read (damaged or truncated)."""
+
+    code = "corrupt_input"
+    message_de = "Die Datei ist beschädigt oder unvollständig. Bitte senden Sie sie noch einmal."
+
+
+class PasswordProtected(InputRejected):
+    """A PDF needs a password to be opened."""
+
+    code = "password_protected"
+    message_de = (
+        "Das PDF ist mit einem Passwort geschützt. Bitte senden Sie es ohne Passwort."
+    )
+
+
+class EmptyInput(InputRejected):
+    """The file has no content: zero bytes, or a PDF without pages."""
+
+    code = "empty_input"
+    message_de = "Die Datei ist leer. Bitte wählen Sie eine andere Datei aus."
+
+
+class LimitExceeded(InputRejected):
+    """A size, pixel, page or file-count limit from the configuration is exceeded."""
+
+    code = "limit_exceeded"
+    http_status = 413
+    message_de = (
+        "Die Datei ist zu groß oder hat zu viele Seiten. Bitte senden Sie eine kleinere Datei."
+    )
+
+
+class ProcessingError(BriefkastenError):
+    """Normalisation failed for a reason the applicant cannot fix."""
+
+    code = "processing_failed"
+
+
+class ToolError(ProcessingError):
+    """An external program (Tesseract) failed, timed out or is not installed."""
+
+    code = "tool_failed"

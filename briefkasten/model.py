@@ -1,0 +1,162 @@
+"""The domain objects: originals, pages, documents and the report, as frozen dataclasses.
+
+A *document* (Dokument) is what the case worker files: one PDF of one type, made from one or
+more uploaded originals whose pages are taken in order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+PageKind = Literal["raster", "vector"]
+
+
+@dataclass(frozen=True)
+class Original:
+    """One uploaded file as received: its sanitised name, hash, size and sniffed type."""
+
+    name: str
+    path: Path
+    sha256: str
+    size: int
+    media_type: str
+    pages: int
+
+    def to_report(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "sha256": self.sha256,
+            "size": self.size,
+            "media_type": self.media_type,
+        }
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """Where a page comes from: page ``index`` of an original. Small and picklable."""
+
+    original: Original
+    index: int
+    kind: PageKind
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What one pipeline step did to one page, and how long it took."""
+
+    step: str
+    detail: str
+    ms: float
+
+
+@dataclass(frozen=True)
+class OcrResult:
+    """One Tesseract run: the invisible text layer (a one-page PDF), plain text, confidence."""
+
+    text_pdf: Path | None
+    text: str
+    confidence: float | None
+    words: int
+
+
+@dataclass(frozen=True, eq=False)
+class Page:
+    """One page on its way through the pipeline.
+
+    ``image`` is an 8-bit array, ``H×W`` (grey) or ``H×W×3`` (RGB), or ``None`` for a
+    born-digital PDF page that is passed on untouched. ``passthrough`` names the original
+    JPEG while its pixels are still unchanged, so bundling can embed it without re-encoding.
+    Steps never mutate a page: they return ``page.evolve(...)``.
+    """
+
+    ref: PageRef
+    image: np.ndarray | None
+    dpi: float
+    dpi_estimated: bool = False
+    exif_orientation: int = 1
+    passthrough: Path | None = None
+    lossy_source: bool = False
+    rotation: int = 0
+    skew_degrees: float = 0.0
+    perspective_corrected: bool = False
+    flags: tuple[str, ...] = ()
+    ocr: OcrResult | None = None
+    history: tuple[StepRecord, ...] = ()
+    detail: str = field(default="", repr=False)
+
+    @property
+    def kind(self) -> PageKind:
+        return self.ref.kind
+
+    def evolve(self, detail: str = "", **changes: Any) -> Page:
+        """A copy with ``changes``; a new ``image`` drops the JPEG passthrough."""
+        if "image" in changes and "passthrough" not in changes:
+            changes["passthrough"] = None
+        return dataclasses.replace(self, detail=detail, **changes)
+
+    def flagged(self, *flags: str) -> Page:
+        new = tuple(f for f in flags if f not in self.flags)
+        return dataclasses.replace(self, flags=self.flags + new)
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """A finished page: its one-page PDF on disk and what the report says about it."""
+
+    source: str
+    index: int
+    kind: PageKind
+    pdf: Path
+    text: str
+    rotation: int
+    skew_degrees: float
+    perspective_corrected: bool
+    dpi: float | None
+    ocr_confidence: float | None
+    flags: tuple[str, ...]
+    history: tuple[StepRecord, ...]
+
+    def to_report(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "index": self.index,
+            "kind": self.kind,
+            "rotation": self.rotation,
+            "skew_degrees": round(self.skew_degrees, 2),
+            "perspective_corrected": self.perspective_corrected,
+            "dpi": None if self.dpi is None else round(self.dpi, 1),
+            "ocr_confidence": None if self.ocr_confidence is None else round(self.ocr_confidence, 1),
+            "flags": list(self.flags),
+            "timings_ms": {r.step: round(r.ms, 1) for r in self.history},
+            "steps": [{"step": r.step, "detail": r.detail} for r in self.history],
+        }
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """One finished document: the PDF, its text, the originals and the per-page results."""
+
+    pdf: Path
+    sha256: str
+    text: str
+    pipeline: str
+    pipeline_version: str
+    originals: tuple[Original, ...]
+    pages: tuple[PageResult, ...]
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "pages": [p.to_report() for p in self.pages],
+            "originals": [o.to_report() for o in self.originals],
+            "document": {
+                "sha256": self.sha256,
+                "pages": len(self.pages),
+                "pipeline": self.pipeline,
+                "pipeline_version": self.pipeline_version,
+            },
+        }

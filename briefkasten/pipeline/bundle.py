@@ -1,0 +1,215 @@
+"""Bundling: one-page PDFs per page, then one document PDF with metadata and nothing active.
+
+- Image pages go through img2pdf: an unchanged JPEG original is embedded as it is (only its
+  metadata segments are dropped, so no EXIF/GPS leaves), changed pages are encoded as JPEG when
+  the source was lossy already and as lossless PNG/Flate otherwise. Colour is kept; no JBIG2.
+- The invisible text layer from Tesseract is laid *under* the image with pypdf.
+- Born-digital PDF pages keep their text and vectors: PDFium flattens form fields and
+  annotations into the page, then every annotation and page action is removed. The output is
+  built from pages only, so no catalog-level JavaScript, open action or embedded file survives.
+- Metadata: document info, XMP and an sRGB output intent (structure ready for PDF/A-2u).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import cv2
+import img2pdf
+import numpy as np
+import pypdfium2 as pdfium
+from PIL import ImageCms
+from pypdf import PdfReader, PdfWriter, Transformation
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    TextStringObject,
+)
+
+from briefkasten.errors import CorruptInput, ProcessingError
+from briefkasten.model import Page, PageRef
+
+PRODUCER = "Briefkasten"
+#: JPEG markers kept in a passed-through original: JFIF (APP0), ICC (APP2), Adobe (APP14).
+_KEEP_APP_MARKERS = {0xE0, 0xE2, 0xEE}
+_SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    title: str
+    document_type: str
+    created: datetime
+    originals: Sequence[tuple[str, str]]  # (name, sha256)
+    steps: Sequence[str]
+    producer: str = PRODUCER
+
+
+def raster_page_pdf(page: Page, out: Path, *, jpeg_quality: int) -> str:
+    """Write ``page`` as a one-page PDF with its text layer; return how the image was stored."""
+    assert page.image is not None
+    data, how = _page_image_bytes(page, jpeg_quality)
+    layout = img2pdf.get_fixed_dpi_layout_fun((page.dpi, page.dpi))
+    image_pdf = img2pdf.convert(data, layout_fun=layout, rotation=img2pdf.Rotation.none)
+    writer = PdfWriter(clone_from=io.BytesIO(image_pdf))
+    if page.ocr is not None and page.ocr.text_pdf is not None:
+        base = writer.pages[0]
+        text = PdfReader(page.ocr.text_pdf).pages[0]
+        scale_x = float(base.mediabox.width) / float(text.mediabox.width)
+        scale_y = float(base.mediabox.height) / float(text.mediabox.height)
+        base.merge_transformed_page(text, Transformation().scale(scale_x, scale_y), over=False)
+    with out.open("wb") as handle:
+        writer.write(handle)
+    return how
+
+
+def _page_image_bytes(page: Page, jpeg_quality: int) -> tuple[bytes, str]:
+    assert page.image is not None
+    if page.passthrough is not None:
+        return strip_jpeg_metadata(page.passthrough.read_bytes()), "original JPEG passed through"
+    pixels = page.image if page.image.ndim == 2 else cv2.cvtColor(page.image, cv2.COLOR_RGB2BGR)
+    pixels = np.ascontiguousarray(pixels)
+    if page.lossy_source:
+        ok, buf = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+        how = f"JPEG quality {jpeg_quality}"
+    else:
+        ok, buf = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+        how = "lossless PNG"
+    if not ok:
+        raise ProcessingError("cannot encode page image", source=page.ref.original.name)
+    return buf.tobytes(), how
+
+
+def strip_jpeg_metadata(data: bytes) -> bytes:
+    """Drop EXIF, XMP, comments and other APPn segments from a JPEG without re-encoding.
+
+    Hand-written because Pillow can only drop metadata by re-encoding, which would lose quality.
+    Walks the marker segments up to the start of scan and copies the entropy-coded rest as is.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        raise CorruptInput("not a JPEG stream")
+    out = bytearray(b"\xff\xd8")
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise CorruptInput("malformed JPEG marker")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        segment = data[pos : pos + 2 + length]
+        if marker == 0xDA:  # start of scan: the rest is image data
+            out += data[pos:]
+            return bytes(out)
+        is_app = 0xE0 <= marker <= 0xEF
+        if (not is_app and marker != 0xFE) or marker in _KEEP_APP_MARKERS:
+            out += segment
+        pos += 2 + length
+    raise CorruptInput("JPEG has no image data")
+
+
+def vector_page_pdf(ref: PageRef, out: Path) -> str:
+    """Copy a born-digital PDF page untouched, with forms and annotations flattened."""
+    try:
+        source = pdfium.PdfDocument(ref.original.path)
+        try:
+            page = source[ref.index]
+            pdfium.raw.FPDFPage_Flatten(page.raw, pdfium.raw.FLAT_PRINT)
+            target = pdfium.PdfDocument.new()
+            target.import_pages(source, [ref.index])
+            target.save(out)
+            target.close()
+        finally:
+            source.close()
+    except pdfium.PdfiumError as exc:
+        raise CorruptInput(f"cannot copy PDF page: {exc}", source=ref.original.name) from exc
+    return "born-digital page copied, annotations flattened"
+
+
+def merge(pages: Sequence[Path], output: Path, meta: DocumentMeta) -> None:
+    """Merge one-page PDFs into ``output`` with metadata; drop every annotation and action."""
+    writer = PdfWriter()
+    for path in pages:
+        page = PdfReader(path).pages[0]
+        for key in ("/Annots", "/AA"):
+            if key in page:
+                del page[NameObject(key)]
+        writer.add_page(page)
+    created = meta.created.astimezone(UTC)
+    writer.add_metadata(
+        {
+            "/Title": meta.title,
+            "/Subject": meta.document_type,
+            "/Creator": meta.producer,
+            "/Producer": meta.producer,
+            "/CreationDate": _pdf_date(created),
+            "/ModDate": _pdf_date(created),
+            "/Keywords": f"Briefkasten; {meta.document_type}",
+            "/BriefkastenOriginals": json.dumps(
+                [{"name": n, "sha256": h} for n, h in meta.originals], ensure_ascii=False
+            ),
+            "/BriefkastenSteps": ", ".join(meta.steps),
+        }
+    )
+    root = writer.root_object
+    root[NameObject("/Metadata")] = writer._add_object(_xmp_stream(meta, created))
+    root[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(_output_intent(writer))])
+    writer.compress_identical_objects()
+    with output.open("wb") as handle:
+        writer.write(handle)
+
+
+def _pdf_date(moment: datetime) -> str:
+    return moment.strftime("D:%Y%m%d%H%M%SZ")
+
+
+def _output_intent(writer: PdfWriter) -> DictionaryObject:
+    profile = DecodedStreamObject()
+    profile.set_data(_SRGB_ICC)
+    profile[NameObject("/N")] = NumberObject(3)
+    intent = DictionaryObject()
+    intent[NameObject("/Type")] = NameObject("/OutputIntent")
+    intent[NameObject("/S")] = NameObject("/GTS_PDFA1")
+    intent[NameObject("/OutputConditionIdentifier")] = TextStringObject("sRGB IEC61966-2.1")
+    intent[NameObject("/Info")] = TextStringObject("sRGB IEC61966-2.1")
+    intent[NameObject("/DestOutputProfile")] = writer._add_object(profile)
+    return intent
+
+
+def _xmp_stream(meta: DocumentMeta, created: datetime) -> DecodedStreamObject:
+    stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+    xmp = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:pdf="http://ns.adobe.com/pdf/1.3/">
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(meta.title)}</rdf:li></rdf:Alt></dc:title>
+   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(meta.document_type)}</rdf:li></rdf:Alt></dc:description>
+   <dc:format>application/pdf</dc:format>
+   <xmp:CreateDate>{stamp}</xmp:CreateDate>
+   <xmp:ModifyDate>{stamp}</xmp:ModifyDate>
+   <xmp:MetadataDate>{stamp}</xmp:MetadataDate>
+   <xmp:CreatorTool>{escape(meta.producer)}</xmp:CreatorTool>
+   <pdf:Producer>{escape(meta.producer)}</pdf:Producer>
+   <pdf:Keywords>Briefkasten; {escape(meta.document_type)}</pdf:Keywords>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>"""
+    stream = DecodedStreamObject()
+    stream.set_data(xmp.encode("utf-8"))
+    stream[NameObject("/Type")] = NameObject("/Metadata")
+    stream[NameObject("/Subtype")] = NameObject("/XML")
+    return stream

@@ -1,0 +1,182 @@
+"""Decoding pages into 8-bit arrays, colour conversion, EXIF orientation and DPI estimates.
+
+``decode`` turns a page reference into a ``Page``: every colour model ends as 8-bit grey or
+sRGB (CMYK with or without an ICC profile, palettes, 16-bit, alpha on white). Scanned PDF pages
+are rendered with PDFium. Nothing is written to disk here.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import warnings
+
+import numpy as np
+import pypdfium2 as pdfium
+from PIL import Image, ImageCms, ImageOps
+
+from briefkasten.errors import CorruptInput
+from briefkasten.model import Page, PageRef, StepRecord
+from briefkasten.pipeline import StepContext
+
+#: Media types whose pixels were already lossy-compressed; their pages are stored as JPEG.
+LOSSY_TYPES = frozenset({"image/jpeg", "image/webp", "image/heic", "application/pdf"})
+_SRGB = ImageCms.createProfile("sRGB")
+_PLAUSIBLE_DPI = (100.0, 1200.0)
+_A4_LONG_INCH = 297 / 25.4
+_A4_SHORT_INCH = 210 / 25.4
+
+
+def decode(ref: PageRef, *, raster_dpi: int) -> Page:
+    """Decode page ``ref.index`` of the original into a ``Page`` (raster pages only)."""
+    started = time.perf_counter()
+    if ref.original.media_type == "application/pdf":
+        image, detail = _render_pdf_page(ref, raster_dpi), f"rendered at {raster_dpi} dpi"
+        dpi, orientation, passthrough = float(raster_dpi), 1, None
+    else:
+        try:
+            with warnings.catch_warnings(), Image.open(ref.original.path) as source:
+                warnings.simplefilter("ignore")
+                source.seek(ref.index)
+                source.load()
+                dpi = _dpi_of(source)
+                orientation = source.getexif().get(0x0112, 1) if ref.index == 0 else 1
+                image, detail = to_rgb_or_grey(source)
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise CorruptInput(f"cannot decode image: {exc}", source=ref.original.name) from exc
+        unchanged_jpeg = ref.original.media_type == "image/jpeg" and detail == "kept"
+        passthrough = ref.original.path if unchanged_jpeg else None
+    array = np.asarray(image)
+    record = StepRecord("decode", f"{image.mode} {image.width}×{image.height}, {detail}",
+                        (time.perf_counter() - started) * 1000)
+    return Page(
+        ref=ref,
+        image=array,
+        dpi=dpi,
+        exif_orientation=orientation if orientation in range(1, 9) else 1,
+        passthrough=passthrough,
+        lossy_source=ref.original.media_type in LOSSY_TYPES,
+        history=(record,),
+    )
+
+
+def to_rgb_or_grey(image: Image.Image) -> tuple[Image.Image, str]:
+    """Convert any Pillow mode to ``L`` or sRGB ``RGB``; says what it did."""
+    mode = image.mode
+    icc = image.info.get("icc_profile")
+    if icc and _is_srgb(icc):
+        icc = None
+    if mode in ("L", "RGB") and not icc:
+        return image, "kept"
+    if mode == "1":
+        return image.convert("L"), "bilevel to grey"
+    if mode.startswith("I"):
+        return _sixteen_bit_to_grey(image), f"{mode} to 8-bit grey"
+    if mode == "F":
+        return Image.fromarray(np.clip(np.asarray(image), 0, 255).astype(np.uint8)), "float to grey"
+    if mode in ("P", "PA"):
+        image = image.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "La", "RGBa"):
+        flat = _on_white(image)
+        return flat, f"{mode} alpha composited on white"
+    if icc:
+        try:
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
+            if converted is not None:
+                return converted, f"{mode} with ICC profile to sRGB"
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass
+    if mode == "L":
+        return image, "kept (ICC profile ignored)"
+    return image.convert("RGB"), f"{mode} to RGB"
+
+
+def _is_srgb(icc: bytes) -> bool:
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return "srgb" in ImageCms.getProfileDescription(profile).lower()
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return False
+
+
+def _sixteen_bit_to_grey(image: Image.Image) -> Image.Image:
+    values = np.asarray(image).astype(np.float64)
+    top = 65535.0 if values.max(initial=0) > 255 else 255.0
+    return Image.fromarray(np.clip(values * (255.0 / top), 0, 255).round().astype(np.uint8))
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    grey = image.mode in ("LA", "La")
+    rgba = image.convert("RGBA")
+    canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    canvas.alpha_composite(rgba)
+    return canvas.convert("L" if grey else "RGB")
+
+
+def _dpi_of(image: Image.Image) -> float:
+    dpi = image.info.get("dpi")
+    try:
+        value = float(dpi[0]) if dpi else 0.0
+    except (TypeError, ValueError, IndexError):
+        value = 0.0
+    return value
+
+
+def _render_pdf_page(ref: PageRef, dpi: int) -> Image.Image:
+    try:
+        pdf = pdfium.PdfDocument(ref.original.path)
+        try:
+            bitmap = pdf[ref.index].render(scale=dpi / 72, may_draw_forms=False)
+            image = bitmap.to_pil().convert("RGB")
+        finally:
+            pdf.close()
+    except pdfium.PdfiumError as exc:
+        raise CorruptInput(f"cannot render PDF page: {exc}", source=ref.original.name) from exc
+    return image
+
+
+def apply_exif_orientation(page: Page, ctx: StepContext) -> Page:
+    """Turn the pixels as the camera's EXIF orientation tag says (lossless)."""
+    assert page.image is not None
+    tag = page.exif_orientation
+    if tag == 1:
+        return page
+    image = Image.fromarray(page.image)
+    image.info["exif"] = _orientation_exif(tag)
+    turned = ImageOps.exif_transpose(image)
+    return page.evolve(
+        detail=f"applied EXIF orientation {tag}",
+        image=np.asarray(turned),
+        exif_orientation=1,
+    )
+
+
+def _orientation_exif(tag: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = tag
+    return exif.tobytes()
+
+
+def estimate_dpi(page: Page, ctx: StepContext) -> Page:
+    """Replace a missing or implausible DPI (phones write 72) by an estimate from page size.
+
+    The estimate assumes the page is A4, which holds for nearly all job-center documents; the
+    short side is used when the aspect ratio fits A4, else the long side.
+    """
+    assert page.image is not None
+    low, high = ctx.param("plausible", list(_PLAUSIBLE_DPI))
+    if low <= page.dpi <= high:
+        return page
+    height, width = page.image.shape[:2]
+    long_side, short_side = max(height, width), min(height, width)
+    aspect = long_side / max(short_side, 1)
+    estimate = short_side / _A4_SHORT_INCH if 1.3 <= aspect <= 1.5 else long_side / _A4_LONG_INCH
+    estimate = float(min(max(estimate, 10.0), high))
+    given = f"{page.dpi:.0f}" if page.dpi else "none"
+    return page.evolve(
+        detail=f"dpi {given} implausible, estimated {estimate:.0f} assuming A4",
+        dpi=estimate,
+        dpi_estimated=True,
+    )

@@ -1,0 +1,56 @@
+"""The OCR step: one Tesseract run per page for the text layer, the plain text and confidence.
+
+Any enhancement for OCR is applied only to the grey copy Tesseract reads; the stored page keeps
+its colour and pixels.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from briefkasten.model import OcrResult, Page
+from briefkasten.pipeline import StepContext
+from briefkasten.tools import tesseract
+
+#: Tesseract cannot read anything from images smaller than this (pixels, short side).
+MIN_OCR_SIDE = 32
+
+
+def ocr(page: Page, ctx: StepContext) -> Page:
+    """Run Tesseract on an enhanced grey copy; flag low confidence, never change the pixels."""
+    assert page.image is not None
+    if min(page.image.shape[:2]) < MIN_OCR_SIDE:
+        return page.flagged("low_resolution").evolve(detail="page too small to read, OCR skipped")
+    copy = ocr_copy(page.image, dark="too_dark" in page.flags)
+    stem = f"ocr-{page.ref.original.sha256[:12]}-{page.ref.index}"
+    image_path = ctx.workdir / f"{stem}.pgm"
+    if not cv2.imwrite(str(image_path), copy):
+        raise OSError(f"cannot write OCR copy to {image_path}")
+    try:
+        out = tesseract.ocr(
+            image_path,
+            ctx.workdir / stem,
+            lang=str(ctx.param("lang", ctx.options.lang)),
+            dpi=page.dpi,
+            timeout=ctx.options.ocr_timeout,
+            psm=int(ctx.param("psm", 3)),
+        )
+    finally:
+        image_path.unlink(missing_ok=True)
+    result = OcrResult(out.text_pdf, out.text, out.confidence, out.words)
+    flagged = page
+    min_confidence = float(ctx.param("min_confidence", 60.0))
+    if out.confidence is not None and out.confidence < min_confidence:
+        flagged = page.flagged("low_ocr_confidence")
+    conf = "n/a" if out.confidence is None else f"{out.confidence:.1f}"
+    return flagged.evolve(detail=f"{out.words} words, mean confidence {conf}", ocr=result)
+
+
+def ocr_copy(image: np.ndarray, *, dark: bool = False) -> np.ndarray:
+    """The grey image Tesseract reads; dark photos get their contrast stretched first."""
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    if dark:
+        clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+        grey = clahe.apply(cv2.normalize(grey, None, 0, 255, cv2.NORM_MINMAX))
+    return grey

@@ -1,0 +1,1 @@
+"""Thin wrappers around external programs; each can say ``version()`` and ``available()``."""

@@ -1,0 +1,39 @@
+"""Shared fixtures: the repo root on sys.path (for ``samples``), settings and a CLI runner."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from briefkasten import config  # noqa: E402
+from briefkasten.config import Settings  # noqa: E402
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Defaults with one worker: tests run in parallel processes already."""
+    return config.load(environ={"BRIEFKASTEN_PIPELINE_WORKERS": "1"})
+
+
+CliResult = subprocess.CompletedProcess[str]
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliResult]:
+    """Run ``python -m briefkasten ARGS`` and return the completed process."""
+
+    def run(*args: str | Path, env: dict[str, str] | None = None) -> CliResult:
+        command = [sys.executable, "-m", "briefkasten", *map(str, args)]
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=300, env=env, check=False
+        )
+
+    return run

@@ -1,0 +1,137 @@
+"""Sniffing and limits: every rejection class, decided before decoding."""
+
+from __future__ import annotations
+
+import tracemalloc
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from briefkasten.config import LimitSettings
+from briefkasten.errors import (
+    CorruptInput,
+    EmptyInput,
+    LimitExceeded,
+    PasswordProtected,
+    UnsupportedType,
+)
+from briefkasten.pipeline.sniff import media_type_of, sniff
+from tests import factories
+
+LIMITS = LimitSettings()
+
+
+def test_zero_bytes_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "leer.jpg"
+    path.write_bytes(b"")
+    with pytest.raises(EmptyInput):
+        sniff(path, LIMITS)
+
+
+def test_text_file_named_jpg_is_unsupported(tmp_path: Path) -> None:
+    path = tmp_path / "foto.jpg"
+    path.write_text("Das ist kein Bild, sondern Text.\n")
+    with pytest.raises(UnsupportedType):
+        sniff(path, LIMITS)
+
+
+def test_truncated_jpeg_is_corrupt(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.jpg"
+    factories.text_page().save(whole, quality=90)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(CorruptInput):
+        sniff(cut, LIMITS)
+
+
+def test_truncated_png_is_corrupt(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.png"
+    factories.text_page().save(whole)
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    with pytest.raises(CorruptInput):
+        sniff(cut, LIMITS)
+
+
+def test_png_bomb_is_refused_from_its_header_without_allocating(tmp_path: Path) -> None:
+    bomb = factories.png_header_bomb(tmp_path / "bomb.png")
+    tracemalloc.start()
+    try:
+        with pytest.raises(LimitExceeded, match="35000×35000"):
+            sniff(bomb, LIMITS)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024  # 35000² pixels would need > 1 GB
+
+
+def test_file_over_the_byte_limit(tmp_path: Path) -> None:
+    path = tmp_path / "page.png"
+    factories.text_page().save(path)
+    with pytest.raises(LimitExceeded, match="bytes"):
+        sniff(path, replace(LIMITS, max_file_bytes=1000))
+
+
+def test_password_protected_pdf(tmp_path: Path) -> None:
+    plain = factories.born_digital_pdf(tmp_path / "plain.pdf")
+    locked = factories.encrypted_pdf(plain, tmp_path / "locked.pdf", user="geheim", owner="x")
+    with pytest.raises(PasswordProtected):
+        sniff(locked, LIMITS)
+
+
+def test_owner_password_only_pdf_opens(tmp_path: Path) -> None:
+    plain = factories.born_digital_pdf(tmp_path / "plain.pdf")
+    owner_only = factories.encrypted_pdf(plain, tmp_path / "owner.pdf", user="", owner="x")
+    assert sniff(owner_only, LIMITS).kinds == ("vector",)
+
+
+def test_pdf_without_pages_is_empty(tmp_path: Path) -> None:
+    with pytest.raises(EmptyInput):
+        sniff(factories.empty_pdf(tmp_path / "empty.pdf"), LIMITS)
+
+
+def test_pdf_page_limit(tmp_path: Path) -> None:
+    one = factories.born_digital_pdf(tmp_path / "one.pdf")
+    three = factories.merged_pdf(tmp_path / "three.pdf", one, one, one)
+    with pytest.raises(LimitExceeded, match="3 pages"):
+        sniff(three, replace(LIMITS, max_pages=2))
+
+
+def test_mixed_pdf_is_classified_page_by_page(tmp_path: Path) -> None:
+    digital = factories.born_digital_pdf(tmp_path / "digital.pdf")
+    scan = factories.scanned_pdf(tmp_path / "scan.pdf")
+    mixed = factories.merged_pdf(tmp_path / "mixed.pdf", digital, scan, digital)
+    assert sniff(mixed, LIMITS).kinds == ("vector", "raster", "vector")
+
+
+def test_pdf_with_junk_before_header_is_accepted(tmp_path: Path) -> None:
+    digital = factories.born_digital_pdf(tmp_path / "digital.pdf")
+    junk = tmp_path / "junk.pdf"
+    junk.write_bytes(b"From: scanner@example\r\n\r\n" + digital.read_bytes())
+    assert sniff(junk, LIMITS).media_type == "application/pdf"
+
+
+def test_multi_page_tiff_counts_frames(tmp_path: Path) -> None:
+    path = tmp_path / "scan.tif"
+    first, second = factories.text_page(mode="L"), factories.text_page(mode="L")
+    first.save(path, save_all=True, append_images=[second], compression="tiff_deflate")
+    assert sniff(path, LIMITS).kinds == ("raster", "raster")
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image/jpeg"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "image/png"),
+        (b"II*\x00\x08\x00\x00\x00", "image/tiff"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00", "image/heic"),
+        (b"%PDF-1.7\n", "application/pdf"),
+        (b"<html><script>", None),
+        (b"PK\x03\x04", None),
+        (b"GIF89a", None),
+    ],
+)
+def test_magic_table(head: bytes, expected: str | None) -> None:
+    assert media_type_of(head) == expected
