@@ -66,11 +66,14 @@ def merged_pdf(path: Path, *parts: Path) -> Path:
 def hostile_pdf(source: Path, path: Path) -> Path:
     """``source`` plus JavaScript, an open action, an embedded file and a launch action."""
     writer = PdfWriter(clone_from=str(source))
-    writer.add_js("app.alert('hello');")
     writer.add_attachment("payload.exe", b"MZ not really")
     open_action = DictionaryObject({
         NameObject("/S"): NameObject("/JavaScript"),
         NameObject("/JS"): TextStringObject("app.alert('open');"),
+    })
+    names = writer.root_object["/Names"].get_object()
+    names[NameObject("/JavaScript")] = DictionaryObject({
+        NameObject("/Names"): ArrayObject([TextStringObject("js1"), writer._add_object(open_action)])
     })
     writer.root_object[NameObject("/OpenAction")] = writer._add_object(open_action)
     launch = DictionaryObject({

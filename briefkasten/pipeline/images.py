@@ -47,12 +47,17 @@ def decode(ref: PageRef, *, raster_dpi: int) -> Page:
         unchanged_jpeg = ref.original.media_type == "image/jpeg" and detail == "kept"
         passthrough = ref.original.path if unchanged_jpeg else None
     array = np.asarray(image)
+    estimated = not plausible_dpi(dpi)
+    if estimated:
+        dpi = a4_dpi(array.shape[:2])
+        detail += f", dpi estimated {dpi:.0f}"
     record = StepRecord("decode", f"{image.mode} {image.width}×{image.height}, {detail}",
                         (time.perf_counter() - started) * 1000)
     return Page(
         ref=ref,
         image=array,
         dpi=dpi,
+        dpi_estimated=estimated,
         exif_orientation=orientation if orientation in range(1, 9) else 1,
         passthrough=passthrough,
         lossy_source=ref.original.media_type in LOSSY_TYPES,
@@ -159,24 +164,32 @@ def _orientation_exif(tag: int) -> bytes:
     return exif.tobytes()
 
 
-def estimate_dpi(page: Page, ctx: StepContext) -> Page:
-    """Replace a missing or implausible DPI (phones write 72) by an estimate from page size.
+def plausible_dpi(dpi: float, bounds: tuple[float, float] = _PLAUSIBLE_DPI) -> bool:
+    """Phones write 72 and screenshots 96; real scans say 150–600."""
+    return bounds[0] <= dpi <= bounds[1]
 
-    The estimate assumes the page is A4, which holds for nearly all job-center documents; the
-    short side is used when the aspect ratio fits A4, else the long side.
+
+def a4_dpi(shape: tuple[int, ...], ceiling: float = _PLAUSIBLE_DPI[1]) -> float:
+    """The resolution at which an image of this size would be an A4 page.
+
+    Nearly all job-center documents are A4: the short side is used when the aspect ratio fits
+    A4 (a cropped page), else the long side (a page with a margin of background).
     """
-    assert page.image is not None
-    low, high = ctx.param("plausible", list(_PLAUSIBLE_DPI))
-    if low <= page.dpi <= high:
-        return page
-    height, width = page.image.shape[:2]
-    long_side, short_side = max(height, width), min(height, width)
+    long_side, short_side = max(shape[:2]), min(shape[:2])
     aspect = long_side / max(short_side, 1)
     estimate = short_side / _A4_SHORT_INCH if 1.3 <= aspect <= 1.5 else long_side / _A4_LONG_INCH
-    estimate = float(min(max(estimate, 10.0), high))
-    given = f"{page.dpi:.0f}" if page.dpi else "none"
+    return float(min(max(estimate, 10.0), ceiling))
+
+
+def estimate_dpi(page: Page, ctx: StepContext) -> Page:
+    """Re-estimate a missing or implausible DPI from the page as it is now (after cropping)."""
+    assert page.image is not None
+    bounds = tuple(ctx.param("plausible", list(_PLAUSIBLE_DPI)))
+    if not page.dpi_estimated and plausible_dpi(page.dpi, (bounds[0], bounds[1])):
+        return page
+    estimate = a4_dpi(page.image.shape, bounds[1])
     return page.evolve(
-        detail=f"dpi {given} implausible, estimated {estimate:.0f} assuming A4",
+        detail=f"dpi re-estimated as {estimate:.0f} from the page size, assuming A4",
         dpi=estimate,
         dpi_estimated=True,
     )
