@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Digitaler Briefkasten: photos and scans in, one searchable PDF out.",
     )
     parser.add_argument("--version", action="version", version=f"briefkasten {__version__}")
-    parser.add_argument("--config", type=Path, help="TOML config file (default: $BRIEFKASTEN_CONFIG)")
+    parser.add_argument(
+        "--config", type=Path, help="TOML config file (default: $BRIEFKASTEN_CONFIG)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ingest_cmd = commands.add_parser(
@@ -58,8 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     ingest_cmd.add_argument("--report", type=Path, metavar="REPORT.json")
     ingest_cmd.add_argument("--pipeline", metavar="NAME", help="pipeline under pipelines/")
     ingest_cmd.add_argument("--lang", metavar="L", help="Tesseract language(s), e.g. deu+eng")
-    ingest_cmd.add_argument("--type", dest="document_type", default="sonstiges",
-                            help="document type recorded in the metadata")
+    ingest_cmd.add_argument(
+        "--type",
+        dest="document_type",
+        default="sonstiges",
+        help="document type recorded in the metadata",
+    )
     ingest_cmd.add_argument("--title", help="document title (default: first file name)")
     ingest_cmd.set_defaults(handler=_ingest)
     return parser

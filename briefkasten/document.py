@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-import os
 import re
 import tempfile
 import time
@@ -20,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import cv2
 import pypdfium2 as pdfium
@@ -83,15 +83,29 @@ def ingest(
             originals=originals,
             pages=pages,
         )
-        if report is not None:
-            report_tmp = workdir / "report.json"
-            report_tmp.write_text(json.dumps(result.report(), indent=2, ensure_ascii=False))
-            os.replace(report_tmp, report)
-        os.replace(merged, output)
+        _publish(merged, output, result.report(), report)
     return result
 
 
-def inspect(files: Sequence[Path], settings: Settings) -> tuple[tuple[Original, ...], list[PageRef]]:
+def _publish(
+    pdf: Path, output: Path, report_data: dict[str, Any], report: Path | None
+) -> None:
+    """Move the finished PDF (and report) into place; never leave half of them behind."""
+    if report is None:
+        pdf.replace(output)
+        return
+    part = report.with_name(f".{report.name}.part")
+    try:
+        part.write_text(json.dumps(report_data, indent=2, ensure_ascii=False), encoding="utf-8")
+        pdf.replace(output)
+        part.replace(report)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def inspect(
+    files: Sequence[Path], settings: Settings
+) -> tuple[tuple[Original, ...], list[PageRef]]:
     """Sniff and hash every original; refuse the whole set if one fails or a limit is hit."""
     limits = settings.limits
     if not files:
@@ -133,9 +147,17 @@ def process_page(
         if ref.kind == "vector":
             how = vector_page_pdf(ref, out)
             return PageResult(
-                source=ref.original.name, index=ref.index, kind="vector", pdf=out,
-                text=_pdf_page_text(ref), rotation=0, skew_degrees=0.0,
-                perspective_corrected=False, dpi=None, ocr_confidence=None, flags=(),
+                source=ref.original.name,
+                index=ref.index,
+                kind="vector",
+                pdf=out,
+                text=_pdf_page_text(ref),
+                rotation=0,
+                skew_degrees=0.0,
+                perspective_corrected=False,
+                dpi=None,
+                ocr_confidence=None,
+                flags=(),
                 history=(StepRecord("bundle", how, 0.0),),
             )
         page = run_steps(decode(ref, raster_dpi=raster_dpi), pipeline, workdir, options)
@@ -177,7 +199,9 @@ def _process_all(
 ) -> tuple[PageResult, ...]:
     args = (pipeline, workdir, options, settings.pipeline.raster_dpi)
     workers = min(settings.worker_count, len(refs))
-    with tqdm(total=len(refs), unit="page", disable=not progress or len(refs) < 2, leave=False) as bar:
+    with tqdm(
+        total=len(refs), unit="page", disable=not progress or len(refs) < 2, leave=False
+    ) as bar:
         if workers <= 1:
             results = []
             for ref in refs:

@@ -31,7 +31,8 @@ class BriefkastenError(Exception):
     http_status: ClassVar[int] = 500
     retry: ClassVar[bool] = True
     message_de: ClassVar[str] = (
-        "Bei der Verarbeitung ist ein Fehler aufgetreten. Bitte versuchen Sie es später noch einmal."
+        "Bei der Verarbeitung ist ein Fehler aufgetreten. "
+        "Bitte versuchen Sie es später noch einmal."
     )
 
     def __init__(self, message_en: str, *, source: str | None = None) -> None:
@@ -90,9 +91,7 @@ class PasswordProtected(InputRejected):
     """A PDF needs a password to be opened."""
 
     code = "password_protected"
-    message_de = (
-        "Das PDF ist mit einem Passwort geschützt. Bitte senden Sie es ohne Passwort."
-    )
+    message_de = "Das PDF ist mit einem Passwort geschützt. Bitte senden Sie es ohne Passwort."
 
 
 class EmptyInput(InputRejected):

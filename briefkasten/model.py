@@ -130,7 +130,9 @@ class PageResult:
             "skew_degrees": round(self.skew_degrees, 2),
             "perspective_corrected": self.perspective_corrected,
             "dpi": None if self.dpi is None else round(self.dpi, 1),
-            "ocr_confidence": None if self.ocr_confidence is None else round(self.ocr_confidence, 1),
+            "ocr_confidence": None
+            if self.ocr_confidence is None
+            else round(self.ocr_confidence, 1),
             "flags": list(self.flags),
             "timings_ms": {r.step: round(r.ms, 1) for r in self.history},
             "steps": [{"step": r.step, "detail": r.detail} for r in self.history],

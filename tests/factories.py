@@ -23,8 +23,13 @@ LINES = (
 )
 
 
-def text_page(lines: tuple[str, ...] = LINES, *, size: tuple[int, int] = (1240, 1754),
-              font_size: int = 34, mode: str = "RGB") -> Image.Image:
+def text_page(
+    lines: tuple[str, ...] = LINES,
+    *,
+    size: tuple[int, int] = (1240, 1754),
+    font_size: int = 34,
+    mode: str = "RGB",
+) -> Image.Image:
     """An A4 page at 150 dpi with large dark text (fast to OCR)."""
     image = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(image)
@@ -67,28 +72,40 @@ def hostile_pdf(source: Path, path: Path) -> Path:
     """``source`` plus JavaScript, an open action, an embedded file and a launch action."""
     writer = PdfWriter(clone_from=str(source))
     writer.add_attachment("payload.exe", b"MZ not really")
-    open_action = DictionaryObject({
-        NameObject("/S"): NameObject("/JavaScript"),
-        NameObject("/JS"): TextStringObject("app.alert('open');"),
-    })
+    open_action = DictionaryObject(
+        {
+            NameObject("/S"): NameObject("/JavaScript"),
+            NameObject("/JS"): TextStringObject("app.alert('open');"),
+        }
+    )
     names = writer.root_object["/Names"].get_object()
-    names[NameObject("/JavaScript")] = DictionaryObject({
-        NameObject("/Names"): ArrayObject([TextStringObject("js1"), writer._add_object(open_action)])
-    })
+    names[NameObject("/JavaScript")] = DictionaryObject(
+        {
+            NameObject("/Names"): ArrayObject(
+                [TextStringObject("js1"), writer._add_object(open_action)]
+            )
+        }
+    )
     writer.root_object[NameObject("/OpenAction")] = writer._add_object(open_action)
-    launch = DictionaryObject({
-        NameObject("/Type"): NameObject("/Annot"),
-        NameObject("/Subtype"): NameObject("/Link"),
-        NameObject("/Rect"): writer.pages[0].mediabox,
-        NameObject("/A"): DictionaryObject({
-            NameObject("/S"): NameObject("/Launch"),
-            NameObject("/F"): TextStringObject("calc.exe"),
-        }),
-    })
+    launch = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Link"),
+            NameObject("/Rect"): writer.pages[0].mediabox,
+            NameObject("/A"): DictionaryObject(
+                {
+                    NameObject("/S"): NameObject("/Launch"),
+                    NameObject("/F"): TextStringObject("calc.exe"),
+                }
+            ),
+        }
+    )
     writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(launch)])
-    writer.pages[0][NameObject("/AA")] = DictionaryObject({
-        NameObject("/O"): open_action,
-    })
+    writer.pages[0][NameObject("/AA")] = DictionaryObject(
+        {
+            NameObject("/O"): open_action,
+        }
+    )
     writer.write(str(path))
     return path
 
@@ -116,8 +133,9 @@ def png_header_bomb(path: Path, width: int = 35000, height: int = 35000) -> Path
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 100_000, 9)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat)
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
     return path
 
 

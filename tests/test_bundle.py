@@ -46,8 +46,9 @@ def test_unchanged_jpeg_is_embedded_without_reencoding_and_without_gps(
 
 
 def test_changed_photo_has_no_exif_in_output(tmp_path: Path, settings: Settings) -> None:
-    source = factories.jpeg_with_gps(tmp_path / "photo.jpg", factories.text_page().rotate(
-        4, expand=True, fillcolor="white"))
+    source = factories.jpeg_with_gps(
+        tmp_path / "photo.jpg", factories.text_page().rotate(4, expand=True, fillcolor="white")
+    )
     ingest([source], tmp_path / "out.pdf", settings=settings)
     output = (tmp_path / "out.pdf").read_bytes()
     assert b"Exif" not in output
@@ -86,8 +87,13 @@ def test_umlauts_survive_the_text_layer(tmp_path: Path, settings: Settings) -> N
 def test_archival_structure_is_present(tmp_path: Path, settings: Settings) -> None:
     source = tmp_path / "page.png"
     factories.text_page().save(source, dpi=(150, 150))
-    ingest([source], tmp_path / "out.pdf", settings=settings, title="Kontoauszug März",
-           document_type="kontoauszug")
+    ingest(
+        [source],
+        tmp_path / "out.pdf",
+        settings=settings,
+        title="Kontoauszug März",
+        document_type="kontoauszug",
+    )
     reader = PdfReader(tmp_path / "out.pdf")
     root = reader.trailer["/Root"]
     intent = root["/OutputIntents"][0].get_object()

@@ -25,8 +25,17 @@ def test_ingest_writes_pdf_and_report(tmp_path: Path, cli: Cli) -> None:
     data = json.loads(report.read_text())
     assert [p["source"] for p in data["pages"]] == ["seite.png", "brief.pdf"]
     first = data["pages"][0]
-    for key in ("source", "index", "rotation", "skew_degrees", "perspective_corrected", "dpi",
-                "ocr_confidence", "flags", "timings_ms"):
+    for key in (
+        "source",
+        "index",
+        "rotation",
+        "skew_degrees",
+        "perspective_corrected",
+        "dpi",
+        "ocr_confidence",
+        "flags",
+        "timings_ms",
+    ):
         assert key in first
     assert first["timings_ms"]["ocr"] > 0
     assert [o["name"] for o in data["originals"]] == ["seite.png", "brief.pdf"]
@@ -63,8 +72,15 @@ def test_rejected_input_exits_3_names_the_file_and_leaves_nothing(
     factories.text_page().save(good)
     outdir = tmp_path / "out"
     outdir.mkdir()
-    done = cli("ingest", good, rejects[kind], "--output", outdir / "doc.pdf",
-               "--report", outdir / "report.json")
+    done = cli(
+        "ingest",
+        good,
+        rejects[kind],
+        "--output",
+        outdir / "doc.pdf",
+        "--report",
+        outdir / "report.json",
+    )
     assert done.returncode == 3, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -77,8 +93,14 @@ def test_usage_errors_exit_2(tmp_path: Path, cli: Cli) -> None:
     assert cli("ingest", tmp_path / "x.png").returncode == 2  # --output missing
     missing = cli("ingest", tmp_path / "nope.png", "--output", tmp_path / "o.pdf")
     assert missing.returncode == 2
-    unknown = cli("ingest", factories.born_digital_pdf(tmp_path / "a.pdf"),
-                  "--output", tmp_path / "o.pdf", "--pipeline", "nope")
+    unknown = cli(
+        "ingest",
+        factories.born_digital_pdf(tmp_path / "a.pdf"),
+        "--output",
+        tmp_path / "o.pdf",
+        "--pipeline",
+        "nope",
+    )
     assert unknown.returncode == 2 and "unknown pipeline" in unknown.stderr
 
 

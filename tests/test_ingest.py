@@ -24,7 +24,10 @@ KEY_PHRASES = ("Sehr geehrte Frau Müller", "Größe der Wohnung", "Mit freundli
 def pdftotext(pdf: Path) -> str:
     return subprocess.run(
         ["pdftotext", "-enc", "UTF-8", str(pdf), "-"],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
 
 
@@ -149,8 +152,9 @@ def test_alpha_png_is_put_on_white(tmp_path: Path, settings: Settings) -> None:
 
 
 def test_palette_png(tmp_path: Path, settings: Settings) -> None:
-    source = save(factories.text_page().convert("P", palette=Image.Palette.ADAPTIVE),
-                  tmp_path / "palette.png")
+    source = save(
+        factories.text_page().convert("P", palette=Image.Palette.ADAPTIVE), tmp_path / "palette.png"
+    )
     ingest([source], tmp_path / "out.pdf", settings=settings)
     assert_readable(pdftotext(tmp_path / "out.pdf"))
 
@@ -170,8 +174,10 @@ def test_report_lists_originals_with_their_hashes(tmp_path: Path, settings: Sett
     assert [o["sha256"] for o in report["originals"]] == [
         hashlib.sha256(p.read_bytes()).hexdigest() for p in (jpeg, pdf)
     ]
-    assert report["document"]["sha256"] == hashlib.sha256(
-        (tmp_path / "out.pdf").read_bytes()).hexdigest()
+    assert (
+        report["document"]["sha256"]
+        == hashlib.sha256((tmp_path / "out.pdf").read_bytes()).hexdigest()
+    )
     info = PdfReader(tmp_path / "out.pdf").metadata
     assert info is not None
     assert hashlib.sha256(jpeg.read_bytes()).hexdigest() in str(info["/BriefkastenOriginals"])
@@ -179,6 +185,7 @@ def test_report_lists_originals_with_their_hashes(tmp_path: Path, settings: Sett
 
 def render(pdf: Path) -> np.ndarray:
     out = pdf.with_suffix("")
-    subprocess.run(["pdftoppm", "-r", "50", "-png", "-singlefile", str(pdf), str(out)],
-                   check=True, timeout=60)
+    subprocess.run(
+        ["pdftoppm", "-r", "50", "-png", "-singlefile", str(pdf), str(out)], check=True, timeout=60
+    )
     return np.asarray(Image.open(out.with_suffix(".png")).convert("RGB"))

@@ -195,8 +195,12 @@ def _xmp_stream(meta: DocumentMeta, created: datetime) -> DecodedStreamObject:
     xmlns:dc="http://purl.org/dc/elements/1.1/"
     xmlns:xmp="http://ns.adobe.com/xap/1.0/"
     xmlns:pdf="http://ns.adobe.com/pdf/1.3/">
-   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(meta.title)}</rdf:li></rdf:Alt></dc:title>
-   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(meta.document_type)}</rdf:li></rdf:Alt></dc:description>
+   <dc:title><rdf:Alt>
+    <rdf:li xml:lang="x-default">{escape(meta.title)}</rdf:li>
+   </rdf:Alt></dc:title>
+   <dc:description><rdf:Alt>
+    <rdf:li xml:lang="x-default">{escape(meta.document_type)}</rdf:li>
+   </rdf:Alt></dc:description>
    <dc:format>application/pdf</dc:format>
    <xmp:CreateDate>{stamp}</xmp:CreateDate>
    <xmp:ModifyDate>{stamp}</xmp:ModifyDate>

@@ -51,8 +51,11 @@ def decode(ref: PageRef, *, raster_dpi: int) -> Page:
     if estimated:
         dpi = a4_dpi(array.shape[:2])
         detail += f", dpi estimated {dpi:.0f}"
-    record = StepRecord("decode", f"{image.mode} {image.width}×{image.height}, {detail}",
-                        (time.perf_counter() - started) * 1000)
+    record = StepRecord(
+        "decode",
+        f"{image.mode} {image.width}×{image.height}, {detail}",
+        (time.perf_counter() - started) * 1000,
+    )
     return Page(
         ref=ref,
         image=array,
@@ -134,7 +137,7 @@ def _render_pdf_page(ref: PageRef, dpi: int) -> Image.Image:
         pdf = pdfium.PdfDocument(ref.original.path)
         try:
             bitmap = pdf[ref.index].render(scale=dpi / 72, may_draw_forms=False)
-            image = bitmap.to_pil().convert("RGB")
+            image: Image.Image = bitmap.to_pil().convert("RGB")
         finally:
             pdf.close()
     except pdfium.PdfiumError as exc:

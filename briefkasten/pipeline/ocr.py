@@ -52,5 +52,5 @@ def ocr_copy(image: np.ndarray, *, dark: bool = False) -> np.ndarray:
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     if dark:
         clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
-        grey = clahe.apply(cv2.normalize(grey, None, 0, 255, cv2.NORM_MINMAX))
+        grey = clahe.apply(cv2.normalize(grey, np.empty_like(grey), 0, 255, cv2.NORM_MINMAX))
     return grey

@@ -79,7 +79,8 @@ def sniff(path: Path, limits: LimitSettings) -> Sniffed:
         raise UnsupportedType("content is not an allowed image or PDF type")
     if media_type == "application/pdf":
         return Sniffed(media_type, _pdf_kinds(path, limits))
-    return Sniffed(media_type, ("raster",) * _image_frames(path, media_type, limits))
+    frames = _image_frames(path, media_type, limits)
+    return Sniffed(media_type, tuple("raster" for _ in range(frames)))
 
 
 def _image_frames(path: Path, media_type: str, limits: LimitSettings) -> int:

@@ -103,7 +103,9 @@ def osd(image: Path, *, timeout: float) -> Orientation | None:
     return Orientation(int(rotate.group(1)) % 360, float(conf.group(1)))
 
 
-def _run(image: Path, out_base: Path, outputs: str, *, lang: str, config: str, timeout: float) -> None:
+def _run(
+    image: Path, out_base: Path, outputs: str, *, lang: str, config: str, timeout: float
+) -> None:
     try:
         pytesseract.pytesseract.run_tesseract(
             str(image), str(out_base), outputs, lang, config=config, timeout=timeout
