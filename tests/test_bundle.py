@@ -111,3 +111,24 @@ def test_archival_structure_is_present(tmp_path: Path, settings: Settings) -> No
     descendants = [f["/DescendantFonts"][0].get_object() for f in fonts if "/DescendantFonts" in f]
     assert all("/FontFile2" in d["/FontDescriptor"] for d in descendants)  # embedded
     assert b"/JBIG2Decode" not in (tmp_path / "out.pdf").read_bytes()
+
+
+def test_unchanged_png_is_embedded_losslessly(tmp_path: Path, settings: Settings) -> None:
+    source = tmp_path / "scan.png"
+    factories.text_page().save(source, dpi=(150, 150))
+    result = ingest([source], tmp_path / "out.pdf", settings=settings)
+    assert result.pages[0].history[-1].detail == "original PNG passed through"
+    embedded = PdfReader(tmp_path / "out.pdf").pages[0].images[0].image
+    assert embedded is not None
+    assert embedded.convert("RGB").tobytes() == Image.open(source).convert("RGB").tobytes()
+
+
+def test_changed_lossless_page_stays_lossless(tmp_path: Path, settings: Settings) -> None:
+    source = tmp_path / "grey.png"
+    factories.text_page(mode="L").save(source, dpi=(150, 150))
+    rotated = tmp_path / "turned.png"
+    Image.open(source).rotate(90, expand=True).save(rotated, dpi=(150, 150))
+    result = ingest([rotated], tmp_path / "out.pdf", settings=settings)
+    assert result.pages[0].history[-1].detail == "lossless PNG"
+    raw = (tmp_path / "out.pdf").read_bytes()
+    assert b"/DCTDecode" not in raw and b"/JBIG2Decode" not in raw

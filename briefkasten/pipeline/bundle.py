@@ -1,7 +1,8 @@
 """Bundling: one-page PDFs per page, then one document PDF with metadata and nothing active.
 
 - Image pages go through img2pdf: an unchanged JPEG original is embedded as it is (only its
-  metadata segments are dropped, so no EXIF/GPS leaves), changed pages are encoded as JPEG when
+  metadata segments are dropped, so no EXIF/GPS leaves), an unchanged PNG's compressed pixel
+  data is copied as it is, changed pages are encoded as JPEG when
   the source was lossy already and as lossless PNG/Flate otherwise. Colour is kept; no JBIG2.
 - The invisible text layer from Tesseract is laid *under* the image with pypdf.
 - Born-digital PDF pages keep their text and vectors: PDFium flattens form fields and
@@ -75,7 +76,11 @@ def raster_page_pdf(page: Page, out: Path, *, jpeg_quality: int) -> str:
 def _page_image_bytes(page: Page, jpeg_quality: int) -> tuple[bytes, str]:
     assert page.image is not None
     if page.passthrough is not None:
-        return strip_jpeg_metadata(page.passthrough.read_bytes()), "original JPEG passed through"
+        data = page.passthrough.read_bytes()
+        if page.ref.original.media_type == "image/jpeg":
+            return strip_jpeg_metadata(data), "original JPEG passed through"
+        # img2pdf takes only the pixel data (IDAT) and the ICC profile from a PNG.
+        return data, "original PNG passed through"
     pixels = page.image if page.image.ndim == 2 else cv2.cvtColor(page.image, cv2.COLOR_RGB2BGR)
     pixels = np.ascontiguousarray(pixels)
     if page.lossy_source:

@@ -29,6 +29,9 @@ _MIN_INK = 400  # ink pixels (on the work copy) below which the skew is undecida
 _MIN_CONTRAST = 1.08  # best profile score / median score: below it the page has no lines
 _QUAD_SIDE = 800  # long side (px) of the copy the page quad is searched on
 _A4 = math.sqrt(2.0)
+# Edge lengths of a photographed quad misjudge the page's aspect ratio by up to ~10 %
+# (foreshortening); job-center paper is A4 (or A5, same ratio), so a ratio this close snaps.
+_A4_SNAP = 0.12
 
 
 def estimate_skew(gray: np.ndarray, *, max_angle: float = 20.0) -> float | None:
@@ -42,7 +45,7 @@ def estimate_skew(gray: np.ndarray, *, max_angle: float = 20.0) -> float | None:
         gray = cv2.cvtColor(gray, cv2.COLOR_RGB2GRAY)
     if gray.shape[0] < 16 or gray.shape[1] < 16:
         return None
-    ink = _ink_mask(gray)
+    ink = ink_mask(gray)
     if ink is None:
         return None
     ys, xs = np.nonzero(ink)
@@ -74,9 +77,13 @@ def estimate_skew(gray: np.ndarray, *, max_angle: float = 20.0) -> float | None:
     return float(np.clip(angle, -max_angle, max_angle))
 
 
-def _ink_mask(gray: np.ndarray) -> np.ndarray | None:
-    """Otsu-binarised ink of a downscaled copy, without components touching the image edge."""
-    scale = min(1.0, _WORK_SIDE / max(gray.shape))
+def ink_mask(gray: np.ndarray, long_side: int = _WORK_SIDE) -> np.ndarray | None:
+    """Otsu-binarised ink (True) of a copy at most ``long_side`` pixels long, or ``None``.
+
+    Components touching the image edge (scanner borders, the table a photo was taken on) and
+    huge blobs are dropped; ``None`` when the page is blank.
+    """
+    scale = min(1.0, long_side / max(gray.shape))
     small = gray
     if scale < 1.0:
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
@@ -94,7 +101,8 @@ def _ink_mask(gray: np.ndarray) -> np.ndarray | None:
     keep[0] = False
     if count <= 1 or not keep.any():
         return None
-    return keep[labels]
+    mask: np.ndarray = keep[labels]
+    return mask
 
 
 def _score(xs: np.ndarray, ys: np.ndarray, angle: float, *, columns: bool) -> float:
@@ -112,13 +120,13 @@ def rotate_image(image: np.ndarray, angle: float, fill: tuple[int, ...]) -> np.n
     h, w = image.shape[:2]
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
-    new_w = int(math.ceil(w * cos + h * sin - 1e-6))
-    new_h = int(math.ceil(w * sin + h * cos - 1e-6))
+    new_w = math.ceil(w * cos + h * sin - 1e-6)
+    new_h = math.ceil(w * sin + h * cos - 1e-6)
     matrix[0, 2] += new_w / 2 - w / 2
     matrix[1, 2] += new_h / 2 - h / 2
     border = fill[0] if image.ndim == 2 else tuple(int(v) for v in fill)
     return cv2.warpAffine(
-        image, matrix, (new_w, new_h), flags=cv2.INTER_CUBIC,
+        image, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT, borderValue=border,
     )
 
@@ -189,7 +197,9 @@ def find_page_quad(rgb: np.ndarray) -> np.ndarray | None:
     if not _contrasts(gray, quad) or _is_rectangle(quad):
         return None
     corners = _refine_corners(_order_corners(quad.reshape(4, 2).astype(np.float32)), contour)
-    return (corners / scale).astype(np.float32)
+    # Small-copy pixel centres to full-size pixel centres.
+    full: np.ndarray = ((corners + 0.5) / scale - 0.5).astype(np.float32)
+    return full
 
 
 def _approx_quad(hull: np.ndarray) -> np.ndarray | None:
@@ -234,6 +244,7 @@ def _is_rectangle(quad: np.ndarray, tolerance: float = 1.0) -> bool:
 def _refine_corners(corners: np.ndarray, contour: np.ndarray) -> np.ndarray:
     """Intersect lines fitted to the contour along each side (sub-pixel, robust to rounding)."""
     points = contour.reshape(-1, 2).astype(np.float32)
+    centre = corners.mean(axis=0)
     lines = []
     for i in range(4):
         a, b = corners[i], corners[(i + 1) % 4]
@@ -249,7 +260,12 @@ def _refine_corners(corners: np.ndarray, contour: np.ndarray) -> np.ndarray:
         if near.sum() < 5:
             return corners
         vx, vy, x0, y0 = cv2.fitLine(points[near], cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
-        lines.append((np.array([x0, y0]), np.array([vx, vy])))
+        # The contour runs through the outermost paper pixels' centres: the edge is half a
+        # pixel further out.
+        normal = np.array([vy, -vx])
+        if np.dot(normal, np.array([x0, y0]) - centre) < 0:
+            normal = -normal
+        lines.append((np.array([x0, y0]) + 0.5 * normal, np.array([vx, vy])))
     refined = []
     for i in range(4):
         (p1, d1), (p2, d2) = lines[i - 1], lines[i]
@@ -282,13 +298,16 @@ def correct_perspective(page: Page, ctx: StepContext) -> Page:
     if quad is None:
         return page.evolve(detail="no page outline found, left unchanged")
     tl, tr, br, bl = quad
-    width = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
-    height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    width = float(np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
+    height = float(np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
     ratio = max(width, height) / max(min(width, height), 1.0)
-    if abs(ratio - _A4) <= float(ctx.param("a4_snap", 0.08)) * _A4:
+    if abs(ratio - _A4) <= float(ctx.param("a4_snap", _A4_SNAP)) * _A4:
         ratio = _A4
     long_side = max(width, height)
-    out_w, out_h = (long_side / ratio, long_side) if height >= width else (long_side, long_side / ratio)
+    if height >= width:
+        out_w, out_h = long_side / ratio, long_side
+    else:
+        out_w, out_h = long_side, long_side / ratio
     size = (max(1, round(out_w)), max(1, round(out_h)))
     target = np.array([[0, 0], [size[0] - 1, 0], [size[0] - 1, size[1] - 1], [0, size[1] - 1]],
                       dtype=np.float32)

@@ -21,6 +21,8 @@ from briefkasten.pipeline import StepContext
 
 #: Media types whose pixels were already lossy-compressed; their pages are stored as JPEG.
 LOSSY_TYPES = frozenset({"image/jpeg", "image/webp", "image/heic", "application/pdf"})
+#: Originals img2pdf can embed without re-encoding, as long as their pixels stay unchanged.
+PASSTHROUGH_TYPES = frozenset({"image/jpeg", "image/png"})
 _SRGB = ImageCms.createProfile("sRGB")
 _PLAUSIBLE_DPI = (100.0, 1200.0)
 _A4_LONG_INCH = 297 / 25.4
@@ -44,8 +46,9 @@ def decode(ref: PageRef, *, raster_dpi: int) -> Page:
                 image, detail = to_rgb_or_grey(source)
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise CorruptInput(f"cannot decode image: {exc}", source=ref.original.name) from exc
-        unchanged_jpeg = ref.original.media_type == "image/jpeg" and detail == "kept"
-        passthrough = ref.original.path if unchanged_jpeg else None
+        embeddable = ref.original.media_type in PASSTHROUGH_TYPES and ref.original.pages == 1
+        unchanged = detail == "kept" and "transparency" not in source.info
+        passthrough = ref.original.path if embeddable and unchanged else None
     array = np.asarray(image)
     estimated = not plausible_dpi(dpi)
     if estimated:

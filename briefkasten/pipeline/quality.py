@@ -75,12 +75,12 @@ class Measures:
 class Thresholds:
     """Where a measure turns into a flag; each can be set per pipeline (``[[steps]]`` keys)."""
 
-    min_sharpness: float = 0.0
+    min_sharpness: float = 80.0
     min_brightness: float = 110.0
     min_dpi: float = 150.0
     min_short_side: int = 600
-    min_ink: float = 0.0005
-    max_edge: float = 0.04
+    min_ink: float = 0.0003
+    max_edge: float = 0.02
 
     @classmethod
     def from_ctx(cls, ctx: StepContext) -> Thresholds:
@@ -121,7 +121,8 @@ def judge(m: Measures, t: Thresholds) -> tuple[str, ...]:
 def measure(image: np.ndarray, dpi: float) -> Measures:
     """Compute every measure of an 8-bit grey or RGB page at ``dpi`` (0 or NaN: unknown)."""
     dpi = float(dpi) if math.isfinite(dpi) and dpi > 0 else 0.0
-    height, width = int(image.shape[0]), int(image.shape[1]) if image.ndim >= 2 else 1
+    shape = (*np.shape(image), 1, 1)
+    height, width = (int(shape[0]), int(shape[1])) if np.ndim(image) >= 2 else (1, int(shape[0]))
     grey, factor = _analysis_copy(image, dpi)
     if min(grey.shape) < _MIN_MEASURABLE:
         level = float(np.median(grey)) if grey.size else 0.0
@@ -198,7 +199,7 @@ def _border(small: np.ndarray, paper: np.ndarray) -> np.ndarray:
     rotation leaves in the corners are included.
     """
     level = float(np.percentile(paper, 75))
-    dark = (small < max(0.35 * level, 1.0)).astype(np.uint8)
+    dark = (small < max(0.6 * level, 1.0)).astype(np.uint8)
     core = cv2.erode(dark, np.ones((3, 3), np.uint8))
     if not core.any():
         return np.zeros(small.shape, bool)
@@ -231,20 +232,29 @@ def _sharpness(grey: np.ndarray, background: np.ndarray, ink: np.ndarray) -> flo
 
 
 def _edge_ink(ink: np.ndarray, border: np.ndarray, px_per_mm: float) -> float:
-    """Worst side's share of length where ink reaches the outer ~1 mm strip in short runs.
+    """Worst side's share of length where ink crosses the edge in short runs.
 
-    A run that continues into a scanner border belongs to it (the tip of a rotation wedge).
+    Ink "crosses" at a position along a side when it is both in the outer 0.3 mm and in the band
+    0.6-1.5 mm inside: cut characters do, thin slivers of background left by a perspective warp
+    do not. Runs longer than 25 mm (frame lines, wide slivers) and runs that continue into a
+    scanner border (the tip of a rotation wedge) do not count.
     """
-    strip = max(2, round(1.0 * px_per_mm))
+    outer = max(1, round(0.3 * px_per_mm))
+    inner_from = max(outer + 1, round(0.6 * px_per_mm))
+    inner_to = max(inner_from + 1, round(1.5 * px_per_mm))
     max_run = max(3, round(25.0 * px_per_mm))
     shares = []
-    for ink_side, border_side in (
-        (ink[:strip, :], border[:strip, :]),
-        (ink[-strip:, :], border[-strip:, :]),
-        (ink[:, :strip].T, border[:, :strip].T),
-        (ink[:, -strip:].T, border[:, -strip:].T),
+    for side_ink, side_border in (
+        (ink, border),
+        (ink[::-1], border[::-1]),
+        (ink.T, border.T),
+        (ink.T[::-1], border.T[::-1]),
     ):
-        shares.append(_short_run_share(ink_side.any(axis=0), border_side.any(axis=0), max_run))
+        crossing = np.asarray(
+            side_ink[:outer].any(axis=0) & side_ink[inner_from:inner_to].any(axis=0)
+        )
+        excluded = np.asarray(side_border[:inner_to].any(axis=0))
+        shares.append(_short_run_share(crossing, excluded, max_run))
     return max(shares)
 
 

@@ -1,0 +1,210 @@
+"""``make bench``: how close the pipeline comes to plain Tesseract, how it scales, how much memory.
+
+Prints one ``ratio NAME VALUE`` line per figure (machine-readable) and context lines that start
+with ``#``. Benchmarks report; they never assert. Figures (targets from issue 2):
+
+* ``warm_per_page_vs_tesseract_omp1``: warm per-page wall time of ``briefkasten.ingest`` (one
+  worker, process running, everything imported, one warm-up page first) divided by plain
+  ``tesseract IMG - -l deu`` with ``OMP_THREAD_LIMIT=1`` (as our pipeline runs it) on the same
+  dense A4@300-dpi pages in the same run; target <= 1.15.
+* ``warm_per_page_vs_tesseract_default_env``: the same against Tesseract in the environment
+  this benchmark was started with (OpenMP threads allowed unless the caller limited them).
+* ``scaling_2_vs_1_workers``: pages/s of a 6-page document with 2 worker processes divided by
+  pages/s with 1; target >= 1.8 (the 2-worker time includes starting the pool).
+* ``peak_rss_mb``: peak resident memory of one worker on an A4@300 page, measured in a fresh
+  process: its own peak plus the peak of the Tesseract child it ran; target < 400.
+
+Each timing is the median of a few repetitions; measurements alternate between our pipeline
+and the baselines so background load affects both alike. Runs in about 3-5 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+#: The environment we were started with, before ``briefkasten.tools.tesseract`` sets
+#: ``OMP_THREAD_LIMIT=1`` for itself on import.
+START_ENV = dict(os.environ)
+
+KINDS = ("kontoauszug", "mietvertrag", "lohnabrechnung")
+SEED = 11
+REPEATS = 3
+DOC_PAGES = 6
+TARGETS = {
+    "warm_per_page_vs_tesseract_omp1": "target <= 1.15",
+    "warm_per_page_vs_tesseract_default_env": "target <= 1.15",
+    "scaling_2_vs_1_workers": "target >= 1.8",
+    "peak_rss_mb": "target < 400",
+}
+
+
+def ratio(name: str, value: float) -> None:
+    print(f"ratio {name} {value:.3f}    # {TARGETS.get(name, '')}", flush=True)
+
+
+def note(text: str) -> None:
+    print(f"# {text}", flush=True)
+
+
+def make_pages(directory: Path) -> list[Path]:
+    """Dense A4 pages at 300 dpi from the sample generator, saved as PNG."""
+    from samples import generate
+
+    paths = []
+    for kind in KINDS:
+        image, _ = generate.render_page(kind, seed=SEED, dpi=300)
+        path = directory / f"{kind}.png"
+        image.save(path, dpi=(300, 300))
+        paths.append(path)
+    return paths
+
+
+def tesseract_seconds(image: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        ["tesseract", str(image), "-", "-l", "deu"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def settings_with(workers: int) -> Any:
+    from briefkasten import load_settings
+
+    settings = load_settings()
+    pipeline = dataclasses.replace(settings.pipeline, workers=workers, name="default")
+    return dataclasses.replace(settings, pipeline=pipeline)
+
+
+def ingest_seconds(files: list[Path], out: Path, settings: Any) -> tuple[float, Any]:
+    from briefkasten import ingest
+
+    started = time.perf_counter()
+    result = ingest(files, output=out, pipeline="default", settings=settings)
+    return time.perf_counter() - started, result
+
+
+def bench_warm(pages: list[Path], work: Path) -> None:
+    """Warm per-page time of ``ingest`` vs plain Tesseract, page by page, medians."""
+    settings = settings_with(1)
+    env_omp1 = {**START_ENV, "OMP_THREAD_LIMIT": "1"}
+    default_label = START_ENV.get("OMP_THREAD_LIMIT", "unset")
+    out = work / "warm.pdf"
+    ingest_seconds([pages[0]], out, settings)  # warm-up: imports, Tesseract model files cached
+    ours_total = base1_total = based_total = 0.0
+    steps: dict[str, list[float]] = {}
+    for page in pages:
+        ours, base1, based = [], [], []
+        for _ in range(REPEATS):
+            seconds, result = ingest_seconds([page], out, settings)
+            ours.append(seconds)
+            for record in result.pages[0].history:
+                steps.setdefault(record.step, []).append(record.ms)
+            base1.append(tesseract_seconds(page, env_omp1))
+            based.append(tesseract_seconds(page, START_ENV))
+        o, b1, bd = statistics.median(ours), statistics.median(base1), statistics.median(based)
+        note(
+            f"{page.name}: ours {o:.2f}s, tesseract OMP_THREAD_LIMIT=1 {b1:.2f}s, "
+            f"tesseract default env (OMP_THREAD_LIMIT={default_label}) {bd:.2f}s"
+        )
+        ours_total, base1_total, based_total = ours_total + o, base1_total + b1, based_total + bd
+    summary = ", ".join(f"{k} {statistics.median(v):.0f}" for k, v in steps.items())
+    note(f"median ms per step: {summary}")
+    note("ratio = sum of per-page medians (ours) / sum of per-page medians (tesseract)")
+    ratio("warm_per_page_vs_tesseract_omp1", ours_total / base1_total)
+    ratio("warm_per_page_vs_tesseract_default_env", ours_total / based_total)
+
+
+def bench_scaling(pages: list[Path], work: Path) -> None:
+    """Pages/s of a multi-page document with 1 and 2 worker processes."""
+    files = [pages[i % len(pages)] for i in range(DOC_PAGES)]
+    rates = {}
+    for workers in (1, 2):
+        out = work / f"scale{workers}.pdf"
+        seconds, result = ingest_seconds(files, out, settings_with(workers))
+        rates[workers] = len(result.pages) / seconds
+        note(f"{DOC_PAGES} pages, {workers} worker(s): {seconds:.1f}s, {rates[workers]:.3f} page/s")
+    note(f"cpu cores: {os.cpu_count()}; the 2-worker time includes starting the process pool")
+    ratio("scaling_2_vs_1_workers", rates[2] / rates[1])
+
+
+def bench_rss(pages: list[Path], work: Path) -> None:
+    """Peak RSS of one worker on one A4@300 page, in a fresh process (see ``rss_child``)."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--rss-child", str(pages[0])]
+    command.append(str(work / "rss.pdf"))
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=START_ENV)
+    if done.returncode != 0:
+        note(f"rss child failed: {done.stderr.strip().splitlines()[-1:]}")
+        return
+    own, child = (float(x) for x in done.stdout.split())
+    note(f"worker process peak {own:.0f} MB, its Tesseract child peak {child:.0f} MB "
+         "(they overlap in time; the sum is an upper bound)")
+    ratio("peak_rss_mb", own + child)
+
+
+def rss_child(image: Path, out: Path) -> None:
+    """Child mode: ingest one page with one worker, print own and children's peak RSS in MB."""
+    ingest_seconds([image], out, settings_with(1))
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"{own:.1f} {child:.1f}")
+
+
+Section = Callable[[list[Path], Path], None]
+
+
+def run(section: str, fn: Section, pages: list[Path], work: Path) -> bool:
+    load = os.getloadavg()[0]
+    note(f"{section}: load average {load:.2f} on {os.cpu_count()} cores before starting"
+         + (" (busy machine: timings and scaling are unreliable)" if load > 0.5 else ""))
+    started = time.perf_counter()
+    try:
+        fn(pages, work)
+    except Exception as exc:  # a benchmark reports; it never stops the others
+        note(f"{section} failed: {type(exc).__name__}: {exc}")
+        return False
+    note(f"{section} took {time.perf_counter() - started:.0f}s")
+    return True
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--rss-child"]:
+        rss_child(Path(argv[1]), Path(argv[2]))
+        return 0
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="briefkasten-bench-") as tmp:
+        work = Path(tmp)
+        pages = make_pages(work)
+        version = subprocess.run(
+            ["tesseract", "--version"], capture_output=True, text=True, check=False
+        ).stdout.splitlines()[:1]
+        note(f"{len(pages)} dense A4 pages at 300 dpi ({', '.join(KINDS)}), {REPEATS} repeats; "
+             f"{' '.join(version)}; {os.cpu_count()} cores")
+        ok = [
+            run("warm per-page", bench_warm, pages, work),
+            run("scaling", bench_scaling, pages, work),
+            run("peak rss", bench_rss, pages, work),
+        ]
+    note(f"total {time.perf_counter() - started:.0f}s")
+    return 0 if any(ok) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

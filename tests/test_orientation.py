@@ -1,0 +1,103 @@
+"""Page orientation on generated pages, with the real Tesseract for OSD."""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from briefkasten.model import Original, Page, PageRef
+from briefkasten.pipeline import Options, StepContext
+from briefkasten.pipeline.orientation import orient, text_orientation, turn_clockwise
+from briefkasten.tools import tesseract
+from samples.generate import quarter_turn, render_form, render_page
+
+pytestmark = pytest.mark.skipif(not tesseract.available(), reason="tesseract not installed")
+
+
+@functools.cache
+def _upright(kind: str, seed: int, dpi: int = 200) -> np.ndarray:
+    image = render_form(seed=seed, dpi=dpi)[0] if kind == "form" else render_page(
+        kind, seed=seed, dpi=dpi)[0]
+    return np.asarray(image.convert("RGB"))
+
+
+def _page(image: np.ndarray) -> Page:
+    original = Original(name="t.png", path=Path("t.png"), sha256="0" * 64, size=1,
+                        media_type="image/png", pages=1)
+    return Page(ref=PageRef(original, 0, "raster"), image=image, dpi=200.0)
+
+
+def _turned(image: np.ndarray, turns: int) -> np.ndarray:
+    return np.asarray(quarter_turn(Image.fromarray(image), turns))
+
+
+def _ctx(tmp_path: Path, **params: object) -> StepContext:
+    return StepContext(workdir=tmp_path, options=Options(), params=params)
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+@pytest.mark.parametrize("kind", ["brief", "kontoauszug"])
+def test_every_quarter_turn_becomes_upright(tmp_path: Path, kind: str, turns: int) -> None:
+    upright = _upright(kind, 3)
+    result = orient(_page(_turned(upright, turns)), _ctx(tmp_path))
+    assert result.rotation == 90 * turns
+    assert "orientation_uncertain" not in result.flags
+    assert np.array_equal(result.image, upright)  # lossless
+    assert list(tmp_path.iterdir()) == []  # the OSD copy is cleaned up
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+def test_osd_turns_pages_upright(tmp_path: Path, turns: int) -> None:
+    # Force Tesseract's OSD by distrusting the cheap line check.
+    upright = _upright("mietvertrag", 5)
+    ctx = _ctx(tmp_path, min_line_ratio=math.inf)
+    result = orient(_page(_turned(upright, turns)), ctx)
+    assert result.rotation == 90 * turns
+    assert "OSD confidence" in result.detail
+    assert np.array_equal(result.image, upright)
+
+
+@pytest.mark.parametrize("turns", [1, 2])
+def test_form_with_little_text_becomes_upright(tmp_path: Path, turns: int) -> None:
+    upright = _upright("form", 1)
+    result = orient(_page(_turned(upright, turns)), _ctx(tmp_path))
+    assert result.rotation == 90 * turns
+    assert np.array_equal(result.image, upright)
+
+
+@pytest.mark.parametrize("kind", ["lohnabrechnung", "mietvertrag"])
+def test_line_check_reads_text_pages(kind: str) -> None:
+    upright = _upright(kind, 9)[..., 1]
+    for turns in range(4):
+        verdict = text_orientation(np.ascontiguousarray(_turned(upright, turns)))
+        assert verdict is not None
+        assert verdict.rotate == 90 * turns
+        assert verdict.ratio > 1.8
+
+
+def test_blank_page_is_flagged_and_unchanged(tmp_path: Path) -> None:
+    blank = np.full((2339, 1654, 3), 250, np.uint8)
+    result = orient(_page(blank), _ctx(tmp_path))
+    assert result.image is blank
+    assert result.rotation == 0
+    assert "orientation_uncertain" in result.flags
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 1, 3), (40, 3)])
+def test_tiny_page_is_flagged_not_crashed(tmp_path: Path, shape: tuple[int, ...]) -> None:
+    tiny = np.zeros(shape, np.uint8)
+    result = orient(_page(tiny), _ctx(tmp_path))
+    assert result.image is tiny
+    assert "orientation_uncertain" in result.flags
+
+
+def test_turn_clockwise_is_lossless() -> None:
+    image = np.arange(24, dtype=np.uint8).reshape(4, 6)
+    assert turn_clockwise(image, 0) is image
+    assert turn_clockwise(image, 90)[0, -1] == image[0, 0]
+    assert np.array_equal(turn_clockwise(turn_clockwise(image, 90), 270), image)
