@@ -4,7 +4,8 @@
   metadata segments are dropped, so no EXIF/GPS leaves), an unchanged PNG's compressed pixel
   data is copied as it is, changed pages are encoded as JPEG when
   the source was lossy already and as lossless PNG/Flate otherwise. Colour is kept; no JBIG2.
-- The invisible text layer from Tesseract is laid *under* the image with pypdf.
+- The invisible text layer from Tesseract lies *under* the image (pypdf draws the image over
+  Tesseract's text-only page).
 - Born-digital PDF pages keep their text and vectors: PDFium flattens form fields and
   annotations into the page, then every annotation and page action is removed. The output is
   built from pages only, so no catalog-level JavaScript, open action or embedded file survives.
@@ -61,13 +62,17 @@ def raster_page_pdf(page: Page, out: Path, *, jpeg_quality: int) -> str:
     data, how = _page_image_bytes(page, jpeg_quality)
     layout = img2pdf.get_fixed_dpi_layout_fun((page.dpi, page.dpi))
     image_pdf = img2pdf.convert(data, layout_fun=layout, rotation=img2pdf.Rotation.none)
-    writer = PdfWriter(clone_from=io.BytesIO(image_pdf))
-    if page.ocr is not None and page.ocr.text_pdf is not None:
+    if page.ocr is None or page.ocr.text_pdf is None:
+        writer = PdfWriter(clone_from=io.BytesIO(image_pdf))
+    else:
+        # The text page is the base and the image is drawn over it: the invisible text lies
+        # under the image, and pypdf only has to parse the image page's one-line content.
+        writer = PdfWriter(clone_from=page.ocr.text_pdf)
         base = writer.pages[0]
-        text = PdfReader(page.ocr.text_pdf).pages[0]
-        scale_x = float(base.mediabox.width) / float(text.mediabox.width)
-        scale_y = float(base.mediabox.height) / float(text.mediabox.height)
-        base.merge_transformed_page(text, Transformation().scale(scale_x, scale_y), over=False)
+        image_page = PdfReader(io.BytesIO(image_pdf)).pages[0]
+        scale_x = float(base.mediabox.width) / float(image_page.mediabox.width)
+        scale_y = float(base.mediabox.height) / float(image_page.mediabox.height)
+        base.merge_transformed_page(image_page, Transformation().scale(scale_x, scale_y))
     with out.open("wb") as handle:
         writer.write(handle)
     return how
