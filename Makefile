@@ -43,7 +43,8 @@ test: setup lint
 
 lint: setup
 	$(VENV)/bin/ruff check briefkasten tests samples bench
-	$(VENV)/bin/mypy briefkasten
+	$(VENV)/bin/ruff format --check briefkasten tests samples bench
+	$(VENV)/bin/mypy briefkasten samples bench
 
 eval: setup
 	$(PY) -m samples.evaluate

@@ -154,8 +154,10 @@ def bench_rss(pages: list[Path], work: Path) -> None:
         note(f"rss child failed: {done.stderr.strip().splitlines()[-1:]}")
         return
     own, child = (float(x) for x in done.stdout.split())
-    note(f"worker process peak {own:.0f} MB, its Tesseract child peak {child:.0f} MB "
-         "(they overlap in time; the sum is an upper bound)")
+    note(
+        f"worker process peak {own:.0f} MB, its Tesseract child peak {child:.0f} MB "
+        "(they overlap in time; the sum is an upper bound)"
+    )
     ratio("peak_rss_mb", own + child)
 
 
@@ -172,8 +174,10 @@ Section = Callable[[list[Path], Path], None]
 
 def run(section: str, fn: Section, pages: list[Path], work: Path) -> bool:
     load = os.getloadavg()[0]
-    note(f"{section}: load average {load:.2f} on {os.cpu_count()} cores before starting"
-         + (" (busy machine: timings and scaling are unreliable)" if load > 0.5 else ""))
+    note(
+        f"{section}: load average {load:.2f} on {os.cpu_count()} cores before starting"
+        + (" (busy machine: timings and scaling are unreliable)" if load > 0.5 else "")
+    )
     started = time.perf_counter()
     try:
         fn(pages, work)
@@ -195,8 +199,10 @@ def main(argv: list[str]) -> int:
         version = subprocess.run(
             ["tesseract", "--version"], capture_output=True, text=True, check=False
         ).stdout.splitlines()[:1]
-        note(f"{len(pages)} dense A4 pages at 300 dpi ({', '.join(KINDS)}), {REPEATS} repeats; "
-             f"{' '.join(version)}; {os.cpu_count()} cores")
+        note(
+            f"{len(pages)} dense A4 pages at 300 dpi ({', '.join(KINDS)}), {REPEATS} repeats; "
+            f"{' '.join(version)}; {os.cpu_count()} cores"
+        )
         ok = [
             run("warm per-page", bench_warm, pages, work),
             run("scaling", bench_scaling, pages, work),

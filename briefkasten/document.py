@@ -87,9 +87,7 @@ def ingest(
     return result
 
 
-def _publish(
-    pdf: Path, output: Path, report_data: dict[str, Any], report: Path | None
-) -> None:
+def _publish(pdf: Path, output: Path, report_data: dict[str, Any], report: Path | None) -> None:
     """Move the finished PDF (and report) into place; never leave half of them behind."""
     if report is None:
         pdf.replace(output)

@@ -37,8 +37,9 @@ def _upright(kind: str, seed: int, font: str | None = None, dpi: int = 300) -> I
 
 
 def _page(image: Image.Image | np.ndarray, dpi: float = 300.0) -> Page:
-    original = Original(name="t.png", path=Path("t.png"), sha256="0" * 64, size=1,
-                        media_type="image/png", pages=1)
+    original = Original(
+        name="t.png", path=Path("t.png"), sha256="0" * 64, size=1, media_type="image/png", pages=1
+    )
     return Page(ref=PageRef(original, 0, "raster"), image=np.asarray(image), dpi=dpi)
 
 
@@ -73,8 +74,9 @@ def test_skew_is_measured_within_tolerance(angle: float, kind: str, font: str, b
     assert abs(measured - angle) < 0.3
 
 
-@pytest.mark.parametrize(("angle", "border"), [(-17.0, "black"), (-2.2, "white"), (6.4, "black"),
-                                               (19.0, "white")])
+@pytest.mark.parametrize(
+    ("angle", "border"), [(-17.0, "black"), (-2.2, "white"), (6.4, "black"), (19.0, "white")]
+)
 def test_skew_of_forms_with_little_text(angle: float, border: str) -> None:
     for seed in (1, 2):
         measured = estimate_skew(_grey(skew(_upright("form", seed), angle, border=border)))
@@ -154,8 +156,9 @@ def test_tiny_images_do_not_crash(ctx: StepContext, shape: tuple[int, ...]) -> N
     assert correct_perspective(page, ctx).image is page.image
 
 
-@pytest.mark.parametrize(("kind", "seed"), [("brief", 11), ("mietvertrag", 12),
-                                            ("lohnabrechnung", 13)])
+@pytest.mark.parametrize(
+    ("kind", "seed"), [("brief", 11), ("mietvertrag", 12), ("lohnabrechnung", 13)]
+)
 def test_phone_photo_is_perspective_corrected(ctx: StepContext, kind: str, seed: int) -> None:
     photo, info = phone_photo(_upright(kind, seed), seed=seed)
     rgb = np.asarray(photo)
@@ -176,8 +179,9 @@ def test_phone_photo_is_perspective_corrected(ctx: StepContext, kind: str, seed:
     assert abs(residual) < 0.5
 
 
-@pytest.mark.parametrize(("angle", "border"), [(0.0, "white"), (4.0, "white"), (-9.0, "black"),
-                                               (0.0, "black")])
+@pytest.mark.parametrize(
+    ("angle", "border"), [(0.0, "white"), (4.0, "white"), (-9.0, "black"), (0.0, "black")]
+)
 def test_flat_scan_passes_perspective_untouched(
     ctx: StepContext, angle: float, border: str
 ) -> None:

@@ -21,14 +21,18 @@ pytestmark = pytest.mark.skipif(not tesseract.available(), reason="tesseract not
 
 @functools.cache
 def _upright(kind: str, seed: int, dpi: int = 200) -> np.ndarray:
-    image = render_form(seed=seed, dpi=dpi)[0] if kind == "form" else render_page(
-        kind, seed=seed, dpi=dpi)[0]
+    image = (
+        render_form(seed=seed, dpi=dpi)[0]
+        if kind == "form"
+        else render_page(kind, seed=seed, dpi=dpi)[0]
+    )
     return np.asarray(image.convert("RGB"))
 
 
 def _page(image: np.ndarray) -> Page:
-    original = Original(name="t.png", path=Path("t.png"), sha256="0" * 64, size=1,
-                        media_type="image/png", pages=1)
+    original = Original(
+        name="t.png", path=Path("t.png"), sha256="0" * 64, size=1, media_type="image/png", pages=1
+    )
     return Page(ref=PageRef(original, 0, "raster"), image=image, dpi=200.0)
 
 

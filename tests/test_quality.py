@@ -157,9 +157,7 @@ def test_sparse_page_is_neither_blank_nor_blurry() -> None:
     assert _flags(page) == ()
 
 
-def test_assess_adds_flags_and_numbers_only(
-    pages: dict[str, np.ndarray], tmp_path: Path
-) -> None:
+def test_assess_adds_flags_and_numbers_only(pages: dict[str, np.ndarray], tmp_path: Path) -> None:
     page = _page(cv2.GaussianBlur(pages["brief"], (0, 0), 3)).flagged("low_ocr_confidence")
     result = assess(page, _ctx(tmp_path))
     assert result.flags == ("low_ocr_confidence", "blurry")

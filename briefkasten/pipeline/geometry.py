@@ -126,8 +126,12 @@ def rotate_image(image: np.ndarray, angle: float, fill: tuple[int, ...]) -> np.n
     matrix[1, 2] += new_h / 2 - h / 2
     border = fill[0] if image.ndim == 2 else tuple(int(v) for v in fill)
     return cv2.warpAffine(
-        image, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=border,
+        image,
+        matrix,
+        (new_w, new_h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=border,
     )
 
 
@@ -157,9 +161,7 @@ def deskew(page: Page, ctx: StepContext) -> Page:
     if abs(angle) < float(ctx.param("min_angle", 0.05)):
         return page.evolve(detail=f"skew {angle:+.2f}° below threshold, left unchanged")
     turned = rotate_image(image, -angle, paper_colour(image))
-    return page.evolve(
-        detail=f"rotated by {-angle:+.2f}°", image=turned, skew_degrees=-angle
-    )
+    return page.evolve(detail=f"rotated by {-angle:+.2f}°", image=turned, skew_degrees=-angle)
 
 
 def find_page_quad(rgb: np.ndarray) -> np.ndarray | None:
@@ -173,8 +175,13 @@ def find_page_quad(rgb: np.ndarray) -> np.ndarray | None:
         return None
     h, w = rgb.shape[:2]
     scale = min(1.0, _QUAD_SIDE / max(h, w))
-    small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
-                       interpolation=cv2.INTER_AREA) if scale < 1.0 else rgb
+    small = (
+        cv2.resize(
+            rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+        )
+        if scale < 1.0
+        else rgb
+    )
     gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0)
     _, paper = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     k = max(3, round(0.02 * max(small.shape[:2])) | 1)
@@ -309,13 +316,16 @@ def correct_perspective(page: Page, ctx: StepContext) -> Page:
     else:
         out_w, out_h = long_side, long_side / ratio
     size = (max(1, round(out_w)), max(1, round(out_h)))
-    target = np.array([[0, 0], [size[0] - 1, 0], [size[0] - 1, size[1] - 1], [0, size[1] - 1]],
-                      dtype=np.float32)
+    target = np.array(
+        [[0, 0], [size[0] - 1, 0], [size[0] - 1, size[1] - 1], [0, size[1] - 1]], dtype=np.float32
+    )
     matrix = cv2.getPerspectiveTransform(quad, target)
-    warped = cv2.warpPerspective(image, matrix, size, flags=cv2.INTER_LINEAR,
-                                 borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.warpPerspective(
+        image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     corners = ", ".join(f"({x:.0f},{y:.0f})" for x, y in quad)
     return page.evolve(
         detail=f"perspective corrected from quad {corners} to {size[0]}×{size[1]}",
-        image=warped, perspective_corrected=True,
+        image=warped,
+        perspective_corrected=True,
     )

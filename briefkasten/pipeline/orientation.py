@@ -176,8 +176,9 @@ def orient(page: Page, ctx: StepContext) -> Page:
     minimum = float(ctx.param("min_confidence", _MIN_CONFIDENCE))
     if verdict.confidence < minimum:
         return _uncertain(
-            page, f"orientation {verdict.rotate}° unsure (OSD confidence "
-            f"{verdict.confidence:.1f} < {minimum:.1f})"
+            page,
+            f"orientation {verdict.rotate}° unsure (OSD confidence "
+            f"{verdict.confidence:.1f} < {minimum:.1f})",
         )
     return _turned(page, verdict.rotate, f"OSD confidence {verdict.confidence:.1f}")
 
