@@ -20,6 +20,7 @@ from briefkasten.errors import (
     UnsupportedType,
 )
 from briefkasten.model import DocumentResult, Original, PageResult
+from briefkasten.pool import PagePool
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,7 @@ __all__ = [
     "InputRejected",
     "LimitExceeded",
     "Original",
+    "PagePool",
     "PageResult",
     "PasswordProtected",
     "ProcessingError",

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import re
 import tempfile
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import cv2
 import pypdfium2 as pdfium
 from tqdm import tqdm
 
@@ -33,6 +29,7 @@ from briefkasten.pipeline import Options, Pipeline, load_pipeline, run_steps
 from briefkasten.pipeline.bundle import DocumentMeta, merge, raster_page_pdf, vector_page_pdf
 from briefkasten.pipeline.images import decode
 from briefkasten.pipeline.sniff import sniff
+from briefkasten.pool import PagePool
 from briefkasten.tools import tesseract
 
 _CHUNK = 1024 * 1024
@@ -49,8 +46,14 @@ def ingest(
     document_type: str = "sonstiges",
     report: Path | None = None,
     progress: bool = False,
+    pool: PagePool | None = None,
 ) -> DocumentResult:
-    """Normalise ``files`` (pages in order) into one searchable PDF at ``output``."""
+    """Normalise ``files`` (pages in order) into one searchable PDF at ``output``.
+
+    Pages run in ``pool`` when given (keep one for many documents), else in a pool of
+    ``settings.worker_count`` processes started for this document, or in this process for a
+    single page.
+    """
     settings = settings or config.load()
     definition = load_pipeline(pipeline or settings.pipeline.name, settings.pipeline.directory)
     options = Options(
@@ -64,7 +67,7 @@ def ingest(
     output = output.absolute()
     with tempfile.TemporaryDirectory(prefix=".briefkasten-", dir=output.parent) as tmp:
         workdir = Path(tmp)
-        pages = _process_all(refs, definition, workdir, options, settings, progress)
+        pages = _process_all(refs, definition, workdir, options, settings, progress, pool)
         meta = DocumentMeta(
             title=title or originals[0].name,
             document_type=document_type,
@@ -159,6 +162,8 @@ def process_page(
                 history=(StepRecord("bundle", how, 0.0),),
             )
         page = run_steps(decode(ref, raster_dpi=raster_dpi), pipeline, workdir, options)
+        if page.orientation_pending:  # no OCR step came after orientation to settle it
+            page = page.flagged("orientation_uncertain").evolve(orientation_pending=False)
         started = time.perf_counter()
         how = raster_page_pdf(page, out, jpeg_quality=options.jpeg_quality)
         bundled = StepRecord("bundle", how, (time.perf_counter() - started) * 1000)
@@ -194,38 +199,22 @@ def _process_all(
     options: Options,
     settings: Settings,
     progress: bool,
+    pool: PagePool | None,
 ) -> tuple[PageResult, ...]:
     args = (pipeline, workdir, options, settings.pipeline.raster_dpi)
-    workers = min(settings.worker_count, len(refs))
-    with tqdm(
-        total=len(refs), unit="page", disable=not progress or len(refs) < 2, leave=False
-    ) as bar:
-        if workers <= 1:
+    workers = pool.workers if pool is not None else min(settings.worker_count, len(refs))
+    show = progress and len(refs) > 1
+    with tqdm(total=len(refs), unit="page", disable=not show, leave=False) as bar:
+        if workers <= 1 or len(refs) < 2:
             results = []
             for ref in refs:
                 results.append(process_page(ref, *args))
                 bar.update()
             return tuple(results)
-        with _pool(workers) as pool:
-            futures = [pool.submit(process_page, ref, *args) for ref in refs]
-            for future in futures:
-                future.add_done_callback(lambda _: bar.update())
-            return tuple(f.result() for f in futures)
-
-
-@contextmanager
-def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["briefkasten.document"])
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _init_worker() -> None:
-    cv2.setNumThreads(1)
+        if pool is not None:
+            return pool.run(process_page, refs, *args, on_done=bar.update)
+        with PagePool(workers) as own:
+            return own.run(process_page, refs, *args, on_done=bar.update)
 
 
 def _pdf_page_text(ref: PageRef) -> str:

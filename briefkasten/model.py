@@ -82,6 +82,10 @@ class Page:
     passthrough: Path | None = None
     lossy_source: bool = False
     rotation: int = 0
+    #: The text runs along the right axis, but up and down are left to the OCR run.
+    orientation_pending: bool = False
+    #: Clockwise turn applied by the PDF page's ``/Rotate`` instead of moving pixels.
+    view_rotation: int = 0
     skew_degrees: float = 0.0
     perspective_corrected: bool = False
     flags: tuple[str, ...] = ()

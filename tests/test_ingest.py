@@ -189,3 +189,19 @@ def render(pdf: Path) -> np.ndarray:
         ["pdftoppm", "-r", "50", "-png", "-singlefile", str(pdf), str(out)], check=True, timeout=60
     )
     return np.asarray(Image.open(out.with_suffix(".png")).convert("RGB"))
+
+
+def test_upside_down_table_is_shown_upright(tmp_path: Path, settings: Settings) -> None:
+    """A table of figures whose up/down only the OCR run can tell: turned via /Rotate."""
+    from samples.generate import quarter_turn, render_page
+
+    page, truth = render_page("kontoauszug", seed=11, dpi=300)
+    source = save(quarter_turn(page, 2), tmp_path / "kopfueber.png", dpi=(300, 300))
+    result = ingest([source], tmp_path / "out.pdf", settings=settings)
+    assert result.pages[0].rotation == 180
+    assert any("upside down" in r.detail for r in result.pages[0].history)
+    assert PdfReader(tmp_path / "out.pdf").pages[0].rotation == 180
+    shown = render(tmp_path / "out.pdf").mean(axis=2)
+    upright = np.asarray(page.convert("L").resize(shown.shape[::-1]), dtype=np.float64)
+    assert np.corrcoef(shown.ravel(), upright.ravel())[0, 1] > 0.8
+    assert truth.splitlines()[0] in pdftotext(tmp_path / "out.pdf")

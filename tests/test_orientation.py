@@ -12,6 +12,7 @@ from PIL import Image
 
 from briefkasten.model import Original, Page, PageRef
 from briefkasten.pipeline import Options, StepContext
+from briefkasten.pipeline.ocr import ocr
 from briefkasten.pipeline.orientation import orient, text_orientation, turn_clockwise
 from briefkasten.tools import tesseract
 from samples.generate import quarter_turn, render_form, render_page
@@ -49,17 +50,42 @@ def _ctx(tmp_path: Path, **params: object) -> StepContext:
 def test_every_quarter_turn_becomes_upright(tmp_path: Path, kind: str, turns: int) -> None:
     upright = _upright(kind, 3)
     result = orient(_page(_turned(upright, turns)), _ctx(tmp_path))
+    if result.orientation_pending:  # axis settled, up/down left to the OCR run
+        result = ocr(result, _ctx(tmp_path))
+        assert not result.orientation_pending
+        assert result.ocr is not None and result.ocr.text_pdf is not None
+        result.ocr.text_pdf.unlink()
     assert result.rotation == 90 * turns
     assert "orientation_uncertain" not in result.flags
-    assert np.array_equal(result.image, upright)  # lossless
-    assert list(tmp_path.iterdir()) == []  # the OSD copy is cleaned up
+    assert result.image is not None
+    shown = turn_clockwise(result.image, result.view_rotation)  # what the PDF page shows
+    assert np.array_equal(shown, upright)  # lossless
+    assert list(tmp_path.iterdir()) == []  # the OSD and OCR copies are cleaned up
+
+
+def test_up_down_of_a_table_is_left_to_the_ocr_run(tmp_path: Path) -> None:
+    """Figures have no ascenders: the line check sees the axis only, the OCR run settles it."""
+    upside_down = _turned(_upright("kontoauszug", 3), 2)
+    oriented = orient(_page(upside_down), _ctx(tmp_path))
+    assert oriented.orientation_pending and oriented.image is upside_down  # no pixels moved
+    read = ocr(oriented, _ctx(tmp_path))
+    assert read.rotation == 180 and read.view_rotation == 180
+    assert "upside down" in read.detail
+    assert read.ocr is not None and "Kontoauszug" in read.ocr.text
+
+
+def test_deferring_can_be_switched_off(tmp_path: Path) -> None:
+    upside_down = _turned(_upright("kontoauszug", 3), 2)
+    result = orient(_page(upside_down), _ctx(tmp_path, defer_up_down_to_ocr=False))
+    assert not result.orientation_pending
+    assert result.rotation == 180 and "OSD confidence" in result.detail
 
 
 @pytest.mark.parametrize("turns", [0, 1, 2, 3])
 def test_osd_turns_pages_upright(tmp_path: Path, turns: int) -> None:
     # Force Tesseract's OSD by distrusting the cheap line check.
     upright = _upright("mietvertrag", 5)
-    ctx = _ctx(tmp_path, min_line_ratio=math.inf)
+    ctx = _ctx(tmp_path, min_line_ratio=math.inf, defer_up_down_to_ocr=False)
     result = orient(_page(_turned(upright, turns)), ctx)
     assert result.rotation == 90 * turns
     assert "OSD confidence" in result.detail

@@ -73,6 +73,8 @@ def raster_page_pdf(page: Page, out: Path, *, jpeg_quality: int) -> str:
         scale_x = float(base.mediabox.width) / float(image_page.mediabox.width)
         scale_y = float(base.mediabox.height) / float(image_page.mediabox.height)
         base.merge_transformed_page(image_page, Transformation().scale(scale_x, scale_y))
+    if page.view_rotation:
+        writer.pages[0].rotate(page.view_rotation)
     with out.open("wb") as handle:
         writer.write(handle)
     return how

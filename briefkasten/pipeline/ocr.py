@@ -35,6 +35,7 @@ def ocr(page: Page, ctx: StepContext) -> Page:
             dpi=page.dpi,
             timeout=ctx.options.ocr_timeout,
             psm=int(ctx.param("psm", 3)),
+            detect_orientation=page.orientation_pending,
         )
     finally:
         image_path.unlink(missing_ok=True)
@@ -44,7 +45,28 @@ def ocr(page: Page, ctx: StepContext) -> Page:
     if out.confidence is not None and out.confidence < min_confidence:
         flagged = page.flagged("low_ocr_confidence")
     conf = "n/a" if out.confidence is None else f"{out.confidence:.1f}"
-    return flagged.evolve(detail=f"{out.words} words, mean confidence {conf}", ocr=result)
+    detail = f"{out.words} words, mean confidence {conf}"
+    if page.orientation_pending:
+        flagged, how = _settle_orientation(flagged, out.text_angle)
+        detail += f"; {how}"
+    return flagged.evolve(detail=detail, ocr=result)
+
+
+def _settle_orientation(page: Page, text_angle: int | None) -> tuple[Page, str]:
+    """Apply the up/down verdict of the OCR run to a page whose axis was already right.
+
+    An upside-down page is turned by the PDF page's ``/Rotate``: image and text layer turn
+    together and no pixel is touched.
+    """
+    settled = page.evolve(orientation_pending=False)
+    if text_angle == 0:
+        return settled, "OCR read the page upright"
+    if text_angle == 180:
+        turned = settled.evolve(
+            rotation=(page.rotation + 180) % 360, view_rotation=(page.view_rotation + 180) % 360
+        )
+        return turned, "OCR read the page upside down: turned 180° in the PDF"
+    return settled.flagged("orientation_uncertain"), f"OCR text angle {text_angle}, left as is"
 
 
 def ocr_copy(image: np.ndarray, *, dark: bool = False) -> np.ndarray:

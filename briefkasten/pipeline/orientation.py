@@ -1,13 +1,16 @@
 """Page orientation: turn every page upright (0, 90, 180 or 270 degrees), losslessly.
 
-Two judges, cheap first. A line check written here (no library offers one; Leptonica's
+Three judges, cheapest first. A line check written here (no library offers one; Leptonica's
 ``pixOrientDetect`` is the model, but has no maintained Python binding) reads text-line
-statistics in ~50 ms and settles ordinary text pages. Everything else goes to Tesseract's
-orientation detection (OSD) on a grey copy under the step's work directory, which costs ~0.5 s
-a page, most of it loading its model: too much to run on every page within our budget of
-1.15× a plain OCR run. The page is turned with ``np.rot90``, which moves pixels without
-resampling. When neither judge is sure, the page is left as it is and flagged
-``orientation_uncertain``.
+statistics in ~50 ms and settles ordinary text pages. When it sees the lines' axis clearly but
+cannot tell up from down (tables of figures have no ascenders), the page is marked
+``orientation_pending`` and the OCR step's own run detects it (``--psm 1``, ~0.2 s extra).
+Everything else goes to a
+separate run of Tesseract's orientation detection (OSD) on a grey copy under the step's work
+directory, which costs ~0.5 s a page (measured: even a small crop takes 0.3 s): too much to run
+on every page within our budget of 1.15× a plain OCR run. The page is turned with ``np.rot90``,
+which moves pixels without resampling. When no judge is sure, the page is left as it is and
+flagged ``orientation_uncertain``.
 """
 
 from __future__ import annotations
@@ -155,13 +158,19 @@ def orient(page: Page, ctx: StepContext) -> Page:
     if ink is None:
         return _uncertain(page, "no text found to orient by")
     guess = _line_verdict(ink)
-    if (
-        guess is not None
-        and guess.ratio >= float(ctx.param("min_line_ratio", _MIN_LINE_RATIO))
-        and guess.agreement >= float(ctx.param("min_line_agreement", _MIN_AGREEMENT))
-    ):
+    if guess is not None:
         how = f"text lines: {guess.lines} lines, ratio {guess.ratio:.1f}"
-        return _turned(page, guess.rotate, how)
+        if guess.ratio >= float(
+            ctx.param("min_line_ratio", _MIN_LINE_RATIO)
+        ) and guess.agreement >= float(ctx.param("min_line_agreement", _MIN_AGREEMENT)):
+            return _turned(page, guess.rotate, how)
+        if ctx.param("defer_up_down_to_ocr", True):
+            # The lines' axis is clear, up and down are not (tables of figures): the OCR run
+            # decides that at a fraction of a separate OSD run's cost.
+            # Turn only as far as the axis needs: no pixels move for a page lying the right way.
+            axis_turn = 0 if guess.rotate in (0, 180) else guess.rotate
+            turned = _turned(page, axis_turn, how + "; up/down left to OCR")
+            return turned.evolve(detail=turned.detail, orientation_pending=True)
     path = ctx.workdir / f"osd-{page.ref.index}-{id(page):x}.png"
     if not cv2.imwrite(str(path), osd_copy(gray, int(ctx.param("osd_side", _OSD_SIDE)))):
         return _uncertain(page, "could not write the orientation copy")
