@@ -2,8 +2,9 @@
 
 Sources, later ones win: built-in defaults, the TOML file named by ``--config`` or
 ``BRIEFKASTEN_CONFIG`` (see ``config/briefkasten.example.toml``), then environment variables
-``BRIEFKASTEN_<SECTION>_<KEY>`` (e.g. ``BRIEFKASTEN_OCR_LANG=deu+eng``). This is the only module
-that reads ``os.environ``.
+``BRIEFKASTEN_<SECTION>_<KEY>`` (e.g. ``BRIEFKASTEN_OCR_LANG=deu+eng``) and the short
+aliases in ``ALIASES`` (``BRIEFKASTEN_STORAGE``, ``BRIEFKASTEN_AMQP_URL``,
+``BRIEFKASTEN_API_KEYS``). This is the only module that reads ``os.environ``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from typing import Any, get_type_hints
 
 from briefkasten.errors import ConfigError
 
+#: Short names for the variables operators set most: name → (section, key).
+ALIASES = {
+    "BRIEFKASTEN_STORAGE": ("storage", "url"),
+    "BRIEFKASTEN_AMQP_URL": ("broker", "amqp_url"),
+    "BRIEFKASTEN_API_KEYS": ("gateway", "api_keys"),
+}
 REPO_PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
 MIB = 1024 * 1024
 
@@ -51,11 +58,58 @@ class PipelineSettings:
     jpeg_quality: int = 90
 
 
+DEFAULT_DOCUMENT_TYPES = "kontoauszug,mietvertrag,lohnabrechnung,ausweis,bescheinigung,sonstiges"
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """The HTTP gateway. ``api_keys``: comma-separated ``KEY`` or ``TENANT:KEY`` entries."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    api_keys: str = ""
+    default_tenant: str = "default"
+    document_types: str = DEFAULT_DOCUMENT_TYPES
+    max_request_bytes: int = 200 * MIB
+    spool_dir: Path = Path("var/spool")
+
+    @property
+    def catalogue(self) -> tuple[str, ...]:
+        return tuple(t.strip() for t in self.document_types.split(",") if t.strip())
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """``url``: ``file:///abs/path`` (embedded) or ``s3://KEY:SECRET@host:port/bucket?secure=false``."""
+
+    url: str = ""
+    sse: bool = False
+
+    def resolved_url(self) -> str:
+        return self.url or (Path("var/storage").absolute().as_uri())
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """RabbitMQ when ``amqp_url`` is set (distributed mode); else embedded journal and outbox."""
+
+    amqp_url: str = ""
+    exchange: str = "briefkasten.documents"
+    work_queue: str = "briefkasten.jobs"
+    prefetch: int = 1
+    max_attempts: int = 3
+    outbox_dir: Path = Path("var/outbox")
+    journal_dir: Path = Path("var/journal")
+
+
 @dataclass(frozen=True)
 class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     ocr: OcrSettings = field(default_factory=OcrSettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
 
     @property
     def worker_count(self) -> int:
@@ -93,9 +147,10 @@ def _build(cls: type, section: str, given: dict[str, Any], env: Mapping[str, str
     if unknown:
         raise ConfigError(f"unknown keys in [{section}]: {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {}
+    aliases = {key: alias for alias, (sec, key) in ALIASES.items() if sec == section}
     for name in names:
         var = f"BRIEFKASTEN_{section}_{name}".upper()
-        raw = env.get(var, given.get(name))
+        raw = env.get(var, env.get(aliases.get(name, ""), given.get(name)))
         if raw is None:
             continue
         values[name] = _coerce(raw, hints[name], var)

@@ -13,9 +13,15 @@ operators and logs. Messages never contain document content.
     │   ├── CorruptInput                  HTTP 422
     │   ├── PasswordProtected             HTTP 422
     │   ├── EmptyInput                    HTTP 422
-    │   └── LimitExceeded                 HTTP 413
-    └── ProcessingError                   exit 4, HTTP 500
-        └── ToolError                     an external program failed or is missing
+    │   ├── LimitExceeded                 HTTP 413
+    │   └── InvalidRequest                HTTP 400 (a form field is missing or malformed)
+    ├── Unauthorized                      exit 2, HTTP 401, not retried
+    ├── NotFound                          exit 2, HTTP 404, not retried
+    ├── ProcessingError                   exit 4, HTTP 500
+    │   └── ToolError                     an external program failed or is missing
+    └── TemporaryFailure                  exit 5, HTTP 503, retried (a server is away)
+        ├── StorageError                  object storage (files or S3)
+        └── BrokerError                   RabbitMQ or the outbox
 """
 
 from __future__ import annotations
@@ -111,6 +117,34 @@ class LimitExceeded(InputRejected):
     )
 
 
+class InvalidRequest(InputRejected):
+    """The request itself is malformed: a missing field, a bad case number, an unknown type."""
+
+    code = "invalid_request"
+    http_status = 400
+    message_de = "Die Angaben sind unvollständig oder falsch. Bitte prüfen Sie das Formular."
+
+
+class Unauthorized(BriefkastenError):
+    """No valid API key or upload token."""
+
+    code = "unauthorized"
+    exit_code = 2
+    http_status = 401
+    retry = False
+    message_de = "Sie sind nicht angemeldet oder der Link ist nicht mehr gültig."
+
+
+class NotFound(BriefkastenError):
+    """The submission, document or message asked for does not exist (for this tenant)."""
+
+    code = "not_found"
+    exit_code = 2
+    http_status = 404
+    retry = False
+    message_de = "Das haben wir nicht gefunden."
+
+
 class ProcessingError(BriefkastenError):
     """Normalisation failed for a reason the applicant cannot fix."""
 
@@ -121,3 +155,27 @@ class ToolError(ProcessingError):
     """An external program (Tesseract) failed, timed out or is not installed."""
 
     code = "tool_failed"
+
+
+class TemporaryFailure(BriefkastenError):
+    """A server we depend on is away for now; the same request will work later."""
+
+    code = "temporarily_unavailable"
+    exit_code = 5
+    http_status = 503
+    message_de = (
+        "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es in einigen Minuten "
+        "noch einmal."
+    )
+
+
+class StorageError(TemporaryFailure):
+    """Object storage (local files or S3) failed."""
+
+    code = "storage_unavailable"
+
+
+class BrokerError(TemporaryFailure):
+    """RabbitMQ or the local outbox failed."""
+
+    code = "broker_unavailable"

@@ -166,3 +166,84 @@ class DocumentResult:
                 "pipeline_version": self.pipeline_version,
             },
         }
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """One uploaded file as stored: server-made id and key, sanitised name, hash and type."""
+
+    file_id: str
+    name: str
+    key: str
+    sha256: str
+    size: int
+    media_type: str
+    pages: int
+    duplicate_of: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReceivedFile:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class DocumentRequest:
+    """One document of a submission: its type, an optional note, its files in page order."""
+
+    document_id: str
+    document_type: str
+    files: tuple[ReceivedFile, ...]
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "document_id": self.document_id,
+            "document_type": self.document_type,
+            "note": self.note,
+            "files": [f.to_json() for f in self.files],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DocumentRequest:
+        files = tuple(ReceivedFile.from_json(f) for f in data["files"])
+        return cls(data["document_id"], data["document_type"], files, data.get("note", ""))
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What an applicant handed in at once (Einreichung): documents for one case of one tenant.
+
+    ``case_number`` is the BG-Nummer (e.g. ``12345BG0012345``); a tenant is a job center.
+    ``received_at`` is an ISO 8601 UTC timestamp.
+    """
+
+    submission_id: str
+    tenant: str
+    case_number: str
+    received_at: str
+    channel: str
+    documents: tuple[DocumentRequest, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "submission_id": self.submission_id,
+            "tenant": self.tenant,
+            "case_number": self.case_number,
+            "received_at": self.received_at,
+            "channel": self.channel,
+            "documents": [d.to_json() for d in self.documents],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Submission:
+        return cls(
+            submission_id=data["submission_id"],
+            tenant=data["tenant"],
+            case_number=data["case_number"],
+            received_at=data["received_at"],
+            channel=data["channel"],
+            documents=tuple(DocumentRequest.from_json(d) for d in data["documents"]),
+        )
