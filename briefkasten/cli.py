@@ -9,6 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from briefkasten import __version__, config
 from briefkasten.document import ingest
@@ -68,7 +69,60 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest_cmd.add_argument("--title", help="document title (default: first file name)")
     ingest_cmd.set_defaults(handler=_ingest)
+
+    serve = commands.add_parser(
+        "serve", help="run the upload gateway (and, without RabbitMQ, the embedded workers)"
+    )
+    serve.add_argument("--host", help="listen address (default from config: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default from config: 8080)")
+    serve.set_defaults(handler=_commands("serve"))
+
+    worker = commands.add_parser("worker", help="normalise queued submissions")
+    worker.add_argument(
+        "--idle-timeout",
+        type=float,
+        metavar="S",
+        help="stop after S seconds without work (default: run until stopped)",
+    )
+    worker.set_defaults(handler=_commands("worker"))
+
+    consume = commands.add_parser(
+        "consume", help="reference consumer: save announced PDFs (verified) into a folder"
+    )
+    consume.add_argument("--queue", required=True, help="your durable queue name")
+    consume.add_argument("--into", type=Path, required=True, metavar="DIR")
+    consume.add_argument(
+        "--binding",
+        action="append",
+        metavar="KEY",
+        help="routing key pattern, e.g. 'jc-musterstadt.#' (repeatable)",
+    )
+    consume.add_argument("--max-messages", type=int, metavar="N")
+    consume.add_argument("--idle-timeout", type=float, metavar="S")
+    consume.set_defaults(handler=_commands("consume"))
+
+    outbox = commands.add_parser("outbox", help="inspect and replay announcement messages")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
+    listing = outbox_commands.add_parser("list", help="messages, newest last")
+    listing.add_argument("--state", choices=["pending", "sent", "failed"])
+    show = outbox_commands.add_parser("show", help="one message as JSON")
+    show.add_argument("message_id")
+    replay = outbox_commands.add_parser("replay", help="send a message again")
+    replay.add_argument("message_id")
+    outbox.set_defaults(handler=_commands("outbox"))
     return parser
+
+
+def _commands(name: str) -> Any:
+    """The handler of a service command, imported only when used (keeps ``ingest`` light)."""
+
+    def handler(args: argparse.Namespace) -> int:
+        from briefkasten import commands
+
+        result: int = getattr(commands, name)(args, config.load(args.config))
+        return result
+
+    return handler
 
 
 def _ingest(args: argparse.Namespace) -> int:

@@ -1,0 +1,132 @@
+"""Shapes and protocols of the broker layer: outbound messages, publishers, jobs, job queues.
+
+Jobs count attempts from 0. A handler that raises ``TemporaryFailure`` gets the job back with
+``attempt + 1`` until ``max_attempts`` tries were made; anything else is dead-lettered at once
+with its reason (``failure_action`` decides, for every queue alike).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from briefkasten.errors import BriefkastenError, BrokerError, InvalidRequest, TemporaryFailure
+
+#: What a consumer does with a job whose handler raised.
+Action = Literal["retry", "dead"]
+#: A job handler: returns when the job's result is stored and published; raises otherwise.
+Handler = Callable[["Job"], None]
+_MAX_REASON = 500
+
+
+class MessageUnroutable(BrokerError):
+    """The broker accepted the connection but no queue is bound for this routing key.
+
+    Only this message is affected: it stays in the outbox and is retried later, while the
+    messages after it are still published. (Could move to ``errors.py``.)
+    """
+
+    code = "message_unroutable"
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One message for the case systems, ready to publish: body is the contract's JSON."""
+
+    message_id: str
+    routing_key: str
+    body: bytes
+    headers: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "routing_key": self.routing_key,
+            "headers": dict(self.headers),
+            "body": self.body.decode("utf-8"),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OutboundMessage:
+        return cls(
+            message_id=data["message_id"],
+            routing_key=data["routing_key"],
+            body=data["body"].encode("utf-8"),
+            headers=dict(data.get("headers") or {}),
+        )
+
+
+class Publisher(Protocol):
+    """Publishes messages durably (confirmed by the broker) or raises ``BrokerError``.
+
+    A publisher is used by one thread only (pika is not thread-safe): keep one per thread.
+    """
+
+    def publish(self, message: OutboundMessage) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Job:
+    """Work for a worker: normalise and announce one submission. ``attempt`` counts from 0."""
+
+    job_id: str
+    submission_id: str
+    tenant: str
+    attempt: int = 0
+
+    def to_bytes(self) -> bytes:
+        data = {
+            "job_id": self.job_id,
+            "submission_id": self.submission_id,
+            "tenant": self.tenant,
+            "attempt": self.attempt,
+        }
+        return json.dumps(data, sort_keys=True).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Job:
+        """Parse a job; ``InvalidRequest`` (never retried) if it is malformed."""
+        try:
+            data = json.loads(raw)
+            job = cls(
+                job_id=str(data["job_id"]),
+                submission_id=str(data["submission_id"]),
+                tenant=str(data["tenant"]),
+                attempt=int(data.get("attempt", 0)),
+            )
+        except (ValueError, TypeError, KeyError) as exc:
+            raise InvalidRequest(f"malformed job: {type(exc).__name__}", source="job") from exc
+        return job
+
+    def next_attempt(self) -> Job:
+        return Job(self.job_id, self.submission_id, self.tenant, self.attempt + 1)
+
+
+class JobQueue(Protocol):
+    """Where the gateway puts jobs. ``enqueue`` returns once the job is durable."""
+
+    def enqueue(self, job: Job) -> None: ...
+
+
+def failure_action(exc: BaseException, job: Job, max_attempts: int) -> tuple[Action, str]:
+    """What to do with ``job`` after its handler raised ``exc``: retry or dead-letter, and why.
+
+    Temporary failures are retried until ``max_attempts`` tries were made; every other error
+    goes to the dead-letter queue at once. The reason is an English operator text.
+    """
+    reason = failure_reason(exc)
+    if isinstance(exc, TemporaryFailure) and job.attempt + 1 < max_attempts:
+        return "retry", reason
+    if isinstance(exc, TemporaryFailure):
+        return "dead", f"gave up after {job.attempt + 1} attempt(s): {reason}"
+    return "dead", reason
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A short English reason for logs and dead-letter headers."""
+    text = str(exc) if isinstance(exc, BriefkastenError) else f"{type(exc).__name__}: {exc}"
+    return text[:_MAX_REASON]

@@ -1,0 +1,358 @@
+"""RabbitMQ adapters (pika 1.x ``BlockingConnection``): the publisher and the work queue.
+
+Threads: a pika connection is not thread-safe. Each adapter opens its connection lazily in
+the thread that first uses it and only that thread may touch it; used from another thread,
+the adapter abandons the old connection and opens a new one there. Keep one adapter per
+thread (the ``OutboxFlusher`` creates its publisher inside its own thread).
+
+Failures: every pika or socket error becomes ``BrokerError`` (temporary) after a bounded
+number of reconnecting retries; a queue or exchange declared with other arguments than ours is
+a ``ConfigError``. ``mandatory=True`` makes a message that no queue is bound for an error
+(``MessageUnroutable``): it stays in the outbox instead of vanishing in a topic exchange.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
+
+from briefkasten.broker.base import (
+    Handler,
+    Job,
+    MessageUnroutable,
+    OutboundMessage,
+    failure_action,
+)
+from briefkasten.errors import BrokerError, ConfigError
+
+log = logging.getLogger("briefkasten.rabbitmq")
+T = TypeVar("T")
+
+#: Small, bounded connection settings; a value given in the URL's query string wins.
+DEFAULTS: dict[str, float] = {
+    "connection_attempts": 1,
+    "retry_delay": 0.5,
+    "socket_timeout": 5.0,
+    "stack_timeout": 10.0,
+    "blocked_connection_timeout": 30.0,
+}
+PERSISTENT = 2
+REASON_HEADER = "x-briefkasten-reason"
+ATTEMPTS_HEADER = "x-briefkasten-attempts"
+
+
+def parameters(url: str) -> pika.URLParameters:
+    """``pika.URLParameters`` for ``url`` with our bounded timeouts filled in."""
+    try:
+        params = pika.URLParameters(url)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"invalid AMQP URL: {exc}") from exc
+    given = parse_qs(urlsplit(url).query)
+    for name, value in DEFAULTS.items():
+        if name not in given:
+            setattr(params, name, type(getattr(params, name) or value)(value))
+    return params
+
+
+class _Link:
+    """One connection + confirm-mode channel, owned by one thread, with retrying calls."""
+
+    def __init__(
+        self, url: str, setup: Callable[[BlockingChannel], None], retries: int, delay: float
+    ) -> None:
+        self._params = parameters(url)
+        self._setup = setup
+        self._retries = retries
+        self._delay = delay
+        self._connection: pika.BlockingConnection | None = None
+        self._channel: BlockingChannel | None = None
+        self._owner: int | None = None
+
+    def channel(self) -> BlockingChannel:
+        if self._owner is not None and self._owner != threading.get_ident():
+            log.warning("AMQP connection used from a new thread; opening another one there")
+            self._connection = self._channel = None
+        if self._channel is None or not self._channel.is_open:
+            self.reset()
+            self._connection = pika.BlockingConnection(self._params)
+            self._owner = threading.get_ident()
+            channel = self._connection.channel()
+            channel.confirm_delivery()
+            self._setup(channel)
+            self._channel = channel
+        return self._channel
+
+    @property
+    def connection(self) -> pika.BlockingConnection:
+        assert self._connection is not None
+        return self._connection
+
+    def call(self, what: str, action: Callable[[BlockingChannel], T]) -> T:
+        """Run ``action`` on the channel, reconnecting up to ``retries`` times."""
+        last: Exception | None = None
+        for attempt in range(self._retries + 1):
+            if attempt:
+                time.sleep(min(self._delay * 2 ** (attempt - 1), 5.0))
+            try:
+                return action(self.channel())
+            except pika.exceptions.UnroutableError as exc:
+                raise MessageUnroutable(f"{what}: no queue is bound for it", source="amqp") from exc
+            except pika.exceptions.ChannelClosedByBroker as exc:
+                self.reset()
+                if exc.reply_code in (403, 404, 406):
+                    raise ConfigError(f"{what}: {exc.reply_text}", source="amqp") from exc
+                last = exc
+            except (pika.exceptions.AMQPError, OSError) as exc:
+                self.reset()
+                last = exc
+        raise BrokerError(f"{what} failed: {_describe(last)}", source="amqp") from last
+
+    def reset(self) -> None:
+        """Close (if this thread owns it) and forget the connection."""
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None and self._owner == threading.get_ident():
+            try:
+                if connection.is_open:
+                    connection.close()
+            except (pika.exceptions.AMQPError, OSError):
+                pass
+        self._owner = None
+
+
+class RabbitPublisher:
+    """Publishes outbound messages on a durable topic exchange with publisher confirms.
+
+    ``publish`` returns once the broker confirmed the message (persisted for durable queues);
+    it raises ``MessageUnroutable`` when ``mandatory`` and no queue is bound for the routing
+    key, and ``BrokerError`` when the broker stays away through ``retries`` reconnects.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        exchange: str,
+        *,
+        mandatory: bool = True,
+        retries: int = 2,
+        retry_delay: float = 0.2,
+    ) -> None:
+        self.exchange = exchange
+        self.mandatory = mandatory
+        self._link = _Link(url, self._declare, retries, retry_delay)
+
+    def _declare(self, channel: BlockingChannel) -> None:
+        channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+
+    def publish(self, message: OutboundMessage) -> None:
+        properties = pika.BasicProperties(
+            content_type="application/json",
+            content_encoding="utf-8",
+            delivery_mode=PERSISTENT,
+            message_id=message.message_id,
+            timestamp=int(time.time()),
+            app_id="briefkasten",
+            headers=dict(message.headers),
+        )
+
+        def send(channel: BlockingChannel) -> None:
+            channel.basic_publish(
+                self.exchange, message.routing_key, message.body, properties, self.mandatory
+            )
+
+        self._link.call(f"publishing message {message.message_id}", send)
+
+    def check(self) -> None:
+        """Raise ``BrokerError`` unless the broker answers (readiness probe)."""
+        self._link.call("connecting to RabbitMQ", lambda channel: None)
+
+    def close(self) -> None:
+        self._link.reset()
+
+
+class RabbitJobQueue:
+    """A durable work queue with a dead-letter queue ``<queue>.dead`` (via exchange of that name).
+
+    Jobs are persistent and confirmed. ``consume`` acks a job only after its handler returned.
+    Retried jobs are republished with ``attempt + 1`` (then the old delivery is acked), so the
+    count travels with the job; dead-lettered jobs are published to ``<queue>.dead`` with the
+    reason in the ``x-briefkasten-reason`` header. A job that comes back *redelivered* (its
+    worker died or lost the connection) counts as one failed attempt.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        queue: str,
+        *,
+        max_attempts: int = 3,
+        retries: int = 2,
+        retry_delay: float = 0.2,
+    ) -> None:
+        self.queue = queue
+        self.dead = f"{queue}.dead"
+        self.max_attempts = max(1, max_attempts)
+        self._link = _Link(url, self._declare, retries, retry_delay)
+
+    def _declare(self, channel: BlockingChannel) -> None:
+        channel.exchange_declare(self.dead, exchange_type="fanout", durable=True)
+        channel.queue_declare(self.dead, durable=True)
+        channel.queue_bind(self.dead, self.dead)
+        arguments = {"x-dead-letter-exchange": self.dead}
+        channel.queue_declare(self.queue, durable=True, arguments=arguments)
+
+    def enqueue(self, job: Job) -> None:
+        self._link.call(f"enqueueing job {job.job_id}", lambda ch: self._put(ch, job))
+
+    def depth(self) -> tuple[int, int]:
+        """How many jobs wait in the work queue and in the dead-letter queue."""
+
+        def count(channel: BlockingChannel) -> tuple[int, int]:
+            work = channel.queue_declare(self.queue, passive=True).method.message_count
+            dead = channel.queue_declare(self.dead, passive=True).method.message_count
+            return work, dead
+
+        return self._link.call("counting jobs", count)
+
+    def consume(
+        self,
+        handler: Handler,
+        *,
+        prefetch: int = 1,
+        stop_event: threading.Event | None = None,
+        idle_timeout: float | None = None,
+        reconnect: bool = True,
+        max_backoff: float = 5.0,
+    ) -> int:
+        """Handle jobs until ``stop_event`` is set or no job came for ``idle_timeout`` s.
+
+        The handler runs in a helper thread while this thread keeps the connection alive
+        (heartbeats); only this thread touches pika. With ``reconnect`` a lost broker is
+        waited for (bounded backoff, checking ``stop_event``); without, ``BrokerError``.
+        Returns how many jobs were finished (acked or dead-lettered).
+        """
+        stop = stop_event or threading.Event()
+        state = {"handled": 0, "idle_since": time.monotonic()}
+        failures = 0
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="job") as executor:
+            while not stop.is_set():
+                try:
+                    channel = self._link.call("connecting to the work queue", lambda ch: ch)
+                    channel.basic_qos(prefetch_count=max(1, prefetch))
+                    if self._drain(channel, handler, executor, stop, idle_timeout, state):
+                        break
+                    failures = 0
+                except (pika.exceptions.AMQPError, OSError, BrokerError) as exc:
+                    self._link.reset()
+                    if not reconnect:
+                        if isinstance(exc, BrokerError):
+                            raise
+                        raise BrokerError(f"consuming: {_describe(exc)}", source="amqp") from exc
+                    failures += 1
+                    log.warning("work queue unavailable (%s); reconnecting", _describe(exc))
+                    stop.wait(min(max_backoff, 0.2 * 2 ** min(failures, 10)))
+        self._link.reset()
+        return int(state["handled"])
+
+    def close(self) -> None:
+        self._link.reset()
+
+    def _drain(
+        self,
+        channel: BlockingChannel,
+        handler: Handler,
+        executor: concurrent.futures.Executor,
+        stop: threading.Event,
+        idle_timeout: float | None,
+        state: dict[str, Any],
+    ) -> bool:
+        """Consume on ``channel``; True when done (idle or stopped), else the generator ended."""
+        for method, _props, body in channel.consume(self.queue, inactivity_timeout=0.25):
+            if method is None or body is None:
+                idle = time.monotonic() - state["idle_since"]
+                if stop.is_set() or (idle_timeout is not None and idle >= idle_timeout):
+                    channel.cancel()
+                    return True
+                continue
+            if self._handle(channel, method, body, handler, executor):
+                state["handled"] += 1
+            state["idle_since"] = time.monotonic()
+            if stop.is_set():
+                channel.cancel()
+                return True
+        return False
+
+    def _handle(
+        self,
+        channel: BlockingChannel,
+        method: Any,
+        body: bytes,
+        handler: Handler,
+        executor: concurrent.futures.Executor,
+    ) -> bool:
+        """Run one delivery; True if the job is finished (done or dead), False if retried."""
+        tag = method.delivery_tag
+        try:
+            job = Job.from_bytes(body)
+        except Exception as exc:
+            self._bury(channel, body, str(exc), 0)
+            channel.basic_ack(tag)
+            return True
+        if method.redelivered:
+            job = job.next_attempt()  # the worker that had it died or lost the connection
+        if job.attempt >= self.max_attempts:
+            reason = f"gave up after {job.attempt} attempt(s): worker lost during processing"
+            self._bury(channel, body, reason, job.attempt)
+            channel.basic_ack(tag)
+            return True
+        future = executor.submit(handler, job)
+        try:
+            while not future.done():
+                self._link.connection.process_data_events(time_limit=0.2)
+        except BaseException:
+            concurrent.futures.wait([future])  # never run two jobs at once
+            raise
+        error = future.exception()
+        if error is None:
+            channel.basic_ack(tag)
+            return True
+        action, reason = failure_action(error, job, self.max_attempts)
+        log.warning("job %s attempt %d failed: %s", job.job_id, job.attempt, reason)
+        if action == "retry":
+            self._put(channel, job.next_attempt())
+        else:
+            self._bury(channel, job.to_bytes(), reason, job.attempt + 1)
+        channel.basic_ack(tag)
+        return action == "dead"
+
+    def _put(self, channel: BlockingChannel, job: Job) -> None:
+        properties = pika.BasicProperties(
+            content_type="application/json",
+            delivery_mode=PERSISTENT,
+            message_id=f"{job.job_id}.{job.attempt}",
+            headers={ATTEMPTS_HEADER: job.attempt},
+        )
+        channel.basic_publish("", self.queue, job.to_bytes(), properties, mandatory=True)
+
+    def _bury(self, channel: BlockingChannel, body: bytes, reason: str, attempts: int) -> None:
+        properties = pika.BasicProperties(
+            content_type="application/json",
+            delivery_mode=PERSISTENT,
+            headers={REASON_HEADER: reason[:500], ATTEMPTS_HEADER: attempts},
+        )
+        channel.basic_publish(self.dead, "", body, properties, mandatory=True)
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "unknown error"
+    text = str(exc) or repr(exc)
+    return f"{type(exc).__name__}: {text}"[:300]

@@ -1,0 +1,61 @@
+"""The reference consumer for case-software developers (``briefkasten consume``).
+
+For each announcement: validate it against the contract, download the PDFs (or, where
+normalisation failed, the originals) and the texts from storage, verify every SHA-256, save
+them under ``INTO/<tenant>/<case_number>/<submission_id>/`` with the message beside them, and
+only then acknowledge. Saving is idempotent by ``message_id``, so redelivered messages are
+harmless. A hash mismatch is not retried: the message goes to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from briefkasten import contract
+from briefkasten.broker.subscriber import ReceivedMessage
+from briefkasten.errors import ProcessingError
+from briefkasten.storage.base import Storage
+
+_CHUNK = 1024 * 1024
+
+
+def save_message(message: ReceivedMessage, storage: Storage, into: Path) -> Path:
+    """Validate, download, verify and save one message; return its folder."""
+    data: dict[str, Any] = json.loads(message.body)
+    contract.validate(data)
+    folder: Path = into / data["tenant"] / data["case_number"] / data["submission_id"]
+    done = folder / "message.json"
+    if done.exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for document in data["documents"]:
+        stem = f"{document['document_type']}-{document['document_id']}"
+        objects = [(f"{stem}.pdf", document["pdf"]), (f"{stem}.txt", document["text"])]
+        if document["normalisation_failed"]:
+            objects += [
+                (f"{stem}-original-{number}-{Path(o['key']).name}", o)
+                for number, o in enumerate(document["originals"])
+            ]
+        for name, stored in objects:
+            if stored is not None:
+                _download_verified(storage, stored, folder / name)
+    part = done.with_suffix(".part")
+    part.write_bytes(message.body)
+    part.replace(done)
+    return folder
+
+
+def _download_verified(storage: Storage, stored: dict[str, Any], target: Path) -> None:
+    part = target.with_name(target.name + ".part")
+    storage.get_file(stored["key"], part)
+    digest = hashlib.sha256()
+    with part.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    if digest.hexdigest() != stored["sha256"] or part.stat().st_size != stored["size"]:
+        part.unlink(missing_ok=True)
+        raise ProcessingError(f"SHA-256 mismatch for {stored['key']}", source="consume")
+    part.replace(target)

@@ -1,0 +1,113 @@
+"""The message contract for the case systems: a versioned JSON Schema (draft 2020-12).
+
+One message per submission announces where its PDFs, texts and originals are stored, with
+hashes and sizes; no document content and no OCR text ever travel inline. The schema ships as
+package data (``submission-v1.schema.json``) so producers and consumers validate against the
+same file; ``docs/contract.md`` explains it for case-software developers.
+
+Routing: ``<tenant>.<document_type>`` of the *first* document. A submission with several
+document types is still one message; consumers that care about every type bind
+``<tenant>.*`` (or ``#``) and read ``documents[].document_type`` from the body.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import uuid
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from briefkasten.errors import InvalidRequest
+
+__all__ = [
+    "SCHEMA_FILE",
+    "SCHEMA_VERSION",
+    "message_id_for",
+    "routing_key",
+    "schema",
+    "validate",
+]
+
+#: The version every message built by this package carries (body field and AMQP header).
+SCHEMA_VERSION = "1.0"
+#: The schema file (package data) for major version 1.
+SCHEMA_FILE = "submission-v1.schema.json"
+#: Namespace of the uuid5 message ids; never change it, or retried messages get new ids.
+_MESSAGE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:briefkasten:message:v1")
+_WORD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_MAX_ERRORS = 5
+
+
+@cache
+def _schema_text() -> str:
+    return (resources.files(__package__) / SCHEMA_FILE).read_text(encoding="utf-8")
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    document = json.loads(_schema_text())
+    Draft202012Validator.check_schema(document)
+    return Draft202012Validator(document)
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema (a fresh copy, loaded from the package)."""
+    document: dict[str, Any] = copy.deepcopy(_validator().schema)
+    return document
+
+
+def validate(message: dict[str, Any]) -> None:
+    """Raise ``InvalidRequest`` unless ``message`` follows the contract.
+
+    The error names the failing places (JSON paths and schema keywords) but never echoes
+    values, so a rejected message cannot leak document content into logs.
+    """
+    errors = sorted(_validator().iter_errors(message), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    first = best_match(errors)
+    places = [_describe(first)] + [_describe(e) for e in errors if e is not first]
+    shown = "; ".join(places[:_MAX_ERRORS])
+    more = f" (+{len(places) - _MAX_ERRORS} more)" if len(places) > _MAX_ERRORS else ""
+    raise InvalidRequest(
+        f"message does not follow contract {SCHEMA_VERSION}: {shown}{more}", source="contract"
+    )
+
+
+def message_id_for(submission_id: str) -> str:
+    """The message id for a submission: a uuid5, the same for every retry and replay."""
+    if not submission_id:
+        raise InvalidRequest("submission id must not be empty", source="contract")
+    return str(uuid.uuid5(_MESSAGE_NAMESPACE, submission_id))
+
+
+def routing_key(tenant: str, document_type: str) -> str:
+    """``<tenant>.<document_type>``; both must be single routing-key words (no dots, no ``*#``).
+
+    For a submission with several documents pass the first document's type (see module doc).
+    """
+    for what, word in (("tenant", tenant), ("document type", document_type)):
+        if not _WORD.match(word):
+            raise InvalidRequest(
+                f"{what} {word!r} cannot be a routing key word (letters, digits, _ and - only)",
+                source="contract",
+            )
+    return f"{tenant}.{document_type}"
+
+
+def _describe(error: Any) -> str:
+    path = "/".join(str(p) for p in error.absolute_path) or "(message)"
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if name not in (error.instance or {})]
+        return f"{path}: missing {', '.join(missing)}"
+    if error.validator == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        extra = sorted(k for k in error.instance if k not in allowed)
+        return f"{path}: unexpected field(s) {', '.join(extra)}"
+    return f"{path}: fails {error.validator!r}"

@@ -1,0 +1,52 @@
+"""The gateway application factory: ``create_app(settings, storage=..., jobs=...)``.
+
+No module-level app. Shared resources are typed ``web.AppKey`` entries opened and closed in a
+``cleanup_ctx``. The gateway streams, checks, stores the original, answers with a receipt and
+enqueues a job; nothing CPU-heavy runs on the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+
+from briefkasten.broker.base import JobQueue
+from briefkasten.config import Settings
+from briefkasten.errors import ConfigError
+from briefkasten.gateway import api, health
+from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, SETTINGS, SPOOL, STORAGE
+from briefkasten.gateway.middleware import errors
+from briefkasten.intake import Intake
+from briefkasten.storage.base import Storage
+
+#: Threads for blocking work (storage calls, sniffing); uploads wait on I/O, not CPU.
+EXECUTOR_THREADS = 8
+
+
+def create_app(settings: Settings, *, storage: Storage, jobs: JobQueue) -> web.Application:
+    """The gateway for ``settings``, storing into ``storage`` and queueing into ``jobs``."""
+    keys = api.parse_api_keys(settings.gateway.api_keys, settings.gateway.default_tenant)
+    if not keys:
+        raise ConfigError("no API keys configured: set BRIEFKASTEN_API_KEYS=tenant:key")
+    app = web.Application(middlewares=[errors])
+    app[SETTINGS] = settings
+    app[API_KEYS] = keys
+    app[STORAGE] = storage
+    app[INTAKE] = Intake(storage, jobs)
+    spool = settings.gateway.spool_dir.absolute()
+    spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+    app[SPOOL] = spool
+    app.cleanup_ctx.append(_executor)
+    app.router.add_post("/api/v1/submissions", api.post_submission)
+    app.router.add_get("/api/v1/submissions/{submission_id}", api.get_submission, name="submission")
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/readyz", health.readyz)
+    return app
+
+
+async def _executor(app: web.Application) -> AsyncIterator[None]:
+    with ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="gateway-io") as executor:
+        app[EXECUTOR] = executor
+        yield

@@ -1,0 +1,196 @@
+"""Receiving a submission: store every original first, then the manifest, then enqueue the job.
+
+The order is the promise made to applicants: once ``receive`` returns, every original is stored
+durably with its SHA-256 and a job is queued, so nothing can be lost even if every worker is
+down. Re-sent uploads (``Idempotency-Key``) return the first receipt; a file whose SHA-256 the
+same case already has is accepted and marked ``duplicate_of``. All methods block (storage is
+blocking); the gateway runs them in an executor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from briefkasten.broker.base import Job, JobQueue
+from briefkasten.errors import InvalidRequest, NotFound
+from briefkasten.model import DocumentRequest, ReceivedFile, Submission
+from briefkasten.storage import layout
+from briefkasten.storage.base import Storage
+
+#: BG-Nummer (§51a SGB II): five digits (the job center), "BG", seven digits.
+CASE_NUMBER = re.compile(r"^[0-9]{5}BG[0-9]{7}$")
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A file the gateway has spooled to disk, hashed and sniffed."""
+
+    path: Path
+    name: str
+    sha256: str
+    size: int
+    media_type: str
+    pages: int
+
+
+@dataclass(frozen=True)
+class IncomingDocument:
+    document_type: str
+    files: tuple[IncomingFile, ...]
+    note: str = ""
+
+
+def new_id() -> str:
+    """A random, unguessable id (also used in storage keys: never derived from user input)."""
+    return secrets.token_hex(16)
+
+
+def check_case_number(case_number: str) -> str:
+    value = case_number.strip().upper()
+    if not CASE_NUMBER.match(value):
+        raise InvalidRequest("case_number must be a BG-Nummer like 12345BG0012345")
+    return value
+
+
+class Intake:
+    """Stores submissions and queues them for normalisation."""
+
+    def __init__(self, storage: Storage, jobs: JobQueue) -> None:
+        self.storage = storage
+        self.jobs = jobs
+
+    def receive(
+        self,
+        tenant: str,
+        case_number: str,
+        documents: Sequence[IncomingDocument],
+        *,
+        channel: str = "upload",
+        idempotency_key: str | None = None,
+    ) -> Submission:
+        """Store originals, manifest and status, remember the idempotency key, enqueue."""
+        case_number = check_case_number(case_number)
+        if not documents or not all(d.files for d in documents):
+            raise InvalidRequest("a submission needs at least one document with a file")
+        submission_id = new_id()
+        requests = tuple(
+            DocumentRequest(
+                document_id=new_id(),
+                document_type=document.document_type,
+                files=tuple(
+                    self._store_original(tenant, case_number, submission_id, incoming)
+                    for incoming in document.files
+                ),
+                note=document.note,
+            )
+            for document in documents
+        )
+        submission = Submission(
+            submission_id=submission_id,
+            tenant=tenant,
+            case_number=case_number,
+            received_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            channel=channel,
+            documents=requests,
+        )
+        self._put_json(layout.manifest_key(tenant, submission_id), submission.to_json())
+        write_status(self.storage, submission, "received")
+        if idempotency_key:
+            self._put_json(
+                layout.idempotency_key(tenant, _key_hash(idempotency_key)),
+                {"submission_id": submission_id},
+            )
+        self.jobs.enqueue(Job(new_id(), submission_id, tenant, 0))
+        return submission
+
+    def find(self, tenant: str, idempotency_key: str) -> Submission | None:
+        """The submission first made with this key, if any."""
+        key = layout.idempotency_key(tenant, _key_hash(idempotency_key))
+        if not self.storage.exists(key):
+            return None
+        submission_id = json.loads(self.storage.get_bytes(key))["submission_id"]
+        return load_submission(self.storage, tenant, submission_id)
+
+    def status(self, tenant: str, submission_id: str) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(
+                self.storage.get_bytes(layout.status_key(tenant, submission_id))
+            )
+        except (NotFound, InvalidRequest) as exc:
+            raise NotFound(f"no submission {submission_id!r}") from exc
+        return data
+
+    def _store_original(
+        self, tenant: str, case_number: str, submission_id: str, incoming: IncomingFile
+    ) -> ReceivedFile:
+        file_id = new_id()
+        key = layout.original_key(tenant, case_number, submission_id, file_id, incoming.media_type)
+        stored = self.storage.put_file(key, incoming.path, content_type=incoming.media_type)
+        marker = layout.hash_marker_key(tenant, case_number, stored.sha256)
+        duplicate_of = None
+        if self.storage.exists(marker):
+            duplicate_of = json.loads(self.storage.get_bytes(marker)).get("file_id")
+        else:
+            self._put_json(marker, {"file_id": file_id, "submission_id": submission_id})
+        return ReceivedFile(
+            file_id=file_id,
+            name=incoming.name,
+            key=key,
+            sha256=stored.sha256,
+            size=stored.size,
+            media_type=incoming.media_type,
+            pages=incoming.pages,
+            duplicate_of=duplicate_of,
+        )
+
+    def _put_json(self, key: str, data: dict[str, Any]) -> None:
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        self.storage.put_bytes(key, body, content_type="application/json")
+
+
+def load_submission(storage: Storage, tenant: str, submission_id: str) -> Submission:
+    data = json.loads(storage.get_bytes(layout.manifest_key(tenant, submission_id)))
+    return Submission.from_json(data)
+
+
+def write_status(
+    storage: Storage,
+    submission: Submission,
+    status: str,
+    documents: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """Record the submission's state (received, processing, delivered, failed) and per document."""
+    documents = documents or {}
+    body = {
+        "submission_id": submission.submission_id,
+        "status": status,
+        "received_at": submission.received_at,
+        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "documents": [
+            {
+                "document_id": d.document_id,
+                "document_type": d.document_type,
+                "files": len(d.files),
+                "status": status,
+                **documents.get(d.document_id, {}),
+            }
+            for d in submission.documents
+        ],
+    }
+    storage.put_bytes(
+        layout.status_key(submission.tenant, submission.submission_id),
+        json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        content_type="application/json",
+    )
+
+
+def _key_hash(idempotency_key: str) -> str:
+    return hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()

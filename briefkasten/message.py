@@ -1,0 +1,132 @@
+"""The message for the case systems: one per submission, built from the documents' outcomes.
+
+The shape is the versioned contract in ``briefkasten.contract`` (see ``docs/contract.md``);
+every message is validated against it before it is written to the outbox. No document content
+and no OCR text travel inline: only where the PDF, text and originals are stored, with hashes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from briefkasten import contract
+from briefkasten.broker.base import OutboundMessage
+from briefkasten.model import DocumentRequest, Submission
+from briefkasten.storage.base import StoredObject
+
+
+@dataclass(frozen=True)
+class DocumentOutcome:
+    """What became of one document: stored results, or why normalisation failed."""
+
+    document: DocumentRequest
+    pdf: StoredObject | None
+    text: StoredObject | None
+    pages: int
+    quality_flags: list[list[str]]
+    ocr_confidence: float | None
+    pipeline: tuple[str, str] | None
+    failure_reason: str | None
+    processed_at: str
+
+    def status_entry(self) -> dict[str, Any]:
+        if self.failure_reason:
+            return {"status": "normalisation_failed", "reason": self.failure_reason}
+        return {"status": "delivered", "pages": self.pages}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pdf": _object(self.pdf),
+            "text": _object(self.text),
+            "pages": self.pages,
+            "quality_flags": self.quality_flags,
+            "ocr_confidence": self.ocr_confidence,
+            "pipeline": list(self.pipeline) if self.pipeline else None,
+            "failure_reason": self.failure_reason,
+            "processed_at": self.processed_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], document: DocumentRequest) -> DocumentOutcome:
+        return cls(
+            document=document,
+            pdf=StoredObject(**data["pdf"]) if data["pdf"] else None,
+            text=StoredObject(**data["text"]) if data["text"] else None,
+            pages=data["pages"],
+            quality_flags=data["quality_flags"],
+            ocr_confidence=data["ocr_confidence"],
+            pipeline=tuple(data["pipeline"]) if data["pipeline"] else None,  # type: ignore[arg-type]
+            failure_reason=data["failure_reason"],
+            processed_at=data["processed_at"],
+        )
+
+
+def build_message(
+    submission: Submission, outcomes: list[DocumentOutcome], *, bucket: str
+) -> OutboundMessage:
+    """The validated message announcing ``submission`` with its documents' outcomes."""
+    body: dict[str, Any] = {
+        "message_id": contract.message_id_for(submission.submission_id),
+        "schema_version": contract.SCHEMA_VERSION,
+        "tenant": submission.tenant,
+        "case_number": submission.case_number,
+        "submission_id": submission.submission_id,
+        "received_at": submission.received_at,
+        "processed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "channel": submission.channel,
+        "documents": [_document(o, bucket) for o in outcomes],
+    }
+    contract.validate(body)
+    return OutboundMessage(
+        message_id=body["message_id"],
+        routing_key=contract.routing_key(submission.tenant, outcomes[0].document.document_type),
+        body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        headers={"schema_version": contract.SCHEMA_VERSION},
+    )
+
+
+def _document(outcome: DocumentOutcome, bucket: str) -> dict[str, Any]:
+    document = outcome.document
+    return {
+        "document_id": document.document_id,
+        "document_type": document.document_type,
+        "pages": outcome.pages,
+        "pdf": outcome.pdf.to_contract() if outcome.pdf else None,
+        "text": outcome.text.to_contract() if outcome.text else None,
+        "originals": [
+            {
+                "name": f.name,
+                "media_type": f.media_type,
+                "bucket": bucket,
+                "key": f.key,
+                "sha256": f.sha256,
+                "size": f.size,
+                "duplicate_of": f.duplicate_of,
+            }
+            for f in document.files
+        ],
+        "quality_flags": outcome.quality_flags,
+        "ocr_confidence": outcome.ocr_confidence,
+        "pipeline": (
+            {"name": outcome.pipeline[0], "version": outcome.pipeline[1]}
+            if outcome.pipeline
+            else None
+        ),
+        "normalisation_failed": outcome.failure_reason is not None,
+        "failure_reason": outcome.failure_reason,
+    }
+
+
+def _object(stored: StoredObject | None) -> dict[str, Any] | None:
+    if stored is None:
+        return None
+    return {
+        "bucket": stored.bucket,
+        "key": stored.key,
+        "sha256": stored.sha256,
+        "size": stored.size,
+        "content_type": stored.content_type,
+    }

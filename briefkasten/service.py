@@ -1,0 +1,67 @@
+"""The flow, in one place: load job → run pipeline → store result → record outbox message → publish.
+
+``process`` is what every worker runs for one queued submission, in embedded and in distributed
+mode alike. It is idempotent by document id: a document whose results are already stored is not
+normalised again, and the message id is derived from the submission id, so a retried job
+publishes the same message (consumers deduplicate by ``message_id``). No document is ever stuck:
+when normalisation fails for good, the document is still delivered with its originals and a
+``normalisation_failed`` flag and reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from briefkasten.broker.base import Job, Publisher
+from briefkasten.broker.outbox import Outbox
+from briefkasten.config import Settings
+from briefkasten.errors import BrokerError
+from briefkasten.intake import load_submission, write_status
+from briefkasten.message import DocumentOutcome, build_message
+from briefkasten.normalise import normalise_document
+from briefkasten.pool import PagePool
+from briefkasten.storage.base import Storage
+
+log = logging.getLogger("briefkasten.service")
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything ``process`` touches, opened once per worker and passed down."""
+
+    settings: Settings
+    storage: Storage
+    outbox: Outbox
+    publisher: Publisher | None
+    pool: PagePool | None = None
+
+
+def process(job: Job, services: Services) -> None:
+    """Normalise every document of the job's submission, store the results, announce them."""
+    storage = services.storage
+    submission = load_submission(storage, job.tenant, job.submission_id)
+    write_status(storage, submission, "processing")
+    final_attempt = job.attempt + 1 >= services.settings.broker.max_attempts
+    outcomes: list[DocumentOutcome] = [
+        normalise_document(document, submission, services, final_attempt=final_attempt)
+        for document in submission.documents
+    ]
+    message = build_message(submission, outcomes, bucket=storage.bucket)
+    services.outbox.add(message)  # durable from here on: "delivered" to the outbox
+    if services.publisher is not None:
+        try:
+            services.publisher.publish(message)
+            services.outbox.mark_sent(message.message_id)
+        except BrokerError as exc:  # the outbox flusher keeps retrying it
+            services.outbox.record_error(message.message_id, str(exc))
+            log.warning("message %s not yet published: %s", message.message_id, exc.code)
+    failed = [o for o in outcomes if o.failure_reason]
+    documents = {o.document.document_id: o.status_entry() for o in outcomes}
+    write_status(storage, submission, "delivered", documents)
+    log.info(
+        "submission %s delivered: %d document(s), %d with normalisation failed",
+        submission.submission_id,
+        len(outcomes),
+        len(failed),
+    )

@@ -1,0 +1,203 @@
+"""``file:///abs/path``: the embedded default, one directory as the bucket.
+
+A key ``a/b/c.pdf`` is the file ``<root>/a/b/c.pdf``. Writes are atomic and durable: the data
+goes to a hidden temp file in the target's directory (``mkstemp``: mode 0600), is hashed while
+copied, fsynced, renamed over the target, and the directory is fsynced, so after a crash a key
+holds either the old object or the new one, never half of one. Directories are created 0700:
+these are social data (Sozialdaten), readable by the service user only.
+
+The content type is not kept (files have none); ``StoredObject.content_type`` echoes what the
+caller gave. Written by hand because no well-kept library does "atomic durable put" for a
+directory tree; it is ~40 lines of ``os`` calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from briefkasten.errors import NotFound, StorageError
+from briefkasten.storage.base import StoredObject
+from briefkasten.storage.layout import validate_key, validate_prefix
+
+CHUNK = 1024 * 1024
+DIR_MODE = 0o700
+
+
+class FileStorage:
+    """Objects as files under ``root``; the bucket name is the directory's name."""
+
+    def __init__(self, root: Path) -> None:
+        if not root.is_absolute():
+            raise ValueError(f"storage root must be absolute: {root}")
+        self.root = root
+
+    def __repr__(self) -> str:
+        return f"FileStorage({str(self.root)!r})"
+
+    @property
+    def bucket(self) -> str:
+        return self.root.name
+
+    def put_file(self, key: str, source: Path, *, content_type: str) -> StoredObject:
+        target = self._path(key)
+        with _translate(f"cannot store {key}"), source.open("rb") as reader:
+            sha256, size = self._write_atomically(target, reader)
+        return StoredObject(self.bucket, key, sha256, size, content_type)
+
+    def put_bytes(self, key: str, data: bytes, *, content_type: str) -> StoredObject:
+        target = self._path(key)
+        with _translate(f"cannot store {key}"):
+            sha256, size = self._write_atomically(target, _BytesReader(data))
+        return StoredObject(self.bucket, key, sha256, size, content_type)
+
+    def get_file(self, key: str, destination: Path) -> None:
+        path = self._path(key)
+        with _translate(f"cannot read {key}"), self._open(key, path) as reader:
+            _atomic_copy(reader, destination)
+
+    def get_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        with _translate(f"cannot read {key}"), self._open(key, path) as reader:
+            return reader.read()
+
+    def exists(self, key: str) -> bool:
+        path = self._path(key)
+        with _translate(f"cannot stat {key}"):
+            return path.is_file()
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        with _translate(f"cannot delete {key}"):
+            if path.is_dir():
+                return
+            path.unlink(missing_ok=True)
+
+    def list(self, prefix: str) -> list[str]:
+        validate_prefix(prefix)
+        # Walk only the deepest directory the prefix names completely.
+        start = self.root.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else self.root
+        keys: list[str] = []
+        with _translate(f"cannot list {prefix or '/'}"):
+            if not start.is_dir():
+                return []
+            for directory, dirnames, filenames in os.walk(start):
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                base = Path(directory).relative_to(self.root).as_posix()
+                for name in filenames:
+                    if name.startswith("."):
+                        continue  # temp files of writes in progress
+                    key = name if base == "." else f"{base}/{name}"
+                    if key.startswith(prefix):
+                        keys.append(key)
+        return sorted(keys)
+
+    def check(self) -> None:
+        with _translate("storage directory is not usable"):
+            _make_dirs(self.root, self.root)
+            if not os.access(self.root, os.W_OK | os.X_OK):
+                raise StorageError(f"{self.root} is not writable", source="files")
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*validate_key(key).split("/"))
+
+    @contextlib.contextmanager
+    def _open(self, key: str, path: Path) -> Iterator[BinaryIO]:
+        try:
+            reader = path.open("rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            raise NotFound(f"no object {key}", source="files") from exc
+        with reader:
+            yield reader
+
+    def _write_atomically(self, target: Path, reader: BinaryIO | _BytesReader) -> tuple[str, int]:
+        _make_dirs(self.root, target.parent)
+        digest = hashlib.sha256()
+        size = 0
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(fd, "wb") as writer:
+                while chunk := reader.read(CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    writer.write(chunk)
+                writer.flush()
+                os.fsync(writer.fileno())
+            temp.replace(target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(target.parent)
+        return digest.hexdigest(), size
+
+
+class _BytesReader:
+    """``read(n)`` over bytes without copying them into a BytesIO first."""
+
+    def __init__(self, data: bytes) -> None:
+        self._view = memoryview(data)
+        self._offset = 0
+
+    def read(self, size: int) -> bytes:
+        chunk = self._view[self._offset : self._offset + size]
+        self._offset += len(chunk)
+        return bytes(chunk)
+
+
+def _atomic_copy(reader: BinaryIO, destination: Path) -> None:
+    fd, temp_name = tempfile.mkstemp(
+        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
+    )
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as writer:
+            while chunk := reader.read(CHUNK):
+                writer.write(chunk)
+        temp.replace(destination)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _make_dirs(root: Path, directory: Path) -> None:
+    """Create ``directory`` (inside ``root``, or ``root`` itself) and every missing level 0700.
+
+    ``os.makedirs`` gives intermediate levels the default mode, hence the loop.
+    """
+    if directory.is_dir():
+        return
+    if not root.is_dir():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            root.mkdir(mode=DIR_MODE)
+    current = root
+    for part in directory.relative_to(root).parts:
+        current = current / part
+        with contextlib.suppress(FileExistsError):
+            current.mkdir(mode=DIR_MODE)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _translate(what: str) -> Iterator[None]:
+    """``OSError`` → ``StorageError`` (temporary: a full disk or a lost mount may come back)."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise StorageError(f"{what}: {reason}", source="files") from exc

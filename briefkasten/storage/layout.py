@@ -1,0 +1,158 @@
+"""The key layout: the only place storage keys are made.
+
+One bucket holds every tenant (Träger, a job center). Keys, with ``T`` the tenant, ``C`` the
+case number (BG-Nummer), ``S`` a submission id, ``F`` a file id, ``D`` a document id::
+
+    T/C/S/originals/F.jpg            an original upload, as received (extension from its real type)
+    T/C/S/documents/D.pdf            the normalised PDF of one document
+    T/C/S/documents/D.txt            its plain text (OCR)
+    T/C/S/documents/D.report.json    its quality report
+    T/C/hashes/<sha256>.json         "this case already has a file with this SHA-256" (duplicates)
+    T/submissions/S/manifest.json    the submission (model.Submission as JSON)
+    T/submissions/S/status.json      its processing status
+    T/idempotency/<sha256>.json      Idempotency-Key (hashed) → submission id
+
+Manifest and status sit under the tenant only, because the gateway answers
+``GET /api/v1/submissions/{id}`` knowing the tenant (from the API key) and the id, not the case.
+A case's objects share one prefix, so an operator can list, export or delete a case
+(Löschfristen) with one ``list(T/C/)``.
+
+Every part is checked against a strict pattern before it becomes part of a key; a tenant comes
+from the configuration (``ConfigError``), everything else may come from a request
+(``InvalidRequest``). Ids are server-generated lowercase hex, never the client's filename.
+"""
+
+from __future__ import annotations
+
+import re
+
+from briefkasten.errors import ConfigError, InvalidRequest, UnsupportedType
+
+#: A tenant: lowercase letters, digits and ``-`` (e.g. ``jc-musterstadt``).
+TENANT = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+#: A case number (BG-Nummer), e.g. ``12345BG0012345``.
+CASE_NUMBER = re.compile(r"^[0-9]{5}BG[0-9]{7}$")
+#: Server-generated ids (``secrets.token_hex``, ``uuid4().hex``).
+ID = re.compile(r"^[0-9a-f]{16,64}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: What may follow a document id: ``pdf``, ``txt``, ``report.json``, ``outcome.json`` …
+SUFFIX = re.compile(r"^[a-z0-9]{1,16}(?:\.[a-z0-9]{1,16})?$")
+
+#: A whole key: ``/``-separated segments of ``[A-Za-z0-9._-]``, none starting with a dot
+#: (so no ``.``/``..`` and no clash with an adapter's hidden temp files).
+KEY = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$")
+#: A list prefix: the same characters, may be empty or end anywhere (``T/C/``, ``T/C/12``).
+PREFIX = re.compile(r"^[A-Za-z0-9._/-]*$")
+MAX_KEY_LENGTH = 512
+
+#: Extension of an original by its sniffed media type (pipeline.sniff's allowlist).
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/tiff": "tif",
+    "image/webp": "webp",
+    "image/bmp": "bmp",
+    "image/heic": "heic",
+    "image/heif": "heif",
+    "application/pdf": "pdf",
+}
+
+
+def original_key(
+    tenant: str, case_number: str, submission_id: str, file_id: str, media_type: str
+) -> str:
+    """``T/C/S/originals/F.<ext>`` for an uploaded file of the (sniffed) ``media_type``."""
+    extension = EXTENSIONS.get(media_type)
+    if extension is None:
+        raise UnsupportedType(f"no storage extension for media type {media_type[:60]!r}")
+    case = _case_prefix(tenant, case_number)
+    return f"{case}/{_id(submission_id)}/originals/{_id(file_id)}.{extension}"
+
+
+def document_key(
+    tenant: str, case_number: str, submission_id: str, document_id: str, suffix: str
+) -> str:
+    """``T/C/S/documents/D.<suffix>``; ``suffix`` is e.g. ``pdf``, ``txt``, ``report.json``."""
+    suffix = suffix.removeprefix(".")
+    if not SUFFIX.fullmatch(suffix):
+        raise InvalidRequest(f"invalid document key suffix {suffix[:40]!r}")
+    case = _case_prefix(tenant, case_number)
+    return f"{case}/{_id(submission_id)}/documents/{_id(document_id)}.{suffix}"
+
+
+def case_prefix(tenant: str, case_number: str) -> str:
+    """``T/C/``: every object of one case (originals, results, hash markers)."""
+    return _case_prefix(tenant, case_number) + "/"
+
+
+def submission_prefix(tenant: str, case_number: str, submission_id: str) -> str:
+    """``T/C/S/``: the originals and results of one submission."""
+    return f"{_case_prefix(tenant, case_number)}/{_id(submission_id)}/"
+
+
+def manifest_key(tenant: str, submission_id: str) -> str:
+    """``T/submissions/S/manifest.json``: the submission as received."""
+    return f"{_tenant(tenant)}/submissions/{_id(submission_id)}/manifest.json"
+
+
+def status_key(tenant: str, submission_id: str) -> str:
+    """``T/submissions/S/status.json``: received, processing, delivered or failed."""
+    return f"{_tenant(tenant)}/submissions/{_id(submission_id)}/status.json"
+
+
+def idempotency_key(tenant: str, key_hash: str) -> str:
+    """``T/idempotency/H.json``; ``key_hash`` is the SHA-256 hex of the client's header."""
+    return f"{_tenant(tenant)}/idempotency/{_sha256(key_hash)}.json"
+
+
+def hash_marker_key(tenant: str, case_number: str, sha256: str) -> str:
+    """``T/C/hashes/H.json``: a file with this SHA-256 was already received for the case."""
+    return f"{_case_prefix(tenant, case_number)}/hashes/{_sha256(sha256)}.json"
+
+
+def validate_key(key: str) -> str:
+    """``key`` if it is a well-formed storage key; ``InvalidRequest`` otherwise.
+
+    Adapters call this on every key, so a path like ``../x`` or ``/etc/x`` never reaches a
+    file system or a bucket, whoever built it.
+    """
+    if not isinstance(key, str) or len(key) > MAX_KEY_LENGTH or not KEY.fullmatch(key):
+        raise InvalidRequest(f"invalid storage key {str(key)[:80]!r}")
+    return key
+
+
+def validate_prefix(prefix: str) -> str:
+    """``prefix`` if it can start a storage key (``""`` lists everything)."""
+    if (
+        not isinstance(prefix, str)
+        or len(prefix) > MAX_KEY_LENGTH
+        or not PREFIX.fullmatch(prefix)
+        or prefix.startswith("/")
+        or any(part in {".", ".."} for part in prefix.split("/"))
+    ):
+        raise InvalidRequest(f"invalid storage prefix {str(prefix)[:80]!r}")
+    return prefix
+
+
+def _case_prefix(tenant: str, case_number: str) -> str:
+    if not CASE_NUMBER.fullmatch(case_number):
+        raise InvalidRequest(f"invalid case number {case_number[:40]!r}")
+    return f"{_tenant(tenant)}/{case_number}"
+
+
+def _tenant(tenant: str) -> str:
+    if not TENANT.fullmatch(tenant):
+        raise ConfigError(f"invalid tenant name {tenant[:70]!r}: use a-z, 0-9 and '-'")
+    return tenant
+
+
+def _id(value: str) -> str:
+    if not ID.fullmatch(value):
+        raise InvalidRequest(f"invalid id {value[:70]!r}")
+    return value
+
+
+def _sha256(value: str) -> str:
+    if not SHA256.fullmatch(value):
+        raise InvalidRequest(f"invalid SHA-256 {value[:70]!r}")
+    return value

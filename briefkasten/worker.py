@@ -1,0 +1,106 @@
+"""Workers: take queued submissions and run ``service.process`` on them.
+
+Distributed mode (``broker.amqp_url`` set): jobs come from the durable RabbitMQ work queue, any
+number of ``briefkasten worker`` processes on any machine, small prefetch, ack only after the
+result is stored and published, dead-letter after ``max_attempts``. Embedded mode: the same
+loop over the on-disk job journal, inside ``briefkasten serve``; a restart resumes unfinished
+jobs. Either way, pages run in a warm ``PagePool`` and an outbox flusher keeps retrying
+messages RabbitMQ did not confirm.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from briefkasten.broker.base import Job, Publisher
+from briefkasten.broker.local import LocalJobQueue
+from briefkasten.broker.outbox import Outbox, OutboxFlusher
+from briefkasten.broker.rabbitmq import RabbitJobQueue, RabbitPublisher
+from briefkasten.config import Settings
+from briefkasten.pool import PagePool
+from briefkasten.service import Services, process
+from briefkasten.storage import open_storage
+from briefkasten.storage.base import Storage
+
+log = logging.getLogger("briefkasten.worker")
+
+
+def distributed(settings: Settings) -> bool:
+    return bool(settings.broker.amqp_url)
+
+
+def open_storage_for(settings: Settings) -> Storage:
+    return open_storage(settings.storage.resolved_url(), sse=settings.storage.sse)
+
+
+def job_queue(settings: Settings, *, recover: bool = True) -> LocalJobQueue | RabbitJobQueue:
+    """The queue jobs go through: RabbitMQ when configured, else the local journal."""
+    broker = settings.broker
+    if distributed(settings):
+        return RabbitJobQueue(broker.amqp_url, broker.work_queue, max_attempts=broker.max_attempts)
+    return LocalJobQueue(
+        broker.journal_dir.absolute(), max_attempts=broker.max_attempts, recover=recover
+    )
+
+
+def publisher_factory(settings: Settings) -> Callable[[], Publisher] | None:
+    """Makes a RabbitMQ publisher (one per thread), or ``None``: the outbox is the sink."""
+    if not distributed(settings):
+        return None
+    url, exchange = settings.broker.amqp_url, settings.broker.exchange
+    return lambda: RabbitPublisher(url, exchange)
+
+
+@dataclass
+class Worker:
+    """One worker: a queue, a page pool, storage, outbox and publisher."""
+
+    settings: Settings
+    storage: Storage
+    queue: LocalJobQueue | RabbitJobQueue
+    stop: threading.Event
+
+    def run(self, *, idle_timeout: float | None = None) -> int:
+        """Handle jobs until ``stop`` is set (or idle for ``idle_timeout`` s); returns the count."""
+        settings = self.settings
+        outbox = Outbox(settings.broker.outbox_dir.absolute())
+        factory = publisher_factory(settings)
+        publisher = factory() if factory else None
+        flusher = OutboxFlusher(outbox, factory).start() if factory else None
+        try:
+            with PagePool(settings.worker_count) as pool:
+                services = Services(settings, self.storage, outbox, publisher, pool)
+
+                def handle(job: Job) -> None:
+                    process(job, services)
+
+                if isinstance(self.queue, RabbitJobQueue):
+                    return self.queue.consume(
+                        handle,
+                        prefetch=settings.broker.prefetch,
+                        stop_event=self.stop,
+                        idle_timeout=idle_timeout,
+                    )
+                return self.queue.consume(handle, stop_event=self.stop, idle_timeout=idle_timeout)
+        finally:
+            if flusher is not None:
+                flusher.stop()
+            if publisher is not None:
+                publisher.close()
+
+
+def start_in_thread(worker: Worker) -> threading.Thread:
+    """Run ``worker`` in a daemon thread (embedded mode inside ``serve``)."""
+
+    def run() -> None:
+        try:
+            worker.run()
+        except Exception:
+            log.exception("embedded worker stopped")
+
+    thread = threading.Thread(target=run, name="embedded-worker", daemon=True)
+    thread.start()
+    return thread

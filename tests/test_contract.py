@@ -1,0 +1,162 @@
+"""The message contract: the schema ships in the package, the documented example follows it,
+and anything missing, mistyped or content-like is refused without echoing values."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import uuid
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from briefkasten import contract
+from briefkasten.errors import InvalidRequest
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+SECRET = "Kontostand 1.234,56 EUR Miete Max Mustermann"
+
+
+def example() -> dict[str, Any]:
+    """The example message from docs/contract.md (the first JSON block)."""
+    text = (DOCS / "contract.md").read_text(encoding="utf-8")
+    block = re.search(r"```json\n(.*?)```", text, re.S)
+    assert block is not None
+    data: dict[str, Any] = json.loads(block.group(1))
+    return data
+
+
+def test_schema_ships_in_the_package_and_is_valid_draft_2020_12() -> None:
+    raw = (resources.files("briefkasten.contract") / contract.SCHEMA_FILE).read_text("utf-8")
+    loaded = json.loads(raw)
+    assert loaded["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(loaded)
+    assert contract.schema() == loaded
+    contract.schema()["title"] = "changed"  # a copy: callers cannot spoil the cached schema
+    assert contract.schema()["title"] == loaded["title"]
+
+
+def test_documented_example_is_valid() -> None:
+    message = example()
+    contract.validate(message)
+    assert message["schema_version"] == contract.SCHEMA_VERSION
+    assert message["message_id"] == contract.message_id_for(message["submission_id"])
+
+
+def test_asyncapi_points_at_the_shipped_schema() -> None:
+    text = (DOCS / "asyncapi.yaml").read_text(encoding="utf-8")
+    assert "asyncapi: 3.0.0" in text
+    assert "name: briefkasten.documents" in text
+    ref = re.search(r"\$ref: '(\.\./briefkasten/contract/[^']+)'", text)
+    assert ref is not None
+    assert (DOCS / ref.group(1)).resolve().is_file()
+
+
+@pytest.mark.parametrize("field", sorted(contract.schema()["required"]))
+def test_missing_top_level_field_is_refused(field: str) -> None:
+    message = example()
+    del message[field]
+    with pytest.raises(InvalidRequest, match=f"missing {field}"):
+        contract.validate(message)
+
+
+@pytest.mark.parametrize(
+    "field", ["pdf", "text", "originals", "pipeline", "normalisation_failed", "failure_reason"]
+)
+def test_missing_document_field_is_refused(field: str) -> None:
+    message = example()
+    del message["documents"][0][field]
+    with pytest.raises(InvalidRequest, match="documents/0"):
+        contract.validate(message)
+
+
+def _set(message: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split("/")
+    target: Any = message
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[int(last) if last.isdigit() else last] = value
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("case_number", "12345-BG-0012345"),
+        ("case_number", "1234BG0012345"),
+        ("tenant", "jc.berlin"),
+        ("tenant", "jc*"),
+        ("message_id", "not-a-uuid"),
+        ("message_id", "6d416d4c-c393-4119-bfff-ca6afced6e5f"),  # a uuid4, not uuid5
+        ("schema_version", "2.0"),
+        ("received_at", "14.03.2025 09:26"),
+        ("documents", []),
+        ("documents/0/pages", "2"),
+        ("documents/0/pages", -1),
+        (
+            "documents/0/pdf/sha256",
+            "C35B21D6CA39AA7CC3B79A705D989F1A6E88B99AB43988D74048799E3DB926A3",
+        ),
+        ("documents/0/pdf/size", 1.5),
+        ("documents/0/originals", []),
+        ("documents/0/originals/0/size", "2210937"),
+        ("documents/0/ocr_confidence", 140),
+        ("documents/0/quality_flags", ["blurry"]),
+        ("documents/0/normalisation_failed", "no"),
+        ("documents/0/pdf", None),  # a PDF is required unless normalisation failed
+        ("documents/0/failure_reason", "something"),  # a reason without the flag
+        ("documents/1/failure_reason", None),  # the flag without a reason
+    ],
+)
+def test_wrong_values_are_refused(path: str, value: Any) -> None:
+    message = example()
+    _set(message, path, value)
+    with pytest.raises(InvalidRequest):
+        contract.validate(message)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "content",
+        "documents/0/ocr_text",
+        "documents/0/content",
+        "documents/0/text",  # the text inline instead of a stored object
+        "documents/0/pdf/data",
+        "documents/0/originals/0/data",
+        "documents/0/note",
+    ],
+)
+def test_content_like_fields_are_refused_without_echoing_them(path: str) -> None:
+    message = example()
+    _set(message, path, SECRET)
+    with pytest.raises(InvalidRequest) as caught:
+        contract.validate(message)
+    assert "Kontostand" not in str(caught.value)
+    assert caught.value.source == "contract"
+
+
+def test_validation_does_not_change_the_message() -> None:
+    message = example()
+    before = copy.deepcopy(message)
+    contract.validate(message)
+    assert message == before
+
+
+def test_message_id_is_a_stable_uuid5_per_submission() -> None:
+    first = contract.message_id_for("abc123")
+    assert first == contract.message_id_for("abc123")
+    assert first != contract.message_id_for("abc124")
+    assert uuid.UUID(first).version == 5
+    with pytest.raises(InvalidRequest):
+        contract.message_id_for("")
+
+
+def test_routing_key() -> None:
+    assert contract.routing_key("jc-berlin-mitte", "kontoauszug") == "jc-berlin-mitte.kontoauszug"
+    for tenant, kind in [("jc.berlin", "ausweis"), ("jc", "a.b"), ("#", "ausweis"), ("", "x")]:
+        with pytest.raises(InvalidRequest):
+            contract.routing_key(tenant, kind)
