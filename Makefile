@@ -9,7 +9,10 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-
                 poppler-utils fonts-dejavu-core fonts-liberation2
 DEMO_OUT    := var/demo
 
-.PHONY: run test bench eval lint setup system-deps samples clean
+.PHONY: run demo test bench eval lint setup system-deps samples clean
+
+# make run's API key when none is configured: for trying it out on 127.0.0.1 only.
+DEMO_API_KEYS := demo:demo-key
 
 setup: system-deps $(STAMP)
 
@@ -30,6 +33,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: setup
+	@echo "Briefkasten: http://127.0.0.1:8080 (embedded mode; API key demo-key unless BRIEFKASTEN_API_KEYS is set)"
+	BRIEFKASTEN_API_KEYS="$${BRIEFKASTEN_API_KEYS:-$(DEMO_API_KEYS)}" $(VENV)/bin/briefkasten serve
+
+demo: setup
 	@mkdir -p $(DEMO_OUT)
 	$(VENV)/bin/briefkasten ingest samples/set/brief-scan.png samples/set/kontoauszug-skewed.jpg \
 		samples/set/mietvertrag-photo.jpg samples/set/lohnabrechnung-turned.png \

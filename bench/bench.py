@@ -15,6 +15,9 @@ with ``#``. Benchmarks report; they never assert. Figures (targets from issue 2)
   its own pool.
 * ``peak_rss_mb``: peak resident memory of one worker on an A4@300 page, measured in a fresh
   process: its own peak plus the peak of the Tesseract child it ran; target < 400.
+* ``gateway_vs_bare_aiohttp`` and ``gateway_rss_growth_mb`` (issue 3): see ``bench/gateway.py``.
+
+``bench.py --only SECTION`` (``warm``, ``scaling``, ``rss``, ``gateway``) runs one section.
 
 Each timing is the median of a few repetitions; measurements alternate between our pipeline
 and the baselines so background load affects both alike. Runs in about 3-5 minutes on 2 cores.
@@ -212,10 +215,31 @@ def run(section: str, fn: Section, pages: list[Path], work: Path) -> bool:
     return True
 
 
+def bench_gateway(pages: list[Path], work: Path) -> None:
+    """Gateway throughput vs bare aiohttp, and its RSS under 50 concurrent 20 MB uploads."""
+    import gateway  # bench/gateway.py (this directory is on sys.path when run as a script)
+
+    gateway.bench_gateway(pages, work)
+
+
+SECTIONS: dict[str, tuple[str, Section]] = {
+    "warm": ("warm per-page", bench_warm),
+    "scaling": ("scaling", bench_scaling),
+    "rss": ("peak rss", bench_rss),
+    "gateway": ("gateway", bench_gateway),
+}
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--rss-child"]:
         rss_child(Path(argv[1]), Path(argv[2]))
         return 0
+    chosen = list(SECTIONS)
+    if argv[:1] == ["--only"] and len(argv) == 2 and argv[1] in SECTIONS:
+        chosen = [argv[1]]
+    elif argv:
+        print(f"usage: bench.py [--only {'|'.join(SECTIONS)}]", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="briefkasten-bench-") as tmp:
         work = Path(tmp)
@@ -227,11 +251,7 @@ def main(argv: list[str]) -> int:
             f"{len(pages)} dense A4 pages at 300 dpi ({', '.join(KINDS)}), {REPEATS} repeats; "
             f"{' '.join(version)}; {os.cpu_count()} cores"
         )
-        ok = [
-            run("warm per-page", bench_warm, pages, work),
-            run("scaling", bench_scaling, pages, work),
-            run("peak rss", bench_rss, pages, work),
-        ]
+        ok = [run(*SECTIONS[key], pages, work) for key in chosen]
     note(f"total {time.perf_counter() - started:.0f}s")
     return 0 if any(ok) else 1
 

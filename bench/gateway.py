@@ -1,0 +1,486 @@
+"""``make bench``, gateway section: upload throughput against bare aiohttp, and RSS under load.
+
+Figures (targets from issue 3):
+
+* ``gateway_vs_bare_aiohttp``: uploads/s of our gateway (``create_app`` with file storage and
+  the embedded on-disk ``LocalJobQueue``, no worker consuming) divided by uploads/s of a bare
+  aiohttp handler that streams each multipart part with ``read_chunk()`` into a file with
+  aiofiles while hashing it (SHA-256) and answers 202: the same streaming minus our checks
+  (sniffing), durable storage (copy + fsync), manifest, status and job. Both servers run as
+  subprocesses of this file (``--serve gateway|bare``, one event loop each, same ``run_app``
+  arguments) on 127.0.0.1 ports they bind themselves; one client (aiohttp ``ClientSession``)
+  sends the same bodies to both: ``CONCURRENCY`` concurrent uploads of ~2 MiB JPEG pages
+  (``case_number``, ``document_type=kontoauszug``, one ``file``), each body made unique by a
+  nonce after the JPEG's end marker. Rounds alternate between the two servers; before each
+  round the output directories are emptied and ``sync`` flushes dirty pages, so write-back of
+  one server's data does not land in the other's timing. Ratio of the medians; target >= 0.8.
+* ``gateway_rss_growth_mb``: the gateway alone in a fresh subprocess; after one small warm-up
+  upload its VmRSS is the baseline, VmHWM is reset (``/proc/PID/clear_refs``), then 50
+  concurrent ~20 MB PNG uploads (RGB noise, incompressible) arrive; growth = the peak (VmHWM after
+  the load, or the highest VmRSS sampled every 20 ms if higher: the kernel's counters are
+  approximate) minus the baseline; target < 100.
+
+Everything lives in the work directory the caller gives and is removed at the end; servers
+are killed in ``finally``; every client call has a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import os
+import secrets
+import select
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiofiles
+import aiohttp
+from aiohttp import web
+
+KEY = "bench-key-0123456789"
+TENANT = "bench"
+CASE = "12345BG0012345"
+DOCUMENT_TYPE = "kontoauszug"
+MIB = 1024 * 1024
+JPEG_BYTES = 2 * MIB
+CONCURRENCY = 8
+UPLOADS_PER_ROUND = 64
+ROUNDS = 5
+RSS_UPLOADS = 50
+RSS_SIDE = 2600  # 2600×2600 RGB noise: ~20.3 MB as PNG, 6.8 MP (limit 80 MP)
+START_TIMEOUT_S = 30.0
+ROUND_TIMEOUT_S = 120.0
+RSS_TIMEOUT_S = 300.0
+SAMPLE_INTERVAL_S = 0.02
+TARGETS = {
+    "gateway_vs_bare_aiohttp": "target >= 0.8",
+    "gateway_rss_growth_mb": "target < 100",
+}
+
+
+def _ratio(name: str, value: float) -> None:
+    print(f"ratio {name} {value:.3f}    # {TARGETS[name]}", flush=True)
+
+
+def _note(text: str) -> None:
+    print(f"# {text}", flush=True)
+
+
+# --- the servers (child processes) -----------------------------------------------------------
+
+
+def _gateway_app() -> web.Application:
+    """Our gateway as ``serve`` builds it, minus the embedded worker (nothing consumes jobs)."""
+    from briefkasten import config
+    from briefkasten.broker.local import LocalJobQueue
+    from briefkasten.gateway import create_app
+    from briefkasten.storage import open_storage
+
+    settings = config.load()
+    storage = open_storage(settings.storage.resolved_url())
+    jobs = LocalJobQueue(settings.broker.journal_dir.absolute(), recover=False)
+    return create_app(settings, storage=storage, jobs=jobs)
+
+
+def _bare_app(directory: Path) -> web.Application:
+    """The baseline: stream every part to a file with aiofiles while hashing it, answer 202."""
+    from briefkasten.gateway.upload import CHUNK
+
+    async def upload(request: web.Request) -> web.Response:
+        reader = await request.multipart()
+        files = []
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, aiohttp.BodyPartReader):
+                raise web.HTTPBadRequest()
+            if part.filename is None:  # a form field: into memory, as the gateway does
+                await part.read()
+                continue
+            path = directory / f"{secrets.token_hex(16)}.part"
+            digest = hashlib.sha256()
+            size = 0
+            async with aiofiles.open(path, "wb") as out:
+                while chunk := await part.read_chunk(CHUNK):
+                    size += len(chunk)
+                    digest.update(chunk)
+                    await out.write(chunk)
+            files.append({"name": part.name, "size": size, "sha256": digest.hexdigest()})
+        return web.json_response({"files": files}, status=202)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    directory.mkdir(parents=True, exist_ok=True)
+    app = web.Application()
+    app.router.add_post("/api/v1/submissions", upload)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+def serve(kind: str, directory: Path) -> None:
+    """Child mode: bind 127.0.0.1 on a free port, print it, serve until terminated."""
+    app = _gateway_app() if kind == "gateway" else _bare_app(directory)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    print(sock.getsockname()[1], flush=True)
+    web.run_app(app, sock=sock, print=None, handle_signals=True)
+
+
+# --- starting and stopping them --------------------------------------------------------------
+
+
+class Server:
+    """A ``--serve`` child process: its URL, pid and output directories."""
+
+    def __init__(self, kind: str, root: Path) -> None:
+        self.kind = kind
+        self.root = root
+        self.data = root / "data"  # storage (gateway) or written files (bare)
+        self.log = root / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFKASTEN_")}
+        env.update(
+            {
+                "BRIEFKASTEN_API_KEYS": f"{TENANT}:{KEY}",
+                "BRIEFKASTEN_STORAGE": self.data.absolute().as_uri(),
+                "BRIEFKASTEN_GATEWAY_SPOOL_DIR": str(self.root / "spool"),
+                "BRIEFKASTEN_BROKER_JOURNAL_DIR": str(self.root / "journal"),
+                "BRIEFKASTEN_BROKER_OUTBOX_DIR": str(self.root / "outbox"),
+            }
+        )
+        return env
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, str(Path(__file__).resolve()), "--serve", self.kind]
+        command.append(str(self.data))
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=log, env=self.env(), cwd=self.root
+            )
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], START_TIMEOUT_S)
+        line = self.process.stdout.readline().strip() if ready else b""
+        if not line.isdigit():
+            raise RuntimeError(f"{self.kind} server did not start: {self.log_tail()}")
+        self.url = f"http://127.0.0.1:{int(line)}"
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def clear(self) -> None:
+        """Empty the output directory (between rounds, while the server is idle)."""
+        if self.data.is_dir():
+            for child in self.data.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+
+    def log_tail(self) -> str:
+        with contextlib.suppress(OSError):
+            return " | ".join(self.log.read_text(errors="replace").strip().splitlines()[-3:])
+        return ""
+
+
+@contextlib.contextmanager
+def running(*servers: Server) -> Iterator[None]:
+    try:
+        for server in servers:
+            server.start()
+        yield
+    finally:
+        for server in servers:
+            server.stop()
+
+
+async def _wait_ready(session: aiohttp.ClientSession, server: Server) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        with contextlib.suppress(aiohttp.ClientError):
+            async with session.get(f"{server.url}/healthz") as response:
+                if response.status == 200:
+                    return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{server.kind} server not ready: {server.log_tail()}")
+        await asyncio.sleep(0.1)
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+def _form(file: Any, filename: str, content_type: str) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    form.add_field("case_number", CASE)
+    form.add_field("document_type", DOCUMENT_TYPE)
+    form.add_field("file", file, filename=filename, content_type=content_type)
+    return form
+
+
+async def _post(session: aiohttp.ClientSession, url: str, form: aiohttp.FormData) -> int:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    async with session.post(f"{url}/api/v1/submissions", data=form, headers=headers) as response:
+        await response.read()
+        return response.status
+
+
+async def _round(session: aiohttp.ClientSession, url: str, jpeg: bytes) -> tuple[float, int]:
+    """``UPLOADS_PER_ROUND`` uploads, ``CONCURRENCY`` at a time: (seconds, how many got 202)."""
+    bodies = [jpeg + secrets.token_bytes(16) for _ in range(UPLOADS_PER_ROUND)]
+    queue = list(range(UPLOADS_PER_ROUND))
+    accepted = 0
+
+    async def uploader() -> None:
+        nonlocal accepted
+        while queue:
+            i = queue.pop()
+            status = await _post(session, url, _form(bodies[i], f"seite-{i}.jpg", "image/jpeg"))
+            accepted += status == 202
+
+    started = time.perf_counter()
+    await asyncio.gather(*(uploader() for _ in range(CONCURRENCY)))
+    return time.perf_counter() - started, accepted
+
+
+def _settle(*servers: Server) -> None:
+    """Idle servers, empty directories, no dirty pages left from the previous round."""
+    for server in servers:
+        server.clear()
+    os.sync()
+
+
+async def _throughput(gateway: Server, bare: Server, jpeg: bytes) -> dict[str, list[float]]:
+    timeout = aiohttp.ClientTimeout(total=ROUND_TIMEOUT_S)
+    connector = aiohttp.TCPConnector(limit=2 * CONCURRENCY)
+    times: dict[str, list[float]] = {"gateway": [], "bare": []}
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        for server in (gateway, bare):
+            await _wait_ready(session, server)
+            await _round(session, server.url, jpeg)  # warm-up: connections, threads, caches
+        for number in range(ROUNDS):
+            order = (gateway, bare) if number % 2 == 0 else (bare, gateway)
+            for server in order:
+                _settle(gateway, bare)
+                seconds, accepted = await _round(session, server.url, jpeg)
+                if accepted != UPLOADS_PER_ROUND:
+                    raise RuntimeError(
+                        f"{server.kind}: only {accepted}/{UPLOADS_PER_ROUND} uploads got 202; "
+                        f"{server.log_tail()}"
+                    )
+                times[server.kind].append(seconds)
+    _settle(gateway, bare)
+    return times
+
+
+def jpeg_page(source: Path) -> bytes:
+    """A phone-photo-like JPEG of a dense A4 page: some sensor noise, padded to ``JPEG_BYTES``.
+
+    The padding goes after the end-of-image marker (decoders ignore it), so the gateway's
+    sniffing sees a valid JPEG of a real page.
+    """
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(source) as page:
+        gray = np.asarray(page.convert("L"), dtype=np.int16)
+    noisy = gray + np.random.default_rng(3).normal(0, 5, gray.shape).astype(np.int16)
+    image = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).convert("RGB")
+    for quality in (90, 85, 80, 75, 70, 60, 50):
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=quality)
+        data = buffer.getvalue()
+        if len(data) <= JPEG_BYTES:
+            break
+    return data + b"\0" * max(0, JPEG_BYTES - len(data))
+
+
+def bench_throughput(pages: list[Path], work: Path) -> None:
+    """``gateway_vs_bare_aiohttp``: see the module docstring."""
+    jpeg = jpeg_page(pages[0])
+    gateway = Server("gateway", work / "throughput-gateway")
+    bare = Server("bare", work / "throughput-bare")
+    try:
+        with running(gateway, bare):
+            times = asyncio.run(_throughput(gateway, bare, jpeg))
+    finally:
+        shutil.rmtree(gateway.root, ignore_errors=True)
+        shutil.rmtree(bare.root, ignore_errors=True)
+    megabytes = UPLOADS_PER_ROUND * len(jpeg) / 1e6
+    rates = {}
+    for kind, label in (
+        ("gateway", "gateway (create_app, file storage, LocalJobQueue on disk, no worker)"),
+        ("bare", "bare aiohttp (multipart → aiofiles + sha256, no fsync, 202)"),
+    ):
+        median = statistics.median(times[kind])
+        rates[kind] = UPLOADS_PER_ROUND / median
+        spread = ", ".join(f"{s:.2f}" for s in times[kind])
+        _note(
+            f"{label}: {rates[kind]:.1f} uploads/s, {megabytes / median:.1f} MB/s "
+            f"(median of {ROUNDS} rounds; seconds per round: {spread})"
+        )
+    _note(
+        f"each round: {UPLOADS_PER_ROUND} uploads of a {len(jpeg) / 1e6:.2f} MB JPEG page "
+        f"(A4@300 dpi), {CONCURRENCY} concurrent, one aiohttp ClientSession; "
+        f"both servers are subprocesses on 127.0.0.1; {os.cpu_count()} cores shared with the client"
+    )
+    _note(
+        "the gateway does more per file: sniff (JPEG decoded at 1/8 scale), copy spool → "
+        "storage with fsync of file and directory, manifest, status, hash marker, job journal"
+    )
+    _ratio("gateway_vs_bare_aiohttp", rates["gateway"] / rates["bare"])
+
+
+# --- RSS -------------------------------------------------------------------------------------
+
+
+def _proc_status(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM of ``pid`` in MB (MiB)."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            values[name] = int(rest.split()[0]) / 1024
+    return values
+
+
+def _reset_peak(pid: int) -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0; our own child, so we may)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def noise_png(path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.random.default_rng(5).integers(0, 256, (RSS_SIDE, RSS_SIDE, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, format="PNG", compress_level=1)
+
+
+async def _rss_load(server: Server, big: Path, small: bytes) -> dict[str, Any]:
+    timeout = aiohttp.ClientTimeout(total=RSS_TIMEOUT_S)
+    connector = aiohttp.TCPConnector(limit=RSS_UPLOADS)
+    result: dict[str, Any] = {}
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        await _wait_ready(session, server)
+        result["start"] = _proc_status(server.pid)["VmRSS"]
+        status = await _post(session, server.url, _form(small, "warmup.jpg", "image/jpeg"))
+        if status != 202:
+            raise RuntimeError(f"warm-up upload got {status}: {server.log_tail()}")
+        await asyncio.sleep(0.5)
+        os.sync()
+        result["baseline"] = _proc_status(server.pid)["VmRSS"]
+        result["hwm_reset"] = _reset_peak(server.pid)
+        samples: list[float] = []
+
+        async def upload(i: int) -> int:
+            with big.open("rb") as handle:
+                return await _post(session, server.url, _form(handle, f"scan-{i}.png", "image/png"))
+
+        async def sample() -> None:
+            while True:
+                samples.append(_proc_status(server.pid)["VmRSS"])
+                await asyncio.sleep(SAMPLE_INTERVAL_S)
+
+        sampler = asyncio.create_task(sample())
+        started = time.perf_counter()
+        try:
+            statuses = await asyncio.gather(*(upload(i) for i in range(RSS_UPLOADS)))
+        finally:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
+        result["seconds"] = time.perf_counter() - started
+        after = _proc_status(server.pid)
+        result["hwm"] = after["VmHWM"]
+        result["end"] = after["VmRSS"]
+        result["sampled_max"] = max(samples, default=0.0)
+        result["accepted"] = sum(s == 202 for s in statuses)
+        result["statuses"] = sorted(set(statuses))
+        await asyncio.sleep(1.0)
+        result["settled"] = _proc_status(server.pid)["VmRSS"]
+    return result
+
+
+def bench_rss(pages: list[Path], work: Path) -> None:
+    """``gateway_rss_growth_mb``: see the module docstring."""
+    root = work / "rss"
+    root.mkdir(parents=True, exist_ok=True)
+    server = Server("gateway", root / "gateway")
+    big = root / "noise.png"
+    try:
+        noise_png(big)
+        size = big.stat().st_size
+        small = jpeg_page(pages[0])
+        with running(server):
+            result = asyncio.run(_rss_load(server, big, small))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    total_mb = RSS_UPLOADS * size / 1e6
+    _note(
+        f"{RSS_UPLOADS} concurrent uploads of a {RSS_SIDE}×{RSS_SIDE} RGB noise PNG "
+        f"(~{size / 1e6:.1f} MB each, ~{total_mb / 1000:.1f} GB in all; default limits: "
+        f"50 MiB per file, 80 MP) in {result['seconds']:.1f}s: "
+        f"{result['accepted']}/{RSS_UPLOADS} got 202 (statuses {result['statuses']}); "
+        "identical bodies, so 49 are flagged duplicate_of"
+    )
+    _note(
+        f"gateway VmRSS: {result['start']:.0f} MB at start, {result['baseline']:.0f} MB after a "
+        f"warm-up upload (baseline), sampled max {result['sampled_max']:.0f} MB, "
+        f"VmHWM {result['hwm']:.0f} MB"
+        + ("" if result["hwm_reset"] else " (VmHWM could not be reset: includes startup)")
+        + f", {result['end']:.0f} MB when the last answer came, "
+        f"{result['settled']:.0f} MB a second later"
+    )
+    if result["accepted"] != RSS_UPLOADS:
+        _note("not every upload was accepted: the figure below is not meaningful")
+    peak = max(result["hwm"], result["sampled_max"])
+    _ratio("gateway_rss_growth_mb", peak - result["baseline"])
+
+
+def bench_gateway(pages: list[Path], work: Path) -> None:
+    """Both gateway figures; the RSS one runs even if throughput fails."""
+    failure: Exception | None = None
+    try:
+        bench_throughput(pages, work)
+    except Exception as exc:  # a benchmark reports; it never stops the others
+        _note(f"gateway throughput failed: {type(exc).__name__}: {exc}")
+        failure = exc
+    bench_rss(pages, work)
+    if failure is not None:
+        raise failure
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["--serve"] or len(sys.argv) != 4:
+        sys.exit("usage: gateway.py --serve gateway|bare DIRECTORY  (bench.py runs this)")
+    serve(sys.argv[2], Path(sys.argv[3]))
