@@ -350,7 +350,7 @@ def bench_throughput(pages: list[Path], work: Path) -> None:
         f"both servers are subprocesses on 127.0.0.1; {os.cpu_count()} cores shared with the client"
     )
     _note(
-        "the gateway does more per file: sniff (JPEG decoded at 1/8 scale), copy spool → "
+        "the gateway does more per file: sniff (JPEG end marker, header), copy spool → "
         "storage with fsync of file and directory, manifest, status, hash marker, job journal"
     )
     _ratio("gateway_vs_bare_aiohttp", rates["gateway"] / rates["bare"])

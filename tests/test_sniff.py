@@ -135,3 +135,38 @@ def test_multi_page_tiff_counts_frames(tmp_path: Path) -> None:
 )
 def test_magic_table(head: bytes, expected: str | None) -> None:
     assert media_type_of(head) == expected
+
+
+def test_jpeg_cut_after_its_exif_thumbnail_is_still_truncated(tmp_path: Path) -> None:
+    page = factories.text_page()
+    exif = page.getexif()
+    whole = tmp_path / "thumb.jpg"
+    thumb = tmp_path / "t.jpg"
+    page.resize((160, 226)).save(thumb, quality=80)
+    exif[0x010F] = "Phone"
+    page.save(whole, quality=90, exif=exif.tobytes() + thumb.read_bytes())  # FF D9 early on
+    data = whole.read_bytes()
+    assert data.find(b"\xff\xd9") < len(data) - 2  # an end marker before the real end
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(data[: len(data) * 3 // 4])
+    with pytest.raises(CorruptInput):
+        sniff(cut, LIMITS)
+    assert sniff(whole, LIMITS).media_type == "image/jpeg"
+
+
+def test_progressive_jpeg_cut_between_scans_is_truncated(tmp_path: Path) -> None:
+    whole = tmp_path / "progressive.jpg"
+    factories.text_page().save(whole, quality=90, progressive=True)
+    data = whole.read_bytes()
+    second_scan = data.find(b"\xff\xda", data.find(b"\xff\xda") + 2)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(data[: second_scan + 200])
+    with pytest.raises(CorruptInput):
+        sniff(cut, LIMITS)
+
+
+def test_jpeg_with_data_after_its_end_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "motion.jpg"
+    factories.text_page().save(path, quality=90)
+    path.write_bytes(path.read_bytes() + b"\x00\x00ftypmp42 trailing video")
+    assert sniff(path, LIMITS).media_type == "image/jpeg"

@@ -8,6 +8,7 @@ general-purpose type guesser would accept far more than we want.
 
 from __future__ import annotations
 
+import mmap
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,15 +113,28 @@ def _check_pixels(size: tuple[int, int], limits: LimitSettings) -> None:
 
 
 def _verify_pixels(path: Path, image: Image.Image, media_type: str) -> None:
-    """Decode cheaply enough to find truncation: JPEG at 1/8 scale, PNG by its CRCs."""
+    """Find truncation without decoding: JPEG by its end marker, PNG by its CRCs."""
     if media_type == "image/jpeg":
-        image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
-        image.load()
+        _check_jpeg_end(path)
     elif media_type == "image/png":
         with Image.open(path) as fresh:
             fresh.verify()
     else:
         image.load()
+
+
+def _check_jpeg_end(path: Path) -> None:
+    """A complete JPEG has its end-of-image marker after the start of its last scan.
+
+    Inside entropy-coded data every 0xFF byte is stuffed, so ``FF DA`` (start of scan) and
+    ``FF D9`` (end of image) occur only as markers; an EXIF thumbnail's markers come before the
+    main image's scans. A file cut anywhere in its scans therefore has no ``FF D9`` after its
+    last ``FF DA``. This costs one C-speed search over a memory map instead of a decode.
+    """
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        last_scan = data.rfind(b"\xff\xda")
+        if last_scan < 0 or data.rfind(b"\xff\xd9") < last_scan:
+            raise CorruptInput("JPEG is truncated (no end of image after its last scan)")
 
 
 def _pdf_kinds(path: Path, limits: LimitSettings) -> tuple[PageKind, ...]:
