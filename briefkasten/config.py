@@ -91,13 +91,20 @@ class StorageSettings:
 
 @dataclass(frozen=True)
 class BrokerSettings:
-    """RabbitMQ when ``amqp_url`` is set (distributed mode); else embedded journal and outbox."""
+    """RabbitMQ when ``amqp_url`` is set (distributed mode); else embedded journal and outbox.
+
+    A job that failed temporarily waits ``retry_delay`` s before its next attempt, doubling per
+    attempt up to ``retry_max_delay`` s, so an outage of S3 or RabbitMQ does not burn all
+    ``max_attempts`` at once (3 attempts: 10 s + 20 s; raise ``max_attempts`` for longer ones).
+    """
 
     amqp_url: str = ""
     exchange: str = "briefkasten.documents"
     work_queue: str = "briefkasten.jobs"
     prefetch: int = 1
     max_attempts: int = 3
+    retry_delay: float = 10.0
+    retry_max_delay: float = 300.0
     outbox_dir: Path = Path("var/outbox")
     journal_dir: Path = Path("var/journal")
 

@@ -40,9 +40,19 @@ def job_queue(settings: Settings, *, recover: bool = True) -> LocalJobQueue | Ra
     """The queue jobs go through: RabbitMQ when configured, else the local journal."""
     broker = settings.broker
     if distributed(settings):
-        return RabbitJobQueue(broker.amqp_url, broker.work_queue, max_attempts=broker.max_attempts)
+        return RabbitJobQueue(
+            broker.amqp_url,
+            broker.work_queue,
+            max_attempts=broker.max_attempts,
+            job_retry_delay=broker.retry_delay,
+            job_retry_max_delay=broker.retry_max_delay,
+        )
     return LocalJobQueue(
-        broker.journal_dir.absolute(), max_attempts=broker.max_attempts, recover=recover
+        broker.journal_dir.absolute(),
+        max_attempts=broker.max_attempts,
+        recover=recover,
+        job_retry_delay=broker.retry_delay,
+        job_retry_max_delay=broker.retry_max_delay,
     )
 
 

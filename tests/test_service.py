@@ -196,3 +196,32 @@ async def test_distributed_mode_end_to_end_with_rabbitmq_and_s3(
         assert hashlib.sha256(pdf.read_bytes()).hexdigest() == pdf_entry["sha256"]
         assert (await status_of(client, submission_id))["status"] == "delivered"
     assert Outbox(settings.broker.outbox_dir).pending() == []
+
+
+async def test_processing_errors_are_retried_then_delivered_as_failed(
+    tmp_path: Path,
+    settings: Settings,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+) -> None:
+    broken = tmp_path / "pipelines"
+    broken.mkdir()
+    (broken / "ocr-only.toml").write_text('[[steps]]\nuse = "ocr"\npsm = 99\n')  # tesseract fails
+    settings = service_settings(settings, tmp_path, max_attempts=2, retry_delay=0.0)
+    settings = dataclasses.replace(
+        settings, pipeline=dataclasses.replace(settings.pipeline, directory=broken)
+    )
+    storage = open_storage((tmp_path / "storage").absolute().as_uri())
+    jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=2)
+    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    submission_id = await upload(client, small_page("Seite"))
+
+    handled = await asyncio.to_thread(run_worker, settings, storage)
+
+    assert handled == 1  # attempt 0 failed and was retried; attempt 1 delivered
+    assert jobs.dead_jobs() == []
+    status = await status_of(client, submission_id)
+    assert status["status"] == "delivered"
+    assert status["documents"][0]["status"] == "normalisation_failed"
+    assert "tool_failed" in status["documents"][0]["reason"]
+    (entry,) = Outbox(settings.broker.outbox_dir).pending()
+    assert json.loads(entry.message.body)["documents"][0]["normalisation_failed"] is True

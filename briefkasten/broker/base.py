@@ -1,8 +1,11 @@
 """Shapes and protocols of the broker layer: outbound messages, publishers, jobs, job queues.
 
-Jobs count attempts from 0. A handler that raises ``TemporaryFailure`` gets the job back with
-``attempt + 1`` until ``max_attempts`` tries were made; anything else is dead-lettered at once
-with its reason (``failure_action`` decides, for every queue alike).
+Jobs count attempts from 0. A handler that raises an error whose class says ``retry`` (a
+``TemporaryFailure``, or a ``ProcessingError`` before the service's final attempt) gets the job
+back with ``attempt + 1`` until ``max_attempts`` tries were made; anything else is dead-lettered
+at once with its reason (``failure_action`` decides, for every queue alike). A retried job waits
+``backoff(job, base, cap)`` seconds first (doubling per attempt), so a storage or broker outage
+does not spend every attempt within milliseconds.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from briefkasten.errors import BriefkastenError, BrokerError, InvalidRequest, TemporaryFailure
+from briefkasten.errors import BriefkastenError, BrokerError, InvalidRequest
 
 #: What a consumer does with a job whose handler raised.
 Action = Literal["retry", "dead"]
@@ -115,15 +118,24 @@ class JobQueue(Protocol):
 def failure_action(exc: BaseException, job: Job, max_attempts: int) -> tuple[Action, str]:
     """What to do with ``job`` after its handler raised ``exc``: retry or dead-letter, and why.
 
-    Temporary failures are retried until ``max_attempts`` tries were made; every other error
-    goes to the dead-letter queue at once. The reason is an English operator text.
+    Errors whose class says ``retry`` are retried until ``max_attempts`` tries were made; every
+    other error (a rejected input, a bug) goes to the dead-letter queue at once. The reason is
+    an English operator text.
     """
     reason = failure_reason(exc)
-    if isinstance(exc, TemporaryFailure) and job.attempt + 1 < max_attempts:
+    retryable = isinstance(exc, BriefkastenError) and exc.retry
+    if retryable and job.attempt + 1 < max_attempts:
         return "retry", reason
-    if isinstance(exc, TemporaryFailure):
+    if retryable:
         return "dead", f"gave up after {job.attempt + 1} attempt(s): {reason}"
     return "dead", reason
+
+
+def backoff(job: Job, base: float, cap: float) -> float:
+    """Seconds to wait before retrying ``job`` (which just failed): ``base * 2**attempt``, ≤ cap."""
+    if base <= 0:
+        return 0.0
+    return float(min(cap, base * 2 ** min(job.attempt, 30)))
 
 
 def failure_reason(exc: BaseException) -> str:

@@ -6,6 +6,10 @@ moves a file from pending to claimed with one atomic rename (safe when several p
 claim from the same journal); ``done`` removes it. On restart the owner calls ``recover()``
 (the constructor does by default): claimed-but-unfinished jobs go back to pending, so a crash
 never loses work. Only one process per journal should recover: the embedded dispatcher.
+
+A retried job is written with a name time in the future (now + ``backoff(...)``): ``claim``
+takes only jobs whose time has come, so a temporary failure (e.g. storage away) waits before
+its next attempt instead of spending them all at once.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from briefkasten.broker.base import (
     Job,
     MessageUnroutable,
     OutboundMessage,
+    backoff,
     failure_action,
 )
 from briefkasten.broker.outbox import write_atomic
@@ -33,9 +38,19 @@ log = logging.getLogger("briefkasten.journal")
 class LocalJobQueue:
     """A ``JobQueue`` on disk for embedded mode (no RabbitMQ)."""
 
-    def __init__(self, journal_dir: Path, *, max_attempts: int = 3, recover: bool = True) -> None:
+    def __init__(
+        self,
+        journal_dir: Path,
+        *,
+        max_attempts: int = 3,
+        recover: bool = True,
+        job_retry_delay: float = 0.0,
+        job_retry_max_delay: float = 300.0,
+    ) -> None:
         self.directory = Path(journal_dir)
         self.max_attempts = max_attempts
+        self.job_retry_delay = job_retry_delay
+        self.job_retry_max_delay = job_retry_max_delay
         try:
             for sub in ("pending", "claimed", "dead"):
                 (self.directory / sub).mkdir(parents=True, exist_ok=True)
@@ -44,14 +59,17 @@ class LocalJobQueue:
         if recover:
             self.recover()
 
-    def enqueue(self, job: Job) -> None:
-        """Write the job durably (atomic file) before returning."""
-        name = f"{time.time_ns():020d}-{job.job_id}.json"
+    def enqueue(self, job: Job, *, delay: float = 0.0) -> None:
+        """Write the job durably (atomic file) before returning; claimable after ``delay`` s."""
+        name = f"{time.time_ns() + int(delay * 1e9):020d}-{job.job_id}.json"
         write_atomic(self.directory / "pending" / name, job.to_bytes())
 
     def claim(self) -> Job | None:
         """The oldest pending job, now claimed by the caller; ``None`` if there is none."""
+        now = time.time_ns()
         for name in self._names("pending"):
+            if _due(name) > now:
+                break  # names sort by due time: the rest waits too
             source = self.directory / "pending" / name
             try:
                 source.rename(self.directory / "claimed" / name)
@@ -69,8 +87,9 @@ class LocalJobQueue:
                 path.unlink()
 
     def retry(self, job: Job) -> None:
-        """Give the job back with ``attempt + 1`` (at the end of the queue)."""
-        self.enqueue(job.next_attempt())
+        """Give the job back with ``attempt + 1``, due after the backoff for this attempt."""
+        delay = backoff(job, self.job_retry_delay, self.job_retry_max_delay)
+        self.enqueue(job.next_attempt(), delay=delay)
         self.done(job.job_id)
 
     def dead_letter(self, job: Job, reason: str) -> None:
@@ -148,6 +167,12 @@ class LocalJobQueue:
             return sorted(p.name for p in (self.directory / sub).iterdir() if p.suffix == ".json")
         except OSError as exc:
             raise BrokerError(f"cannot read job journal: {exc}", source="journal") from exc
+
+
+def _due(name: str) -> int:
+    """The time (ns) from which the job file ``name`` may be claimed."""
+    head = name.split("-", 1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 class StubPublisher:

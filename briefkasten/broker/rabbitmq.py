@@ -30,6 +30,7 @@ from briefkasten.broker.base import (
     Job,
     MessageUnroutable,
     OutboundMessage,
+    backoff,
     failure_action,
 )
 from briefkasten.errors import BrokerError, ConfigError
@@ -186,6 +187,17 @@ class RabbitJobQueue:
     count travels with the job; dead-lettered jobs are published to ``<queue>.dead`` with the
     reason in the ``x-briefkasten-reason`` header. A job that comes back *redelivered* (its
     worker died or lost the connection) counts as one failed attempt.
+
+    Delayed retries: with ``retry_delay`` > 0 a retried job goes to the delay queue
+    ``<queue>.retry`` (no consumers) with a per-message TTL of ``backoff(...)``; when it expires,
+    RabbitMQ dead-letters it back into the work queue. The worker is free meanwhile, and an S3
+    outage costs one attempt per delay instead of all attempts at once. (Per-message TTLs expire
+    at the head of the queue only, so a short delay behind a long one waits up to
+    ``retry_max_delay``: bounded, and simpler than a delayed-message plugin.)
+
+    ``enqueue`` may be called from any thread (the gateway's executor calls it from several at
+    once): it hands the publish to one dedicated thread that owns a connection of its own, and
+    waits for the broker's confirm. ``consume`` and ``depth`` use the caller's thread.
     """
 
     def __init__(
@@ -196,11 +208,19 @@ class RabbitJobQueue:
         max_attempts: int = 3,
         retries: int = 2,
         retry_delay: float = 0.2,
+        job_retry_delay: float = 0.0,
+        job_retry_max_delay: float = 300.0,
     ) -> None:
         self.queue = queue
         self.dead = f"{queue}.dead"
+        self.delayed = f"{queue}.retry"
         self.max_attempts = max(1, max_attempts)
+        self.job_retry_delay = job_retry_delay
+        self.job_retry_max_delay = job_retry_max_delay
         self._link = _Link(url, self._declare, retries, retry_delay)
+        self._sender_link = _Link(url, self._declare, retries, retry_delay)
+        self._sender: concurrent.futures.ThreadPoolExecutor | None = None
+        self._sender_lock = threading.Lock()
 
     def _declare(self, channel: BlockingChannel) -> None:
         channel.exchange_declare(self.dead, exchange_type="fanout", durable=True)
@@ -208,9 +228,19 @@ class RabbitJobQueue:
         channel.queue_bind(self.dead, self.dead)
         arguments = {"x-dead-letter-exchange": self.dead}
         channel.queue_declare(self.queue, durable=True, arguments=arguments)
+        back = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": self.queue}
+        channel.queue_declare(self.delayed, durable=True, arguments=back)
 
     def enqueue(self, job: Job) -> None:
-        self._link.call(f"enqueueing job {job.job_id}", lambda ch: self._put(ch, job))
+        """Publish ``job`` durably (confirmed) from the sender thread; safe from any thread."""
+        with self._sender_lock:
+            if self._sender is None:
+                self._sender = concurrent.futures.ThreadPoolExecutor(
+                    1, thread_name_prefix="amqp-enqueue"
+                )
+            sender = self._sender
+        what = f"enqueueing job {job.job_id}"
+        sender.submit(self._sender_link.call, what, lambda ch: self._put(ch, job)).result()
 
     def depth(self) -> tuple[int, int]:
         """How many jobs wait in the work queue and in the dead-letter queue."""
@@ -264,6 +294,11 @@ class RabbitJobQueue:
 
     def close(self) -> None:
         self._link.reset()
+        with self._sender_lock:
+            sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.submit(self._sender_link.reset).result()
+            sender.shutdown()
 
     def _drain(
         self,
@@ -327,20 +362,24 @@ class RabbitJobQueue:
         action, reason = failure_action(error, job, self.max_attempts)
         log.warning("job %s attempt %d failed: %s", job.job_id, job.attempt, reason)
         if action == "retry":
-            self._put(channel, job.next_attempt())
+            delay = backoff(job, self.job_retry_delay, self.job_retry_max_delay)
+            self._put(channel, job.next_attempt(), delay=delay)
         else:
             self._bury(channel, job.to_bytes(), reason, job.attempt + 1)
         channel.basic_ack(tag)
         return action == "dead"
 
-    def _put(self, channel: BlockingChannel, job: Job) -> None:
+    def _put(self, channel: BlockingChannel, job: Job, *, delay: float = 0.0) -> None:
+        """Publish ``job`` to the work queue, or after ``delay`` s via the delay queue."""
         properties = pika.BasicProperties(
             content_type="application/json",
             delivery_mode=PERSISTENT,
             message_id=f"{job.job_id}.{job.attempt}",
             headers={ATTEMPTS_HEADER: job.attempt},
+            expiration=str(max(1, round(delay * 1000))) if delay > 0 else None,
         )
-        channel.basic_publish("", self.queue, job.to_bytes(), properties, mandatory=True)
+        queue = self.delayed if delay > 0 else self.queue
+        channel.basic_publish("", queue, job.to_bytes(), properties, mandatory=True)
 
     def _bury(self, channel: BlockingChannel, body: bytes, reason: str, attempts: int) -> None:
         properties = pika.BasicProperties(
