@@ -9,7 +9,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-
                 poppler-utils fonts-dejavu-core fonts-liberation2
 DEMO_OUT    := var/demo
 
-.PHONY: run demo test bench eval lint setup system-deps samples clean
+.PHONY: run demo test bench eval lint setup system-deps samples clean rabbitmq
 
 # make run's API key when none is configured: for trying it out on 127.0.0.1 only.
 DEMO_API_KEYS := demo:demo-key
@@ -45,8 +45,22 @@ demo: setup
 	@echo "Report: $(DEMO_OUT)/report.json"
 	@echo "Text:   pdftotext $(DEMO_OUT)/dokument.pdf -"
 
-test: setup lint
+test: setup lint rabbitmq
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
+
+# The tests need a RabbitMQ on 127.0.0.1:5672 (guest/guest). Start one where none answers.
+rabbitmq:
+	@if ! $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5672), 2).close()" 2>/dev/null; then \
+		echo "No RabbitMQ on 127.0.0.1:5672: installing and starting one"; \
+		command -v rabbitmq-server >/dev/null || { $(SUDO) apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq rabbitmq-server; }; \
+		$(SUDO) rabbitmq-server -detached; \
+		for i in $$(seq 1 60); do \
+			$(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5672), 2).close()" 2>/dev/null && break; \
+			sleep 2; \
+		done; \
+		$(SUDO) rabbitmqctl await_startup --timeout 60; \
+	fi
 
 lint: setup
 	$(VENV)/bin/ruff check briefkasten tests samples bench
