@@ -101,8 +101,8 @@ class Intake:
             channel=channel,
             documents=requests,
         )
+        # No status object yet: "received" is read from the manifest (one durable write less).
         self._put_json(layout.manifest_key(tenant, submission_id), submission.to_json())
-        write_status(self.storage, submission, "received")
         if idempotency_key:
             self._put_json(
                 layout.idempotency_key(tenant, _key_hash(idempotency_key)),
@@ -120,11 +120,20 @@ class Intake:
         return load_submission(self.storage, tenant, submission_id)
 
     def status(self, tenant: str, submission_id: str) -> dict[str, Any]:
+        """The recorded status; ``received`` while a worker has not written one yet."""
         try:
             data: dict[str, Any] = json.loads(
                 self.storage.get_bytes(layout.status_key(tenant, submission_id))
             )
-        except (NotFound, InvalidRequest) as exc:
+        except NotFound:
+            try:
+                submission = load_submission(self.storage, tenant, submission_id)
+            except (NotFound, InvalidRequest) as exc:
+                raise NotFound(f"no submission {submission_id!r}") from exc
+            received = status_body(submission, "received")
+            received["updated_at"] = submission.received_at
+            return received
+        except InvalidRequest as exc:
             raise NotFound(f"no submission {submission_id!r}") from exc
         return data
 
@@ -133,7 +142,9 @@ class Intake:
     ) -> ReceivedFile:
         file_id = new_id()
         key = layout.original_key(tenant, case_number, submission_id, file_id, incoming.media_type)
-        stored = self.storage.put_file(key, incoming.path, content_type=incoming.media_type)
+        stored = self.storage.adopt_file(
+            key, incoming.path, content_type=incoming.media_type, sha256=incoming.sha256
+        )
         marker = layout.hash_marker_key(tenant, case_number, stored.sha256)
         duplicate_of = None
         if self.storage.exists(marker):
@@ -167,9 +178,22 @@ def write_status(
     status: str,
     documents: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Record the submission's state (received, processing, delivered, failed) and per document."""
+    """Record the submission's state (processing, delivered, failed) and per document."""
+    body = status_body(submission, status, documents)
+    storage.put_bytes(
+        layout.status_key(submission.tenant, submission.submission_id),
+        json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        content_type="application/json",
+    )
+
+
+def status_body(
+    submission: Submission,
+    status: str,
+    documents: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     documents = documents or {}
-    body = {
+    return {
         "submission_id": submission.submission_id,
         "status": status,
         "received_at": submission.received_at,
@@ -185,11 +209,6 @@ def write_status(
             for d in submission.documents
         ],
     }
-    storage.put_bytes(
-        layout.status_key(submission.tenant, submission.submission_id),
-        json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        content_type="application/json",
-    )
 
 
 def _key_hash(idempotency_key: str) -> str:

@@ -118,6 +118,20 @@ def test_large_file_round_trip(storage: Storage, big_file: Path, tmp_path: Path)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_adopting_a_file_stores_it_and_takes_it_over(storage: Storage, tmp_path: Path) -> None:
+    source = tmp_path / "upload.part"
+    data = bytes(range(256)) * 300
+    source.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    stored = storage.adopt_file("t/c/adopted.jpg", source, content_type="image/jpeg", sha256=digest)
+    assert not source.exists()
+    assert (stored.sha256, stored.size) == (digest, len(data))
+    assert storage.get_bytes("t/c/adopted.jpg") == data
+    out = tmp_path / "back.jpg"
+    storage.get_file("t/c/adopted.jpg", out)  # S3 verifies the recorded hash on read
+    assert out.read_bytes() == data
+
+
 def test_missing_objects_are_not_found(storage: Storage, tmp_path: Path) -> None:
     key = original()
     with pytest.raises(NotFound):

@@ -37,6 +37,15 @@ class Storage(Protocol):
         """Store the file at ``source`` durably under ``key`` (atomic: all or nothing)."""
         ...
 
+    def adopt_file(self, key: str, source: Path, *, content_type: str, sha256: str) -> StoredObject:
+        """Store ``source`` under ``key`` and take it over: afterwards ``source`` is gone.
+
+        ``sha256`` is the caller's hash of exactly these bytes (the gateway hashes uploads as
+        they stream in), so adapters need not read the file again; file storage moves it into
+        place instead of copying it. Durable and atomic like ``put_file``.
+        """
+        ...
+
     def put_bytes(self, key: str, data: bytes, *, content_type: str) -> StoredObject: ...
 
     def get_file(self, key: str, destination: Path) -> None:

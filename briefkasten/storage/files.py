@@ -14,6 +14,7 @@ directory tree; it is ~40 lines of ``os`` calls.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
@@ -48,6 +49,39 @@ class FileStorage:
         target = self._path(key)
         with _translate(f"cannot store {key}"), source.open("rb") as reader:
             sha256, size = self._write_atomically(target, reader)
+        return StoredObject(self.bucket, key, sha256, size, content_type)
+
+    def adopt_file(self, key: str, source: Path, *, content_type: str, sha256: str) -> StoredObject:
+        target = self._path(key)
+        with _translate(f"cannot store {key}"):
+            _make_dirs(self.root, target.parent)
+            fd, temp_name = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+            )
+            os.close(fd)
+            temp = Path(temp_name)
+            try:
+                try:
+                    source.replace(temp)  # same file system: a rename, no copy
+                except OSError as exc:
+                    if exc.errno != errno.EXDEV:
+                        raise
+                    temp.unlink(missing_ok=True)  # another file system: copy instead
+                    with source.open("rb") as reader:
+                        sha256, _ = self._write_atomically(target, reader)
+                    source.unlink()
+                    return StoredObject(
+                        self.bucket, key, sha256, target.stat().st_size, content_type
+                    )
+                temp.chmod(0o600)
+                with temp.open("rb") as handle:
+                    os.fsync(handle.fileno())
+                size = temp.stat().st_size
+                temp.replace(target)
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
+            _fsync_dir(target.parent)
         return StoredObject(self.bucket, key, sha256, size, content_type)
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str) -> StoredObject:

@@ -40,6 +40,11 @@ class MemoryStorage:
             raise StorageError(f"cannot read {source}: {exc.strerror}", source="memory") from exc
         return self.put_bytes(key, data, content_type=content_type)
 
+    def adopt_file(self, key: str, source: Path, *, content_type: str, sha256: str) -> StoredObject:
+        stored = self.put_file(key, source, content_type=content_type)
+        source.unlink(missing_ok=True)
+        return stored
+
     def put_bytes(self, key: str, data: bytes, *, content_type: str) -> StoredObject:
         validate_key(key)
         data = bytes(data)

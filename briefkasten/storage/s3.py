@@ -109,9 +109,19 @@ class S3Storage:
         return self._bucket
 
     def put_file(self, key: str, source: Path, *, content_type: str) -> StoredObject:
+        with self._translate(f"cannot store {key}"):
+            sha256, _ = _hash_file(source)
+        return self._upload(key, source, content_type=content_type, sha256=sha256)
+
+    def adopt_file(self, key: str, source: Path, *, content_type: str, sha256: str) -> StoredObject:
+        stored = self._upload(key, source, content_type=content_type, sha256=sha256)
+        source.unlink(missing_ok=True)
+        return stored
+
+    def _upload(self, key: str, source: Path, *, content_type: str, sha256: str) -> StoredObject:
         validate_key(key)
         with self._translate(f"cannot store {key}"):
-            sha256, size = _hash_file(source)
+            size = source.stat().st_size
             self._ensure_bucket(self._client)
             self._client.fput_object(
                 self._bucket,
