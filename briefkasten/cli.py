@@ -110,6 +110,20 @@ def _parser() -> argparse.ArgumentParser:
     replay = outbox_commands.add_parser("replay", help="send a message again")
     replay.add_argument("message_id")
     outbox.set_defaults(handler=_commands("outbox"))
+
+    link = commands.add_parser("link", help="case-bound upload links (with QR codes)")
+    link_commands = link.add_subparsers(dest="link_command", metavar="ACTION", required=True)
+    create = link_commands.add_parser("create", help="a link for one case; prints it as JSON")
+    create.add_argument("--case", required=True, metavar="BG-NUMMER", help="e.g. 12345BG0012345")
+    create.add_argument("--types", default="", help="requested document types, e.g. a,b")
+    create.add_argument("--expires", metavar="DAYS", help="e.g. 14d (default from config)")
+    create.add_argument("--tenant", help="default: gateway.default_tenant")
+    create.add_argument("--qr-png", type=Path, metavar="FILE", help="write the QR code as PNG")
+    create.add_argument("--qr-svg", type=Path, metavar="FILE", help="write the QR code as SVG")
+    revoke = link_commands.add_parser("revoke", help="refuse a link's token from now on")
+    revoke.add_argument("link_id")
+    revoke.add_argument("--tenant", help="default: gateway.default_tenant")
+    link.set_defaults(handler=_commands("link"))
     return parser
 
 

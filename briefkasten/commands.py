@@ -1,4 +1,4 @@
-"""The service commands behind the CLI: ``serve``, ``worker``, ``consume`` and ``outbox``.
+"""The service commands behind the CLI: ``serve``, ``worker``, ``consume``, ``outbox``, ``link``.
 
 Each takes the parsed arguments and the loaded settings and returns an exit code; errors go up
 to the CLI's one error boundary.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import signal
 import sys
@@ -16,6 +17,7 @@ from types import FrameType
 
 from aiohttp import web
 
+from briefkasten import links
 from briefkasten.broker import outbox as outbox_module
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
@@ -99,6 +101,37 @@ def outbox(args: argparse.Namespace, settings: Settings) -> int:
         lines = [outbox_module.cli_replay(box, args.message_id)]
     for line in lines:
         print(line)
+    return 0
+
+
+def link(args: argparse.Namespace, settings: Settings) -> int:
+    storage = open_storage_for(settings)
+    tenant = args.tenant or settings.gateway.default_tenant
+    if args.link_command == "revoke":
+        links.revoke(storage, tenant, args.link_id)
+        print(f"revoked {args.link_id}")
+        return 0
+    upload_link, token = links.create_link(
+        settings,
+        storage,
+        tenant,
+        args.case,
+        [t.strip() for t in args.types.split(",") if t.strip()],
+        links.parse_expiry(args.expires) if args.expires else None,
+    )
+    url = links.link_url(settings.links, token)
+    if args.qr_png:
+        args.qr_png.write_bytes(links.qr_png(url))
+    if args.qr_svg:
+        args.qr_svg.write_bytes(links.qr_svg(url))
+    answer = {
+        "link_id": upload_link.link_id,
+        "url": url,
+        "token": token,
+        "expires_at": upload_link.expires_at,
+        "document_types": list(upload_link.document_types),
+    }
+    print(json.dumps(answer, indent=2))
     return 0
 
 

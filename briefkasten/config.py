@@ -110,6 +110,19 @@ class BrokerSettings:
 
 
 @dataclass(frozen=True)
+class LinkSettings:
+    """Case-bound upload links. ``secret`` signs their tokens: set it from the environment
+    (``BRIEFKASTEN_LINKS_SECRET``, at least 32 characters, the same on every gateway); empty
+    disables links. ``public_base_url`` is what applicants open (the link is ``…/u/<token>``).
+    """
+
+    secret: str = ""
+    public_base_url: str = "http://127.0.0.1:8080"
+    default_expiry_days: int = 14
+    max_expiry_days: int = 90
+
+
+@dataclass(frozen=True)
 class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     ocr: OcrSettings = field(default_factory=OcrSettings)
@@ -117,6 +130,7 @@ class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     broker: BrokerSettings = field(default_factory=BrokerSettings)
+    links: LinkSettings = field(default_factory=LinkSettings)
 
     @property
     def worker_count(self) -> int:

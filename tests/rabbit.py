@@ -72,21 +72,27 @@ def _management(method: str, path: str, body: dict[str, str] | None = None) -> N
 
 @contextlib.contextmanager
 def temporary_vhost(prefix: str = "bk-test") -> Iterator[str]:
-    """A fresh vhost with full permissions for guest; yields its AMQP URL; deleted after."""
-    if not reachable():
-        pytest.skip(f"RabbitMQ is not running on {HOST}:{PORT}")
+    """A fresh vhost with full permissions for guest; yields its AMQP URL; deleted after.
+
+    Created under the shared test lock, so an outage test of another pytest worker
+    (``broker_stopped``, exclusive lock) is over first. A broker that is not there at all
+    skips (``make test`` starts one); one that is there but refuses fails the test.
+    """
     vhost = f"{prefix}-{secrets.token_hex(4)}"
     use_ctl = shutil.which("rabbitmqctl") is not None
-    try:
-        if use_ctl:
-            _ctl("add_vhost", vhost)
-            _ctl("set_permissions", "-p", vhost, USER, ".*", ".*", ".*")
-        else:
-            _management("PUT", f"/api/vhosts/{vhost}", {})
-            perms = {"configure": ".*", "write": ".*", "read": ".*"}
-            _management("PUT", f"/api/permissions/{vhost}/{USER}", perms)
-    except (OSError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"cannot create a RabbitMQ vhost: {exc}")
+    with shared_use():
+        if not reachable():
+            pytest.skip(f"RabbitMQ is not running on {HOST}:{PORT}")
+        try:
+            if use_ctl:
+                _ctl("add_vhost", vhost)
+                _ctl("set_permissions", "-p", vhost, USER, ".*", ".*", ".*")
+            else:
+                _management("PUT", f"/api/vhosts/{vhost}", {})
+                perms = {"configure": ".*", "write": ".*", "read": ".*"}
+                _management("PUT", f"/api/permissions/{vhost}/{USER}", perms)
+        except (OSError, subprocess.SubprocessError) as exc:
+            pytest.fail(f"cannot create a RabbitMQ vhost: {exc}")
     try:
         yield amqp_url(vhost)
     finally:

@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from briefkasten.errors import InvalidRequest, Unauthorized
-from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, SETTINGS, SPOOL
+from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, SETTINGS, SPOOL, STORAGE
 from briefkasten.gateway.upload import read_form
+from briefkasten.links import UploadLink, verify
 from briefkasten.model import Submission
 
 log = logging.getLogger("briefkasten.gateway")
@@ -30,16 +31,40 @@ def parse_api_keys(spec: str, default_tenant: str) -> dict[str, str]:
     return keys
 
 
+def bearer(request: web.Request) -> str:
+    """The bearer token of the request; ``Unauthorized`` if there is none."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token")
+    return token.strip()
+
+
+def api_tenant(request: web.Request, token: str) -> str | None:
+    """The tenant of the API key ``token``, or ``None`` if it is not an API key."""
+    for key, tenant in request.app[API_KEYS].items():
+        if hmac.compare_digest(key.encode(), token.encode()):
+            return str(tenant)
+    return None
+
+
 def tenant_of(request: web.Request) -> str:
     """The tenant whose API key the request carries; ``Unauthorized`` otherwise."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("missing bearer token")
-    for key, tenant in request.app[API_KEYS].items():
-        if hmac.compare_digest(key.encode(), token.strip().encode()):
-            return str(tenant)
-    raise Unauthorized("unknown API key")
+    tenant = api_tenant(request, bearer(request))
+    if tenant is None:
+        raise Unauthorized("unknown API key")
+    return tenant
+
+
+async def uploader(request: web.Request) -> tuple[str, UploadLink | None]:
+    """(tenant, None) for an API key; (the link's tenant, the link) for an upload-link token."""
+    token = bearer(request)
+    tenant = api_tenant(request, token)
+    if tenant is not None:
+        return tenant, None
+    if "." not in token:
+        raise Unauthorized("unknown API key")
+    link = await run(request, verify, request.app[SETTINGS].links, request.app[STORAGE], token)
+    return link.tenant, link
 
 
 async def run(request: web.Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -81,12 +106,14 @@ def receipt(request: web.Request, submission: Submission) -> dict[str, Any]:
 
 
 async def post_submission(request: web.Request) -> web.Response:
-    tenant = tenant_of(request)
+    tenant, link = await uploader(request)
     intake = request.app[INTAKE]
     idempotency_key = request.headers.get("Idempotency-Key") or None
     if idempotency_key:
         if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
             raise InvalidRequest("Idempotency-Key is too long")
+        if link is not None:  # a link's keys never find another client's receipt
+            idempotency_key = f"link:{link.link_id}:{idempotency_key}"
         earlier = await run(request, intake.find, tenant, idempotency_key)
         if earlier is not None:
             return web.json_response(receipt(request, earlier), status=202)
@@ -95,6 +122,8 @@ async def post_submission(request: web.Request) -> web.Response:
         request.app[SETTINGS],
         request.app[SPOOL],
         functools.partial(run, request),
+        case_number=link.case_number if link else "",
+        document_types=link.document_types if link else (),
     )
     try:
         submission = await run(
@@ -103,7 +132,7 @@ async def post_submission(request: web.Request) -> web.Response:
             tenant,
             form.case_number,
             form.documents,
-            channel="upload",
+            channel="link" if link else "upload",
             idempotency_key=idempotency_key,
         )
     finally:

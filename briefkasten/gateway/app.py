@@ -15,7 +15,7 @@ from aiohttp import web
 from briefkasten.broker.base import JobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
-from briefkasten.gateway import api, health
+from briefkasten.gateway import api, health, links
 from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, SETTINGS, SPOOL, STORAGE
 from briefkasten.gateway.middleware import errors
 from briefkasten.intake import Intake
@@ -41,6 +41,12 @@ def create_app(settings: Settings, *, storage: Storage, jobs: JobQueue) -> web.A
     app.cleanup_ctx.append(_executor)
     app.router.add_post("/api/v1/submissions", api.post_submission)
     app.router.add_get("/api/v1/submissions/{submission_id}", api.get_submission, name="submission")
+    app.router.add_post("/api/v1/upload-links", links.create)
+    app.router.add_get("/api/v1/upload-links/self", links.describe)
+    app.router.add_get(
+        r"/api/v1/upload-links/{link_id}/qr.{kind:png|svg}", links.qr, name="upload-link-qr"
+    )
+    app.router.add_delete("/api/v1/upload-links/{link_id}", links.revoke)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     return app

@@ -56,14 +56,19 @@ async def read_form(
     settings: Settings,
     spool: Path,
     run: Callable[..., Any],
+    *,
+    case_number: str = "",
+    document_types: tuple[str, ...] = (),
 ) -> UploadForm:
     """Stream the form to ``spool``; on any error every spooled file is removed again.
 
-    ``run(fn, *args)`` runs blocking work (sniffing) off the event loop.
+    ``run(fn, *args)`` runs blocking work (sniffing) off the event loop. An upload link fixes
+    ``case_number`` (a ``case_number`` field may then be left out, and must match if given) and
+    may restrict the ``document_types``.
     """
-    form = UploadForm()
+    form = UploadForm(case_number=case_number)
     try:
-        await _read_parts(await request.multipart(), form, settings, spool, run)
+        await _read_parts(await request.multipart(), form, settings, spool, run, document_types)
     except BaseException:
         form.discard()
         raise
@@ -76,8 +81,10 @@ async def _read_parts(
     settings: Settings,
     spool: Path,
     run: Callable[..., Any],
+    requested: tuple[str, ...],
 ) -> None:
     catalogue = settings.gateway.catalogue
+    fixed_case = form.case_number
     limits = settings.limits
     drafts: list[_Draft] = []
     total = 0
@@ -108,10 +115,17 @@ async def _read_parts(
         value = await _field(part)
         if name == "case_number":
             form.case_number = check_case_number(value)
+            if fixed_case and form.case_number != fixed_case:
+                raise InvalidRequest("case_number does not match the upload link")
         elif name == "document_type":
             if value not in catalogue:
                 raise InvalidRequest(
                     f"unknown document_type {value!r}; known: {', '.join(catalogue)}"
+                )
+            if requested and value not in requested:
+                raise InvalidRequest(
+                    f"document_type {value!r} is not requested by this upload link; "
+                    f"requested: {', '.join(requested)}"
                 )
             drafts.append(_Draft(value))
         elif name == "note":

@@ -11,6 +11,8 @@ case number (BG-Nummer), ``S`` a submission id, ``F`` a file id, ``D`` a documen
     T/submissions/S/manifest.json    the submission (model.Submission as JSON)
     T/submissions/S/status.json      its processing status
     T/idempotency/<sha256>.json      Idempotency-Key (hashed) → submission id
+    T/links/L.json                   an upload link L (case, requested types, expiry)
+    T/links/L.revoked.json           "link L is revoked" (checked on every use of its token)
 
 Manifest and status sit under the tenant only, because the gateway answers
 ``GET /api/v1/submissions/{id}`` knowing the tenant (from the API key) and the id, not the case.
@@ -103,6 +105,21 @@ def status_key(tenant: str, submission_id: str) -> str:
 def idempotency_key(tenant: str, key_hash: str) -> str:
     """``T/idempotency/H.json``; ``key_hash`` is the SHA-256 hex of the client's header."""
     return f"{_tenant(tenant)}/idempotency/{_sha256(key_hash)}.json"
+
+
+def link_key(tenant: str, link_id: str) -> str:
+    """``T/links/L.json``: the record of an upload link (case, types, expiry, created_at)."""
+    return f"{_tenant(tenant)}/links/{_id(link_id)}.json"
+
+
+def link_revocation_key(tenant: str, link_id: str) -> str:
+    """``T/links/L.revoked.json``: the link was revoked; its token is refused from now on."""
+    return f"{_tenant(tenant)}/links/{_id(link_id)}.revoked.json"
+
+
+def links_prefix(tenant: str) -> str:
+    """``T/links/``: every upload link of a tenant (records and revocations)."""
+    return f"{_tenant(tenant)}/links/"
 
 
 def hash_marker_key(tenant: str, case_number: str, sha256: str) -> str:

@@ -1,0 +1,241 @@
+"""Case-bound upload links: signed tokens for one case, with a record and revocation in storage.
+
+A token is ``itsdangerous``' URL-safe, HMAC-SHA256-signed form of the compact JSON
+``[tenant, case_number, "type1,type2", expires_unix, link_id]`` (about 140 characters, so the
+QR code stays small). The signature makes it tamper-proof; expiry is in the signed payload;
+revocation is an object ``T/links/L.revoked.json`` in storage, so any number of stateless
+gateways see it. Creating a link also stores ``T/links/L.json`` (id, case, types, expiry,
+created_at) so links can be listed and revoked by id, and their QR code made again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import segno
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from briefkasten.config import LinkSettings, Settings
+from briefkasten.errors import ConfigError, InvalidRequest, NotFound, Unauthorized
+from briefkasten.intake import check_case_number
+from briefkasten.storage import layout
+from briefkasten.storage.base import Storage
+
+SALT = "briefkasten.upload-link"
+MIN_SECRET_LENGTH = 32
+DAY = 86_400
+#: QR codes for print: 10 px per module (a 2-3 cm code on paper stays sharp at 300 dpi).
+QR_PNG_SCALE = 10
+QR_SVG_SCALE = 4
+EXPIRES = re.compile(r"^([0-9]{1,4})d?$")
+
+
+class LinkExpired(Unauthorized):
+    """The upload link's expiry date has passed."""
+
+    code = "link_expired"
+    message_de = (
+        "Dieser Link ist abgelaufen. Bitte fragen Sie beim Jobcenter nach einem neuen Link."
+    )
+
+
+class LinkRevoked(Unauthorized):
+    """The upload link was revoked by the job center."""
+
+    code = "link_revoked"
+    message_de = (
+        "Dieser Link gilt nicht mehr. Bitte fragen Sie beim Jobcenter nach einem neuen Link."
+    )
+
+
+@dataclass(frozen=True)
+class UploadLink:
+    """What a token binds: one tenant's case, optionally the requested document types."""
+
+    link_id: str
+    tenant: str
+    case_number: str
+    document_types: tuple[str, ...]
+    expires: int  # Unix seconds
+
+    @property
+    def expires_at(self) -> str:
+        return datetime.fromtimestamp(self.expires, UTC).isoformat(timespec="seconds")
+
+    def payload(self) -> list[Any]:
+        types = ",".join(self.document_types)
+        return [self.tenant, self.case_number, types, self.expires, self.link_id]
+
+    def record(self, created_at: str) -> dict[str, Any]:
+        return {
+            "link_id": self.link_id,
+            "case_number": self.case_number,
+            "document_types": list(self.document_types),
+            "expires_at": self.expires_at,
+            "expires": self.expires,
+            "created_at": created_at,
+        }
+
+
+def create_link(
+    settings: Settings,
+    storage: Storage,
+    tenant: str,
+    case_number: str,
+    document_types: Sequence[str] = (),
+    expires_in_days: int | None = None,
+    *,
+    now: float | None = None,
+) -> tuple[UploadLink, str]:
+    """Validate, store the record and return the link with its token.
+
+    ``now`` (Unix seconds) is for tests: a link created in the past is already expired.
+    """
+    serializer = _serializer(settings.links)
+    days = settings.links.default_expiry_days if expires_in_days is None else expires_in_days
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise InvalidRequest("expires_in_days must be a whole number of days")
+    if not 1 <= days <= settings.links.max_expiry_days:
+        raise InvalidRequest(
+            f"expires_in_days must be between 1 and {settings.links.max_expiry_days}"
+        )
+    created = time.time() if now is None else now
+    link = UploadLink(
+        link_id=secrets.token_hex(8),
+        tenant=tenant,
+        case_number=check_case_number(case_number),
+        document_types=check_types(document_types, settings.gateway.catalogue),
+        expires=int(created) + days * DAY,
+    )
+    created_at = datetime.fromtimestamp(created, UTC).isoformat(timespec="seconds")
+    storage.put_bytes(
+        layout.link_key(tenant, link.link_id),
+        json.dumps(link.record(created_at)).encode(),
+        content_type="application/json",
+    )
+    return link, serializer.dumps(link.payload())
+
+
+def check_types(document_types: Sequence[str], catalogue: Sequence[str]) -> tuple[str, ...]:
+    """The requested types, in order, without repeats; each must be in the catalogue."""
+    if isinstance(document_types, str) or not all(isinstance(t, str) for t in document_types):
+        raise InvalidRequest("document_types must be a list of strings")
+    unknown = [t for t in document_types if t not in catalogue]
+    if unknown:
+        raise InvalidRequest(
+            f"unknown document_type {unknown[0][:40]!r}; known: {', '.join(catalogue)}"
+        )
+    return tuple(dict.fromkeys(document_types))
+
+
+def verify(
+    settings: LinkSettings, storage: Storage, token: str, *, now: float | None = None
+) -> UploadLink:
+    """The link a token stands for; ``Unauthorized`` if forged, expired or revoked."""
+    if len(settings.secret) < MIN_SECRET_LENGTH:
+        raise Unauthorized("upload links are not configured (no links.secret)")
+    try:
+        payload = _serializer(settings).loads(token)
+        tenant, case_number, types, expires, link_id = payload
+        link = UploadLink(
+            link_id=str(link_id),
+            tenant=str(tenant),
+            case_number=str(case_number),
+            document_types=tuple(filter(None, str(types).split(","))),
+            expires=int(expires),
+        )
+    except (BadSignature, TypeError, ValueError) as exc:
+        raise Unauthorized("invalid upload link token") from exc
+    if link.expires <= (time.time() if now is None else now):
+        raise LinkExpired(f"upload link {link.link_id} expired at {link.expires_at}")
+    if storage.exists(layout.link_revocation_key(link.tenant, link.link_id)):
+        raise LinkRevoked(f"upload link {link.link_id} was revoked")
+    return link
+
+
+def load_link(
+    settings: Settings, storage: Storage, tenant: str, link_id: str
+) -> tuple[UploadLink, str]:
+    """A tenant's link (and its token, signed again) by id; ``NotFound`` if none or revoked."""
+    key = layout.link_key(tenant, _link_id(link_id))
+    if not storage.exists(key) or is_revoked(storage, tenant, link_id):
+        raise NotFound(f"no upload link {link_id}")
+    record = json.loads(storage.get_bytes(key))
+    link = UploadLink(
+        link_id=record["link_id"],
+        tenant=tenant,
+        case_number=record["case_number"],
+        document_types=tuple(record["document_types"]),
+        expires=int(record["expires"]),
+    )
+    return link, _serializer(settings.links).dumps(link.payload())
+
+
+def revoke(storage: Storage, tenant: str, link_id: str) -> None:
+    """Revoke a tenant's link: its token is refused from now on. Repeating it is harmless."""
+    if not storage.exists(layout.link_key(tenant, _link_id(link_id))):
+        raise NotFound(f"no upload link {link_id}")
+    revoked_at = datetime.now(UTC).isoformat(timespec="seconds")
+    storage.put_bytes(
+        layout.link_revocation_key(tenant, link_id),
+        json.dumps({"link_id": link_id, "revoked_at": revoked_at}).encode(),
+        content_type="application/json",
+    )
+
+
+def is_revoked(storage: Storage, tenant: str, link_id: str) -> bool:
+    return storage.exists(layout.link_revocation_key(tenant, _link_id(link_id)))
+
+
+def link_url(settings: LinkSettings, token: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/u/{token}"
+
+
+def qr_png(url: str) -> bytes:
+    """The QR code of ``url`` as PNG, sized for print."""
+    return _qr(url, "png", QR_PNG_SCALE)
+
+
+def qr_svg(url: str) -> bytes:
+    """The QR code of ``url`` as SVG (scales to any size)."""
+    return _qr(url, "svg", QR_SVG_SCALE)
+
+
+def parse_expiry(text: str) -> int:
+    """``14d`` or ``14`` → 14 (days)."""
+    match = EXPIRES.fullmatch(text.strip().lower())
+    if not match:
+        raise InvalidRequest(f"expiry {text[:20]!r}: use days, e.g. 14d")
+    return int(match.group(1))
+
+
+def _qr(url: str, kind: str, scale: int) -> bytes:
+    out = io.BytesIO()
+    segno.make(url, error="m", micro=False).save(out, kind=kind, scale=scale, border=4)
+    return out.getvalue()
+
+
+def _serializer(settings: LinkSettings) -> URLSafeSerializer:
+    if len(settings.secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"upload links need a secret of at least {MIN_SECRET_LENGTH} characters: "
+            "set BRIEFKASTEN_LINKS_SECRET"
+        )
+    return URLSafeSerializer(
+        settings.secret, salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    )
+
+
+def _link_id(link_id: str) -> str:
+    if not layout.ID.fullmatch(link_id):
+        raise NotFound(f"no upload link {link_id[:40]!r}")
+    return link_id
