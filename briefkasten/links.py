@@ -1,11 +1,12 @@
-"""Case-bound upload links: signed tokens for one case, with a record and revocation in storage.
+"""Case-bound upload links: opaque signed tokens, with the binding and revocation in storage.
 
-A token is ``itsdangerous``' URL-safe, HMAC-SHA256-signed form of the compact JSON
-``[tenant, case_number, "type1,type2", expires_unix, link_id]`` (about 140 characters, so the
-QR code stays small). The signature makes it tamper-proof; expiry is in the signed payload;
-revocation is an object ``T/links/L.revoked.json`` in storage, so any number of stateless
-gateways see it. Creating a link also stores ``T/links/L.json`` (id, case, types, expiry,
-created_at) so links can be listed and revoked by id, and their QR code made again.
+A token is ``itsdangerous``' URL-safe, HMAC-SHA256-signed form of ``[tenant, link_id]`` only
+(short, so the QR code stays small). It is opaque on purpose: the case number, the requested
+document types and the expiry live in the link's record ``T/links/L.json`` in storage, so a
+photographed or lost QR code reveals nothing about the case. The signature makes the token
+tamper-proof; revocation is an object ``T/links/L.revoked.json``, so any number of stateless
+gateways see it. The record also lets links be listed and revoked by id, and their QR code be
+made again.
 """
 
 from __future__ import annotations
@@ -72,8 +73,7 @@ class UploadLink:
         return datetime.fromtimestamp(self.expires, UTC).isoformat(timespec="seconds")
 
     def payload(self) -> list[Any]:
-        types = ",".join(self.document_types)
-        return [self.tenant, self.case_number, types, self.expires, self.link_id]
+        return [self.tenant, self.link_id]
 
     def record(self, created_at: str) -> dict[str, Any]:
         return {
@@ -144,22 +144,26 @@ def verify(
     if len(settings.secret) < MIN_SECRET_LENGTH:
         raise Unauthorized("upload links are not configured (no links.secret)")
     try:
-        payload = _serializer(settings).loads(token)
-        tenant, case_number, types, expires, link_id = payload
-        link = UploadLink(
-            link_id=str(link_id),
-            tenant=str(tenant),
-            case_number=str(case_number),
-            document_types=tuple(filter(None, str(types).split(","))),
-            expires=int(expires),
-        )
-    except (BadSignature, TypeError, ValueError) as exc:
+        tenant, link_id = _serializer(settings).loads(token)
+        link = _read_record(storage, str(tenant), str(link_id))
+    except (BadSignature, TypeError, ValueError, NotFound, InvalidRequest, ConfigError) as exc:
         raise Unauthorized("invalid upload link token") from exc
     if link.expires <= (time.time() if now is None else now):
         raise LinkExpired(f"upload link {link.link_id} expired at {link.expires_at}")
     if storage.exists(layout.link_revocation_key(link.tenant, link.link_id)):
         raise LinkRevoked(f"upload link {link.link_id} was revoked")
     return link
+
+
+def _read_record(storage: Storage, tenant: str, link_id: str) -> UploadLink:
+    record = json.loads(storage.get_bytes(layout.link_key(tenant, _link_id(link_id))))
+    return UploadLink(
+        link_id=record["link_id"],
+        tenant=tenant,
+        case_number=record["case_number"],
+        document_types=tuple(record["document_types"]),
+        expires=int(record["expires"]),
+    )
 
 
 def load_link(
@@ -169,14 +173,7 @@ def load_link(
     key = layout.link_key(tenant, _link_id(link_id))
     if not storage.exists(key) or is_revoked(storage, tenant, link_id):
         raise NotFound(f"no upload link {link_id}")
-    record = json.loads(storage.get_bytes(key))
-    link = UploadLink(
-        link_id=record["link_id"],
-        tenant=tenant,
-        case_number=record["case_number"],
-        document_types=tuple(record["document_types"]),
-        expires=int(record["expires"]),
-    )
+    link = _read_record(storage, tenant, link_id)
     return link, _serializer(settings.links).dumps(link.payload())
 
 

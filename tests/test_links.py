@@ -372,3 +372,15 @@ def test_cli_creates_and_revokes_links(
     result = cli("link", "create", "--case", CASE, env={**env, "BRIEFKASTEN_LINKS_SECRET": ""})
     assert result.returncode == 2
     assert "BRIEFKASTEN_LINKS_SECRET" in result.stderr
+
+
+def test_a_token_reveals_nothing_about_the_case(settings: Settings, tmp_path: Path) -> None:
+    import base64
+
+    settings = with_links(settings, tmp_path)
+    storage = open_storage("memory://links-opaque")
+    _, token = links.create_link(settings, storage, "jc-musterstadt", CASE, ["mietvertrag"])
+    payload = token.split(".")[0]
+    decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    assert CASE.encode() not in decoded and b"mietvertrag" not in decoded
+    assert CASE not in token
