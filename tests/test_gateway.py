@@ -13,7 +13,7 @@ import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from briefkasten.broker.base import Job
+from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
 from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
@@ -27,21 +27,11 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 Client = TestClient[Any, Any]
 
 
-class ListJobs:
-    """Records enqueued jobs (the gateway only enqueues)."""
-
-    def __init__(self) -> None:
-        self.jobs: list[Job] = []
-
-    def enqueue(self, job: Job) -> None:
-        self.jobs.append(job)
-
-
 @dataclasses.dataclass
 class Gateway:
     client: Client
     storage: Storage
-    jobs: ListJobs
+    jobs: MemoryJobQueue
     spool: Path
 
 
@@ -67,7 +57,7 @@ async def gateway(
         limits=dataclasses.replace(settings.limits, max_file_bytes=2_000_000, max_files=3),
     )
     storage = open_storage(f"memory://{tmp_path.name}")
-    jobs = ListJobs()
+    jobs = MemoryJobQueue()
     client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
     return Gateway(client, storage, jobs, spool)
 

@@ -17,6 +17,7 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
 from briefkasten import links
+from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError, InvalidRequest, NotFound, Unauthorized
 from briefkasten.gateway import create_app
@@ -35,14 +36,6 @@ SECRET = "s" * 40
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 Client = TestClient[Any, Any]
-
-
-class ListJobs:
-    def __init__(self) -> None:
-        self.jobs: list[Any] = []
-
-    def enqueue(self, job: Any) -> None:
-        self.jobs.append(job)
 
 
 @dataclasses.dataclass
@@ -79,7 +72,7 @@ async def gateway(
 ) -> Gateway:
     settings = with_links(settings, tmp_path)
     storage = open_storage(f"memory://{tmp_path.name}")
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=ListJobs()))
+    client = await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
     return Gateway(client, storage, settings)
 
 

@@ -175,6 +175,16 @@ def _due(name: str) -> int:
     return int(head) if head.isdigit() else 0
 
 
+class MemoryJobQueue:
+    """The in-package test double of a ``JobQueue``: remembers what was enqueued, in order."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Job] = []
+
+    def enqueue(self, job: Job) -> None:
+        self.jobs.append(job)
+
+
 class StubPublisher:
     """In-memory ``Publisher`` for tests: records messages; can fail on purpose.
 
