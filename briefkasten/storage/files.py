@@ -55,32 +55,18 @@ class FileStorage:
         target = self._path(key)
         with _translate(f"cannot store {key}"):
             _make_dirs(self.root, target.parent)
-            fd, temp_name = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-            )
-            os.close(fd)
-            temp = Path(temp_name)
+            source.chmod(0o600)
+            with source.open("rb") as handle:
+                os.fsync(handle.fileno())  # durable before it gets its name
+            size = source.stat().st_size
             try:
-                try:
-                    source.replace(temp)  # same file system: a rename, no copy
-                except OSError as exc:
-                    if exc.errno != errno.EXDEV:
-                        raise
-                    temp.unlink(missing_ok=True)  # another file system: copy instead
-                    with source.open("rb") as reader:
-                        sha256, _ = self._write_atomically(target, reader)
-                    source.unlink()
-                    return StoredObject(
-                        self.bucket, key, sha256, target.stat().st_size, content_type
-                    )
-                temp.chmod(0o600)
-                with temp.open("rb") as handle:
-                    os.fsync(handle.fileno())
-                size = temp.stat().st_size
-                temp.replace(target)
-            except BaseException:
-                temp.unlink(missing_ok=True)
-                raise
+                source.replace(target)  # same file system: an atomic rename, no copy
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                stored = self.put_file(key, source, content_type=content_type)
+                source.unlink()
+                return stored
             _fsync_dir(target.parent)
         return StoredObject(self.bucket, key, sha256, size, content_type)
 
