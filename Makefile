@@ -9,7 +9,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-
                 poppler-utils fonts-dejavu-core fonts-liberation2
 DEMO_OUT    := var/demo
 
-.PHONY: run demo test bench eval lint setup system-deps samples clean rabbitmq
+.PHONY: run demo test bench eval lint setup system-deps samples clean rabbitmq chromium
 
 # make run's API key when none is configured: for trying it out on 127.0.0.1 only.
 DEMO_API_KEYS := demo:demo-key
@@ -45,8 +45,16 @@ demo: setup
 	@echo "Report: $(DEMO_OUT)/report.json"
 	@echo "Text:   pdftotext $(DEMO_OUT)/dokument.pdf -"
 
-test: setup lint rabbitmq
+test: setup lint rabbitmq chromium
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
+
+# The browser tests drive Debian's chromium headless (Playwright never downloads a browser).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; \
+	fi
 
 # The tests need a RabbitMQ on 127.0.0.1:5672 (guest/guest). Start one where none answers.
 rabbitmq:

@@ -123,6 +123,11 @@ def _parser() -> argparse.ArgumentParser:
     revoke = link_commands.add_parser("revoke", help="refuse a link's token from now on")
     revoke.add_argument("link_id")
     revoke.add_argument("--tenant", help="default: gateway.default_tenant")
+    listing = link_commands.add_parser("list", help="a tenant's links, newest first")
+    listing.add_argument("--case", metavar="BG-NUMMER", help="only the links of this case")
+    listing.add_argument("--state", choices=("active", "expired", "revoked"), help="only these")
+    listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    listing.add_argument("--tenant", help="default: gateway.default_tenant")
     link.set_defaults(handler=_commands("link"))
     return parser
 

@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Any
 
 from aiohttp import web
 
@@ -104,6 +105,27 @@ def outbox(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _list_links(args: argparse.Namespace, found: list[dict[str, Any]]) -> int:
+    case = args.case.strip().upper() if args.case else None
+    shown = [
+        r
+        for r in found
+        if (case is None or r["case_number"] == case) and args.state in (None, r["state"])
+    ]
+    for record in shown:
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            types = ",".join(record["document_types"]) or "-"
+            print(
+                f"{record['link_id']}  {record['state']:<7}  {record['case_number']}  "
+                f"expires {record['expires_at']}  {types}"
+            )
+    if not shown and not args.json:
+        print("no upload links", file=sys.stderr)
+    return 0
+
+
 def link(args: argparse.Namespace, settings: Settings) -> int:
     storage = open_storage_for(settings)
     tenant = args.tenant or settings.gateway.default_tenant
@@ -111,6 +133,8 @@ def link(args: argparse.Namespace, settings: Settings) -> int:
         links.revoke(storage, tenant, args.link_id)
         print(f"revoked {args.link_id}")
         return 0
+    if args.link_command == "list":
+        return _list_links(args, links.list_links(storage, tenant))
     upload_link, token = links.create_link(
         settings,
         storage,

@@ -63,7 +63,12 @@ DEFAULT_DOCUMENT_TYPES = "kontoauszug,mietvertrag,lohnabrechnung,ausweis,beschei
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    """The HTTP gateway. ``api_keys``: comma-separated ``KEY`` or ``TENANT:KEY`` entries."""
+    """The HTTP gateway. ``api_keys``: comma-separated ``KEY`` or ``TENANT:KEY`` entries.
+
+    Resumable (tus) uploads are deleted ``tus_expiry_s`` seconds after their last received
+    byte unless they were sent; the gateway looks for expired ones every
+    ``tus_cleanup_interval_s`` seconds (0 = never).
+    """
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -72,6 +77,12 @@ class GatewaySettings:
     document_types: str = DEFAULT_DOCUMENT_TYPES
     max_request_bytes: int = 200 * MIB
     spool_dir: Path = Path("var/spool")
+    tus_expiry_s: float = 86400.0
+    tus_cleanup_interval_s: float = 600.0
+    rate_limit_per_ip: str = "300/minute"
+    rate_limit_per_link: str = "1000/hour"
+    trust_forwarded_for: bool = False
+    precheck_workers: int = 1
 
     @property
     def catalogue(self) -> tuple[str, ...]:
@@ -123,6 +134,22 @@ class LinkSettings:
 
 
 @dataclass(frozen=True)
+class TenantSettings:
+    """One job center (tenant), from a ``[tenants.<id>]`` table: the name and logo its
+    applicants see, and whether they may upload without a case-bound link (they then type
+    their BG-Nummer themselves; off unless switched on here)."""
+
+    id: str
+    name: str = ""
+    logo: str = ""
+    allow_uploads_without_link: bool = False
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(frozen=True)
 class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     ocr: OcrSettings = field(default_factory=OcrSettings)
@@ -131,6 +158,14 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     broker: BrokerSettings = field(default_factory=BrokerSettings)
     links: LinkSettings = field(default_factory=LinkSettings)
+    tenants: tuple[TenantSettings, ...] = ()
+
+    def tenant(self, tenant_id: str) -> TenantSettings:
+        """The configured tenant, or one with defaults (named by its id) if it has no table."""
+        for tenant in self.tenants:
+            if tenant.id == tenant_id:
+                return tenant
+        return TenantSettings(tenant_id)
 
     @property
     def worker_count(self) -> int:
@@ -148,8 +183,10 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    sections = {}
+    sections: dict[str, Any] = {"tenants": _tenants(data.get("tenants", {}), env)}
     for section in dataclasses.fields(Settings):
+        if section.name == "tenants":
+            continue
         cls = get_type_hints(Settings)[section.name]
         given = data.get(section.name, {})
         if not isinstance(given, dict):
@@ -159,6 +196,26 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
     if unknown:
         raise ConfigError(f"unknown config sections: {', '.join(sorted(unknown))}")
     return Settings(**sections)
+
+
+def _tenants(given: Any, env: Mapping[str, str]) -> tuple[TenantSettings, ...]:
+    if not isinstance(given, dict) or not all(isinstance(t, dict) for t in given.values()):
+        raise ConfigError("[tenants] must hold one table per tenant: [tenants.<id>]")
+    tenants = []
+    for tenant_id, table in given.items():
+        if tenant_id != tenant_id.lower() or not tenant_id.replace("-", "").isalnum():
+            raise ConfigError(f"tenant id {tenant_id!r}: use a-z, 0-9 and '-'")
+        if "id" in table:
+            raise ConfigError(f"[tenants.{tenant_id}]: the id is the table name")
+        tenants.append(
+            _build(
+                TenantSettings,
+                f"tenants_{tenant_id.replace('-', '_')}",
+                {"id": tenant_id, **table},
+                env,
+            )
+        )
+    return tuple(tenants)
 
 
 def _build(cls: type, section: str, given: dict[str, Any], env: Mapping[str, str]) -> Any:

@@ -16,6 +16,8 @@ operators and logs. Messages never contain document content.
     │   ├── LimitExceeded                 HTTP 413
     │   └── InvalidRequest                HTTP 400 (a form field is missing or malformed)
     ├── Unauthorized                      exit 2, HTTP 401, not retried
+    ├── Forbidden                         exit 2, HTTP 403, not retried (e.g. a foreign Origin)
+    ├── RateLimited                       HTTP 429, retried later (too many requests)
     ├── NotFound                          exit 2, HTTP 404, not retried
     ├── ProcessingError                   exit 4, HTTP 500
     │   └── ToolError                     an external program failed or is missing
@@ -133,6 +135,28 @@ class Unauthorized(BriefkastenError):
     http_status = 401
     retry = False
     message_de = "Sie sind nicht angemeldet oder der Link ist nicht mehr gültig."
+
+
+class Forbidden(BriefkastenError):
+    """Authenticated or not, this request is not allowed (a cross-site request, a switched-off
+    feature)."""
+
+    code = "forbidden"
+    exit_code = 2
+    http_status = 403
+    retry = False
+    message_de = "Das ist hier nicht erlaubt."
+
+
+class RateLimited(BriefkastenError):
+    """Too many requests from one address or with one upload link in a short time."""
+
+    code = "rate_limited"
+    http_status = 429
+    message_de = (
+        "Sie haben in kurzer Zeit sehr viele Anfragen gesendet. "
+        "Bitte warten Sie eine Minute und versuchen Sie es dann noch einmal."
+    )
 
 
 class NotFound(BriefkastenError):

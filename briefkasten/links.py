@@ -193,6 +193,51 @@ def is_revoked(storage: Storage, tenant: str, link_id: str) -> bool:
     return storage.exists(layout.link_revocation_key(tenant, _link_id(link_id)))
 
 
+def record_submission(storage: Storage, link: UploadLink, submission_id: str) -> None:
+    """Remember that ``submission_id`` came in through ``link`` (for its status page)."""
+    storage.put_bytes(
+        layout.link_submission_key(link.tenant, link.link_id, submission_id),
+        json.dumps({"submission_id": submission_id}).encode(),
+        content_type="application/json",
+    )
+
+
+def made_with(storage: Storage, link: UploadLink, submission_id: str) -> bool:
+    """Whether ``submission_id`` came in through ``link`` (``NotFound`` for a malformed id)."""
+    try:
+        key = layout.link_submission_key(link.tenant, link.link_id, submission_id)
+    except InvalidRequest as exc:
+        raise NotFound(f"no submission {submission_id[:40]!r}") from exc
+    return storage.exists(key)
+
+
+def submissions_of(storage: Storage, link: UploadLink) -> list[str]:
+    """The ids of every submission made with ``link``."""
+    prefix = layout.link_submissions_prefix(link.tenant, link.link_id)
+    return [key.removeprefix(prefix).removesuffix(".json") for key in storage.list(prefix)]
+
+
+def list_links(storage: Storage, tenant: str, *, now: float | None = None) -> list[dict[str, Any]]:
+    """Every upload link of ``tenant``, newest first, with its state: active, expired, revoked."""
+    prefix = layout.links_prefix(tenant)
+    keys = set(storage.list(prefix))
+    moment = time.time() if now is None else now
+    found = []
+    for key in keys:
+        name = key.removeprefix(prefix)
+        if "/" in name or not name.endswith(".json") or name.endswith(".revoked.json"):
+            continue
+        record = json.loads(storage.get_bytes(key))
+        if f"{prefix}{record['link_id']}.revoked.json" in keys:
+            state = "revoked"
+        elif int(record["expires"]) <= moment:
+            state = "expired"
+        else:
+            state = "active"
+        found.append({**record, "state": state})
+    return sorted(found, key=lambda r: (r.get("created_at", ""), r["link_id"]), reverse=True)
+
+
 def link_url(settings: LinkSettings, token: str) -> str:
     return f"{settings.public_base_url.rstrip('/')}/u/{token}"
 

@@ -356,10 +356,20 @@ def test_cli_creates_and_revokes_links(
     assert (link.tenant, link.case_number) == ("jc-musterstadt", CASE)
     remaining = link.expires - time.time()
     assert 29 * 86400 < remaining <= 30 * 86400
+    second = json.loads(cli("link", "create", "--case", "12345BG0099999", env=env).stdout)
     result = cli("link", "revoke", answer["link_id"], env=env)
     assert result.returncode == 0, result.stderr
     with pytest.raises(links.LinkRevoked):
         links.verify(link_settings, storage, answer["token"])
+    listed = cli("link", "list", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    states = {r["link_id"]: r["state"] for r in map(json.loads, listed.stdout.splitlines())}
+    assert states == {answer["link_id"]: "revoked", second["link_id"]: "active"}
+    table = cli("link", "list", "--state", "active", env=env).stdout.splitlines()
+    assert len(table) == 1
+    assert second["link_id"] in table[0]
+    assert "12345BG0099999" in table[0]
+    assert cli("link", "list", "--case", CASE, "--state", "active", env=env).stdout == ""
     result = cli("link", "revoke", "0" * 16, env=env)
     assert result.returncode == 2
     result = cli("link", "create", "--case", CASE, env={**env, "BRIEFKASTEN_LINKS_SECRET": ""})

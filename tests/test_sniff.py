@@ -165,8 +165,15 @@ def test_progressive_jpeg_cut_between_scans_is_truncated(tmp_path: Path) -> None
         sniff(cut, LIMITS)
 
 
-def test_jpeg_with_data_after_its_end_is_accepted(tmp_path: Path) -> None:
-    path = tmp_path / "motion.jpg"
-    factories.text_page().save(path, quality=90)
-    path.write_bytes(path.read_bytes() + b"\x00\x00ftypmp42 trailing video")
-    assert sniff(path, LIMITS).media_type == "image/jpeg"
+def test_jpeg_with_a_trailer_holding_a_scan_marker_is_accepted(tmp_path: Path) -> None:
+    """Phones append trailers or a motion-photo video after the end marker; such bytes may hold
+    ``FF DA`` and must not make a complete image look truncated."""
+    whole = tmp_path / "whole.jpg"
+    factories.text_page().save(whole, quality=90)
+    trailer = tmp_path / "trailer.jpg"
+    trailer.write_bytes(whole.read_bytes() + b"ftypmp42\x00\xff\xda\x00\x0c" + bytes(64))
+    assert sniff(trailer, LIMITS).media_type == "image/jpeg"
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[:-2] + b"\x00\xff\xda\x00")  # no end marker, a stray SOS
+    with pytest.raises(CorruptInput):
+        sniff(cut, LIMITS)

@@ -1,25 +1,42 @@
-"""The submission API: ``POST /api/v1/submissions`` and ``GET /api/v1/submissions/{id}``."""
+"""The submission API: ``POST /api/v1/submissions``, ``GET /api/v1/submissions/{id}`` and its
+receipt as PDF.
+
+A submission comes either as one multipart form carrying the files (``upload.read_form``) or,
+from the upload page, as JSON naming files already uploaded with tus (``tus_form``)::
+
+    {"documents": [{"document_type": "kontoauszug", "note": "…", "uploads": ["<tus id>", …]}]}
+
+Both end in the same ``Intake.receive`` and answer with the same receipt. Upload-link holders
+may read the status and the receipt of the submissions made with their own link.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import hmac
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from briefkasten.errors import InvalidRequest, Unauthorized
+from briefkasten import links
+from briefkasten.errors import InvalidRequest, LimitExceeded, NotFound, Unauthorized
 from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, SETTINGS, SPOOL, STORAGE
-from briefkasten.gateway.upload import read_form
+from briefkasten.gateway.tus import TUS_STORE
+from briefkasten.gateway.upload import UploadForm, read_form
+from briefkasten.intake import IncomingDocument, check_case_number, load_submission
 from briefkasten.links import UploadLink, verify
 from briefkasten.model import Submission
+from briefkasten.receipt import receipt_pdf
 
 log = logging.getLogger("briefkasten.gateway")
 T = TypeVar("T")
 MAX_IDEMPOTENCY_KEY = 200
+MAX_JSON_BODY = 64 * 1024
+MAX_NOTE = 500
 
 
 def parse_api_keys(spec: str, default_tenant: str) -> dict[str, str]:
@@ -74,13 +91,18 @@ async def run(request: web.Request, fn: Callable[..., T], *args: Any, **kwargs: 
     )
 
 
+def owner_of(tenant: str, link: UploadLink | None) -> str:
+    """Whose tus uploads these are: one upload link, or the tenant's API clients."""
+    return f"{tenant}/{link.link_id}" if link else f"{tenant}/api"
+
+
 def receipt(request: web.Request, submission: Submission) -> dict[str, Any]:
+    sid = submission.submission_id
     return {
-        "submission_id": submission.submission_id,
+        "submission_id": sid,
         "received_at": submission.received_at,
-        "status_url": str(
-            request.app.router["submission"].url_for(submission_id=submission.submission_id)
-        ),
+        "status_url": str(request.app.router["submission"].url_for(submission_id=sid)),
+        "receipt_pdf_url": str(request.app.router["receipt-pdf"].url_for(submission_id=sid)),
         "receipt": {
             "case_number": submission.case_number,
             "documents": [
@@ -117,14 +139,18 @@ async def post_submission(request: web.Request) -> web.Response:
         earlier = await run(request, intake.find, tenant, idempotency_key)
         if earlier is not None:
             return web.json_response(receipt(request, earlier), status=202)
-    form = await read_form(
-        request,
-        request.app[SETTINGS],
-        request.app[SPOOL],
-        functools.partial(run, request),
-        case_number=link.case_number if link else "",
-        document_types=link.document_types if link else (),
-    )
+    uploads: list[str] = []
+    if request.content_type == "application/json":
+        form, uploads = await tus_form(request, tenant, link)
+    else:
+        form = await read_form(
+            request,
+            request.app[SETTINGS],
+            request.app[SPOOL],
+            functools.partial(run, request),
+            case_number=link.case_number if link else "",
+            document_types=link.document_types if link else (),
+        )
     try:
         submission = await run(
             request,
@@ -137,6 +163,13 @@ async def post_submission(request: web.Request) -> web.Response:
         )
     finally:
         form.discard()
+    if link is not None:
+        await run(
+            request, links.record_submission, request.app[STORAGE], link, submission.submission_id
+        )
+    store = request.app[TUS_STORE]
+    for upload_id in uploads:  # received: the tus uploads are done with
+        await run(request, store.delete, owner_of(tenant, link), upload_id)
     files = sum(len(d.files) for d in submission.documents)
     log.info(
         "received submission %s: %d document(s), %d file(s)",
@@ -147,8 +180,134 @@ async def post_submission(request: web.Request) -> web.Response:
     return web.json_response(receipt(request, submission), status=202)
 
 
-async def get_submission(request: web.Request) -> web.Response:
-    tenant = tenant_of(request)
+async def tus_form(
+    request: web.Request, tenant: str, link: UploadLink | None
+) -> tuple[UploadForm, list[str]]:
+    """The JSON form of a submission: documents naming completed tus uploads, in page order."""
+    body = await json_object(request, MAX_JSON_BODY)
+    settings = request.app[SETTINGS]
+    unknown = set(body) - {"case_number", "documents"}
+    if unknown:
+        raise InvalidRequest(f"unexpected field {sorted(unknown)[0][:40]!r}")
+    case_number = link.case_number if link else ""
+    if "case_number" in body or not link:
+        given = body.get("case_number")
+        if not isinstance(given, str):
+            raise InvalidRequest("case_number is missing")
+        if case_number and check_case_number(given) != case_number:
+            raise InvalidRequest("case_number does not match the upload link")
+        case_number = check_case_number(given)
+    entries = body.get("documents")
+    if not isinstance(entries, list) or not entries:
+        raise InvalidRequest("documents must be a non-empty list")
+    requested = link.document_types if link else ()
+    store, owner = request.app[TUS_STORE], owner_of(tenant, link)
+    documents: list[IncomingDocument] = []
+    seen: list[str] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or set(entry) - {"document_type", "note", "uploads"}:
+            raise InvalidRequest("each document is {document_type, note, uploads}")
+        document_type = entry.get("document_type")
+        note = entry.get("note", "")
+        ids = entry.get("uploads")
+        if document_type not in settings.gateway.catalogue:
+            raise InvalidRequest(f"unknown document_type {str(document_type)[:40]!r}")
+        if requested and document_type not in requested:
+            raise InvalidRequest(f"document_type {document_type!r} is not requested by this link")
+        if not isinstance(note, str):
+            raise InvalidRequest("note must be a string")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise InvalidRequest("uploads must be a non-empty list of upload ids")
+        if any(i in seen for i in ids) or len(set(ids)) != len(ids):
+            raise InvalidRequest("an upload can be part of only one document")
+        seen.extend(ids)
+        if len(seen) > settings.limits.max_files:
+            raise LimitExceeded(f"more than {settings.limits.max_files} files in one submission")
+        files = [await run(request, store.completed, owner, upload_id) for upload_id in ids]
+        documents.append(IncomingDocument(document_type, tuple(files), note.strip()[:MAX_NOTE]))
+    return UploadForm(case_number=case_number, documents=documents), seen
+
+
+async def json_object(request: web.Request, limit: int) -> dict[str, Any]:
+    """The request body as a JSON object of at most ``limit`` bytes."""
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise InvalidRequest("request body is too large")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest("request body must be JSON") from exc
+    if not isinstance(body, dict):
+        raise InvalidRequest("request body must be a JSON object")
+    return body
+
+
+async def readable_submission(request: web.Request) -> tuple[str, UploadLink | None, str]:
+    """(tenant, link, submission id) if the caller may read it: an API key of its tenant, or
+    the upload link it was made with (anything else is ``NotFound``, revealing nothing)."""
+    tenant, link = await uploader(request)
     submission_id = request.match_info["submission_id"]
+    if link is not None:
+        made = await run(request, links.made_with, request.app[STORAGE], link, submission_id)
+        if not made:
+            raise NotFound(f"no submission {submission_id[:40]!r} for this link")
+    return tenant, link, submission_id
+
+
+async def get_submission(request: web.Request) -> web.Response:
+    tenant, _, submission_id = await readable_submission(request)
     status = await run(request, request.app[INTAKE].status, tenant, submission_id)
     return web.json_response(status)
+
+
+async def get_receipt_pdf(request: web.Request) -> web.Response:
+    """The Eingangsbestätigung as PDF; ``?lang=en`` for English."""
+    tenant, link, submission_id = await readable_submission(request)
+    try:
+        submission = await run(
+            request, load_submission, request.app[STORAGE], tenant, submission_id
+        )
+    except InvalidRequest as exc:
+        raise NotFound(f"no submission {submission_id[:40]!r}") from exc
+    settings = request.app[SETTINGS]
+    body = await run(
+        request,
+        receipt_pdf,
+        submission,
+        settings.tenant(tenant).display_name,
+        lang=request.query.get("lang", "de"),
+        mask_case=link is not None,
+    )
+    filename = f"eingangsbestaetigung-{submission_id[:8]}.pdf"
+    return web.Response(
+        body=body,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+async def get_link_submissions(request: web.Request) -> web.Response:
+    """The submissions made with the caller's upload link, newest first, with their status."""
+    link = await run(
+        request, verify, request.app[SETTINGS].links, request.app[STORAGE], bearer(request)
+    )
+    intake = request.app[INTAKE]
+    ids = await run(request, links.submissions_of, request.app[STORAGE], link)
+    found = [await run(request, intake.status, link.tenant, sid) for sid in ids]
+    found.sort(key=lambda s: (s["received_at"], s["submission_id"]), reverse=True)
+    return web.json_response(
+        {
+            "submissions": [
+                {
+                    "submission_id": s["submission_id"],
+                    "received_at": s["received_at"],
+                    "status": s["status"],
+                    "documents": [
+                        {k: d[k] for k in ("document_type", "files", "status")}
+                        for d in s["documents"]
+                    ],
+                }
+                for s in found
+            ]
+        }
+    )

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from briefkasten.broker.base import JobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
-from briefkasten.gateway import api, health, links
+from briefkasten.gateway import api, feedback, health, links, security, tus
 from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, SETTINGS, SPOOL, STORAGE
 from briefkasten.gateway.middleware import errors
+from briefkasten.gateway.web import page
 from briefkasten.intake import Intake
 from briefkasten.storage.base import Storage
 
@@ -30,9 +32,10 @@ def create_app(settings: Settings, *, storage: Storage, jobs: JobQueue) -> web.A
     keys = api.parse_api_keys(settings.gateway.api_keys, settings.gateway.default_tenant)
     if not keys:
         raise ConfigError("no API keys configured: set BRIEFKASTEN_API_KEYS=tenant:key")
-    app = web.Application(middlewares=[errors])
+    app = web.Application(middlewares=[errors, security.same_origin, security.rate_limit])
     app[SETTINGS] = settings
     app[API_KEYS] = keys
+    security.setup(app, settings.gateway, {_origin(settings.links.public_base_url)})
     app[STORAGE] = storage
     app[INTAKE] = Intake(storage, jobs)
     spool = settings.gateway.spool_dir.absolute()
@@ -41,14 +44,23 @@ def create_app(settings: Settings, *, storage: Storage, jobs: JobQueue) -> web.A
     app.cleanup_ctx.append(_executor)
     app.router.add_post("/api/v1/submissions", api.post_submission)
     app.router.add_get("/api/v1/submissions/{submission_id}", api.get_submission, name="submission")
+    app.router.add_get(
+        "/api/v1/submissions/{submission_id}/receipt.pdf", api.get_receipt_pdf, name="receipt-pdf"
+    )
     app.router.add_post("/api/v1/upload-links", links.create)
     app.router.add_get("/api/v1/upload-links/self", links.describe)
+    app.router.add_get("/api/v1/upload-links/self/submissions", api.get_link_submissions)
+    app.router.add_post("/api/v1/tenants/{tenant}/upload-links", links.create_self_service)
+    app.router.add_get("/tenant-logo/{tenant}", links.logo)
     app.router.add_get(
         r"/api/v1/upload-links/{link_id}/qr.{kind:png|svg}", links.qr, name="upload-link-qr"
     )
     app.router.add_delete("/api/v1/upload-links/{link_id}", links.revoke)
+    feedback.setup(app)
+    page.setup(app)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
+    tus.setup(app)
     return app
 
 
@@ -56,3 +68,8 @@ async def _executor(app: web.Application) -> AsyncIterator[None]:
     with ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="gateway-io") as executor:
         app[EXECUTOR] = executor
         yield
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -6,22 +6,27 @@
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from briefkasten import links
-from briefkasten.errors import InvalidRequest
-from briefkasten.gateway.api import bearer, run, tenant_of
+from briefkasten.catalogue import describe as catalogue_labels
+from briefkasten.errors import Forbidden, InvalidRequest, NotFound
+from briefkasten.gateway.api import bearer, json_object, run, tenant_of
 from briefkasten.gateway.keys import SETTINGS, STORAGE
 
 MAX_BODY = 4096
+#: A link asked for without one (link-less uploads) is valid for a day.
+SELF_SERVICE_DAYS = 1
+MAX_LOGO = 200 * 1024
+LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 
 
 async def create(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
-    body = await _json_object(request)
+    body = await json_object(request, MAX_BODY)
     unknown = set(body) - {"case_number", "document_types", "expires_in_days"}
     if unknown:
         raise InvalidRequest(f"unexpected field {sorted(unknown)[0][:40]!r}")
@@ -68,13 +73,82 @@ async def describe(request: web.Request) -> web.Response:
     link = await run(
         request, links.verify, request.app[SETTINGS].links, request.app[STORAGE], bearer(request)
     )
+    settings = request.app[SETTINGS]
+    tenant = settings.tenant(link.tenant)
+    catalogue = settings.gateway.catalogue
+    limits = settings.limits
     return web.json_response(
         {
             "tenant": link.tenant,
-            "document_types": list(link.document_types),
+            "tenant_name": tenant.display_name,
+            "logo_url": f"/tenant-logo/{link.tenant}" if tenant.logo else None,
+            "document_types": list(link.document_types or catalogue),
+            "requested_types": list(link.document_types),
+            "catalogue": catalogue_labels(catalogue),
             "expires_at": link.expires_at,
+            "limits": {
+                "max_file_bytes": limits.max_file_bytes,
+                "max_files": limits.max_files,
+                "max_pages": limits.max_pages,
+            },
         }
     )
+
+
+async def create_self_service(request: web.Request) -> web.Response:
+    """Link-less uploads: where a tenant allows them, anyone may ask for a one-day link to a
+    case by typing its BG-Nummer (rate-limited per address; off by default)."""
+    settings = request.app[SETTINGS]
+    tenant_id = request.match_info["tenant"]
+    tenant = next((t for t in settings.tenants if t.id == tenant_id), None)
+    if tenant is None or not tenant.allow_uploads_without_link:
+        raise Forbidden(f"uploads without a link are not enabled for tenant {tenant_id[:40]!r}")
+    body = await json_object(request, MAX_BODY)
+    if set(body) - {"case_number"} or not isinstance(body.get("case_number"), str):
+        raise InvalidRequest("send {case_number}")
+    link, token = await run(
+        request,
+        links.create_link,
+        settings,
+        request.app[STORAGE],
+        tenant.id,
+        body["case_number"],
+        (),
+        SELF_SERVICE_DAYS,
+    )
+    return web.json_response(
+        {
+            "url": links.link_url(settings.links, token),
+            "token": token,
+            "expires_at": link.expires_at,
+        },
+        status=201,
+    )
+
+
+async def logo(request: web.Request) -> web.Response:
+    """The configured logo of a tenant (PNG or SVG, at most ``MAX_LOGO`` bytes)."""
+    tenant = request.app[SETTINGS].tenant(request.match_info["tenant"])
+    path = Path(tenant.logo) if tenant.logo else None
+    if path is None or path.suffix.lower() not in LOGO_TYPES:
+        raise NotFound("no logo configured")
+    data = await run(request, _read_small, path, MAX_LOGO)
+    return web.Response(
+        body=data,
+        content_type=LOGO_TYPES[path.suffix.lower()],
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+def _read_small(path: Path, limit: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise NotFound(f"logo not readable: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise NotFound(f"logo larger than {limit} bytes")
+    return data
 
 
 def _answer(request: web.Request, link: links.UploadLink, token: str) -> dict[str, Any]:
@@ -90,16 +164,3 @@ def _answer(request: web.Request, link: links.UploadLink, token: str) -> dict[st
         "qr_png_url": qr_url("png"),
         "qr_svg_url": qr_url("svg"),
     }
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise InvalidRequest("request body is too large")
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidRequest("request body must be JSON") from exc
-    if not isinstance(body, dict):
-        raise InvalidRequest("request body must be a JSON object")
-    return body

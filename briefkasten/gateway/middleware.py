@@ -14,6 +14,8 @@ from aiohttp.typedefs import Handler
 from briefkasten.errors import BriefkastenError, NotFound
 
 log = logging.getLogger("briefkasten.gateway")
+#: When a client should try again: a server away (503), too many requests (429).
+RETRY_AFTER = {503: {"Retry-After": "30"}, 429: {"Retry-After": "60"}}
 
 
 def error_body(error: BriefkastenError) -> dict[str, dict[str, str]]:
@@ -33,7 +35,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except BriefkastenError as exc:
         level = logging.WARNING if exc.http_status >= 500 else logging.INFO
         log.log(level, "%s %s -> %s %s", request.method, request.path, exc.http_status, exc.code)
-        headers = {"Retry-After": "30"} if exc.http_status == 503 else None
+        headers = RETRY_AFTER.get(exc.http_status)
         return web.json_response(error_body(exc), status=exc.http_status, headers=headers)
     except web.HTTPNotFound:
         return web.json_response(error_body(NotFound("no such endpoint")), status=404)

@@ -13,6 +13,7 @@ case number (BG-Nummer), ``S`` a submission id, ``F`` a file id, ``D`` a documen
     T/idempotency/<sha256>.json      Idempotency-Key (hashed) → submission id
     T/links/L.json                   an upload link L (case, requested types, expiry)
     T/links/L.revoked.json           "link L is revoked" (checked on every use of its token)
+    T/link-submissions/L/S.json      submission S came in through link L (its status page)
 
 Manifest and status sit under the tenant only, because the gateway answers
 ``GET /api/v1/submissions/{id}`` knowing the tenant (from the API key) and the id, not the case.
@@ -120,6 +121,16 @@ def link_revocation_key(tenant: str, link_id: str) -> str:
 def links_prefix(tenant: str) -> str:
     """``T/links/``: every upload link of a tenant (records and revocations)."""
     return f"{_tenant(tenant)}/links/"
+
+
+def link_submission_key(tenant: str, link_id: str, submission_id: str) -> str:
+    """``T/link-submissions/L/S.json``: submission S came in through upload link L."""
+    return f"{link_submissions_prefix(tenant, link_id)}{_id(submission_id)}.json"
+
+
+def link_submissions_prefix(tenant: str, link_id: str) -> str:
+    """``T/link-submissions/L/``: the submissions made with one upload link."""
+    return f"{_tenant(tenant)}/link-submissions/{_id(link_id)}/"
 
 
 def hash_marker_key(tenant: str, case_number: str, sha256: str) -> str:

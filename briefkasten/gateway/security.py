@@ -1,0 +1,135 @@
+"""Browser-facing protection: security headers, a same-origin check, rate limits.
+
+* **Headers** on every answer (errors included): a strict Content-Security-Policy (our own
+  scripts and styles only, no inline code, no third-party origins), ``nosniff``, no framing,
+  ``Referrer-Policy: no-referrer`` (the page URL carries the upload-link token), and
+  ``Cache-Control: no-store`` for the page and the API.
+* **CSRF**: nothing here authenticates by cookie; the page sends the link token as
+  ``Authorization: Bearer``, which a foreign site cannot make a browser attach. On top of that
+  a state-changing request whose ``Origin`` (or ``Sec-Fetch-Site``) names another site is
+  refused with 403.
+* **Rate limits** (the ``limits`` library, moving window, in memory): per client address and per
+  upload-link token for everything applicants can reach. Requests with an API key (the case
+  software) are not limited. Counters are per gateway process; behind a load balancer the
+  effective limit is N × the configured one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from briefkasten.config import GatewaySettings
+from briefkasten.errors import ConfigError, Forbidden, RateLimited
+from briefkasten.gateway.keys import API_KEYS
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(self), geolocation=(), microphone=(), payment=()",
+}
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Paths nobody needs to limit: our own static files and the probes of the operators.
+UNLIMITED_PREFIXES = ("/static/", "/healthz", "/readyz", "/metrics")
+NO_STORE_PREFIXES = ("/u/", "/t/", "/api/")
+
+
+async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare`` hook: the security headers on every answer."""
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path.startswith(NO_STORE_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
+
+
+@web.middleware
+async def same_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse state-changing requests a browser sends on behalf of another site."""
+    if request.method in UNSAFE_METHODS:
+        if request.headers.get("Sec-Fetch-Site", "same-origin") == "cross-site":
+            raise Forbidden("cross-site request refused")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != f"{request.scheme}://{request.host}":
+            allowed = request.app[ALLOWED_ORIGINS]
+            if origin not in allowed:
+                raise Forbidden(f"request from another origin refused: {origin[:80]}")
+    return await handler(request)
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per-address and per-link limits, checked in ``rate_limit``."""
+
+    per_ip: RateLimitItem
+    per_link: RateLimitItem
+    trust_forwarded_for: bool
+    limiter: MovingWindowRateLimiter
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> RateLimits:
+        try:
+            per_ip = parse(settings.rate_limit_per_ip)
+            per_link = parse(settings.rate_limit_per_link)
+        except ValueError as exc:
+            raise ConfigError(f"gateway rate limit: {exc}") from exc
+        return cls(
+            per_ip, per_link, settings.trust_forwarded_for, MovingWindowRateLimiter(MemoryStorage())
+        )
+
+    def client(self, request: web.Request) -> str:
+        """The client's address: the proxy's last ``X-Forwarded-For`` entry if trusted."""
+        if self.trust_forwarded_for:
+            forwarded = request.headers.get("X-Forwarded-For", "")
+            last = forwarded.rsplit(",", 1)[-1].strip()
+            if last:
+                return last
+        return request.remote or "unknown"
+
+    def check(self, request: web.Request, link_token: str | None) -> None:
+        if not self.limiter.hit(self.per_ip, "ip", self.client(request)):
+            raise RateLimited("too many requests from this address")
+        if link_token:
+            digest = hashlib.sha256(link_token.encode()).hexdigest()[:32]
+            if not self.limiter.hit(self.per_link, "link", digest):
+                raise RateLimited("too many requests with this upload link")
+
+
+RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
+ALLOWED_ORIGINS = web.AppKey("allowed_origins", frozenset)
+
+
+@web.middleware
+async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Limit what applicants (and anyone without an API key) can send."""
+    if request.path.startswith(UNLIMITED_PREFIXES):
+        return await handler(request)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    if token and token in request.app[API_KEYS]:
+        return await handler(request)
+    if not token and request.path.startswith("/u/"):
+        token = request.path.removeprefix("/u/").split("/", 1)[0]
+    request.app[RATE_LIMITS].check(request, token or None)
+    return await handler(request)
+
+
+def setup(app: web.Application, settings: GatewaySettings, origins: set[str]) -> None:
+    """Install the headers hook; the middlewares are listed in ``create_app``."""
+    app[RATE_LIMITS] = RateLimits.from_settings(settings)
+    app[ALLOWED_ORIGINS] = frozenset(origins)
+    app.on_response_prepare.append(add_headers)

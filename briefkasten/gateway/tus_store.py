@@ -1,0 +1,235 @@
+"""The spool of resumable (tus) uploads: one data file and one JSON info file per upload.
+
+Blocking and free of aiohttp, so the gateway runs it in its executor and the submission code
+can call it too. Each upload is ``<id>.bin`` (the bytes received so far) and ``<id>.json`` (who
+owns it, its length, the committed offset, its metadata, when it expires and, once complete,
+the ``IncomingFile`` facts). Ids are ``secrets.token_hex(16)`` and checked against a regex
+before any path is built; the directory is 0700, the files 0600.
+
+The info file is the truth: it is replaced atomically (temporary file + rename), and the
+offset in it is only advanced after the bytes are on disk. A writer that died mid-request can
+leave the data file longer than the recorded offset; the next write truncates it back first.
+An upload expires ``expiry_s`` seconds after its last received byte (a sliding window), also
+when complete but never sent; ``expire()`` deletes expired uploads and stray files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from briefkasten.config import LimitSettings
+from briefkasten.document import safe_name
+from briefkasten.errors import EmptyInput, InputRejected, InvalidRequest, LimitExceeded, NotFound
+from briefkasten.intake import IncomingFile
+from briefkasten.pipeline.sniff import sniff
+
+log = logging.getLogger("briefkasten.gateway")
+
+UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+#: Temporary files of interrupted info writes are removed after this many seconds.
+STALE_TEMP_S = 3600.0
+
+
+@dataclass(frozen=True)
+class TusUpload:
+    """One upload as recorded: ``offset`` bytes of ``length`` are on disk at ``path``."""
+
+    upload_id: str
+    owner: str
+    length: int
+    offset: int
+    name: str
+    expires: float  # Unix seconds
+    path: Path
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    incoming: IncomingFile | None = None
+
+    @property
+    def complete(self) -> bool:
+        """All bytes arrived (the file may still wait for ``TusStore.finish``)."""
+        return self.offset == self.length
+
+
+class TusStore:
+    """Unfinished and finished tus uploads under ``directory``, per owner."""
+
+    def __init__(self, directory: Path, *, expiry_s: float, max_bytes: int) -> None:
+        self.directory = directory
+        self.expiry_s = expiry_s
+        self.max_bytes = max_bytes
+
+    def create(self, owner: str, length: int, metadata: dict[str, str]) -> TusUpload:
+        """A new, empty upload of ``length`` bytes; the client's file name is sanitised."""
+        if length < 0:
+            raise InvalidRequest("Upload-Length must not be negative")
+        if length == 0:
+            raise EmptyInput("file is empty (Upload-Length: 0)")
+        if length > self.max_bytes:
+            raise LimitExceeded(f"file has {length} bytes, limit is {self.max_bytes}")
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # made when first needed
+        upload_id = secrets.token_hex(16)
+        data, _ = self._paths(upload_id)
+        os.close(os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        info = {
+            "upload_id": upload_id,
+            "owner": owner,
+            "length": length,
+            "offset": 0,
+            "name": safe_name(metadata.get("filename") or metadata.get("name") or "upload"),
+            "metadata": dict(metadata),
+            "created": time.time(),
+            "expires": time.time() + self.expiry_s,
+            "incoming": None,
+        }
+        try:
+            self._write(upload_id, info)
+        except BaseException:
+            data.unlink(missing_ok=True)
+            raise
+        return self._upload(info)
+
+    def get(self, owner: str, upload_id: str) -> TusUpload:
+        """The upload; ``NotFound`` if it is absent, expired or someone else's."""
+        return self._upload(self._load(owner, upload_id))
+
+    def advance(self, owner: str, upload_id: str, offset: int) -> TusUpload:
+        """Record that ``offset`` bytes are on disk (they are flushed) and renew the expiry."""
+        info = self._load(owner, upload_id)
+        if not 0 <= offset <= info["length"]:
+            raise InvalidRequest(f"offset {offset} is outside 0..{info['length']}")
+        info["offset"] = offset
+        info["expires"] = time.time() + self.expiry_s
+        self._write(upload_id, info)
+        return self._upload(info)
+
+    def finish(self, owner: str, upload_id: str, limits: LimitSettings) -> IncomingFile:
+        """Hash and sniff a complete upload and record it; a rejected file is deleted."""
+        info = self._load(owner, upload_id)
+        if info["offset"] != info["length"]:
+            raise InvalidRequest(f"upload {upload_id} is not complete")
+        data, _ = self._paths(upload_id)
+        try:
+            sniffed = sniff(data, limits)
+        except InputRejected:
+            self.delete(owner, upload_id)
+            raise
+        with data.open("rb") as handle:
+            sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+        info["incoming"] = {
+            "name": info["name"],
+            "sha256": sha256,
+            "size": info["length"],
+            "media_type": sniffed.media_type,
+            "pages": len(sniffed.kinds),
+        }
+        self._write(upload_id, info)
+        incoming = self._upload(info).incoming
+        assert incoming is not None
+        return incoming
+
+    def completed(self, owner: str, upload_id: str) -> IncomingFile:
+        """The finished, checked file; ``InvalidRequest`` while bytes are still missing."""
+        upload = self.get(owner, upload_id)
+        if upload.incoming is None:
+            raise InvalidRequest(f"upload {upload_id} is not complete")
+        return upload.incoming
+
+    def delete(self, owner: str, upload_id: str) -> None:
+        """Remove the upload (its data file may already be gone: Intake adopts it by rename)."""
+        self._load(owner, upload_id, expired_ok=True)
+        self._remove(upload_id)
+
+    def expire(self, now: float | None = None) -> int:
+        """Delete expired uploads and stray files; the number of uploads deleted."""
+        now = time.time() if now is None else now
+        removed = 0
+        if not self.directory.is_dir():
+            return 0
+        for path in self.directory.iterdir():
+            upload_id, _, suffix = path.name.partition(".")
+            if not UPLOAD_ID.match(upload_id):
+                continue
+            try:
+                if suffix == "json":
+                    expires = float(json.loads(path.read_text(encoding="utf-8"))["expires"])
+                    if expires <= now:
+                        self._remove(upload_id)
+                        removed += 1
+                elif suffix == "bin" and not path.with_suffix(".json").exists():
+                    if path.stat().st_mtime + self.expiry_s <= now:  # info never written
+                        path.unlink(missing_ok=True)
+                        removed += 1
+                elif suffix.endswith("tmp") and path.stat().st_mtime + STALE_TEMP_S <= now:
+                    path.unlink(missing_ok=True)
+            except FileNotFoundError:
+                continue  # removed meanwhile
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("tus spool: cannot check %s: %s", path.name, exc)
+        if removed:
+            log.info("tus spool: deleted %d expired upload(s)", removed)
+        return removed
+
+    # --- files -------------------------------------------------------------------------------
+
+    def _paths(self, upload_id: str) -> tuple[Path, Path]:
+        if not UPLOAD_ID.match(upload_id):
+            raise NotFound("no such upload")
+        return self.directory / f"{upload_id}.bin", self.directory / f"{upload_id}.json"
+
+    def _load(self, owner: str, upload_id: str, *, expired_ok: bool = False) -> dict[str, Any]:
+        _, info_path = self._paths(upload_id)
+        try:
+            info: dict[str, Any] = json.loads(info_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise NotFound("no such upload") from None
+        except ValueError as exc:
+            log.warning("tus spool: unreadable info file %s: %s", info_path.name, exc)
+            raise NotFound("no such upload") from None
+        if info.get("owner") != owner:
+            raise NotFound("no such upload")  # never reveal that someone else's exists
+        if not expired_ok and info["expires"] <= time.time():
+            raise NotFound("upload has expired")
+        return info
+
+    def _write(self, upload_id: str, info: dict[str, Any]) -> None:
+        _, final = self._paths(upload_id)
+        temp = final.with_name(f"{upload_id}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(info, handle)
+            temp.replace(final)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+
+    def _remove(self, upload_id: str) -> None:
+        data, info = self._paths(upload_id)
+        info.unlink(missing_ok=True)  # first: without it the upload no longer exists
+        data.unlink(missing_ok=True)
+
+    def _upload(self, info: dict[str, Any]) -> TusUpload:
+        data, _ = self._paths(info["upload_id"])
+        recorded = info.get("incoming")
+        incoming = IncomingFile(path=data, **recorded) if recorded else None
+        return TusUpload(
+            upload_id=info["upload_id"],
+            owner=info["owner"],
+            length=info["length"],
+            offset=info["offset"],
+            name=info["name"],
+            expires=info["expires"],
+            path=data,
+            metadata=dict(info.get("metadata") or {}),
+            incoming=incoming,
+        )

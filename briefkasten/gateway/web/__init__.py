@@ -1,0 +1,1 @@
+"""The applicant's side in the browser: the upload page ``/u/{token}`` and its static files."""

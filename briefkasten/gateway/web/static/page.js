@@ -1,0 +1,986 @@
+/* The upload page: check the link, choose the document type, add photos or files, upload each
+   at once with tus (tus-js-client) and show the quick quality check, review, send, receipt,
+   earlier submissions.
+
+   Runs under a strict CSP: no inline code, no eval, no style attributes; every text comes from
+   the JSON block #texts and is inserted as text (never as HTML). The link token is read from
+   the address and sent only as "Authorization: Bearer"; nothing is kept in cookies or storage. */
+(function () {
+  'use strict';
+
+  const ALL = JSON.parse(document.getElementById('texts').textContent);
+  const API = '/api/v1';
+  const CHUNK_BYTES = 5 * 1024 * 1024;
+  const PARALLEL_UPLOADS = 2;
+  const SEND_RETRY_DELAYS = [1000, 2000, 4000];
+  const MIB = 1024 * 1024;
+  // The sniff allowlist of the gateway (briefkasten/pipeline/sniff.py).
+  const ACCEPTED_TYPES = [
+    'image/jpeg', 'image/png', 'image/heic', 'image/heif', 'image/tiff', 'image/webp',
+    'image/bmp', 'application/pdf',
+  ];
+  const ACCEPTED_NAMES = /\.(jpe?g|png|heic|heif|tiff?|webp|bmp|pdf)$/i;
+  const DONE_STATES = ['delivered', 'normalisation_failed'];
+
+  const state = {
+    lang: ALL.lang === 'en' ? 'en' : 'de',
+    base: '',
+    token: '',
+    link: null,
+    items: [],
+    nextId: 1,
+    active: 0,
+    step: 'loading',
+    alerts: {},
+    linkError: null,
+    receipt: null,
+    history: [],
+    sendKey: null,
+    sending: false,
+    sentTypes: [],
+    typeTouched: false,
+  };
+
+  // --- helpers ----------------------------------------------------------------------------
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function t(key, vars) {
+    const text = (ALL[state.lang] && ALL[state.lang][key]) || ALL.de[key] || key;
+    if (!vars) return text;
+    return text.replace(/\{(\w+)\}/g, (match, name) => (name in vars ? String(vars[name]) : match));
+  }
+
+  /** A message that can be shown again in the other language: a text key or an API error. */
+  function msg(key, vars) {
+    return { key: key, vars: vars };
+  }
+
+  function render(message) {
+    if (message.error) return errorText(message.error);
+    return t(message.key, message.vars);
+  }
+
+  /** German: the server's message_de (written for applicants); English: our applicant text for
+      the code, since message_en is written for operators. */
+  function errorText(error) {
+    const ours = ALL.errors[state.lang] && ALL.errors[state.lang][error.code];
+    if (ours) return ours;
+    return localized(error, 'message') || t('upload_error');
+  }
+
+  function localized(object, field) {
+    return object[field + '_' + state.lang] || object[field + '_de'] || object[field] || '';
+  }
+
+  function typeLabel(code) {
+    const catalogue = (state.link && state.link.catalogue) || [];
+    const entry = catalogue.find((c) => c.code === code);
+    return entry ? localized(entry, 'label') : code;
+  }
+
+  function formatDate(iso) {
+    const date = new Date(iso);
+    if (!iso || Number.isNaN(date.getTime())) return iso || '';
+    try {
+      return new Intl.DateTimeFormat(t('date_format'), {
+        dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Berlin',
+      }).format(date);
+    } catch (error) {
+      return date.toLocaleString();
+    }
+  }
+
+  function randomKey() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  let announceTimer = null;
+  const announcements = [];
+
+  /** Say something to screen readers through the polite live region. */
+  function announce(text) {
+    announcements.push(text);
+    clearTimeout(announceTimer);
+    announceTimer = setTimeout(() => {
+      $('announcer').textContent = announcements.splice(0).join(' ');
+    }, 150);
+  }
+
+  function setAlert(id, messages) {
+    state.alerts[id] = messages;
+    renderAlert(id);
+  }
+
+  function clearAlert(id) {
+    delete state.alerts[id];
+    renderAlert(id);
+  }
+
+  function renderAlert(id) {
+    const box = $(id);
+    box.textContent = '';
+    for (const message of state.alerts[id] || []) box.append(el('p', '', render(message)));
+  }
+
+  // --- the API ------------------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, error) {
+      super((error && error.message_en) || 'request failed with status ' + status);
+      this.status = status;
+      this.error = error || null;
+    }
+  }
+
+  function resolve(path) {
+    if (/^https?:/.test(path)) return path;
+    return path.startsWith(state.base + '/') ? path : state.base + path;
+  }
+
+  async function api(path, options) {
+    options = options || {};
+    const headers = Object.assign(
+      { Authorization: 'Bearer ' + state.token, Accept: 'application/json' },
+      options.headers || {}
+    );
+    const init = {
+      method: options.method || 'GET',
+      headers: headers,
+      cache: 'no-store',
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+    };
+    if (options.json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(options.json);
+    }
+    let response;
+    try {
+      response = await fetch(resolve(path), init);
+    } catch (error) {
+      throw new ApiError(0, null);
+    }
+    if (response.ok && options.raw) return response;
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (error) {
+      body = null;
+    }
+    if (!response.ok) throw new ApiError(response.status, body && body.error);
+    return body;
+  }
+
+  function messageOf(error, fallback) {
+    if (error && error.error && error.error.message_de) return { error: error.error };
+    if (error && error.status === 0) return msg('network_error');
+    return msg(fallback || 'upload_error');
+  }
+
+  // --- language -------------------------------------------------------------------------------
+
+  function applyTexts() {
+    document.documentElement.lang = state.lang;
+    for (const node of document.querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
+    const other = state.lang === 'de' ? 'en' : 'de';
+    const link = $('lang-switch');
+    link.textContent = t('lang_switch');
+    link.lang = other;
+    link.hreflang = other;
+    link.href = '?lang=' + other;
+  }
+
+  function switchLanguage(event) {
+    event.preventDefault();
+    state.lang = state.lang === 'de' ? 'en' : 'de';
+    history.replaceState(null, '', '?lang=' + state.lang);
+    applyTexts();
+    renderAll();
+  }
+
+  function renderAll() {
+    for (const id of Object.keys(state.alerts)) renderAlert(id);
+    if (state.linkError) $('link-error-text').textContent = render(state.linkError);
+    if (state.link) {
+      renderLink();
+      renderTypes();
+      renderItems();
+      renderReview();
+      renderReceipt();
+      renderHistory();
+    }
+  }
+
+  // --- steps ----------------------------------------------------------------------------------
+
+  const HEADINGS = {
+    collect: 'collect-title',
+    review: 'review-title',
+    receipt: 'receipt-title',
+    error: 'link-error-title',
+  };
+
+  function showStep(name, focus) {
+    state.step = name;
+    $('loading').hidden = true;
+    $('link-error').hidden = name !== 'error';
+    $('step-collect').hidden = name !== 'collect';
+    $('step-review').hidden = name !== 'review';
+    $('step-receipt').hidden = name !== 'receipt';
+    $('tenant').hidden = name === 'error' || !state.link;
+    if (name === 'error') $('tenant-logo').hidden = true;
+    $('valid-until').hidden = name === 'error' || !state.link;
+    $('history').hidden = name === 'error' || state.history.length === 0;
+    if (focus) $(HEADINGS[name]).focus();
+  }
+
+  function showLinkError(message, retry) {
+    state.linkError = message;
+    state.link = null;
+    $('link-error-text').textContent = render(message);
+    $('link-retry').hidden = !retry;
+    showStep('error', false);
+  }
+
+  async function start(focus) {
+    $('loading').hidden = false;
+    $('link-error').hidden = true;
+    if (typeof tus === 'undefined' || !tus.isSupported) {
+      showLinkError(msg('upload_error'), false);
+      return;
+    }
+    try {
+      state.link = await api(API + '/upload-links/self');
+    } catch (error) {
+      const final = error.status === 401 || error.status === 403 || error.status === 404;
+      showLinkError(messageOf(error, 'link_invalid'), !final);
+      if (focus) $('link-error-title').focus();
+      return;
+    }
+    state.linkError = null;
+    buildTypes();
+    renderLink();
+    showStep('collect', focus);
+    loadHistory();
+  }
+
+  function renderLink() {
+    const link = state.link;
+    $('tenant').textContent = t('to_jobcenter', { name: link.tenant_name || link.tenant });
+    const logo = $('tenant-logo');
+    if (link.logo_url && !logo.getAttribute('src')) {
+      logo.addEventListener('load', () => {
+        logo.hidden = state.step === 'error';
+      }, { once: true });
+      logo.src = resolve(link.logo_url);
+    }
+    $('valid-until').textContent = link.expires_at
+      ? t('valid_until', { date: formatDate(link.expires_at) })
+      : '';
+    const requested = link.requested_types || [];
+    $('requested').hidden = requested.length === 0;
+    const list = $('requested-list');
+    list.textContent = '';
+    const sent = sentTypes();
+    for (const code of requested) {
+      const label = typeLabel(code);
+      list.append(el('li', '', sent.includes(code) ? t('requested_sent', { type: label }) : label));
+    }
+  }
+
+  // --- document type --------------------------------------------------------------------------
+
+  function buildTypes() {
+    const box = $('type-options');
+    box.textContent = '';
+    for (const code of state.link.document_types || []) {
+      const label = el('label', 'choice');
+      const input = el('input');
+      input.type = 'radio';
+      input.name = 'document_type';
+      input.value = code;
+      input.addEventListener('change', () => {
+        state.typeTouched = true;
+        clearAlert('collect-alert');
+      });
+      label.append(input, el('span', 'choice-label'));
+      box.append(label);
+    }
+    preselect();
+    renderTypes();
+  }
+
+  function preselect() {
+    const link = state.link;
+    const types = link.document_types || [];
+    const requested = link.requested_types || [];
+    const sent = sentTypes();
+    const open = requested.filter((code) => !sent.includes(code));
+    const choice = open[0] || requested[0] || (types.length === 1 ? types[0] : null);
+    for (const input of document.querySelectorAll('input[name="document_type"]')) {
+      input.checked = input.value === choice;
+    }
+  }
+
+  /** The types sent in this visit or, as the history says, before. */
+  function sentTypes() {
+    const earlier = state.history.flatMap((s) => (s.documents || []).map((d) => d.document_type));
+    return state.sentTypes.concat(earlier);
+  }
+
+  function renderTypes() {
+    for (const label of $('type-options').children) {
+      const input = label.querySelector('input');
+      label.querySelector('.choice-label').textContent = typeLabel(input.value);
+    }
+  }
+
+  function selectedType() {
+    const input = document.querySelector('input[name="document_type"]:checked');
+    return input ? input.value : null;
+  }
+
+  // --- pages ----------------------------------------------------------------------------------
+
+  function accepted(file) {
+    return ACCEPTED_TYPES.includes(file.type) || ACCEPTED_NAMES.test(file.name || '');
+  }
+
+  function addFiles(fileList) {
+    clearAlert('collect-alert');
+    const limits = state.link.limits || {};
+    const problems = [];
+    let added = 0;
+    for (const file of Array.from(fileList)) {
+      if (limits.max_files && state.items.length >= limits.max_files) {
+        problems.push(msg('too_many', { max: limits.max_files }));
+        break;
+      }
+      const name = file.name || 'foto.jpg';
+      if (!accepted(file)) {
+        problems.push(msg('wrong_type', { name: name }));
+        continue;
+      }
+      if (limits.max_file_bytes && file.size > limits.max_file_bytes) {
+        problems.push(msg('too_big', { name: name, mb: Math.floor(limits.max_file_bytes / MIB) }));
+        continue;
+      }
+      const item = newItem(file, name);
+      state.items.push(item);
+      added += 1;
+    }
+    if (problems.length) setAlert('collect-alert', problems);
+    if (added) announce(t('announce_added', { n: added }));
+    renderItems();
+    pump();
+  }
+
+  function newItem(file, name) {
+    const list = $('page-list');
+    const isPdf = file.type === 'application/pdf' || /\.pdf$/i.test(name);
+    const item = {
+      id: state.nextId++,
+      file: file,
+      name: name,
+      isPdf: isPdf,
+      preview: isPdf ? list.dataset.pdfIcon : URL.createObjectURL(file),
+      status: 'waiting',
+      sent: 0,
+      total: file.size,
+      upload: null,
+      uploadUrl: null,
+      uploadId: null,
+      findings: [],
+      pages: null,
+      error: null,
+      rejected: false,
+      removed: false,
+    };
+    buildCard(item);
+    return item;
+  }
+
+  function cardButton(className, icon, onClick) {
+    const button = el('button', 'btn small ' + className);
+    button.type = 'button';
+    const symbol = el('span', '', icon);
+    symbol.setAttribute('aria-hidden', 'true');
+    button.append(symbol, el('span', 'label'), el('span', 'visually-hidden'));
+    button.addEventListener('click', onClick);
+    return button;
+  }
+
+  function buildCard(item) {
+    const li = el('li', 'card');
+    const img = el('img', 'thumb');
+    img.alt = '';
+    img.width = 80;
+    img.height = 104;
+    img.addEventListener('error', () => {
+      img.src = $('page-list').dataset.fileIcon;
+    }, { once: true });
+    img.src = item.preview;
+    const info = el('div', 'card-info');
+    const title = el('p', 'card-title');
+    const name = el('p', 'file-name', item.name);
+    const progress = el('progress');
+    progress.max = 100;
+    progress.value = 0;
+    const status = el('p', 'card-status');
+    info.append(title, name, progress, status);
+    const findings = el('ul', 'findings');
+    const error = el('p', 'card-error');
+    const actions = el('div', 'card-actions');
+    const up = cardButton('secondary', '↑', () => move(item, -1));
+    const down = cardButton('secondary', '↓', () => move(item, 1));
+    const remove = cardButton('danger', '✕', () => removeItem(item));
+    const retry = cardButton('primary', '↻', () => retryUpload(item));
+    actions.append(up, down, remove, retry);
+    li.append(img, info, findings, error, actions);
+    item.el = { li, title, progress, status, findings, error, up, down, remove, retry };
+  }
+
+  function setButton(button, label, context) {
+    button.querySelector('.label').textContent = label;
+    button.querySelector('.visually-hidden').textContent = ' (' + context + ')';
+  }
+
+  function percent(item) {
+    if (item.status === 'checking' || item.status === 'done') return 100;
+    return item.total ? Math.floor((item.sent * 100) / item.total) : 0;
+  }
+
+  function renderItems() {
+    const list = $('page-list');
+    state.items.forEach((item, index) => {
+      if (list.children[index] !== item.el.li) {
+        list.insertBefore(item.el.li, list.children[index] || null);
+      }
+      renderCard(item, index);
+    });
+    $('no-pages').hidden = state.items.length > 0;
+    renderOverall();
+  }
+
+  function renderCard(item, index) {
+    const e = item.el;
+    const page = t('page_n', { n: index + 1 });
+    let title = page;
+    if (item.isPdf && item.pages) {
+      title += ' – ' + (item.pages === 1 ? t('pdf_page') : t('pdf_pages', { n: item.pages }));
+    }
+    e.title.textContent = title;
+    e.progress.value = percent(item);
+    e.progress.hidden = item.status === 'done' || item.status === 'failed';
+    e.progress.setAttribute('aria-label', t('upload_progress', { name: item.name }));
+    const status = {
+      waiting: t('status_waiting'),
+      uploading: t('status_uploading', { percent: percent(item) }),
+      checking: t('status_checking'),
+      done: item.findings.length ? t('status_warning') : t('status_done'),
+      failed: t('status_failed'),
+    }[item.status];
+    e.status.textContent = status;
+    e.findings.textContent = '';
+    for (const finding of item.findings) {
+      const entry = el('li', 'finding');
+      entry.append(
+        el('strong', '', t('finding_prefix')),
+        document.createTextNode(' ' + localized(finding, 'message') + ' ' + t('finding_may_send'))
+      );
+      e.findings.append(entry);
+    }
+    e.findings.hidden = item.findings.length === 0;
+    e.error.hidden = !item.error;
+    e.error.textContent = item.error ? render(item.error) : '';
+    e.li.classList.toggle('has-warning', item.findings.length > 0);
+    e.li.classList.toggle('has-error', item.status === 'failed');
+    setButton(e.up, t('move_up'), page);
+    setButton(e.down, t('move_down'), page);
+    setButton(e.remove, t('remove'), page);
+    setButton(e.retry, t('retry_upload'), page);
+    e.up.disabled = index === 0;
+    e.down.disabled = index === state.items.length - 1;
+    e.retry.hidden = item.status !== 'failed' || item.rejected;
+  }
+
+  function renderItem(item) {
+    const index = state.items.indexOf(item);
+    if (index >= 0) renderCard(item, index);
+    renderOverall();
+  }
+
+  function renderOverall() {
+    const items = state.items.filter((item) => !item.rejected);
+    $('overall').hidden = state.items.length === 0;
+    let total = 0;
+    let sent = 0;
+    for (const item of items) {
+      total += item.total;
+      sent += (percent(item) / 100) * item.total;
+    }
+    $('overall-progress').value = total ? Math.floor((sent * 100) / total) : 0;
+    const done = items.filter((item) => item.status === 'done').length;
+    $('overall-status').textContent = t('overall_status', { done: done, total: items.length });
+  }
+
+  function move(item, delta) {
+    const from = state.items.indexOf(item);
+    const to = from + delta;
+    if (from < 0 || to < 0 || to >= state.items.length) return;
+    state.items.splice(from, 1);
+    state.items.splice(to, 0, item);
+    renderItems();
+    const same = delta < 0 ? item.el.up : item.el.down;
+    const other = delta < 0 ? item.el.down : item.el.up;
+    (same.disabled ? other : same).focus();
+    announce(t('announce_moved', { n: to + 1 }));
+  }
+
+  function removeItem(item) {
+    const index = state.items.indexOf(item);
+    if (index < 0) return;
+    item.removed = true;
+    if (item.status === 'uploading') {
+      state.active -= 1;
+      item.upload.abort(true).catch(() => {});
+    } else if (item.uploadUrl) {
+      terminate(item.uploadUrl);
+    }
+    if (item.preview.startsWith('blob:')) URL.revokeObjectURL(item.preview);
+    state.items.splice(index, 1);
+    item.el.li.remove();
+    renderItems();
+    pump();
+    announce(t('announce_removed'));
+    const next = state.items[index] || state.items[index - 1];
+    (next ? next.el.remove : $('take-photo')).focus();
+  }
+
+  function terminate(url) {
+    fetch(resolve(url), {
+      method: 'DELETE',
+      headers: { Authorization: 'Bearer ' + state.token, 'Tus-Resumable': '1.0.0' },
+      credentials: 'omit',
+    }).catch(() => {});
+  }
+
+  function forgetItems() {
+    for (const item of state.items) {
+      item.removed = true;
+      if (item.preview.startsWith('blob:')) URL.revokeObjectURL(item.preview);
+      item.el.li.remove();
+    }
+    state.items = [];
+    renderItems();
+  }
+
+  // --- uploads (tus) --------------------------------------------------------------------------
+
+  function pump() {
+    for (const item of state.items) {
+      if (state.active >= PARALLEL_UPLOADS) return;
+      if (item.status === 'waiting') startUpload(item);
+    }
+  }
+
+  function startUpload(item) {
+    state.active += 1;
+    item.status = 'uploading';
+    item.error = null;
+    if (!item.upload) item.upload = newUpload(item);
+    item.upload.start();
+    renderItem(item);
+  }
+
+  function newUpload(item) {
+    return new tus.Upload(item.file, {
+      endpoint: resolve(API + '/tus/'),
+      headers: { Authorization: 'Bearer ' + state.token },
+      metadata: { filename: item.name, filetype: item.file.type || 'application/octet-stream' },
+      chunkSize: CHUNK_BYTES,
+      retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
+      storeFingerprintForResuming: false,
+      removeFingerprintOnSuccess: true,
+      onShouldRetry: (error) => {
+        const status = error.originalResponse ? error.originalResponse.getStatus() : 0;
+        if (status === 409 || status === 423 || status === 429) return true;
+        return !(status >= 400 && status < 500);
+      },
+      onProgress: (sent, total) => {
+        if (item.removed) return;
+        item.sent = sent;
+        item.total = total;
+        renderItem(item);
+      },
+      onSuccess: () => {
+        if (item.removed) return;
+        state.active -= 1;
+        item.uploadUrl = item.upload.url;
+        item.uploadId = item.upload.url.replace(/\/+$/, '').split('/').pop();
+        item.status = 'checking';
+        renderItem(item);
+        pump();
+        check(item);
+      },
+      onError: (error) => {
+        if (item.removed) return;
+        state.active -= 1;
+        const failure = uploadFailure(error);
+        item.status = 'failed';
+        item.error = failure.message;
+        item.rejected = failure.final;
+        renderItem(item);
+        const index = state.items.indexOf(item);
+        announce(t('page_n', { n: index + 1 }) + ': ' + render(failure.message));
+        pump();
+      },
+    });
+  }
+
+  function uploadFailure(error) {
+    const response = error && error.originalResponse;
+    if (response) {
+      const status = response.getStatus();
+      let body = null;
+      try {
+        body = JSON.parse(response.getBody());
+      } catch (parseError) {
+        body = null;
+      }
+      const final = status >= 400 && status < 500 && ![409, 423, 429].includes(status);
+      if (body && body.error && body.error.message_de) return { message: { error: body.error }, final: final };
+      return { message: msg('upload_error'), final: final };
+    }
+    return { message: msg('network_error'), final: false };
+  }
+
+  function retryUpload(item) {
+    if (item.status !== 'failed') return;
+    item.status = 'waiting';
+    item.error = null;
+    renderItem(item);
+    item.el.remove.focus();
+    pump();
+  }
+
+  async function check(item) {
+    try {
+      const result = await api(API + '/tus/' + encodeURIComponent(item.uploadId) + '/check');
+      item.findings = Array.isArray(result.findings) ? result.findings : [];
+      item.pages = result.pages || null;
+    } catch (error) {
+      item.findings = []; // the quick check only helps: the upload itself is fine
+    }
+    if (item.removed) return;
+    item.status = 'done';
+    const n = state.items.indexOf(item) + 1;
+    announce(t('announce_done', { n: n }));
+    for (const finding of item.findings) {
+      announce(t('announce_finding', { n: n, message: localized(finding, 'message') }));
+    }
+    renderItem(item);
+  }
+
+  // --- review and send --------------------------------------------------------------------------
+
+  function toReview() {
+    clearAlert('collect-alert');
+    if (!selectedType()) {
+      setAlert('collect-alert', [msg('need_type')]);
+      const first = document.querySelector('input[name="document_type"]');
+      if (first) first.focus();
+      return;
+    }
+    if (state.items.length === 0) {
+      setAlert('collect-alert', [msg('need_pages')]);
+      return;
+    }
+    const failed = state.items.find((item) => item.status === 'failed');
+    if (failed) {
+      setAlert('collect-alert', [msg('fix_failed')]);
+      failed.el.remove.focus();
+      return;
+    }
+    if (state.items.some((item) => item.status !== 'done')) {
+      setAlert('collect-alert', [msg('wait_uploads')]);
+      return;
+    }
+    clearAlert('review-alert');
+    renderReview();
+    showStep('review', true);
+  }
+
+  function renderReview() {
+    const type = selectedType();
+    $('review-type').textContent = type ? typeLabel(type) : '';
+    const list = $('review-list');
+    list.textContent = '';
+    let warned = 0;
+    state.items.forEach((item, index) => {
+      const entry = el('li', '', t('page_n', { n: index + 1 }) + ': ' + item.name);
+      if (item.findings.length) {
+        warned += 1;
+        entry.append(el('span', 'finding-note', t('finding_prefix') + ' ' +
+          item.findings.map((f) => localized(f, 'message')).join(' ')));
+      }
+      list.append(entry);
+    });
+    const warnings = $('review-warnings');
+    warnings.hidden = warned === 0;
+    warnings.textContent = warned === 1 ? t('review_warning_one') : t('review_warnings', { n: warned });
+  }
+
+  async function send() {
+    if (state.sending) return;
+    const type = selectedType();
+    const note = $('note').value.trim().slice(0, 500);
+    const documentBody = { document_type: type, uploads: state.items.map((item) => item.uploadId) };
+    if (note) documentBody.note = note;
+    const body = { documents: [documentBody] };
+    const signature = JSON.stringify(body);
+    // One key per content: a retry after a lost answer finds the first receipt, not a copy.
+    if (!state.sendKey || state.sendKey.signature !== signature) {
+      state.sendKey = { signature: signature, key: randomKey() };
+    }
+    state.sending = true;
+    $('send').setAttribute('aria-disabled', 'true');
+    $('back').setAttribute('aria-disabled', 'true');
+    $('sending').textContent = t('sending');
+    clearAlert('review-alert');
+    try {
+      const receipt = await withRetries(() => api(API + '/submissions', {
+        method: 'POST',
+        json: body,
+        headers: { 'Idempotency-Key': state.sendKey.key },
+      }));
+      state.receipt = receipt;
+      state.sentTypes.push(type);
+      state.sendKey = null;
+      forgetItems(); // the server took the uploads over
+      $('note').value = '';
+      renderReceipt();
+      showStep('receipt', true);
+      loadHistory();
+    } catch (error) {
+      setAlert('review-alert', [msg('send_failed'), messageOf(error, 'network_error')]);
+    } finally {
+      state.sending = false;
+      $('send').removeAttribute('aria-disabled');
+      $('back').removeAttribute('aria-disabled');
+      $('sending').textContent = '';
+    }
+  }
+
+  async function withRetries(request) {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await request();
+      } catch (error) {
+        const transient = error.status === 0 || (error.status >= 502 && error.status <= 504);
+        if (!transient || attempt >= SEND_RETRY_DELAYS.length) throw error;
+        await sleep(SEND_RETRY_DELAYS[attempt]);
+      }
+    }
+  }
+
+  function back() {
+    if (state.sending) return;
+    showStep('collect', true);
+  }
+
+  // --- receipt ---------------------------------------------------------------------------------
+
+  function renderReceipt() {
+    const answer = state.receipt;
+    if (!answer) return;
+    const receipt = answer.receipt || {};
+    $('receipt-jobcenter').textContent = state.link.tenant_name || state.link.tenant || '';
+    $('receipt-case').textContent = receipt.case_number || '';
+    $('receipt-received').textContent = formatDate(answer.received_at);
+    $('receipt-number').textContent = answer.submission_id || '';
+    const box = $('receipt-documents');
+    box.textContent = '';
+    for (const document_ of receipt.documents || []) {
+      const files = document_.files || [];
+      const pages = files.reduce((sum, file) => sum + (file.pages || 0), 0);
+      const part = el('div', 'document');
+      part.append(el('h4', '', typeLabel(document_.document_type)));
+      part.append(el('p', '', t('receipt_pages', { n: pages })));
+      const list = el('ol');
+      for (const file of files) {
+        const entry = el('li');
+        entry.append(el('strong', 'file-name', file.name), el('br'));
+        entry.append(el('span', '', t('receipt_checksum') + ' '), el('code', 'mono', file.sha256));
+        if (file.duplicate_of) entry.append(el('br'), el('em', '', t('receipt_duplicate')));
+        list.append(entry);
+      }
+      part.append(list);
+      box.append(part);
+    }
+  }
+
+  function receiptPath(submissionId, given) {
+    return given || API + '/submissions/' + encodeURIComponent(submissionId) + '/receipt.pdf';
+  }
+
+  async function savePdf(path, submissionId, alertId) {
+    clearAlert(alertId);
+    try {
+      const response = await api(path, { raw: true, headers: { Accept: 'application/pdf' } });
+      const blob = await response.blob();
+      const href = URL.createObjectURL(blob);
+      const anchor = el('a');
+      anchor.href = href;
+      anchor.download = 'Eingangsbestaetigung-' + submissionId + '.pdf';
+      anchor.hidden = true;
+      document.body.append(anchor);
+      anchor.click();
+      anchor.remove();
+      setTimeout(() => URL.revokeObjectURL(href), 60000);
+      announce(t('pdf_saved'));
+    } catch (error) {
+      setAlert(alertId, [msg('pdf_failed')]);
+    }
+  }
+
+  function sendMore() {
+    state.receipt = null;
+    state.typeTouched = false;
+    clearAlert('receipt-alert');
+    preselect();
+    renderItems();
+    showStep('collect', true);
+  }
+
+  // --- earlier submissions ------------------------------------------------------------------------
+
+  async function loadHistory() {
+    try {
+      const answer = await api(API + '/upload-links/self/submissions');
+      state.history = Array.isArray(answer.submissions) ? answer.submissions : [];
+    } catch (error) {
+      state.history = [];
+    }
+    renderHistory();
+    $('history').hidden = state.step === 'error' || state.history.length === 0;
+    if (state.link) {
+      renderLink();
+      // A later visit: choose the first requested type not sent yet, unless the applicant chose.
+      if (state.step === 'collect' && !state.typeTouched && state.items.length === 0) preselect();
+    }
+  }
+
+  function stateText(status) {
+    const key = 'state_' + status;
+    return ALL.de[key] ? t(key) : t('state_unknown');
+  }
+
+  function renderHistory() {
+    const list = $('history-list');
+    list.textContent = '';
+    for (const submission of state.history) {
+      const entry = el('li');
+      const date = formatDate(submission.received_at);
+      entry.append(el('h3', '', date));
+      const status = el('p');
+      const done = DONE_STATES.includes(submission.status);
+      status.append(
+        document.createTextNode(t('status_label') + ' '),
+        el('span', done ? 'state done' : 'state', stateText(submission.status))
+      );
+      entry.append(status);
+      const documents = el('ul');
+      for (const document_ of submission.documents || []) {
+        const files = Array.isArray(document_.files) ? document_.files.length : document_.files;
+        const text = typeLabel(document_.document_type) +
+          (files ? ' – ' + t('history_files', { n: files }) : '');
+        documents.append(el('li', '', text));
+      }
+      entry.append(documents);
+      const alertId = 'history-alert-' + submission.submission_id;
+      const alert = el('div', 'alert');
+      alert.id = alertId;
+      alert.setAttribute('role', 'alert');
+      const button = el('button', 'btn secondary small');
+      button.type = 'button';
+      button.append(el('span', '', t('history_pdf')), el('span', 'visually-hidden', ' (' + date + ')'));
+      button.addEventListener('click', () => {
+        savePdf(receiptPath(submission.submission_id, submission.receipt_pdf_url),
+          submission.submission_id, alertId);
+      });
+      entry.append(button, alert);
+      list.append(entry);
+      if (state.alerts[alertId]) renderAlert(alertId);
+    }
+  }
+
+  // --- wiring ------------------------------------------------------------------------------------
+
+  function wire() {
+    $('lang-switch').addEventListener('click', switchLanguage);
+    $('link-retry').addEventListener('click', () => start(true));
+    $('take-photo').addEventListener('click', () => $('camera-input').click());
+    $('choose-files').addEventListener('click', () => $('files-input').click());
+    for (const id of ['camera-input', 'files-input']) {
+      const input = $(id);
+      input.addEventListener('change', () => {
+        if (input.files && input.files.length) addFiles(input.files);
+        input.value = '';
+      });
+    }
+    $('to-review').addEventListener('click', toReview);
+    $('back').addEventListener('click', back);
+    $('send').addEventListener('click', send);
+    $('save-pdf').addEventListener('click', () => {
+      const answer = state.receipt;
+      if (answer) {
+        savePdf(receiptPath(answer.submission_id, answer.receipt_pdf_url), answer.submission_id,
+          'receipt-alert');
+      }
+    });
+    $('send-more').addEventListener('click', sendMore);
+    window.addEventListener('beforeunload', (event) => {
+      if (state.items.length && state.step !== 'receipt') {
+        event.preventDefault();
+        event.returnValue = '';
+      }
+    });
+  }
+
+  function main() {
+    applyTexts();
+    wire();
+    const match = /^(.*)\/u\/([^/]+)\/?$/.exec(location.pathname);
+    if (!match) {
+      showLinkError(msg('link_invalid'), false);
+      return;
+    }
+    state.base = match[1];
+    try {
+      state.token = decodeURIComponent(match[2]);
+    } catch (error) {
+      showLinkError(msg('link_invalid'), false);
+      return;
+    }
+    start(false);
+  }
+
+  main();
+})();

@@ -1,0 +1,93 @@
+"""Instant quality feedback for the upload page, before anything is sent.
+
+Runs the cheap front of the pipeline (``pipelines/precheck.toml``: EXIF orientation,
+perspective, DPI estimate, quality flags — no OCR) on the raster pages of one uploaded file and
+turns the flags into plain-language advice. The applicant may still send; the pipeline measures
+again later and the flags travel to the case worker either way. Blocking: run it in an executor.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from briefkasten.config import Settings
+from briefkasten.model import Original, PageRef
+from briefkasten.pipeline import Options, load_pipeline, run_steps
+from briefkasten.pipeline.images import decode
+from briefkasten.pipeline.sniff import sniff
+
+PIPELINE = "precheck"
+#: Only the first pages of a long scanned PDF are checked; the answer must come at once.
+MAX_PAGES = 3
+#: PDF pages are rendered at this resolution for the check (quality is measured at 150 dpi).
+RENDER_DPI = 150
+
+#: What to tell the applicant for each quality flag, in German (plain language) and English.
+ADVICE: dict[str, tuple[str, str]] = {
+    "blurry": (
+        "Das Foto ist unscharf. Bitte halten Sie das Handy ruhig "
+        "und fotografieren Sie noch einmal.",
+        "The photo is blurred. Please hold your phone still and take the photo again.",
+    ),
+    "too_dark": (
+        "Das Foto ist zu dunkel. Bitte machen Sie mehr Licht an "
+        "oder gehen Sie zum Fenster. Fotografieren Sie dann noch einmal.",
+        "The photo is too dark. Please turn on more light or move to a window. "
+        "Then take the photo again.",
+    ),
+    "low_resolution": (
+        "Das Bild ist sehr klein. Vielleicht kann man die Schrift nicht lesen. "
+        "Bitte gehen Sie näher an das Blatt heran.",
+        "The image is very small. The text may not be readable. Please move closer to the page.",
+    ),
+    "cut_off": (
+        "Am Rand fehlt ein Stück vom Blatt. Bitte fotografieren Sie das ganze Blatt "
+        "mit etwas Abstand.",
+        "Part of the page is cut off at the edge. Please take a photo of the whole page "
+        "with a little space around it.",
+    ),
+    "blank": (
+        "Auf dem Bild ist keine Schrift zu sehen. Bitte prüfen Sie, "
+        "ob Sie die richtige Seite fotografiert haben.",
+        "We cannot see any text in the image. Please check that you took a photo of the "
+        "right page.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One piece of advice for one page of the file (``page`` counts from 1)."""
+
+    code: str
+    page: int
+
+    def to_json(self) -> dict[str, Any]:
+        de, en = ADVICE[self.code]
+        return {"code": self.code, "page": self.page, "message_de": de, "message_en": en}
+
+
+def precheck(path: Path, settings: Settings) -> tuple[str, int, tuple[Finding, ...]]:
+    """(media type, pages, findings) for the file at ``path``; born-digital pages pass."""
+    sniffed = sniff(path, settings.limits)
+    original = Original(
+        name="upload",
+        path=path,
+        sha256="",
+        size=path.stat().st_size,
+        media_type=sniffed.media_type,
+        pages=len(sniffed.kinds),
+    )
+    pipeline = load_pipeline(PIPELINE, settings.pipeline.directory)
+    findings: list[Finding] = []
+    with tempfile.TemporaryDirectory(prefix="briefkasten-precheck-") as workdir:
+        for index, kind in enumerate(sniffed.kinds[:MAX_PAGES]):
+            if kind != "raster":
+                continue
+            page = decode(PageRef(original, index, kind), raster_dpi=RENDER_DPI)
+            page = run_steps(page, pipeline, Path(workdir), Options())
+            findings.extend(Finding(flag, index + 1) for flag in page.flags if flag in ADVICE)
+    return sniffed.media_type, len(sniffed.kinds), tuple(findings)

@@ -1,0 +1,153 @@
+"""The receipt (Eingangsbestätigung) of a submission as a PDF, in German or English.
+
+It names the job center, the case number, the server's time of receipt and, per document, its
+type, page count and every file with name, size and SHA-256 — what an applicant may need to
+prove that and what they handed in. Receipts fetched with an upload link show the case number
+masked in the middle (``12345BG•••2345``): the applicant recognises it, a finder of a lost QR
+code learns nothing new. Made with fpdf2; DejaVu Sans (Debian's fonts-dejavu-core) when
+installed, else the PDF core font Helvetica with characters outside Latin-1 replaced.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from briefkasten.catalogue import label
+from briefkasten.model import Submission
+
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+TEXTS = {
+    "de": {
+        "title": "Eingangsbestätigung",
+        "intro": "Wir haben diese Unterlagen erhalten. Bitte heben Sie diese Bestätigung auf.",
+        "jobcenter": "Jobcenter",
+        "case": "BG-Nummer",
+        "received": "Eingegangen am",
+        "submission": "Vorgangsnummer",
+        "document": "Dokument",
+        "page": "Seite",
+        "pages": "Seiten",
+        "file": "Datei",
+        "bytes": "Bytes",
+        "footer": (
+            "Diese Bestätigung wurde automatisch erstellt und ist ohne Unterschrift gültig. "
+            "Die SHA-256-Prüfsumme zeigt, dass eine Datei unverändert angekommen ist."
+        ),
+    },
+    "en": {
+        "title": "Receipt",
+        "intro": "We have received these documents. Please keep this receipt.",
+        "jobcenter": "Job center",
+        "case": "Case number (BG-Nummer)",
+        "received": "Received at",
+        "submission": "Submission number",
+        "document": "Document",
+        "page": "page",
+        "pages": "pages",
+        "file": "File",
+        "bytes": "bytes",
+        "footer": (
+            "This receipt was created automatically and is valid without a signature. "
+            "The SHA-256 checksum shows that a file arrived unchanged."
+        ),
+    },
+}
+
+
+def mask_case_number(case_number: str) -> str:
+    """``12345BG0012345`` → ``12345BG•••2345`` (job center and last digits stay readable)."""
+    return f"{case_number[:7]}•••{case_number[-4:]}"
+
+
+def received_local(received_at: str) -> str:
+    """The ISO UTC time as German local time, e.g. ``24.11.2026, 18:03:00 (CET)``."""
+    moment = datetime.fromisoformat(received_at).astimezone(BERLIN)
+    return moment.strftime("%d.%m.%Y, %H:%M:%S ") + f"({moment.tzname()})"
+
+
+def receipt_pdf(
+    submission: Submission, tenant_name: str, *, lang: str = "de", mask_case: bool = False
+) -> bytes:
+    """The receipt of ``submission`` as PDF bytes."""
+    texts = TEXTS["en" if lang == "en" else "de"]
+    pdf = _Receipt()
+    pdf.set_title(texts["title"])
+    pdf.set_creator("Briefkasten")
+    pdf.add_page()
+    pdf.heading(texts["title"])
+    pdf.line_of(texts["intro"])
+    pdf.ln(2)
+    case = mask_case_number(submission.case_number) if mask_case else submission.case_number
+    for name, value in (
+        (texts["jobcenter"], tenant_name),
+        (texts["case"], case),
+        (texts["received"], received_local(submission.received_at)),
+        (texts["submission"], submission.submission_id),
+    ):
+        pdf.field(name, value)
+    for number, document in enumerate(submission.documents, start=1):
+        pages = sum(f.pages for f in document.files)
+        pdf.ln(3)
+        pdf.subheading(
+            f"{texts['document']} {number}: {label(document.document_type, lang)} "
+            f"({pages} {texts['page'] if pages == 1 else texts['pages']})"
+        )
+        for file in document.files:
+            size = f"{file.size:,}".replace(",", "." if lang != "en" else ",")
+            pdf.line_of(f"{texts['file']}: {file.name} ({size} {texts['bytes']})")
+            pdf.mono(f"SHA-256: {file.sha256}")
+    pdf.ln(4)
+    pdf.small(texts["footer"])
+    return bytes(pdf.output())
+
+
+class _Receipt(FPDF):
+    def __init__(self) -> None:
+        super().__init__(format="A4")
+        self.set_margins(20, 20, 20)
+        self.set_auto_page_break(True, margin=20)
+        self._family, self._unicode = "helvetica", False
+        for directory in FONT_DIRS:
+            regular, bold = directory / "DejaVuSans.ttf", directory / "DejaVuSans-Bold.ttf"
+            mono = directory / "DejaVuSansMono.ttf"
+            if regular.exists() and bold.exists() and mono.exists():
+                self.add_font("dejavu", "", str(regular))
+                self.add_font("dejavu", "B", str(bold))
+                self.add_font("dejavumono", "", str(mono))
+                self._family, self._unicode = "dejavu", True
+                break
+
+    def _text(self, text: str) -> str:
+        if self._unicode:
+            return text
+        return text.replace("•", "*").encode("latin-1", "replace").decode("latin-1")
+
+    def _write(self, text: str, size: float, style: str = "", family: str = "") -> None:
+        self.set_font(family or self._family, style, size)
+        self.multi_cell(0, size * 0.5, self._text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def heading(self, text: str) -> None:
+        self._write(text, 18, "B")
+        self.ln(3)
+
+    def subheading(self, text: str) -> None:
+        self._write(text, 12, "B")
+
+    def field(self, name: str, value: str) -> None:
+        self._write(f"{name}: {value}", 11)
+
+    def line_of(self, text: str) -> None:
+        self._write(text, 10.5)
+
+    def mono(self, text: str) -> None:
+        self._write(text, 8.5, family="dejavumono" if self._unicode else "courier")
+
+    def small(self, text: str) -> None:
+        self._write(text, 8.5)

@@ -1,0 +1,242 @@
+"""The upload page ``/u/{token}`` and its static files, without a browser.
+
+The page is the same HTML for every token; these tests check what a browser would rely on: both
+languages, no inline code (the CSP forbids it), the texts block for the script, the vendored tus
+client, and the caching of the static files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from briefkasten.broker.local import MemoryJobQueue
+from briefkasten.config import Settings
+from briefkasten.gateway import create_app
+from briefkasten.gateway.web import page
+from briefkasten.gateway.web.texts import TEXTS
+from briefkasten.storage import open_storage
+
+Client = TestClient[Any, Any]
+TOKEN = "not-a-real-token.signature"
+TUS_JS_SHA256 = "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8"
+SNIFF = Path(__file__).resolve().parent.parent / "briefkasten" / "pipeline" / "sniff.py"
+
+
+class _Document(HTMLParser):
+    """Every tag with its attributes, and the text of each ``<script>``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self._script: dict[str, str | None] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag == "script":
+            self._script = dict(attrs)
+            self.scripts.append((self._script, ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._script = None
+
+    def handle_data(self, data: str) -> None:
+        if self._script is not None:
+            attrs, text = self.scripts[-1]
+            self.scripts[-1] = (attrs, text + data)
+
+    def find(self, tag: str, **attrs: str) -> list[dict[str, str | None]]:
+        return [
+            a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())
+        ]
+
+
+def parse(html: str) -> _Document:
+    document = _Document()
+    document.feed(html)
+    return document
+
+
+@pytest.fixture
+async def client(
+    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> Client:
+    settings = dataclasses.replace(
+        settings,
+        gateway=dataclasses.replace(
+            settings.gateway, api_keys="jc-test:page-key", spool_dir=tmp_path / "spool"
+        ),
+    )
+    storage = open_storage(f"memory://{tmp_path.name}")
+    return await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
+
+
+async def get_page(client: Client, query: str = "", **headers: str) -> tuple[str, Any]:
+    response = await client.get(f"/u/{TOKEN}{query}", headers=headers)
+    assert response.status == 200
+    return await response.text(), response
+
+
+async def test_page_is_german_by_default_and_holds_no_inline_code(client: Client) -> None:
+    html, response = await get_page(client)
+    assert response.content_type == "text/html"
+    assert response.charset == "utf-8"
+    assert response.headers["Content-Language"] == "de"
+    assert "Content-Security-Policy" in response.headers
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+    document = parse(html)
+    assert document.find("html")[0]["lang"] == "de"
+    assert "Unterlagen senden" in html and "Foto machen" in html
+    # No inline code: scripts come from our origin or are data; no style or on* attributes.
+    for attrs, text in document.scripts:
+        if attrs.get("type") == "application/json":
+            continue
+        assert attrs.get("src", "").startswith("../static/"), attrs  # type: ignore[union-attr]
+        assert not text.strip()
+    assert not document.find("style")
+    for tag, attrs in document.tags:
+        assert "style" not in attrs, tag
+        assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
+    # No third-party origin anywhere.
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)
+    assert TOKEN not in html  # the page is the same for every token
+
+
+async def test_texts_block_carries_both_languages(client: Client) -> None:
+    html, _ = await get_page(client)
+    (texts,) = [text for attrs, text in parse(html).scripts if attrs.get("id") == "texts"]
+    data = json.loads(texts)
+    assert data["lang"] == "de"
+    assert set(data["de"]) == set(data["en"]) == set(TEXTS["de"])
+    assert data["de"]["save_pdf"] == "Quittung als PDF speichern"
+    assert "</" not in texts  # nothing in the JSON can close the script element
+
+
+def test_both_languages_have_the_same_texts_and_placeholders() -> None:
+    assert set(TEXTS["de"]) == set(TEXTS["en"])
+    for key, german in TEXTS["de"].items():
+        placeholders = set(re.findall(r"\{(\w+)\}", german))
+        assert placeholders == set(re.findall(r"\{(\w+)\}", TEXTS["en"][key])), key
+
+
+@pytest.mark.parametrize(
+    ("query", "accept", "expected"),
+    [
+        ("?lang=en", "", "en"),
+        ("?lang=de", "en-US,en;q=0.9", "de"),
+        ("", "en-GB,en;q=0.9,de;q=0.8", "en"),
+        ("", "de-DE,de;q=0.9,en;q=0.8", "de"),
+        ("", "fr-FR,fr;q=0.9,en;q=0.5", "en"),
+        ("", "tr", "de"),
+        ("?lang=xx", "", "de"),
+    ],
+)
+async def test_language_from_query_or_accept_language(
+    client: Client, query: str, accept: str, expected: str
+) -> None:
+    headers = {"Accept-Language": accept} if accept else {}
+    html, response = await get_page(client, query, **headers)
+    document = parse(html)
+    assert document.find("html")[0]["lang"] == expected
+    assert response.headers["Content-Language"] == expected
+    other = "de" if expected == "en" else "en"
+    (switch,) = document.find("a", id="lang-switch")
+    assert switch["href"] == f"?lang={other}" and switch["lang"] == other
+    assert TEXTS[expected]["take_photo"] in html
+
+
+def test_language_ignores_malformed_quality_values() -> None:
+    assert page.language(None, "en;q=abc, de;q=0.1") == "de"
+    assert page.language(None, "") == "de"
+    assert page.language("en", "de") == "en"
+
+
+async def test_page_has_the_accessible_structure(client: Client) -> None:
+    html, _ = await get_page(client)
+    document = parse(html)
+    assert document.find("main", id="main")
+    assert document.find("fieldset", id="types")
+    assert "<legend" in html
+    (camera,) = document.find("input", id="camera-input")
+    assert camera["type"] == "file" and camera["capture"] == "environment"
+    assert camera["accept"] == "image/*"
+    (files,) = document.find("input", id="files-input")
+    assert "multiple" in files
+    accepted = set(str(files["accept"]).split(","))
+    # Every media type the gateway's sniff allowlist accepts can be chosen.
+    allowlist = set(re.findall(r'return "([a-z]+/[a-z.+-]+)"', SNIFF.read_text()))
+    assert allowlist and allowlist <= accepted
+    live = [a for t, a in document.tags if a.get("role") in ("status", "alert")]
+    assert len(live) >= 4  # announcer, per-step alerts
+    assert document.find("div", id="announcer")[0]["aria-live"] == "polite"
+    for _, attrs in document.tags:
+        if attrs.get("id") in ("collect-title", "review-title", "receipt-title"):
+            assert attrs["tabindex"] == "-1"  # focus moves to the heading of each step
+    (viewport,) = document.find("meta", name="viewport")
+    assert "user-scalable" not in str(viewport["content"])  # zoom stays possible
+
+
+async def test_static_files_are_served_with_a_long_cache_and_gzip(client: Client) -> None:
+    html, _ = await get_page(client)
+    sources = re.findall(r'(?:src|href)="\.\./static/([^"?]+)\?v=([0-9a-f]{16})"', html)
+    names = {name for name, _ in sources}
+    assert {"page.js", "page.css", "vendor/tus.min.js", "favicon.svg"} <= names
+    for name, version in sources:
+        response = await client.get(f"/static/{name}?v={version}")
+        assert response.status == 200, name
+        assert response.headers["Cache-Control"] == page.LONG_CACHE
+        body = await response.read()
+        assert hashlib.sha256(body).hexdigest()[:16] == version
+    response = await client.get(
+        "/static/page.js", headers={"Accept-Encoding": "gzip"}, auto_decompress=False
+    )
+    assert response.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert response.headers["Cache-Control"] == "no-cache"  # unversioned: revalidate
+    assert b"tus.Upload" in gzip.decompress(await response.read())
+    etag = response.headers["ETag"]
+    again = await client.get("/static/page.js", headers={"If-None-Match": etag})
+    assert again.status == 304
+    css = await client.get("/static/page.css")
+    assert css.headers["Content-Type"] == "text/css; charset=utf-8"
+    assert css.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_unknown_static_file_is_a_json_404(client: Client) -> None:
+    for path in ("/static/nope.js", "/static/../page.py", "/static/%2e%2e/page.py"):
+        response = await client.get(path)
+        assert response.status == 404, path
+        body = await response.json()
+        assert body["error"]["code"] == "not_found"
+
+
+def test_vendored_tus_client_is_the_published_build() -> None:
+    vendored = page.STATIC_DIR / "vendor" / "tus.min.js"
+    assert hashlib.sha256(vendored.read_bytes()).hexdigest() == TUS_JS_SHA256
+    assert (
+        (page.STATIC_DIR / "vendor" / "tus-js-client-LICENSE.txt")
+        .read_text()
+        .startswith("The MIT License")
+    )
+
+
+def test_the_script_uses_no_eval_and_writes_no_html() -> None:
+    script = (page.STATIC_DIR / "page.js").read_text()
+    for forbidden in ("eval(", "new Function", "innerHTML", "outerHTML", "insertAdjacentHTML"):
+        assert forbidden not in script, forbidden
+    assert ".style." not in script and "setAttribute('style'" not in script
+    assert "localStorage" not in script and "document.cookie" not in script
