@@ -9,10 +9,15 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-
                 poppler-utils fonts-dejavu-core fonts-liberation2
 DEMO_OUT    := var/demo
 
-.PHONY: run demo test bench eval lint setup system-deps samples clean rabbitmq chromium
+.PHONY: run link demo test bench eval lint setup system-deps samples clean rabbitmq chromium
 
 # make run's API key when none is configured: for trying it out on 127.0.0.1 only.
 DEMO_API_KEYS := demo:demo-key
+# make run's and make link's upload-link secret when none is configured: random, made once.
+DEMO_SECRET_FILE := var/links-secret
+DEMO_SECRET = $$(test -s $(DEMO_SECRET_FILE) || { mkdir -p var && umask 077 && \
+	$(PY) -c 'import secrets; print(secrets.token_urlsafe(48))' > $(DEMO_SECRET_FILE); }; \
+	cat $(DEMO_SECRET_FILE))
 
 setup: system-deps $(STAMP)
 
@@ -34,7 +39,15 @@ $(STAMP): pyproject.toml
 
 run: setup
 	@echo "Briefkasten: http://127.0.0.1:8080 (embedded mode; API key demo-key unless BRIEFKASTEN_API_KEYS is set)"
-	BRIEFKASTEN_API_KEYS="$${BRIEFKASTEN_API_KEYS:-$(DEMO_API_KEYS)}" $(VENV)/bin/briefkasten serve
+	BRIEFKASTEN_API_KEYS="$${BRIEFKASTEN_API_KEYS:-$(DEMO_API_KEYS)}" \
+	BRIEFKASTEN_LINKS_SECRET="$${BRIEFKASTEN_LINKS_SECRET:-$(DEMO_SECRET)}" \
+	$(VENV)/bin/briefkasten serve
+
+# An upload link for the demo tenant of make run: open the printed url in a browser.
+link: setup
+	@BRIEFKASTEN_LINKS_SECRET="$${BRIEFKASTEN_LINKS_SECRET:-$(DEMO_SECRET)}" \
+	$(VENV)/bin/briefkasten link create --tenant demo --case 12345BG0012345 \
+		--types kontoauszug,mietvertrag
 
 demo: setup
 	@mkdir -p $(DEMO_OUT)

@@ -23,7 +23,7 @@ from briefkasten.broker import outbox as outbox_module
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
-from briefkasten.gateway import create_app
+from briefkasten.gateway import create_app, security
 from briefkasten.worker import Worker, distributed, job_queue, open_storage_for, start_in_thread
 
 log = logging.getLogger("briefkasten")
@@ -44,7 +44,13 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         log.info("embedded mode: workers run in this process, the outbox is the sink")
     app = create_app(settings, storage=storage, jobs=jobs)
     log.info("listening on http://%s:%d", gateway.host, gateway.port)
-    web.run_app(app, host=gateway.host, port=gateway.port, print=None)
+    web.run_app(
+        app,
+        host=gateway.host,
+        port=gateway.port,
+        print=None,
+        access_log_class=security.AccessLogger,
+    )
     return 0
 
 

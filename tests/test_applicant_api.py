@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import cv2
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, make_mocked_request
 from pypdf import PdfReader
 
 from briefkasten import config, links
@@ -19,7 +21,7 @@ from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings, TenantSettings
 from briefkasten.gateway import create_app
 from briefkasten.gateway.keys import STORAGE
-from briefkasten.gateway.security import CONTENT_SECURITY_POLICY
+from briefkasten.gateway.security import CONTENT_SECURITY_POLICY, AccessLogger
 from briefkasten.gateway.tus import PREFIX
 from briefkasten.storage import open_storage
 
@@ -126,7 +128,7 @@ async def test_a_submission_from_tus_uploads_and_what_its_link_may_read(page: Pa
     receipt = await response.json()
     files = receipt["receipt"]["documents"][0]["files"]
     assert [f["media_type"] for f in files] == ["image/png", "image/jpeg"]
-    assert receipt["receipt"]["case_number"] == CASE
+    assert receipt["receipt"]["case_number"] == "12345BG•••2345"
 
     # The uploads are used up; a repeated send with the same key returns the same receipt.
     again = await page.submit([{"document_type": "kontoauszug", "uploads": [first]}])
@@ -282,7 +284,7 @@ async def test_uploads_without_a_link_only_where_the_tenant_allows_them(page: Pa
     upload = await page.upload(SCAN.read_bytes(), token=token)
     sent = await page.submit([{"document_type": "ausweis", "uploads": [upload]}], token=token)
     assert sent.status == 202
-    assert (await sent.json())["receipt"]["case_number"] == CASE
+    assert (await sent.json())["receipt"]["case_number"] == "12345BG•••2345"
 
 
 async def test_security_headers_on_every_answer(page: Page) -> None:
@@ -372,3 +374,17 @@ def test_tenants_come_from_the_config_file(tmp_path: Path) -> None:
     path.write_text("[tenants.Bad_Name]\n")
     with pytest.raises(config.ConfigError):
         config.load(path, environ={})
+
+
+def test_the_access_log_holds_no_token(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.access")
+    access = AccessLogger(logger, "")
+    request = make_mocked_request("GET", "/u/WyJkZW1vIiwiYWJjIl0.c2lnbmF0dXJl?lang=en")
+    with caplog.at_level(logging.INFO, logger="test.access"):
+        access.log(request, web.Response(status=200, body=b"ok"), 0.0123)
+        access.log(make_mocked_request("GET", "/api/v1/upload-links/self"), web.Response(), 0.001)
+    assert caplog.messages[0].startswith("GET /u/… 200 ")
+    assert caplog.messages[0].endswith(" 12.3ms")
+    assert "WyJ" not in caplog.text
+    assert "lang" not in caplog.text
+    assert caplog.messages[1].startswith("GET /api/v1/upload-links/self 200")

@@ -319,7 +319,7 @@ def test_applicant_sends_two_photos_and_gets_a_receipt(
     heading = page.get_by_role("heading", name="Vielen Dank! Ihre Unterlagen sind angekommen.")
     expect(heading).to_be_focused()
     expect(page.locator("#receipt-jobcenter")).to_have_text(TENANT_NAME)
-    expect(page.locator("#receipt-case")).to_have_text(CASE)
+    expect(page.locator("#receipt-case")).to_have_text("12345BG•••2345")  # masked
     documents = page.locator("#receipt-documents .document")
     expect(documents).to_have_count(1)
     expect(documents.locator("h4")).to_have_text("Kontoauszug")

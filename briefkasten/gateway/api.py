@@ -30,7 +30,7 @@ from briefkasten.gateway.upload import UploadForm, read_form
 from briefkasten.intake import IncomingDocument, check_case_number, load_submission
 from briefkasten.links import UploadLink, verify
 from briefkasten.model import Submission
-from briefkasten.receipt import receipt_pdf
+from briefkasten.receipt import mask_case_number, receipt_pdf
 
 log = logging.getLogger("briefkasten.gateway")
 T = TypeVar("T")
@@ -96,15 +96,18 @@ def owner_of(tenant: str, link: UploadLink | None) -> str:
     return f"{tenant}/{link.link_id}" if link else f"{tenant}/api"
 
 
-def receipt(request: web.Request, submission: Submission) -> dict[str, Any]:
+def receipt(request: web.Request, submission: Submission, *, masked: bool) -> dict[str, Any]:
+    """The 202 answer. Link holders see the case number masked, as on the PDF receipt: the
+    applicant recognises it, a finder of a lost QR code does not learn it."""
     sid = submission.submission_id
+    case = mask_case_number(submission.case_number) if masked else submission.case_number
     return {
         "submission_id": sid,
         "received_at": submission.received_at,
         "status_url": str(request.app.router["submission"].url_for(submission_id=sid)),
         "receipt_pdf_url": str(request.app.router["receipt-pdf"].url_for(submission_id=sid)),
         "receipt": {
-            "case_number": submission.case_number,
+            "case_number": case,
             "documents": [
                 {
                     "document_id": d.document_id,
@@ -138,7 +141,7 @@ async def post_submission(request: web.Request) -> web.Response:
             idempotency_key = f"link:{link.link_id}:{idempotency_key}"
         earlier = await run(request, intake.find, tenant, idempotency_key)
         if earlier is not None:
-            return web.json_response(receipt(request, earlier), status=202)
+            return web.json_response(receipt(request, earlier, masked=link is not None), status=202)
     uploads: list[str] = []
     if request.content_type == "application/json":
         form, uploads = await tus_form(request, tenant, link)
@@ -177,7 +180,7 @@ async def post_submission(request: web.Request) -> web.Response:
         len(submission.documents),
         files,
     )
-    return web.json_response(receipt(request, submission), status=202)
+    return web.json_response(receipt(request, submission, masked=link is not None), status=202)
 
 
 async def tus_form(

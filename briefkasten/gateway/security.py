@@ -8,6 +8,8 @@
   ``Authorization: Bearer``, which a foreign site cannot make a browser attach. On top of that
   a state-changing request whose ``Origin`` (or ``Sec-Fetch-Site``) names another site is
   refused with 403.
+* **Access log** without credentials: ``/u/<token>`` is logged as ``/u/…`` (the token is a
+  bearer credential), and never a query string.
 * **Rate limits** (the ``limits`` library, moving window, in memory): per client address and per
   upload-link token for everything applicants can reach. Requests with an API key (the case
   software) are not limited. Counters are per gateway process; behind a load balancer the
@@ -17,9 +19,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
@@ -133,3 +137,22 @@ def setup(app: web.Application, settings: GatewaySettings, origins: set[str]) ->
     app[RATE_LIMITS] = RateLimits.from_settings(settings)
     app[ALLOWED_ORIGINS] = frozenset(origins)
     app.on_response_prepare.append(add_headers)
+
+
+#: Path segments that are credentials: the upload-link token of the page URL.
+_TOKEN_IN_PATH = re.compile(r"^/u/[^/]+")
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One line per request: method, path with any token removed, status, bytes, time."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        path = _TOKEN_IN_PATH.sub("/u/…", request.path)
+        self.logger.info(
+            "%s %s %s %d %.1fms",
+            request.method,
+            path,
+            response.status,
+            response.body_length,
+            time * 1000,
+        )
