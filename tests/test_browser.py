@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -146,7 +147,11 @@ def gateway(tmp_path: Path, settings: Settings) -> Iterator[Gateway]:
             settings.broker, outbox_dir=tmp_path / "outbox", journal_dir=tmp_path / "journal"
         ),
         links=dataclasses.replace(settings.links, secret=SECRET, public_base_url=base),
-        tenants=(TenantSettings(TENANT, name=TENANT_NAME, logo=str(logo)),),
+        tenants=(
+            TenantSettings(
+                TENANT, name=TENANT_NAME, logo=str(logo), allow_uploads_without_link=True
+            ),
+        ),
     )
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
@@ -217,7 +222,7 @@ def page(browser: Any, gateway: Gateway) -> Iterator[Any]:
     watch.check()
 
 
-def scan(page: Any, state: str) -> None:
+def scan(page: Any, state: str, *, screenshot: bool = True) -> None:
     """axe-core on the page as it is now: no serious or critical violations."""
     results = Axe().run(page)
     blocking = [
@@ -228,7 +233,7 @@ def scan(page: Any, state: str) -> None:
     assert not blocking, f"{state}: {blocking}"
     others = [f"{v['id']} ({v['impact']})" for v in results.response["violations"]]
     print(f"axe {state}: {results.response['testEngine']['version']}, other findings: {others}")
-    if TAKE_SCREENSHOTS:
+    if TAKE_SCREENSHOTS and screenshot:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{state}.png"
         page.screenshot(path=str(path), full_page=True)
@@ -479,3 +484,55 @@ def test_a_file_the_server_refuses_shows_its_message(
     page.get_by_role("link", name="English").click()
     expect(card.locator(".card-error")).to_contain_text("We cannot accept this kind of file.")
     expect(page.locator("#collect-alert")).to_contain_text("Please delete it.")
+
+
+def test_without_a_link_the_applicant_types_the_bg_nummer(page: Any, gateway: Gateway) -> None:
+    """The tenant allows uploads without a link: a wrong number is refused at the field, the
+    right one opens a new link's upload page."""
+    page.goto(f"{gateway.base}/t/{TENANT}")
+    expect(page.get_by_role("heading", name="Unterlagen senden", level=1)).to_be_visible()
+    expect(page.locator("#tenant")).to_have_text(f"An: {TENANT_NAME}")
+    expect(page.locator("#tenant-logo")).to_be_visible()
+    assert page.eval_on_selector("#tenant-logo", "(img) => img.naturalWidth") > 0
+    field = page.get_by_label("Ihre BG-Nummer")
+    expect(field).to_have_accessible_description(
+        "Die BG-Nummer steht oben auf Ihren Briefen vom Jobcenter, zum Beispiel 12345BG0012345."
+    )
+    scan(page, "09-without-link-empty", screenshot=False)
+
+    # One digit short: the message is shown next to the field, described, announced, focused.
+    field.fill("12345BG001234")
+    page.get_by_role("button", name="Weiter").click()
+    error = "Diese BG-Nummer ist nicht richtig."
+    expect(page.locator("#case-error")).to_be_visible()
+    expect(page.locator("#case-error")).to_contain_text(error)
+    expect(field).to_be_focused()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_accessible_description(re.compile(f"Fehler: {error}"))
+    announced(page, f"Fehler: {error}")
+    assert small_targets(page) == []
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert no_horizontal_scrolling(page)
+    page.set_viewport_size(PHONE)
+    scan(page, "09-without-link")
+
+    # The switch keeps what was typed and says the message in English.
+    page.get_by_role("link", name="English").click()
+    assert page.url.endswith("?lang=en")
+    expect(page.locator("#case-error")).to_contain_text("This case number is not right.")
+    expect(page.get_by_label("Your case number (BG-Nummer)")).to_have_value("12345BG001234")
+    page.get_by_role("link", name="Deutsch").click()
+
+    # Spaces and lower case are fine; Enter sends; the page of the new link opens.
+    field.fill(" 12345 bg 0012345 ")
+    field.press("Enter")
+    page.wait_for_url(re.compile(r"/u/[^/?]+\?lang=de$"))
+    expect(
+        page.get_by_role("heading", name="Schritt 1 von 2: Unterlagen hinzufügen")
+    ).to_be_visible()
+    expect(page.locator("#tenant")).to_have_text(f"An: {TENANT_NAME}")
+    expect(page.locator("#valid-until")).to_be_visible()
+    scan(page, "09-without-link-upload-page", screenshot=False)
+    token = page.url.split("/u/", 1)[1].split("?", 1)[0]
+    link = links.verify(gateway.settings.links, gateway.storage, token)
+    assert (link.tenant, link.case_number) == (TENANT, CASE)

@@ -1,8 +1,10 @@
-"""The upload page ``/u/{token}`` and its static files, without a browser.
+"""The upload page ``/u/{token}``, the start page ``/t/{tenant}`` and their static files, without
+a browser.
 
-The page is the same HTML for every token; these tests check what a browser would rely on: both
-languages, no inline code (the CSP forbids it), the texts block for the script, the vendored tus
-client, and the caching of the static files.
+The upload page is the same HTML for every token; these tests check what a browser would rely
+on: both languages, no inline code (the CSP forbids it), the texts block for the script, the
+vendored tus client, and the caching of the static files. The start page for uploads without a
+link has the form only where the tenant allows them.
 """
 
 from __future__ import annotations
@@ -21,16 +23,21 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from briefkasten.broker.local import MemoryJobQueue
-from briefkasten.config import Settings
+from briefkasten.config import Settings, TenantSettings
 from briefkasten.gateway import create_app
 from briefkasten.gateway.web import page
-from briefkasten.gateway.web.texts import TEXTS
+from briefkasten.gateway.web.texts import START_TEXTS, TEXTS
+from briefkasten.intake import CASE_NUMBER
 from briefkasten.storage import open_storage
 
 Client = TestClient[Any, Any]
 TOKEN = "not-a-real-token.signature"
 TUS_JS_SHA256 = "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8"
 SNIFF = Path(__file__).resolve().parent.parent / "briefkasten" / "pipeline" / "sniff.py"
+OPEN = TenantSettings(
+    "jc-offen", name="Jobcenter Offenbach", logo="/srv/logo.svg", allow_uploads_without_link=True
+)
+CLOSED = TenantSettings("jc-zu", name="Jobcenter Zustadt")
 
 
 class _Document(HTMLParser):
@@ -78,6 +85,7 @@ async def client(
         gateway=dataclasses.replace(
             settings.gateway, api_keys="jc-test:page-key", spool_dir=tmp_path / "spool"
         ),
+        tenants=(OPEN, CLOSED),
     )
     storage = open_storage(f"memory://{tmp_path.name}")
     return await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
@@ -89,19 +97,20 @@ async def get_page(client: Client, query: str = "", **headers: str) -> tuple[str
     return await response.text(), response
 
 
-async def test_page_is_german_by_default_and_holds_no_inline_code(client: Client) -> None:
-    html, response = await get_page(client)
+def assert_page_headers(response: Any, lang: str) -> None:
     assert response.content_type == "text/html"
     assert response.charset == "utf-8"
-    assert response.headers["Content-Language"] == "de"
+    assert response.headers["Content-Language"] == lang
+    assert response.headers["Vary"] == "Accept-Language"
     assert "Content-Security-Policy" in response.headers
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def assert_no_inline_code(html: str) -> None:
+    """Scripts come from our origin or are data; no style or on* attributes; no foreign origin."""
     document = parse(html)
-    assert document.find("html")[0]["lang"] == "de"
-    assert "Unterlagen senden" in html and "Foto machen" in html
-    # No inline code: scripts come from our origin or are data; no style or on* attributes.
     for attrs, text in document.scripts:
         if attrs.get("type") == "application/json":
             continue
@@ -113,6 +122,14 @@ async def test_page_is_german_by_default_and_holds_no_inline_code(client: Client
         assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
     # No third-party origin anywhere.
     assert not re.search(r"(src|href)=\"(https?:)?//", html)
+
+
+async def test_page_is_german_by_default_and_holds_no_inline_code(client: Client) -> None:
+    html, response = await get_page(client)
+    assert_page_headers(response, "de")
+    assert parse(html).find("html")[0]["lang"] == "de"
+    assert "Unterlagen senden" in html and "Foto machen" in html
+    assert_no_inline_code(html)
     assert TOKEN not in html  # the page is the same for every token
 
 
@@ -234,9 +251,142 @@ def test_vendored_tus_client_is_the_published_build() -> None:
     )
 
 
-def test_the_script_uses_no_eval_and_writes_no_html() -> None:
-    script = (page.STATIC_DIR / "page.js").read_text()
+@pytest.mark.parametrize("name", ["page.js", "start.js"])
+def test_the_script_uses_no_eval_and_writes_no_html(name: str) -> None:
+    script = (page.STATIC_DIR / name).read_text()
     for forbidden in ("eval(", "new Function", "innerHTML", "outerHTML", "insertAdjacentHTML"):
         assert forbidden not in script, forbidden
     assert ".style." not in script and "setAttribute('style'" not in script
     assert "localStorage" not in script and "document.cookie" not in script
+
+
+# --- the start page for uploads without a link: /t/{tenant} -----------------------------------
+
+
+async def get_start(
+    client: Client, tenant: str, query: str = "", status: int = 200, **headers: str
+) -> tuple[str, Any]:
+    response = await client.get(f"/t/{tenant}{query}", headers=headers)
+    assert response.status == status
+    return await response.text(), response
+
+
+async def test_start_page_has_the_form_where_the_tenant_allows_it(client: Client) -> None:
+    html, response = await get_start(client, OPEN.id)
+    assert_page_headers(response, "de")
+    assert_no_inline_code(html)
+    document = parse(html)
+    assert document.find("html")[0]["lang"] == "de"
+    (tenant,) = document.find("p", id="tenant")
+    assert "An: Jobcenter Offenbach" in html and tenant["data-name"] == OPEN.display_name
+    (logo,) = document.find("img", id="tenant-logo")
+    assert logo["src"] == f"../tenant-logo/{OPEN.id}" and logo["alt"] == ""
+    (form,) = document.find("form", id="start-form")
+    assert form["data-tenant"] == OPEN.id
+    assert "hidden" in form  # the script shows it; without a script the noscript text says why
+    assert "<noscript>" in html
+    # One labelled input, described by the hint (and by the error once there is one).
+    (label,) = document.find("label")
+    assert label["for"] == "case-number"
+    (field,) = document.find("input")
+    assert field["id"] == "case-number" and field["type"] == "text"
+    assert field["aria-describedby"] == "case-hint"
+    assert field["autocomplete"] == "off"
+    (hint,) = document.find("p", id="case-hint")
+    assert (
+        "Die BG-Nummer steht oben auf Ihren Briefen vom Jobcenter, zum Beispiel 12345BG0012345."
+        in html
+    )
+    assert hint["class"] == "hint"
+    assert document.find("p", id="case-error")[0]["class"] == "field-error"
+    assert document.find("div", id="start-alert")[0]["role"] == "alert"
+    assert document.find("div", id="announcer")[0]["aria-live"] == "polite"
+    (button,) = document.find("button")
+    assert button["type"] == "submit"
+    # Our script only, and the texts for it in both languages.
+    sources = [attrs["src"] for attrs, _ in document.scripts if attrs.get("src")]
+    assert [str(s).split("?")[0] for s in sources] == ["../static/start.js"]
+    (texts,) = [text for attrs, text in document.scripts if attrs.get("id") == "texts"]
+    data = json.loads(texts)
+    assert data["lang"] == "de"
+    assert set(data["de"]) == set(data["en"]) == set(START_TEXTS["de"])
+    assert "rate_limited" in data["errors"]["en"]
+    assert "</" not in texts
+
+
+@pytest.mark.parametrize(
+    ("query", "accept", "expected"),
+    [
+        ("?lang=en", "", "en"),
+        ("?lang=de", "en-US,en;q=0.9", "de"),
+        ("", "en-GB,en;q=0.9,de;q=0.8", "en"),
+        ("", "", "de"),
+    ],
+)
+async def test_start_page_language(client: Client, query: str, accept: str, expected: str) -> None:
+    headers = {"Accept-Language": accept} if accept else {}
+    html, response = await get_start(client, OPEN.id, query, **headers)
+    assert_page_headers(response, expected)
+    document = parse(html)
+    assert document.find("html")[0]["lang"] == expected
+    other = "de" if expected == "en" else "en"
+    (switch,) = document.find("a", id="lang-switch")
+    assert switch["href"] == f"?lang={other}" and switch["lang"] == other
+    texts = START_TEXTS[expected]
+    assert texts["case_label"] in html and texts["case_hint"] in html
+    assert texts["to_jobcenter"].format(name=OPEN.display_name) in html
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+async def test_start_page_without_the_form_where_the_tenant_does_not_allow_it(
+    client: Client, lang: str
+) -> None:
+    html, response = await get_start(client, CLOSED.id, f"?lang={lang}")
+    assert_page_headers(response, lang)
+    assert_no_inline_code(html)
+    document = parse(html)
+    assert not document.find("form") and not document.find("input")
+    assert not document.scripts  # a plain message: nothing to run
+    assert START_TEXTS[lang]["no_link_title"] in html and START_TEXTS[lang]["no_link"] in html
+    assert document.find("p", id="tenant") and CLOSED.display_name in html
+    assert not document.find("img", id="tenant-logo")  # none configured
+    assert document.find("link", rel="stylesheet")  # the same look
+    assert document.find("a", id="lang-switch")
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+async def test_start_page_for_an_unknown_tenant_is_a_404_page(client: Client, lang: str) -> None:
+    html, response = await get_start(client, "jc-nirgendwo", f"?lang={lang}", status=404)
+    assert_page_headers(response, lang)
+    assert_no_inline_code(html)
+    document = parse(html)
+    assert not document.find("form") and not document.scripts
+    assert not document.find("p", id="tenant") and not document.find("img", id="tenant-logo")
+    assert START_TEXTS[lang]["unknown_title"] in html and START_TEXTS[lang]["unknown"] in html
+    assert "nirgendwo" not in html  # nothing from the address is echoed
+    # A path that looks like markup is not echoed either.
+    html, _ = await get_start(client, "%3Cscript%3Ealert(1)%3C%2Fscript%3E", status=404)
+    assert "alert(1)" not in html and "<script" not in html
+
+
+async def test_start_page_static_files_are_versioned(client: Client) -> None:
+    html, _ = await get_start(client, OPEN.id)
+    sources = re.findall(r'(?:src|href)="\.\./static/([^"?]+)\?v=([0-9a-f]{16})"', html)
+    assert {"start.js", "page.css", "favicon.svg"} <= {name for name, _ in sources}
+    for name, version in sources:
+        response = await client.get(f"/static/{name}?v={version}")
+        assert response.status == 200, name
+        assert response.headers["Cache-Control"] == page.LONG_CACHE
+
+
+def test_start_texts_have_the_same_keys_and_placeholders_in_both_languages() -> None:
+    assert set(START_TEXTS["de"]) == set(START_TEXTS["en"])
+    for key, german in START_TEXTS["de"].items():
+        placeholders = set(re.findall(r"\{(\w+)\}", german))
+        assert placeholders == set(re.findall(r"\{(\w+)\}", START_TEXTS["en"][key])), key
+
+
+def test_start_script_checks_the_same_format_as_the_gateway() -> None:
+    script = (page.STATIC_DIR / "start.js").read_text()
+    assert f"const CASE_NUMBER = /{CASE_NUMBER.pattern}/;" in script
+    assert "location.assign(" in script

@@ -1,4 +1,5 @@
-"""The applicant's upload page ``GET /u/{token}`` and its files under ``GET /static/…``.
+"""The applicant's upload page ``GET /u/{token}``, the start page for uploads without a link
+``GET /t/{tenant}``, and their files under ``GET /static/…``.
 
 The page holds no case data. Its HTML is the same for every token (only the language differs),
 so both languages are rendered once at start-up; the script reads the token from the address,
@@ -7,6 +8,11 @@ expired or revoked token still gets the page, which then shows the API's message
 texts travel in a ``<script type="application/json">`` block, so the page runs under a CSP
 without inline code. Static files are read once, served from memory with their content hash in
 the URL (cached for a year), gzipped for text types; there are no third-party origins.
+
+The start page ``/t/{tenant}`` is rendered at start-up too, per configured tenant and language,
+from the settings: where the tenant allows uploads without a link it holds the form for the
+BG-Nummer (its script asks ``POST /api/v1/tenants/{tenant}/upload-links`` for a one-day link and
+opens it), elsewhere only a message; an unknown tenant gets the message page with status 404.
 """
 
 from __future__ import annotations
@@ -14,14 +20,16 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 from aiohttp import web
 
+from briefkasten.config import TenantSettings
 from briefkasten.errors import NotFound
-from briefkasten.gateway.web.texts import ERRORS, LANGUAGES, TEXTS
+from briefkasten.gateway.keys import SETTINGS
+from briefkasten.gateway.web.texts import ERRORS, LANGUAGES, START_TEXTS, TEXTS
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -52,24 +60,32 @@ class StaticFile:
 
 @dataclass(frozen=True)
 class Site:
-    """What the page needs at run time: the rendered HTML per language and the static files."""
+    """What the pages need at run time: the rendered HTML per language and the static files."""
 
     html: dict[str, bytes]
     files: dict[str, StaticFile]
+    #: The start page per (tenant id, language); the tenant id ``""`` is the unknown tenant.
+    start: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
 
 SITE = web.AppKey("upload_page", Site)
 
 
 def setup(app: web.Application) -> None:
-    """Add ``GET /u/{token}`` and ``GET /static/{name}`` to the gateway."""
-    app[SITE] = load()
+    """Add ``GET /u/{token}``, ``GET /t/{tenant}`` and ``GET /static/{name}`` to the gateway."""
+    app[SITE] = load(tenants=app[SETTINGS].tenants)
     app.router.add_get("/u/{token}", upload_page, name="upload-page")
+    app.router.add_get("/t/{tenant}", start_page, name="start-page")
     app.router.add_get("/static/{name:.+}", static_file, name="static")
 
 
-def load(static_dir: Path = STATIC_DIR, templates_dir: Path = TEMPLATES_DIR) -> Site:
-    """Read the static files and render the page in every language."""
+def load(
+    static_dir: Path = STATIC_DIR,
+    templates_dir: Path = TEMPLATES_DIR,
+    tenants: tuple[TenantSettings, ...] = (),
+) -> Site:
+    """Read the static files and render the pages in every language (the start page for each
+    of ``tenants`` and for an unknown one)."""
     files = {
         path.relative_to(static_dir).as_posix(): _static(path)
         for path in sorted(static_dir.rglob("*"))
@@ -98,7 +114,20 @@ def load(static_dir: Path = STATIC_DIR, templates_dir: Path = TEMPLATES_DIR) -> 
         ).encode()
         for lang in LANGUAGES
     }
-    return Site(html=html, files=files)
+    start_template = env.get_template("start.html")
+    start = {
+        (tenant.id if tenant else "", lang): start_template.render(
+            lang=lang,
+            other=next(other for other in LANGUAGES if other != lang),
+            t=START_TEXTS[lang],
+            texts={"lang": lang, "errors": ERRORS, **START_TEXTS},
+            static=static_url,
+            tenant=tenant,
+        ).encode()
+        for tenant in (None, *tenants)
+        for lang in LANGUAGES
+    }
+    return Site(html=html, files=files, start=start)
 
 
 def language(query: str | None, accept_language: str) -> str:
@@ -126,6 +155,21 @@ async def upload_page(request: web.Request) -> web.Response:
     lang = language(request.query.get("lang"), request.headers.get("Accept-Language", ""))
     return web.Response(
         body=request.app[SITE].html[lang],
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Vary": "Accept-Language", "Content-Language": lang},
+    )
+
+
+async def start_page(request: web.Request) -> web.Response:
+    """The start page for uploads without a link: the form where the tenant allows them, else
+    only a message (status 404 for a tenant that is not configured)."""
+    lang = language(request.query.get("lang"), request.headers.get("Accept-Language", ""))
+    pages = request.app[SITE].start
+    body = pages.get((request.match_info["tenant"], lang))
+    return web.Response(
+        status=200 if body else 404,
+        body=body or pages[("", lang)],
         content_type="text/html",
         charset="utf-8",
         headers={"Vary": "Accept-Language", "Content-Language": lang},

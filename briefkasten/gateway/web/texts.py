@@ -1,4 +1,5 @@
-"""The texts of the upload page, German (plain language) and English.
+"""The texts of the upload page and of the start page without a link, German (plain language)
+and English.
 
 German is written for applicants in "Leichte Sprache" style: short sentences, one statement each,
 "Sie", no officialese. ``{name}`` placeholders are filled in by the script (always as text,
@@ -248,6 +249,67 @@ ENGLISH: dict[str, str] = {
     "date_format": "en-GB",
 }
 
+#: The start page ``/t/{tenant}`` for uploads without a link: type the BG-Nummer, get a link.
+START_GERMAN: dict[str, str] = {
+    **{key: GERMAN[key] for key in ("title", "lang_switch", "brand", "noscript", "to_jobcenter")},
+    "network_error": GERMAN["network_error"],
+    "start_intro": (
+        "Hier senden Sie Unterlagen an Ihr Jobcenter. Das geht mit dem Handy. "
+        "Dafür brauchen Sie Ihre BG-Nummer."
+    ),
+    "case_label": "Ihre BG-Nummer",
+    "case_hint": (
+        "Die BG-Nummer steht oben auf Ihren Briefen vom Jobcenter, zum Beispiel 12345BG0012345."
+    ),
+    "error_prefix": "Fehler:",
+    "case_missing": "Bitte geben Sie Ihre BG-Nummer ein.",
+    "case_invalid": (
+        "Diese BG-Nummer ist nicht richtig. Eine BG-Nummer hat 5 Ziffern, dann BG, "
+        "dann 7 Ziffern. Zum Beispiel: 12345BG0012345."
+    ),
+    "continue": "Weiter",
+    "waiting": "Bitte warten Sie einen Moment.",
+    "start_failed": "Das hat nicht geklappt. Bitte versuchen Sie es noch einmal.",
+    "no_link_title": "Hier geht das nur mit einem Link.",
+    "no_link": (
+        "Ihr Jobcenter schickt Ihnen einen Link für Ihre Unterlagen. Bitte öffnen Sie diesen "
+        "Link. Sie haben keinen Link? Dann fragen Sie beim Jobcenter."
+    ),
+    "unknown_title": "Diese Seite gibt es nicht.",
+    "unknown": "Bitte prüfen Sie die Adresse. Oder fragen Sie beim Jobcenter nach einem Link.",
+}
+
+START_ENGLISH: dict[str, str] = {
+    **{key: ENGLISH[key] for key in ("title", "lang_switch", "brand", "noscript", "to_jobcenter")},
+    "network_error": ENGLISH["network_error"],
+    "start_intro": (
+        "Here you can send documents to your job center. You can use your phone. "
+        "You need your case number (BG-Nummer) for this."
+    ),
+    "case_label": "Your case number (BG-Nummer)",
+    "case_hint": (
+        "The case number is at the top of the letters from your job center, "
+        "for example 12345BG0012345."
+    ),
+    "error_prefix": "Error:",
+    "case_missing": "Please enter your case number.",
+    "case_invalid": (
+        "This case number is not right. A case number has 5 digits, then BG, then 7 digits. "
+        "For example: 12345BG0012345."
+    ),
+    "continue": "Continue",
+    "waiting": "Please wait a moment.",
+    "start_failed": "That did not work. Please try again.",
+    "no_link_title": "This only works with a link.",
+    "no_link": (
+        "Your job center sends you a link for your documents. Please open this link. "
+        "You do not have a link? Then ask your job center."
+    ),
+    "unknown_title": "This page does not exist.",
+    "unknown": "Please check the address. Or ask your job center for a link.",
+}
+
 TEXTS: dict[str, dict[str, str]] = {"de": GERMAN, "en": ENGLISH}
+START_TEXTS: dict[str, dict[str, str]] = {"de": START_GERMAN, "en": START_ENGLISH}
 ERRORS: dict[str, dict[str, str]] = {"en": ENGLISH_ERRORS}
 LANGUAGES: tuple[str, ...] = tuple(TEXTS)
