@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="listen address (default from config: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default from config: 8080)")
+    _log_format(serve)
     serve.set_defaults(handler=_commands("serve"))
 
     worker = commands.add_parser("worker", help="normalise queued submissions")
@@ -84,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="stop after S seconds without work (default: run until stopped)",
     )
+    worker.add_argument(
+        "--metrics-port", type=int, metavar="PORT", help="serve Prometheus metrics on this port"
+    )
+    worker.add_argument(
+        "--metrics-host", default="127.0.0.1", metavar="ADDR", help="(default: 127.0.0.1)"
+    )
+    _log_format(worker)
     worker.set_defaults(handler=_commands("worker"))
 
     consume = commands.add_parser(
@@ -99,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     consume.add_argument("--max-messages", type=int, metavar="N")
     consume.add_argument("--idle-timeout", type=float, metavar="S")
+    consume.add_argument(
+        "--ack",
+        action="store_true",
+        help="after saving, confirm receipt on briefkasten.receipts (starts deletion grace)",
+    )
+    _log_format(consume)
     consume.set_defaults(handler=_commands("consume"))
 
     outbox = commands.add_parser("outbox", help="inspect and replay announcement messages")
@@ -129,7 +143,40 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     listing.add_argument("--tenant", help="default: gateway.default_tenant")
     link.set_defaults(handler=_commands("link"))
+
+    retention = commands.add_parser(
+        "retention", help="delete submissions after hand-over (grace) or maximum retention"
+    )
+    retention_commands = retention.add_subparsers(
+        dest="retention_command", metavar="ACTION", required=True
+    )
+    sweep = retention_commands.add_parser("run", help="one sweep now; prints what it deleted")
+    sweep.add_argument("--dry-run", action="store_true", help="only print what would go")
+    sweep.add_argument(
+        "--at", metavar="TIME", help="with --dry-run: as if it were TIME (ISO 8601), to look ahead"
+    )
+    retention.set_defaults(handler=_commands("retention"))
+
+    dlq = commands.add_parser("dlq", help="dead-lettered jobs: list, retry, purge")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)
+    listing = dlq_commands.add_parser("list", help="job id, submission, tenant, attempts, reason")
+    listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    listing.add_argument("--limit", type=int, default=1000, metavar="N", help="(default: 1000)")
+    retry = dlq_commands.add_parser("retry", help="move dead jobs back to the work queue")
+    retry.add_argument("job_ids", nargs="*", metavar="JOB_ID", help="default: every dead job")
+    purge = dlq_commands.add_parser("purge", help="drop dead jobs for good (needs --yes)")
+    purge.add_argument("job_ids", nargs="*", metavar="JOB_ID", help="default: every dead job")
+    purge.add_argument("--yes", action="store_true", help="really delete them")
+    dlq.set_defaults(handler=_commands("dlq"))
     return parser
+
+
+def _log_format(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        help="log lines on stderr (default from config [logging] format: json)",
+    )
 
 
 def _commands(name: str) -> Any:

@@ -24,6 +24,7 @@ from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
 from briefkasten.gateway import create_app, security
+from briefkasten.monitoring import Metrics, setup_logging
 from briefkasten.worker import Worker, distributed, job_queue, open_storage_for, start_in_thread
 
 log = logging.getLogger("briefkasten")
@@ -36,13 +37,14 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port or settings.gateway.port,
     )
     settings = dataclasses.replace(settings, gateway=gateway)
-    _logging()
+    _logging(args, settings)
     storage = open_storage_for(settings)
     jobs = job_queue(settings, recover=True)
+    metrics = Metrics.for_settings(settings)  # embedded workers count into the gateway's
     if not distributed(settings):
-        start_in_thread(Worker(settings, storage, jobs, threading.Event()))
+        start_in_thread(Worker(settings, storage, jobs, threading.Event(), metrics))
         log.info("embedded mode: workers run in this process, the outbox is the sink")
-    app = create_app(settings, storage=storage, jobs=jobs)
+    app = create_app(settings, storage=storage, jobs=jobs, metrics=metrics)
     log.info("listening on http://%s:%d", gateway.host, gateway.port)
     web.run_app(
         app,
@@ -55,7 +57,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def worker(args: argparse.Namespace, settings: Settings) -> int:
-    _logging()
+    _logging(args, settings)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -65,20 +67,30 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     storage = open_storage_for(settings)
-    handled = Worker(settings, storage, job_queue(settings), stop).run(
-        idle_timeout=args.idle_timeout
-    )
+    metrics = Metrics.for_settings(settings)
+    stop_metrics = None
+    if args.metrics_port is not None:
+        stop_metrics = metrics.serve(args.metrics_port, args.metrics_host)
+        log.info("metrics on http://%s:%d/metrics", args.metrics_host, args.metrics_port)
+    try:
+        handled = Worker(settings, storage, job_queue(settings), stop, metrics).run(
+            idle_timeout=args.idle_timeout
+        )
+    finally:
+        if stop_metrics is not None:
+            stop_metrics()
     log.info("worker stopped after %d job(s)", handled)
     return 0
 
 
 def consume(args: argparse.Namespace, settings: Settings) -> int:
+    from briefkasten.broker.rabbitmq import RabbitPublisher
     from briefkasten.broker.subscriber import RabbitSubscriber
-    from briefkasten.consumer import save_message
+    from briefkasten.consumer import save_and_confirm
 
     if not distributed(settings):
         raise ConfigError("consume needs RabbitMQ: set BRIEFKASTEN_AMQP_URL")
-    _logging()
+    _logging(args, settings)
     storage = open_storage_for(settings)
     subscriber = RabbitSubscriber(
         settings.broker.amqp_url,
@@ -86,14 +98,18 @@ def consume(args: argparse.Namespace, settings: Settings) -> int:
         args.queue,
         bindings=tuple(args.binding or ["#"]),
     )
+    broker = settings.broker
+    receipts = RabbitPublisher(broker.amqp_url, broker.receipts_exchange) if args.ack else None
     try:
         count = subscriber.consume(
-            lambda message: log.info("saved %s", save_message(message, storage, args.into)),
+            lambda m: log.info("saved %s", save_and_confirm(m, storage, args.into, receipts)),
             max_messages=args.max_messages,
             idle_timeout=args.idle_timeout,
         )
     finally:
         subscriber.close()
+        if receipts is not None:
+            receipts.close()
     log.info("consumed %d message(s)", count)
     return 0
 
@@ -165,9 +181,72 @@ def link(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _logging() -> None:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+def _logging(args: argparse.Namespace, settings: Settings) -> None:
+    """Logs to stderr: ``--log-format`` wins over ``[logging] format`` (default json)."""
+    fmt = getattr(args, "log_format", None) or settings.logging.format
+    setup_logging(fmt, level=settings.logging.level)
+
+
+def retention(args: argparse.Namespace, settings: Settings) -> int:
+    """``briefkasten retention run [--dry-run] [--at TIME]``: one sweep now, lines on stdout."""
+    from datetime import UTC, datetime
+
+    from briefkasten import retention as retention_module
+
+    _logging(args, settings)
+    now = datetime.now(UTC)
+    if args.at:
+        if not args.dry_run:
+            raise ConfigError("--at only goes with --dry-run (it would delete early)")
+        now = datetime.fromisoformat(args.at)
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    report = retention_module.sweep(
+        open_storage_for(settings),
+        settings,
+        now=now,
+        dry_run=args.dry_run,
+        outbox=Outbox(settings.broker.outbox_dir.absolute()),
     )
+    for deletion in report.deleted:
+        print(deletion.line(dry_run=args.dry_run))
+    verb = "would delete" if args.dry_run else "deleted"
+    print(
+        f"{verb} {len(report.deleted)} submission(s), kept {report.kept}, "
+        f"{report.errors} unreadable; sent messages pruned: {report.outbox_pruned}",
+        file=sys.stderr,
+    )
+    return 4 if report.errors else 0
+
+
+def dlq(args: argparse.Namespace, settings: Settings) -> int:
+    """``briefkasten dlq list|retry|purge``: dead-lettered jobs (RabbitMQ or the journal)."""
+    from briefkasten.dlq import LocalDeadLetters, RabbitDeadLetters
+
+    broker = settings.broker
+    letters: LocalDeadLetters | RabbitDeadLetters = (
+        RabbitDeadLetters(broker.amqp_url, broker.work_queue)
+        if distributed(settings)
+        else LocalDeadLetters(broker.journal_dir.absolute())
+    )
+    try:
+        if args.dlq_command == "list":
+            found = letters.list(args.limit)
+            for job in found:
+                print(json.dumps(job.to_json()) if args.json else job.line())
+            print(f"{len(found)} dead job(s)", file=sys.stderr)
+            return 0
+        ids = args.job_ids or None
+        if args.dlq_command == "purge" and not args.yes:
+            print(
+                "briefkasten: purge deletes dead jobs for good; add --yes to do it",
+                file=sys.stderr,
+            )
+            return 2
+        done = letters.retry(ids) if args.dlq_command == "retry" else letters.purge(ids)
+    finally:
+        letters.close()
+    verb = "moved back to the work queue" if args.dlq_command == "retry" else "purged"
+    for job in done:
+        print(f"{verb}: {job.line()}")
+    print(f"{len(done)} dead job(s) {verb}", file=sys.stderr)
+    return 0

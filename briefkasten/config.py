@@ -83,6 +83,7 @@ class GatewaySettings:
     rate_limit_per_link: str = "1000/hour"
     trust_forwarded_for: bool = False
     precheck_workers: int = 1
+    min_free_disk_mb: int = 500
 
     @property
     def catalogue(self) -> tuple[str, ...]:
@@ -118,6 +119,20 @@ class BrokerSettings:
     retry_max_delay: float = 300.0
     outbox_dir: Path = Path("var/outbox")
     journal_dir: Path = Path("var/journal")
+    receipts_exchange: str = "briefkasten.receipts"
+    receipts_queue: str = "briefkasten.receipts"
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """Deletion after hand-over (Löschfristen): a submission's originals and results are
+    deleted ``grace_days`` after the case software confirmed receipt, or ``max_days`` after it
+    was received if no confirmation came. Workers (and ``serve`` in embedded mode) sweep every
+    ``sweep_interval_s`` seconds (0 = only ``briefkasten retention run``)."""
+
+    grace_days: int = 7
+    max_days: int = 90
+    sweep_interval_s: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -137,16 +152,28 @@ class LinkSettings:
 class TenantSettings:
     """One job center (tenant), from a ``[tenants.<id>]`` table: the name and logo its
     applicants see, and whether they may upload without a case-bound link (they then type
-    their BG-Nummer themselves; off unless switched on here)."""
+    their BG-Nummer themselves; off unless switched on here). ``retention_grace_days`` and
+    ``retention_max_days`` override ``[retention]`` for this tenant (0 = the global value)."""
 
     id: str
     name: str = ""
     logo: str = ""
     allow_uploads_without_link: bool = False
+    retention_grace_days: int = 0
+    retention_max_days: int = 0
 
     @property
     def display_name(self) -> str:
         return self.name or self.id
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    """Logs go to stderr: ``format`` ``json`` (one event per line) or ``text``; ``level`` as in
+    Python's logging (``INFO``, ``DEBUG`` …). ``briefkasten ingest`` always writes text."""
+
+    format: str = "json"
+    level: str = "INFO"
 
 
 @dataclass(frozen=True)
@@ -158,6 +185,8 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     broker: BrokerSettings = field(default_factory=BrokerSettings)
     links: LinkSettings = field(default_factory=LinkSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
     tenants: tuple[TenantSettings, ...] = ()
 
     def tenant(self, tenant_id: str) -> TenantSettings:

@@ -4,7 +4,10 @@ For each announcement: validate it against the contract, download the PDFs (or, 
 normalisation failed, the originals) and the texts from storage, verify every SHA-256, save
 them under ``INTO/<tenant>/<case_number>/<submission_id>/`` with the message beside them, and
 only then acknowledge. Saving is idempotent by ``message_id``, so redelivered messages are
-harmless. A hash mismatch is not retried: the message goes to the dead-letter queue.
+harmless. A hash mismatch is not retried: the message goes to the dead-letter queue. With
+``--ack`` the consumer then confirms receipt on ``briefkasten.receipts`` (``save_and_confirm``),
+which starts the submission's deletion grace period; a failed confirmation puts the message
+back, and the redelivery confirms again (saving is idempotent).
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from briefkasten import contract
+from briefkasten.broker.base import Publisher
 from briefkasten.broker.subscriber import ReceivedMessage
 from briefkasten.errors import ProcessingError
+from briefkasten.receipts import receipt_message
 from briefkasten.storage.base import Storage
 
 _CHUNK = 1024 * 1024
@@ -45,6 +50,17 @@ def save_message(message: ReceivedMessage, storage: Storage, into: Path) -> Path
     part = done.with_suffix(".part")
     part.write_bytes(message.body)
     part.replace(done)
+    return folder
+
+
+def save_and_confirm(
+    message: ReceivedMessage, storage: Storage, into: Path, publisher: Publisher | None
+) -> Path:
+    """``save_message``, then (with a ``publisher`` on the receipts exchange) confirm receipt."""
+    folder = save_message(message, storage, into)
+    if publisher is not None:
+        data = json.loads(message.body)
+        publisher.publish(receipt_message(data["tenant"], data["submission_id"]))
     return folder
 
 

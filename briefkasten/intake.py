@@ -117,7 +117,10 @@ class Intake:
         if not self.storage.exists(key):
             return None
         submission_id = json.loads(self.storage.get_bytes(key))["submission_id"]
-        return load_submission(self.storage, tenant, submission_id)
+        try:
+            return load_submission(self.storage, tenant, submission_id)
+        except NotFound:  # deleted after its retention period: the key starts afresh
+            return None
 
     def status(self, tenant: str, submission_id: str) -> dict[str, Any]:
         """The recorded status; ``received`` while a worker has not written one yet."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,22 +46,29 @@ def normalise_document(
     outcome_key = _key(submission, document, "outcome.json")
     if storage.exists(outcome_key):
         return DocumentOutcome.from_json(json.loads(storage.get_bytes(outcome_key)), document)
+    ids = {
+        "submission_id": submission.submission_id,
+        "document_id": document.document_id,
+        "tenant": submission.tenant,
+    }
+    code = ""
     with tempfile.TemporaryDirectory(prefix="briefkasten-doc-") as tmp:
         workdir = Path(tmp)
         try:
             outcome = _normalise(document, submission, services, workdir)
         except InputRejected as exc:
-            outcome = _failed(document, f"{exc.code}: {exc}")
+            outcome, code = _failed(document, f"{exc.code}: {exc}"), exc.code
         except ProcessingError as exc:
             if not final_attempt:
                 raise
-            outcome = _failed(document, f"{exc.code}: {exc}")
-    if outcome.failure_reason:
+            outcome, code = _failed(document, f"{exc.code}: {exc}"), exc.code
+    if outcome.failure_reason:  # the code only: the reason may name an original file
         log.warning(
             "document %s of submission %s: normalisation failed (%s)",
             document.document_id,
             submission.submission_id,
-            outcome.failure_reason,
+            code,
+            extra={**ids, "error": code},
         )
     _put_json(storage, outcome_key, outcome.to_json())
     return outcome
@@ -76,6 +84,7 @@ def _normalise(
         storage.get_file(received.key, local)
         files.append(local)
     pdf, report = workdir / "document.pdf", workdir / "report.json"
+    started = time.perf_counter()
     result = ingest(
         files,
         pdf,
@@ -85,9 +94,42 @@ def _normalise(
         report=report,
         pool=services.pool,
     )
+    _observe(document, submission, services, result, time.perf_counter() - started)
     text = workdir / "document.txt"
     text.write_text(result.text, encoding="utf-8")
     return _stored(document, submission, storage, result, pdf, text, report)
+
+
+def _observe(
+    document: DocumentRequest,
+    submission: Submission,
+    services: Services,
+    result: DocumentResult,
+    seconds: float,
+) -> None:
+    """Metrics (pages, step timings, OCR confidence) and one log line per step, ids only."""
+    if services.metrics is not None:
+        services.metrics.document_processed(submission.tenant, result)
+    ids = {
+        "submission_id": submission.submission_id,
+        "document_id": document.document_id,
+        "tenant": submission.tenant,
+    }
+    for number, page in enumerate(result.pages, start=1):
+        for record in page.history:
+            log.debug(
+                "page %d: step %s took %.1f ms",
+                number,
+                record.step,
+                record.ms,
+                extra={**ids, "page": number, "step": record.step, "duration_ms": record.ms},
+            )
+    log.info(
+        "document %s normalised: %d page(s)",
+        document.document_id,
+        len(result.pages),
+        extra={**ids, "pages": len(result.pages), "duration_ms": round(seconds * 1000, 1)},
+    )
 
 
 def _stored(

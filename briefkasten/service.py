@@ -11,6 +11,7 @@ when normalisation fails for good, the document is still delivered with its orig
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from briefkasten.broker.base import Job, Publisher
@@ -19,6 +20,7 @@ from briefkasten.config import Settings
 from briefkasten.errors import BrokerError
 from briefkasten.intake import load_submission, write_status
 from briefkasten.message import DocumentOutcome, build_message
+from briefkasten.monitoring import Metrics
 from briefkasten.normalise import normalise_document
 from briefkasten.pool import PagePool
 from briefkasten.storage.base import Storage
@@ -35,10 +37,12 @@ class Services:
     outbox: Outbox
     publisher: Publisher | None
     pool: PagePool | None = None
+    metrics: Metrics | None = None
 
 
 def process(job: Job, services: Services) -> None:
     """Normalise every document of the job's submission, store the results, announce them."""
+    started = time.perf_counter()
     storage = services.storage
     submission = load_submission(storage, job.tenant, job.submission_id)
     write_status(storage, submission, "processing")
@@ -55,13 +59,28 @@ def process(job: Job, services: Services) -> None:
             services.outbox.mark_sent(message.message_id)
         except BrokerError as exc:  # the outbox flusher keeps retrying it
             services.outbox.record_error(message.message_id, str(exc))
-            log.warning("message %s not yet published: %s", message.message_id, exc.code)
+            log.warning(
+                "message %s not yet published: %s",
+                message.message_id,
+                exc.code,
+                extra={"submission_id": submission.submission_id, "tenant": job.tenant},
+            )
     failed = [o for o in outcomes if o.failure_reason]
     documents = {o.document.document_id: o.status_entry() for o in outcomes}
     write_status(storage, submission, "delivered", documents)
+    if services.metrics is not None:
+        for outcome in outcomes:
+            services.metrics.document_delivered(job.tenant, failed=bool(outcome.failure_reason))
     log.info(
         "submission %s delivered: %d document(s), %d with normalisation failed",
         submission.submission_id,
         len(outcomes),
         len(failed),
+        extra={
+            "submission_id": submission.submission_id,
+            "job_id": job.job_id,
+            "tenant": job.tenant,
+            "attempt": job.attempt,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
     )

@@ -5,7 +5,8 @@ number of ``briefkasten worker`` processes on any machine, small prefetch, ack o
 result is stored and published, dead-letter after ``max_attempts``. Embedded mode: the same
 loop over the on-disk job journal, inside ``briefkasten serve``; a restart resumes unfinished
 jobs. Either way, pages run in a warm ``PagePool`` and an outbox flusher keeps retrying
-messages RabbitMQ did not confirm.
+messages RabbitMQ did not confirm; a retention ``Sweeper`` deletes handed-over submissions and,
+with RabbitMQ, a ``ReceiptListener`` records the case systems' receipt confirmations.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox, OutboxFlusher
 from briefkasten.broker.rabbitmq import RabbitJobQueue, RabbitPublisher
 from briefkasten.config import Settings
+from briefkasten.monitoring import Metrics
 from briefkasten.pool import PagePool
+from briefkasten.receipts import ReceiptListener
+from briefkasten.retention import Sweeper
 from briefkasten.service import Services, process
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
@@ -72,17 +76,22 @@ class Worker:
     storage: Storage
     queue: LocalJobQueue | RabbitJobQueue
     stop: threading.Event
+    #: The process's metrics (``serve`` shares the gateway's); by default the worker's own.
+    metrics: Metrics | None = None
 
     def run(self, *, idle_timeout: float | None = None) -> int:
         """Handle jobs until ``stop`` is set (or idle for ``idle_timeout`` s); returns the count."""
         settings = self.settings
         outbox = Outbox(settings.broker.outbox_dir.absolute())
-        factory = publisher_factory(settings)
+        metrics = self.metrics or Metrics()
+        factory = metrics.publisher_factory(publisher_factory(settings))
         publisher = factory() if factory else None
         flusher = OutboxFlusher(outbox, factory).start() if factory else None
+        housekeeping = start_housekeeping(settings, self.storage, outbox)
         try:
             with PagePool(settings.worker_count) as pool:
-                services = Services(settings, self.storage, outbox, publisher, pool)
+                storage = metrics.storage(self.storage)  # counts storage errors
+                services = Services(settings, storage, outbox, publisher, pool, metrics)
 
                 def handle(job: Job) -> None:
                     process(job, services)
@@ -96,10 +105,25 @@ class Worker:
                     )
                 return self.queue.consume(handle, stop_event=self.stop, idle_timeout=idle_timeout)
         finally:
+            for task in housekeeping:
+                task.stop()
             if flusher is not None:
                 flusher.stop()
             if publisher is not None:
                 publisher.close()
+
+
+def start_housekeeping(
+    settings: Settings, storage: Storage, outbox: Outbox
+) -> list[Sweeper | ReceiptListener]:
+    """Retention: the periodic sweep, and (with RabbitMQ) the receipts listener."""
+    tasks: list[Sweeper | ReceiptListener] = []
+    if settings.retention.sweep_interval_s > 0:
+        interval = settings.retention.sweep_interval_s
+        tasks.append(Sweeper(storage, settings, outbox, interval=interval).start())
+    if distributed(settings):
+        tasks.append(ReceiptListener(storage, settings).start())
+    return tasks
 
 
 def start_in_thread(worker: Worker) -> threading.Thread:

@@ -138,6 +138,14 @@ def backoff(job: Job, base: float, cap: float) -> float:
     return float(min(cap, base * 2 ** min(job.attempt, 30)))
 
 
+def log_reason(exc: BaseException) -> str:
+    """What a log line may say about ``exc``: its code and English message, never ``source``
+    (which can be an original's file name); an unforeseen error by its type only."""
+    if isinstance(exc, BriefkastenError):
+        return f"{exc.code}: {exc.message_en}"[:_MAX_REASON]
+    return type(exc).__name__
+
+
 def failure_reason(exc: BaseException) -> str:
     """A short English reason for logs and dead-letter headers."""
     text = str(exc) if isinstance(exc, BriefkastenError) else f"{type(exc).__name__}: {exc}"

@@ -28,6 +28,7 @@ from briefkasten.broker.base import (
     OutboundMessage,
     backoff,
     failure_action,
+    log_reason,
 )
 from briefkasten.broker.outbox import write_atomic
 from briefkasten.errors import BrokerError
@@ -148,7 +149,18 @@ class LocalJobQueue:
                 handler(job)
             except Exception as exc:
                 action, reason = failure_action(exc, job, self.max_attempts)
-                log.warning("job %s attempt %d failed: %s", job.job_id, job.attempt, reason)
+                log.warning(
+                    "job %s attempt %d failed (%s): %s",
+                    job.job_id,
+                    job.attempt,
+                    action,
+                    log_reason(exc),
+                    extra={
+                        "job_id": job.job_id,
+                        "submission_id": job.submission_id,
+                        "tenant": job.tenant,
+                    },
+                )
                 if action == "retry":
                     self.retry(job)
                     continue

@@ -133,6 +133,19 @@ class Outbox:
         entry = self.get(message_id)
         self._move(entry, "pending", seq=time.time_ns(), sent_at=None, attempts=0, last_error=None)
 
+    def prune_sent(self, before: datetime, *, dry_run: bool = False) -> int:
+        """Remove sent messages sent before ``before`` (retention: they name the originals)."""
+        pruned = 0
+        for entry in self._read_state("sent"):
+            sent_at = datetime.fromisoformat(entry.sent_at or entry.created_at)
+            if sent_at.tzinfo is None:
+                sent_at = sent_at.replace(tzinfo=UTC)
+            if sent_at < before:
+                if not dry_run:
+                    _unlink(self._path("sent", entry.message.message_id))
+                pruned += 1
+        return pruned
+
     def counts(self) -> dict[str, int]:
         return {s: len(list((self.directory / s).glob("*.json"))) for s in STATES}
 

@@ -32,6 +32,7 @@ from briefkasten.broker.base import (
     OutboundMessage,
     backoff,
     failure_action,
+    log_reason,
 )
 from briefkasten.errors import BrokerError, ConfigError
 
@@ -360,7 +361,14 @@ class RabbitJobQueue:
             channel.basic_ack(tag)
             return True
         action, reason = failure_action(error, job, self.max_attempts)
-        log.warning("job %s attempt %d failed: %s", job.job_id, job.attempt, reason)
+        log.warning(
+            "job %s attempt %d failed (%s): %s",
+            job.job_id,
+            job.attempt,
+            action,
+            log_reason(error),
+            extra={"job_id": job.job_id, "submission_id": job.submission_id, "tenant": job.tenant},
+        )
         if action == "retry":
             delay = backoff(job, self.job_retry_delay, self.job_retry_max_delay)
             self._put(channel, job.next_attempt(), delay=delay)

@@ -5,6 +5,10 @@ hashes and sizes; no document content and no OCR text ever travel inline. The sc
 package data (``submission-v1.schema.json``) so producers and consumers validate against the
 same file; ``docs/contract.md`` explains it for case-software developers.
 
+The other direction: a case system confirms that it stored a submission with a receipt
+message (``receipt-v1.schema.json``, ``validate_receipt``) on ``briefkasten.receipts``, routing
+key ``<tenant>``; Briefkasten then deletes the submission after the grace period.
+
 Routing: ``<tenant>.<document_type>`` of the *first* document. A submission with several
 document types is still one message; consumers that care about every type bind
 ``<tenant>.*`` (or ``#``) and read ``documents[].document_type`` from the body.
@@ -26,32 +30,39 @@ from jsonschema.exceptions import best_match
 from briefkasten.errors import InvalidRequest
 
 __all__ = [
+    "RECEIPT_SCHEMA_FILE",
     "SCHEMA_FILE",
     "SCHEMA_VERSION",
     "message_id_for",
+    "receipt_message_id_for",
+    "receipt_schema",
     "routing_key",
     "schema",
     "validate",
+    "validate_receipt",
 ]
 
 #: The version every message built by this package carries (body field and AMQP header).
 SCHEMA_VERSION = "1.0"
 #: The schema file (package data) for major version 1.
 SCHEMA_FILE = "submission-v1.schema.json"
+#: The schema file of the receipt confirmations case systems send (major version 1).
+RECEIPT_SCHEMA_FILE = "receipt-v1.schema.json"
 #: Namespace of the uuid5 message ids; never change it, or retried messages get new ids.
 _MESSAGE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:briefkasten:message:v1")
+_RECEIPT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:briefkasten:receipt:v1")
 _WORD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _MAX_ERRORS = 5
 
 
 @cache
-def _schema_text() -> str:
-    return (resources.files(__package__) / SCHEMA_FILE).read_text(encoding="utf-8")
+def _schema_text(name: str = SCHEMA_FILE) -> str:
+    return (resources.files(__package__) / name).read_text(encoding="utf-8")
 
 
 @cache
-def _validator() -> Draft202012Validator:
-    document = json.loads(_schema_text())
+def _validator(name: str = SCHEMA_FILE) -> Draft202012Validator:
+    document = json.loads(_schema_text(name))
     Draft202012Validator.check_schema(document)
     return Draft202012Validator(document)
 
@@ -62,13 +73,28 @@ def schema() -> dict[str, Any]:
     return document
 
 
+def receipt_schema() -> dict[str, Any]:
+    """The JSON Schema of receipt confirmations (a fresh copy)."""
+    document: dict[str, Any] = copy.deepcopy(_validator(RECEIPT_SCHEMA_FILE).schema)
+    return document
+
+
 def validate(message: dict[str, Any]) -> None:
     """Raise ``InvalidRequest`` unless ``message`` follows the contract.
 
     The error names the failing places (JSON paths and schema keywords) but never echoes
     values, so a rejected message cannot leak document content into logs.
     """
-    errors = sorted(_validator().iter_errors(message), key=lambda e: list(e.absolute_path))
+    _check(message, SCHEMA_FILE)
+
+
+def validate_receipt(message: dict[str, Any]) -> None:
+    """Raise ``InvalidRequest`` unless ``message`` is a receipt confirmation (same rules)."""
+    _check(message, RECEIPT_SCHEMA_FILE)
+
+
+def _check(message: dict[str, Any], name: str) -> None:
+    errors = sorted(_validator(name).iter_errors(message), key=lambda e: list(e.absolute_path))
     if not errors:
         return
     first = best_match(errors)
@@ -85,6 +111,13 @@ def message_id_for(submission_id: str) -> str:
     if not submission_id:
         raise InvalidRequest("submission id must not be empty", source="contract")
     return str(uuid.uuid5(_MESSAGE_NAMESPACE, submission_id))
+
+
+def receipt_message_id_for(submission_id: str) -> str:
+    """A stable id for the receipt confirmation of a submission (uuid5: resends keep it)."""
+    if not submission_id:
+        raise InvalidRequest("submission id must not be empty", source="contract")
+    return str(uuid.uuid5(_RECEIPT_NAMESPACE, submission_id))
 
 
 def routing_key(tenant: str, document_type: str) -> str:

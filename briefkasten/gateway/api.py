@@ -22,9 +22,15 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from briefkasten import links
-from briefkasten.errors import InvalidRequest, LimitExceeded, NotFound, Unauthorized
-from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, SETTINGS, SPOOL, STORAGE
+from briefkasten import links, retention
+from briefkasten.errors import (
+    BriefkastenError,
+    InvalidRequest,
+    LimitExceeded,
+    NotFound,
+    Unauthorized,
+)
+from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, METRICS, SETTINGS, SPOOL, STORAGE
 from briefkasten.gateway.tus import TUS_STORE
 from briefkasten.gateway.upload import UploadForm, read_form
 from briefkasten.intake import IncomingDocument, check_case_number, load_submission
@@ -131,7 +137,16 @@ def receipt(request: web.Request, submission: Submission, *, masked: bool) -> di
 
 
 async def post_submission(request: web.Request) -> web.Response:
+    """Receive a submission; counted in ``briefkasten_uploads_total`` by tenant and outcome."""
     tenant, link = await uploader(request)
+    try:
+        return await _receive(request, tenant, link)
+    except BriefkastenError as exc:
+        request.app[METRICS].upload(tenant, exc.code)
+        raise
+
+
+async def _receive(request: web.Request, tenant: str, link: UploadLink | None) -> web.Response:
     intake = request.app[INTAKE]
     idempotency_key = request.headers.get("Idempotency-Key") or None
     if idempotency_key:
@@ -141,6 +156,7 @@ async def post_submission(request: web.Request) -> web.Response:
             idempotency_key = f"link:{link.link_id}:{idempotency_key}"
         earlier = await run(request, intake.find, tenant, idempotency_key)
         if earlier is not None:
+            request.app[METRICS].upload(tenant, "duplicate")
             return web.json_response(receipt(request, earlier, masked=link is not None), status=202)
     uploads: list[str] = []
     if request.content_type == "application/json":
@@ -174,11 +190,14 @@ async def post_submission(request: web.Request) -> web.Response:
     for upload_id in uploads:  # received: the tus uploads are done with
         await run(request, store.delete, owner_of(tenant, link), upload_id)
     files = sum(len(d.files) for d in submission.documents)
+    size = sum(f.size for d in submission.documents for f in d.files)
+    request.app[METRICS].upload(tenant, "accepted", size)
     log.info(
         "received submission %s: %d document(s), %d file(s)",
         submission.submission_id,
         len(submission.documents),
         files,
+        extra={"submission_id": submission.submission_id, "tenant": tenant, "bytes": size},
     )
     return web.json_response(receipt(request, submission, masked=link is not None), status=202)
 
@@ -261,6 +280,24 @@ async def get_submission(request: web.Request) -> web.Response:
     tenant, _, submission_id = await readable_submission(request)
     status = await run(request, request.app[INTAKE].status, tenant, submission_id)
     return web.json_response(status)
+
+
+async def ack_submission(request: web.Request) -> web.Response:
+    """The case software confirms it stored the submission: ``202`` recorded, ``200`` if it
+    was already (idempotent); deletion follows after the tenant's grace period. API keys
+    only; a submission of another tenant is ``404``."""
+    tenant = tenant_of(request)
+    submission_id = request.match_info["submission_id"]
+    recorded, answer = await run(
+        request,
+        retention.confirm,
+        request.app[STORAGE],
+        request.app[SETTINGS],
+        tenant,
+        submission_id,
+        via="api",
+    )
+    return web.json_response(answer, status=202 if recorded else 200)
 
 
 async def get_receipt_pdf(request: web.Request) -> web.Response:

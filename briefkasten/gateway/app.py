@@ -17,18 +17,25 @@ from briefkasten.broker.base import JobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
 from briefkasten.gateway import api, feedback, health, links, security, tus
-from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, SETTINGS, SPOOL, STORAGE
+from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, METRICS, SETTINGS, SPOOL, STORAGE
 from briefkasten.gateway.middleware import errors
 from briefkasten.gateway.web import page
 from briefkasten.intake import Intake
+from briefkasten.monitoring import Metrics
 from briefkasten.storage.base import Storage
 
 #: Threads for blocking work (storage calls, sniffing); uploads wait on I/O, not CPU.
 EXECUTOR_THREADS = 8
 
 
-def create_app(settings: Settings, *, storage: Storage, jobs: JobQueue) -> web.Application:
-    """The gateway for ``settings``, storing into ``storage`` and queueing into ``jobs``."""
+def create_app(
+    settings: Settings, *, storage: Storage, jobs: JobQueue, metrics: Metrics | None = None
+) -> web.Application:
+    """The gateway for ``settings``, storing into ``storage`` and queueing into ``jobs``.
+
+    ``metrics``: the process's metrics (``serve`` shares them with its embedded workers);
+    by default the app gets its own.
+    """
     keys = api.parse_api_keys(settings.gateway.api_keys, settings.gateway.default_tenant)
     if not keys:
         raise ConfigError("no API keys configured: set BRIEFKASTEN_API_KEYS=tenant:key")
@@ -36,6 +43,8 @@ def create_app(settings: Settings, *, storage: Storage, jobs: JobQueue) -> web.A
     app[SETTINGS] = settings
     app[API_KEYS] = keys
     security.setup(app, settings.gateway, {_origin(settings.links.public_base_url)})
+    app[METRICS] = metrics = metrics or Metrics.for_settings(settings)
+    storage = metrics.storage(storage)  # counts storage errors
     app[STORAGE] = storage
     app[INTAKE] = Intake(storage, jobs)
     spool = settings.gateway.spool_dir.absolute()
@@ -47,6 +56,7 @@ def create_app(settings: Settings, *, storage: Storage, jobs: JobQueue) -> web.A
     app.router.add_get(
         "/api/v1/submissions/{submission_id}/receipt.pdf", api.get_receipt_pdf, name="receipt-pdf"
     )
+    app.router.add_post("/api/v1/submissions/{submission_id}/ack", api.ack_submission)
     app.router.add_post("/api/v1/upload-links", links.create)
     app.router.add_get("/api/v1/upload-links/self", links.describe)
     app.router.add_get("/api/v1/upload-links/self/submissions", api.get_link_submissions)
@@ -58,8 +68,7 @@ def create_app(settings: Settings, *, storage: Storage, jobs: JobQueue) -> web.A
     app.router.add_delete("/api/v1/upload-links/{link_id}", links.revoke)
     feedback.setup(app)
     page.setup(app)
-    app.router.add_get("/healthz", health.healthz)
-    app.router.add_get("/readyz", health.readyz)
+    health.setup(app)
     tus.setup(app)
     return app
 

@@ -1,12 +1,75 @@
-"""Liveness (``/healthz``: the process answers) and readiness (``/readyz``: storage answers)."""
+"""Liveness (``/healthz``), readiness (``/readyz``) and the metrics (``/metrics``).
+
+``/readyz`` runs its checks side by side, each bounded by a timeout, and answers 200 when all
+pass, else 503; the JSON body names every check and which failed::
+
+    {"status": "unavailable", "failed": ["disk"],
+     "checks": {"tesseract": {"ok": true, "detail": "…"}, "disk": {"ok": false, …}, …}}
+
+Checks: Tesseract and the configured OCR languages (the probe spawns processes, so its answer
+is kept for ``TESSERACT_TTL`` seconds), storage, RabbitMQ when configured (a connection with a
+short timeout), and free disk space for the spool, job journal and outbox directories
+(``gateway.min_free_disk_mb``). Details never contain secrets or paths.
+"""
 
 from __future__ import annotations
 
-from aiohttp import web
+import asyncio
+import functools
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
 
-from briefkasten.errors import TemporaryFailure
-from briefkasten.gateway.api import run
-from briefkasten.gateway.keys import STORAGE
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from briefkasten.config import Settings
+from briefkasten.errors import BriefkastenError
+from briefkasten.gateway.keys import EXECUTOR, METRICS, SETTINGS, SPOOL, STORAGE
+from briefkasten.tools import tesseract
+
+#: Seconds one check may take before it counts as failed.
+CHECK_TIMEOUT = 5.0
+#: Seconds a Tesseract probe result is reused.
+TESSERACT_TTL = 60.0
+MIB = 1024 * 1024
+
+
+class TesseractProbe:
+    """``tesseract --version`` and ``--list-langs`` for ``lang``, cached for ``ttl`` seconds."""
+
+    def __init__(self, lang: str, ttl: float = TESSERACT_TTL) -> None:
+        self.lang = lang
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._answer: tuple[float, bool, str] | None = None
+
+    def __call__(self) -> tuple[bool, str]:
+        with self._lock:
+            now = time.monotonic()
+            if self._answer is None or now - self._answer[0] > self.ttl:
+                self._answer = (now, *self._probe())
+            return self._answer[1], self._answer[2]
+
+    def _probe(self) -> tuple[bool, str]:
+        try:
+            version = tesseract.version()
+            tesseract.check_lang(self.lang)
+        except BriefkastenError as exc:
+            return False, exc.message_en
+        return True, f"tesseract {version}, languages {self.lang}"
+
+
+TESSERACT = web.AppKey("tesseract_probe", TesseractProbe)
+
+
+def setup(app: web.Application) -> None:
+    app[TESSERACT] = TesseractProbe(app[SETTINGS].ocr.lang)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -14,8 +77,79 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    app = request.app
+    settings = app[SETTINGS]
+    checks: dict[str, Callable[[], tuple[bool, str]]] = {
+        "tesseract": app[TESSERACT],
+        "storage": functools.partial(_storage, app),
+        "disk": functools.partial(_disk, settings, app[SPOOL]),
+    }
+    if settings.broker.amqp_url:
+        checks["broker"] = functools.partial(_broker, settings.broker.amqp_url)
+    names = list(checks)
+    answers = await asyncio.gather(*(_bounded(app, checks[n]) for n in names))
+    results = {
+        n: {"ok": ok, "detail": detail} for n, (ok, detail) in zip(names, answers, strict=True)
+    }
+    failed = [n for n in names if not results[n]["ok"]]
+    body = {"status": "unavailable" if failed else "ready", "failed": failed, "checks": results}
+    return web.json_response(body, status=503 if failed else 200)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """The Prometheus text format; computed off the loop (the queue probe may wait)."""
+    loop = asyncio.get_running_loop()
+    body = await loop.run_in_executor(request.app[EXECUTOR], request.app[METRICS].exposition)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _bounded(app: web.Application, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
+    loop = asyncio.get_running_loop()
     try:
-        await run(request, request.app[STORAGE].check)
-    except TemporaryFailure as exc:
-        return web.json_response({"status": "unavailable", "storage": exc.message_en}, status=503)
-    return web.json_response({"status": "ready", "storage": "ok"})
+        return await asyncio.wait_for(
+            loop.run_in_executor(app[EXECUTOR], check), timeout=CHECK_TIMEOUT
+        )
+    except TimeoutError:
+        return False, f"no answer within {CHECK_TIMEOUT:g} s"
+
+
+def _storage(app: web.Application) -> tuple[bool, str]:
+    try:
+        app[STORAGE].check()
+    except BriefkastenError as exc:
+        return False, exc.message_en
+    return True, "ok"
+
+
+def _broker(url: str) -> tuple[bool, str]:
+    from briefkasten.broker.probe import queue_depths  # pika only where RabbitMQ is used
+
+    try:
+        queue_depths(url, (), timeout=min(2.0, CHECK_TIMEOUT))
+    except BriefkastenError as exc:
+        return False, exc.message_en
+    return True, "ok"
+
+
+def _disk(settings: Settings, spool: Path) -> tuple[bool, str]:
+    """Free space on every file system holding the spool, the job journal or the outbox."""
+    need = settings.gateway.min_free_disk_mb
+    directories = [spool, settings.broker.outbox_dir]
+    if not settings.broker.amqp_url:
+        directories.append(settings.broker.journal_dir)
+    lowest: int | None = None
+    for directory in directories:
+        try:
+            free = shutil.disk_usage(_existing(directory.absolute())).free // MIB
+        except OSError:
+            return False, "cannot read free disk space"
+        lowest = free if lowest is None else min(lowest, free)
+    ok = lowest is not None and lowest >= need
+    return ok, f"{lowest} MiB free, at least {need} MiB needed"
+
+
+def _existing(path: Path) -> Path:
+    """``path`` or its nearest existing parent (the outbox may not exist before the worker)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from briefkasten.config import Settings
 from briefkasten.intake import Intake
+from briefkasten.monitoring import Metrics
 from briefkasten.storage.base import Storage
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -17,3 +18,4 @@ INTAKE = web.AppKey("intake", Intake)
 STORAGE = web.AppKey("storage", Storage)  # type: ignore[type-abstract]
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
 SPOOL = web.AppKey("spool", Path)
+METRICS = web.AppKey("metrics", Metrics)

@@ -9,7 +9,8 @@ case number (BG-Nummer), ``S`` a submission id, ``F`` a file id, ``D`` a documen
     T/C/S/documents/D.report.json    its quality report
     T/C/hashes/<sha256>.json         "this case already has a file with this SHA-256" (duplicates)
     T/submissions/S/manifest.json    the submission (model.Submission as JSON)
-    T/submissions/S/status.json      its processing status
+    T/submissions/S/status.json      its processing status; after deletion its tombstone
+    T/submissions/S/confirmed.json   the case software confirmed receipt (retention starts)
     T/idempotency/<sha256>.json      Idempotency-Key (hashed) → submission id
     T/links/L.json                   an upload link L (case, requested types, expiry)
     T/links/L.revoked.json           "link L is revoked" (checked on every use of its token)
@@ -101,6 +102,16 @@ def manifest_key(tenant: str, submission_id: str) -> str:
 def status_key(tenant: str, submission_id: str) -> str:
     """``T/submissions/S/status.json``: received, processing, delivered or failed."""
     return f"{_tenant(tenant)}/submissions/{_id(submission_id)}/status.json"
+
+
+def confirmation_key(tenant: str, submission_id: str) -> str:
+    """``T/submissions/S/confirmed.json``: the case software confirmed it stored S."""
+    return f"{_tenant(tenant)}/submissions/{_id(submission_id)}/confirmed.json"
+
+
+def submissions_prefix(tenant: str) -> str:
+    """``T/submissions/``: manifest, status and confirmation of every submission of a tenant."""
+    return f"{_tenant(tenant)}/submissions/"
 
 
 def idempotency_key(tenant: str, key_hash: str) -> str:
