@@ -39,9 +39,9 @@ $(STAMP): pyproject.toml
 
 run: setup
 	@echo "Briefkasten: http://127.0.0.1:8080 (embedded mode; API key demo-key unless BRIEFKASTEN_API_KEYS is set)"
-	BRIEFKASTEN_API_KEYS="$${BRIEFKASTEN_API_KEYS:-$(DEMO_API_KEYS)}" \
+	@BRIEFKASTEN_API_KEYS="$${BRIEFKASTEN_API_KEYS:-$(DEMO_API_KEYS)}" \
 	BRIEFKASTEN_LINKS_SECRET="$${BRIEFKASTEN_LINKS_SECRET:-$(DEMO_SECRET)}" \
-	$(VENV)/bin/briefkasten serve
+	$(VENV)/bin/briefkasten serve --log-format text
 
 # An upload link for the demo tenant of make run: open the printed url in a browser.
 link: setup

@@ -102,7 +102,10 @@ def consume(args: argparse.Namespace, settings: Settings) -> int:
     receipts = RabbitPublisher(broker.amqp_url, broker.receipts_exchange) if args.ack else None
     try:
         count = subscriber.consume(
-            lambda m: log.info("saved %s", save_and_confirm(m, storage, args.into, receipts)),
+            # The folder is tenant/case/submission: log the submission id, not the case number.
+            lambda m: log.info(
+                "saved submission %s", save_and_confirm(m, storage, args.into, receipts).name
+            ),
             max_messages=args.max_messages,
             idle_timeout=args.idle_timeout,
         )
