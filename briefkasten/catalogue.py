@@ -1,6 +1,9 @@
-"""Document types: the labels applicants see for the codes in ``gateway.document_types``."""
+"""Document types: the labels applicants see for the codes in ``gateway.document_types`` (or
+a tenant's ``document_types``; its ``document_type_labels`` add to and override these)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 #: German and English labels of the default catalogue.
 LABELS: dict[str, tuple[str, str]] = {
@@ -13,12 +16,19 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def label(code: str, lang: str = "de") -> str:
-    """The label of a type in ``de`` or ``en``; a type without one is shown as its code."""
-    de, en = LABELS.get(code, (code.replace("_", " ").capitalize(),) * 2)
+def label(code: str, lang: str = "de", labels: Mapping[str, tuple[str, str]] | None = None) -> str:
+    """The label of a type in ``de`` or ``en`` (``labels``: a tenant's own, first); a type
+    without one is shown as its code."""
+    known = {**LABELS, **(labels or {})}
+    de, en = known.get(code, (code.replace("_", " ").capitalize(),) * 2)
     return en if lang == "en" else de
 
 
-def describe(codes: tuple[str, ...]) -> list[dict[str, str]]:
+def describe(
+    codes: tuple[str, ...], labels: Mapping[str, tuple[str, str]] | None = None
+) -> list[dict[str, str]]:
     """``[{"code", "label_de", "label_en"}, …]`` for the page."""
-    return [{"code": c, "label_de": label(c, "de"), "label_en": label(c, "en")} for c in codes]
+    return [
+        {"code": c, "label_de": label(c, "de", labels), "label_en": label(c, "en", labels)}
+        for c in codes
+    ]

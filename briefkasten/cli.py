@@ -168,6 +168,27 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("job_ids", nargs="*", metavar="JOB_ID", help="default: every dead job")
     purge.add_argument("--yes", action="store_true", help="really delete them")
     dlq.set_defaults(handler=_commands("dlq"))
+
+    status = commands.add_parser(
+        "status", help="the operators' summary: uploads, documents, steps, queues, dead letters"
+    )
+    status.add_argument(
+        "--url",
+        action="append",
+        metavar="URL",
+        help="a /metrics endpoint to read (repeatable; default: the gateway from the config)",
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    status.set_defaults(handler=_commands("status"))
+
+    operator = commands.add_parser("operator", help="accounts of the admin dashboard (/admin)")
+    operator_commands = operator.add_subparsers(
+        dest="operator_command", metavar="ACTION", required=True
+    )
+    operator_commands.add_parser(
+        "hash-password", help="read a password (prompt or stdin), print its password_hash"
+    )
+    operator.set_defaults(handler=_commands("operator"))
     return parser
 
 

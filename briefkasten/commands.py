@@ -25,6 +25,7 @@ from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
 from briefkasten.gateway import create_app, security
 from briefkasten.monitoring import Metrics, setup_logging
+from briefkasten.pipeline import check_pipelines
 from briefkasten.worker import Worker, distributed, job_queue, open_storage_for, start_in_thread
 
 log = logging.getLogger("briefkasten")
@@ -38,6 +39,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     settings = dataclasses.replace(settings, gateway=gateway)
     _logging(args, settings)
+    _check_pipelines(settings)
     storage = open_storage_for(settings)
     jobs = job_queue(settings, recover=True)
     metrics = Metrics.for_settings(settings)  # embedded workers count into the gateway's
@@ -58,6 +60,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def worker(args: argparse.Namespace, settings: Settings) -> int:
     _logging(args, settings)
+    _check_pipelines(settings)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -81,6 +84,12 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
             stop_metrics()
     log.info("worker stopped after %d job(s)", handled)
     return 0
+
+
+def _check_pipelines(settings: Settings) -> None:
+    """The global pipeline and every tenant's must exist before the first job arrives."""
+    names = [settings.pipeline.name, *(t.pipeline for t in settings.tenants if t.pipeline)]
+    check_pipelines(names, settings.pipeline.directory)
 
 
 def consume(args: argparse.Namespace, settings: Settings) -> int:
@@ -253,3 +262,17 @@ def dlq(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{verb}: {job.line()}")
     print(f"{len(done)} dead job(s) {verb}", file=sys.stderr)
     return 0
+
+
+def status(args: argparse.Namespace, settings: Settings) -> int:
+    """``briefkasten status [--url URL …] [--json]``: see ``briefkasten.admin_cli``."""
+    from briefkasten import admin_cli
+
+    return admin_cli.status(args, settings)
+
+
+def operator(args: argparse.Namespace, settings: Settings) -> int:
+    """``briefkasten operator hash-password``: see ``briefkasten.admin_cli``."""
+    from briefkasten import admin_cli
+
+    return admin_cli.hash_password(args)

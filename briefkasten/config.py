@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ ALIASES = {
     "BRIEFKASTEN_AMQP_URL": ("broker", "amqp_url"),
     "BRIEFKASTEN_API_KEYS": ("gateway", "api_keys"),
 }
+_ROUTING_WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 REPO_PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
 MIB = 1024 * 1024
 
@@ -87,7 +89,7 @@ class GatewaySettings:
 
     @property
     def catalogue(self) -> tuple[str, ...]:
-        return tuple(t.strip() for t in self.document_types.split(",") if t.strip())
+        return _split(self.document_types)
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,15 @@ class TenantSettings:
     """One job center (tenant), from a ``[tenants.<id>]`` table: the name and logo its
     applicants see, and whether they may upload without a case-bound link (they then type
     their BG-Nummer themselves; off unless switched on here). ``retention_grace_days`` and
-    ``retention_max_days`` override ``[retention]`` for this tenant (0 = the global value)."""
+    ``retention_max_days`` override ``[retention]`` for this tenant (0 = the global value).
+
+    Empty values fall back to the global ones: ``document_types`` (comma-separated, like
+    ``gateway.document_types``) is the catalogue its applicants choose from,
+    ``document_type_labels`` (``code=Deutsch|English`` entries, comma-separated) names the
+    types the built-in labels do not know, ``pipeline`` names a definition under
+    ``pipeline.directory``, ``routing_key_prefix`` (default: the id) starts the routing key of
+    its messages (``<prefix>.<document_type>``) and ``api_keys`` (comma-separated) are keys of
+    this tenant in addition to the ``TENANT:KEY`` entries of ``gateway.api_keys``."""
 
     id: str
     name: str = ""
@@ -161,10 +171,57 @@ class TenantSettings:
     allow_uploads_without_link: bool = False
     retention_grace_days: int = 0
     retention_max_days: int = 0
+    document_types: str = ""
+    document_type_labels: str = ""
+    pipeline: str = ""
+    routing_key_prefix: str = ""
+    api_keys: str = ""
 
     @property
     def display_name(self) -> str:
         return self.name or self.id
+
+    @property
+    def catalogue(self) -> tuple[str, ...]:
+        """The tenant's own document types; empty: it uses ``gateway.document_types``."""
+        return _split(self.document_types)
+
+    @property
+    def routing_prefix(self) -> str:
+        return self.routing_key_prefix or self.id
+
+    @property
+    def labels(self) -> dict[str, tuple[str, str]]:
+        """``{code: (German, English)}`` from ``document_type_labels``."""
+        found = {}
+        for entry in _split(self.document_type_labels):
+            code, _, text = entry.partition("=")
+            de, _, en = text.partition("|")
+            found[code.strip()] = (de.strip(), en.strip() or de.strip())
+        return found
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    """The operators' dashboard ``/admin``. ``secret`` signs its session tokens: set it from
+    the environment (``BRIEFKASTEN_ADMIN_SECRET``, at least 32 characters); empty switches the
+    dashboard off. Sessions last ``session_ttl_s`` seconds; logins are limited per client
+    address to ``login_rate_limit``."""
+
+    secret: str = ""
+    session_ttl_s: float = 1800.0
+    login_rate_limit: str = "10/minute"
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    """One account of the dashboard, from an ``[operators.<name>]`` table: ``role`` ``read``
+    (look only) or ``operator`` (may retry and discard dead letters), and ``password_hash`` as
+    ``briefkasten operator hash-password`` prints it (``scrypt$n$r$p$salt$hash``)."""
+
+    name: str
+    role: str = "read"
+    password_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -187,7 +244,9 @@ class Settings:
     links: LinkSettings = field(default_factory=LinkSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
     tenants: tuple[TenantSettings, ...] = ()
+    operators: tuple[OperatorSettings, ...] = ()
 
     def tenant(self, tenant_id: str) -> TenantSettings:
         """The configured tenant, or one with defaults (named by its id) if it has no table."""
@@ -195,6 +254,31 @@ class Settings:
             if tenant.id == tenant_id:
                 return tenant
         return TenantSettings(tenant_id)
+
+    def catalogue_for(self, tenant_id: str) -> tuple[str, ...]:
+        """The document types ``tenant_id``'s applicants choose from (its own, else global)."""
+        return self.tenant(tenant_id).catalogue or self.gateway.catalogue
+
+    def pipeline_for(self, tenant_id: str) -> str:
+        """The pipeline that normalises ``tenant_id``'s documents (its own, else global)."""
+        return self.tenant(tenant_id).pipeline or self.pipeline.name
+
+    def routing_prefix_for(self, tenant_id: str) -> str:
+        """The first word of the routing key of ``tenant_id``'s messages."""
+        return self.tenant(tenant_id).routing_prefix
+
+    def api_key_tenants(self) -> dict[str, str]:
+        """Every API key → its tenant: ``gateway.api_keys`` (``KEY`` belongs to
+        ``gateway.default_tenant``) and each tenant's ``api_keys``. A key of two tenants is a
+        ``ConfigError``."""
+        keys: dict[str, str] = {}
+        entries = [e.rpartition(":")[::2] for e in _split(self.gateway.api_keys)]
+        entries += [(t.id, key) for t in self.tenants for key in _split(t.api_keys)]
+        for tenant, key in entries:
+            owner = keys.setdefault(key, tenant or self.gateway.default_tenant)
+            if owner != (tenant or self.gateway.default_tenant):
+                raise ConfigError(f"an API key is configured for two tenants: {owner}, {tenant}")
+        return keys
 
     @property
     def worker_count(self) -> int:
@@ -212,9 +296,12 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    sections: dict[str, Any] = {"tenants": _tenants(data.get("tenants", {}), env)}
+    sections: dict[str, Any] = {
+        "tenants": _tenants(data.get("tenants", {}), env),
+        "operators": _operators(data.get("operators", {}), env),
+    }
     for section in dataclasses.fields(Settings):
-        if section.name == "tenants":
+        if section.name in ("tenants", "operators"):
             continue
         cls = get_type_hints(Settings)[section.name]
         given = data.get(section.name, {})
@@ -224,7 +311,29 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
     unknown = set(data) - set(sections)
     if unknown:
         raise ConfigError(f"unknown config sections: {', '.join(sorted(unknown))}")
-    return Settings(**sections)
+    settings = Settings(**sections)
+    _check_tenants(settings)
+    return settings
+
+
+def _split(spec: str) -> tuple[str, ...]:
+    return tuple(e.strip() for e in spec.split(",") if e.strip())
+
+
+def _check_tenants(settings: Settings) -> None:
+    """What can be checked without other modules: routing-key words, pipeline names, keys.
+    (Whether the pipelines exist is checked by ``serve`` and ``worker`` at startup.)"""
+    settings.api_key_tenants()
+    for tenant in settings.tenants:
+        where = f"[tenants.{tenant.id}]"
+        for word in (tenant.routing_prefix, *tenant.catalogue):
+            if not _ROUTING_WORD.fullmatch(word):
+                raise ConfigError(f"{where}: {word!r} is not a routing-key word (a-z, 0-9, _, -)")
+        if tenant.pipeline and not _ROUTING_WORD.fullmatch(tenant.pipeline):
+            raise ConfigError(f"{where}: invalid pipeline name {tenant.pipeline!r}")
+        for entry in _split(tenant.document_type_labels):
+            if "=" not in entry:
+                raise ConfigError(f"{where}: document_type_labels entries are code=Label|Label")
 
 
 def _tenants(given: Any, env: Mapping[str, str]) -> tuple[TenantSettings, ...]:
@@ -245,6 +354,28 @@ def _tenants(given: Any, env: Mapping[str, str]) -> tuple[TenantSettings, ...]:
             )
         )
     return tuple(tenants)
+
+
+#: What an operator may do: ``read`` looks, ``operator`` also retries and discards.
+OPERATOR_ROLES = ("read", "operator")
+
+
+def _operators(given: Any, env: Mapping[str, str]) -> tuple[OperatorSettings, ...]:
+    if not isinstance(given, dict) or not all(isinstance(t, dict) for t in given.values()):
+        raise ConfigError("[operators] must hold one table per operator: [operators.<name>]")
+    operators = []
+    for name, table in given.items():
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
+            raise ConfigError(f"operator name {name[:70]!r}: use a-z, 0-9, '_' and '-'")
+        if "name" in table:
+            raise ConfigError(f"[operators.{name}]: the name is the table name")
+        operator = _build(
+            OperatorSettings, f"operators_{name.replace('-', '_')}", {"name": name, **table}, env
+        )
+        if operator.role not in OPERATOR_ROLES:
+            raise ConfigError(f"[operators.{name}] role must be 'read' or 'operator'")
+        operators.append(operator)
+    return tuple(operators)
 
 
 def _build(cls: type, section: str, given: dict[str, Any], env: Mapping[str, str]) -> Any:

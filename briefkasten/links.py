@@ -113,7 +113,7 @@ def create_link(
         link_id=secrets.token_hex(8),
         tenant=tenant,
         case_number=check_case_number(case_number),
-        document_types=check_types(document_types, settings.gateway.catalogue),
+        document_types=check_types(document_types, settings.catalogue_for(tenant)),
         expires=int(created) + days * DAY,
     )
     created_at = datetime.fromtimestamp(created, UTC).isoformat(timespec="seconds")

@@ -65,9 +65,17 @@ class DocumentOutcome:
 
 
 def build_message(
-    submission: Submission, outcomes: list[DocumentOutcome], *, bucket: str
+    submission: Submission,
+    outcomes: list[DocumentOutcome],
+    *,
+    bucket: str,
+    routing_prefix: str = "",
 ) -> OutboundMessage:
-    """The validated message announcing ``submission`` with its documents' outcomes."""
+    """The validated message announcing ``submission`` with its documents' outcomes.
+
+    ``routing_prefix``: the tenant's ``routing_key_prefix`` (empty: the tenant id) as the
+    first word of the routing key ``<prefix>.<first document type>``.
+    """
     body: dict[str, Any] = {
         "message_id": contract.message_id_for(submission.submission_id),
         "schema_version": contract.SCHEMA_VERSION,
@@ -82,7 +90,9 @@ def build_message(
     contract.validate(body)
     return OutboundMessage(
         message_id=body["message_id"],
-        routing_key=contract.routing_key(submission.tenant, outcomes[0].document.document_type),
+        routing_key=contract.routing_key(
+            routing_prefix or submission.tenant, outcomes[0].document.document_type
+        ),
         body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
         headers={"schema_version": contract.SCHEMA_VERSION},
     )

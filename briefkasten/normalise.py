@@ -89,6 +89,7 @@ def _normalise(
         files,
         pdf,
         settings=services.settings,
+        pipeline=services.settings.pipeline_for(submission.tenant),
         title=f"{document.document_type} {submission.case_number}",
         document_type=document.document_type,
         report=report,

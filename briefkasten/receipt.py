@@ -10,6 +10,7 @@ installed, else the PDF core font Helvetica with characters outside Latin-1 repl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -73,9 +74,14 @@ def received_local(received_at: str) -> str:
 
 
 def receipt_pdf(
-    submission: Submission, tenant_name: str, *, lang: str = "de", mask_case: bool = False
+    submission: Submission,
+    tenant_name: str,
+    *,
+    lang: str = "de",
+    mask_case: bool = False,
+    labels: Mapping[str, tuple[str, str]] | None = None,
 ) -> bytes:
-    """The receipt of ``submission`` as PDF bytes."""
+    """The receipt of ``submission`` as PDF bytes (``labels``: the tenant's own type labels)."""
     texts = TEXTS["en" if lang == "en" else "de"]
     pdf = _Receipt()
     pdf.set_title(texts["title"])
@@ -96,7 +102,7 @@ def receipt_pdf(
         pages = sum(f.pages for f in document.files)
         pdf.ln(3)
         pdf.subheading(
-            f"{texts['document']} {number}: {label(document.document_type, lang)} "
+            f"{texts['document']} {number}: {label(document.document_type, lang, labels)} "
             f"({pages} {texts['page'] if pages == 1 else texts['pages']})"
         )
         for file in document.files:

@@ -51,7 +51,12 @@ def process(job: Job, services: Services) -> None:
         normalise_document(document, submission, services, final_attempt=final_attempt)
         for document in submission.documents
     ]
-    message = build_message(submission, outcomes, bucket=storage.bucket)
+    message = build_message(
+        submission,
+        outcomes,
+        bucket=storage.bucket,
+        routing_prefix=services.settings.routing_prefix_for(job.tenant),
+    )
     services.outbox.add(message)  # durable from here on: "delivered" to the outbox
     if services.publisher is not None:
         try:

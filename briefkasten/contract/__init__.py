@@ -122,6 +122,7 @@ def receipt_message_id_for(submission_id: str) -> str:
 
 def routing_key(tenant: str, document_type: str) -> str:
     """``<tenant>.<document_type>``; both must be single routing-key words (no dots, no ``*#``).
+    ``tenant`` is the tenant's ``routing_key_prefix`` (by default its id).
 
     For a submission with several documents pass the first document's type (see module doc).
     """

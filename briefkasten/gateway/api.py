@@ -46,7 +46,8 @@ MAX_NOTE = 500
 
 
 def parse_api_keys(spec: str, default_tenant: str) -> dict[str, str]:
-    """``KEY`` or ``TENANT:KEY`` entries, comma-separated → {key: tenant}."""
+    """``KEY`` or ``TENANT:KEY`` entries, comma-separated → {key: tenant}. (The gateway uses
+    ``Settings.api_key_tenants``, which adds the tenants' own keys.)"""
     keys: dict[str, str] = {}
     for entry in filter(None, (e.strip() for e in spec.split(","))):
         tenant, _, key = entry.rpartition(":")
@@ -169,6 +170,7 @@ async def _receive(request: web.Request, tenant: str, link: UploadLink | None) -
             functools.partial(run, request),
             case_number=link.case_number if link else "",
             document_types=link.document_types if link else (),
+            catalogue=request.app[SETTINGS].catalogue_for(tenant),
         )
     try:
         submission = await run(
@@ -223,6 +225,7 @@ async def tus_form(
     if not isinstance(entries, list) or not entries:
         raise InvalidRequest("documents must be a non-empty list")
     requested = link.document_types if link else ()
+    catalogue = settings.catalogue_for(tenant)
     store, owner = request.app[TUS_STORE], owner_of(tenant, link)
     documents: list[IncomingDocument] = []
     seen: list[str] = []
@@ -232,7 +235,7 @@ async def tus_form(
         document_type = entry.get("document_type")
         note = entry.get("note", "")
         ids = entry.get("uploads")
-        if document_type not in settings.gateway.catalogue:
+        if document_type not in catalogue:
             raise InvalidRequest(f"unknown document_type {str(document_type)[:40]!r}")
         if requested and document_type not in requested:
             raise InvalidRequest(f"document_type {document_type!r} is not requested by this link")
@@ -317,6 +320,7 @@ async def get_receipt_pdf(request: web.Request) -> web.Response:
         settings.tenant(tenant).display_name,
         lang=request.query.get("lang", "de"),
         mask_case=link is not None,
+        labels=settings.tenant(tenant).labels,
     )
     filename = f"eingangsbestaetigung-{submission_id[:8]}.pdf"
     return web.Response(

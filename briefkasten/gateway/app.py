@@ -16,7 +16,7 @@ from aiohttp import web
 from briefkasten.broker.base import JobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
-from briefkasten.gateway import api, feedback, health, links, security, tus
+from briefkasten.gateway import admin, api, feedback, health, links, security, tus
 from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, METRICS, SETTINGS, SPOOL, STORAGE
 from briefkasten.gateway.middleware import errors
 from briefkasten.gateway.web import page
@@ -36,7 +36,7 @@ def create_app(
     ``metrics``: the process's metrics (``serve`` shares them with its embedded workers);
     by default the app gets its own.
     """
-    keys = api.parse_api_keys(settings.gateway.api_keys, settings.gateway.default_tenant)
+    keys = settings.api_key_tenants()  # gateway.api_keys and [tenants.<id>] api_keys
     if not keys:
         raise ConfigError("no API keys configured: set BRIEFKASTEN_API_KEYS=tenant:key")
     app = web.Application(middlewares=[errors, security.same_origin, security.rate_limit])
@@ -68,6 +68,7 @@ def create_app(
     app.router.add_delete("/api/v1/upload-links/{link_id}", links.revoke)
     feedback.setup(app)
     page.setup(app)
+    admin.setup(app)  # /admin, after the page (shares its static files)
     health.setup(app)
     tus.setup(app)
     return app

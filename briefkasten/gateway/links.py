@@ -75,7 +75,7 @@ async def describe(request: web.Request) -> web.Response:
     )
     settings = request.app[SETTINGS]
     tenant = settings.tenant(link.tenant)
-    catalogue = settings.gateway.catalogue
+    catalogue = settings.catalogue_for(link.tenant)
     limits = settings.limits
     return web.json_response(
         {
@@ -84,7 +84,7 @@ async def describe(request: web.Request) -> web.Response:
             "logo_url": f"/tenant-logo/{link.tenant}" if tenant.logo else None,
             "document_types": list(link.document_types or catalogue),
             "requested_types": list(link.document_types),
-            "catalogue": catalogue_labels(catalogue),
+            "catalogue": catalogue_labels(catalogue, tenant.labels),
             "expires_at": link.expires_at,
             "limits": {
                 "max_file_bytes": limits.max_file_bytes,

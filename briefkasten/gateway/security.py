@@ -50,7 +50,7 @@ HEADERS = {
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Paths nobody needs to limit: our own static files and the probes of the operators.
 UNLIMITED_PREFIXES = ("/static/", "/healthz", "/readyz", "/metrics")
-NO_STORE_PREFIXES = ("/u/", "/t/", "/api/")
+NO_STORE_PREFIXES = ("/u/", "/t/", "/api/", "/admin")
 
 
 async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -128,6 +128,8 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
         return await handler(request)
     if not token and request.path.startswith("/u/"):
         token = request.path.removeprefix("/u/").split("/", 1)[0]
+    if request.path.startswith("/admin"):
+        token = ""  # a dashboard session, not an upload link: only the per-address limit
     request.app[RATE_LIMITS].check(request, token or None)
     return await handler(request)
 

@@ -59,16 +59,26 @@ async def read_form(
     *,
     case_number: str = "",
     document_types: tuple[str, ...] = (),
+    catalogue: tuple[str, ...] = (),
 ) -> UploadForm:
     """Stream the form to ``spool``; on any error every spooled file is removed again.
 
     ``run(fn, *args)`` runs blocking work (sniffing) off the event loop. An upload link fixes
     ``case_number`` (a ``case_number`` field may then be left out, and must match if given) and
-    may restrict the ``document_types``.
+    may restrict the ``document_types``. ``catalogue``: the tenant's document types
+    (``Settings.catalogue_for``; empty: ``gateway.document_types``).
     """
     form = UploadForm(case_number=case_number)
     try:
-        await _read_parts(await request.multipart(), form, settings, spool, run, document_types)
+        await _read_parts(
+            await request.multipart(),
+            form,
+            settings,
+            spool,
+            run,
+            document_types,
+            catalogue or settings.gateway.catalogue,
+        )
     except BaseException:
         form.discard()
         raise
@@ -82,8 +92,8 @@ async def _read_parts(
     spool: Path,
     run: Callable[..., Any],
     requested: tuple[str, ...],
+    catalogue: tuple[str, ...],
 ) -> None:
-    catalogue = settings.gateway.catalogue
     fixed_case = form.case_number
     limits = settings.limits
     drafts: list[_Draft] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import time
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,13 @@ def load_pipeline(name: str, directory: Path) -> Pipeline:
         description=data.get("description", ""),
         steps=tuple(steps),
     )
+
+
+def check_pipelines(names: Iterable[str], directory: Path) -> None:
+    """Load each named definition once: ``ConfigError`` at startup, not on the first job, if a
+    (tenant's) pipeline is unknown or invalid."""
+    for name in sorted(set(names)):
+        load_pipeline(name, directory)
 
 
 def resolve(step_name: str) -> Step:

@@ -15,6 +15,7 @@ case number (BG-Nummer), ``S`` a submission id, ``F`` a file id, ``D`` a documen
     T/links/L.json                   an upload link L (case, requested types, expiry)
     T/links/L.revoked.json           "link L is revoked" (checked on every use of its token)
     T/link-submissions/L/S.json      submission S came in through link L (its status page)
+    _audit/YYYY/MM/DD/<time>-E.json  one admin action (dashboard audit log); ``_`` is no tenant
 
 Manifest and status sit under the tenant only, because the gateway answers
 ``GET /api/v1/submissions/{id}`` knowing the tenant (from the API key) and the id, not the case.
@@ -29,6 +30,7 @@ from the configuration (``ConfigError``), everything else may come from a reques
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 
 from briefkasten.errors import ConfigError, InvalidRequest, UnsupportedType
 
@@ -147,6 +149,18 @@ def link_submissions_prefix(tenant: str, link_id: str) -> str:
 def hash_marker_key(tenant: str, case_number: str, sha256: str) -> str:
     """``T/C/hashes/H.json``: a file with this SHA-256 was already received for the case."""
     return f"{_case_prefix(tenant, case_number)}/hashes/{_sha256(sha256)}.json"
+
+
+def audit_key(when: datetime, event_id: str) -> str:
+    """``_audit/YYYY/MM/DD/<UTC time>-E.json``: one admin action, in time order per day. The
+    leading ``_`` keeps it apart from every tenant (tenants start with a letter or digit)."""
+    when = when.astimezone(UTC)
+    return f"_audit/{when:%Y/%m/%d}/{when:%Y%m%dT%H%M%S%fZ}-{_id(event_id)}.json"
+
+
+def audit_prefix(day: date) -> str:
+    """``_audit/YYYY/MM/DD/``: the admin actions of one (UTC) day."""
+    return f"_audit/{day:%Y/%m/%d}/"
 
 
 def validate_key(key: str) -> str:

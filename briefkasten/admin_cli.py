@@ -1,0 +1,77 @@
+"""``briefkasten status`` and ``briefkasten operator hash-password``.
+
+``status`` reads the metrics of running processes (``--url``, repeatable: the gateway and
+each worker's ``--metrics-port``; by default the gateway of the configuration) with
+prometheus_client's text parser and adds them up; queue depths and dead letters it probes
+itself, as the gateway's metrics do. A ``--url`` that does not answer is reported and makes the
+exit code 5; what could be read is printed anyway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from typing import Any
+
+from briefkasten import summary
+from briefkasten.config import Settings
+from briefkasten.dlq import LocalDeadLetters, RabbitDeadLetters
+from briefkasten.errors import BriefkastenError, ConfigError, TemporaryFailure
+from briefkasten.monitoring import Metrics
+from briefkasten.operators import hash_password as make_hash
+
+#: Dead letters shown by ``status`` (``briefkasten dlq list`` shows all).
+SHOWN_DEAD = 10
+
+
+def status(args: argparse.Namespace, settings: Settings) -> int:
+    gateway = settings.gateway
+    host = "127.0.0.1" if gateway.host in ("0.0.0.0", "::", "") else gateway.host
+    urls = args.url or [f"http://{host}:{gateway.port}/metrics"]
+    families: list[Any] = []
+    problems: list[str] = []
+    for url in urls:
+        try:
+            # Queue gauges come from the probes below (each process would report the same).
+            families.extend(f for f in summary.fetch(url) if f.name not in summary.QUEUE_GAUGES)
+        except TemporaryFailure as exc:
+            problems.append(exc.message_en)
+    figures = summary.summarise(families)
+    figures["queue"] = summary.summarise(Metrics.for_settings(settings).registry.collect())["queue"]
+    dead: list[dict[str, Any]] = []
+    broker = settings.broker
+    letters = (
+        RabbitDeadLetters(broker.amqp_url, broker.work_queue)
+        if broker.amqp_url
+        else LocalDeadLetters(broker.journal_dir.absolute())
+    )
+    try:
+        dead = [job.to_json() for job in letters.list(SHOWN_DEAD)]
+    except BriefkastenError as exc:
+        problems.append(f"dead letters: {exc.message_en}")
+    finally:
+        letters.close()
+    if args.json:
+        print(json.dumps({**figures, "dead_letters": dead, "problems": problems}, indent=2))
+    else:
+        for line in summary.lines(figures):
+            print(line)
+        for job in dead:
+            print(f"dead: {job['job_id'] or '-'}  {job['tenant'] or '-'}  {job['reason']}")
+        for problem in problems:
+            print(f"briefkasten: {problem}", file=sys.stderr)
+    return TemporaryFailure.exit_code if problems else 0
+
+
+def hash_password(args: argparse.Namespace) -> int:
+    """Prompt twice on a terminal, else read the first line of stdin; print the hash."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise ConfigError("the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    print(make_hash(password))
+    return 0

@@ -1,0 +1,253 @@
+"""The operators' dashboard: ``GET /admin`` and its JSON API under ``/admin/api/``.
+
+Off (404 with a message) unless ``admin.secret`` (``BRIEFKASTEN_ADMIN_SECRET``) and at least
+one ``[operators.<name>]`` account are configured. ``POST /admin/api/login {name, password}``
+answers a short-lived signed token (``briefkasten.operators``); the page keeps it in
+``sessionStorage`` and sends it as ``Authorization: Bearer``. There are no cookies, so a
+foreign site cannot make a browser act for an operator; the same-origin middleware refuses
+cross-site POSTs on top. Logins are limited per client address (``admin.login_rate_limit``)
+on top of the gateway's general per-address limit.
+
+* ``GET summary``: the figures of this gateway's metrics (in embedded mode the workers count
+  into the same registry) and the scrape-time queue, outbox and dead-letter gauges.
+* ``GET dead-letters``: the dead jobs (ids, attempts, reason: the recent failures).
+* ``POST dead-letters/retry`` and ``dead-letters/discard`` ``{job_ids: [...]}``: operator role
+  only (read → 403). Login, retry and discard are written to the audit log.
+
+Blocking work (the queue probes, RabbitMQ, storage) runs in the gateway's executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import jinja2
+from aiohttp import web
+from limits import RateLimitItem, parse
+
+from briefkasten import summary as summary_module
+from briefkasten.config import Settings
+from briefkasten.dlq import LocalDeadLetters, RabbitDeadLetters
+from briefkasten.errors import (
+    BriefkastenError,
+    ConfigError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
+from briefkasten.gateway.keys import EXECUTOR, METRICS, SETTINGS, STORAGE
+from briefkasten.gateway.security import RATE_LIMITS
+from briefkasten.gateway.web.page import SITE, TEMPLATES_DIR
+from briefkasten.operators import Accounts, AuditEvent, Session, audit
+
+ACCOUNTS = web.AppKey("admin_accounts", Accounts)
+ADMIN_PAGE = web.AppKey("admin_page", bytes)
+LOGIN_LIMIT = web.AppKey("admin_login_limit", RateLimitItem)
+#: Dead letters listed at most (the dashboard shows the first ones).
+MAX_LISTED = 200
+MAX_IDS = 200
+OFF = (
+    "the admin dashboard is switched off: set BRIEFKASTEN_ADMIN_SECRET (at least 32 "
+    "characters) and configure [operators.<name>] accounts"
+)
+T = TypeVar("T")
+
+#: The page's texts, handed to its script in a JSON block.
+TEXTS = {
+    "logged_in_as": "Logged in as {name} ({role})",
+    "updated": "Updated {time}",
+    "update_failed": "Could not update the figures: {message}",
+    "login_failed": "Login failed: {message}",
+    "session_expired": "Your session has ended. Please log in again.",
+    "unknown": "unknown",
+    "none": "none",
+    "no_dead_letters": "No dead letters.",
+    "retry": "Retry",
+    "discard": "Discard",
+    "retry_job": "Retry job {job}",
+    "discard_job": "Discard job {job}",
+    "confirm_retry": "Move job {job} back to the work queue?",
+    "confirm_discard": "Delete dead job {job} for good?",
+    "done_retry": "Job {job} is back in the work queue.",
+    "done_discard": "Job {job} was discarded.",
+    "action_failed": "The action failed: {message}",
+    "read_only": "Your role may only look; retry and discard need the operator role.",
+}
+
+
+def setup(app: web.Application) -> None:
+    """Add ``/admin`` and ``/admin/api/*`` (after ``page.setup``: it uses the static files)."""
+    settings = app[SETTINGS]
+    app[ACCOUNTS] = Accounts(settings.admin, settings.operators)
+    try:
+        app[LOGIN_LIMIT] = parse(settings.admin.login_rate_limit)
+    except ValueError as exc:
+        raise ConfigError(f"admin.login_rate_limit: {exc}") from exc
+    app[ADMIN_PAGE] = _render(app)
+    app.router.add_get("/admin", page)
+    app.router.add_post("/admin/api/login", login)
+    app.router.add_get("/admin/api/summary", get_summary)
+    app.router.add_get("/admin/api/dead-letters", dead_letters)
+    app.router.add_post("/admin/api/dead-letters/retry", functools.partial(change, "retry"))
+    app.router.add_post("/admin/api/dead-letters/discard", functools.partial(change, "discard"))
+
+
+def _render(app: web.Application) -> bytes:
+    files = app[SITE].files
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+    def static_url(name: str) -> str:
+        return f"static/{name}?v={files[name].version}"  # relative to /admin: /static/…
+
+    return env.get_template("admin.html").render(texts=TEXTS, static=static_url).encode()
+
+
+def _accounts(request: web.Request) -> Accounts:
+    accounts = request.app[ACCOUNTS]
+    if not accounts.enabled:
+        raise NotFound(OFF)
+    return accounts
+
+
+def _session(request: web.Request) -> Session:
+    accounts = _accounts(request)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("log in first (Authorization: Bearer <session token>)")
+    return accounts.session(token.strip())
+
+
+def _client(request: web.Request) -> str:
+    return request.app[RATE_LIMITS].client(request)
+
+
+async def _blocking(request: web.Request, fn: Callable[[], T]) -> T:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(request.app[EXECUTOR], fn)
+
+
+async def _audit(request: web.Request, event: AuditEvent) -> None:
+    storage = request.app[STORAGE]
+    await _blocking(request, lambda: audit(storage, event))
+
+
+async def page(request: web.Request) -> web.Response:
+    _accounts(request)
+    return web.Response(body=request.app[ADMIN_PAGE], content_type="text/html", charset="utf-8")
+
+
+async def login(request: web.Request) -> web.Response:
+    accounts = _accounts(request)
+    client = _client(request)
+    limits = request.app[RATE_LIMITS]
+    if not limits.limiter.hit(request.app[LOGIN_LIMIT], "admin-login", client):
+        raise RateLimited("too many login attempts from this address")
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise InvalidRequest("expected JSON {name, password}") from exc
+    name = body.get("name") if isinstance(body, dict) else None
+    password = body.get("password") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not isinstance(password, str):
+        raise InvalidRequest("expected JSON {name, password}")
+    name = name.strip()[:64]
+    try:
+        session = await _blocking(request, lambda: accounts.login(name, password))
+    except Unauthorized:
+        shown = name if name.replace("-", "").replace("_", "").isalnum() else "?"
+        await _audit(request, AuditEvent(shown, "-", "login", "failed", client))
+        raise
+    await _audit(request, AuditEvent(session.name, session.role, "login", "ok", client))
+    return web.json_response(
+        {
+            "token": accounts.token(session),
+            "name": session.name,
+            "role": session.role,
+            "expires_in": int(accounts.ttl),
+        }
+    )
+
+
+async def get_summary(request: web.Request) -> web.Response:
+    session = _session(request)
+    metrics = request.app[METRICS]
+    figures = await _blocking(request, lambda: summary_module.summarise(metrics.registry.collect()))
+    figures["generated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    figures["operator"] = {"name": session.name, "role": session.role}
+    return web.json_response(figures)
+
+
+def _letters(settings: Settings) -> LocalDeadLetters | RabbitDeadLetters:
+    broker = settings.broker
+    if broker.amqp_url:
+        return RabbitDeadLetters(broker.amqp_url, broker.work_queue)
+    return LocalDeadLetters(broker.journal_dir.absolute())
+
+
+def _with_letters(settings: Settings, fn: Callable[[Any], T]) -> T:
+    letters = _letters(settings)
+    try:
+        return fn(letters)
+    finally:
+        letters.close()
+
+
+async def dead_letters(request: web.Request) -> web.Response:
+    _session(request)
+    settings = request.app[SETTINGS]
+    found = await _blocking(request, lambda: _with_letters(settings, lambda d: d.list(MAX_LISTED)))
+    return web.json_response(
+        {"dead_letters": [job.to_json() for job in found], "limit": MAX_LISTED}
+    )
+
+
+async def change(action: str, request: web.Request) -> web.Response:
+    """Retry or discard the named dead jobs (operator role only)."""
+    session = _session(request)
+    client = _client(request)
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise InvalidRequest("expected JSON {job_ids: [...]}") from exc
+    ids = body.get("job_ids") if isinstance(body, dict) else None
+    if (
+        not isinstance(ids, list)
+        or not ids
+        or len(ids) > MAX_IDS
+        or not all(isinstance(i, str) and 0 < len(i) <= 64 for i in ids)
+    ):
+        raise InvalidRequest(f"job_ids must name 1 to {MAX_IDS} dead jobs")
+    targets = tuple(ids)
+    if not session.may_change:
+        await _audit(
+            request, AuditEvent(session.name, session.role, action, "denied", client, targets)
+        )
+        raise Forbidden(f"the role {session.role!r} may not {action} dead letters")
+    settings = request.app[SETTINGS]
+    try:
+        done = await _blocking(
+            request,
+            lambda: _with_letters(
+                settings, lambda d: d.retry(targets) if action == "retry" else d.purge(targets)
+            ),
+        )
+    except BriefkastenError as exc:
+        await _audit(
+            request, AuditEvent(session.name, session.role, action, exc.code, client, targets)
+        )
+        raise
+    changed = tuple(job.job_id or "-" for job in done)
+    await _audit(request, AuditEvent(session.name, session.role, action, "ok", client, changed))
+    return web.json_response({"action": action, "done": [job.to_json() for job in done]})

@@ -1,0 +1,174 @@
+"""Operator accounts of the dashboard: password hashes, session tokens, the audit log.
+
+* **Passwords** are stored as ``scrypt$n$r$p$salt_b64$hash_b64`` (``hashlib.scrypt``, a
+  16-byte random salt, 32-byte hash), made by ``briefkasten operator hash-password``.
+  Checking an unknown name costs one scrypt too, so timing does not tell which names exist.
+* **Sessions**: the token is the operator's name signed with a timestamp (itsdangerous
+  ``TimestampSigner``, ``admin.secret``, SHA-256); it expires after ``admin.session_ttl_s``.
+  The role is looked up in the configuration on every request, so removing an account or
+  lowering its role takes effect at once (with the next restart that reads the config).
+* **Audit**: every admin action (login, retry, discard) becomes one JSON object in storage
+  (``layout.audit_key``) and one log line: who, role, action, target ids, result, time, client
+  address. No passwords, no tokens, no document content.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import math
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+
+from briefkasten.config import AdminSettings, OperatorSettings
+from briefkasten.errors import ConfigError, Unauthorized
+from briefkasten.storage import layout
+from briefkasten.storage.base import Storage
+
+log = logging.getLogger("briefkasten.admin")
+
+MIN_SECRET_LENGTH = 32
+SALT = "briefkasten.admin.session"
+#: scrypt cost: 2**14 × 8 × 128 bytes = 16 MiB of memory per check, ~50 ms.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+_SALT_BYTES, _HASH_BYTES = 16, 32
+_MAX_N = 2**20
+#: Checked against for unknown names, so they cost as much as known ones.
+_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 43 + "="
+
+
+def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
+    """``scrypt$n$r$p$salt_b64$hash_b64`` for ``password`` with a fresh random salt."""
+    if not password:
+        raise ConfigError("the password must not be empty")
+    salt = secrets.token_bytes(_SALT_BYTES)
+    digest = _scrypt(password, salt, n, r, p)
+    return "$".join(["scrypt", str(n), str(r), str(p), _b64(salt), _b64(digest)])
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches ``stored`` (a malformed hash never matches)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt" or int(n) > _MAX_N:
+            return False
+        expected = base64.b64decode(digest, validate=True)
+        actual = _scrypt(password, base64.b64decode(salt, validate=True), int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode(), salt=salt, n=n, r=r, p=p, dklen=_HASH_BYTES, maxmem=256 * n * r * p
+    )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Session:
+    """A logged-in operator."""
+
+    name: str
+    role: str
+
+    @property
+    def may_change(self) -> bool:
+        """Whether this operator may retry and discard dead letters."""
+        return self.role == "operator"
+
+
+class Accounts:
+    """The configured operators and the session tokens signed for them."""
+
+    def __init__(self, settings: AdminSettings, operators: tuple[OperatorSettings, ...]) -> None:
+        if settings.secret and len(settings.secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"admin.secret must have at least {MIN_SECRET_LENGTH} characters "
+                "(BRIEFKASTEN_ADMIN_SECRET)"
+            )
+        self.ttl = settings.session_ttl_s
+        self._operators = {o.name: o for o in operators}
+        self._signer = (
+            TimestampSigner(settings.secret, salt=SALT, digest_method=hashlib.sha256)
+            if settings.secret
+            else None
+        )
+
+    @property
+    def enabled(self) -> bool:
+        """A secret and at least one account: otherwise the dashboard is off."""
+        return self._signer is not None and bool(self._operators)
+
+    def login(self, name: str, password: str) -> Session:
+        """The session for ``name`` if ``password`` is right; else ``Unauthorized``."""
+        operator = self._operators.get(name)
+        stored = operator.password_hash if operator and operator.password_hash else _DUMMY_HASH
+        if not verify_password(password, stored) or operator is None:
+            raise Unauthorized("wrong operator name or password")
+        return Session(operator.name, operator.role)
+
+    def token(self, session: Session) -> str:
+        assert self._signer is not None
+        return self._signer.sign(session.name).decode("ascii")
+
+    def session(self, token: str) -> Session:
+        """The operator a token was signed for, if it is still valid and the account exists."""
+        if self._signer is None:
+            raise Unauthorized("the admin dashboard is switched off")
+        try:
+            name = self._signer.unsign(token, max_age=math.ceil(self.ttl)).decode()
+        except SignatureExpired as exc:
+            raise Unauthorized("the session has expired: log in again") from exc
+        except BadSignature as exc:
+            raise Unauthorized("invalid session token: log in again") from exc
+        operator = self._operators.get(name)
+        if operator is None:
+            raise Unauthorized("the account no longer exists")
+        return Session(operator.name, operator.role)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One admin action as written to the audit log."""
+
+    actor: str
+    role: str
+    action: str  # login, retry, discard
+    result: str  # ok, denied, failed, or an error code
+    client: str
+    targets: tuple[str, ...] = ()
+    time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="microseconds"))
+    event_id: str = field(default_factory=lambda: secrets.token_hex(8))
+
+
+def audit(storage: Storage, event: AuditEvent) -> str:
+    """Write ``event`` to storage and the log (blocking: storage may be S3); returns its key."""
+    key = layout.audit_key(datetime.fromisoformat(event.time), event.event_id)
+    body = json.dumps(asdict(event), ensure_ascii=False, sort_keys=True).encode()
+    storage.put_bytes(key, body, content_type="application/json")
+    log.info(
+        "admin %s %s",
+        event.action,
+        event.result,
+        extra={
+            "operator": event.actor,
+            "role": event.role,
+            "action": event.action,
+            "result": event.result,
+            "targets": ",".join(event.targets),
+            "client": event.client,
+            "audit_id": event.event_id,
+        },
+    )
+    return key

@@ -1,0 +1,177 @@
+"""The operators' summary of Prometheus metrics, for ``/admin`` and ``briefkasten status``.
+
+``summarise(families)`` takes metric families, either straight from a process's registry
+(``Metrics.registry.collect()``) or parsed from the text format of one or more ``/metrics``
+endpoints (``prometheus_client.parser``), and adds them up into one JSON-ready dict: uploads
+by result and per tenant, pages, documents, publish results, storage errors, p50/p95 per
+pipeline step (interpolated in the histogram's buckets, as PromQL's ``histogram_quantile``
+does) and the queue gauges (jobs waiting, dead letters, outbox pending; ``None`` if unknown).
+"""
+
+from __future__ import annotations
+
+import math
+import urllib.request
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client.core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+
+from briefkasten.errors import TemporaryFailure
+
+QUEUE_GAUGES = {
+    "briefkasten_jobs_in_queue": "jobs_in_queue",
+    "briefkasten_dead_letters": "dead_letters",
+    "briefkasten_outbox_pending": "outbox_pending",
+}
+FETCH_TIMEOUT = 5.0
+
+
+def summarise(families: Iterable[Metric]) -> dict[str, Any]:
+    """The summary of ``families`` (samples of the same series are added up)."""
+    uploads: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    tenants: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    publish: dict[str, float] = defaultdict(float)
+    buckets: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
+    counts: dict[str, float] = defaultdict(float)
+    queue: dict[str, float | None] = dict.fromkeys(QUEUE_GAUGES.values())
+    storage_errors = 0.0
+    upload_bytes = 0.0
+    for family in families:
+        for sample in family.samples:
+            name, labels, value = sample.name, sample.labels, sample.value
+            tenant = labels.get("tenant", "")
+            if name == "briefkasten_uploads_total":
+                uploads[tenant][labels["result"]] += value
+                tenants[tenant]["uploads"] += value
+            elif name == "briefkasten_upload_bytes_total":
+                upload_bytes += value
+            elif name == "briefkasten_pages_processed_total":
+                tenants[tenant]["pages"] += value
+            elif name == "briefkasten_documents_total":
+                tenants[tenant][labels["result"]] += value
+            elif name == "briefkasten_publish_total":
+                publish[labels["result"]] += value
+            elif name == "briefkasten_storage_errors_total":
+                storage_errors += value
+            elif name == "briefkasten_stage_seconds_bucket":
+                buckets[labels["step"]][float(labels["le"])] += value
+            elif name == "briefkasten_stage_seconds_count":
+                counts[labels["step"]] += value
+            elif name in QUEUE_GAUGES:
+                key = QUEUE_GAUGES[name]
+                queue[key] = (queue[key] or 0) + value
+    by_result: dict[str, int] = defaultdict(int)
+    for results in uploads.values():
+        for result, value in results.items():
+            by_result[result] += int(value)
+    return {
+        "uploads": {
+            "by_result": dict(sorted(by_result.items())),
+            "bytes": int(upload_bytes),
+        },
+        "tenants": [
+            {
+                "tenant": tenant,
+                "uploads_accepted": int(uploads[tenant].get("accepted", 0)),
+                "uploads_refused": int(
+                    sum(v for r, v in uploads[tenant].items() if r != "accepted")
+                ),
+                "pages": int(figures.get("pages", 0)),
+                "documents_normalised": int(figures.get("normalised", 0)),
+                "documents_failed": int(figures.get("normalisation_failed", 0)),
+            }
+            for tenant, figures in sorted(tenants.items())
+        ],
+        "pages_processed": int(sum(f.get("pages", 0) for f in tenants.values())),
+        "documents": {
+            "normalised": int(sum(f.get("normalised", 0) for f in tenants.values())),
+            "normalisation_failed": int(
+                sum(f.get("normalisation_failed", 0) for f in tenants.values())
+            ),
+        },
+        "publish": {result: int(value) for result, value in sorted(publish.items())},
+        "storage_errors": int(storage_errors),
+        "steps": [
+            {
+                "step": step,
+                "count": int(counts.get(step, 0)),
+                "p50_s": quantile(0.5, buckets[step]),
+                "p95_s": quantile(0.95, buckets[step]),
+            }
+            for step in sorted(buckets)
+            if counts.get(step, 0) > 0
+        ],
+        "queue": {k: None if v is None else int(v) for k, v in queue.items()},
+    }
+
+
+def quantile(q: float, buckets: dict[float, float]) -> float | None:
+    """The ``q`` quantile of cumulative ``buckets`` (upper bound → count), linearly
+    interpolated inside its bucket; ``None`` without observations. Beyond the last finite
+    bound it is that bound (as in PromQL)."""
+    bounds = sorted(buckets)
+    if not bounds or buckets[bounds[-1]] <= 0:
+        return None
+    rank = q * buckets[bounds[-1]]
+    lower, below = 0.0, 0.0
+    for bound in bounds:
+        count = buckets[bound]
+        if count >= rank:
+            if math.isinf(bound):
+                return round(lower, 6)
+            if count == below:
+                return round(bound, 6)
+            return round(lower + (bound - lower) * (rank - below) / (count - below), 6)
+        lower, below = bound, count
+    return round(lower, 6)
+
+
+def fetch(url: str, timeout: float = FETCH_TIMEOUT) -> list[Metric]:
+    """The metric families a ``/metrics`` endpoint serves (blocking)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            text = response.read().decode("utf-8")
+    except (OSError, ValueError) as exc:
+        raise TemporaryFailure(f"cannot read metrics from {url}: {exc}", source="metrics") from exc
+    return list(text_string_to_metric_families(text))
+
+
+def lines(summary: dict[str, Any]) -> list[str]:
+    """The summary as terminal lines (``briefkasten status``)."""
+    out = []
+    queue = summary["queue"]
+    shown = {k: "?" if v is None else v for k, v in queue.items()}
+    out.append(
+        f"queue: {shown['jobs_in_queue']} job(s) waiting, {shown['dead_letters']} dead, "
+        f"{shown['outbox_pending']} message(s) in the outbox"
+    )
+    results = ", ".join(f"{r} {n}" for r, n in summary["uploads"]["by_result"].items())
+    out.append(f"uploads: {results or 'none'}")
+    docs = summary["documents"]
+    out.append(
+        f"pages processed: {summary['pages_processed']}; documents normalised "
+        f"{docs['normalised']}, failed {docs['normalisation_failed']}"
+    )
+    published = ", ".join(f"{r} {n}" for r, n in summary["publish"].items())
+    out.append(f"publish: {published or 'none'}; storage errors: {summary['storage_errors']}")
+    if summary["tenants"]:
+        out.append("tenant                  accepted  refused  pages  normalised  failed")
+        for t in summary["tenants"]:
+            out.append(
+                f"{t['tenant'] or '-':<22}  {t['uploads_accepted']:>8}  {t['uploads_refused']:>7}"
+                f"  {t['pages']:>5}  {t['documents_normalised']:>10}  {t['documents_failed']:>6}"
+            )
+    if summary["steps"]:
+        out.append("step                    count     p50 s     p95 s")
+        for s in summary["steps"]:
+            out.append(
+                f"{s['step']:<22}  {s['count']:>5}  {_seconds(s['p50_s'])}  {_seconds(s['p95_s'])}"
+            )
+    return out
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:>8.3f}" if value is not None else f"{'-':>8}"
