@@ -45,16 +45,6 @@ MAX_JSON_BODY = 64 * 1024
 MAX_NOTE = 500
 
 
-def parse_api_keys(spec: str, default_tenant: str) -> dict[str, str]:
-    """``KEY`` or ``TENANT:KEY`` entries, comma-separated → {key: tenant}. (The gateway uses
-    ``Settings.api_key_tenants``, which adds the tenants' own keys.)"""
-    keys: dict[str, str] = {}
-    for entry in filter(None, (e.strip() for e in spec.split(","))):
-        tenant, _, key = entry.rpartition(":")
-        keys[key] = tenant or default_tenant
-    return keys
-
-
 def bearer(request: web.Request) -> str:
     """The bearer token of the request; ``Unauthorized`` if there is none."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
