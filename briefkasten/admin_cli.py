@@ -35,7 +35,7 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
     for url in urls:
         try:
             # Queue gauges come from the probes below (each process would report the same).
-            families.extend(f for f in summary.fetch(url) if f.name not in summary.QUEUE_GAUGES)
+            families.extend(summary.without_queue(summary.fetch(url)))
         except TemporaryFailure as exc:
             problems.append(exc.message_en)
     figures = summary.summarise(families)

@@ -27,6 +27,7 @@ ALIASES = {
     "BRIEFKASTEN_API_KEYS": ("gateway", "api_keys"),
 }
 _ROUTING_WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_TENANT_ID = re.compile(r"[a-z0-9-]{1,64}")
 REPO_PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
 MIB = 1024 * 1024
 
@@ -206,22 +207,36 @@ class AdminSettings:
     """The operators' dashboard ``/admin``. ``secret`` signs its session tokens: set it from
     the environment (``BRIEFKASTEN_ADMIN_SECRET``, at least 32 characters); empty switches the
     dashboard off. Sessions last ``session_ttl_s`` seconds; logins are limited per client
-    address to ``login_rate_limit``."""
+    address to ``login_rate_limit``. ``metrics_urls`` (comma-separated) are the ``/metrics``
+    endpoints of ``briefkasten worker --metrics-port`` processes whose figures the dashboard adds
+    to the gateway's own (distributed mode)."""
 
     secret: str = ""
     session_ttl_s: float = 1800.0
     login_rate_limit: str = "10/minute"
+    metrics_urls: str = ""
+
+    @property
+    def metrics_url_list(self) -> tuple[str, ...]:
+        return _split(self.metrics_urls)
 
 
 @dataclass(frozen=True)
 class OperatorSettings:
     """One account of the dashboard, from an ``[operators.<name>]`` table: ``role`` ``read``
     (look only) or ``operator`` (may retry and discard dead letters), and ``password_hash`` as
-    ``briefkasten operator hash-password`` prints it (``scrypt$n$r$p$salt$hash``)."""
+    ``briefkasten operator hash-password`` prints it (``scrypt$n$r$p$salt$hash``).
+    ``tenants`` (comma-separated tenant ids) limits the account to those job centers' figures
+    and dead letters; empty means all tenants (the IT service provider's own staff)."""
 
     name: str
     role: str = "read"
     password_hash: str = ""
+    tenants: str = ""
+
+    @property
+    def tenant_ids(self) -> tuple[str, ...]:
+        return _split(self.tenants)
 
 
 @dataclass(frozen=True)
@@ -313,6 +328,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         raise ConfigError(f"unknown config sections: {', '.join(sorted(unknown))}")
     settings = Settings(**sections)
     _check_tenants(settings)
+    _check_admin(settings)
     return settings
 
 
@@ -334,6 +350,29 @@ def _check_tenants(settings: Settings) -> None:
         for entry in _split(tenant.document_type_labels):
             if "=" not in entry:
                 raise ConfigError(f"{where}: document_type_labels entries are code=Label|Label")
+
+
+def _check_admin(settings: Settings) -> None:
+    """Operators' tenant ids must name known tenants (a ``[tenants.<id>]`` table, an API key's
+    tenant or ``gateway.default_tenant``): a typo would silently show an empty dashboard.
+    ``admin.metrics_urls`` must be http(s) URLs."""
+    known = {t.id for t in settings.tenants} | set(settings.api_key_tenants().values())
+    known.add(settings.gateway.default_tenant)
+    for operator in settings.operators:
+        for tenant_id in operator.tenant_ids:
+            if not _TENANT_ID.fullmatch(tenant_id):
+                raise ConfigError(
+                    f"[operators.{operator.name}] tenants: {tenant_id[:70]!r} is not a tenant id "
+                    "(a-z, 0-9 and '-')"
+                )
+            if tenant_id not in known:
+                raise ConfigError(
+                    f"[operators.{operator.name}] tenants: unknown tenant {tenant_id!r} "
+                    f"(known: {', '.join(sorted(known))})"
+                )
+    for url in settings.admin.metrics_url_list:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+            raise ConfigError(f"admin.metrics_urls: {url[:100]!r} is not an http(s) URL")
 
 
 def _tenants(given: Any, env: Mapping[str, str]) -> tuple[TenantSettings, ...]:

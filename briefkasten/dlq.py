@@ -8,8 +8,10 @@ acknowledges them (gone for good). Embedded mode: the job journal's ``dead/`` fo
 
 Shown per job: job id, submission id, tenant, attempts and the reason — ids and an English
 reason, never content. A dead letter that is not a job (malformed) is listed with ``-`` ids
-and is never retried. The dead-letter queue must exist (a worker declares it); a missing queue
-is a ``ConfigError``, an unreachable broker a ``BrokerError`` (exit 5).
+and is never retried. ``retry`` and ``purge`` take ``tenants`` to touch only those tenants'
+jobs (the dashboard's tenant-scoped operators). The dead-letter queue must exist (a worker
+declares it); a missing queue is a ``ConfigError``, an unreachable broker a ``BrokerError``
+(exit 5).
 """
 
 from __future__ import annotations
@@ -65,13 +67,18 @@ class RabbitDeadLetters:
     def list(self, limit: int | None = None) -> DeadJobs:
         return self._walk("listing dead letters", lambda job: False, None, limit)[0]
 
-    def retry(self, job_ids: Collection[str] | None = None) -> DeadJobs:
+    def retry(
+        self, job_ids: Collection[str] | None = None, tenants: Collection[str] | None = None
+    ) -> DeadJobs:
         """Move the chosen (default: all well-formed) dead jobs back to the work queue."""
-        return self._walk("retrying dead letters", _chosen(job_ids), self._republish, None)[1]
+        chosen = _chosen(job_ids, tenants)
+        return self._walk("retrying dead letters", chosen, self._republish, None)[1]
 
-    def purge(self, job_ids: Collection[str] | None = None) -> DeadJobs:
+    def purge(
+        self, job_ids: Collection[str] | None = None, tenants: Collection[str] | None = None
+    ) -> DeadJobs:
         """Drop the chosen (default: all) dead letters for good."""
-        chosen = _chosen(job_ids) if job_ids else (lambda job: True)
+        chosen = _chosen(job_ids, tenants) if job_ids or tenants else (lambda job: True)
         return self._walk("purging dead letters", chosen, None, None)[1]
 
     def close(self) -> None:
@@ -147,8 +154,10 @@ class LocalDeadLetters:
         found = [job for _, job in self._entries()]
         return found[:limit] if limit is not None else found
 
-    def retry(self, job_ids: Collection[str] | None = None) -> DeadJobs:
-        chosen = _chosen(job_ids)
+    def retry(
+        self, job_ids: Collection[str] | None = None, tenants: Collection[str] | None = None
+    ) -> DeadJobs:
+        chosen = _chosen(job_ids, tenants)
         moved = []
         for path, job in self._entries():
             if chosen(job):
@@ -159,8 +168,10 @@ class LocalDeadLetters:
                 moved.append(job)
         return moved
 
-    def purge(self, job_ids: Collection[str] | None = None) -> DeadJobs:
-        chosen = _chosen(job_ids) if job_ids else (lambda job: True)
+    def purge(
+        self, job_ids: Collection[str] | None = None, tenants: Collection[str] | None = None
+    ) -> DeadJobs:
+        chosen = _chosen(job_ids, tenants) if job_ids or tenants else (lambda job: True)
         dropped = []
         for path, job in self._entries():
             if chosen(job):
@@ -210,7 +221,14 @@ def _from_job(raw: bytes, reason: str, *, attempts_from_job: bool) -> DeadJob:
     return DeadJob(job.job_id, job.submission_id, job.tenant, attempts, reason)
 
 
-def _chosen(job_ids: Collection[str] | None) -> Callable[[DeadJob], bool]:
-    """Well-formed jobs, all of them or those named."""
+def _chosen(
+    job_ids: Collection[str] | None, tenants: Collection[str] | None = None
+) -> Callable[[DeadJob], bool]:
+    """Well-formed jobs, all of them or those named; with ``tenants``, only theirs."""
     wanted = set(job_ids or ())
-    return lambda job: job.job_id is not None and (not wanted or job.job_id in wanted)
+    own = set(tenants or ())
+    return lambda job: (
+        job.job_id is not None
+        and (not wanted or job.job_id in wanted)
+        and (not own or job.tenant in own)
+    )

@@ -5,8 +5,8 @@
   Checking an unknown name costs one scrypt too, so timing does not tell which names exist.
 * **Sessions**: the token is the operator's name signed with a timestamp (itsdangerous
   ``TimestampSigner``, ``admin.secret``, SHA-256); it expires after ``admin.session_ttl_s``.
-  The role is looked up in the configuration on every request, so removing an account or
-  lowering its role takes effect at once (with the next restart that reads the config).
+  The role and the tenants are looked up in the configuration on every request, so removing an
+  account or lowering its role takes effect at once (with the next restart that reads the config).
 * **Audit**: every admin action (login, retry, discard) becomes one JSON object in storage
   (``layout.audit_key``) and one log line: who, role, action, target ids, result, time, client
   address. No passwords, no tokens, no document content.
@@ -81,11 +81,17 @@ class Session:
 
     name: str
     role: str
+    #: The tenants this operator may see; empty: all of them.
+    tenants: tuple[str, ...] = ()
 
     @property
     def may_change(self) -> bool:
         """Whether this operator may retry and discard dead letters."""
         return self.role == "operator"
+
+    def sees(self, tenant: str | None) -> bool:
+        """Whether figures and dead letters of ``tenant`` are this operator's business."""
+        return not self.tenants or tenant in self.tenants
 
 
 class Accounts:
@@ -116,7 +122,7 @@ class Accounts:
         stored = operator.password_hash if operator and operator.password_hash else _DUMMY_HASH
         if not verify_password(password, stored) or operator is None:
             raise Unauthorized("wrong operator name or password")
-        return Session(operator.name, operator.role)
+        return Session(operator.name, operator.role, operator.tenant_ids)
 
     def token(self, session: Session) -> str:
         assert self._signer is not None
@@ -135,7 +141,7 @@ class Accounts:
         operator = self._operators.get(name)
         if operator is None:
             raise Unauthorized("the account no longer exists")
-        return Session(operator.name, operator.role)
+        return Session(operator.name, operator.role, operator.tenant_ids)
 
 
 @dataclass(frozen=True)

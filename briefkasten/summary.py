@@ -6,16 +6,28 @@ endpoints (``prometheus_client.parser``), and adds them up into one JSON-ready d
 by result and per tenant, pages, documents, publish results, storage errors, p50/p95 per
 pipeline step (interpolated in the histogram's buckets, as PromQL's ``histogram_quantile``
 does) and the queue gauges (jobs waiting, dead letters, outbox pending; ``None`` if unknown).
+
+``summarise(families, tenants=(...))`` is a tenant-scoped operator's view: only series with
+one of those ``tenant`` labels count (uploads, bytes, pages, documents, OCR confidence); the
+figures without a tenant label (queue depths, outbox, dead-letter count, step latencies,
+publishing, storage errors) cover all tenants and are left out (``None``, empty), and
+``scope`` names the tenants. Unscoped (the default), ``scope`` is ``None``.
+
+``fetch_all(urls)`` reads several endpoints concurrently (aiohttp, the dashboard) and leaves
+out their queue gauges (``without_queue``): the caller probes the queue once (every process
+would report the same). ``fetch(url)`` reads one, blocking (``briefkasten status``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import urllib.request
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+import aiohttp
 from prometheus_client.core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -27,31 +39,44 @@ QUEUE_GAUGES = {
     "briefkasten_outbox_pending": "outbox_pending",
 }
 FETCH_TIMEOUT = 5.0
+#: The dashboard polls every 5 s: a worker that does not answer within this is reported.
+DASHBOARD_FETCH_TIMEOUT = 2.0
 
 
-def summarise(families: Iterable[Metric]) -> dict[str, Any]:
-    """The summary of ``families`` (samples of the same series are added up)."""
+def summarise(families: Iterable[Metric], tenants: Collection[str] | None = None) -> dict[str, Any]:
+    """The summary of ``families`` (samples of the same series are added up); with
+    ``tenants`` (non-empty), only those tenants' series (see the module text)."""
+    scoped = bool(tenants)
+    wanted = set(tenants or ())
     uploads: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    tenants: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    per_tenant: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     publish: dict[str, float] = defaultdict(float)
     buckets: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
     counts: dict[str, float] = defaultdict(float)
     queue: dict[str, float | None] = dict.fromkeys(QUEUE_GAUGES.values())
+    confidence_sum: dict[str, float] = defaultdict(float)
+    confidence_count: dict[str, float] = defaultdict(float)
     storage_errors = 0.0
     upload_bytes = 0.0
     for family in families:
         for sample in family.samples:
             name, labels, value = sample.name, sample.labels, sample.value
+            if scoped and labels.get("tenant") not in wanted:
+                continue  # another tenant's, or a figure of all tenants
             tenant = labels.get("tenant", "")
             if name == "briefkasten_uploads_total":
                 uploads[tenant][labels["result"]] += value
-                tenants[tenant]["uploads"] += value
+                per_tenant[tenant]["uploads"] += value
             elif name == "briefkasten_upload_bytes_total":
                 upload_bytes += value
             elif name == "briefkasten_pages_processed_total":
-                tenants[tenant]["pages"] += value
+                per_tenant[tenant]["pages"] += value
+            elif name == "briefkasten_ocr_confidence_sum":
+                confidence_sum[tenant] += value
+            elif name == "briefkasten_ocr_confidence_count":
+                confidence_count[tenant] += value
             elif name == "briefkasten_documents_total":
-                tenants[tenant][labels["result"]] += value
+                per_tenant[tenant][labels["result"]] += value
             elif name == "briefkasten_publish_total":
                 publish[labels["result"]] += value
             elif name == "briefkasten_storage_errors_total":
@@ -82,18 +107,20 @@ def summarise(families: Iterable[Metric]) -> dict[str, Any]:
                 "pages": int(figures.get("pages", 0)),
                 "documents_normalised": int(figures.get("normalised", 0)),
                 "documents_failed": int(figures.get("normalisation_failed", 0)),
+                "ocr_confidence_mean": _mean(confidence_sum[tenant], confidence_count[tenant]),
             }
-            for tenant, figures in sorted(tenants.items())
+            for tenant, figures in sorted(per_tenant.items())
         ],
-        "pages_processed": int(sum(f.get("pages", 0) for f in tenants.values())),
+        "pages_processed": int(sum(f.get("pages", 0) for f in per_tenant.values())),
         "documents": {
-            "normalised": int(sum(f.get("normalised", 0) for f in tenants.values())),
+            "normalised": int(sum(f.get("normalised", 0) for f in per_tenant.values())),
             "normalisation_failed": int(
-                sum(f.get("normalisation_failed", 0) for f in tenants.values())
+                sum(f.get("normalisation_failed", 0) for f in per_tenant.values())
             ),
         },
+        "ocr_confidence_mean": _mean(sum(confidence_sum.values()), sum(confidence_count.values())),
         "publish": {result: int(value) for result, value in sorted(publish.items())},
-        "storage_errors": int(storage_errors),
+        "storage_errors": None if scoped else int(storage_errors),
         "steps": [
             {
                 "step": step,
@@ -105,7 +132,12 @@ def summarise(families: Iterable[Metric]) -> dict[str, Any]:
             if counts.get(step, 0) > 0
         ],
         "queue": {k: None if v is None else int(v) for k, v in queue.items()},
+        "scope": sorted(wanted) if scoped else None,
     }
+
+
+def _mean(total: float, count: float) -> float | None:
+    return round(total / count, 1) if count > 0 else None
 
 
 def quantile(q: float, buckets: dict[float, float]) -> float | None:
@@ -135,8 +167,58 @@ def fetch(url: str, timeout: float = FETCH_TIMEOUT) -> list[Metric]:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             text = response.read().decode("utf-8")
     except (OSError, ValueError) as exc:
-        raise TemporaryFailure(f"cannot read metrics from {url}: {exc}", source="metrics") from exc
-    return list(text_string_to_metric_families(text))
+        raise _unreadable(url, exc) from exc
+    return parse(url, text)
+
+
+def parse(url: str, text: str) -> list[Metric]:
+    """The families in ``url``'s ``/metrics`` answer ``text``."""
+    try:
+        return list(text_string_to_metric_families(text))
+    except (ValueError, KeyError, IndexError) as exc:
+        raise _unreadable(url, exc) from exc
+
+
+def without_queue(families: Iterable[Metric]) -> list[Metric]:
+    """``families`` without the queue gauges (probed once by whoever adds processes up)."""
+    return [f for f in families if f.name not in QUEUE_GAUGES]
+
+
+def _unreadable(url: str, exc: BaseException) -> TemporaryFailure:
+    detail = str(exc) or type(exc).__name__
+    return TemporaryFailure(f"cannot read metrics from {url}: {detail}", source="metrics")
+
+
+async def fetch_all(
+    urls: Sequence[str], timeout: float = DASHBOARD_FETCH_TIMEOUT
+) -> tuple[list[Metric], list[str]]:
+    """The families of all ``urls``, read concurrently, and one English warning per URL that
+    did not answer (in time) or answered no metrics. Never raises for an unreachable URL."""
+    if not urls:
+        return [], []
+
+    async def one(session: aiohttp.ClientSession, url: str) -> list[Metric]:
+        try:
+            async with session.get(url) as response:
+                response.raise_for_status()
+                text = await response.text()
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise _unreadable(url, exc) from exc
+        return without_queue(parse(url, text))
+
+    families: list[Metric] = []
+    warnings: list[str] = []
+    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    async with aiohttp.ClientSession(timeout=client_timeout) as session:
+        answers = await asyncio.gather(*(one(session, u) for u in urls), return_exceptions=True)
+    for answer in answers:
+        if isinstance(answer, TemporaryFailure):
+            warnings.append(answer.message_en)
+        elif isinstance(answer, BaseException):
+            raise answer
+        else:
+            families.extend(answer)
+    return families, warnings
 
 
 def lines(summary: dict[str, Any]) -> list[str]:
@@ -156,7 +238,8 @@ def lines(summary: dict[str, Any]) -> list[str]:
         f"{docs['normalised']}, failed {docs['normalisation_failed']}"
     )
     published = ", ".join(f"{r} {n}" for r, n in summary["publish"].items())
-    out.append(f"publish: {published or 'none'}; storage errors: {summary['storage_errors']}")
+    errors = "?" if summary["storage_errors"] is None else summary["storage_errors"]
+    out.append(f"publish: {published or 'none'}; storage errors: {errors}")
     if summary["tenants"]:
         out.append("tenant                  accepted  refused  pages  normalised  failed")
         for t in summary["tenants"]:

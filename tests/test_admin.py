@@ -7,25 +7,33 @@ import dataclasses
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
-from prometheus_client import generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
-from briefkasten import operators, summary
+from briefkasten import config, operators, summary
 from briefkasten.broker.base import Job
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.config import AdminSettings, OperatorSettings, Settings
 from briefkasten.errors import ConfigError, Unauthorized
 from briefkasten.gateway import create_app
+from briefkasten.gateway.keys import METRICS
 from briefkasten.monitoring import Metrics
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
@@ -39,9 +47,12 @@ CASE = "12345BG0012345"
 #: Cheap hashes for tests (the stored n is what verification uses).
 ALICE_HASH = operators.hash_password("alice-pw", n=1024)
 READER_HASH = operators.hash_password("reader-pw", n=1024)
+CAROL_HASH = operators.hash_password("carol-pw", n=1024)
 OPERATORS = (
     OperatorSettings("alice", role="operator", password_hash=ALICE_HASH),
     OperatorSettings("reader", role="read", password_hash=READER_HASH),
+    # A job center's own staff: only jc-test's figures and dead letters.
+    OperatorSettings("carol", role="operator", password_hash=CAROL_HASH, tenants="jc-test"),
 )
 
 
@@ -88,11 +99,11 @@ async def admin(
     return Admin(client, storage, settings.broker.journal_dir)
 
 
-def dead_letter(journal: Path, *job_ids: str) -> None:
+def dead_letter(journal: Path, *job_ids: str, tenant: str = "jc-test") -> None:
     """Jobs that failed for good, dead-lettered by a real consume (as tests/test_dlq.py)."""
     queue = LocalJobQueue(journal, max_attempts=1)
     for job_id in job_ids:
-        queue.enqueue(Job(job_id, f"sub{job_id}", "jc-test", 0))
+        queue.enqueue(Job(job_id, f"sub{job_id}", tenant, 0))
 
     def broken(job: Job) -> None:
         raise ValueError("manifest is broken")
@@ -218,7 +229,7 @@ async def test_summary_changes_after_an_upload(admin: Admin) -> None:
     before = await (await admin.client.get("/admin/api/summary", headers=headers)).json()
     assert before["uploads"]["by_result"] == {}
     assert before["queue"] == {"jobs_in_queue": 0, "dead_letters": 0, "outbox_pending": 0}
-    assert before["operator"] == {"name": "reader", "role": "read"}
+    assert before["operator"] == {"name": "reader", "role": "read", "tenants": []}
 
     buffer = io.BytesIO()
     factories.text_page().save(buffer, format="PNG")
@@ -325,7 +336,9 @@ def test_summary_of_the_registry_and_of_the_text_format_agree() -> None:
         "pages": 3,
         "documents_normalised": 1,
         "documents_failed": 0,
+        "ocr_confidence_mean": None,
     }
+    assert direct["scope"] is None
     assert direct["documents"] == {"normalised": 1, "normalisation_failed": 1}
     assert direct["publish"] == {"ok": 2}
     [ocr] = direct["steps"]
@@ -371,3 +384,168 @@ def test_status_and_hash_password_cli(
     body = json.loads(as_json.stdout)
     assert body["queue"]["dead_letters"] == 1
     assert body["dead_letters"][0]["job_id"] == "deadcli"
+
+
+# --- tenant scope -------------------------------------------------------------------------------
+
+
+def _two_tenants(admin: Admin) -> None:
+    """Figures and dead letters of jc-test and of another job center, jc-other."""
+    metrics = admin.client.app[METRICS]
+    metrics.upload("jc-test", "accepted", 100)
+    metrics.upload("jc-other", "accepted", 7000)
+    metrics.upload("jc-other", "unsupported_type")
+    metrics.pages.labels("jc-test").inc(2)
+    metrics.pages.labels("jc-other").inc(9)
+    metrics.ocr_confidence.labels("jc-test").observe(80)
+    metrics.ocr_confidence.labels("jc-test").observe(90)
+    metrics.ocr_confidence.labels("jc-other").observe(10)
+    metrics.document_delivered("jc-other", failed=True)
+    metrics.stage_seconds.labels("ocr").observe(0.5)
+    metrics.publish.labels("ok").inc()
+    dead_letter(admin.journal, "mine1")
+    dead_letter(admin.journal, "theirs1", tenant="jc-other")
+
+
+async def test_scoped_operator_sees_only_its_tenant(admin: Admin) -> None:
+    _two_tenants(admin)
+    headers = await admin.login("carol", "carol-pw")
+    body = await (await admin.client.get("/admin/api/summary", headers=headers)).json()
+    assert body["scope"] == ["jc-test"]
+    assert body["operator"] == {"name": "carol", "role": "operator", "tenants": ["jc-test"]}
+    assert body["uploads"] == {"by_result": {"accepted": 1}, "bytes": 100}
+    assert [t["tenant"] for t in body["tenants"]] == ["jc-test"]
+    assert body["tenants"][0]["pages"] == 2 and body["pages_processed"] == 2
+    assert body["tenants"][0]["ocr_confidence_mean"] == 85.0 == body["ocr_confidence_mean"]
+    assert body["documents"] == {"normalised": 0, "normalisation_failed": 0}
+    # Figures of all tenants are left out, not shown as if they were jc-test's.
+    assert body["queue"] == {"jobs_in_queue": None, "dead_letters": None, "outbox_pending": None}
+    assert (body["steps"], body["publish"], body["storage_errors"]) == ([], {}, None)
+    assert "jc-other" not in json.dumps(body)
+
+    listing = await (await admin.client.get("/admin/api/dead-letters", headers=headers)).json()
+    assert [j["job_id"] for j in listing["dead_letters"]] == ["mine1"]
+
+
+async def test_scoped_operator_may_not_touch_another_tenants_dead_letter(admin: Admin) -> None:
+    _two_tenants(admin)
+    headers = await admin.login("carol", "carol-pw")
+    for action in ("retry", "discard"):
+        for ids in (["theirs1"], ["mine1", "theirs1"], ["nosuchjob"]):
+            refused = await admin.client.post(
+                f"/admin/api/dead-letters/{action}", json={"job_ids": ids}, headers=headers
+            )
+            assert refused.status == 404, ids
+    events = admin.audit()[1:]
+    assert len(events) == 6
+    assert all((e["actor"], e["result"]) == ("carol", "denied") for e in events)
+    assert events[0]["targets"] == ["theirs1"]
+    # Nothing changed: both dead letters are still there for an unscoped operator.
+    alice = await admin.login("alice", "alice-pw")
+    listing = await (await admin.client.get("/admin/api/dead-letters", headers=alice)).json()
+    assert sorted(j["job_id"] for j in listing["dead_letters"]) == ["mine1", "theirs1"]
+    # Its own dead letter it may retry.
+    retried = await admin.client.post(
+        "/admin/api/dead-letters/retry", json={"job_ids": ["mine1"]}, headers=headers
+    )
+    assert retried.status == 200
+    assert [j["job_id"] for j in (await retried.json())["done"]] == ["mine1"]
+
+
+async def test_unscoped_operator_sees_all_tenants(admin: Admin) -> None:
+    _two_tenants(admin)
+    headers = await admin.login("alice", "alice-pw")
+    body = await (await admin.client.get("/admin/api/summary", headers=headers)).json()
+    assert body["scope"] is None and body["warnings"] == []
+    assert [t["tenant"] for t in body["tenants"]] == ["jc-other", "jc-test"]
+    assert body["uploads"] == {"by_result": {"accepted": 2, "unsupported_type": 1}, "bytes": 7100}
+    assert body["pages_processed"] == 11 and body["ocr_confidence_mean"] == 60.0
+    assert body["queue"]["dead_letters"] == 2 and body["storage_errors"] == 0
+    assert [s["step"] for s in body["steps"]] == ["ocr"] and body["publish"] == {"ok": 1}
+    discarded = await admin.client.post(
+        "/admin/api/dead-letters/discard", json={"job_ids": ["theirs1"]}, headers=headers
+    )
+    assert discarded.status == 200
+
+
+def test_operator_tenants_are_checked_at_config_load(tmp_path: Path) -> None:
+    def load(operator: str, admin: str = "") -> Settings:
+        path = tmp_path / "briefkasten.toml"
+        path.write_text(
+            '[gateway]\napi_keys = "jc-keyed:k1"\n[tenants.jc-a]\n[admin]\n'
+            + admin
+            + "\n[operators.bob]\n"
+            + operator
+        )
+        return config.load(path, environ={})
+
+    settings = load('tenants = "jc-a, jc-keyed,default"')
+    assert settings.operators[0].tenant_ids == ("jc-a", "jc-keyed", "default")
+    assert load("").operators[0].tenant_ids == ()
+    with pytest.raises(ConfigError, match="unknown tenant 'jc-typo'"):
+        load('tenants = "jc-a,jc-typo"')
+    with pytest.raises(ConfigError, match="not a tenant id"):
+        load('tenants = "JC A"')
+    ok = load("", 'metrics_urls = "http://w1:9101/metrics, https://w2/metrics"')
+    assert ok.admin.metrics_url_list == ("http://w1:9101/metrics", "https://w2/metrics")
+    with pytest.raises(ConfigError, match="metrics_urls"):
+        load("", 'metrics_urls = "w1:9101"')
+
+
+# --- worker figures in distributed mode ---------------------------------------------------------
+
+
+@pytest.fixture
+def worker_metrics() -> Iterator[str]:
+    """A real worker-like /metrics endpoint: a registry with a pages counter (and a queue
+    gauge, which the dashboard must not add a second time)."""
+    registry = CollectorRegistry()
+    pages = Counter("briefkasten_pages_processed", "pages", ["tenant"], registry=registry)
+    pages.labels("jc-test").inc(5)
+    pages.labels("jc-other").inc(4)
+    Gauge("briefkasten_jobs_in_queue", "jobs", registry=registry).set(99)
+    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/metrics"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_summary_adds_the_workers_metrics(
+    tmp_path: Path,
+    settings: Settings,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    worker_metrics: str,
+) -> None:
+    down = f"http://127.0.0.1:{_closed_port()}/metrics"
+    settings = admin_settings(settings, tmp_path, metrics_urls=f"{worker_metrics},{down}")
+    storage = open_storage(f"memory://{tmp_path.name}")
+    app = create_app(settings, storage=storage, jobs=LocalJobQueue(settings.broker.journal_dir))
+    client = await aiohttp_client(app)
+    app[METRICS].pages.labels("jc-test").inc(1)  # the gateway's own (embedded) figure
+    admin = Admin(client, storage, settings.broker.journal_dir)
+
+    headers = await admin.login("alice", "alice-pw")
+    started = time.monotonic()
+    response = await client.get("/admin/api/summary", headers=headers)
+    assert response.status == 200  # an unreachable worker is a warning, not an error
+    body = await response.json()
+    assert time.monotonic() - started < summary.DASHBOARD_FETCH_TIMEOUT + 2
+    assert body["pages_processed"] == 10
+    assert {t["tenant"]: t["pages"] for t in body["tenants"]} == {"jc-other": 4, "jc-test": 6}
+    assert body["queue"]["jobs_in_queue"] == 0  # probed here, not the worker's 99
+    [warning] = body["warnings"]
+    assert down in warning and "cannot read metrics" in warning
+
+    scoped = await (
+        await client.get("/admin/api/summary", headers=await admin.login("carol", "carol-pw"))
+    ).json()
+    assert scoped["pages_processed"] == 6 and len(scoped["warnings"]) == 1

@@ -130,3 +130,23 @@ def test_log_in_see_the_figures_and_retry_a_dead_letter(
     expect(browser_page.locator("#login-form")).to_be_visible()
     assert browser_page.evaluate("sessionStorage.length") == 0
     assert not problems, problems
+
+
+def test_a_tenant_scoped_operator_sees_its_scope(live: Live, page: tuple[Any, list[str]]) -> None:
+    browser_page, problems = page
+    browser_page.goto(f"{live.base}/admin")
+    browser_page.fill("#login-name", "carol")
+    browser_page.fill("#login-password", "carol-pw")
+    browser_page.click("#login-submit")
+    expect(browser_page.locator("#who-text")).to_have_text("Logged in as carol (operator)")
+    expect(browser_page.locator("#scope")).to_contain_text("Figures and dead letters of jc-test")
+    # Figures of all tenants are hidden, not shown as this tenant's.
+    expect(browser_page.locator("#steps-title")).to_be_hidden()
+    expect(browser_page.locator("#publish-title")).to_be_hidden()
+    expect(browser_page.locator("#q-jobs")).to_be_hidden()
+    expect(browser_page.locator("#f-pages")).to_be_visible()
+    row = browser_page.locator("#dead-table tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("browserdead")  # a jc-test job
+    scan(browser_page, "admin-scoped")
+    assert not problems, problems

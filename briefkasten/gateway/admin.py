@@ -9,10 +9,19 @@ cross-site POSTs on top. Logins are limited per client address (``admin.login_ra
 on top of the gateway's general per-address limit.
 
 * ``GET summary``: the figures of this gateway's metrics (in embedded mode the workers count
-  into the same registry) and the scrape-time queue, outbox and dead-letter gauges.
+  into the same registry) plus those of ``admin.metrics_urls`` (the workers' ``/metrics`` in
+  distributed mode, read concurrently; one that does not answer becomes an entry of
+  ``warnings``), and the scrape-time queue, outbox and dead-letter gauges.
 * ``GET dead-letters``: the dead jobs (ids, attempts, reason: the recent failures).
 * ``POST dead-letters/retry`` and ``dead-letters/discard`` ``{job_ids: [...]}``: operator role
   only (read → 403). Login, retry and discard are written to the audit log.
+
+**Tenant scope**: an operator with ``tenants`` sees only those tenants' series in the summary
+(figures without a tenant label — queues, outbox, step latencies, publishing, storage errors —
+cover all tenants and are left out, see ``briefkasten.summary``) and only their dead letters
+(among the first ``MAX_LISTED``). Retrying or discarding a job id that is not one of their
+dead letters is refused as 404 — the same answer as for an id that does not exist, so
+another tenant's ids are not revealed — and audited as ``denied``; nothing is changed then.
 
 Blocking work (the queue probes, RabbitMQ, storage) runs in the gateway's executor.
 """
@@ -78,6 +87,9 @@ TEXTS = {
     "done_discard": "Job {job} was discarded.",
     "action_failed": "The action failed: {message}",
     "read_only": "Your role may only look; retry and discard need the operator role.",
+    "scope": "Figures and dead letters of {tenants} only. Queue depths, the outbox, step "
+    "latencies, publishing and storage errors cover all tenants and are shown only to "
+    "operators without a tenant scope.",
 }
 
 
@@ -175,6 +187,7 @@ async def login(request: web.Request) -> web.Response:
             "token": accounts.token(session),
             "name": session.name,
             "role": session.role,
+            "tenants": list(session.tenants),
             "expires_in": int(accounts.ttl),
         }
     )
@@ -183,9 +196,21 @@ async def login(request: web.Request) -> web.Response:
 async def get_summary(request: web.Request) -> web.Response:
     session = _session(request)
     metrics = request.app[METRICS]
-    figures = await _blocking(request, lambda: summary_module.summarise(metrics.registry.collect()))
+    urls = request.app[SETTINGS].admin.metrics_url_list
+    remote, warnings = await summary_module.fetch_all(urls)
+    tenants = session.tenants or None
+
+    def summarise() -> dict[str, Any]:
+        return summary_module.summarise([*metrics.registry.collect(), *remote], tenants)
+
+    figures = await _blocking(request, summarise)
     figures["generated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    figures["operator"] = {"name": session.name, "role": session.role}
+    figures["operator"] = {
+        "name": session.name,
+        "role": session.role,
+        "tenants": list(session.tenants),
+    }
+    figures["warnings"] = warnings
     return web.json_response(figures)
 
 
@@ -205,11 +230,14 @@ def _with_letters(settings: Settings, fn: Callable[[Any], T]) -> T:
 
 
 async def dead_letters(request: web.Request) -> web.Response:
-    _session(request)
+    session = _session(request)
     settings = request.app[SETTINGS]
     found = await _blocking(request, lambda: _with_letters(settings, lambda d: d.list(MAX_LISTED)))
     return web.json_response(
-        {"dead_letters": [job.to_json() for job in found], "limit": MAX_LISTED}
+        {
+            "dead_letters": [job.to_json() for job in found if session.sees(job.tenant)],
+            "limit": MAX_LISTED,
+        }
     )
 
 
@@ -236,11 +264,25 @@ async def change(action: str, request: web.Request) -> web.Response:
         )
         raise Forbidden(f"the role {session.role!r} may not {action} dead letters")
     settings = request.app[SETTINGS]
+    if session.tenants:
+        listed = await _blocking(
+            request, lambda: _with_letters(settings, lambda d: d.list(MAX_LISTED))
+        )
+        own = {job.job_id for job in listed if job.job_id and session.sees(job.tenant)}
+        if not set(targets) <= own:
+            await _audit(
+                request, AuditEvent(session.name, session.role, action, "denied", client, targets)
+            )
+            raise NotFound("no such dead letter among your tenants' jobs")
+    tenants = session.tenants or None
     try:
         done = await _blocking(
             request,
             lambda: _with_letters(
-                settings, lambda d: d.retry(targets) if action == "retry" else d.purge(targets)
+                settings,
+                lambda d: (
+                    d.retry(targets, tenants) if action == "retry" else d.purge(targets, tenants)
+                ),
             ),
         )
     except BriefkastenError as exc:

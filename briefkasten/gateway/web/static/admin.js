@@ -159,6 +159,10 @@
     return value === null || value === undefined ? '–' : value.toFixed(3);
   }
 
+  function confidence(value) {
+    return value === null || value === undefined ? '–' : value.toFixed(1);
+  }
+
   function showSummary(s) {
     const q = s.queue || {};
     $('q-jobs').textContent = q.jobs_in_queue === null ? t('unknown') : String(q.jobs_in_queue);
@@ -167,7 +171,20 @@
     $('f-pages').textContent = String(s.pages_processed);
     $('f-normalised').textContent = String(s.documents.normalised);
     $('f-failed').textContent = String(s.documents.normalisation_failed);
-    $('f-storage').textContent = String(s.storage_errors);
+    $('f-storage').textContent = s.storage_errors === null ? t('unknown') : String(s.storage_errors);
+    $('f-confidence').textContent = confidence(s.ocr_confidence_mean);
+    const scoped = Array.isArray(s.scope) && s.scope.length > 0;
+    for (const node of document.querySelectorAll('.global-only')) node.hidden = scoped;
+    $('scope').hidden = !scoped;
+    $('scope').textContent = scoped ? t('scope', { tenants: s.scope.join(', ') }) : '';
+    const warnings = $('warnings');
+    warnings.textContent = '';
+    for (const text of s.warnings || []) {
+      const item = document.createElement('li');
+      item.textContent = text;
+      warnings.append(item);
+    }
+    warnings.hidden = warnings.childElementCount === 0;
     fill('uploads-table', Object.entries(s.uploads.by_result), 2);
     fill(
       'tenants-table',
@@ -178,8 +195,9 @@
         x.pages,
         x.documents_normalised,
         x.documents_failed,
+        confidence(x.ocr_confidence_mean),
       ]),
-      6
+      7
     );
     fill(
       'steps-table',
