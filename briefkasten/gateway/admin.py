@@ -50,6 +50,7 @@ from briefkasten.errors import (
     RateLimited,
     Unauthorized,
 )
+from briefkasten.gateway.api import json_object
 from briefkasten.gateway.keys import EXECUTOR, METRICS, SETTINGS, STORAGE
 from briefkasten.gateway.security import RATE_LIMITS
 from briefkasten.gateway.web.page import SITE, TEMPLATES_DIR
@@ -60,6 +61,7 @@ ADMIN_PAGE = web.AppKey("admin_page", bytes)
 LOGIN_LIMIT = web.AppKey("admin_login_limit", RateLimitItem)
 #: Dead letters listed at most (the dashboard shows the first ones).
 MAX_LISTED = 200
+MAX_LOGIN_BODY = 4096
 MAX_IDS = 200
 OFF = (
     "the admin dashboard is switched off: set BRIEFKASTEN_ADMIN_SECRET (at least 32 "
@@ -166,12 +168,8 @@ async def login(request: web.Request) -> web.Response:
     limits = request.app[RATE_LIMITS]
     if not limits.limiter.hit(request.app[LOGIN_LIMIT], "admin-login", client):
         raise RateLimited("too many login attempts from this address")
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise InvalidRequest("expected JSON {name, password}") from exc
-    name = body.get("name") if isinstance(body, dict) else None
-    password = body.get("password") if isinstance(body, dict) else None
+    body = await json_object(request, MAX_LOGIN_BODY)
+    name, password = body.get("name"), body.get("password")
     if not isinstance(name, str) or not isinstance(password, str):
         raise InvalidRequest("expected JSON {name, password}")
     name = name.strip()[:64]
