@@ -325,9 +325,12 @@ async def get_link_submissions(request: web.Request) -> web.Response:
     link = await run(
         request, verify, request.app[SETTINGS].links, request.app[STORAGE], bearer(request)
     )
-    intake = request.app[INTAKE]
-    ids = await run(request, links.submissions_of, request.app[STORAGE], link)
-    found = [await run(request, intake.status, link.tenant, sid) for sid in ids]
+    intake, storage = request.app[INTAKE], request.app[STORAGE]
+
+    def statuses() -> list[dict[str, Any]]:  # one trip to the I/O threads for the whole list
+        return [intake.status(link.tenant, sid) for sid in links.submissions_of(storage, link)]
+
+    found = await run(request, statuses)
     found.sort(key=lambda s: (s["received_at"], s["submission_id"]), reverse=True)
     return web.json_response(
         {
