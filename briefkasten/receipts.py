@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import UTC, datetime
 
 from briefkasten import contract
+from briefkasten.background import Background
 from briefkasten.broker.base import OutboundMessage
 from briefkasten.broker.subscriber import RabbitSubscriber, ReceivedMessage
 from briefkasten.config import Settings
@@ -75,10 +75,13 @@ def handle_receipt(
     )
 
 
-class ReceiptListener:
+class ReceiptListener(Background):
     """A daemon thread consuming the receipts queue until ``stop()``; reconnects with backoff."""
 
+    thread_name = "receipts"
+
     def __init__(self, storage: Storage, settings: Settings, *, max_backoff: float = 30.0) -> None:
+        super().__init__()
         broker = settings.broker
         self._storage = storage
         self._settings = settings
@@ -86,20 +89,7 @@ class ReceiptListener:
             broker.amqp_url, broker.receipts_exchange, broker.receipts_queue, bindings=("#",)
         )
         self._max_backoff = max_backoff
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.recorded = 0
-
-    def start(self) -> ReceiptListener:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="receipts", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         failures = 0

@@ -30,12 +30,12 @@ import contextlib
 import json
 import logging
 import random
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from briefkasten.background import Background
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
 from briefkasten.errors import BriefkastenError, InvalidRequest, NotFound
@@ -288,9 +288,11 @@ def _delete(
     )
 
 
-class Sweeper:
+class Sweeper(Background):
     """A daemon thread that sweeps every ``interval`` seconds (first after a short, random
     pause, so several workers started together do not sweep at the same moment)."""
+
+    thread_name = "retention"
 
     def __init__(
         self,
@@ -301,25 +303,13 @@ class Sweeper:
         interval: float,
         first_delay: float | None = None,
     ) -> None:
+        super().__init__()
         self._storage = storage
         self._settings = settings
         self._outbox = outbox
         self._interval = interval
         self._first = random.uniform(5.0, 30.0) if first_delay is None else first_delay
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.sweeps = 0
-
-    def start(self) -> Sweeper:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         wait = self._first
