@@ -40,6 +40,35 @@ class LimitSettings:
     max_files: int = 20
     max_pixels: int = 80_000_000
     max_pages: int = 100
+    #: Pages of all documents of one submission together.
+    max_submission_pages: int = 200
+    #: Pixels of all frames of one image file together (a TIFF of many huge frames).
+    max_file_pixels: int = 400_000_000
+    #: Pixels of one rendered PDF page: the DPI is lowered for huge page boxes to stay below.
+    max_render_pixels: int = 36_000_000
+    #: Scans of a progressive JPEG (encoders write about 10; each one is a full decode pass).
+    max_jpeg_scans: int = 32
+    #: Decompressed bytes of one PDF page's content (its streams and form XObjects together).
+    max_page_content_bytes: int = 64 * MIB
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """Limits of the child processes that parse untrusted bytes (``briefkasten.sandbox``).
+
+    The gateway sniffs and prechecks uploads in at most ``slots`` children at once, each with
+    ``memory_mb`` MiB of address space, ``cpu_s`` s of CPU time and ``wall_s`` s of wall time.
+    Workers run each page (decode, pipeline, OCR, bundle) in a child with the ``page_*`` limits;
+    Tesseract, started by that child, inherits them. A file that hits a limit is refused as
+    ``too_complex``."""
+
+    slots: int = 2
+    memory_mb: int = 2048
+    cpu_s: float = 30.0
+    wall_s: float = 60.0
+    page_memory_mb: int = 3072
+    page_cpu_s: float = 300.0
+    page_wall_s: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -251,6 +280,7 @@ class LoggingSettings:
 @dataclass(frozen=True)
 class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     ocr: OcrSettings = field(default_factory=OcrSettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)

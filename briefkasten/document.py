@@ -30,6 +30,7 @@ from briefkasten.pipeline.bundle import DocumentMeta, merge, raster_page_pdf, ve
 from briefkasten.pipeline.images import decode
 from briefkasten.pipeline.sniff import sniff
 from briefkasten.pool import PagePool
+from briefkasten.sandbox import page_bounds
 from briefkasten.tools import tesseract
 
 _CHUNK = 1024 * 1024
@@ -50,9 +51,9 @@ def ingest(
 ) -> DocumentResult:
     """Normalise ``files`` (pages in order) into one searchable PDF at ``output``.
 
-    Pages run in ``pool`` when given (keep one for many documents), else in a pool of
-    ``settings.worker_count`` processes started for this document, or in this process for a
-    single page.
+    Every original is sniffed and every page processed in a sandboxed child of ``pool`` (keep
+    one for many documents), else of a pool of up to ``settings.worker_count`` children made
+    for this document: untrusted bytes are never parsed in this process.
     """
     settings = settings or config.load()
     definition = load_pipeline(pipeline or settings.pipeline.name, settings.pipeline.directory)
@@ -60,10 +61,12 @@ def ingest(
         lang=lang or settings.ocr.lang,
         ocr_timeout=settings.ocr.timeout_s,
         jpeg_quality=settings.pipeline.jpeg_quality,
+        max_render_pixels=settings.limits.max_render_pixels,
     )
     if any(step.name == "ocr" for step in definition.steps):
         tesseract.check_lang(options.lang)
-    originals, refs = inspect(files, settings)
+    pool = pool or PagePool(settings.worker_count, page_bounds(settings.sandbox))
+    originals, refs = inspect(files, settings, pool)
     output = output.absolute()
     with tempfile.TemporaryDirectory(prefix=".briefkasten-", dir=output.parent) as tmp:
         workdir = Path(tmp)
@@ -105,9 +108,10 @@ def _publish(pdf: Path, output: Path, report_data: dict[str, Any], report: Path 
 
 
 def inspect(
-    files: Sequence[Path], settings: Settings
+    files: Sequence[Path], settings: Settings, pool: PagePool
 ) -> tuple[tuple[Original, ...], list[PageRef]]:
-    """Sniff and hash every original; refuse the whole set if one fails or a limit is hit."""
+    """Sniff (in a sandboxed child of ``pool``) and hash every original; refuse the whole set
+    if one fails or a limit is hit."""
     limits = settings.limits
     if not files:
         raise LimitExceeded("no input files")
@@ -118,7 +122,7 @@ def inspect(
     for path in files:
         name = safe_name(path.name)
         try:
-            sniffed = sniff(path, limits)
+            sniffed = pool.call(sniff, path, limits)
         except BriefkastenError as exc:
             exc.source = name
             raise
@@ -142,7 +146,7 @@ def inspect(
 def process_page(
     ref: PageRef, pipeline: Pipeline, workdir: Path, options: Options, raster_dpi: int
 ) -> PageResult:
-    """Decode, run the pipeline and bundle one page into ``workdir``; picklable for a pool."""
+    """Decode, run the pipeline and bundle one page into ``workdir``; runs in a page child."""
     out = workdir / f"page-{ref.original.sha256[:12]}-{ref.index:04d}.pdf"
     try:
         if ref.kind == "vector":
@@ -161,7 +165,8 @@ def process_page(
                 flags=(),
                 history=(StepRecord("bundle", how, 0.0),),
             )
-        page = run_steps(decode(ref, raster_dpi=raster_dpi), pipeline, workdir, options)
+        decoded = decode(ref, raster_dpi=raster_dpi, max_pixels=options.max_render_pixels)
+        page = run_steps(decoded, pipeline, workdir, options)
         if page.orientation_pending:  # no OCR step came after orientation to settle it
             page = page.flagged("orientation_uncertain").evolve(orientation_pending=False)
         started = time.perf_counter()
@@ -199,22 +204,12 @@ def _process_all(
     options: Options,
     settings: Settings,
     progress: bool,
-    pool: PagePool | None,
+    pool: PagePool,
 ) -> tuple[PageResult, ...]:
     args = (pipeline, workdir, options, settings.pipeline.raster_dpi)
-    workers = pool.workers if pool is not None else min(settings.worker_count, len(refs))
     show = progress and len(refs) > 1
     with tqdm(total=len(refs), unit="page", disable=not show, leave=False) as bar:
-        if workers <= 1 or len(refs) < 2:
-            results = []
-            for ref in refs:
-                results.append(process_page(ref, *args))
-                bar.update()
-            return tuple(results)
-        if pool is not None:
-            return pool.run(process_page, refs, *args, on_done=bar.update)
-        with PagePool(workers) as own:
-            return own.run(process_page, refs, *args, on_done=bar.update)
+        return pool.run(process_page, refs, *args, on_done=bar.update)
 
 
 def _pdf_page_text(ref: PageRef) -> str:

@@ -14,13 +14,15 @@ operators and logs. Messages never contain document content.
     │   ├── PasswordProtected             HTTP 422
     │   ├── EmptyInput                    HTTP 422
     │   ├── LimitExceeded                 HTTP 413
+    │   ├── TooComplex                    HTTP 422 (decoding it would exceed memory/CPU/time)
     │   └── InvalidRequest                HTTP 400 (a form field is missing or malformed)
     ├── Unauthorized                      exit 2, HTTP 401, not retried
     ├── Forbidden                         exit 2, HTTP 403, not retried (e.g. a foreign Origin)
     ├── RateLimited                       HTTP 429, retried later (too many requests)
     ├── NotFound                          exit 2, HTTP 404, not retried
     ├── ProcessingError                   exit 4, HTTP 500
-    │   └── ToolError                     an external program failed or is missing
+    │   ├── ToolError                     an external program failed or is missing
+    │   └── ChildDied                     a sandbox child was killed from outside (retried)
     └── TemporaryFailure                  exit 5, HTTP 503, retried (a server is away)
         ├── StorageError                  object storage (files or S3)
         └── BrokerError                   RabbitMQ or the outbox
@@ -119,6 +121,19 @@ class LimitExceeded(InputRejected):
     )
 
 
+class TooComplex(InputRejected):
+    """Decoding or rendering the file would take more memory, CPU time or wall time than a
+    sandboxed child may use (``briefkasten.sandbox``), or it has more scans, frames or content
+    than the limits allow: a file built to cost far more than its size."""
+
+    code = "too_complex"
+    http_status = 422
+    message_de = (
+        "Diese Datei ist zu aufwendig für uns. Bitte senden Sie ein einfacheres Foto oder PDF, "
+        "zum Beispiel jede Seite einzeln als Foto."
+    )
+
+
 class InvalidRequest(InputRejected):
     """The request itself is malformed: a missing field, a bad case number, an unknown type."""
 
@@ -179,6 +194,13 @@ class ToolError(ProcessingError):
     """An external program (Tesseract) failed, timed out or is not installed."""
 
     code = "tool_failed"
+
+
+class ChildDied(ProcessingError):
+    """A sandboxed child process was killed from outside (the kernel's OOM killer, an operator)
+    or vanished without an answer. Not the file's fault: the job is retried."""
+
+    code = "child_died"
 
 
 class TemporaryFailure(BriefkastenError):

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from briefkasten.broker.base import Job, JobQueue
-from briefkasten.errors import InvalidRequest, NotFound
+from briefkasten.config import LimitSettings
+from briefkasten.errors import InvalidRequest, LimitExceeded, NotFound
 from briefkasten.model import DocumentRequest, ReceivedFile, Submission
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
@@ -58,6 +59,14 @@ def check_case_number(case_number: str) -> str:
     if not CASE_NUMBER.match(value):
         raise InvalidRequest("case_number must be a BG-Nummer like 12345BG0012345")
     return value
+
+
+def check_submission_pages(pages: int, limits: LimitSettings) -> None:
+    """``LimitExceeded`` when one submission's files have more pages together than allowed."""
+    if pages > limits.max_submission_pages:
+        raise LimitExceeded(
+            f"the submission has {pages} pages or more, limit is {limits.max_submission_pages}"
+        )
 
 
 class Intake:

@@ -1,31 +1,31 @@
-"""Worker processes that normalise pages side by side.
+"""Page processes: every page of a document runs in a sandboxed child (``briefkasten.sandbox``).
 
-A ``PagePool`` starts its processes on first use and can be reused across documents, so a
-long-running process (a worker, a benchmark) pays the start-up (imports, OpenCV) only once.
-Workers are started by a fork server preloaded with the pipeline, never forked from a parent
-that may hold OpenCV threads. Each worker runs OpenCV single-threaded: the parallelism is the
-pages, and each Tesseract run is single-threaded too.
+A ``PagePool`` is the worker's view of the sandbox: ``run`` maps a page function over pages,
+``workers`` at a time, and ``call`` runs one function (the sniff of an original) in a child.
+Each page gets a fresh child forked from a fork server preloaded with the pipeline, within the
+page limits (``sandbox.page_*``), so a page that exhausts its memory or is killed takes nothing
+else down: the next page starts a new child. Each child runs OpenCV single-threaded: the
+parallelism is the pages, and each Tesseract run is single-threaded too.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
 
-import cv2
+from briefkasten.config import SandboxSettings
+from briefkasten.sandbox import Bounds, Sandbox, page_bounds
 
 T = TypeVar("T")
 
 
 class PagePool:
-    """A lazily started, reusable pool of ``workers`` page processes."""
+    """``workers`` page children at a time, each within ``bounds``."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, bounds: Bounds | None = None) -> None:
         self.workers = max(1, workers)
-        self._executor: ProcessPoolExecutor | None = None
+        self._sandbox = Sandbox(self.workers, bounds or page_bounds(SandboxSettings()))
 
     def run(
         self,
@@ -34,22 +34,15 @@ class PagePool:
         *args: Any,
         on_done: Callable[[], None] = lambda: None,
     ) -> tuple[T, ...]:
-        """``fn(item, *args)`` for every item in worker processes; results in input order."""
-        executor = self._start()
-        futures = [executor.submit(fn, item, *args) for item in items]
-        for future in futures:
-            future.add_done_callback(lambda _: on_done())
-        try:
-            return tuple(f.result() for f in futures)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+        """``fn(item, *args)`` for every item in page children; results in input order."""
+        return self._sandbox.map(fn, items, *args, on_done=on_done)
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in one page child."""
+        return self._sandbox.run(fn, *args)
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        """Nothing to release: children end with their call."""
 
     def __enter__(self) -> PagePool:
         return self
@@ -61,16 +54,3 @@ class PagePool:
         trace: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _start(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["briefkasten.document"])
-            self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_init_worker
-            )
-        return self._executor
-
-
-def _init_worker() -> None:
-    cv2.setNumThreads(1)

@@ -3,7 +3,8 @@
 Runs the cheap front of the pipeline (``pipelines/precheck.toml``: EXIF orientation,
 perspective, DPI estimate, quality flags — no OCR) on the raster pages of one uploaded file and
 turns the flags into plain-language advice. The applicant may still send; the pipeline measures
-again later and the flags travel to the case worker either way. Blocking: run it in an executor.
+again later and the flags travel to the case worker either way. It parses upload bytes: run it
+in the sandbox (``briefkasten.gateway.checks``), never in the gateway process.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ def precheck(path: Path, settings: Settings) -> tuple[str, int, tuple[Finding, .
         for index, kind in enumerate(sniffed.kinds[:MAX_PAGES]):
             if kind != "raster":
                 continue
-            page = decode(PageRef(original, index, kind), raster_dpi=RENDER_DPI)
+            ref = PageRef(original, index, kind)
+            page = decode(ref, raster_dpi=RENDER_DPI, max_pixels=settings.limits.max_render_pixels)
             page = run_steps(page, pipeline, Path(workdir), Options())
             findings.extend(Finding(flag, index + 1) for flag in page.flags if flag in ADVICE)
     return sniffed.media_type, len(sniffed.kinds), tuple(findings)

@@ -25,6 +25,7 @@ from briefkasten.monitoring import Metrics
 from briefkasten.pool import PagePool
 from briefkasten.receipts import ReceiptListener
 from briefkasten.retention import Sweeper
+from briefkasten.sandbox import page_bounds
 from briefkasten.service import Services, process
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
@@ -89,7 +90,7 @@ class Worker:
         flusher = OutboxFlusher(outbox, factory).start() if factory else None
         housekeeping = start_housekeeping(settings, self.storage, outbox)
         try:
-            with PagePool(settings.worker_count) as pool:
+            with PagePool(settings.worker_count, page_bounds(settings.sandbox)) as pool:
                 storage = metrics.storage(self.storage)  # counts storage errors
                 services = Services(settings, storage, outbox, publisher, pool, metrics)
 

@@ -30,10 +30,24 @@ from briefkasten.errors import (
     NotFound,
     Unauthorized,
 )
-from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, METRICS, SETTINGS, SPOOL, STORAGE
+from briefkasten.gateway.keys import (
+    API_KEYS,
+    CHECKS,
+    EXECUTOR,
+    INTAKE,
+    METRICS,
+    SETTINGS,
+    SPOOL,
+    STORAGE,
+)
 from briefkasten.gateway.tus import TUS_STORE
 from briefkasten.gateway.upload import UploadForm, read_form
-from briefkasten.intake import IncomingDocument, check_case_number, load_submission
+from briefkasten.intake import (
+    IncomingDocument,
+    check_case_number,
+    check_submission_pages,
+    load_submission,
+)
 from briefkasten.links import UploadLink, verify
 from briefkasten.model import Submission
 from briefkasten.receipt import mask_case_number, receipt_pdf
@@ -158,6 +172,7 @@ async def _receive(request: web.Request, tenant: str, link: UploadLink | None) -
             request.app[SETTINGS],
             request.app[SPOOL],
             functools.partial(run, request),
+            request.app[CHECKS].sniff,
             case_number=link.case_number if link else "",
             document_types=link.document_types if link else (),
             catalogue=request.app[SETTINGS].catalogue_for(tenant),
@@ -219,6 +234,7 @@ async def tus_form(
     store, owner = request.app[TUS_STORE], owner_of(tenant, link)
     documents: list[IncomingDocument] = []
     seen: list[str] = []
+    pages = 0
     for entry in entries:
         if not isinstance(entry, dict) or set(entry) - {"document_type", "note", "uploads"}:
             raise InvalidRequest("each document is {document_type, note, uploads}")
@@ -239,6 +255,8 @@ async def tus_form(
         if len(seen) > settings.limits.max_files:
             raise LimitExceeded(f"more than {settings.limits.max_files} files in one submission")
         files = [await run(request, store.completed, owner, upload_id) for upload_id in ids]
+        pages += sum(f.pages for f in files)
+        check_submission_pages(pages, settings.limits)
         documents.append(IncomingDocument(document_type, tuple(files), note.strip()[:MAX_NOTE]))
     return UploadForm(case_number=case_number, documents=documents), seen
 

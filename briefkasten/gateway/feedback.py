@@ -1,25 +1,20 @@
 """Instant quality feedback: ``GET /api/v1/tus/{upload_id}/check`` for a finished tus upload.
 
-The check decodes and measures pixels (``briefkasten.precheck``), which is CPU work, so it runs
-in a small process pool of its own (``gateway.precheck_workers`` processes, 0 switches the check
-off: the answer then says ``"checked": false``) and never on the event loop or the I/O threads.
+The check decodes and measures pixels (``briefkasten.precheck``), which is CPU work on upload
+bytes, so it runs in sandboxed children of its own (``gateway.precheck_workers`` at once, 0
+switches the check off: the answer then says ``"checked": false``), never in the gateway
+process. A file the check cannot handle within the sandbox's limits gets no findings rather than
+an error: it was accepted by the sniff, and the pipeline measures again later.
 """
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
-from collections.abc import AsyncIterator
-from concurrent.futures import ProcessPoolExecutor
-
 from aiohttp import web
 
+from briefkasten.errors import TooComplex
 from briefkasten.gateway.api import owner_of, run, uploader
-from briefkasten.gateway.keys import SETTINGS
+from briefkasten.gateway.keys import CHECKS
 from briefkasten.gateway.tus import TUS_STORE
-from briefkasten.precheck import precheck
-
-POOL = web.AppKey("precheck_pool", ProcessPoolExecutor)
 
 
 async def check(request: web.Request) -> web.Response:
@@ -28,7 +23,6 @@ async def check(request: web.Request) -> web.Response:
     incoming = await run(
         request, request.app[TUS_STORE].completed, owner_of(tenant, link), upload_id
     )
-    settings = request.app[SETTINGS]
     body: dict[str, object] = {
         "upload_id": upload_id,
         "media_type": incoming.media_type,
@@ -36,27 +30,16 @@ async def check(request: web.Request) -> web.Response:
         "checked": False,
         "findings": [],
     }
-    pool = request.app.get(POOL)
-    if pool is not None:
-        loop = asyncio.get_running_loop()
-        _, _, findings = await loop.run_in_executor(pool, precheck, incoming.path, settings)
+    checks = request.app[CHECKS]
+    if checks.prechecks is not None:
+        try:
+            findings = await run(request, checks.precheck, incoming.path)
+        except TooComplex:  # accepted by the sniff; the pipeline measures again later
+            return web.json_response(body)
         body["checked"] = True
         body["findings"] = [f.to_json() for f in findings]
     return web.json_response(body)
 
 
-async def pool(app: web.Application) -> AsyncIterator[None]:
-    """``cleanup_ctx``: the process pool of the checks (none if switched off)."""
-    workers = app[SETTINGS].gateway.precheck_workers
-    if workers <= 0:
-        yield
-        return
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, mp_context=context) as executor:
-        app[POOL] = executor
-        yield
-
-
 def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(pool)
     app.router.add_get("/api/v1/tus/{upload_id}/check", check)

@@ -8,6 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from briefkasten.config import Settings
+from briefkasten.gateway.checks import UploadChecks
 from briefkasten.intake import Intake
 from briefkasten.monitoring import Metrics
 from briefkasten.storage.base import Storage
@@ -19,3 +20,4 @@ STORAGE = web.AppKey("storage", Storage)  # type: ignore[type-abstract]
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
 SPOOL = web.AppKey("spool", Path)
 METRICS = web.AppKey("metrics", Metrics)
+CHECKS = web.AppKey("checks", UploadChecks)

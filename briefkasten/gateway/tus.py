@@ -44,7 +44,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from briefkasten.errors import InvalidRequest, LimitExceeded, NotFound
 from briefkasten.gateway import api  # as a module: api.py imports TUS_STORE from here
-from briefkasten.gateway.keys import EXECUTOR, SETTINGS, SPOOL
+from briefkasten.gateway.keys import CHECKS, EXECUTOR, SETTINGS, SPOOL
 from briefkasten.gateway.tus_store import UPLOAD_ID, TusStore, TusUpload
 
 log = logging.getLogger("briefkasten.gateway")
@@ -218,8 +218,8 @@ async def patch(request: web.Request) -> web.Response:
         if not upload.complete:
             upload = await _receive(request, owner, upload, checksum)
         if upload.complete and upload.incoming is None:
-            limits = request.app[SETTINGS].limits
-            incoming = await api.run(request, store.finish, owner, upload_id, limits)
+            check = request.app[CHECKS].sniff
+            incoming = await api.run(request, store.finish, owner, upload_id, check)
             log.info("tus upload %s complete: %s", upload_id, incoming.media_type)
     return web.Response(
         status=204,

@@ -22,16 +22,15 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from briefkasten.config import LimitSettings
 from briefkasten.document import safe_name
 from briefkasten.errors import EmptyInput, InputRejected, InvalidRequest, LimitExceeded, NotFound
 from briefkasten.intake import IncomingFile
-from briefkasten.pipeline.sniff import sniff
+from briefkasten.pipeline.sniff import Sniffed
 
 log = logging.getLogger("briefkasten.gateway")
 
@@ -112,14 +111,15 @@ class TusStore:
         self._write(upload_id, info)
         return self._upload(info)
 
-    def finish(self, owner: str, upload_id: str, limits: LimitSettings) -> IncomingFile:
-        """Hash and sniff a complete upload and record it; a rejected file is deleted."""
+    def finish(self, owner: str, upload_id: str, sniff: Callable[[Path], Sniffed]) -> IncomingFile:
+        """Hash and sniff (``sniff(path)``, sandboxed) a complete upload and record it; a
+        rejected file is deleted."""
         info = self._load(owner, upload_id)
         if info["offset"] != info["length"]:
             raise InvalidRequest(f"upload {upload_id} is not complete")
         data, _ = self._paths(upload_id)
         try:
-            sniffed = sniff(data, limits)
+            sniffed = sniff(data)
         except InputRejected:
             self.delete(owner, upload_id)
             raise

@@ -24,8 +24,13 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from briefkasten.config import Settings
 from briefkasten.document import safe_name
 from briefkasten.errors import InvalidRequest, LimitExceeded
-from briefkasten.intake import IncomingDocument, IncomingFile, check_case_number
-from briefkasten.pipeline.sniff import sniff
+from briefkasten.intake import (
+    IncomingDocument,
+    IncomingFile,
+    check_case_number,
+    check_submission_pages,
+)
+from briefkasten.pipeline.sniff import Sniffed
 
 CHUNK = 256 * 1024
 MAX_FIELD_BYTES = 2048
@@ -56,6 +61,7 @@ async def read_form(
     settings: Settings,
     spool: Path,
     run: Callable[..., Any],
+    sniff: Callable[[Path], Sniffed],
     *,
     case_number: str = "",
     document_types: tuple[str, ...] = (),
@@ -63,7 +69,8 @@ async def read_form(
 ) -> UploadForm:
     """Stream the form to ``spool``; on any error every spooled file is removed again.
 
-    ``run(fn, *args)`` runs blocking work (sniffing) off the event loop. An upload link fixes
+    ``run(fn, *args)`` runs blocking work off the event loop; ``sniff(path)`` (blocking: it waits
+    for a sandboxed child) checks each spooled file. An upload link fixes
     ``case_number`` (a ``case_number`` field may then be left out, and must match if given) and
     may restrict the ``document_types``. ``catalogue``: the tenant's document types
     (``Settings.catalogue_for``; empty: ``gateway.document_types``).
@@ -76,6 +83,7 @@ async def read_form(
             settings,
             spool,
             run,
+            sniff,
             document_types,
             catalogue or settings.gateway.catalogue,
         )
@@ -91,13 +99,14 @@ async def _read_parts(
     settings: Settings,
     spool: Path,
     run: Callable[..., Any],
+    sniff: Callable[[Path], Sniffed],
     requested: tuple[str, ...],
     catalogue: tuple[str, ...],
 ) -> None:
     fixed_case = form.case_number
     limits = settings.limits
     drafts: list[_Draft] = []
-    total = 0
+    total = pages = 0
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
             raise InvalidRequest("nested multipart bodies are not supported")
@@ -110,7 +119,9 @@ async def _read_parts(
             budget = settings.gateway.max_request_bytes - total
             incoming = await _spool_file(part, form, spool, limits.max_file_bytes, budget)
             total += incoming.size
-            sniffed = await run(sniff, incoming.path, limits)
+            sniffed = await run(sniff, incoming.path)
+            pages += len(sniffed.kinds)
+            check_submission_pages(pages, limits)
             drafts[-1].files.append(
                 IncomingFile(
                     path=incoming.path,

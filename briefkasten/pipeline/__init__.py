@@ -40,6 +40,8 @@ class Options:
     lang: str = "deu"
     ocr_timeout: float = 300.0
     jpeg_quality: int = 90
+    #: Pixels a rendered PDF page may have (``limits.max_render_pixels``).
+    max_render_pixels: int = 36_000_000
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ are rendered with PDFium. Nothing is written to disk here.
 from __future__ import annotations
 
 import io
+import math
 import time
 import warnings
 
@@ -29,12 +30,19 @@ _A4_LONG_INCH = 297 / 25.4
 _A4_SHORT_INCH = 210 / 25.4
 
 
-def decode(ref: PageRef, *, raster_dpi: int) -> Page:
-    """Decode page ``ref.index`` of the original into a ``Page`` (raster pages only)."""
+def decode(ref: PageRef, *, raster_dpi: int, max_pixels: int = 36_000_000) -> Page:
+    """Decode page ``ref.index`` of the original into a ``Page`` (raster pages only).
+
+    PDF pages are rendered at ``raster_dpi``, or lower where the page box is so large that the
+    bitmap would have more than ``max_pixels`` pixels (a 664-byte PDF can declare a page of
+    5 × 5 metres)."""
     started = time.perf_counter()
     if ref.original.media_type == "application/pdf":
-        image, detail = _render_pdf_page(ref, raster_dpi), f"rendered at {raster_dpi} dpi"
-        dpi, orientation, passthrough = float(raster_dpi), 1, None
+        image, dpi = _render_pdf_page(ref, raster_dpi, max_pixels)
+        detail = f"rendered at {dpi:.0f} dpi"
+        if dpi < raster_dpi:
+            detail += f" (lowered from {raster_dpi}: the page is larger than {max_pixels} pixels)"
+        orientation, passthrough = 1, None
     else:
         try:
             with warnings.catch_warnings(), Image.open(ref.original.path) as source:
@@ -135,17 +143,28 @@ def _dpi_of(image: Image.Image) -> float:
     return value
 
 
-def _render_pdf_page(ref: PageRef, dpi: int) -> Image.Image:
+def render_dpi(size_pt: tuple[float, float], dpi: float, max_pixels: int) -> float:
+    """``dpi``, lowered so that a page of ``size_pt`` points renders to at most ``max_pixels``."""
+    width_in, height_in = max(size_pt[0], 1.0) / 72, max(size_pt[1], 1.0) / 72
+    pixels = width_in * dpi * height_in * dpi
+    if pixels <= max_pixels:
+        return float(dpi)
+    return float(dpi * math.sqrt(max_pixels / pixels))
+
+
+def _render_pdf_page(ref: PageRef, dpi: int, max_pixels: int) -> tuple[Image.Image, float]:
     try:
         pdf = pdfium.PdfDocument(ref.original.path)
         try:
-            bitmap = pdf[ref.index].render(scale=dpi / 72, may_draw_forms=False)
+            page = pdf[ref.index]
+            used = render_dpi(page.get_size(), dpi, max_pixels)
+            bitmap = page.render(scale=used / 72, may_draw_forms=False)
             image: Image.Image = bitmap.to_pil().convert("RGB")
         finally:
             pdf.close()
     except pdfium.PdfiumError as exc:
         raise CorruptInput(f"cannot render PDF page: {exc}", source=ref.original.name) from exc
-    return image
+    return image, used
 
 
 def apply_exif_orientation(page: Page, ctx: StepContext) -> Page:

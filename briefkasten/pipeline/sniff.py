@@ -1,9 +1,13 @@
-"""Sniffing and limits: the real type from magic bytes, then cheap header checks.
+"""Sniffing and limits: the real type from magic bytes, then every check that needs a parser.
 
-Runs before any pixel is decoded, so a 35000×35000 "decompression bomb" is refused from its
-header alone. The extension and the client's MIME type are never trusted. The magic table is
-hand-written on purpose: it *is* the allowlist (BSI TR-03172-3), seven entries long, and a
-general-purpose type guesser would accept far more than we want.
+``media_type_of`` reads only the first bytes and may run anywhere. ``sniff`` parses: it must
+run inside the sandbox (``briefkasten.sandbox``), never in the gateway or worker process itself.
+It refuses a file from its header where it can (a 35000×35000 "decompression bomb", a TIFF of
+many huge frames, a progressive JPEG with a hundred scans, a PDF page whose content inflates
+to a gigabyte) and then decodes raster images once to find truncation, so a damaged PNG or TIFF
+is refused at upload, not in the worker. The extension and the client's MIME type are never
+trusted. The magic table is hand-written on purpose: it *is* the allowlist (BSI TR-03172-3),
+seven entries long, and a general-purpose type guesser would accept far more than we want.
 """
 
 from __future__ import annotations
@@ -26,9 +30,12 @@ from briefkasten.errors import (
     InputRejected,
     LimitExceeded,
     PasswordProtected,
+    TooComplex,
     UnsupportedType,
 )
 from briefkasten.model import PageKind
+from briefkasten.pipeline.jpeg import jpeg_layout
+from briefkasten.pipeline.pdfcost import check_pages
 
 register_heif_opener()
 Image.MAX_IMAGE_PIXELS = None  # we check pixel counts ourselves, before decoding
@@ -91,12 +98,20 @@ def _image_frames(path: Path, media_type: str, limits: LimitSettings) -> int:
             frames = getattr(image, "n_frames", 1) if media_type == "image/tiff" else 1
             if frames > limits.max_pages:
                 raise LimitExceeded(f"{frames} pages, limit is {limits.max_pages}")
+            total = 0
             for frame in range(frames):
                 image.seek(frame)
                 _check_pixels(image.size, limits)
-            for frame in range(frames):
-                image.seek(frame)
-                _verify_pixels(path, image, media_type)
+                total += image.size[0] * image.size[1]
+            if total > limits.max_file_pixels:
+                raise TooComplex(
+                    f"{frames} frames with {total} pixels together, "
+                    f"limit is {limits.max_file_pixels}"
+                )
+            if media_type == "image/jpeg":
+                _check_jpeg(path, limits)
+            else:
+                _decode_all(path, frames)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise CorruptInput(f"cannot read {media_type} image: {_short(exc)}") from exc
     return frames
@@ -112,49 +127,25 @@ def _check_pixels(size: tuple[int, int], limits: LimitSettings) -> None:
         )
 
 
-def _verify_pixels(path: Path, image: Image.Image, media_type: str) -> None:
-    """Find truncation without decoding: JPEG by its end marker, PNG by its CRCs."""
-    if media_type == "image/jpeg":
-        _check_jpeg_end(path)
-    elif media_type == "image/png":
-        with Image.open(path) as fresh:
-            fresh.verify()
-    else:
-        image.load()
+def _decode_all(path: Path, frames: int) -> None:
+    """Decode every frame once: a short IDAT, a cut strip or a bad CRC fails here."""
+    with Image.open(path) as fresh:
+        if fresh.format == "PNG":
+            fresh.verify()  # the CRCs, which decoding alone does not check
+    with Image.open(path) as fresh:
+        for frame in range(frames):
+            fresh.seek(frame)
+            fresh.load()
 
 
-def _check_jpeg_end(path: Path) -> None:
-    """A complete JPEG has an end-of-image marker after the start of its first scan.
-
-    The marker segments before the first scan (``FF DA``) are walked by their lengths, so an
-    EXIF thumbnail inside APP1 (with its own scan and end marker) is skipped. Inside
-    entropy-coded data every 0xFF byte is stuffed, so ``FF D9`` occurs only as a marker: a file
-    cut anywhere in its scans has none after that point. Data appended after the end marker
-    (phone trailers, motion-photo videos) is ignored. One C-speed search over a memory map
-    instead of a decode.
-    """
+def _check_jpeg(path: Path, limits: LimitSettings) -> None:
+    """A complete JPEG, walked marker by marker (``briefkasten.pipeline.jpeg``), with at most
+    ``limits.max_jpeg_scans`` scans. Data appended after the primary image's end (phone
+    trailers, motion-photo videos) is allowed here; bundling never passes it on."""
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        scan = _first_scan(data)
-        if scan < 0 or data.find(b"\xff\xd9", scan) < 0:
-            raise CorruptInput("JPEG is truncated (no end of image after its scans)")
-
-
-def _first_scan(data: mmap.mmap) -> int:
-    """The offset of the main image's first start-of-scan marker, or -1."""
-    pos, end = 2, len(data)  # after SOI
-    while pos + 4 <= end:
-        if data[pos] != 0xFF:
-            return -1
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-        elif marker == 0xDA:
-            return pos
-        elif marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
-            pos += 2
-        else:
-            pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-    return -1
+        layout = jpeg_layout(data)
+    if layout.scans > limits.max_jpeg_scans:
+        raise TooComplex(f"JPEG has {layout.scans} scans, limit is {limits.max_jpeg_scans}")
 
 
 def _pdf_kinds(path: Path, limits: LimitSettings) -> tuple[PageKind, ...]:
@@ -168,13 +159,11 @@ def _pdf_kinds(path: Path, limits: LimitSettings) -> tuple[PageKind, ...]:
             raise EmptyInput("PDF has no pages")
         if count > limits.max_pages:
             raise LimitExceeded(f"PDF has {count} pages, limit is {limits.max_pages}")
+        check_pages(path, limits)  # content and image sizes, before PDFium parses a page
         kinds: list[PageKind] = []
         for index in range(count):
             page = pdf[index]
-            width_pt, height_pt = page.get_size()
-            pixels_at_300 = (width_pt / 72 * 300) * (height_pt / 72 * 300)
-            if pixels_at_300 > limits.max_pixels * 4:
-                raise LimitExceeded(f"PDF page {index + 1} is {width_pt:.0f}×{height_pt:.0f} pt")
+            # Huge page boxes are fine: rendering lowers the DPI (images.render_dpi).
             textpage = page.get_textpage()
             chars = textpage.count_chars()
             kinds.append("vector" if chars >= BORN_DIGITAL_MIN_CHARS else "raster")

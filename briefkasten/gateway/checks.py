@@ -1,0 +1,49 @@
+"""The gateway's sandboxed parsers: the sniff of every upload and the instant quality check.
+
+The gateway process itself only reads headers and streams bytes. Everything that parses an
+upload (``pipeline.sniff.sniff``, ``precheck.precheck``) runs in a child of a
+``briefkasten.sandbox.Sandbox``, called from the gateway's I/O threads, so the event loop never
+waits on a decode and a hostile file costs one child its memory, never the gateway's. Sniffs
+and prechecks have sandboxes of their own, so slow checks cannot hold up uploads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from briefkasten.config import Settings
+from briefkasten.errors import ChildDied, TemporaryFailure
+from briefkasten.pipeline.sniff import Sniffed, sniff
+from briefkasten.precheck import Finding, precheck
+from briefkasten.sandbox import Sandbox, check_bounds
+
+
+class UploadChecks:
+    """Blocking calls (run them in the gateway's executor) that parse in sandboxed children."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        bounds = check_bounds(settings.sandbox)
+        self.sniffs = Sandbox(settings.sandbox.slots, bounds)
+        workers = settings.gateway.precheck_workers
+        self.prechecks = Sandbox(workers, bounds) if workers > 0 else None
+
+    def sniff(self, path: Path) -> Sniffed:
+        """The sniffed type and pages of the upload at ``path``; ``InputRejected`` if refused."""
+        try:
+            return self.sniffs.run(sniff, path, self.settings.limits)
+        except ChildDied as exc:
+            raise TemporaryFailure(f"the check of an upload was interrupted: {exc}") from exc
+
+    def precheck(self, path: Path) -> tuple[Finding, ...]:
+        """The quality findings for ``path`` (prechecks must be on)."""
+        assert self.prechecks is not None
+        try:
+            _, _, findings = self.prechecks.run(precheck, path, self.settings)
+        except ChildDied as exc:
+            raise TemporaryFailure(f"the quality check was interrupted: {exc}") from exc
+        return findings
+
+    def probe(self) -> tuple[bool, str]:
+        """``/readyz``: children can be started and answer."""
+        return self.sniffs.probe()

@@ -1,0 +1,143 @@
+"""What a PDF page costs before anyone renders it: decompressed content bytes and image sizes.
+
+A page's content streams (and those of the form XObjects it draws, recursively) are inflated
+with a bounded decompressor that stops as soon as the page is over
+``limits.max_page_content_bytes``: a 1 MB file whose page inflates to 1 GB costs one MiB of
+memory here, not a gigabyte in PDFium. Image XObjects are judged by their ``/Width`` and
+``/Height`` alone. Runs inside the sandbox (``briefkasten.sandbox``), like every parse of
+upload bytes; pypdf reads the structure, nothing is decoded that is not counted.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import Any
+
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+
+from briefkasten.config import LimitSettings
+from briefkasten.errors import CorruptInput, TooComplex
+
+#: Form XObjects inside form XObjects deeper than this are refused (real files use 2 or 3).
+MAX_FORM_DEPTH = 12
+#: Bytes inflated at a time by the bounded decompressor.
+_STEP = 1024 * 1024
+_FLATE = {"/FlateDecode", "/Fl"}
+
+
+def check_pages(path: Path, limits: LimitSettings) -> None:
+    """Refuse the PDF as ``TooComplex`` if a page's content or one of its images is too big."""
+    try:
+        reader = PdfReader(path, strict=False)
+        pages = list(reader.pages)
+    except RecursionError as exc:
+        raise CorruptInput("PDF page tree loops or is nested too deeply") from exc
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise CorruptInput(f"cannot read PDF structure: {type(exc).__name__}") from exc
+    for number, page in enumerate(pages, start=1):
+        try:
+            budget = _Budget(limits, number)
+            budget.content(page.get("/Contents"))
+            budget.resources(page.get("/Resources"), depth=0)
+        except RecursionError as exc:
+            raise CorruptInput(f"PDF page {number} is nested too deeply") from exc
+        except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, zlib.error) as exc:
+            raise CorruptInput(f"PDF page {number} is damaged: {type(exc).__name__}") from exc
+
+
+class _Budget:
+    """Counts one page's decompressed content bytes against the limit."""
+
+    def __init__(self, limits: LimitSettings, number: int) -> None:
+        self.limits = limits
+        self.number = number
+        self.used = 0
+        self.seen: set[int] = set()
+
+    def content(self, contents: Any) -> None:
+        contents = _resolve(contents)
+        if isinstance(contents, ArrayObject):
+            for item in contents:
+                self.content(item)
+        elif isinstance(contents, StreamObject):
+            self._count(contents)
+
+    def resources(self, resources: Any, depth: int) -> None:
+        resources = _resolve(resources)
+        if not isinstance(resources, DictionaryObject):
+            return
+        xobjects = _resolve(resources.get("/XObject"))
+        if not isinstance(xobjects, DictionaryObject):
+            return
+        for reference in xobjects.values():
+            if isinstance(reference, IndirectObject):
+                if reference.idnum in self.seen:
+                    continue  # drawn again (or a loop): counted once
+                self.seen.add(reference.idnum)
+            xobject = _resolve(reference)
+            if not isinstance(xobject, StreamObject):
+                continue
+            subtype = xobject.get("/Subtype")
+            if subtype == "/Image":
+                self._image(xobject)
+            elif subtype == "/Form":
+                if depth >= MAX_FORM_DEPTH:
+                    raise TooComplex(f"PDF page {self.number}: form XObjects nested too deeply")
+                self._count(xobject)
+                self.resources(xobject.get("/Resources"), depth + 1)
+
+    def _image(self, image: StreamObject) -> None:
+        width, height = int(image.get("/Width", 0)), int(image.get("/Height", 0))
+        if width * height > self.limits.max_pixels:
+            raise TooComplex(
+                f"PDF page {self.number} has an image of {width}×{height} pixels, "
+                f"limit is {self.limits.max_pixels}"
+            )
+
+    def _count(self, stream: StreamObject) -> None:
+        left = self.limits.max_page_content_bytes - self.used
+        self.used += _inflated_size(stream, left)
+        if self.used > self.limits.max_page_content_bytes:
+            raise TooComplex(
+                f"PDF page {self.number} has more than "
+                f"{self.limits.max_page_content_bytes} bytes of content"
+            )
+
+
+def _inflated_size(stream: StreamObject, cap: int) -> int:
+    """The decoded size of ``stream``, or a number above ``cap`` once it is over it."""
+    filters = _resolve(stream.get("/Filter"))
+    names = [str(_resolve(f)) for f in filters] if isinstance(filters, ArrayObject) else []
+    if filters is not None and not names:
+        names = [str(filters)]
+    raw: bytes = stream._data  # the encoded bytes as stored in the file
+    if not names:
+        return len(raw)
+    if names == ["/FlateDecode"] or (len(names) == 1 and names[0] in _FLATE):
+        return _bounded_inflate(raw, cap)
+    # Other filters (ASCII85, LZW, RunLength, chains): decoded whole, inside the sandbox's
+    # memory limit; their expansion ratios are small compared with Flate's.
+    return len(stream.get_data())
+
+
+def _bounded_inflate(raw: bytes, cap: int) -> int:
+    inflater = zlib.decompressobj()
+    total = 0
+    data = raw
+    while True:
+        try:
+            chunk = inflater.decompress(data, _STEP)
+        except zlib.error:
+            return total  # damaged tail: PDFium stops there too
+        total += len(chunk)
+        tail = inflater.unconsumed_tail
+        if total > cap or not tail or inflater.eof or (not chunk and len(tail) == len(data)):
+            return total
+        data = tail
+
+
+def _resolve(value: Any) -> Any:
+    return value.get_object() if isinstance(value, IndirectObject) else value

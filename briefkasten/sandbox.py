@@ -1,0 +1,215 @@
+"""The one home of untrusted bytes: every decode, render, text extraction and deep sniff runs here.
+
+``Sandbox.run(fn, *args)`` runs ``fn(*args)`` in a fresh child process with hard limits and
+returns its result (or raises the error it raised). Each call gets a process of its own, forked
+from a fork server that has the pipeline's modules (OpenCV, PDFium, Pillow) imported already, so
+a call costs a fork, not an import. Per child:
+
+* ``RLIMIT_AS`` (``memory_mb``): an allocation beyond it fails inside the child, never in the
+  caller; the child's memory is gone with it when it exits (nothing to give back).
+* ``RLIMIT_CPU`` (``cpu_s``): the kernel stops a child that computes too long (``SIGXCPU``).
+* a wall-clock timeout (``wall_s``): a child that is still running then is killed.
+* no core dumps; at most ``slots`` children at once per sandbox (callers wait for a slot).
+
+What becomes of a child's end, whatever ``fn`` is:
+
+* returned → the result; raised a ``BriefkastenError`` → that error, re-raised here;
+* out of memory, CPU time or wall time, or killed by a signal of its own making (``SIGSEGV``,
+  ``SIGABRT`` from a native decoder that failed to allocate) → ``TooComplex``: the file, not the
+  service, is the problem;
+* killed from outside (``SIGKILL``, e.g. the kernel's OOM killer or an operator) or gone without
+  an answer → ``ChildDied``, a ``ProcessingError`` that is retried: the same file may well pass
+  next time.
+
+Why not ``concurrent.futures.ProcessPoolExecutor``: one dead worker breaks the whole executor
+(``BrokenProcessPool`` for every later call) and a worker that overruns cannot be killed alone.
+A process per call has neither problem, and a dead child is recreated simply by the next call.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import signal
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
+
+from briefkasten.config import SandboxSettings
+from briefkasten.errors import BriefkastenError, ChildDied, ProcessingError, TooComplex
+
+T = TypeVar("T")
+MIB = 1024 * 1024
+#: Modules the fork server imports once, so that each child starts warm.
+PRELOAD = ["briefkasten.document", "briefkasten.precheck"]
+#: Seconds a finished child may take to exit after it answered, before it is killed.
+_EXIT_GRACE = 5.0
+_OWN_SIGNALS = {signal.SIGXCPU, signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGFPE}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Limits of one child: address space (MiB), CPU seconds, wall-clock seconds."""
+
+    memory_mb: int = 2048
+    cpu_s: float = 60.0
+    wall_s: float = 120.0
+
+
+class Sandbox:
+    """Runs functions in limited child processes, at most ``slots`` at once."""
+
+    def __init__(self, slots: int, bounds: Bounds | None = None) -> None:
+        self.slots = max(1, slots)
+        self.bounds = bounds or Bounds()
+        self._free = threading.BoundedSemaphore(self.slots)
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(PRELOAD)
+
+    def run(self, fn: Callable[..., T], *args: Any, bounds: Bounds | None = None) -> T:
+        """``fn(*args)`` in a child within ``bounds`` (default: the sandbox's); blocks."""
+        limits = bounds or self.bounds
+        with self._free:
+            return self._run_child(fn, args, limits)
+
+    def map(
+        self,
+        fn: Callable[..., T],
+        items: Sequence[Any],
+        *args: Any,
+        on_done: Callable[[], None] = lambda: None,
+    ) -> tuple[T, ...]:
+        """``fn(item, *args)`` for every item, ``slots`` at a time; results in input order.
+
+        The first error is raised once every started child has ended (none is left running).
+        """
+        if len(items) <= 1 or self.slots == 1:
+            results = []
+            for item in items:
+                results.append(self.run(fn, item, *args))
+                on_done()
+            return tuple(results)
+
+        def one(item: Any) -> T:
+            result = self.run(fn, item, *args)
+            on_done()
+            return result
+
+        with ThreadPoolExecutor(min(self.slots, len(items)), thread_name_prefix="sandbox") as ex:
+            futures = [ex.submit(one, item) for item in items]
+            try:
+                return tuple(f.result() for f in futures)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+    def probe(self) -> tuple[bool, str]:
+        """Whether a child can be started and answers (for ``/readyz``)."""
+        try:
+            pid = self.run(os.getpid, bounds=replace(self.bounds, wall_s=10.0))
+        except BriefkastenError as exc:
+            return False, f"{exc.code}: {exc.message_en}"
+        except OSError as exc:
+            return False, f"cannot start a child process: {exc.strerror}"
+        return pid != os.getpid(), f"{self.slots} slot(s), children start"
+
+    def _run_child(self, fn: Callable[..., T], args: Iterable[Any], limits: Bounds) -> T:
+        receiver, sender = self._context.Pipe(duplex=False)
+        child = self._context.Process(
+            target=_child_main, args=(sender, limits, fn, tuple(args)), daemon=True
+        )
+        try:
+            child.start()
+        finally:
+            sender.close()
+        try:
+            answer = _await_answer(receiver, child, limits)
+        finally:
+            receiver.close()
+            child.join(_EXIT_GRACE)
+            if child.is_alive():
+                child.kill()
+                child.join()
+            child.close()
+        kind, payload = answer
+        if kind == "ok":
+            return payload  # type: ignore[no-any-return]
+        raise payload
+
+
+def _await_answer(receiver: Connection, child: Any, limits: Bounds) -> tuple[str, Any]:
+    """The child's ``(kind, payload)``; a child that overruns or dies becomes an error."""
+    if not receiver.poll(limits.wall_s):
+        child.kill()
+        child.join()
+        return "error", TooComplex(f"took longer than {limits.wall_s:g} s")
+    try:
+        return receiver.recv()  # type: ignore[no-any-return]
+    except (EOFError, OSError):
+        child.join(_EXIT_GRACE)
+    return "error", _death(child.exitcode, limits)
+
+
+def _death(exitcode: int | None, limits: Bounds) -> BriefkastenError:
+    """The error for a child that ended without an answer."""
+    if exitcode is not None and exitcode < 0:
+        number = -exitcode
+        if number == signal.SIGXCPU:
+            return TooComplex(f"needed more than {limits.cpu_s:g} s of CPU time")
+        if number in _OWN_SIGNALS:
+            name = signal.Signals(number).name
+            return TooComplex(f"decoding failed within {limits.memory_mb} MiB ({name})")
+        return ChildDied(f"child process was killed ({signal.Signals(number).name})")
+    return ChildDied(f"child process ended without an answer (exit code {exitcode})")
+
+
+def _child_main(
+    sender: Connection, limits: Bounds, fn: Callable[..., Any], args: tuple[Any, ...]
+) -> None:
+    _apply(limits)
+    try:
+        answer: tuple[str, Any] = ("ok", fn(*args))
+    except MemoryError:
+        answer = ("error", TooComplex(f"needed more than {limits.memory_mb} MiB of memory"))
+    except BriefkastenError as exc:
+        answer = ("error", exc)
+    except RecursionError:
+        answer = ("error", TooComplex("structure is nested too deeply"))
+    except Exception as exc:  # a bug or an unforeseen library error: its type only, no content
+        answer = ("error", ProcessingError(f"{type(exc).__name__} in a sandboxed step"))
+    try:
+        sender.send(answer)
+    except MemoryError:
+        sender.send(("error", TooComplex("result too large")))
+    finally:
+        sender.close()
+
+
+def _apply(limits: Bounds) -> None:
+    """Set this child's limits (called first thing in the child)."""
+    memory = limits.memory_mb * MIB
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = max(1, int(limits.cpu_s + 0.999))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:  # pragma: no cover - OpenCV is a dependency
+        pass
+
+
+def check_bounds(settings: SandboxSettings) -> Bounds:
+    """The limits of a gateway child (sniffing, instant checks)."""
+    return Bounds(settings.memory_mb, settings.cpu_s, settings.wall_s)
+
+
+def page_bounds(settings: SandboxSettings) -> Bounds:
+    """The limits of a worker's page child (decode, pipeline, OCR, bundle)."""
+    return Bounds(settings.page_memory_mb, settings.page_cpu_s, settings.page_wall_s)
