@@ -12,25 +12,25 @@ from pypdf import PdfReader
 from briefkasten import ingest
 from briefkasten.config import Settings
 from briefkasten.errors import CorruptInput
-from briefkasten.pipeline.bundle import strip_jpeg_metadata
+from briefkasten.pipeline.jpeg import clean_jpeg
 from tests import factories
 from tests.test_ingest import pdftotext
 
 
-def test_strip_jpeg_metadata_drops_exif_but_keeps_pixels(tmp_path: Path) -> None:
+def test_clean_jpeg_drops_exif_but_keeps_pixels(tmp_path: Path) -> None:
     original = factories.jpeg_with_gps(tmp_path / "gps.jpg")
     data = original.read_bytes()
     assert b"Exif\x00\x00" in data
-    stripped = strip_jpeg_metadata(data)
+    stripped = clean_jpeg(data)
     assert b"Exif\x00\x00" not in stripped
     assert "exif" not in Image.open(io.BytesIO(stripped)).info
     before = Image.open(original).tobytes()
     assert Image.open(io.BytesIO(stripped)).tobytes() == before  # not re-encoded
 
 
-def test_strip_jpeg_metadata_refuses_non_jpeg() -> None:
+def test_clean_jpeg_refuses_non_jpeg() -> None:
     with pytest.raises(CorruptInput):
-        strip_jpeg_metadata(b"\x89PNG\r\n\x1a\n")
+        clean_jpeg(b"\x89PNG\r\n\x1a\n")
 
 
 def test_unchanged_jpeg_is_embedded_without_reencoding_and_without_gps(
@@ -40,7 +40,7 @@ def test_unchanged_jpeg_is_embedded_without_reencoding_and_without_gps(
     result = ingest([source], tmp_path / "out.pdf", settings=settings, pipeline="ocr-only")
     assert result.pages[0].history[-1].detail == "original JPEG passed through"
     output = (tmp_path / "out.pdf").read_bytes()
-    assert strip_jpeg_metadata(source.read_bytes()) in output
+    assert clean_jpeg(source.read_bytes()) in output
     assert b"Exif" not in output
     assert b"PhoneMaker" not in output
 

@@ -1,9 +1,11 @@
 """Bundling: one-page PDFs per page, then one document PDF with metadata and nothing active.
 
-- Image pages go through img2pdf: an unchanged JPEG original is embedded as it is (only its
-  metadata segments are dropped, so no EXIF/GPS leaves), an unchanged PNG's compressed pixel
-  data is copied as it is, changed pages are encoded as JPEG when
-  the source was lossy already and as lossless PNG/Flate otherwise. Colour is kept; no JBIG2.
+- Image pages go through img2pdf: an unchanged JPEG original is embedded without re-encoding,
+  cut at its primary image's end and without any APPn/COM segment but ICC/Adobe, wherever it
+  stands (``jpeg.clean_jpeg``: no EXIF/GPS, no appended file leaves; a JPEG the walker refuses
+  is re-encoded), an unchanged PNG's compressed pixel data is copied as it is, changed pages
+  are encoded as JPEG when the source was lossy already and as lossless PNG/Flate otherwise.
+  Colour is kept; no JBIG2.
 - The invisible text layer from Tesseract lies *under* the image (pypdf draws the image over
   Tesseract's text-only page).
 - Born-digital PDF pages keep their text and vectors: PDFium flattens form fields and
@@ -37,12 +39,11 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from briefkasten.errors import CorruptInput, ProcessingError
+from briefkasten.errors import CorruptInput, InputRejected, ProcessingError
 from briefkasten.model import Page, PageRef
+from briefkasten.pipeline.jpeg import clean_jpeg
 
 PRODUCER = "Briefkasten"
-#: JPEG markers kept in a passed-through original: JFIF (APP0), ICC (APP2), Adobe (APP14).
-_KEEP_APP_MARKERS = {0xE0, 0xE2, 0xEE}
 _SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
@@ -84,10 +85,13 @@ def _page_image_bytes(page: Page, jpeg_quality: int) -> tuple[bytes, str]:
     assert page.image is not None
     if page.passthrough is not None:
         data = page.passthrough.read_bytes()
-        if page.ref.original.media_type == "image/jpeg":
-            return strip_jpeg_metadata(data), "original JPEG passed through"
-        # img2pdf takes only the pixel data (IDAT) and the ICC profile from a PNG.
-        return data, "original PNG passed through"
+        if page.ref.original.media_type != "image/jpeg":
+            # img2pdf takes only the pixel data (IDAT) and the ICC profile from a PNG.
+            return data, "original PNG passed through"
+        try:
+            return clean_jpeg(data), "original JPEG passed through"
+        except InputRejected:  # Pillow decoded what the walker refuses: when in doubt, re-encode
+            pass
     pixels = page.image if page.image.ndim == 2 else cv2.cvtColor(page.image, cv2.COLOR_RGB2BGR)
     pixels = np.ascontiguousarray(pixels)
     if page.lossy_source:
@@ -99,35 +103,6 @@ def _page_image_bytes(page: Page, jpeg_quality: int) -> tuple[bytes, str]:
     if not ok:
         raise ProcessingError("cannot encode page image", source=page.ref.original.name)
     return buf.tobytes(), how
-
-
-def strip_jpeg_metadata(data: bytes) -> bytes:
-    """Drop EXIF, XMP, comments and other APPn segments from a JPEG without re-encoding.
-
-    Hand-written because Pillow can only drop metadata by re-encoding, which would lose quality.
-    Walks the marker segments up to the start of scan and copies the entropy-coded rest as is.
-    """
-    if not data.startswith(b"\xff\xd8"):
-        raise CorruptInput("not a JPEG stream")
-    out = bytearray(b"\xff\xd8")
-    pos = 2
-    while pos + 4 <= len(data):
-        if data[pos] != 0xFF:
-            raise CorruptInput("malformed JPEG marker")
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        segment = data[pos : pos + 2 + length]
-        if marker == 0xDA:  # start of scan: the rest is image data
-            out += data[pos:]
-            return bytes(out)
-        is_app = 0xE0 <= marker <= 0xEF
-        if (not is_app and marker != 0xFE) or marker in _KEEP_APP_MARKERS:
-            out += segment
-        pos += 2 + length
-    raise CorruptInput("JPEG has no image data")
 
 
 def vector_page_pdf(ref: PageRef, out: Path) -> str:
