@@ -109,9 +109,10 @@ class Sandbox:
                 raise
 
     def probe(self) -> tuple[bool, str]:
-        """Whether a child can be started and answers (for ``/readyz``)."""
+        """Whether a child can be started and answers (for ``/readyz``); takes no slot, so a
+        busy sandbox still answers."""
         try:
-            pid = self.run(os.getpid, bounds=replace(self.bounds, wall_s=10.0))
+            pid = self._run_child(os.getpid, (), replace(self.bounds, wall_s=10.0))
         except BriefkastenError as exc:
             return False, f"{exc.code}: {exc.message_en}"
         except OSError as exc:

@@ -9,7 +9,8 @@ pass, else 503; the JSON body names every check and which failed::
 Checks: Tesseract and the configured OCR languages (the probe spawns processes, so its answer
 is kept for ``TESSERACT_TTL`` seconds), storage, RabbitMQ when configured (a connection with a
 short timeout), and free disk space for the spool, job journal and outbox directories
-(``gateway.min_free_disk_mb``). Details never contain secrets or paths.
+(``gateway.min_free_disk_mb``), and the sandbox (a child process can be started and answers).
+Details never contain secrets or paths.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from briefkasten.config import Settings
 from briefkasten.errors import BriefkastenError
-from briefkasten.gateway.keys import EXECUTOR, METRICS, SETTINGS, SPOOL, STORAGE
+from briefkasten.gateway.keys import CHECKS, EXECUTOR, METRICS, SETTINGS, SPOOL, STORAGE
 from briefkasten.tools import tesseract
 
 #: Seconds one check may take before it counts as failed.
@@ -83,6 +84,7 @@ async def readyz(request: web.Request) -> web.Response:
         "tesseract": app[TESSERACT],
         "storage": functools.partial(_storage, app),
         "disk": functools.partial(_disk, settings, app[SPOOL]),
+        "sandbox": app[CHECKS].probe,
     }
     if settings.broker.amqp_url:
         checks["broker"] = functools.partial(_broker, settings.broker.amqp_url)

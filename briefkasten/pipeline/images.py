@@ -146,10 +146,18 @@ def _dpi_of(image: Image.Image) -> float:
 def render_dpi(size_pt: tuple[float, float], dpi: float, max_pixels: int) -> float:
     """``dpi``, lowered so that a page of ``size_pt`` points renders to at most ``max_pixels``."""
     width_in, height_in = max(size_pt[0], 1.0) / 72, max(size_pt[1], 1.0) / 72
-    pixels = width_in * dpi * height_in * dpi
-    if pixels <= max_pixels:
-        return float(dpi)
-    return float(dpi * math.sqrt(max_pixels / pixels))
+
+    def pixels(at: float) -> int:  # PDFium rounds each side up to whole pixels
+        return math.ceil(width_in * at) * math.ceil(height_in * at)
+
+    used = float(dpi)
+    if pixels(used) > max_pixels:
+        used *= math.sqrt(max_pixels / pixels(used))
+    for _ in range(50):  # rounding can leave it a few pixels over
+        if pixels(used) <= max_pixels:
+            break
+        used *= 0.99
+    return used
 
 
 def _render_pdf_page(ref: PageRef, dpi: int, max_pixels: int) -> tuple[Image.Image, float]:

@@ -1,0 +1,50 @@
+"""Functions the sandbox tests run in children (importable by name, as the sandbox requires)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import time
+
+from briefkasten.errors import CorruptInput
+
+
+def allocate(mib: int) -> int:
+    block = bytearray(mib * 1024 * 1024)
+    return len(block)
+
+
+def spin() -> None:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        pass
+
+
+def sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def kill_myself(signum: int = signal.SIGKILL) -> None:
+    os.kill(os.getpid(), signum)
+
+
+def refuse() -> None:
+    raise CorruptInput("refused in the child")
+
+
+def crash_with_a_bug() -> None:
+    raise KeyError("secret-file-name.pdf")
+
+
+def limits() -> tuple[int, int, int]:
+    """The child's own address-space, CPU and core limits (soft)."""
+    return (
+        resource.getrlimit(resource.RLIMIT_AS)[0],
+        resource.getrlimit(resource.RLIMIT_CPU)[0],
+        resource.getrlimit(resource.RLIMIT_CORE)[0],
+    )
+
+
+def pid() -> int:
+    return os.getpid()

@@ -1,0 +1,98 @@
+"""The sandbox: children with hard limits; every way a child can end becomes a clear error."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+
+from briefkasten.errors import ChildDied, CorruptInput, ProcessingError, TooComplex
+from briefkasten.sandbox import Bounds, Sandbox
+from tests import sandbox_targets as targets
+from tests.processes import sandbox_children
+
+TIGHT = Bounds(memory_mb=1024, cpu_s=2, wall_s=30)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    return Sandbox(2, TIGHT)
+
+
+def test_a_child_runs_in_its_own_process_with_its_limits(sandbox: Sandbox) -> None:
+    assert sandbox.run(targets.pid) != os.getpid()
+    memory, cpu, core = sandbox.run(targets.limits)
+    assert memory == 1024 * 1024 * 1024
+    assert cpu == 2
+    assert core == 0
+
+
+def test_memory_beyond_the_limit_is_too_complex_and_the_next_call_works(
+    sandbox: Sandbox,
+) -> None:
+    with pytest.raises(TooComplex, match="MiB of memory"):
+        sandbox.run(targets.allocate, 2048)
+    assert sandbox.run(targets.allocate, 8) == 8 * 1024 * 1024
+
+
+def test_cpu_time_beyond_the_limit_is_too_complex(sandbox: Sandbox) -> None:
+    with pytest.raises(TooComplex, match="CPU time"):
+        sandbox.run(targets.spin)
+
+
+def test_a_child_that_overruns_its_wall_time_is_killed(sandbox: Sandbox) -> None:
+    before = sandbox_children()
+    with pytest.raises(TooComplex, match="longer than"):
+        sandbox.run(targets.sleep, 60, bounds=Bounds(memory_mb=1024, cpu_s=2, wall_s=1))
+    assert sandbox_children() <= before  # nothing left running
+
+
+def test_a_child_killed_from_outside_is_retryable_not_the_files_fault(sandbox: Sandbox) -> None:
+    with pytest.raises(ChildDied) as caught:
+        sandbox.run(targets.kill_myself)
+    assert caught.value.retry
+    assert isinstance(caught.value, ProcessingError)
+    assert sandbox.run(targets.pid) > 0  # a new child for the next call
+
+
+def test_a_native_crash_is_the_files_fault(sandbox: Sandbox) -> None:
+    with pytest.raises(TooComplex, match="SIGSEGV"):
+        sandbox.run(targets.kill_myself, signal.SIGSEGV)
+
+
+def test_errors_cross_the_boundary_typed_and_bugs_by_type_only(sandbox: Sandbox) -> None:
+    with pytest.raises(CorruptInput, match="refused in the child"):
+        sandbox.run(targets.refuse)
+    with pytest.raises(ProcessingError) as caught:
+        sandbox.run(targets.crash_with_a_bug)
+    assert "KeyError" in str(caught.value)
+    assert "secret-file-name" not in str(caught.value)  # no message (it may hold a file name)
+
+
+def test_at_most_slots_children_run_at_once() -> None:
+    sandbox = Sandbox(2, TIGHT)
+    threads = [threading.Thread(target=sandbox.run, args=(targets.sleep, 0.3)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    peak = 0
+    for _ in range(2000):  # sample the fork server's children while six calls share two slots
+        if not any(t.is_alive() for t in threads):
+            break
+        peak = max(peak, len(sandbox_children()))
+        threading.Event().wait(0.005)
+    for thread in threads:
+        thread.join(30)
+    assert 1 <= peak <= 2
+
+
+def test_map_keeps_order_and_raises_the_first_error(sandbox: Sandbox) -> None:
+    assert sandbox.map(targets.allocate, [1, 2, 3]) == tuple(n * 1024 * 1024 for n in (1, 2, 3))
+    with pytest.raises(TooComplex):
+        sandbox.map(targets.allocate, [1, 4096, 2])
+
+
+def test_the_probe_says_children_start(sandbox: Sandbox) -> None:
+    ok, detail = sandbox.probe()
+    assert ok, detail

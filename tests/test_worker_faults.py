@@ -1,0 +1,77 @@
+"""A page process killed from outside (as the OOM killer would) is a retried attempt, and the
+document is delivered; the worker itself carries on with later documents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from briefkasten import contract
+from briefkasten.broker.local import LocalJobQueue
+from briefkasten.broker.outbox import Outbox
+from briefkasten.config import Settings
+from briefkasten.gateway import create_app
+from briefkasten.storage import open_storage
+from tests.processes import sandbox_children
+from tests.test_service import run_worker, service_settings, small_page, status_of, upload
+
+Client = TestClient[Any, Any]
+
+
+class Killer(threading.Thread):
+    """SIGKILLs the first sandbox child it sees (once), like the kernel's OOM killer."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.killed: list[int] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.01):
+            for pid in sandbox_children():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    continue
+                self.killed.append(pid)
+                return
+
+
+async def test_a_killed_page_process_is_retried_and_the_document_delivered(
+    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    settings = service_settings(settings, tmp_path, retry_delay=0.0, max_attempts=3)
+    storage = open_storage((tmp_path / "storage").absolute().as_uri())
+    jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
+    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    first = await upload(client, small_page("Seite eins"), small_page("Seite zwei"))
+    second = await upload(client, small_page("Seite drei"))
+
+    killer = Killer()
+    killer.start()
+    try:
+        handled = await asyncio.to_thread(run_worker, settings, storage, 3.0)
+    finally:
+        killer.done.set()
+        killer.join(10)
+    assert killer.killed, "no page process was seen to kill"
+    assert handled == 2
+
+    for submission_id in (first, second):
+        assert (await status_of(client, submission_id))["status"] == "delivered"
+    messages = [json.loads(e.message.body) for e in Outbox(settings.broker.outbox_dir).pending()]
+    assert len(messages) == 2
+    for message in messages:
+        contract.validate(message)
+        (document,) = message["documents"]
+        assert not document["normalisation_failed"], document
+        assert document["pdf"] is not None
+    assert LocalJobQueue(settings.broker.journal_dir).dead_jobs() == []
