@@ -14,6 +14,7 @@ operators and logs. Messages never contain document content.
     │   ├── PasswordProtected             HTTP 422
     │   ├── EmptyInput                    HTTP 422
     │   ├── LimitExceeded                 HTTP 413
+    │   ├── MalwareFound                  HTTP 422 (clamd found a signature; file quarantined)
     │   └── InvalidRequest                HTTP 400 (a form field is missing or malformed)
     ├── Unauthorized                      exit 2, HTTP 401, not retried
     ├── Forbidden                         exit 2, HTTP 403, not retried (e.g. a foreign Origin)
@@ -23,7 +24,9 @@ operators and logs. Messages never contain document content.
     │   └── ToolError                     an external program failed or is missing
     └── TemporaryFailure                  exit 5, HTTP 503, retried (a server is away)
         ├── StorageError                  object storage (files or S3)
-        └── BrokerError                   RabbitMQ or the outbox
+        ├── BrokerError                   RabbitMQ or the outbox
+        └── ScanUnavailable               clamd cannot be reached (scan fails closed)
+            └── ScanFailed                clamd answered with an error (never bypassed)
 """
 
 from __future__ import annotations
@@ -119,6 +122,17 @@ class LimitExceeded(InputRejected):
     )
 
 
+class MalwareFound(InputRejected):
+    """The malware scan (clamd) found a signature in a file; the submission is refused and the
+    file is kept in quarantine for operators (never processed, never delivered)."""
+
+    code = "malware_found"
+    message_de = (
+        "In einer Datei wurde Schadsoftware (ein Virus) gefunden. Wir haben die Sendung nicht "
+        "angenommen. Bitte prüfen Sie Ihr Gerät und senden Sie die Unterlagen noch einmal."
+    )
+
+
 class InvalidRequest(InputRejected):
     """The request itself is malformed: a missing field, a bad case number, an unknown type."""
 
@@ -203,3 +217,22 @@ class BrokerError(TemporaryFailure):
     """RabbitMQ or the local outbox failed."""
 
     code = "broker_unavailable"
+
+
+class ScanUnavailable(TemporaryFailure):
+    """The malware scanner (clamd) cannot be reached; uploads wait until it is back (fail
+    closed) unless ``scan.fail_open`` is set."""
+
+    code = "scan_unavailable"
+    message_de = (
+        "Ihre Dateien können gerade nicht auf Viren geprüft werden. Bitte versuchen Sie es in "
+        "einigen Minuten noch einmal."
+    )
+
+
+class ScanFailed(ScanUnavailable):
+    """clamd took the file but answered with an error (e.g. ``INSTREAM size limit exceeded``)
+    or not in time. Refused even with ``scan.fail_open``: a file made to break the scan must
+    not get through because of it."""
+
+    code = "scan_failed"
