@@ -142,7 +142,7 @@ class ClamdScanner:
         with self._connect() as sock:
             try:
                 sock.sendall(command)
-                return _read_reply(sock).decode("ascii", "replace").strip()
+                return _read_reply(sock).decode("ascii", "replace").strip("\0\r\n ")
             except OSError as exc:
                 raise ScanFailed(f"clamd did not answer: {_reason(exc)}", source="scan") from exc
 
