@@ -7,8 +7,9 @@ the record says what arrived, not from whom. Each quarantined file is also an au
 (actor ``scanner``, action ``quarantine``) in the same audit log as the dashboard's actions.
 
 Nothing reads the quarantine prefix automatically: no worker, no retention sweep, no message.
-``docs/operations.md`` ("Malware scan and quarantine") says how operators look at, release or
-delete quarantined objects.
+Operators use ``briefkasten quarantine list|get|delete`` (``records``, ``export``, ``delete``
+here; deleting is audited too); ``docs/operations.md`` ("Malware scan and quarantine") says
+how to look at, release or delete quarantined objects.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from briefkasten.errors import NotFound
 from briefkasten.operators import AuditEvent, audit
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
@@ -75,5 +77,43 @@ def quarantine_file(
     audit(
         storage,
         AuditEvent("scanner", "-", "quarantine", "malware_found", "-", (tenant, quarantine_id)),
+    )
+    return record
+
+
+def records(storage: Storage, tenant: str | None = None) -> list[QuarantineRecord]:
+    """Every quarantine record (of ``tenant``, or of all tenants), oldest first."""
+    prefix = layout.quarantine_prefix(tenant) if tenant else "_quarantine/"
+    found = [
+        QuarantineRecord(**json.loads(storage.get_bytes(key)))
+        for key in storage.list(prefix)
+        if key.endswith(".json")
+    ]
+    return sorted(found, key=lambda r: (r.attempted_at, r.quarantine_id))
+
+
+def find(storage: Storage, quarantine_id: str) -> tuple[str, QuarantineRecord]:
+    """The record key and record of ``quarantine_id``; ``NotFound`` if there is none."""
+    for key in storage.list("_quarantine/"):
+        if key.endswith(f"/{quarantine_id}.json"):
+            return key, QuarantineRecord(**json.loads(storage.get_bytes(key)))
+    raise NotFound(f"no quarantined file {quarantine_id[:40]!r}")
+
+
+def export(storage: Storage, quarantine_id: str, destination: Path) -> QuarantineRecord:
+    """Copy the quarantined bytes to ``destination`` (for inspection in a safe place)."""
+    _key, record = find(storage, quarantine_id)
+    storage.get_file(record.key, destination)
+    return record
+
+
+def delete(storage: Storage, quarantine_id: str, *, actor: str = "cli") -> QuarantineRecord:
+    """Delete the quarantined bytes and their record for good; audited."""
+    record_key, record = find(storage, quarantine_id)
+    storage.delete(record.key)
+    storage.delete(record_key)
+    audit(
+        storage,
+        AuditEvent(actor, "-", "quarantine_delete", "ok", "-", (record.tenant, quarantine_id)),
     )
     return record

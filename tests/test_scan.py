@@ -9,7 +9,9 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import struct
+import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -478,3 +480,33 @@ async def test_scanning_off_says_so(make_gateway: Factory) -> None:
     status, check = await gateway.readyz_check()
     assert status == 200 and check == {"ok": True, "detail": "off"}
     assert isinstance(gateway.client.app[INTAKE].scanner, OffScanner)
+
+
+def test_operators_list_copy_out_and_delete_quarantined_files(
+    tmp_path: Path, cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    url = (tmp_path / "storage").as_uri()
+    storage = open_storage(url)
+    intake = Intake(storage, MemoryJobQueue(), scanner=StubScanner({b"BAD": "Test.Bad"}))
+    with pytest.raises(MalwareFound):
+        intake.receive(TENANT, CASE, [_incoming(tmp_path, b"xBADx", "brief.jpg")])
+    env = {**os.environ, "BRIEFKASTEN_STORAGE": url}
+
+    listed = cli("quarantine", "list", "--tenant", TENANT, env=env)
+    assert listed.returncode == 0, listed.stderr
+    [record] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert record["signature"] == "Test.Bad" and record["size"] == 5
+    copied = tmp_path / "copy.bin"
+    got = cli("quarantine", "get", record["quarantine_id"], "--output", copied, env=env)
+    assert got.returncode == 0, got.stderr
+    assert copied.read_bytes() == b"xBADx"
+
+    refused = cli("quarantine", "delete", record["quarantine_id"], env=env)
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    deleted = cli("quarantine", "delete", record["quarantine_id"], "--yes", env=env)
+    assert deleted.returncode == 0, deleted.stderr
+    assert storage.list("_quarantine/") == []
+    events = [json.loads(storage.get_bytes(k)) for k in storage.list("_audit/")]
+    assert [e["action"] for e in events] == ["quarantine", "quarantine_delete"]
+    missing = cli("quarantine", "get", record["quarantine_id"], "--output", copied, env=env)
+    assert missing.returncode == 2 and "not_found" in missing.stderr
