@@ -41,6 +41,8 @@ ScanStatus = Literal["clean", "infected", "not_scanned", "off"]
 CHUNK = 64 * 1024
 #: Longest reply read from clamd; a verdict is one short line.
 MAX_REPLY = 4096
+#: Seconds at most for PING and VERSION (``/readyz`` gives each check 5 s).
+PROBE_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
@@ -139,16 +141,16 @@ class ClamdScanner:
             return False
 
     def _command(self, command: bytes) -> str:
-        with self._connect() as sock:
+        with self._connect(min(self.timeout, PROBE_TIMEOUT)) as sock:
             try:
                 sock.sendall(command)
                 return _read_reply(sock).decode("ascii", "replace").strip("\0\r\n ")
             except OSError as exc:
                 raise ScanFailed(f"clamd did not answer: {_reason(exc)}", source="scan") from exc
 
-    def _connect(self) -> socket.socket:
+    def _connect(self, timeout: float | None = None) -> socket.socket:
         sock = socket.socket(self.family, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
+        sock.settimeout(self.timeout if timeout is None else timeout)
         try:
             sock.connect(self.target)
         except OSError as exc:

@@ -10,8 +10,10 @@ import hashlib
 import io
 import json
 import os
+import socket
 import struct
 import subprocess
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -510,3 +512,42 @@ def test_operators_list_copy_out_and_delete_quarantined_files(
     assert [e["action"] for e in events] == ["quarantine", "quarantine_delete"]
     missing = cli("quarantine", "get", record["quarantine_id"], "--output", copied, env=env)
     assert missing.returncode == 2 and "not_found" in missing.stderr
+
+
+@pytest.mark.parametrize("behaviour", ["stall", "hang-up"])
+def test_a_clamd_that_stalls_or_hangs_up_refuses_even_when_failing_open(
+    tmp_path: Path, behaviour: str
+) -> None:
+    """A loopback stand-in that accepts the connection, reads everything and then says nothing
+    (within the timeout) or closes: no verdict is never "clean", and not "not_scanned" either."""
+    sample = tmp_path / "sample.bin"
+    sample.write_bytes(b"x" * 200_000)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    done = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.settimeout(10)
+            received = b""
+            while not received.endswith(struct.pack(">I", 0)):
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+            if behaviour == "stall":
+                done.wait(10)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        scanner = ClamdScanner(f"tcp://127.0.0.1:{port}", timeout=0.5, fail_open=True)
+        with pytest.raises(ScanFailed) as caught:
+            scanner.scan_file(sample)
+        expected = "timed out" if behaviour == "stall" else "without a verdict"
+        assert expected in str(caught.value)
+    finally:
+        done.set()
+        thread.join(10)
+        listener.close()
