@@ -9,7 +9,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-
                 poppler-utils fonts-dejavu-core fonts-liberation2
 DEMO_OUT    := var/demo
 
-.PHONY: run link demo test bench eval lint setup system-deps samples clean rabbitmq chromium
+.PHONY: run link demo test bench eval lint setup system-deps samples clean rabbitmq chromium clamd
 
 # make run's API key when none is configured: for trying it out on 127.0.0.1 only.
 DEMO_API_KEYS := demo:demo-key
@@ -58,7 +58,7 @@ demo: setup
 	@echo "Report: $(DEMO_OUT)/report.json"
 	@echo "Text:   pdftotext $(DEMO_OUT)/dokument.pdf -"
 
-test: setup lint rabbitmq chromium
+test: setup lint rabbitmq chromium clamd
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 # The browser tests drive Debian's chromium headless (Playwright never downloads a browser).
@@ -67,6 +67,15 @@ chromium:
 		echo "Installing Debian's chromium for the browser tests"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; \
+	fi
+
+# The malware-scan tests start their own clamd (tests/clamd.py: a signature database they write,
+# a socket in a temp directory); only the binary is needed. The system clamd is not started here.
+clamd:
+	@if ! command -v clamd >/dev/null && [ ! -x /usr/sbin/clamd ]; then \
+		echo "Installing Debian's clamav-daemon for the malware-scan tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends clamav-daemon; \
 	fi
 
 # The tests need a RabbitMQ on 127.0.0.1:5672 (guest/guest). Start one where none answers.

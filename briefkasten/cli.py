@@ -181,6 +181,22 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="one JSON object")
     status.set_defaults(handler=_commands("status"))
 
+    quarantine = commands.add_parser(
+        "quarantine", help="uploads the malware scan refused: list, get (copy out), delete"
+    )
+    quarantine_commands = quarantine.add_subparsers(
+        dest="quarantine_command", metavar="ACTION", required=True
+    )
+    listing = quarantine_commands.add_parser("list", help="one JSON record per line, oldest first")
+    listing.add_argument("--tenant", help="default: every tenant")
+    get = quarantine_commands.add_parser("get", help="copy a quarantined file out (inspect safely)")
+    get.add_argument("quarantine_id", metavar="ID")
+    get.add_argument("--output", "-o", type=Path, required=True, metavar="FILE")
+    remove = quarantine_commands.add_parser("delete", help="delete for good (needs --yes)")
+    remove.add_argument("quarantine_ids", nargs="+", metavar="ID")
+    remove.add_argument("--yes", action="store_true", help="really delete them")
+    quarantine.set_defaults(handler=_commands("quarantine"))
+
     operator = commands.add_parser("operator", help="accounts of the admin dashboard (/admin)")
     operator_commands = operator.add_subparsers(
         dest="operator_command", metavar="ACTION", required=True

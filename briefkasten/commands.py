@@ -276,3 +276,26 @@ def operator(args: argparse.Namespace, settings: Settings) -> int:
     from briefkasten import admin_cli
 
     return admin_cli.hash_password(args)
+
+
+def quarantine(args: argparse.Namespace, settings: Settings) -> int:
+    """``briefkasten quarantine list|get|delete``: files the malware scan refused."""
+    from dataclasses import asdict
+
+    from briefkasten import quarantine as quarantined
+
+    storage = open_storage_for(settings)
+    if args.quarantine_command == "list":
+        for record in quarantined.records(storage, args.tenant):
+            print(json.dumps(asdict(record), sort_keys=True))
+        return 0
+    if args.quarantine_command == "get":
+        record = quarantined.export(storage, args.quarantine_id, args.output)
+        print(f"wrote {args.output}: {record.size} bytes, sha256 {record.sha256}")
+        return 0
+    if not args.yes:
+        raise ConfigError("quarantine delete removes the files for good: add --yes")
+    for quarantine_id in args.quarantine_ids:
+        quarantined.delete(storage, quarantine_id)
+        print(f"deleted {quarantine_id}")
+    return 0

@@ -278,6 +278,19 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class ScanSettings:
+    """The malware scan with ClamAV. ``clamd``: ``unix:///run/clamav/clamd.ctl`` or
+    ``tcp://127.0.0.1:3310``; empty switches the scan off (receipts and messages then say
+    ``malware_scan: "off"``). ``fail_open``: when clamd cannot be reached, accept uploads
+    flagged ``"not_scanned"`` instead of answering 503. ``timeout_s`` bounds every socket
+    operation with clamd (connect, each chunk sent, waiting for the verdict)."""
+
+    clamd: str = ""
+    fail_open: bool = False
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
@@ -290,6 +303,7 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    scan: ScanSettings = field(default_factory=ScanSettings)
     tenants: tuple[TenantSettings, ...] = ()
     operators: tuple[OperatorSettings, ...] = ()
 

@@ -15,6 +15,7 @@ operators and logs. Messages never contain document content.
     │   ├── EmptyInput                    HTTP 422
     │   ├── LimitExceeded                 HTTP 413
     │   ├── TooComplex                    HTTP 422 (decoding it would exceed memory/CPU/time)
+    │   ├── MalwareFound                  HTTP 422 (clamd found a signature; file quarantined)
     │   └── InvalidRequest                HTTP 400 (a form field is missing or malformed)
     ├── Unauthorized                      exit 2, HTTP 401, not retried
     ├── Forbidden                         exit 2, HTTP 403, not retried (e.g. a foreign Origin)
@@ -25,7 +26,9 @@ operators and logs. Messages never contain document content.
     │   └── ChildDied                     a sandbox child was killed from outside (retried)
     └── TemporaryFailure                  exit 5, HTTP 503, retried (a server is away)
         ├── StorageError                  object storage (files or S3)
-        └── BrokerError                   RabbitMQ or the outbox
+        ├── BrokerError                   RabbitMQ or the outbox
+        └── ScanUnavailable               clamd cannot be reached (scan fails closed)
+            └── ScanFailed                clamd answered with an error (never bypassed)
 """
 
 from __future__ import annotations
@@ -134,6 +137,17 @@ class TooComplex(InputRejected):
     )
 
 
+class MalwareFound(InputRejected):
+    """The malware scan (clamd) found a signature in a file; the submission is refused and the
+    file is kept in quarantine for operators (never processed, never delivered)."""
+
+    code = "malware_found"
+    message_de = (
+        "In einer Datei wurde Schadsoftware (ein Virus) gefunden. Wir haben die Sendung nicht "
+        "angenommen. Bitte prüfen Sie Ihr Gerät und senden Sie die Unterlagen noch einmal."
+    )
+
+
 class InvalidRequest(InputRejected):
     """The request itself is malformed: a missing field, a bad case number, an unknown type."""
 
@@ -225,3 +239,22 @@ class BrokerError(TemporaryFailure):
     """RabbitMQ or the local outbox failed."""
 
     code = "broker_unavailable"
+
+
+class ScanUnavailable(TemporaryFailure):
+    """The malware scanner (clamd) cannot be reached; uploads wait until it is back (fail
+    closed) unless ``scan.fail_open`` is set."""
+
+    code = "scan_unavailable"
+    message_de = (
+        "Ihre Dateien können gerade nicht auf Viren geprüft werden. Bitte versuchen Sie es in "
+        "einigen Minuten noch einmal."
+    )
+
+
+class ScanFailed(ScanUnavailable):
+    """clamd took the file but answered with an error (e.g. ``INSTREAM size limit exceeded``)
+    or not in time. Refused even with ``scan.fail_open``: a file made to break the scan must
+    not get through because of it."""
+
+    code = "scan_failed"

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,10 +22,14 @@ from typing import Any
 
 from briefkasten.broker.base import Job, JobQueue
 from briefkasten.config import LimitSettings
-from briefkasten.errors import InvalidRequest, LimitExceeded, NotFound
+from briefkasten.errors import InvalidRequest, LimitExceeded, MalwareFound, NotFound
 from briefkasten.model import DocumentRequest, ReceivedFile, Submission
+from briefkasten.quarantine import quarantine_file
+from briefkasten.scan import OffScanner, Scanner, Verdict
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
+
+log = logging.getLogger("briefkasten.intake")
 
 #: BG-Nummer (§51a SGB II): five digits (the job center), "BG", seven digits.
 CASE_NUMBER = re.compile(r"^[0-9]{5}BG[0-9]{7}$")
@@ -70,11 +75,24 @@ def check_submission_pages(pages: int, limits: LimitSettings) -> None:
 
 
 class Intake:
-    """Stores submissions and queues them for normalisation."""
+    """Stores submissions and queues them for normalisation.
 
-    def __init__(self, storage: Storage, jobs: JobQueue) -> None:
+    ``scanner`` checks every file for malware before anything is stored (default: off);
+    ``on_malware(tenant)`` is called once per quarantined file (the gateway counts them).
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        jobs: JobQueue,
+        *,
+        scanner: Scanner | None = None,
+        on_malware: Callable[[str], None] | None = None,
+    ) -> None:
         self.storage = storage
         self.jobs = jobs
+        self.scanner: Scanner = scanner or OffScanner()
+        self.on_malware = on_malware
 
     def receive(
         self,
@@ -86,6 +104,7 @@ class Intake:
         idempotency_key: str | None = None,
     ) -> Submission:
         """Store originals, manifest and status, remember the idempotency key, enqueue."""
+        malware_scan = self._scan(tenant, documents)
         case_number = check_case_number(case_number)
         if not documents or not all(d.files for d in documents):
             raise InvalidRequest("a submission needs at least one document with a file")
@@ -109,6 +128,7 @@ class Intake:
             received_at=datetime.now(UTC).isoformat(timespec="seconds"),
             channel=channel,
             documents=requests,
+            malware_scan=malware_scan,
         )
         # No status object yet: "received" is read from the manifest (one durable write less).
         self._put_json(layout.manifest_key(tenant, submission_id), submission.to_json())
@@ -148,6 +168,38 @@ class Intake:
         except InvalidRequest as exc:
             raise NotFound(f"no submission {submission_id!r}") from exc
         return data
+
+    def _scan(self, tenant: str, documents: Sequence[IncomingDocument]) -> str:
+        """Scan every file before anything is stored: ``clean``, ``off`` or ``not_scanned``
+        (clamd away, fail open) for the submission. Infected files are moved to quarantine
+        (each one audited and counted) and the whole submission is refused: ``MalwareFound``.
+        """
+        verdicts = [(f, self.scanner.scan_file(f.path)) for d in documents for f in d.files]
+        infected = [(f, v) for f, v in verdicts if v.status == "infected"]
+        for incoming, verdict in infected:
+            record = quarantine_file(
+                self.storage,
+                tenant,
+                incoming.path,
+                sha256=incoming.sha256,
+                size=incoming.size,
+                media_type=incoming.media_type,
+                signature=verdict.signature or "unknown",
+            )
+            if self.on_malware is not None:
+                self.on_malware(tenant)
+            log.warning(
+                "malware found, file quarantined",
+                extra={
+                    "tenant": tenant,
+                    "quarantine_id": record.quarantine_id,
+                    "signature": record.signature,
+                },
+            )
+        if infected:
+            names = ", ".join(sorted({v.signature or "unknown" for _, v in infected}))
+            raise MalwareFound(f"malware signature found ({names}); the file is quarantined")
+        return _summary([v for _, v in verdicts])
 
     def _store_original(
         self, tenant: str, case_number: str, submission_id: str, incoming: IncomingFile
@@ -221,6 +273,17 @@ def status_body(
             for d in submission.documents
         ],
     }
+
+
+def _summary(verdicts: Sequence[Verdict]) -> str:
+    """One value for the submission: ``not_scanned`` if any file was not, ``off`` if the scan
+    is off, else ``clean``."""
+    statuses = {v.status for v in verdicts}
+    if "not_scanned" in statuses:
+        return "not_scanned"
+    if statuses <= {"off"}:
+        return "off"
+    return "clean"
 
 
 def _key_hash(idempotency_key: str) -> str:

@@ -85,6 +85,7 @@ def build_message(
         "received_at": submission.received_at,
         "processed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "channel": submission.channel,
+        "malware_scan": submission.malware_scan,
         "documents": [_document(o, bucket) for o in outcomes],
     }
     contract.validate(body)

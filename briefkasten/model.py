@@ -217,7 +217,9 @@ class Submission:
     """What an applicant handed in at once (Einreichung): documents for one case of one tenant.
 
     ``case_number`` is the BG-Nummer (e.g. ``12345BG0012345``); a tenant is a job center.
-    ``received_at`` is an ISO 8601 UTC timestamp.
+    ``received_at`` is an ISO 8601 UTC timestamp. ``malware_scan`` is what the malware scan
+    said before it was stored: ``clean``, ``off`` (no scanner configured; also every manifest
+    written before the scan existed) or ``not_scanned`` (clamd away, ``scan.fail_open``).
     """
 
     submission_id: str
@@ -226,6 +228,7 @@ class Submission:
     received_at: str
     channel: str
     documents: tuple[DocumentRequest, ...]
+    malware_scan: str = "off"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -235,6 +238,7 @@ class Submission:
             "received_at": self.received_at,
             "channel": self.channel,
             "documents": [d.to_json() for d in self.documents],
+            "malware_scan": self.malware_scan,
         }
 
     @classmethod
@@ -246,4 +250,5 @@ class Submission:
             received_at=data["received_at"],
             channel=data["channel"],
             documents=tuple(DocumentRequest.from_json(d) for d in data["documents"]),
+            malware_scan=data.get("malware_scan", "off"),
         )

@@ -167,6 +167,12 @@ class Metrics:
             ["result"],
             registry=reg,
         )
+        self.malware_found = Counter(
+            "briefkasten_malware_found",
+            "Uploaded files the malware scan (clamd) found a signature in (quarantined)",
+            ["tenant"],
+            registry=reg,
+        )
         self.storage_errors = Counter(
             "briefkasten_storage_errors",
             "Storage operations that failed (StorageError)",
@@ -184,6 +190,10 @@ class Metrics:
         self.uploads.labels(tenant, result).inc()
         if size:
             self.upload_bytes.labels(tenant).inc(size)
+
+    def malware(self, tenant: str) -> None:
+        """One file quarantined by the malware scan."""
+        self.malware_found.labels(tenant).inc()
 
     def document_processed(self, tenant: str, result: DocumentResult) -> None:
         """Pages, step timings (from each page's history) and OCR confidences of a document."""

@@ -208,7 +208,8 @@ async def test_readyz_names_every_check_and_is_ready_with_defaults(
     status, body = await ready(client)
     assert status == 200, body
     assert body["status"] == "ready" and body["failed"] == []
-    assert set(body["checks"]) == {"tesseract", "storage", "disk", "sandbox"}  # no broker
+    assert set(body["checks"]) == {"tesseract", "storage", "disk", "sandbox", "malware_scan"}
+    assert body["checks"]["malware_scan"] == {"ok": True, "detail": "off"}  # no clamd configured
     assert "deu" in body["checks"]["tesseract"]["detail"]
 
 

@@ -97,7 +97,7 @@ def test_publish_is_confirmed_persistent_and_carries_its_headers(
     assert properties.message_id == contract.message_id_for("submission-1")
     assert properties.delivery_mode == 2
     assert properties.content_type == "application/json"
-    assert properties.headers == {"schema_version": "1.0"}
+    assert properties.headers == {"schema_version": contract.SCHEMA_VERSION}
 
 
 def test_unroutable_message_is_an_error_not_a_silent_drop(
@@ -294,7 +294,7 @@ def test_subscriber_acks_requeues_and_rejects(rabbit_url: str) -> None:  # noqa:
     def handler(message: ReceivedMessage) -> None:
         n = json.loads(message.body)["n"]
         seen.append((n, message.redelivered))
-        assert message.headers == {"schema_version": "1.0"}
+        assert message.headers == {"schema_version": contract.SCHEMA_VERSION}
         if n == 1 and not message.redelivered:
             raise StorageError("downloads are away for now")
         if n == 2:

@@ -27,6 +27,7 @@ from briefkasten.errors import (
     BriefkastenError,
     InvalidRequest,
     LimitExceeded,
+    MalwareFound,
     NotFound,
     Unauthorized,
 )
@@ -117,6 +118,7 @@ def receipt(request: web.Request, submission: Submission, *, masked: bool) -> di
         "received_at": submission.received_at,
         "status_url": str(request.app.router["submission"].url_for(submission_id=sid)),
         "receipt_pdf_url": str(request.app.router["receipt-pdf"].url_for(submission_id=sid)),
+        "malware_scan": submission.malware_scan,
         "receipt": {
             "case_number": case,
             "documents": [
@@ -187,6 +189,10 @@ async def _receive(request: web.Request, tenant: str, link: UploadLink | None) -
             channel="link" if link else "upload",
             idempotency_key=idempotency_key,
         )
+    except MalwareFound:  # refused for good: the tus uploads go too (the file is quarantined)
+        for upload_id in uploads:
+            await run(request, request.app[TUS_STORE].delete, owner_of(tenant, link), upload_id)
+        raise
     finally:
         form.discard()
     if link is not None:

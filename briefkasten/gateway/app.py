@@ -32,6 +32,7 @@ from briefkasten.gateway.middleware import errors
 from briefkasten.gateway.web import page
 from briefkasten.intake import Intake
 from briefkasten.monitoring import Metrics
+from briefkasten.scan import scanner_for
 from briefkasten.storage.base import Storage
 
 #: Threads for blocking work (storage calls, sniffing); uploads wait on I/O, not CPU.
@@ -56,8 +57,10 @@ def create_app(
     app[METRICS] = metrics = metrics or Metrics.for_settings(settings)
     storage = metrics.storage(storage)  # counts storage errors
     app[STORAGE] = storage
-    app[INTAKE] = Intake(storage, jobs)
     app[CHECKS] = UploadChecks(settings)
+    app[INTAKE] = Intake(
+        storage, jobs, scanner=scanner_for(settings.scan), on_malware=metrics.malware
+    )
     spool = settings.gateway.spool_dir.absolute()
     spool.mkdir(parents=True, exist_ok=True, mode=0o700)
     app[SPOOL] = spool

@@ -8,9 +8,12 @@ pass, else 503; the JSON body names every check and which failed::
 
 Checks: Tesseract and the configured OCR languages (the probe spawns processes, so its answer
 is kept for ``TESSERACT_TTL`` seconds), storage, RabbitMQ when configured (a connection with a
-short timeout), and free disk space for the spool, job journal and outbox directories
-(``gateway.min_free_disk_mb``), and the sandbox (a child process can be started and answers).
-Details never contain secrets or paths.
+short timeout), free disk space for the spool, job journal and outbox directories
+(``gateway.min_free_disk_mb``), the sandbox (a child process can be started and answers), and
+the malware scan: ``off`` when no clamd is configured
+(passes), clamd's version when it answers ``PING``, a failure when it does not (passes with
+``scan.fail_open``, saying uploads are accepted unscanned). Details never contain secrets or
+paths.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from briefkasten.config import Settings
 from briefkasten.errors import BriefkastenError
-from briefkasten.gateway.keys import CHECKS, EXECUTOR, METRICS, SETTINGS, SPOOL, STORAGE
+from briefkasten.gateway.keys import CHECKS, EXECUTOR, INTAKE, METRICS, SETTINGS, SPOOL, STORAGE
 from briefkasten.tools import tesseract
 
 #: Seconds one check may take before it counts as failed.
@@ -85,6 +88,7 @@ async def readyz(request: web.Request) -> web.Response:
         "storage": functools.partial(_storage, app),
         "disk": functools.partial(_disk, settings, app[SPOOL]),
         "sandbox": app[CHECKS].probe,
+        "malware_scan": functools.partial(_malware_scan, app),
     }
     if settings.broker.amqp_url:
         checks["broker"] = functools.partial(_broker, settings.broker.amqp_url)
@@ -131,6 +135,20 @@ def _broker(url: str) -> tuple[bool, str]:
     except BriefkastenError as exc:
         return False, exc.message_en
     return True, "ok"
+
+
+def _malware_scan(app: web.Application) -> tuple[bool, str]:
+    if not app[SETTINGS].scan.clamd:
+        return True, "off"
+    scanner = app[INTAKE].scanner
+    try:
+        if scanner.available():
+            return True, scanner.version()
+    except BriefkastenError:
+        pass
+    if app[SETTINGS].scan.fail_open:
+        return True, "clamd unreachable; fail_open: uploads are accepted as not_scanned"
+    return False, "clamd unreachable; uploads are refused (503) until it is back"
 
 
 def _disk(settings: Settings, spool: Path) -> tuple[bool, str]:

@@ -16,6 +16,8 @@ case number (BG-Nummer), ``S`` a submission id, ``F`` a file id, ``D`` a documen
     T/links/L.revoked.json           "link L is revoked" (checked on every use of its token)
     T/link-submissions/L/S.json      submission S came in through link L (its status page)
     _audit/YYYY/MM/DD/<time>-E.json  one admin action (dashboard audit log); ``_`` is no tenant
+    _quarantine/T/YYYY/MM/DD/Q       an upload clamd found malware in (bytes as received)
+    _quarantine/T/YYYY/MM/DD/Q.json  its record: tenant, time, sha256, size, signature (no name)
 
 Manifest and status sit under the tenant only, because the gateway answers
 ``GET /api/v1/submissions/{id}`` knowing the tenant (from the API key) and the id, not the case.
@@ -161,6 +163,21 @@ def audit_key(when: datetime, event_id: str) -> str:
 def audit_prefix(day: date) -> str:
     """``_audit/YYYY/MM/DD/``: the admin actions of one (UTC) day."""
     return f"_audit/{day:%Y/%m/%d}/"
+
+
+def quarantine_key(tenant: str, when: datetime, quarantine_id: str, suffix: str = "") -> str:
+    """``_quarantine/T/YYYY/MM/DD/Q``: the bytes of an infected upload (no extension, so it is
+    never opened by accident); ``suffix="json"`` gives its record ``Q.json`` next to it."""
+    when = when.astimezone(UTC)
+    key = f"{quarantine_prefix(tenant)}{when:%Y/%m/%d}/{_id(quarantine_id)}"
+    if suffix and not SUFFIX.fullmatch(suffix):
+        raise InvalidRequest(f"invalid quarantine key suffix {suffix[:40]!r}")
+    return f"{key}.{suffix}" if suffix else key
+
+
+def quarantine_prefix(tenant: str) -> str:
+    """``_quarantine/T/``: every quarantined upload of a tenant (bytes and records)."""
+    return f"_quarantine/{_tenant(tenant)}/"
 
 
 def validate_key(key: str) -> str:
