@@ -50,6 +50,9 @@ class LimitSettings:
     max_jpeg_scans: int = 32
     #: Decompressed bytes of one PDF page's content (its streams and form XObjects together).
     max_page_content_bytes: int = 64 * MIB
+    #: Worker CPU seconds one submission may cost per MiB of its originals, and at least.
+    worker_cpu_s_per_mib: float = 60.0
+    worker_cpu_s_min: float = 60.0
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from briefkasten.pipeline.bundle import DocumentMeta, merge, raster_page_pdf, ve
 from briefkasten.pipeline.images import decode
 from briefkasten.pipeline.sniff import sniff
 from briefkasten.pool import PagePool
-from briefkasten.sandbox import page_bounds
+from briefkasten.sandbox import CpuBudget, page_bounds
 from briefkasten.tools import tesseract
 
 _CHUNK = 1024 * 1024
@@ -48,12 +48,14 @@ def ingest(
     report: Path | None = None,
     progress: bool = False,
     pool: PagePool | None = None,
+    cpu_budget: CpuBudget | None = None,
 ) -> DocumentResult:
     """Normalise ``files`` (pages in order) into one searchable PDF at ``output``.
 
     Every original is sniffed and every page processed in a sandboxed child of ``pool`` (keep
     one for many documents), else of a pool of up to ``settings.worker_count`` children made
-    for this document: untrusted bytes are never parsed in this process.
+    for this document: untrusted bytes are never parsed in this process. ``cpu_budget`` bounds
+    the CPU seconds of all of them together (the worker's per-submission budget).
     """
     settings = settings or config.load()
     definition = load_pipeline(pipeline or settings.pipeline.name, settings.pipeline.directory)
@@ -66,11 +68,13 @@ def ingest(
     if any(step.name == "ocr" for step in definition.steps):
         tesseract.check_lang(options.lang)
     pool = pool or PagePool(settings.worker_count, page_bounds(settings.sandbox))
-    originals, refs = inspect(files, settings, pool)
+    originals, refs = inspect(files, settings, pool, cpu_budget)
     output = output.absolute()
     with tempfile.TemporaryDirectory(prefix=".briefkasten-", dir=output.parent) as tmp:
         workdir = Path(tmp)
-        pages = _process_all(refs, definition, workdir, options, settings, progress, pool)
+        pages = _process_all(
+            refs, definition, workdir, options, settings, progress, pool, cpu_budget
+        )
         meta = DocumentMeta(
             title=title or originals[0].name,
             document_type=document_type,
@@ -108,7 +112,7 @@ def _publish(pdf: Path, output: Path, report_data: dict[str, Any], report: Path 
 
 
 def inspect(
-    files: Sequence[Path], settings: Settings, pool: PagePool
+    files: Sequence[Path], settings: Settings, pool: PagePool, budget: CpuBudget | None = None
 ) -> tuple[tuple[Original, ...], list[PageRef]]:
     """Sniff (in a sandboxed child of ``pool``) and hash every original; refuse the whole set
     if one fails or a limit is hit."""
@@ -122,7 +126,7 @@ def inspect(
     for path in files:
         name = safe_name(path.name)
         try:
-            sniffed = pool.call(sniff, path, limits)
+            sniffed = pool.call(sniff, path, limits, budget=budget)
         except BriefkastenError as exc:
             exc.source = name
             raise
@@ -205,11 +209,12 @@ def _process_all(
     settings: Settings,
     progress: bool,
     pool: PagePool,
+    budget: CpuBudget | None,
 ) -> tuple[PageResult, ...]:
     args = (pipeline, workdir, options, settings.pipeline.raster_dpi)
     show = progress and len(refs) > 1
     with tqdm(total=len(refs), unit="page", disable=not show, leave=False) as bar:
-        return pool.run(process_page, refs, *args, on_done=bar.update)
+        return pool.run(process_page, refs, *args, on_done=bar.update, budget=budget)
 
 
 def _pdf_page_text(ref: PageRef) -> str:

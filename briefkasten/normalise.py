@@ -20,6 +20,7 @@ from briefkasten.document import ingest
 from briefkasten.errors import InputRejected, ProcessingError
 from briefkasten.message import DocumentOutcome
 from briefkasten.model import DocumentRequest, DocumentResult, Submission
+from briefkasten.sandbox import CpuBudget
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
 
@@ -40,7 +41,12 @@ _SUFFIX = {
 
 
 def normalise_document(
-    document: DocumentRequest, submission: Submission, services: Services, *, final_attempt: bool
+    document: DocumentRequest,
+    submission: Submission,
+    services: Services,
+    *,
+    final_attempt: bool,
+    budget: CpuBudget | None = None,
 ) -> DocumentOutcome:
     storage = services.storage
     outcome_key = _key(submission, document, "outcome.json")
@@ -55,7 +61,7 @@ def normalise_document(
     with tempfile.TemporaryDirectory(prefix="briefkasten-doc-") as tmp:
         workdir = Path(tmp)
         try:
-            outcome = _normalise(document, submission, services, workdir)
+            outcome = _normalise(document, submission, services, workdir, budget)
         except InputRejected as exc:
             outcome, code = _failed(document, f"{exc.code}: {exc}"), exc.code
         except ProcessingError as exc:
@@ -75,7 +81,11 @@ def normalise_document(
 
 
 def _normalise(
-    document: DocumentRequest, submission: Submission, services: Services, workdir: Path
+    document: DocumentRequest,
+    submission: Submission,
+    services: Services,
+    workdir: Path,
+    budget: CpuBudget | None,
 ) -> DocumentOutcome:
     storage = services.storage
     files = []
@@ -94,6 +104,7 @@ def _normalise(
         document_type=document.document_type,
         report=report,
         pool=services.pool,
+        cpu_budget=budget,
     )
     _observe(document, submission, services, result, time.perf_counter() - started)
     text = workdir / "document.txt"

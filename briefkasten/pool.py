@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from briefkasten.config import SandboxSettings
-from briefkasten.sandbox import Bounds, Sandbox, page_bounds
+from briefkasten.sandbox import Bounds, CpuBudget, Sandbox, page_bounds
 
 T = TypeVar("T")
 
@@ -33,13 +33,15 @@ class PagePool:
         items: Sequence[Any],
         *args: Any,
         on_done: Callable[[], None] = lambda: None,
+        budget: CpuBudget | None = None,
     ) -> tuple[T, ...]:
-        """``fn(item, *args)`` for every item in page children; results in input order."""
-        return self._sandbox.map(fn, items, *args, on_done=on_done)
+        """``fn(item, *args)`` for every item in page children (within ``budget`` together);
+        results in input order."""
+        return self._sandbox.map(fn, items, *args, on_done=on_done, budget=budget)
 
-    def call(self, fn: Callable[..., T], *args: Any) -> T:
+    def call(self, fn: Callable[..., T], *args: Any, budget: CpuBudget | None = None) -> T:
         """``fn(*args)`` in one page child."""
-        return self._sandbox.run(fn, *args)
+        return self._sandbox.run(fn, *args, budget=budget)
 
     def close(self) -> None:
         """Nothing to release: children end with their call."""

@@ -21,6 +21,10 @@ What becomes of a child's end, whatever ``fn`` is:
   an answer → ``ChildDied``, a ``ProcessingError`` that is retried: the same file may well pass
   next time.
 
+A ``CpuBudget`` bounds what a whole submission may cost: each child reports the CPU seconds it
+(and the Tesseract it started) used, each new child's CPU limit is at most what is left, and
+once the budget is spent the next call is refused as ``TooComplex`` before a child starts.
+
 Why not ``concurrent.futures.ProcessPoolExecutor``: one dead worker breaks the whole executor
 (``BrokenProcessPool`` for every later call) and a worker that overruns cannot be killed alone.
 A process per call has neither problem, and a dead child is recreated simply by the next call.
@@ -60,6 +64,27 @@ class Bounds:
     wall_s: float = 120.0
 
 
+class CpuBudget:
+    """CPU seconds a series of children may use together (thread-safe)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.spent = 0.0
+        self._lock = threading.Lock()
+
+    def take(self, bounds: Bounds) -> Bounds:
+        """``bounds`` with the CPU limit lowered to what is left; ``TooComplex`` if nothing is."""
+        with self._lock:
+            left = self.seconds - self.spent
+        if left <= 0:
+            raise TooComplex(f"used up its CPU budget of {self.seconds:g} s")
+        return replace(bounds, cpu_s=min(bounds.cpu_s, left))
+
+    def spend(self, seconds: float) -> None:
+        with self._lock:
+            self.spent += seconds
+
+
 class Sandbox:
     """Runs functions in limited child processes, at most ``slots`` at once."""
 
@@ -70,11 +95,20 @@ class Sandbox:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(PRELOAD)
 
-    def run(self, fn: Callable[..., T], *args: Any, bounds: Bounds | None = None) -> T:
-        """``fn(*args)`` in a child within ``bounds`` (default: the sandbox's); blocks."""
+    def run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        bounds: Bounds | None = None,
+        budget: CpuBudget | None = None,
+    ) -> T:
+        """``fn(*args)`` in a child within ``bounds`` (default: the sandbox's) and what is left
+        of ``budget``; blocks."""
         limits = bounds or self.bounds
         with self._free:
-            return self._run_child(fn, args, limits)
+            if budget is not None:
+                limits = budget.take(limits)
+            return self._run_child(fn, args, limits, budget)
 
     def map(
         self,
@@ -82,6 +116,7 @@ class Sandbox:
         items: Sequence[Any],
         *args: Any,
         on_done: Callable[[], None] = lambda: None,
+        budget: CpuBudget | None = None,
     ) -> tuple[T, ...]:
         """``fn(item, *args)`` for every item, ``slots`` at a time; results in input order.
 
@@ -90,12 +125,12 @@ class Sandbox:
         if len(items) <= 1 or self.slots == 1:
             results = []
             for item in items:
-                results.append(self.run(fn, item, *args))
+                results.append(self.run(fn, item, *args, budget=budget))
                 on_done()
             return tuple(results)
 
         def one(item: Any) -> T:
-            result = self.run(fn, item, *args)
+            result = self.run(fn, item, *args, budget=budget)
             on_done()
             return result
 
@@ -119,7 +154,13 @@ class Sandbox:
             return False, f"cannot start a child process: {exc.strerror}"
         return pid != os.getpid(), f"{self.slots} slot(s), children start"
 
-    def _run_child(self, fn: Callable[..., T], args: Iterable[Any], limits: Bounds) -> T:
+    def _run_child(
+        self,
+        fn: Callable[..., T],
+        args: Iterable[Any],
+        limits: Bounds,
+        budget: CpuBudget | None = None,
+    ) -> T:
         receiver, sender = self._context.Pipe(duplex=False)
         child = self._context.Process(
             target=_child_main, args=(sender, limits, fn, tuple(args)), daemon=True
@@ -137,23 +178,26 @@ class Sandbox:
                 child.kill()
                 child.join()
             child.close()
-        kind, payload = answer
+        kind, payload, cpu = answer
+        if budget is not None:
+            budget.spend(cpu)
         if kind == "ok":
             return payload  # type: ignore[no-any-return]
         raise payload
 
 
-def _await_answer(receiver: Connection, child: Any, limits: Bounds) -> tuple[str, Any]:
-    """The child's ``(kind, payload)``; a child that overruns or dies becomes an error."""
+def _await_answer(receiver: Connection, child: Any, limits: Bounds) -> tuple[str, Any, float]:
+    """The child's ``(kind, payload, CPU seconds)``; a child that overruns or dies becomes an
+    error that counts as having used its whole CPU limit."""
     if not receiver.poll(limits.wall_s):
         child.kill()
         child.join()
-        return "error", TooComplex(f"took longer than {limits.wall_s:g} s")
+        return "error", TooComplex(f"took longer than {limits.wall_s:g} s"), limits.cpu_s
     try:
         return receiver.recv()  # type: ignore[no-any-return]
     except (EOFError, OSError):
         child.join(_EXIT_GRACE)
-    return "error", _death(child.exitcode, limits)
+    return "error", _death(child.exitcode, limits), limits.cpu_s
 
 
 def _death(exitcode: int | None, limits: Bounds) -> BriefkastenError:
@@ -184,11 +228,18 @@ def _child_main(
     except Exception as exc:  # a bug or an unforeseen library error: its type only, no content
         answer = ("error", ProcessingError(f"{type(exc).__name__} in a sandboxed step"))
     try:
-        sender.send(answer)
+        sender.send((*answer, _cpu_used()))
     except MemoryError:
-        sender.send(("error", TooComplex("result too large")))
+        sender.send(("error", TooComplex("result too large"), _cpu_used()))
     finally:
         sender.close()
+
+
+def _cpu_used() -> float:
+    """CPU seconds of this child and of the programs it ran and waited for (Tesseract)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    programs = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + programs.ru_utime + programs.ru_stime
 
 
 def _apply(limits: Bounds) -> None:

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 
 from briefkasten.broker.base import Job, Publisher
 from briefkasten.broker.outbox import Outbox
-from briefkasten.config import Settings
+from briefkasten.config import MIB, LimitSettings, Settings
 from briefkasten.errors import BrokerError
 from briefkasten.intake import load_submission, write_status
 from briefkasten.message import DocumentOutcome, build_message
+from briefkasten.model import Submission
 from briefkasten.monitoring import Metrics
 from briefkasten.normalise import normalise_document
 from briefkasten.pool import PagePool
+from briefkasten.sandbox import CpuBudget
 from briefkasten.storage.base import Storage
 
 log = logging.getLogger("briefkasten.service")
@@ -40,6 +42,15 @@ class Services:
     metrics: Metrics | None = None
 
 
+def cpu_budget(submission: Submission, limits: LimitSettings) -> CpuBudget:
+    """The CPU seconds one attempt at ``submission`` may cost: ``worker_cpu_s_per_mib`` per MiB
+    of its originals, at least ``worker_cpu_s_min``. A tiny file that would cost far more (a
+    hundred huge pages in 16 KB) ends as ``too_complex``, delivered with its originals."""
+    size = sum(f.size for d in submission.documents for f in d.files)
+    seconds = max(limits.worker_cpu_s_min, size / MIB * limits.worker_cpu_s_per_mib)
+    return CpuBudget(seconds)
+
+
 def process(job: Job, services: Services) -> None:
     """Normalise every document of the job's submission, store the results, announce them."""
     started = time.perf_counter()
@@ -47,8 +58,11 @@ def process(job: Job, services: Services) -> None:
     submission = load_submission(storage, job.tenant, job.submission_id)
     write_status(storage, submission, "processing")
     final_attempt = job.attempt + 1 >= services.settings.broker.max_attempts
+    budget = cpu_budget(submission, services.settings.limits)
     outcomes: list[DocumentOutcome] = [
-        normalise_document(document, submission, services, final_attempt=final_attempt)
+        normalise_document(
+            document, submission, services, final_attempt=final_attempt, budget=budget
+        )
         for document in submission.documents
     ]
     message = build_message(

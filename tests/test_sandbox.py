@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from briefkasten.errors import ChildDied, CorruptInput, ProcessingError, TooComplex
-from briefkasten.sandbox import Bounds, Sandbox
+from briefkasten.sandbox import Bounds, CpuBudget, Sandbox
 from tests import sandbox_targets as targets
 from tests.processes import sandbox_children
 
@@ -96,3 +96,18 @@ def test_map_keeps_order_and_raises_the_first_error(sandbox: Sandbox) -> None:
 def test_the_probe_says_children_start(sandbox: Sandbox) -> None:
     ok, detail = sandbox.probe()
     assert ok, detail
+
+
+def test_a_cpu_budget_spans_children_and_refuses_once_spent(sandbox: Sandbox) -> None:
+    budget = CpuBudget(1.5)
+    with pytest.raises(TooComplex, match="CPU time"):
+        sandbox.run(targets.spin, budget=budget)  # its CPU limit was lowered to what was left
+    assert budget.spent >= 1.5
+    with pytest.raises(TooComplex, match=r"used up its CPU budget of 1\.5 s"):
+        sandbox.run(targets.pid, budget=budget)  # refused before a child starts
+
+
+def test_children_report_what_they_used(sandbox: Sandbox) -> None:
+    budget = CpuBudget(100)
+    sandbox.map(targets.allocate, [64, 64], budget=budget)
+    assert 0 < budget.spent < 100

@@ -4,6 +4,7 @@ document is delivered; the worker itself carries on with later documents."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
 from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
+from tests import hostile
 from tests.processes import sandbox_children
 from tests.test_service import run_worker, service_settings, small_page, status_of, upload
 
@@ -75,3 +77,28 @@ async def test_a_killed_page_process_is_retried_and_the_document_delivered(
         assert not document["normalisation_failed"], document
         assert document["pdf"] is not None
     assert LocalJobQueue(settings.broker.journal_dir).dead_jobs() == []
+
+
+async def test_a_tiny_file_of_huge_pages_ends_within_the_cpu_budget_and_is_delivered(
+    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    settings = service_settings(settings, tmp_path, retry_delay=0.0, max_attempts=3)
+    settings = dataclasses.replace(
+        settings, limits=dataclasses.replace(settings.limits, worker_cpu_s_min=4.0)
+    )
+    storage = open_storage((tmp_path / "storage").absolute().as_uri())
+    jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
+    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    pdf = hostile.pdf_huge_pages(tmp_path / "huge.pdf", pages=100)
+    assert pdf.stat().st_size < 20_000  # 100 pages of 5 × 5 metres in a few KB
+    submission_id = await upload(client, pdf.read_bytes())
+
+    assert await asyncio.to_thread(run_worker, settings, storage, 3.0) == 1
+
+    assert (await status_of(client, submission_id))["status"] == "delivered"
+    (entry,) = Outbox(settings.broker.outbox_dir).pending()
+    (document,) = json.loads(entry.message.body)["documents"]
+    assert document["normalisation_failed"]
+    assert "too_complex" in document["failure_reason"]
+    assert "CPU" in document["failure_reason"]
+    assert document["originals"][0]["sha256"]  # the original still reaches the case system
