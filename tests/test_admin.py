@@ -42,7 +42,7 @@ from tests.conftest import CliResult
 
 Client = TestClient[Any, Any]
 SECRET = "a" * 40
-KEY = "admin-test-key"
+KEY = "admin-test-key-0123456789"
 CASE = "12345BG0012345"
 #: Cheap hashes for tests (the stored n is what verification uses).
 ALICE_HASH = operators.hash_password("alice-pw", n=1024)
@@ -472,7 +472,7 @@ def test_operator_tenants_are_checked_at_config_load(tmp_path: Path) -> None:
     def load(operator: str, admin: str = "") -> Settings:
         path = tmp_path / "briefkasten.toml"
         path.write_text(
-            '[gateway]\napi_keys = "jc-keyed:k1"\n[tenants.jc-a]\n[admin]\n'
+            '[gateway]\napi_keys = "jc-keyed:k1-0123456789abcdef"\n[tenants.jc-a]\n[admin]\n'
             + admin
             + "\n[operators.bob]\n"
             + operator
