@@ -155,7 +155,11 @@ def test_tenant_tables_and_their_fallbacks(tmp_path: Path) -> None:
     [
         (TOML, {"BRIEFKASTEN_TENANTS_JC_B_API_KEYS": KEY_A}, "two tenants"),
         (TOML, {"BRIEFKASTEN_API_KEYS": f"jc-b:{KEY_A}"}, "two tenants"),
-        (TOML, {"BRIEFKASTEN_API_KEYS": "jc-a:same-key-0123456789,jc-b:same-key-0123456789"}, "two tenants"),
+        (
+            TOML,
+            {"BRIEFKASTEN_API_KEYS": "jc-a:same-key-01234567,jc-b:same-key-01234567"},
+            "two tenants",
+        ),
         (TOML, {"BRIEFKASTEN_TENANTS_JC_B_ROUTING_KEY_PREFIX": "jc.b"}, "routing-key word"),
         (TOML, {"BRIEFKASTEN_TENANTS_JC_A_DOCUMENT_TYPES": "a b"}, "routing-key word"),
         (TOML, {"BRIEFKASTEN_TENANTS_JC_A_PIPELINE": "../x"}, "invalid pipeline"),
