@@ -19,6 +19,7 @@ operators and logs. Messages never contain document content.
     ├── Forbidden                         exit 2, HTTP 403, not retried (e.g. a foreign Origin)
     ├── RateLimited                       HTTP 429, retried later (too many requests)
     ├── NotFound                          exit 2, HTTP 404, not retried
+    ├── MisdirectedRequest                exit 2, HTTP 421, not retried (Host not allowed)
     ├── ProcessingError                   exit 4, HTTP 500
     │   └── ToolError                     an external program failed or is missing
     └── TemporaryFailure                  exit 5, HTTP 503, retried (a server is away)
@@ -167,6 +168,19 @@ class NotFound(BriefkastenError):
     http_status = 404
     retry = False
     message_de = "Das haben wir nicht gefunden."
+
+
+class MisdirectedRequest(BriefkastenError):
+    """The request names a host this gateway does not serve (``gateway.allowed_hosts``)."""
+
+    code = "misdirected_request"
+    exit_code = 2
+    http_status = 421
+    retry = False
+    message_de = (
+        "Diese Adresse gehört nicht zu diesem Dienst. Bitte öffnen Sie den Link, den Sie vom "
+        "Jobcenter erhalten haben."
+    )
 
 
 class ProcessingError(BriefkastenError):
