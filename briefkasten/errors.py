@@ -159,6 +159,13 @@ class RateLimited(BriefkastenError):
         "Bitte warten Sie eine Minute und versuchen Sie es dann noch einmal."
     )
 
+    def __init__(
+        self, message_en: str, *, source: str | None = None, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message_en, source=source)
+        #: Seconds until a retry can succeed (``Retry-After``); ``None``: the default.
+        self.retry_after = retry_after
+
 
 class NotFound(BriefkastenError):
     """The submission, document or message asked for does not exist (for this tenant)."""

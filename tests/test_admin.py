@@ -130,7 +130,7 @@ def test_password_hash_format_and_check() -> None:
 
 def test_session_tokens_expire(monkeypatch: pytest.MonkeyPatch) -> None:
     accounts = operators.Accounts(AdminSettings(secret=SECRET, session_ttl_s=60), OPERATORS)
-    session = accounts.login("reader", "reader-pw")
+    session, _ = accounts.login("reader", "reader-pw")
     token = accounts.token(session)
     assert accounts.session(token) == operators.Session("reader", "read")
     later = time.time() + 120
