@@ -280,7 +280,9 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def operator(args: argparse.Namespace, settings: Settings) -> int:
-    """``briefkasten operator hash-password``: see ``briefkasten.admin_cli``."""
+    """``briefkasten operator hash-password|totp-secret``: see ``briefkasten.admin_cli``."""
     from briefkasten import admin_cli
 
+    if args.operator_command == "totp-secret":
+        return admin_cli.totp_secret(args)
     return admin_cli.hash_password(args)
