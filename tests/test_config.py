@@ -169,6 +169,7 @@ def test_good_keys_and_secrets_load() -> None:
         }
     )
     assert settings.api_key_tenants() == {GOOD_KEY: "jc-a", f"{GOOD_KEY}x": "default"}
+    assert settings.gateway.allowed_hosts == "post.example.de, [::1]:8080,10.0.0.5:443"
 
 
 def test_totp_secrets_are_checked_and_required_when_configured(tmp_path: Path) -> None:

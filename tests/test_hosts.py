@@ -100,9 +100,11 @@ async def test_a_request_without_host_is_refused(
     assert status == 421
 
 
-@pytest.mark.parametrize(
-    "host",
-    [
+async def test_the_default_allows_loopback_and_the_public_host_only(
+    tmp_path: Path, settings: Settings, aiohttp_client: Factory
+) -> None:
+    client = await gateway(tmp_path, settings, aiohttp_client)
+    hosts = [
         "127.0.0.1:{port}",
         "localhost",
         "LOCALHOST:{port}",
@@ -110,14 +112,12 @@ async def test_a_request_without_host_is_refused(
         "post.jobcenter.example",
         "post.jobcenter.example:8443",
         "post.jobcenter.example.",
-    ],
-)
-async def test_the_default_allows_loopback_and_the_public_host(
-    tmp_path: Path, settings: Settings, aiohttp_client: Factory, host: str
-) -> None:
-    client = await gateway(tmp_path, settings, aiohttp_client)
-    status, _ = await raw(client, get("/metrics", host.format(port=client.port)))
-    assert status == 200
+        "jobcenter.example",
+    ]
+    answers = {}
+    for host in hosts:
+        answers[host] = (await raw(client, get("/metrics", host.format(port=client.port))))[0]
+    assert answers == {**dict.fromkeys(hosts, 200), "jobcenter.example": 421}
 
 
 async def test_configured_hosts_replace_the_default(
