@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import os
@@ -212,3 +213,21 @@ async def test_failed_logins_lock_the_account_from_every_address(
     assert (await post_login(admin, name="reader", password="reader-pw"))[0] == 200
     locked = [(e["actor"], e["result"]) for e in admin.audit() if e["result"] == "locked"]
     assert locked == [("alice", "locked"), ("mallory", "locked")]
+
+
+async def test_parallel_guesses_do_not_overtake_the_account_limit(
+    tmp_path: Path, settings: Settings, aiohttp_client: Factory
+) -> None:
+    (admin,), _ = await gateways(
+        tmp_path,
+        settings,
+        aiohttp_client,
+        count=1,
+        login_rate_limit="100/minute",
+        login_rate_limit_per_account="3/minute",
+    )
+    answers = await asyncio.gather(
+        *(post_login(admin, name="alice", password=f"guess{i}") for i in range(12))
+    )
+    statuses = sorted(status for status, _, _ in answers)
+    assert statuses == [401] * 3 + [429] * 9

@@ -194,14 +194,15 @@ async def login(request: web.Request) -> web.Response:
     if not limiter.hit(request.app[LOGIN_LIMIT], "admin-login", client):
         raise RateLimited("too many login attempts from this address")
     body = await json_object(request, MAX_LOGIN_BODY)
-    name, password, code = body.get("name"), body.get("password"), body.get("totp", "")
-    if not all(isinstance(v, str) for v in (name, password, code)):
+    given = [body.get("name"), body.get("password"), body.get("totp", "")]
+    if not all(isinstance(v, str) for v in given):
         raise InvalidRequest("expected JSON {name, password, totp}")
-    assert isinstance(name, str) and isinstance(password, str) and isinstance(code, str)
+    name, password, code = (str(v) for v in given)
     name = name.strip()[:64]
     shown = name if name.replace("-", "").replace("_", "").isalnum() else "?"
     per_account = request.app[ACCOUNT_LIMIT]
-    if not limiter.test(per_account, "admin-account", name):
+    # Counted before the check (a success clears it), so parallel guesses cannot overtake it.
+    if not limiter.hit(per_account, "admin-account", name):
         reset = limiter.get_window_stats(per_account, "admin-account", name).reset_time
         await _audit(request, AuditEvent(shown, "-", "login", "locked", client))
         raise RateLimited(
@@ -219,7 +220,6 @@ async def login(request: web.Request) -> web.Response:
     try:
         session = await _blocking(request, check)
     except Unauthorized as exc:
-        limiter.hit(per_account, "admin-account", name)
         result = "failed_totp" if exc.source == SECOND_FACTOR else "failed"
         await _audit(request, AuditEvent(shown, "-", "login", result, client))
         raise Unauthorized(WRONG_LOGIN) from None  # the same answer, whichever part was wrong
