@@ -219,8 +219,8 @@ class AdminSettings:
     secret: str = ""
     session_ttl_s: float = 1800.0
     login_rate_limit: str = "10/minute"
-    #: Failed logins per account name (any address) before it is locked for the rest of the
-    #: window (429 with Retry-After); counted per gateway process.
+    #: Logins per account name (any address) since its last successful one before it is
+    #: locked for the rest of the window (429 with Retry-After); counted per gateway process.
     login_rate_limit_per_account: str = "5/15minutes"
     #: Refuse to start unless every operator has a ``totp_secret`` (second factor).
     require_totp: bool = False

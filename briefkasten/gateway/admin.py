@@ -11,9 +11,10 @@ cross-site POSTs on top. ``POST /admin/api/logout`` revokes the token for every 
 **Login**: with a ``totp_secret`` the code ``totp`` is required and each code works once (per
 account, storage-backed). A wrong name, password or code all answer the same 401. Logins are
 limited per client address (``admin.login_rate_limit``, every attempt) and per account name
-(``admin.login_rate_limit_per_account``, failed attempts; a locked name answers 429 with
-``Retry-After``, even with the right password, and is audited as ``locked``). Unknown names
-are counted and locked the same way, so locking tells nothing about which names exist.
+(``admin.login_rate_limit_per_account``, attempts since the last success; a locked name
+answers 429 with ``Retry-After``, even with the right password, and is audited as ``locked``).
+Unknown names are counted and locked the same way, so locking tells nothing about which names
+exist.
 
 * ``GET summary``: the figures of this gateway's metrics (in embedded mode the workers count
   into the same registry) plus those of ``admin.metrics_urls`` (the workers' ``/metrics`` in
