@@ -79,7 +79,12 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     metrics = Metrics.for_settings(settings)
     stop_metrics = None
     if args.metrics_port is not None:
-        stop_metrics = metrics.serve(args.metrics_port, args.metrics_host)
+        try:
+            stop_metrics = metrics.serve(args.metrics_port, args.metrics_host)
+        except OSError as exc:
+            if exc.errno not in startup.LISTEN_ERRORS:
+                raise
+            raise startup.port_error(args.metrics_host, args.metrics_port, exc) from exc
         log.info("metrics on http://%s:%d/metrics", args.metrics_host, args.metrics_port)
     try:
         handled = Worker(settings, storage, job_queue(settings), stop, metrics).run(

@@ -165,3 +165,15 @@ def test_serve_with_a_config_mistake_exits_2(
     assert done.returncode == 2, done.stderr
     assert complaint in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_worker_metrics_port_in_use_exits_2(tmp_path: Path, cli: Cli) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli(
+            "worker", "--metrics-port", str(port), "--idle-timeout", "1", env=service_env(tmp_path)
+        )
+    assert done.returncode == 2, done.stderr
+    assert f"port {port} is in use" in done.stderr and "Traceback" not in done.stderr
