@@ -12,7 +12,7 @@ DEMO_OUT    := var/demo
 .PHONY: run link demo test bench eval lint setup system-deps samples clean rabbitmq chromium clamd
 
 # make run's API key when none is configured: for trying it out on 127.0.0.1 only.
-DEMO_API_KEYS := demo:demo-key
+DEMO_API_KEYS := demo:demo-key-change-me
 # make run's and make link's upload-link secret when none is configured: random, made once.
 DEMO_SECRET_FILE := var/links-secret
 DEMO_SECRET = $$(test -s $(DEMO_SECRET_FILE) || { mkdir -p var && umask 077 && \
@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: setup
-	@echo "Briefkasten: http://127.0.0.1:8080 (embedded mode; API key demo-key unless BRIEFKASTEN_API_KEYS is set)"
+	@echo "Briefkasten: http://127.0.0.1:8080 (embedded mode; API key demo-key-change-me unless BRIEFKASTEN_API_KEYS is set)"
 	@BRIEFKASTEN_API_KEYS="$${BRIEFKASTEN_API_KEYS:-$(DEMO_API_KEYS)}" \
 	BRIEFKASTEN_LINKS_SECRET="$${BRIEFKASTEN_LINKS_SECRET:-$(DEMO_SECRET)}" \
 	$(VENV)/bin/briefkasten serve --log-format text

@@ -1,4 +1,9 @@
-"""``briefkasten status`` and ``briefkasten operator hash-password``.
+"""``briefkasten status`` and ``briefkasten operator hash-password|totp-secret``.
+
+``operator totp-secret [--name N] [--qr-png FILE]`` prints a fresh base32 secret (for
+``[operators.<name>] totp_secret`` or ``BRIEFKASTEN_OPERATORS_<NAME>_TOTP_SECRET``) and the
+``otpauth://`` URI an authenticator app adds; on a terminal also the QR code, and with
+``--qr-png`` as a PNG file (mode 600: it is the secret).
 
 ``status`` reads the metrics of running processes (``--url``, repeatable: the gateway and
 each worker's ``--metrics-port``; by default the gateway of the configuration) with
@@ -12,8 +17,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from typing import Any
+
+import segno
 
 from briefkasten import summary
 from briefkasten.config import Settings
@@ -21,6 +29,7 @@ from briefkasten.dlq import LocalDeadLetters, RabbitDeadLetters
 from briefkasten.errors import BriefkastenError, ConfigError, TemporaryFailure
 from briefkasten.monitoring import Metrics
 from briefkasten.operators import hash_password as make_hash
+from briefkasten.operators import new_totp_secret, totp_uri
 
 #: Dead letters shown by ``status`` (``briefkasten dlq list`` shows all).
 SHOWN_DEAD = 10
@@ -74,4 +83,20 @@ def hash_password(args: argparse.Namespace) -> int:
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     print(make_hash(password))
+    return 0
+
+
+def totp_secret(args: argparse.Namespace) -> int:
+    """Print a new TOTP secret and its URI (and QR code); see the module's docstring."""
+    secret = new_totp_secret()
+    uri = totp_uri(secret, args.name)
+    print(f"totp_secret = {secret}")
+    print(uri)
+    code = segno.make(uri, error="m")
+    if args.qr_png is not None:
+        descriptor = os.open(args.qr_png, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            code.save(out, kind="png", scale=6, border=4)
+    if sys.stdout.isatty():
+        code.terminal(compact=True)
     return 0

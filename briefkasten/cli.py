@@ -204,6 +204,11 @@ def _parser() -> argparse.ArgumentParser:
     operator_commands.add_parser(
         "hash-password", help="read a password (prompt or stdin), print its password_hash"
     )
+    totp = operator_commands.add_parser(
+        "totp-secret", help="a fresh TOTP secret, its otpauth:// URI and QR code (second factor)"
+    )
+    totp.add_argument("--name", default="operator", help="account name shown in the app")
+    totp.add_argument("--qr-png", type=Path, metavar="FILE", help="write the QR code as PNG")
     operator.set_defaults(handler=_commands("operator"))
     return parser
 

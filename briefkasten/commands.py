@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from briefkasten import links
+from briefkasten import links, startup
 from briefkasten.broker import outbox as outbox_module
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
@@ -40,6 +40,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = dataclasses.replace(settings, gateway=gateway)
     _logging(args, settings)
     _check_pipelines(settings)
+    startup.check_port(gateway.host, gateway.port)
     storage = open_storage_for(settings)
     jobs = job_queue(settings, recover=True)
     metrics = Metrics.for_settings(settings)  # embedded workers count into the gateway's
@@ -48,13 +49,18 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         log.info("embedded mode: workers run in this process, the outbox is the sink")
     app = create_app(settings, storage=storage, jobs=jobs, metrics=metrics)
     log.info("listening on http://%s:%d", gateway.host, gateway.port)
-    web.run_app(
-        app,
-        host=gateway.host,
-        port=gateway.port,
-        print=None,
-        access_log_class=security.AccessLogger,
-    )
+    try:
+        web.run_app(
+            app,
+            host=gateway.host,
+            port=gateway.port,
+            print=None,
+            access_log_class=security.AccessLogger,
+        )
+    except OSError as exc:  # taken between the check and now
+        if exc.errno not in startup.LISTEN_ERRORS:
+            raise
+        raise startup.port_error(gateway.host, gateway.port, exc) from exc
     return 0
 
 
@@ -73,7 +79,12 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     metrics = Metrics.for_settings(settings)
     stop_metrics = None
     if args.metrics_port is not None:
-        stop_metrics = metrics.serve(args.metrics_port, args.metrics_host)
+        try:
+            stop_metrics = metrics.serve(args.metrics_port, args.metrics_host)
+        except OSError as exc:
+            if exc.errno not in startup.LISTEN_ERRORS:
+                raise
+            raise startup.port_error(args.metrics_host, args.metrics_port, exc) from exc
         log.info("metrics on http://%s:%d/metrics", args.metrics_host, args.metrics_port)
     try:
         handled = Worker(settings, storage, job_queue(settings), stop, metrics).run(
@@ -87,9 +98,11 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _check_pipelines(settings: Settings) -> None:
-    """The global pipeline and every tenant's must exist before the first job arrives."""
+    """The global pipeline and every tenant's must exist before the first job arrives, and
+    the OCR languages they use must be installed."""
     names = [settings.pipeline.name, *(t.pipeline for t in settings.tenants if t.pipeline)]
     check_pipelines(names, settings.pipeline.directory)
+    startup.check_languages(settings.ocr.lang, names, settings.pipeline.directory)
 
 
 def consume(args: argparse.Namespace, settings: Settings) -> int:
@@ -272,9 +285,11 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def operator(args: argparse.Namespace, settings: Settings) -> int:
-    """``briefkasten operator hash-password``: see ``briefkasten.admin_cli``."""
+    """``briefkasten operator hash-password|totp-secret``: see ``briefkasten.admin_cli``."""
     from briefkasten import admin_cli
 
+    if args.operator_command == "totp-secret":
+        return admin_cli.totp_secret(args)
     return admin_cli.hash_password(args)
 
 

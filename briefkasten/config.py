@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from briefkasten import config_checks
 from briefkasten.errors import ConfigError
 
 #: Short names for the variables operators set most: name → (section, key).
@@ -119,6 +120,10 @@ class GatewaySettings:
     trust_forwarded_for: bool = False
     precheck_workers: int = 1
     min_free_disk_mb: int = 500
+    #: Host headers answered (comma-separated ``name`` or ``name:port``; a name without a port
+    #: matches any port). Empty: the host of ``links.public_base_url`` plus ``localhost``,
+    #: ``127.0.0.1`` and ``[::1]``. Anything else is refused with 421 (DNS rebinding).
+    allowed_hosts: str = ""
 
     @property
     def catalogue(self) -> tuple[str, ...]:
@@ -246,6 +251,11 @@ class AdminSettings:
     secret: str = ""
     session_ttl_s: float = 1800.0
     login_rate_limit: str = "10/minute"
+    #: Logins per account name (any address) since its last successful one before it is
+    #: locked for the rest of the window (429 with Retry-After); counted per gateway process.
+    login_rate_limit_per_account: str = "5/15minutes"
+    #: Refuse to start unless every operator has a ``totp_secret`` (second factor).
+    require_totp: bool = False
     metrics_urls: str = ""
 
     @property
@@ -259,12 +269,15 @@ class OperatorSettings:
     (look only) or ``operator`` (may retry and discard dead letters), and ``password_hash`` as
     ``briefkasten operator hash-password`` prints it (``scrypt$n$r$p$salt$hash``).
     ``tenants`` (comma-separated tenant ids) limits the account to those job centers' figures
-    and dead letters; empty means all tenants (the IT service provider's own staff)."""
+    and dead letters; empty means all tenants (the IT service provider's own staff).
+    ``totp_secret`` (base32, as ``briefkasten operator totp-secret`` prints it; better from
+    ``BRIEFKASTEN_OPERATORS_<NAME>_TOTP_SECRET``) makes a one-time code part of the login."""
 
     name: str
     role: str = "read"
     password_hash: str = ""
     tenants: str = ""
+    totp_secret: str = ""
 
     @property
     def tenant_ids(self) -> tuple[str, ...]:
@@ -334,8 +347,15 @@ class Settings:
         ``gateway.default_tenant``) and each tenant's ``api_keys``. A key of two tenants is a
         ``ConfigError``."""
         keys: dict[str, str] = {}
-        entries = [e.rpartition(":")[::2] for e in _split(self.gateway.api_keys)]
-        entries += [(t.id, key) for t in self.tenants for key in _split(t.api_keys)]
+        entries = [
+            config_checks.api_key_entry(e, n, "gateway.api_keys")
+            for n, e in enumerate(_split(self.gateway.api_keys), 1)
+        ]
+        entries += [
+            config_checks.api_key_entry(key, n, f"[tenants.{t.id}] api_keys", t.id)
+            for t in self.tenants
+            for n, key in enumerate(_split(t.api_keys), 1)
+        ]
         for tenant, key in entries:
             owner = keys.setdefault(key, tenant or self.gateway.default_tenant)
             if owner != (tenant or self.gateway.default_tenant):
@@ -376,6 +396,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
     settings = Settings(**sections)
     _check_tenants(settings)
     _check_admin(settings)
+    config_checks.check(settings)
     return settings
 
 

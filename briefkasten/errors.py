@@ -21,6 +21,7 @@ operators and logs. Messages never contain document content.
     ├── Forbidden                         exit 2, HTTP 403, not retried (e.g. a foreign Origin)
     ├── RateLimited                       HTTP 429, retried later (too many requests)
     ├── NotFound                          exit 2, HTTP 404, not retried
+    ├── MisdirectedRequest                exit 2, HTTP 421, not retried (Host not allowed)
     ├── ProcessingError                   exit 4, HTTP 500
     │   ├── ToolError                     an external program failed or is missing
     │   └── ChildDied                     a sandbox child was killed from outside (retried)
@@ -187,6 +188,13 @@ class RateLimited(BriefkastenError):
         "Bitte warten Sie eine Minute und versuchen Sie es dann noch einmal."
     )
 
+    def __init__(
+        self, message_en: str, *, source: str | None = None, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message_en, source=source)
+        #: Seconds until a retry can succeed (``Retry-After``); ``None``: the default.
+        self.retry_after = retry_after
+
 
 class NotFound(BriefkastenError):
     """The submission, document or message asked for does not exist (for this tenant)."""
@@ -196,6 +204,19 @@ class NotFound(BriefkastenError):
     http_status = 404
     retry = False
     message_de = "Das haben wir nicht gefunden."
+
+
+class MisdirectedRequest(BriefkastenError):
+    """The request names a host this gateway does not serve (``gateway.allowed_hosts``)."""
+
+    code = "misdirected_request"
+    exit_code = 2
+    http_status = 421
+    retry = False
+    message_de = (
+        "Diese Adresse gehört nicht zu diesem Dienst. Bitte öffnen Sie den Link, den Sie vom "
+        "Jobcenter erhalten haben."
+    )
 
 
 class ProcessingError(BriefkastenError):

@@ -3,8 +3,13 @@
 * **Passwords** are stored as ``scrypt$n$r$p$salt_b64$hash_b64`` (``hashlib.scrypt``, a
   16-byte random salt, 32-byte hash), made by ``briefkasten operator hash-password``.
   Checking an unknown name costs one scrypt too, so timing does not tell which names exist.
-* **Sessions**: the token is the operator's name signed with a timestamp (itsdangerous
-  ``TimestampSigner``, ``admin.secret``, SHA-256); it expires after ``admin.session_ttl_s``.
+* **Sessions**: the token is the operator's name and a random token id (``jti``, 128 bits)
+  signed with a timestamp (itsdangerous ``TimestampSigner``, ``admin.secret``, SHA-256); it
+  expires after ``admin.session_ttl_s``, or when logout revokes its id
+  (``briefkasten.admin_state``, checked by the gateway on every request).
+* **Second factor**: an operator with a ``totp_secret`` logs in with a TOTP code too (RFC
+  6238, 30 s steps, 6 digits, the step before and after accepted); ``Accounts.login`` answers
+  the time step the code belongs to, and the gateway refuses a step used before.
   The role and the tenants are looked up in the configuration on every request, so removing an
   account or lowering its role takes effect at once (with the next restart that reads the config).
 * **Audit**: every admin action (login, retry, discard) becomes one JSON object in storage
@@ -20,10 +25,13 @@ import hmac
 import json
 import logging
 import math
+import re
 import secrets
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+import pyotp
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
 from briefkasten.config import AdminSettings, OperatorSettings
@@ -41,6 +49,11 @@ _SALT_BYTES, _HASH_BYTES = 16, 32
 _MAX_N = 2**20
 #: Checked against for unknown names, so they cost as much as known ones.
 _DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 43 + "="
+#: What every failed login answers: which part was wrong is not told.
+WRONG_LOGIN = "wrong operator name or password"
+#: ``Unauthorized.source`` when the password was right and the one-time code was not.
+SECOND_FACTOR = "totp"
+TOTP_ISSUER = "Briefkasten"
 
 
 def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
@@ -116,32 +129,76 @@ class Accounts:
         """A secret and at least one account: otherwise the dashboard is off."""
         return self._signer is not None and bool(self._operators)
 
-    def login(self, name: str, password: str) -> Session:
-        """The session for ``name`` if ``password`` is right; else ``Unauthorized``."""
+    def login(
+        self, name: str, password: str, code: str = "", now: float | None = None
+    ) -> tuple[Session, int | None]:
+        """The session for ``name`` if ``password`` (and, with a ``totp_secret``, ``code``) is
+        right, and the TOTP time step of the code (``None`` without a second factor); else
+        ``Unauthorized`` (``source`` ``SECOND_FACTOR`` if only the code was wrong)."""
         operator = self._operators.get(name)
         stored = operator.password_hash if operator and operator.password_hash else _DUMMY_HASH
         if not verify_password(password, stored) or operator is None:
-            raise Unauthorized("wrong operator name or password")
-        return Session(operator.name, operator.role, operator.tenant_ids)
+            raise Unauthorized(WRONG_LOGIN)
+        step = None
+        if operator.totp_secret:
+            step = totp_step(operator.totp_secret, code, time.time() if now is None else now)
+            if step is None:
+                raise Unauthorized(WRONG_LOGIN, source=SECOND_FACTOR)
+        return Session(operator.name, operator.role, operator.tenant_ids), step
 
     def token(self, session: Session) -> str:
         assert self._signer is not None
-        return self._signer.sign(session.name).decode("ascii")
+        return self._signer.sign(f"{session.name}:{secrets.token_hex(16)}").decode("ascii")
 
     def session(self, token: str) -> Session:
         """The operator a token was signed for, if it is still valid and the account exists."""
+        return self.verify(token)[0]
+
+    def verify(self, token: str) -> tuple[Session, str, float]:
+        """The session of a valid token, its token id and when it expires (epoch seconds).
+        Whether it was revoked is for the caller to check (``admin_state``)."""
         if self._signer is None:
             raise Unauthorized("the admin dashboard is switched off")
         try:
-            name = self._signer.unsign(token, max_age=math.ceil(self.ttl)).decode()
+            value, signed_at = self._signer.unsign(
+                token, max_age=math.ceil(self.ttl), return_timestamp=True
+            )
         except SignatureExpired as exc:
             raise Unauthorized("the session has expired: log in again") from exc
         except BadSignature as exc:
             raise Unauthorized("invalid session token: log in again") from exc
+        name, _, token_id = value.decode().partition(":")
         operator = self._operators.get(name)
+        if not token_id:
+            raise Unauthorized("invalid session token: log in again")
         if operator is None:
             raise Unauthorized("the account no longer exists")
-        return Session(operator.name, operator.role, operator.tenant_ids)
+        session = Session(operator.name, operator.role, operator.tenant_ids)
+        return session, token_id, signed_at.timestamp() + self.ttl
+
+
+def totp_step(secret: str, code: str, now: float) -> int | None:
+    """The time step (``now`` ± one 30 s step) whose code ``code`` is, else ``None``."""
+    code = code.strip().replace(" ", "")
+    if not re.fullmatch(r"[0-9]{6}", code):
+        return None
+    totp = pyotp.TOTP(secret)
+    step = int(now // totp.interval)
+    found = None
+    for candidate in (step - 1, step, step + 1):  # compare all three: no early exit
+        if hmac.compare_digest(totp.generate_otp(candidate), code):
+            found = candidate
+    return found
+
+
+def new_totp_secret() -> str:
+    """A fresh base32 TOTP secret (160 bits, as authenticator apps expect)."""
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, name: str) -> str:
+    """The ``otpauth://totp/...`` URI an authenticator app scans."""
+    return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)
 
 
 @dataclass(frozen=True)
@@ -150,8 +207,8 @@ class AuditEvent:
 
     actor: str
     role: str
-    action: str  # login, retry, discard
-    result: str  # ok, denied, failed, or an error code
+    action: str  # login, logout, retry, discard
+    result: str  # ok, denied, failed, failed_totp, locked, or an error code
     client: str
     targets: tuple[str, ...] = ()
     time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="microseconds"))

@@ -42,7 +42,7 @@ from tests.conftest import CliResult
 
 Client = TestClient[Any, Any]
 SECRET = "a" * 40
-KEY = "admin-test-key"
+KEY = "admin-test-key-0123456789"
 CASE = "12345BG0012345"
 #: Cheap hashes for tests (the stored n is what verification uses).
 ALICE_HASH = operators.hash_password("alice-pw", n=1024)
@@ -130,7 +130,7 @@ def test_password_hash_format_and_check() -> None:
 
 def test_session_tokens_expire(monkeypatch: pytest.MonkeyPatch) -> None:
     accounts = operators.Accounts(AdminSettings(secret=SECRET, session_ttl_s=60), OPERATORS)
-    session = accounts.login("reader", "reader-pw")
+    session, _ = accounts.login("reader", "reader-pw")
     token = accounts.token(session)
     assert accounts.session(token) == operators.Session("reader", "read")
     later = time.time() + 120
@@ -472,7 +472,7 @@ def test_operator_tenants_are_checked_at_config_load(tmp_path: Path) -> None:
     def load(operator: str, admin: str = "") -> Settings:
         path = tmp_path / "briefkasten.toml"
         path.write_text(
-            '[gateway]\napi_keys = "jc-keyed:k1"\n[tenants.jc-a]\n[admin]\n'
+            '[gateway]\napi_keys = "jc-keyed:k1-0123456789abcdef"\n[tenants.jc-a]\n[admin]\n'
             + admin
             + "\n[operators.bob]\n"
             + operator

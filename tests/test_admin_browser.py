@@ -10,16 +10,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import socket
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from briefkasten import summary
+from briefkasten import operators, summary
 from briefkasten.broker.local import LocalJobQueue
-from briefkasten.config import Settings
+from briefkasten.config import OperatorSettings, Settings
 from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
@@ -27,6 +30,14 @@ from tests.test_admin import admin_settings, dead_letter
 from tests.test_browser import WAIT_MS, _chromium, _Server, scan
 
 pytestmark = pytest.mark.slow
+TOTP_SECRET = pyotp.random_base32()
+#: An operator with a second factor (the code field of the login form).
+TINA = OperatorSettings(
+    "tina",
+    role="read",
+    password_hash=operators.hash_password("tina-pw", n=1024),
+    totp_secret=TOTP_SECRET,
+)
 
 
 @dataclasses.dataclass
@@ -42,6 +53,7 @@ def live(tmp_path: Path, settings: Settings) -> Iterator[Live]:
     sock.bind(("127.0.0.1", 0))
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = admin_settings(settings, tmp_path)
+    settings = dataclasses.replace(settings, operators=(*settings.operators, TINA))
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir)
     dead_letter(settings.broker.journal_dir, "browserdead")
@@ -126,9 +138,34 @@ def test_log_in_see_the_figures_and_retry_a_dead_letter(
     figures = summary.summarise(summary.fetch(f"{live.base}/metrics"))
     assert figures["queue"] == {"jobs_in_queue": 1, "dead_letters": 0, "outbox_pending": 0}
 
+    token = json.loads(browser_page.evaluate("Object.values(sessionStorage)[0]"))["token"]
     browser_page.click("#logout")
     expect(browser_page.locator("#login-form")).to_be_visible()
     assert browser_page.evaluate("sessionStorage.length") == 0
+    # Logging out ended the session on the server too: the old token is refused.
+    request = urllib.request.Request(
+        f"{live.base}/admin/api/summary", headers={"Authorization": f"Bearer {token}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401
+    events = [json.loads(live.storage.get_bytes(k)) for k in live.storage.list("_audit/")]
+    assert ("alice", "logout", "ok") in [(e["actor"], e["action"], e["result"]) for e in events]
+    assert not problems, problems
+
+
+def test_log_in_with_a_one_time_code(live: Live, page: tuple[Any, list[str]]) -> None:
+    browser_page, problems = page
+    browser_page.goto(f"{live.base}/admin")
+    browser_page.fill("#login-name", "tina")
+    browser_page.fill("#login-password", "tina-pw")
+    browser_page.click("#login-submit")  # no code: refused like a wrong password
+    expect(browser_page.locator("#login-alert")).to_contain_text("wrong operator name or password")
+    browser_page.fill("#login-password", "tina-pw")
+    browser_page.fill("#login-totp", pyotp.TOTP(TOTP_SECRET).now())
+    browser_page.click("#login-submit")
+    expect(browser_page.locator("#who-text")).to_have_text("Logged in as tina (read)")
+    expect(browser_page.locator("#login-totp")).to_have_value("")
     assert not problems, problems
 
 

@@ -26,7 +26,7 @@ from briefkasten.gateway.tus import PREFIX
 from briefkasten.storage import open_storage
 
 CASE = "12345BG0012345"
-KEY = "test-key-123"
+KEY = "test-key-0123456789"
 SECRET = "s" * 40
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "set"
 SCAN = SAMPLES / "brief-scan.png"

@@ -46,7 +46,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 TENANT = "jc-musterstadt"
 TENANT_NAME = "Jobcenter Musterstadt"
 CASE = "12345BG0012345"
-KEY = "browser-key"
+KEY = "browser-key-0123456789"
 SECRET = "b" * 40
 LOGO = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="48" viewBox="0 0 160 48">'

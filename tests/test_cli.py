@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -111,3 +113,67 @@ def test_missing_ocr_language_is_a_processing_failure(tmp_path: Path, cli: Cli) 
     assert done.returncode == 4
     assert "xyz" in done.stderr
     assert not (tmp_path / "o.pdf").exists()
+
+
+def service_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a ``serve``/``worker`` run in ``tmp_path`` (no BRIEFKASTEN_* of ours)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BRIEFKASTEN_")},
+        "BRIEFKASTEN_API_KEYS": "jc-cli:cli-key-0123456789",
+        "BRIEFKASTEN_PIPELINE_WORKERS": "1",
+        "BRIEFKASTEN_GATEWAY_SPOOL_DIR": str(tmp_path / "spool"),
+        "BRIEFKASTEN_STORAGE": (tmp_path / "storage").as_uri(),
+        "BRIEFKASTEN_BROKER_JOURNAL_DIR": str(tmp_path / "journal"),
+        "BRIEFKASTEN_BROKER_OUTBOX_DIR": str(tmp_path / "outbox"),
+        **extra,
+    }
+
+
+def test_serve_on_a_port_in_use_exits_2_with_the_reason(tmp_path: Path, cli: Cli) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli("serve", "--port", str(port), env=service_env(tmp_path))
+    assert done.returncode == 2, done.stderr
+    assert f"port {port} is in use" in done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_missing_ocr_language_stops_the_start(tmp_path: Path, cli: Cli, command: str) -> None:
+    env = service_env(tmp_path, BRIEFKASTEN_OCR_LANG="deu+xyz")
+    done = cli(command, *(("--port", "1") if command == "serve" else ()), env=env)
+    assert done.returncode == 2, done.stderr
+    assert "config_error" in done.stderr and "'deu+xyz'" in done.stderr and "xyz" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "complaint"),
+    [
+        ({"BRIEFKASTEN_PIPELINE_RASTER_DPI": "5000"}, "pipeline.raster_dpi = 5000"),
+        ({"BRIEFKASTEN_API_KEYS": "jc-cli:pa:ss"}, "too many ':'"),
+        ({"BRIEFKASTEN_API_KEYS": "jc-cli:k1"}, "at least 16 characters"),
+        ({"BRIEFKASTEN_LINKS_SECRET": "short"}, "links.secret"),
+    ],
+)
+def test_serve_with_a_config_mistake_exits_2(
+    tmp_path: Path, cli: Cli, extra: dict[str, str], complaint: str
+) -> None:
+    done = cli("serve", "--port", "1", env=service_env(tmp_path, **extra))
+    assert done.returncode == 2, done.stderr
+    assert complaint in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_worker_metrics_port_in_use_exits_2(tmp_path: Path, cli: Cli) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli(
+            "worker", "--metrics-port", str(port), "--idle-timeout", "1", env=service_env(tmp_path)
+        )
+    assert done.returncode == 2, done.stderr
+    assert f"port {port} is in use" in done.stderr and "Traceback" not in done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,84 @@ def test_public_api_all_is_honest() -> None:
     public = {n for n in vars(briefkasten) if not n.startswith("_")}
     modules = {n for n in public if type(getattr(briefkasten, n)).__name__ == "module"}
     assert public - modules <= set(briefkasten.__all__)
+
+
+# --- validated at start (config_checks) -------------------------------------------------------
+
+GOOD_KEY = "0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("environ", "complaint"),
+    [
+        ({"BRIEFKASTEN_API_KEYS": f"tenant:pa:{GOOD_KEY}"}, "too many ':'"),
+        ({"BRIEFKASTEN_API_KEYS": "jc-a:k1"}, "at least 16 characters"),
+        ({"BRIEFKASTEN_API_KEYS": "k1"}, "at least 16 characters"),
+        ({"BRIEFKASTEN_API_KEYS": f"Jc_A:{GOOD_KEY}"}, "not a tenant id"),
+        ({"BRIEFKASTEN_API_KEYS": f"jc-a:{GOOD_KEY} x"}, "whitespace"),
+        ({"BRIEFKASTEN_LINKS_SECRET": "s" * 31}, "links.secret must have at least 32"),
+        ({"BRIEFKASTEN_ADMIN_SECRET": "short"}, "admin.secret must have at least 32"),
+        ({"BRIEFKASTEN_PIPELINE_RASTER_DPI": "5000"}, "pipeline.raster_dpi = 5000"),
+        ({"BRIEFKASTEN_PIPELINE_RASTER_DPI": "20"}, "at least 50 and at most 1200"),
+        ({"BRIEFKASTEN_PIPELINE_JPEG_QUALITY": "0"}, "pipeline.jpeg_quality"),
+        ({"BRIEFKASTEN_GATEWAY_PORT": "70000"}, "gateway.port"),
+        ({"BRIEFKASTEN_BROKER_MAX_ATTEMPTS": "0"}, "broker.max_attempts"),
+        ({"BRIEFKASTEN_OCR_TIMEOUT_S": "0"}, "ocr.timeout_s = 0.0: must be greater than 0"),
+        ({"BRIEFKASTEN_LIMITS_MAX_FILES": "0"}, "limits.max_files"),
+        ({"BRIEFKASTEN_ADMIN_SESSION_TTL_S": "5"}, "admin.session_ttl_s"),
+        ({"BRIEFKASTEN_GATEWAY_RATE_LIMIT_PER_IP": "lots"}, "gateway.rate_limit_per_ip"),
+        ({"BRIEFKASTEN_ADMIN_LOGIN_RATE_LIMIT_PER_ACCOUNT": "x/y"}, "per_account"),
+        ({"BRIEFKASTEN_OCR_LANG": "deu; rm"}, "ocr.lang"),
+        ({"BRIEFKASTEN_GATEWAY_ALLOWED_HOSTS": "ok.example, evil/x"}, "allowed_hosts"),
+        ({"BRIEFKASTEN_LINKS_DEFAULT_EXPIRY_DAYS": "100"}, "default_expiry_days"),
+    ],
+)
+def test_config_mistakes_are_refused_at_load(environ: dict[str, str], complaint: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(complaint)) as caught:
+        config.load(environ=environ)
+    for value in environ.values():
+        if "KEY" in value.upper() or "SECRET" in value.upper() or GOOD_KEY in value:
+            assert value not in str(caught.value)  # a key or secret is never echoed
+
+
+def test_a_tenants_own_keys_are_plain_and_long(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f'[tenants.jc-a]\napi_keys = "jc-b:{GOOD_KEY}"\n')
+    with pytest.raises(ConfigError, match=r"\[tenants.jc-a\] api_keys: entry 1 has too many"):
+        config.load(path, environ={})
+    path.write_text('[tenants.jc-a]\napi_keys = "short"\n')
+    with pytest.raises(ConfigError, match="16"):
+        config.load(path, environ={})
+
+
+def test_good_keys_and_secrets_load() -> None:
+    settings = config.load(
+        environ={
+            "BRIEFKASTEN_API_KEYS": f"jc-a:{GOOD_KEY},{GOOD_KEY}x",
+            "BRIEFKASTEN_LINKS_SECRET": "s" * 32,
+            "BRIEFKASTEN_GATEWAY_ALLOWED_HOSTS": "post.example.de, [::1]:8080,10.0.0.5:443",
+            "BRIEFKASTEN_PIPELINE_RASTER_DPI": "1200",
+        }
+    )
+    assert settings.api_key_tenants() == {GOOD_KEY: "jc-a", f"{GOOD_KEY}x": "default"}
+    assert settings.gateway.allowed_hosts == "post.example.de, [::1]:8080,10.0.0.5:443"
+
+
+def test_totp_secrets_are_checked_and_required_when_configured(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    good = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+    def load(admin: str, operator: str) -> config.Settings:
+        path.write_text(f"[admin]\n{admin}\n[operators.bob]\n{operator}\n")
+        return config.load(path, environ={})
+
+    assert load("require_totp = true", f'totp_secret = "{good}"').operators[0].totp_secret == good
+    with pytest.raises(ConfigError, match=r"require_totp is on but \[operators.bob\]"):
+        load("require_totp = true", 'role = "read"')
+    with pytest.raises(ConfigError, match="not base32"):
+        load("", 'totp_secret = "not-base-32!"')
+    with pytest.raises(ConfigError, match="too short"):
+        load("", 'totp_secret = "JBSWY3DP"')
+    env = {"BRIEFKASTEN_OPERATORS_BOB_TOTP_SECRET": good}
+    path.write_text("[admin]\nrequire_totp = true\n[operators.bob]\n")
+    assert config.load(path, environ=env).operators[0].totp_secret == good

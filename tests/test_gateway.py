@@ -21,7 +21,7 @@ from briefkasten.storage.base import Storage
 from tests import factories
 
 CASE = "12345BG0012345"
-KEY = "test-key-123"
+KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 Client = TestClient[Any, Any]

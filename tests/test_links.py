@@ -29,8 +29,8 @@ from tests.conftest import CliResult
 
 CASE = "12345BG0012345"
 OTHER_CASE = "12345BG0099999"
-KEY = "test-key-123"
-OTHER_KEY = "other-key-456"
+KEY = "test-key-0123456789"
+OTHER_KEY = "other-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 SECRET = "s" * 40
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

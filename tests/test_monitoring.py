@@ -39,7 +39,7 @@ from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE = "12345BG0012345"
-KEY = "mon-key"
+KEY = "mon-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 TENANT = "jc-monitor"
 #: What must never reach a log line: the applicant's file name and the page's text.

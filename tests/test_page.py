@@ -83,7 +83,7 @@ async def client(
     settings = dataclasses.replace(
         settings,
         gateway=dataclasses.replace(
-            settings.gateway, api_keys="jc-test:page-key", spool_dir=tmp_path / "spool"
+            settings.gateway, api_keys="jc-test:page-key-0123456789", spool_dir=tmp_path / "spool"
         ),
         tenants=(OPEN, CLOSED),
     )

@@ -40,7 +40,7 @@ from tests.test_consumer import SUBMISSION, announce
 
 CASE = "12345BG0012345"
 TENANT = "jc-test"
-KEY = "ret-key"
+KEY = "ret-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 FILE_NAME = "kontoauszug-erika-mustermann.png"
 Client = TestClient[Any, Any]
@@ -235,7 +235,7 @@ async def test_ack_over_the_api(
         settings,
         gateway=dataclasses.replace(
             settings.gateway,
-            api_keys=f"{TENANT}:{KEY},jc-other:other-key",
+            api_keys=f"{TENANT}:{KEY},jc-other:other-key-0123456789",
             spool_dir=tmp_path / "spool",
         ),
     )
@@ -245,7 +245,7 @@ async def test_ack_over_the_api(
     url = f"/api/v1/submissions/{submission.submission_id}/ack"
 
     assert (await client.post(url)).status == 401
-    foreign = await client.post(url, headers={"Authorization": "Bearer other-key"})
+    foreign = await client.post(url, headers={"Authorization": "Bearer other-key-0123456789"})
     assert foreign.status == 404
     unknown = await client.post(f"/api/v1/submissions/{'e' * 32}/ack", headers=AUTH)
     assert unknown.status == 404

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import ROOT
 
 CASE = "12345BG0012345"
-AUTH = {"Authorization": "Bearer serve-key"}
+AUTH = {"Authorization": "Bearer serve-key-0123456789"}
 
 
 def free_port() -> int:
@@ -33,7 +33,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("BRIEFKASTEN_")},
-        "BRIEFKASTEN_API_KEYS": "jc-serve:serve-key",
+        "BRIEFKASTEN_API_KEYS": "jc-serve:serve-key-0123456789",
         "BRIEFKASTEN_PIPELINE_WORKERS": "1",
     }
     process = subprocess.Popen(

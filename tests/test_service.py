@@ -34,7 +34,7 @@ from tests import factories
 from tests.rabbit import unique
 
 CASE = "12345BG0012345"
-KEY = "svc-key"
+KEY = "svc-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 Client = TestClient[Any, Any]
 

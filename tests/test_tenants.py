@@ -38,21 +38,21 @@ from tests.test_rabbitmq import Tap
 
 CASE = "12345BG0012345"
 SECRET = "s" * 40
-KEY_A, KEY_B, KEY_B_ENV = "key-a", "key-b", "key-b-env"
+KEY_A, KEY_B, KEY_B_ENV = "key-a-0123456789ab", "key-b-0123456789ab", "key-b-env-0123456789"
 TOML = """
 [gateway]
-api_keys = "jc-a:key-a-global"
+api_keys = "jc-a:key-a-global-0123456789"
 
 [tenants.jc-a]
 name = "Jobcenter A"
 document_types = "kontoauszug, heizkosten"
 document_type_labels = "heizkosten=Heizkostenabrechnung|Heating bill"
 pipeline = "precheck"
-api_keys = "key-a"
+api_keys = "key-a-0123456789ab"
 
 [tenants.jc-b]
 routing_key_prefix = "jcb"
-api_keys = "key-b"
+api_keys = "key-b-0123456789ab"
 """
 Client = TestClient[Any, Any]
 
@@ -142,7 +142,7 @@ def test_tenant_tables_and_their_fallbacks(tmp_path: Path) -> None:
         "heizkosten": ("Heizkostenabrechnung", "Heating bill")
     }
     assert settings.api_key_tenants() == {
-        "key-a-global": "jc-a",
+        "key-a-global-0123456789": "jc-a",
         KEY_A: "jc-a",
         KEY_B: "jc-b",
         KEY_B_ENV: "jc-b",  # from BRIEFKASTEN_TENANTS_JC_B_API_KEYS
@@ -155,7 +155,11 @@ def test_tenant_tables_and_their_fallbacks(tmp_path: Path) -> None:
     [
         (TOML, {"BRIEFKASTEN_TENANTS_JC_B_API_KEYS": KEY_A}, "two tenants"),
         (TOML, {"BRIEFKASTEN_API_KEYS": f"jc-b:{KEY_A}"}, "two tenants"),
-        (TOML, {"BRIEFKASTEN_API_KEYS": "jc-a:same,jc-b:same"}, "two tenants"),
+        (
+            TOML,
+            {"BRIEFKASTEN_API_KEYS": "jc-a:same-key-01234567,jc-b:same-key-01234567"},
+            "two tenants",
+        ),
         (TOML, {"BRIEFKASTEN_TENANTS_JC_B_ROUTING_KEY_PREFIX": "jc.b"}, "routing-key word"),
         (TOML, {"BRIEFKASTEN_TENANTS_JC_A_DOCUMENT_TYPES": "a b"}, "routing-key word"),
         (TOML, {"BRIEFKASTEN_TENANTS_JC_A_PIPELINE": "../x"}, "invalid pipeline"),
@@ -197,7 +201,7 @@ async def test_another_tenants_submission_is_not_found(deployment: Deployment) -
         ack = await client.post(f"/api/v1/submissions/{sid}/ack", headers=auth(key))
         assert ack.status == 404
     # its own tenant's keys (table and global entry) read it
-    for key in (KEY_A, "key-a-global"):
+    for key in (KEY_A, "key-a-global-0123456789"):
         response = await deployment.client.get(f"/api/v1/submissions/{sid}", headers=auth(key))
         assert response.status == 200
     keys = [k for k in deployment.storage.list("") if sid in k]

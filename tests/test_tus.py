@@ -30,8 +30,8 @@ from briefkasten.gateway.tus_store import TusStore
 from briefkasten.storage import open_storage
 
 CASE = "12345BG0012345"
-KEY = "test-key-123"
-OTHER_KEY = "other-key-456"
+KEY = "test-key-0123456789"
+OTHER_KEY = "other-key-0123456789"
 SECRET = "s" * 40
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "set" / "brief-scan.png"
 PHOTO = Path(__file__).resolve().parent.parent / "samples" / "set" / "mietvertrag-photo.jpg"

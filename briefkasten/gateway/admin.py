@@ -1,12 +1,20 @@
 """The operators' dashboard: ``GET /admin`` and its JSON API under ``/admin/api/``.
 
 Off (404 with a message) unless ``admin.secret`` (``BRIEFKASTEN_ADMIN_SECRET``) and at least
-one ``[operators.<name>]`` account are configured. ``POST /admin/api/login {name, password}``
-answers a short-lived signed token (``briefkasten.operators``); the page keeps it in
+one ``[operators.<name>]`` account are configured. ``POST /admin/api/login {name, password,
+totp}`` answers a short-lived signed token (``briefkasten.operators``); the page keeps it in
 ``sessionStorage`` and sends it as ``Authorization: Bearer``. There are no cookies, so a
 foreign site cannot make a browser act for an operator; the same-origin middleware refuses
-cross-site POSTs on top. Logins are limited per client address (``admin.login_rate_limit``)
-on top of the gateway's general per-address limit.
+cross-site POSTs on top. ``POST /admin/api/logout`` revokes the token for every gateway
+(``briefkasten.admin_state``, looked up on every request, no cache).
+
+**Login**: with a ``totp_secret`` the code ``totp`` is required and each code works once (per
+account, storage-backed). A wrong name, password or code all answer the same 401. Logins are
+limited per client address (``admin.login_rate_limit``, every attempt) and per account name
+(``admin.login_rate_limit_per_account``, attempts since the last success; a locked name
+answers 429 with ``Retry-After``, even with the right password, and is audited as ``locked``).
+Unknown names are counted and locked the same way, so locking tells nothing about which names
+exist.
 
 * ``GET summary``: the figures of this gateway's metrics (in embedded mode the workers count
   into the same registry) plus those of ``admin.metrics_urls`` (the workers' ``/metrics`` in
@@ -30,6 +38,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -39,6 +49,7 @@ from aiohttp import web
 from limits import RateLimitItem, parse
 
 from briefkasten import summary as summary_module
+from briefkasten.admin_state import AdminState
 from briefkasten.config import Settings
 from briefkasten.dlq import LocalDeadLetters, RabbitDeadLetters
 from briefkasten.errors import (
@@ -54,11 +65,13 @@ from briefkasten.gateway.api import json_object
 from briefkasten.gateway.keys import EXECUTOR, METRICS, SETTINGS, STORAGE
 from briefkasten.gateway.security import RATE_LIMITS
 from briefkasten.gateway.web.page import SITE, TEMPLATES_DIR
-from briefkasten.operators import Accounts, AuditEvent, Session, audit
+from briefkasten.operators import SECOND_FACTOR, WRONG_LOGIN, Accounts, AuditEvent, Session, audit
 
 ACCOUNTS = web.AppKey("admin_accounts", Accounts)
 ADMIN_PAGE = web.AppKey("admin_page", bytes)
 LOGIN_LIMIT = web.AppKey("admin_login_limit", RateLimitItem)
+ACCOUNT_LIMIT = web.AppKey("admin_account_limit", RateLimitItem)
+ADMIN_STATE = web.AppKey("admin_state", AdminState)
 #: Dead letters listed at most (the dashboard shows the first ones).
 MAX_LISTED = 200
 MAX_LOGIN_BODY = 4096
@@ -101,11 +114,14 @@ def setup(app: web.Application) -> None:
     app[ACCOUNTS] = Accounts(settings.admin, settings.operators)
     try:
         app[LOGIN_LIMIT] = parse(settings.admin.login_rate_limit)
+        app[ACCOUNT_LIMIT] = parse(settings.admin.login_rate_limit_per_account)
     except ValueError as exc:
-        raise ConfigError(f"admin.login_rate_limit: {exc}") from exc
+        raise ConfigError(f"admin login rate limit: {exc}") from exc
+    app[ADMIN_STATE] = AdminState(app[STORAGE])
     app[ADMIN_PAGE] = _render(app)
     app.router.add_get("/admin", page)
     app.router.add_post("/admin/api/login", login)
+    app.router.add_post("/admin/api/logout", logout)
     app.router.add_get("/admin/api/summary", get_summary)
     app.router.add_get("/admin/api/dead-letters", dead_letters)
     app.router.add_post("/admin/api/dead-letters/retry", functools.partial(change, "retry"))
@@ -135,12 +151,22 @@ def _accounts(request: web.Request) -> Accounts:
     return accounts
 
 
-def _session(request: web.Request) -> Session:
+async def _verified(request: web.Request) -> tuple[Session, str, float]:
+    """The session of the request's token, its id and expiry; ``Unauthorized`` if it is
+    missing, invalid, expired or logged out (on any gateway)."""
     accounts = _accounts(request)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("log in first (Authorization: Bearer <session token>)")
-    return accounts.session(token.strip())
+    session, token_id, expires_at = accounts.verify(token.strip())
+    state = request.app[ADMIN_STATE]
+    if await _blocking(request, lambda: state.is_revoked(token_id)):
+        raise Unauthorized("the session was ended (logged out): log in again")
+    return session, token_id, expires_at
+
+
+async def _session(request: web.Request) -> Session:
+    return (await _verified(request))[0]
 
 
 def _client(request: web.Request) -> str:
@@ -165,21 +191,43 @@ async def page(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     accounts = _accounts(request)
     client = _client(request)
-    limits = request.app[RATE_LIMITS]
-    if not limits.limiter.hit(request.app[LOGIN_LIMIT], "admin-login", client):
+    limiter = request.app[RATE_LIMITS].limiter
+    if not limiter.hit(request.app[LOGIN_LIMIT], "admin-login", client):
         raise RateLimited("too many login attempts from this address")
     body = await json_object(request, MAX_LOGIN_BODY)
-    name, password = body.get("name"), body.get("password")
-    if not isinstance(name, str) or not isinstance(password, str):
-        raise InvalidRequest("expected JSON {name, password}")
+    given = [body.get("name"), body.get("password"), body.get("totp", "")]
+    if not all(isinstance(v, str) for v in given):
+        raise InvalidRequest("expected JSON {name, password, totp}")
+    name, password, code = (str(v) for v in given)
     name = name.strip()[:64]
+    shown = name if name.replace("-", "").replace("_", "").isalnum() else "?"
+    per_account = request.app[ACCOUNT_LIMIT]
+    # Counted before the check (a success clears it), so parallel guesses cannot overtake it.
+    if not limiter.hit(per_account, "admin-account", name):
+        reset = limiter.get_window_stats(per_account, "admin-account", name).reset_time
+        await _audit(request, AuditEvent(shown, "-", "login", "locked", client))
+        raise RateLimited(
+            "too many failed logins for this account: wait before trying again",
+            retry_after=max(1, math.ceil(reset - time.time())),
+        )
+    state = request.app[ADMIN_STATE]
+
+    def check() -> Session:
+        session, step = accounts.login(name, password, code)
+        if step is not None and not state.use_code(session.name, step):
+            raise Unauthorized(WRONG_LOGIN, source=SECOND_FACTOR)  # a code used before
+        return session
+
     try:
-        session = await _blocking(request, lambda: accounts.login(name, password))
-    except Unauthorized:
-        shown = name if name.replace("-", "").replace("_", "").isalnum() else "?"
-        await _audit(request, AuditEvent(shown, "-", "login", "failed", client))
-        raise
+        session = await _blocking(request, check)
+    except Unauthorized as exc:
+        result = "failed_totp" if exc.source == SECOND_FACTOR else "failed"
+        await _audit(request, AuditEvent(shown, "-", "login", result, client))
+        raise Unauthorized(WRONG_LOGIN) from None  # the same answer, whichever part was wrong
+    limiter.clear(per_account, "admin-account", name)
     await _audit(request, AuditEvent(session.name, session.role, "login", "ok", client))
+    if state.sweep_due(accounts.ttl):
+        await _blocking(request, state.sweep)
     return web.json_response(
         {
             "token": accounts.token(session),
@@ -191,8 +239,17 @@ async def login(request: web.Request) -> web.Response:
     )
 
 
+async def logout(request: web.Request) -> web.Response:
+    """End this session on every gateway (the token is refused from now on)."""
+    session, token_id, expires_at = await _verified(request)
+    state = request.app[ADMIN_STATE]
+    await _blocking(request, lambda: state.revoke(token_id, expires_at=expires_at))
+    await _audit(request, AuditEvent(session.name, session.role, "logout", "ok", _client(request)))
+    return web.json_response({"logged_out": True})
+
+
 async def get_summary(request: web.Request) -> web.Response:
-    session = _session(request)
+    session = await _session(request)
     metrics = request.app[METRICS]
     urls = request.app[SETTINGS].admin.metrics_url_list
     remote, warnings = await summary_module.fetch_all(urls)
@@ -228,7 +285,7 @@ def _with_letters(settings: Settings, fn: Callable[[Any], T]) -> T:
 
 
 async def dead_letters(request: web.Request) -> web.Response:
-    session = _session(request)
+    session = await _session(request)
     settings = request.app[SETTINGS]
     found = await _blocking(request, lambda: _with_letters(settings, lambda d: d.list(MAX_LISTED)))
     return web.json_response(
@@ -241,7 +298,7 @@ async def dead_letters(request: web.Request) -> web.Response:
 
 async def change(action: str, request: web.Request) -> web.Response:
     """Retry or discard the named dead jobs (operator role only)."""
-    session = _session(request)
+    session = await _session(request)
     client = _client(request)
     try:
         body = await request.json()

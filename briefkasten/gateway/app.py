@@ -16,7 +16,7 @@ from aiohttp import web
 from briefkasten.broker.base import JobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
-from briefkasten.gateway import admin, api, feedback, health, links, security, tus
+from briefkasten.gateway import admin, api, feedback, health, hosts, links, security, tus
 from briefkasten.gateway.checks import UploadChecks
 from briefkasten.gateway.keys import (
     API_KEYS,
@@ -50,10 +50,13 @@ def create_app(
     keys = settings.api_key_tenants()  # gateway.api_keys and [tenants.<id>] api_keys
     if not keys:
         raise ConfigError("no API keys configured: set BRIEFKASTEN_API_KEYS=tenant:key")
-    app = web.Application(middlewares=[errors, security.same_origin, security.rate_limit])
+    app = web.Application(
+        middlewares=[errors, hosts.check_host, security.same_origin, security.rate_limit]
+    )
     app[SETTINGS] = settings
     app[API_KEYS] = keys
     security.setup(app, settings.gateway, {_origin(settings.links.public_base_url)})
+    hosts.setup(app, settings)
     app[METRICS] = metrics = metrics or Metrics.for_settings(settings)
     storage = metrics.storage(storage)  # counts storage errors
     app[STORAGE] = storage

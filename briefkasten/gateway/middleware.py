@@ -11,7 +11,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from briefkasten.errors import BriefkastenError, NotFound
+from briefkasten.errors import BriefkastenError, NotFound, RateLimited
 
 log = logging.getLogger("briefkasten.gateway")
 #: When a client should try again: a server away (503), too many requests (429).
@@ -36,6 +36,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         level = logging.WARNING if exc.http_status >= 500 else logging.INFO
         log.log(level, "%s %s -> %s %s", request.method, request.path, exc.http_status, exc.code)
         headers = RETRY_AFTER.get(exc.http_status)
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            headers = {"Retry-After": str(exc.retry_after)}
         return web.json_response(error_body(exc), status=exc.http_status, headers=headers)
     except web.HTTPNotFound:
         return web.json_response(error_body(NotFound("no such endpoint")), status=404)

@@ -18,6 +18,8 @@ case number (BG-Nummer), ``S`` a submission id, ``F`` a file id, ``D`` a documen
     _audit/YYYY/MM/DD/<time>-E.json  one admin action (dashboard audit log); ``_`` is no tenant
     _quarantine/T/YYYY/MM/DD/Q       an upload clamd found malware in (bytes as received)
     _quarantine/T/YYYY/MM/DD/Q.json  its record: tenant, time, sha256, size, signature (no name)
+    _admin/revoked/<sha256>.json     a logged-out dashboard session (sha256 of its token id)
+    _admin/totp-used/O/<step>.json   operator O's one-time code of this time step was used
 
 Manifest and status sit under the tenant only, because the gateway answers
 ``GET /api/v1/submissions/{id}`` knowing the tenant (from the API key) and the id, not the case.
@@ -178,6 +180,25 @@ def quarantine_key(tenant: str, when: datetime, quarantine_id: str, suffix: str 
 def quarantine_prefix(tenant: str) -> str:
     """``_quarantine/T/``: every quarantined upload of a tenant (bytes and records)."""
     return f"_quarantine/{_tenant(tenant)}/"
+
+
+def admin_revocation_key(token_id_hash: str) -> str:
+    """``_admin/revoked/<sha256 of the token id>.json``: a session ended by logout."""
+    return f"{ADMIN_REVOKED}{_sha256(token_id_hash)}.json"
+
+
+def totp_used_key(operator: str, step: int) -> str:
+    """``_admin/totp-used/<operator>/<time step>.json``: that one-time code was used."""
+    if not OPERATOR.fullmatch(operator) or step < 0:
+        raise InvalidRequest(f"invalid operator or time step {operator[:70]!r}")
+    return f"{ADMIN_TOTP_USED}{operator}/{step}.json"
+
+
+#: Prefixes of the dashboard's own state (swept by ``briefkasten.admin_state``).
+ADMIN_REVOKED = "_admin/revoked/"
+ADMIN_TOTP_USED = "_admin/totp-used/"
+#: An operator account name (``[operators.<name>]``).
+OPERATOR = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def validate_key(key: str) -> str:

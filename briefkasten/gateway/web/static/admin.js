@@ -111,15 +111,23 @@
     showLogin(text);
   }
 
+  // Log out: the gateway revokes the token (for every gateway), then the page forgets it.
+  async function endSession() {
+    if (state.session) await call('POST', 'logout', {});
+    logout('');
+  }
+
   async function login(event) {
     event.preventDefault();
     const name = $('login-name').value.trim();
     const password = $('login-password').value;
+    const totp = $('login-totp').value.replace(/\s+/g, '');
     $('login-alert').textContent = '';
     $('login-submit').disabled = true;
-    const answer = await call('POST', 'login', { name: name, password: password });
+    const answer = await call('POST', 'login', { name: name, password: password, totp: totp });
     $('login-submit').disabled = false;
     $('login-password').value = '';
+    $('login-totp').value = '';
     if (answer.status === 200 && answer.body && answer.body.token) {
       save({ token: answer.body.token, name: answer.body.name, role: answer.body.role });
       showDashboard();
@@ -312,7 +320,7 @@
     state.base = match ? match[1] : '';
     $('dead-title').tabIndex = -1;
     $('login-form').addEventListener('submit', login);
-    $('logout').addEventListener('click', () => logout(''));
+    $('logout').addEventListener('click', endSession);
     $('confirm-yes').addEventListener('click', confirmed);
     $('confirm-no').addEventListener('click', () => {
       const opener = state.pending && state.pending.opener;

@@ -1,0 +1,202 @@
+"""Checks of loaded settings that need nothing but the settings: run by ``config.load``.
+
+A mistake is a ``ConfigError`` naming the setting and the reason, so ``serve`` and ``worker``
+exit 2 with one readable line instead of starting anyway or failing later as an internal
+error. Checks that need the system (OCR languages installed, the port free) are in
+``briefkasten.startup``. Messages never contain a key or secret, only where it is configured.
+
+* **API keys**: each ``gateway.api_keys`` entry is ``KEY`` or ``TENANT:KEY`` (one colon at
+  most, a tenant id of a-z, 0-9 and ``-``); a tenant's own ``api_keys`` entries are plain keys.
+  A key has at least ``MIN_KEY_LENGTH`` characters and no whitespace.
+* **Secrets** (``links.secret``, ``admin.secret``): at least ``MIN_SECRET_LENGTH`` characters
+  when set; an operator's ``totp_secret`` is base32 of at least 16 bytes (128 bits).
+* **Ranges**: ``RANGES``, one table for every number with a meaningful range.
+* **Rate limits**: each parses as the ``limits`` notation (``10/minute``).
+* ``admin.require_totp``: every operator has a ``totp_secret``.
+* ``gateway.allowed_hosts``: entries are host names or addresses with an optional port.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from limits import parse
+
+from briefkasten.errors import ConfigError
+
+if TYPE_CHECKING:
+    from briefkasten.config import Settings
+
+MIN_KEY_LENGTH = 16
+MIN_SECRET_LENGTH = 32
+MIN_TOTP_BYTES = 16
+TENANT_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+#: ``host`` or ``host:port``, the host a DNS name, an IPv4 address or ``[IPv6]``.
+HOST_ENTRY = re.compile(r"(?:[a-z0-9_](?:[a-z0-9_.-]{0,252})|\[[0-9a-f:.]{2,45}\])(?::[0-9]{1,5})?")
+LANG = re.compile(r"[A-Za-z0-9_]{1,32}(?:\+[A-Za-z0-9_]{1,32}){0,7}")
+
+
+@dataclass(frozen=True)
+class Range:
+    """Inclusive bounds; ``positive``: must be greater than 0 (for times and sizes)."""
+
+    low: float = 0
+    high: float | None = None
+    positive: bool = False
+
+    def describe(self) -> str:
+        low = "greater than 0" if self.positive else f"at least {self.low:g}"
+        return low if self.high is None else f"{low} and at most {self.high:g}"
+
+    def holds(self, value: float) -> bool:
+        if self.positive and value <= 0:
+            return False
+        return value >= self.low and (self.high is None or value <= self.high)
+
+
+_POSITIVE = Range(positive=True)
+_AT_LEAST_1 = Range(1)
+#: Every bounded number: ``section.key`` → its range (non-negative is checked for all numbers
+#: when they are read; a key missing here only has that check).
+RANGES: dict[str, Range] = {
+    "limits.max_file_bytes": _AT_LEAST_1,
+    "limits.max_files": _AT_LEAST_1,
+    "limits.max_pixels": _AT_LEAST_1,
+    "limits.max_pages": _AT_LEAST_1,
+    "limits.max_submission_pages": _AT_LEAST_1,
+    "limits.max_file_pixels": _AT_LEAST_1,
+    "limits.max_render_pixels": Range(100_000),
+    "limits.max_jpeg_scans": _AT_LEAST_1,
+    "limits.max_page_content_bytes": Range(64 * 1024),
+    "limits.worker_cpu_s_per_mib": _POSITIVE,
+    "limits.worker_cpu_s_min": Range(1),
+    "sandbox.slots": Range(1, 64),
+    # Below ~600 MiB a child cannot even hold the preloaded libraries (OpenCV, PDFium).
+    "sandbox.memory_mb": Range(768, 1024 * 1024),
+    "sandbox.cpu_s": Range(1),
+    "sandbox.wall_s": Range(1),
+    "sandbox.page_memory_mb": Range(768, 1024 * 1024),
+    "sandbox.page_cpu_s": Range(1),
+    "sandbox.page_wall_s": Range(1),
+    "ocr.timeout_s": _POSITIVE,
+    "pipeline.workers": Range(0, 1024),
+    "pipeline.raster_dpi": Range(50, 1200),
+    "pipeline.jpeg_quality": Range(1, 100),
+    "gateway.port": Range(1, 65535),
+    "gateway.max_request_bytes": _AT_LEAST_1,
+    "gateway.tus_expiry_s": _POSITIVE,
+    "gateway.precheck_workers": Range(0, 64),
+    "broker.prefetch": Range(1, 1000),
+    "broker.max_attempts": Range(1, 100),
+    "retention.max_days": _AT_LEAST_1,
+    "links.default_expiry_days": _AT_LEAST_1,
+    "links.max_expiry_days": _AT_LEAST_1,
+    "admin.session_ttl_s": Range(60, 86400),
+}
+RATE_LIMITS = (
+    "gateway.rate_limit_per_ip",
+    "gateway.rate_limit_per_link",
+    "admin.login_rate_limit",
+    "admin.login_rate_limit_per_account",
+)
+
+
+def check(settings: Settings) -> None:
+    """Raise ``ConfigError`` for the first mistake found."""
+    _check_ranges(settings)
+    _check_rate_limits(settings)
+    _check_secrets(settings)
+    _check_totp(settings)
+    check_allowed_hosts(settings.gateway.allowed_hosts)
+    if not LANG.fullmatch(settings.ocr.lang):
+        raise ConfigError(f"ocr.lang: {settings.ocr.lang[:40]!r} is not like deu or deu+eng")
+    if settings.links.default_expiry_days > settings.links.max_expiry_days:
+        raise ConfigError("links.default_expiry_days must not exceed links.max_expiry_days")
+
+
+def api_key_entry(entry: str, number: int, where: str, tenant: str = "") -> tuple[str, str]:
+    """``(tenant, key)`` of one API key entry (``KEY`` or, without ``tenant``, ``TENANT:KEY``);
+    ``number`` (from 1) names the entry in messages, which never show the key."""
+    place = f"{where}: entry {number}"
+    if entry.count(":") > (0 if tenant else 1):
+        form = "KEY" if tenant else "KEY or TENANT:KEY"
+        raise ConfigError(f"{place} has too many ':' (expected {form})")
+    found, _, key = entry.rpartition(":")
+    if found and not TENANT_ID.fullmatch(found):
+        raise ConfigError(f"{place}: {found[:70]!r} is not a tenant id (a-z, 0-9 and '-')")
+    if any(c.isspace() for c in key):
+        raise ConfigError(f"{place}: an API key must not contain whitespace")
+    if len(key) < MIN_KEY_LENGTH:
+        raise ConfigError(
+            f"{place}: an API key needs at least {MIN_KEY_LENGTH} characters "
+            f"(this one has {len(key)})"
+        )
+    return tenant or found, key
+
+
+def check_allowed_hosts(spec: str) -> None:
+    for entry in (e.strip() for e in spec.split(",")):
+        if entry and not HOST_ENTRY.fullmatch(entry.lower()):
+            raise ConfigError(f"gateway.allowed_hosts: {entry[:80]!r} is not host or host:port")
+
+
+def _check_ranges(settings: Settings) -> None:
+    for name, bounds in RANGES.items():
+        section, _, key = name.partition(".")
+        value = getattr(getattr(settings, section), key)
+        if not bounds.holds(value):
+            raise ConfigError(f"{name} = {value!r}: must be {bounds.describe()}")
+
+
+def _check_rate_limits(settings: Settings) -> None:
+    for name in RATE_LIMITS:
+        section, _, key = name.partition(".")
+        value = getattr(getattr(settings, section), key)
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ConfigError(f"{name} = {value[:40]!r}: not a rate like 10/minute") from exc
+
+
+def _check_secrets(settings: Settings) -> None:
+    for name, value in (
+        ("links.secret", settings.links.secret),
+        ("admin.secret", settings.admin.secret),
+    ):
+        if value and len(value) < MIN_SECRET_LENGTH:
+            variable = "BRIEFKASTEN_" + name.replace(".", "_").upper()
+            raise ConfigError(
+                f"{name} must have at least {MIN_SECRET_LENGTH} characters ({variable})"
+            )
+
+
+def totp_secret_bytes(secret: str) -> bytes:
+    """The key of a base32 ``totp_secret`` (spaces and case ignored); ``ValueError`` if invalid."""
+    text = secret.replace(" ", "").upper()
+    try:
+        return base64.b32decode(text + "=" * (-len(text) % 8))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("not base32") from exc
+
+
+def _check_totp(settings: Settings) -> None:
+    for operator in settings.operators:
+        where = f"[operators.{operator.name}] totp_secret"
+        if operator.totp_secret:
+            try:
+                key = totp_secret_bytes(operator.totp_secret)
+            except ValueError as exc:
+                raise ConfigError(f"{where} is not base32 (A-Z, 2-7)") from exc
+            if len(key) < MIN_TOTP_BYTES:
+                raise ConfigError(
+                    f"{where} is too short: at least {MIN_TOTP_BYTES} bytes (26 chars)"
+                )
+        elif settings.admin.require_totp:
+            raise ConfigError(
+                f"admin.require_totp is on but {where} is not set "
+                "(briefkasten operator totp-secret makes one)"
+            )

@@ -1,0 +1,69 @@
+"""Start-up checks that need the system, run by ``serve`` and ``worker`` before any work.
+
+Each failure is a ``ConfigError`` (exit 2 with one line): an OCR language whose Tesseract data
+is not installed (``ocr.lang`` and every pipeline step's ``lang``), and for ``serve`` a listen
+address whose port is taken or may not be used. The pure checks of the settings are in
+``briefkasten.config_checks`` (run by ``config.load``).
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from collections.abc import Iterable
+from pathlib import Path
+
+from briefkasten.errors import ConfigError, ToolError
+from briefkasten.pipeline import load_pipeline
+from briefkasten.tools import tesseract
+
+#: ``errno`` values of a listen address that cannot be used.
+LISTEN_ERRORS = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
+
+
+def check_languages(default: str, pipelines: Iterable[str], directory: Path) -> None:
+    """Every language the pipelines may ask Tesseract for is installed."""
+    wanted = {default}
+    for name in set(pipelines):
+        for step in load_pipeline(name, directory).steps:
+            lang = step.params.get("lang")
+            if isinstance(lang, str) and lang:
+                wanted.add(lang)
+    for lang in sorted(wanted):
+        try:
+            tesseract.check_lang(lang)
+        except ToolError as exc:
+            raise ConfigError(
+                f"OCR language {lang!r}: {exc.message_en} (install tesseract-ocr-<lang> or "
+                "change ocr.lang)"
+            ) from exc
+
+
+def check_port(host: str, port: int) -> None:
+    """Bind ``host:port`` once (as the server will, with ``SO_REUSEADDR``) and let go."""
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise ConfigError(f"gateway.host {host!r} cannot be resolved: {exc.strerror}") from exc
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise port_error(host, port, exc) from exc
+
+
+def port_error(host: str, port: int, exc: OSError) -> ConfigError:
+    """The readable reason why ``host:port`` cannot be listened on."""
+    if exc.errno == errno.EADDRINUSE:
+        return ConfigError(
+            f"port {port} is in use (on {host}): stop the other server or pick --port"
+        )
+    if exc.errno == errno.EACCES:
+        return ConfigError(f"port {port} may not be used by this user (on {host})")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return ConfigError(f"gateway.host {host!r} is not an address of this machine")
+    return ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}")
