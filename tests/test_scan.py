@@ -59,7 +59,7 @@ from tests.clamd import (  # noqa: F401  (pytest fixtures)
 
 CASE = "12345BG0012345"
 TENANT = "jc-musterstadt"
-KEY = "test-key-123"
+KEY = "scan-test-key-0123456"
 SECRET = "s" * 40
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
