@@ -13,6 +13,7 @@ import functools
 import io
 import os
 import re
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytesseract
 from pytesseract import TesseractError, TesseractNotFoundError
 
-from briefkasten.errors import ToolError
+from briefkasten.errors import BriefkastenError, TooComplex, ToolError
 
 # Tesseract reads this from its environment; pytesseract passes os.environ on.
 os.environ["OMP_THREAD_LIMIT"] = "1"
@@ -131,6 +132,8 @@ def osd(image: Path, *, timeout: float) -> Orientation | None:
     except TesseractError as exc:
         if "Too few characters" in str(exc) or "0 dpi" in str(exc):
             return None
+        if exc.status == -signal.SIGXCPU:
+            raise _failed(exc) from exc
         raise ToolError(f"tesseract orientation detection failed: {exc.message}") from exc
     except RuntimeError as exc:  # pytesseract's timeout
         raise ToolError(f"tesseract orientation detection timed out after {timeout}s") from exc
@@ -151,11 +154,19 @@ def _run(
             str(image), str(out_base), outputs, lang, config=config, timeout=timeout
         )
     except TesseractError as exc:
-        raise ToolError(f"tesseract failed (exit {exc.status}): {exc.message}") from exc
+        raise _failed(exc) from exc
     except RuntimeError as exc:  # pytesseract's timeout
         raise ToolError(f"tesseract timed out after {timeout}s") from exc
     except (TesseractNotFoundError, OSError, subprocess.SubprocessError) as exc:
         raise ToolError("tesseract is not installed or not on PATH") from exc
+
+
+def _failed(exc: TesseractError) -> BriefkastenError:
+    """Tesseract stopped by the CPU limit it inherited from its sandboxed page (``SIGXCPU``)
+    is the page's cost, not a broken tool: ``TooComplex``, not retried."""
+    if exc.status == -signal.SIGXCPU:
+        return TooComplex("OCR needed more CPU time than the page had left")
+    return ToolError(f"tesseract failed (exit {exc.status}): {exc.message}")
 
 
 def _mean_confidence(tsv: str) -> tuple[float | None, int]:
