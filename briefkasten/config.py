@@ -40,6 +40,10 @@ class LimitSettings:
     max_files: int = 20
     max_pixels: int = 80_000_000
     max_pages: int = 100
+    #: Decompressed bytes of one stream of a born-digital page (content, form, font, ...) and
+    #: of all its streams together; over either, the page is rasterised instead of copied.
+    max_stream_bytes: int = 32 * MIB
+    max_page_stream_bytes: int = 128 * MIB
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,10 @@ class Options:
     lang: str = "deu"
     ocr_timeout: float = 300.0
     jpeg_quality: int = 90
+    #: Born-digital pages over these limits are rasterised (``limits.*`` in the settings).
+    max_pixels: int = 80_000_000
+    max_stream_bytes: int = 32 * 1024 * 1024
+    max_page_stream_bytes: int = 128 * 1024 * 1024
 
 
 @dataclass(frozen=True)
