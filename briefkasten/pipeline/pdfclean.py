@@ -551,7 +551,7 @@ def _denied(value: Dictionary | Stream) -> bool:
         return True
     if isinstance(action, Name) and str(action) in _ACTIONS:
         return True
-    return "/JS" in value or "/EF" in value
+    return "/EF" in value  # a file specification without its /Type
 
 
 def _type_name(value: Dictionary | Stream) -> str:

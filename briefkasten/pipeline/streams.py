@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Sequence
 
 _STEP = 1024 * 1024
+_INPUT_STEP = 16 * 1024
 _FLATE = frozenset({"/FlateDecode", "/Fl"})
 _HEX = frozenset({"/ASCIIHexDecode", "/AHx"})
 _A85 = frozenset({"/ASCII85Decode", "/A85"})
@@ -51,13 +52,17 @@ def decoded_size(raw: bytes, filters: Sequence[str], budget: int) -> int:
 def _inflated_size(data: bytes, budget: int) -> int:
     """Count what inflates out of ``data`` in bounded steps; broken data counts up to the break."""
     inflater = zlib.decompressobj()
-    size, pending = 0, data
+    size = 0
     try:
-        while pending and not inflater.eof:
-            size += len(inflater.decompress(pending, _STEP))
-            if size > budget:
-                raise StreamTooLarge(f"stream decodes to more than {budget} bytes")
-            pending = inflater.unconsumed_tail
+        for start in range(0, len(data), _INPUT_STEP):
+            pending = data[start : start + _INPUT_STEP]
+            while pending and not inflater.eof:
+                size += len(inflater.decompress(pending, _STEP))
+                if size > budget:
+                    raise StreamTooLarge(f"stream decodes to more than {budget} bytes")
+                pending = inflater.unconsumed_tail
+            if inflater.eof:
+                break
     except zlib.error:
         pass  # readers stop at the damage too
     return size
