@@ -8,7 +8,7 @@ and Type3 fonts. What is not on a list is dropped (custom keys, ``/AA``, ``/Anno
 ``/Metadata`` — XMP of an image may hold GPS —, ``/PieceInfo``, ``/Thumb``, ``/OPI``, reference
 XObjects, PostScript XObjects, file specifications, actions); the names of dropped keys (never
 values) are returned for the page's history. Objects of unknown shape below an allowed key are
-copied with a denylist (``_DENY_KEYS``) and never followed into pages, the catalog, annotations,
+copied with a denylist (``DENY_KEYS``) and never followed into pages, the catalog, annotations,
 file specifications or actions. ``/UserUnit`` is folded into the boxes and the content.
 
 Stream data is copied raw, never decoded, except: the decompressed size of every non-image
@@ -29,10 +29,8 @@ pypdf's clone copies whole object graphs, and its limits (75 MB) are process-glo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 import pikepdf
@@ -40,11 +38,19 @@ from pikepdf import Array, Dictionary, Name, Pdf, Stream
 
 from briefkasten.errors import InputRejected
 from briefkasten.pipeline.jpeg import clean_jpeg
-from briefkasten.pipeline.streams import StreamTooLarge, decoded_size
+from briefkasten.pipeline.pdfcopy import (
+    STREAM_KEYS,
+    Copier,
+    PageLimits,
+    UnsafeContent,
+    Value,
+    filters_of,
+    number,
+)
+
+__all__ = ["PAGE_KEYS", "RESOURCE_KEYS", "PageLimits", "Sanitised", "inspect_page", "sanitise_page"]
 
 MAX_FORM_DEPTH = 12
-#: Objects one page may consist of before it counts as too complex.
-MAX_OBJECTS = 50_000
 _INHERITED_DEPTH = 32
 _BOXES = ("/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox")
 PAGE_KEYS = frozenset({"/Type", "/Parent", *_BOXES, "/Rotate", "/Contents", "/Resources"})
@@ -53,13 +59,12 @@ RESOURCE_KEYS = frozenset(
     {"/Font", "/XObject", "/ExtGState", "/ColorSpace", "/Pattern", "/Shading", "/ProcSet"}
     | {"/Properties"}
 )
-_STREAM_KEYS = frozenset({"/Length", "/Filter", "/DecodeParms", "/DL"})
-_IMAGE_KEYS = _STREAM_KEYS | {
+_IMAGE_KEYS = STREAM_KEYS | {
     "/Type", "/Subtype", "/Width", "/Height", "/ColorSpace", "/BitsPerComponent", "/Intent",
     "/ImageMask", "/Mask", "/Decode", "/Interpolate", "/SMask", "/SMaskInData", "/Matte",
     "/OC", "/Name",
 }  # fmt: skip
-_FORM_KEYS = _STREAM_KEYS | {
+_FORM_KEYS = STREAM_KEYS | {
     "/Type", "/Subtype", "/FormType", "/BBox", "/Matrix", "/Resources", "/Group", "/OC", "/Name"
 }  # fmt: skip
 _GROUP_KEYS = frozenset({"/Type", "/S", "/CS", "/I", "/K"})
@@ -75,41 +80,18 @@ _DESCRIPTOR_KEYS = frozenset({
     "/StemH", "/AvgWidth", "/MaxWidth", "/MissingWidth", "/FontFile", "/FontFile2",
     "/FontFile3", "/CharSet", "/Style", "/Lang", "/FD", "/CIDSet",
 })  # fmt: skip
-_FONT_FILE_KEYS = _STREAM_KEYS | {"/Length1", "/Length2", "/Length3", "/Subtype"}
+_FONT_FILE_KEYS = STREAM_KEYS | {"/Length1", "/Length2", "/Length3", "/Subtype"}
 _GSTATE_KEYS = frozenset({
     "/Type", "/LW", "/LC", "/LJ", "/ML", "/D", "/RI", "/OP", "/op", "/OPM", "/Font", "/BG",
     "/BG2", "/UCR", "/UCR2", "/TR", "/TR2", "/HT", "/FL", "/SM", "/SA", "/BM", "/SMask", "/CA",
     "/ca", "/AIS", "/TK", "/UseBlackPtComp", "/HTO",
 })  # fmt: skip
 _SOFT_MASK_KEYS = frozenset({"/Type", "/S", "/G", "/BC", "/TR"})
-_TILING_KEYS = _STREAM_KEYS | {
+_TILING_KEYS = STREAM_KEYS | {
     "/Type", "/PatternType", "/PaintType", "/TilingType", "/BBox", "/XStep", "/YStep",
     "/Resources", "/Matrix",
 }  # fmt: skip
 _SHADING_PATTERN_KEYS = frozenset({"/Type", "/PatternType", "/Shading", "/Matrix", "/ExtGState"})
-#: Never copied below an allowed key, whatever the object: actions, files, structure, metadata.
-_DENY_KEYS = frozenset({
-    "/JS", "/JavaScript", "/AA", "/A", "/OpenAction", "/Launch", "/URI", "/EmbeddedFile",
-    "/EmbeddedFiles", "/EF", "/FS", "/RichMedia", "/Metadata", "/PieceInfo", "/Thumb",
-    "/Annots", "/Names", "/AcroForm", "/XFA", "/OPI", "/Ref", "/Alternates", "/StructParent",
-    "/StructParents", "/Parent", "/P", "/Pg", "/F", "/FFilter", "/FDecodeParms", "/Dest",
-    "/Next", "/GoToR", "/Movie", "/Sound", "/Rendition", "/LastModified", "/ID",
-})  # fmt: skip
-#: Objects never followed into (they tie the page to the document or act).
-_DENY_TYPES = frozenset({
-    "/Page", "/Pages", "/Catalog", "/Annot", "/Filespec", "/EmbeddedFile", "/Action",
-    "/Metadata", "/StructElem", "/StructTreeRoot", "/Sig", "/Outlines",
-})  # fmt: skip
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9]")
-
-
-@dataclass(frozen=True)
-class PageLimits:
-    """What a born-digital page may hold and still be copied as vectors."""
-
-    max_pixels: int
-    max_stream_bytes: int
-    max_page_stream_bytes: int
 
 
 @dataclass(frozen=True)
@@ -132,10 +114,6 @@ class Sanitised:
         return f"dropped {len(self.dropped)} keys: {shown}{more}"
 
 
-class _Unsafe(Exception):  # a signal inside this module, never raised out of it
-    """The page must be rasterised; ``args[0]`` says why (no content, no names)."""
-
-
 def inspect_page(path: Path, index: int, limits: PageLimits) -> Sanitised:
     """Page ``index`` of the original: what a rebuild drops, or why it must be rasterised.
 
@@ -149,7 +127,7 @@ def inspect_page(path: Path, index: int, limits: PageLimits) -> Sanitised:
                 ap = annot.get("/AP") if isinstance(annot, Dictionary) else None
                 if isinstance(ap, Dictionary):
                     rebuild.appearance(ap)
-    except _Unsafe as unsafe:
+    except UnsafeContent as unsafe:
         return Sanitised(unsafe=str(unsafe))
     except (pikepdf.PdfError, ValueError, TypeError, KeyError, IndexError, RecursionError):
         return Sanitised(unsafe="page structure cannot be checked")
@@ -167,7 +145,7 @@ def sanitise_page(source: Path, target: Path, limits: PageLimits, index: int = 0
                 stream_decode_level=pikepdf.StreamDecodeLevel.none,
                 deterministic_id=True,
             )
-    except _Unsafe as unsafe:
+    except UnsafeContent as unsafe:
         return Sanitised(unsafe=str(unsafe))
     except (pikepdf.PdfError, ValueError, TypeError, KeyError, IndexError, RecursionError):
         return Sanitised(unsafe="page structure cannot be rebuilt")
@@ -178,32 +156,24 @@ def _array(value: object) -> Iterable[object]:
     return list(value) if isinstance(value, Array) else []
 
 
-_Value = Callable[[str, object], object]
-
-
-class _Rebuild:
-    """One page's objects copied into ``target``; shared objects are copied once."""
+class _Rebuild(Copier):
+    """One page's objects copied into ``target`` by the rules of each kind of object."""
 
     def __init__(self, target: Pdf, limits: PageLimits) -> None:
-        self.target = target
-        self.limits = limits
-        self.memo: dict[tuple[int, int], object] = {}
-        self.dropped: set[str] = set()
-        self.stream_bytes = 0
-        self.objects = 0
+        super().__init__(target, limits)
         self.forms: list[tuple[int, int]] = []  # the form XObjects being walked, outermost first
 
     # -- the page -------------------------------------------------------------------------------
 
     def page(self, page: Dictionary) -> Dictionary:
-        self._drop(set(page.keys()) - _PAGE_KEYS_KEPT)
-        unit = _number(_inherited(page, "/UserUnit")) or 1.0
+        self.drop(set(page.keys()) - _PAGE_KEYS_KEPT)
+        unit = number(_inherited(page, "/UserUnit")) or 1.0
         new = Dictionary(Type=Name.Page)
         for key in _BOXES:
             box = _inherited(page, key) if key in ("/MediaBox", "/CropBox") else page.get(key)
             if isinstance(box, Array) and _is_rect(box):
-                new[key] = Array([(_number(v) or 0.0) * unit for v in box])
-        rotate = _number(_inherited(page, "/Rotate"))
+                new[key] = Array([(number(v) or 0.0) * unit for v in box])
+        rotate = number(_inherited(page, "/Rotate"))
         if rotate is not None and int(rotate) % 90 == 0:
             new["/Rotate"] = int(rotate) % 360
         resources = _inherited(page, "/Resources")
@@ -211,13 +181,13 @@ class _Rebuild:
             new["/Resources"] = self.resources(resources, depth=0)
         contents: list[object] = [self.content(c) for c in _streams(page.get("/Contents"))]
         if unit != 1.0:
-            self._drop(["/UserUnit"])
+            self.drop(["/UserUnit"])
             prefix = Stream(self.target, f"q {unit:.6f} 0 0 {unit:.6f} 0 0 cm\n".encode())
             contents = [prefix, *contents, Stream(self.target, b"\nQ\n")]
         new["/Contents"] = Array(contents)
         group = page.get("/Group")
         if isinstance(group, Dictionary):
-            new["/Group"] = self.dictionary(group, _GROUP_KEYS, self._any)
+            new["/Group"] = self.dictionary(group, _GROUP_KEYS, self.any_value)
         return new
 
     def appearance(self, ap: Dictionary) -> None:
@@ -229,7 +199,7 @@ class _Rebuild:
                     self.form(stream, depth=1)
 
     def content(self, stream: Stream) -> object:
-        return self._stream(stream, _STREAM_KEYS, self._any, measure=True)
+        return self.stream(stream, STREAM_KEYS, self.any_value, measure=True)
 
     # -- resources ------------------------------------------------------------------------------
 
@@ -244,10 +214,10 @@ class _Rebuild:
                 elif key in RESOURCE_KEYS and isinstance(value, Dictionary):
                     new[key] = self.category(value, key, depth)
                 else:
-                    self._drop([key])
+                    self.drop([key])
             return new
 
-        return self._once(resources, copy)
+        return self.once(resources, copy)
 
     def category(self, entries: Dictionary, key: str, depth: int) -> object:
         cleaners: dict[str, Callable[[object], object]] = {
@@ -267,7 +237,7 @@ class _Rebuild:
                     new[name] = cleaned
             return new
 
-        return self._once(entries, copy)
+        return self.once(entries, copy)
 
     def xobject(self, obj: object, depth: int) -> object:
         subtype = obj.get("/Subtype") if isinstance(obj, Stream) else None
@@ -275,47 +245,47 @@ class _Rebuild:
             return self.image(obj)
         if isinstance(obj, Stream) and subtype == Name.Form:
             return self.form(obj, depth + 1)
-        self._drop([f"/XObject{subtype}" if isinstance(subtype, Name) else "/XObject"])
+        self.drop([f"/XObject{subtype}" if isinstance(subtype, Name) else "/XObject"])
         return None
 
     def form(self, form: Stream, depth: int) -> object:
         if depth > MAX_FORM_DEPTH:
-            raise _Unsafe(f"form XObjects nested deeper than {MAX_FORM_DEPTH}")
+            raise UnsafeContent(f"form XObjects nested deeper than {MAX_FORM_DEPTH}")
         ident = form.objgen if form.is_indirect else None
         if ident is not None and ident in self.forms:
-            raise _Unsafe("form XObjects refer to each other in a loop")
+            raise UnsafeContent("form XObjects refer to each other in a loop")
         if ident is not None:
             self.forms.append(ident)
         try:
-            return self._stream(form, _FORM_KEYS, self._container(depth), measure=True)
+            return self.stream(form, _FORM_KEYS, self._container(depth), measure=True)
         finally:
             if ident is not None:
                 self.forms.pop()
 
-    def _container(self, depth: int) -> _Value:
+    def _container(self, depth: int) -> Value:
         """Values of a form XObject or tiling pattern: its resources, its group."""
 
         def value(key: str, v: object) -> object:
             if key == "/Resources" and isinstance(v, Dictionary):
                 return self.resources(v, depth)
             if key == "/Group" and isinstance(v, Dictionary):
-                return self.dictionary(v, _GROUP_KEYS, self._any)
+                return self.dictionary(v, _GROUP_KEYS, self.any_value)
             return self.any(v)
 
         return value
 
     def image(self, image: Stream) -> object:
-        width, height = _number(image.get("/Width")) or 0, _number(image.get("/Height")) or 0
+        width, height = number(image.get("/Width")) or 0, number(image.get("/Height")) or 0
         if width * height > self.limits.max_pixels:
-            raise _Unsafe(f"image of {width:.0f}×{height:.0f} pixels over the pixel limit")
-        filters = [str(f) for f in _filters(image)]
+            raise UnsafeContent(f"image of {width:.0f}×{height:.0f} pixels over the pixel limit")
+        filters = [str(f) for f in filters_of(image)]
         if "/JPXDecode" in filters:
-            raise _Unsafe("JPEG 2000 image (its metadata is not cleaned)")
+            raise UnsafeContent("JPEG 2000 image (its metadata is not cleaned)")
         if "/DCTDecode" in filters or "/DCT" in filters:
             if len(filters) != 1:
-                raise _Unsafe("JPEG image inside another filter")
-            return self._once(image, self._jpeg)
-        return self._stream(image, _IMAGE_KEYS, self._image_value, measure=False)
+                raise UnsafeContent("JPEG image inside another filter")
+            return self.once(image, self._jpeg)
+        return self.stream(image, _IMAGE_KEYS, self._image_value, measure=False)
 
     def _image_value(self, key: str, value: object) -> object:
         if key in ("/SMask", "/Mask") and isinstance(value, Stream):
@@ -327,9 +297,9 @@ class _Rebuild:
         try:
             data = clean_jpeg(image.read_raw_bytes())
         except InputRejected as exc:
-            raise _Unsafe("JPEG image cannot be cleaned") from exc
+            raise UnsafeContent("JPEG image cannot be cleaned") from exc
         new = Stream(self.target, b"")
-        self._copy_keys(image, new, _IMAGE_KEYS, self._image_value, skip=_STREAM_KEYS)
+        self.copy_keys(image, new, _IMAGE_KEYS, self._image_value, skip=STREAM_KEYS)
         parms = image.get("/DecodeParms")
         new.write(
             data,
@@ -361,7 +331,7 @@ class _Rebuild:
 
     def _font_file(self, key: str, value: object) -> object:
         if key.startswith("/FontFile") and isinstance(value, Stream):
-            return self._stream(value, _FONT_FILE_KEYS, self._any, measure=True)
+            return self.stream(value, _FONT_FILE_KEYS, self.any_value, measure=True)
         return self.any(value)
 
     def gstate(self, state: object, depth: int) -> object:
@@ -384,7 +354,7 @@ class _Rebuild:
 
     def pattern(self, pattern: object, depth: int) -> object:
         if isinstance(pattern, Stream):  # tiling pattern: a content stream with resources
-            return self._stream(pattern, _TILING_KEYS, self._container(depth + 1), measure=True)
+            return self.stream(pattern, _TILING_KEYS, self._container(depth + 1), measure=True)
         if isinstance(pattern, Dictionary):
 
             def value(key: str, v: object) -> object:
@@ -392,115 +362,6 @@ class _Rebuild:
 
             return self.dictionary(pattern, _SHADING_PATTERN_KEYS, value)
         return None
-
-    # -- generic copies -------------------------------------------------------------------------
-
-    def any(self, value: object) -> object:
-        """Copy an object of unknown shape: denylisted keys dropped, never into pages/actions."""
-        if isinstance(value, Stream):
-            if _denied(value):
-                self._drop(["/" + _type_name(value)])
-                return None
-            return self._stream(value, None, self._any, measure=True)
-        if isinstance(value, Dictionary):
-            if _denied(value):
-                self._drop(["/" + _type_name(value)])
-                return None
-            return self.dictionary(value, None, self._any)
-        if isinstance(value, Array):
-            return self._once(value, self._array_copy)
-        if isinstance(value, Name):
-            return Name(str(value))
-        if isinstance(value, pikepdf.String):
-            return pikepdf.String(bytes(value))
-        if isinstance(value, pikepdf.Object):  # null or an operator: nothing a resource needs
-            return None
-        return value
-
-    def _any(self, key: str, value: object) -> object:
-        return self.any(value)
-
-    def _array_copy(self, value: object) -> Array:
-        assert isinstance(value, Array)
-        return Array([self.any(v) for v in value])
-
-    def dictionary(self, obj: Dictionary, allowed: frozenset[str] | None, value: _Value) -> object:
-        def copy(source: object) -> Dictionary:
-            assert isinstance(source, Dictionary)
-            new = Dictionary()
-            self._copy_keys(source, new, allowed, value)
-            return new
-
-        return self._once(obj, copy)
-
-    def _stream(
-        self, stream: Stream, allowed: frozenset[str] | None, value: _Value, measure: bool
-    ) -> object:
-        def copy(source: object) -> Stream:
-            assert isinstance(source, Stream)
-            raw = source.read_raw_bytes()
-            if measure:
-                self._measure(raw, source)
-            new = Stream(self.target, b"")
-            self._copy_keys(source, new, allowed, value, skip=_STREAM_KEYS)
-            filters, parms = source.get("/Filter"), source.get("/DecodeParms")
-            new.write(
-                raw,
-                filter=self.any(filters) if filters is not None else None,  # type: ignore[arg-type]
-                decode_parms=self.any(parms) if parms is not None else None,  # type: ignore[arg-type]
-                type_check=False,
-            )
-            return new
-
-        return self._once(stream, copy)
-
-    def _copy_keys(
-        self,
-        source: Dictionary | Stream,
-        new: Dictionary | Stream,
-        allowed: frozenset[str] | None,
-        value: _Value,
-        skip: frozenset[str] = frozenset(),
-    ) -> None:
-        for key in list(source.keys()):
-            if key in skip:
-                continue
-            if key in _DENY_KEYS or (allowed is not None and key not in allowed):
-                self._drop([key])
-                continue
-            cleaned = value(key, source[key])
-            if cleaned is not None:
-                new[key] = cleaned
-
-    def _measure(self, raw: bytes, stream: Stream) -> None:
-        budget = min(
-            self.limits.max_stream_bytes, self.limits.max_page_stream_bytes - self.stream_bytes
-        )
-        try:
-            size = decoded_size(raw, [str(f) for f in _filters(stream)], budget)
-        except StreamTooLarge as exc:
-            raise _Unsafe(str(exc)) from exc
-        self.stream_bytes += size
-
-    def _once(self, obj: object, copy: Callable[[object], object]) -> object:
-        """``copy(obj)``, made indirect and remembered when ``obj`` is an indirect object."""
-        self.objects += 1
-        if self.objects > MAX_OBJECTS:
-            raise _Unsafe(f"page has more than {MAX_OBJECTS} objects")
-        if not (isinstance(obj, pikepdf.Object) and obj.is_indirect):
-            return copy(obj)
-        key = obj.objgen
-        if key not in self.memo:
-            self.memo[key] = None  # a reference loop ends here (the key is left out)
-            made = copy(obj)
-            if isinstance(made, Dictionary | Array) and not isinstance(made, Stream):
-                made = self.target.make_indirect(made)
-            self.memo[key] = made
-        return self.memo[key]
-
-    def _drop(self, keys: Iterable[str]) -> None:
-        for key in keys:
-            self.dropped.add("/" + _SAFE_NAME.sub("", key)[:32])
 
 
 def _inherited(page: Dictionary, key: str) -> object:
@@ -520,43 +381,5 @@ def _streams(contents: object) -> list[Stream]:
     return [c for c in _array(contents) if isinstance(c, Stream)]
 
 
-def _filters(stream: Stream) -> list[object]:
-    filters = stream.get("/Filter")
-    if isinstance(filters, Name):
-        return [filters]
-    return list(filters) if isinstance(filters, Array) else []
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        return None
-    return float(value)
-
-
 def _is_rect(value: Array) -> bool:
-    return len(value) == 4 and all(_number(v) is not None for v in value)
-
-
-#: Action types (``/S``): a dictionary with one of them acts.
-_ACTIONS = frozenset({
-    "/GoTo", "/GoToR", "/GoToE", "/Launch", "/Thread", "/URI", "/Sound", "/Movie", "/Hide",
-    "/Named", "/SubmitForm", "/ResetForm", "/ImportData", "/JavaScript", "/SetOCGState",
-    "/Rendition", "/Trans", "/GoTo3DView", "/RichMediaExecute",
-})  # fmt: skip
-
-
-def _denied(value: Dictionary | Stream) -> bool:
-    kind, action = value.get("/Type"), value.get("/S")
-    if isinstance(kind, Name) and str(kind) in _DENY_TYPES:
-        return True
-    if isinstance(action, Name) and str(action) in _ACTIONS:
-        return True
-    return "/EF" in value  # a file specification without its /Type
-
-
-def _type_name(value: Dictionary | Stream) -> str:
-    for key in ("/Type", "/S"):
-        name = value.get(key)
-        if isinstance(name, Name):
-            return str(name)
-    return "unknown"
+    return len(value) == 4 and all(number(v) is not None for v in value)
