@@ -313,6 +313,28 @@ def test_hostile_jpeg_passes_through_clean(tmp_path: Path, settings: Settings, n
     assert "Müller" in pdftotext(tmp_path / "out.pdf")
 
 
+def test_catalog_level_javascript_attachment_and_launch_do_not_survive(
+    tmp_path: Path, settings: Settings
+) -> None:
+    source = factories.hostile_pdf(small_pdf(tmp_path / "a.pdf"), tmp_path / "hostile.pdf")
+    assert audit(source) != []
+    result = run(source, tmp_path, settings)
+    assert {"/AA", "/Annots"} <= set(sanitize_step(result).split(": ", 1)[1].split(", "))
+
+
+def test_png_with_exif_gps_is_passed_through_clean(tmp_path: Path, settings: Settings) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif.get_ifd(0x8825).update({1: "N", 2: (52.0, 31.0, 12.0)})
+    source = tmp_path / "scan.png"
+    page = factories.text_page(LINES, size=(900, 500), font_size=40)
+    page.save(source, exif=exif, dpi=(150, 150))
+    assert b"PhoneMaker" in source.read_bytes()
+    result = run(source, tmp_path, settings, pipeline="ocr-only")
+    assert result.pages[0].history[-1].detail == "original PNG passed through"
+    assert b"Exif" not in (tmp_path / "out.pdf").read_bytes()
+
+
 def test_receipt_pdf_is_clean(tmp_path: Path) -> None:
     name = "<script>alert(1)</script>.pdf"
     files = (ReceivedFile("f1", name, "k", "a" * 64, 1234, "application/pdf", 1),)

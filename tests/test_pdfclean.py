@@ -221,3 +221,41 @@ def test_page_streams_together_over_the_page_limit_are_unsafe(tmp_path: Path) ->
 
     reason = inspect_page(pdf_with(tmp_path, build), 0, LIMITS).unsafe
     assert reason is not None and "more than" in reason
+
+
+def test_private_streams_in_objects_of_unknown_shape_are_dropped(tmp_path: Path) -> None:
+    def build(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:
+        function = Stream(pdf, b"{ 0.5 mul }")
+        function.update({"/FunctionType": 4, "/Domain": Array([0, 1]), "/Range": Array([0, 1])})
+        shading = Dictionary(
+            ShadingType=2,
+            ColorSpace=Name.DeviceGray,
+            Coords=Array([0, 0, 1, 0]),
+            Function=function,
+            Extra=Stream(pdf, SCRIPT),
+        )
+        layer = Dictionary(Type=Name.OCG, Name=String("Ebene 1"), Blob=Stream(pdf, SCRIPT))
+        page.obj.Resources.Shading = Dictionary(Sh0=shading)
+        page.obj.Resources.Properties = Dictionary(OC0=layer)
+
+    out, dropped = rebuilt(tmp_path, pdf_with(tmp_path, build))
+    with out:
+        res = out.pages[0].Resources
+        assert res.Shading.Sh0.Function.read_bytes() == b"{ 0.5 mul }"
+        assert res.Properties.OC0.Type == Name.OCG
+    assert {"/Extra", "/Blob"} <= set(dropped)
+
+
+def test_one_object_reached_by_two_rules_is_copied_by_each(tmp_path: Path) -> None:
+    def build(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:
+        font = page.obj.Resources.Font.F1
+        font["/Private"] = Stream(pdf, SCRIPT)  # dropped by the font rules
+        page.obj.Resources.Properties = Dictionary(P0=font)  # generic path: stream key dropped
+        page.obj.Resources.ExtGState = Dictionary(G0=Dictionary(Font=Array([font, 12])))
+
+    out, _ = rebuilt(tmp_path, pdf_with(tmp_path, build))
+    with out:
+        res = out.pages[0].Resources
+        assert "/Private" not in res.Font.F1
+        assert "/Private" not in res.Properties.P0
+        assert res.ExtGState.G0.Font[0].BaseFont == Name.Helvetica

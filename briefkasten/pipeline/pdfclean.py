@@ -173,6 +173,8 @@ class _Rebuild(Copier):
             box = _inherited(page, key) if key in ("/MediaBox", "/CropBox") else page.get(key)
             if isinstance(box, Array) and _is_rect(box):
                 new[key] = Array([(number(v) or 0.0) * unit for v in box])
+        if "/MediaBox" not in new:  # required; PDFium's copy always has one
+            new["/MediaBox"] = Array([0, 0, 612 * unit, 792 * unit])
         rotate = number(_inherited(page, "/Rotate"))
         if rotate is not None and int(rotate) % 90 == 0:
             new["/Rotate"] = int(rotate) % 360
@@ -217,7 +219,7 @@ class _Rebuild(Copier):
                     self.drop([key])
             return new
 
-        return self.once(resources, copy)
+        return self.once(resources, copy, "resources")
 
     def category(self, entries: Dictionary, key: str, depth: int) -> object:
         cleaners: dict[str, Callable[[object], object]] = {
@@ -237,7 +239,7 @@ class _Rebuild(Copier):
                     new[name] = cleaned
             return new
 
-        return self.once(entries, copy)
+        return self.once(entries, copy, key)
 
     def xobject(self, obj: object, depth: int) -> object:
         subtype = obj.get("/Subtype") if isinstance(obj, Stream) else None
@@ -284,7 +286,7 @@ class _Rebuild(Copier):
         if "/DCTDecode" in filters or "/DCT" in filters:
             if len(filters) != 1:
                 raise UnsafeContent("JPEG image inside another filter")
-            return self.once(image, self._jpeg)
+            return self.once(image, self._jpeg, "jpeg")
         return self.stream(image, _IMAGE_KEYS, self._image_value, measure=False)
 
     def _image_value(self, key: str, value: object) -> object:

@@ -37,6 +37,12 @@ DENY_TYPES = frozenset({
     "/Page", "/Pages", "/Catalog", "/Annot", "/Filespec", "/EmbeddedFile", "/Action",
     "/Metadata", "/StructElem", "/StructTreeRoot", "/Sig", "/Outlines",
 })  # fmt: skip
+#: Keys of objects of unknown shape that may hold a stream (functions, halftones, shadings,
+#: masks, CMaps, JBIG2 globals); a stream under any other key there is private data: dropped.
+STREAM_VALUED_KEYS = frozenset({
+    "/Function", "/TransferFunction", "/TR", "/TR2", "/BG", "/BG2", "/UCR", "/UCR2", "/HT",
+    "/JBIG2Globals", "/Shading", "/Mask", "/SMask", "/G", "/Default", "/UseCMap",
+})  # fmt: skip
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -62,7 +68,7 @@ class Copier:
     def __init__(self, target: Pdf, limits: PageLimits) -> None:
         self.target = target
         self.limits = limits
-        self.memo: dict[tuple[int, int], object] = {}
+        self.memo: dict[tuple[int, int, str], object] = {}
         self.dropped: set[str] = set()
         self.stream_bytes = 0
         self.objects = 0
@@ -73,14 +79,14 @@ class Copier:
             if _denied(value):
                 self.drop(["/" + _type_name(value)])
                 return None
-            return self.stream(value, None, self.any_value, measure=True)
+            return self.stream(value, None, self._generic(value), measure=True)
         if isinstance(value, Dictionary):
             if _denied(value):
                 self.drop(["/" + _type_name(value)])
                 return None
-            return self.dictionary(value, None, self.any_value)
+            return self.dictionary(value, None, self._generic(value))
         if isinstance(value, Array):
-            return self.once(value, self._array_copy)
+            return self.once(value, self._array_copy, "array")
         if isinstance(value, Name):
             return Name(str(value))
         if isinstance(value, pikepdf.String):
@@ -91,6 +97,19 @@ class Copier:
 
     def any_value(self, key: str, value: object) -> object:
         return self.any(value)
+
+    def _generic(self, holder: Dictionary | Stream) -> Value:
+        """Values of an object of unknown shape: a stream only under a key that holds one."""
+        if holder.get("/HalftoneType") == 5:  # keys are colorant names, values halftones
+            return self.any_value
+
+        def value(key: str, v: object) -> object:
+            if isinstance(v, Stream) and key not in STREAM_VALUED_KEYS:
+                self.drop([key])
+                return None
+            return self.any(v)
+
+        return value
 
     def _array_copy(self, value: object) -> Array:
         assert isinstance(value, Array)
@@ -103,7 +122,7 @@ class Copier:
             self.copy_keys(source, new, allowed, value)
             return new
 
-        return self.once(obj, copy)
+        return self.once(obj, copy, _role(allowed, value))
 
     def stream(
         self, stream: Stream, allowed: frozenset[str] | None, value: Value, measure: bool
@@ -124,7 +143,7 @@ class Copier:
             )
             return new
 
-        return self.once(stream, copy)
+        return self.once(stream, copy, f"stream {_role(allowed, value)} {measure}")
 
     def copy_keys(
         self,
@@ -154,14 +173,17 @@ class Copier:
             raise UnsafeContent(str(exc)) from exc
         self.stream_bytes += size
 
-    def once(self, obj: object, copy: Callable[[object], object]) -> object:
-        """``copy(obj)``, made indirect and remembered when ``obj`` is an indirect object."""
+    def once(self, obj: object, copy: Callable[[object], object], role: str) -> object:
+        """``copy(obj)``, made indirect and remembered when ``obj`` is an indirect object.
+
+        Remembered per ``role`` (the rules it was copied by): an object reached both as a
+        font and as something of unknown shape is copied once by each rule."""
         self.objects += 1
         if self.objects > MAX_OBJECTS:
             raise UnsafeContent(f"page has more than {MAX_OBJECTS} objects")
         if not (isinstance(obj, pikepdf.Object) and obj.is_indirect):
             return copy(obj)
-        key = obj.objgen
+        key = (*obj.objgen, role)
         if key not in self.memo:
             self.memo[key] = None  # a reference loop ends here (the key is left out)
             made = copy(obj)
@@ -175,17 +197,18 @@ class Copier:
             self.dropped.add("/" + _SAFE_NAME.sub("", key)[:32])
 
 
+def _role(allowed: frozenset[str] | None, value: Value) -> str:
+    """Which rules copy an object: its allowlist and what copies its values."""
+    keys = "any" if allowed is None else str(id(allowed))
+    return f"{keys} {getattr(value, '__qualname__', '')}"
+
+
 def filters_of(stream: Stream) -> list[object]:
+    """The stream's filter names in order."""
     filters = stream.get("/Filter")
     if isinstance(filters, Name):
         return [filters]
     return list(filters) if isinstance(filters, Array) else []
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        return None
-    return float(value)
 
 
 def number(value: object) -> float | None:
