@@ -12,7 +12,12 @@ import pytest
 from pikepdf import Array, Dictionary, Name, Stream, String
 
 from briefkasten.pipeline.pdfclean import PageLimits, inspect_page, sanitise_page
-from briefkasten.pipeline.streams import StreamTooLarge, decoded_size
+from briefkasten.pipeline.streams import (
+    MAX_INLINE_IMAGES,
+    InlineImages,
+    StreamTooLarge,
+    decoded_size,
+)
 from tests.pdfaudit import audit
 
 LIMITS = PageLimits(max_pixels=1_000_000, max_stream_bytes=1 << 20, max_page_stream_bytes=2 << 20)
@@ -45,6 +50,24 @@ def test_damaged_flate_counts_what_inflates_before_the_damage() -> None:
     data = os.urandom(100_000)  # does not compress: the damage is far from the start
     broken = zlib.compress(data)[:60_000] + b"garbage!" * 100
     assert 30_000 < decoded_size(broken, ["/FlateDecode"], 1 << 20) < len(data)
+
+
+def test_inline_image_over_the_pixel_limit_is_found_across_pieces() -> None:
+    header = b"q 10 0 0 10 0 0 cm BI /W 60000 /H 60000 /CS /G /BPC 8 /F /Fl ID "
+    content = b"0 0 m 1 1 l S\n" * 100_000 + header + zlib.compress(bytes(1000)) + b" EI Q"
+    raw = zlib.compress(content)
+    with pytest.raises(StreamTooLarge, match="inline image of 60000×60000"):
+        decoded_size(raw, ["/FlateDecode"], 8 << 20, InlineImages(1_000_000))
+    small = content.replace(b"/W 60000 /H 60000", b"/Width 20 /Height 20")
+    look = InlineImages(1_000_000)
+    assert decoded_size(zlib.compress(small), ["/FlateDecode"], 8 << 20, look) == len(small)
+    assert look.seen == 1
+
+
+def test_many_inline_images_are_too_many() -> None:
+    content = b"BI /W 1 /H 1 /BPC 8 /CS /G ID \x00 EI\n" * (MAX_INLINE_IMAGES + 1)
+    with pytest.raises(StreamTooLarge, match="inline images"):
+        decoded_size(content, [], 8 << 20, InlineImages(1_000_000))
 
 
 def pdf_with(tmp_path: Path, build: object) -> Path:
@@ -198,6 +221,16 @@ def test_form_nesting_deeper_than_the_bound_is_unsafe(tmp_path: Path) -> None:
 
     reason = inspect_page(pdf_with(tmp_path, build), 0, LIMITS).unsafe
     assert reason is not None and "nested deeper" in reason
+
+
+def test_page_with_a_huge_inline_image_is_unsafe(tmp_path: Path) -> None:
+    def build(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:
+        data = zlib.compress(bytes(1000))
+        inline = b"q BI /W 50000 /H 50000 /CS /G /BPC 8 /F /Fl ID " + data + b" EI Q"
+        page.contents_add(Stream(pdf, inline), prepend=False)
+
+    reason = inspect_page(pdf_with(tmp_path, build), 0, LIMITS).unsafe
+    assert reason is not None and "inline image" in reason
 
 
 def test_shared_objects_are_copied_once(tmp_path: Path) -> None:

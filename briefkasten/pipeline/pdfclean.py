@@ -16,10 +16,10 @@ stream is measured with a bounded decoder (``limits.max_stream_bytes`` per strea
 ``limits.max_page_stream_bytes`` per page), and an embedded JPEG (``/DCTDecode``) is cut at
 its end and stripped of EXIF/XMP by ``jpeg.clean_jpeg``. ``inspect_page`` runs the same walk
 (plus the annotations' appearance streams) on the original page before PDFium touches it and
-says why it must be rasterised instead: an image over ``limits.max_pixels``, a stream over a
-size limit or with a filter that cannot be measured, form XObjects nested deeper than
-``MAX_FORM_DEPTH`` or in a loop, a JPEG that cannot be cleaned, JPEG 2000 (whose metadata boxes
-we do not clean), or a structure pikepdf cannot read.
+says why it must be rasterised instead: an image over ``limits.max_pixels``, an inline image
+over it, a stream over a size limit or with a filter that cannot be measured, form XObjects
+nested deeper than ``MAX_FORM_DEPTH`` or in a loop, a JPEG that cannot be cleaned, JPEG 2000
+(whose metadata boxes we do not clean), or a structure pikepdf cannot read.
 
 pikepdf (qpdf), not pypdf: qpdf gives raw stream bytes without decoding and writes them back
 as they are (``StreamDecodeLevel.none``), repairs damaged cross-reference tables the same way
@@ -201,7 +201,7 @@ class _Rebuild(Copier):
                     self.form(stream, depth=1)
 
     def content(self, stream: Stream) -> object:
-        return self.stream(stream, STREAM_KEYS, self.any_value, measure=True)
+        return self.stream(stream, STREAM_KEYS, self.any_value, measure=True, content=True)
 
     # -- resources ------------------------------------------------------------------------------
 
@@ -259,7 +259,7 @@ class _Rebuild(Copier):
         if ident is not None:
             self.forms.append(ident)
         try:
-            return self.stream(form, _FORM_KEYS, self._container(depth), measure=True)
+            return self.stream(form, _FORM_KEYS, self._container(depth), True, content=True)
         finally:
             if ident is not None:
                 self.forms.pop()
@@ -356,7 +356,7 @@ class _Rebuild(Copier):
 
     def pattern(self, pattern: object, depth: int) -> object:
         if isinstance(pattern, Stream):  # tiling pattern: a content stream with resources
-            return self.stream(pattern, _TILING_KEYS, self._container(depth + 1), measure=True)
+            return self.stream(pattern, _TILING_KEYS, self._container(depth + 1), True, True)
         if isinstance(pattern, Dictionary):
 
             def value(key: str, v: object) -> object:

@@ -19,7 +19,7 @@ from decimal import Decimal
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Pdf, Stream
 
-from briefkasten.pipeline.streams import StreamTooLarge, decoded_size
+from briefkasten.pipeline.streams import InlineImages, StreamTooLarge, decoded_size
 
 #: Objects one page may consist of before it counts as too complex.
 MAX_OBJECTS = 50_000
@@ -125,13 +125,21 @@ class Copier:
         return self.once(obj, copy, _role(allowed, value))
 
     def stream(
-        self, stream: Stream, allowed: frozenset[str] | None, value: Value, measure: bool
+        self,
+        stream: Stream,
+        allowed: frozenset[str] | None,
+        value: Value,
+        measure: bool,
+        content: bool = False,
     ) -> object:
+        """A copy of ``stream`` with its raw data; ``measure`` its decoded size, and for
+        ``content`` (a content stream) look for inline images over the pixel limit too."""
+
         def copy(source: object) -> Stream:
             assert isinstance(source, Stream)
             raw = source.read_raw_bytes()
             if measure:
-                self.measure(raw, source)
+                self.measure(raw, source, content)
             new = Stream(self.target, b"")
             self.copy_keys(source, new, allowed, value, skip=STREAM_KEYS)
             filters, parms = source.get("/Filter"), source.get("/DecodeParms")
@@ -163,12 +171,13 @@ class Copier:
             if cleaned is not None:
                 new[key] = cleaned
 
-    def measure(self, raw: bytes, stream: Stream) -> None:
+    def measure(self, raw: bytes, stream: Stream, content: bool = False) -> None:
         budget = min(
             self.limits.max_stream_bytes, self.limits.max_page_stream_bytes - self.stream_bytes
         )
+        look = InlineImages(self.limits.max_pixels) if content else None
         try:
-            size = decoded_size(raw, [str(f) for f in filters_of(stream)], budget)
+            size = decoded_size(raw, [str(f) for f in filters_of(stream)], budget, look)
         except StreamTooLarge as exc:
             raise UnsafeContent(str(exc)) from exc
         self.stream_bytes += size
