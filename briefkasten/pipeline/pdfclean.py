@@ -111,7 +111,8 @@ class Sanitised:
             return "nothing dropped"
         shown = ", ".join(self.dropped[:12])
         more = f" and {len(self.dropped) - 12} more" if len(self.dropped) > 12 else ""
-        return f"dropped {len(self.dropped)} keys: {shown}{more}"
+        keys = "key" if len(self.dropped) == 1 else "keys"
+        return f"dropped {len(self.dropped)} {keys}: {shown}{more}"
 
 
 def inspect_page(path: Path, index: int, limits: PageLimits) -> Sanitised:
