@@ -7,6 +7,7 @@ the output is audited object by object (``tests/pdfaudit.py``).
 from __future__ import annotations
 
 import io
+import logging
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -347,3 +348,20 @@ def test_receipt_pdf_is_clean(tmp_path: Path) -> None:
         path.write_bytes(receipt_pdf(submission, "Jobcenter Test", lang=lang))
         assert audit(path) == []
         assert "Eingangsbestätigung" in pdftotext(path) or "Receipt" in pdftotext(path)
+
+
+def test_no_file_name_or_content_in_logs(
+    tmp_path: Path,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    source = hostile(tmp_path, "Mueller-Geheim", form_with_js)
+    data = source.read_bytes()
+    cut = data.rindex(b"startxref")
+    source.write_bytes(data[:cut] + b"startxref\n12\n%%EOF\n")  # a wrong offset: repaired
+    run(source, tmp_path, settings)
+    logged = caplog.text + "".join(capfd.readouterr())
+    for secret in ("Mueller-Geheim", "app.alert", "Frau Müller"):
+        assert secret not in logged
