@@ -52,6 +52,7 @@ __all__ = ["PAGE_KEYS", "RESOURCE_KEYS", "PageLimits", "Sanitised", "inspect_pag
 
 MAX_FORM_DEPTH = 12
 _INHERITED_DEPTH = 32
+_MAX_USER_UNIT = 75_000.0  # the largest PDF 2.0 allows
 _BOXES = ("/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox")
 PAGE_KEYS = frozenset({"/Type", "/Parent", *_BOXES, "/Rotate", "/Contents", "/Resources"})
 _PAGE_KEYS_KEPT = PAGE_KEYS | {"/Group", "/UserUnit"}  # /Group cleaned; /UserUnit folded
@@ -169,6 +170,8 @@ class _Rebuild(Copier):
     def page(self, page: Dictionary) -> Dictionary:
         self.drop(set(page.keys()) - _PAGE_KEYS_KEPT)
         unit = number(_inherited(page, "/UserUnit")) or 1.0
+        if not 0 < unit <= _MAX_USER_UNIT:  # nonsense: the default
+            unit = 1.0
         new = Dictionary(Type=Name.Page)
         for key in _BOXES:
             box = _inherited(page, key) if key in ("/MediaBox", "/CropBox") else page.get(key)
