@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
+import tempfile
 import zlib
 from pathlib import Path
 
 import pikepdf
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pikepdf import Array, Dictionary, Name, Stream, String
 
-from briefkasten.pipeline.pdfclean import PageLimits, inspect_page, sanitise_page
+from briefkasten.pipeline.pdfclean import PageLimits, Sanitised, inspect_page, sanitise_page
 from briefkasten.pipeline.streams import (
     MAX_INLINE_IMAGES,
     InlineImages,
@@ -292,3 +296,48 @@ def test_one_object_reached_by_two_rules_is_copied_by_each(tmp_path: Path) -> No
         assert "/Private" not in res.Font.F1
         assert "/Private" not in res.Properties.P0
         assert res.ExtGState.G0.Font[0].BaseFont == Name.Helvetica
+
+
+def _hostile_bytes() -> bytes:
+    """One page with a bit of everything hostile (the shapes of test_active_content)."""
+    from tests import test_active_content as hostile
+
+    directory = Path(tempfile.mkdtemp(prefix="pdfclean-"))
+    try:
+
+        def everything(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:
+            for change in (
+                hostile.custom_page_key,
+                hostile.embedded_exe,
+                hostile.private_stream,
+                hostile.form_with_js,
+                hostile.annotations_and_open_action,
+            ):
+                change(pdf, page)
+
+        return hostile.hostile(directory, "all", everything).read_bytes()
+    finally:
+        shutil.rmtree(directory)
+
+
+_HOSTILE = _hostile_bytes()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(st.integers(0, len(_HOSTILE) - 1), st.binary(max_size=8)), max_size=12))
+def test_mutated_hostile_pdf_never_crashes_and_never_leaks(
+    tmp_path: Path, edits: list[tuple[int, bytes]]
+) -> None:
+    data = bytearray(_HOSTILE)
+    for where, junk in edits:
+        data[where : where + len(junk)] = junk
+    source = tmp_path / "mutated.pdf"
+    source.write_bytes(bytes(data))
+    checked = inspect_page(source, 0, LIMITS)  # never raises
+    result = sanitise_page(source, tmp_path / "out.pdf", LIMITS)
+    if checked.unsafe is None and result.unsafe is None:
+        assert audit(tmp_path / "out.pdf", payloads=(SCRIPT, b"EVIL-PAYLOAD")) == []
+        again = sanitise_page(tmp_path / "out.pdf", tmp_path / "again.pdf", LIMITS)
+        assert again == Sanitised()  # a rebuilt page passes the rules unchanged
