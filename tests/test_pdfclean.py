@@ -68,6 +68,12 @@ def test_inline_image_over_the_pixel_limit_is_found_across_pieces() -> None:
     assert look.seen == 1
 
 
+def test_inline_jpeg_is_refused() -> None:
+    content = b"q BI /W 8 /H 8 /CS /RGB /BPC 8 /F /DCT ID \xff\xd8\xff\xe1 EI Q"
+    with pytest.raises(StreamTooLarge, match="inline JPEG"):
+        decoded_size(content, [], 8 << 20, InlineImages(1_000_000))
+
+
 def test_many_inline_images_are_too_many() -> None:
     content = b"BI /W 1 /H 1 /BPC 8 /CS /G ID \x00 EI\n" * (MAX_INLINE_IMAGES + 1)
     with pytest.raises(StreamTooLarge, match="inline images"):

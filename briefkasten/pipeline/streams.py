@@ -35,7 +35,8 @@ class StreamTooLarge(Exception):  # a result of measuring, caught by the caller
 
 class InlineImages:
     """Finds inline images (``BI … ID``) in decoded content, piece by piece, and refuses one
-    over ``max_pixels`` or more than ``MAX_INLINE_IMAGES`` of them (``StreamTooLarge``).
+    over ``max_pixels``, an inline JPEG (``/DCT``: EXIF cannot be cleaned inside a content
+    stream) or more than ``MAX_INLINE_IMAGES`` of them (``StreamTooLarge``).
 
     Only the image dictionary (``/W``/``/Width``, ``/H``/``/Height``) is read, never its data.
     A ``BI`` inside a string or image data is a false start that costs one small check."""
@@ -65,6 +66,8 @@ class InlineImages:
             width, height = size.get(b"W", 0), size.get(b"H", 0)
             if width * height > self.max_pixels:
                 raise StreamTooLarge(f"inline image of {width}×{height} pixels")
+            if b"/DCT" in header:  # a JPEG inside the content: its EXIF cannot be cleaned there
+                raise StreamTooLarge("inline JPEG image")
 
 
 def decoded_size(
