@@ -54,6 +54,10 @@ class LimitSettings:
     #: Worker CPU seconds one submission may cost per MiB of its originals, and at least.
     worker_cpu_s_per_mib: float = 60.0
     worker_cpu_s_min: float = 60.0
+    #: Decompressed bytes of one stream of a born-digital page (content, form, font, ...) and
+    #: of all its streams together; over either, the page is rasterised instead of copied.
+    max_stream_bytes: int = 32 * MIB
+    max_page_stream_bytes: int = 128 * MIB
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,8 @@ RANGES: dict[str, Range] = {
     "limits.max_page_content_bytes": Range(64 * 1024),
     "limits.worker_cpu_s_per_mib": _POSITIVE,
     "limits.worker_cpu_s_min": Range(1),
+    "limits.max_stream_bytes": Range(64 * 1024),
+    "limits.max_page_stream_bytes": Range(64 * 1024),
     "sandbox.slots": Range(1, 64),
     # Below ~600 MiB a child cannot even hold the preloaded libraries (OpenCV, PDFium).
     "sandbox.memory_mb": Range(768, 1024 * 1024),

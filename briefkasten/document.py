@@ -7,6 +7,7 @@ write the PDF and report atomically. Nothing is written to ``output`` unless eve
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -28,6 +29,7 @@ from briefkasten.model import DocumentResult, Original, PageRef, PageResult, Ste
 from briefkasten.pipeline import Options, Pipeline, load_pipeline, run_steps
 from briefkasten.pipeline.bundle import DocumentMeta, merge, raster_page_pdf, vector_page_pdf
 from briefkasten.pipeline.images import decode
+from briefkasten.pipeline.pdfclean import PageLimits, inspect_page
 from briefkasten.pipeline.sniff import sniff
 from briefkasten.pool import PagePool
 from briefkasten.sandbox import CpuBudget, page_bounds
@@ -64,6 +66,9 @@ def ingest(
         ocr_timeout=settings.ocr.timeout_s,
         jpeg_quality=settings.pipeline.jpeg_quality,
         max_render_pixels=settings.limits.max_render_pixels,
+        max_pixels=settings.limits.max_pixels,
+        max_stream_bytes=settings.limits.max_stream_bytes,
+        max_page_stream_bytes=settings.limits.max_page_stream_bytes,
     )
     if any(step.name == "ocr" for step in definition.steps):
         tesseract.check_lang(options.lang)
@@ -153,24 +158,17 @@ def process_page(
     """Decode, run the pipeline and bundle one page into ``workdir``; runs in a page child."""
     out = workdir / f"page-{ref.original.sha256[:12]}-{ref.index:04d}.pdf"
     try:
+        unsafe: StepRecord | None = None
         if ref.kind == "vector":
-            how = vector_page_pdf(ref, out)
-            return PageResult(
-                source=ref.original.name,
-                index=ref.index,
-                kind="vector",
-                pdf=out,
-                text=_pdf_page_text(ref),
-                rotation=0,
-                skew_degrees=0.0,
-                perspective_corrected=False,
-                dpi=None,
-                ocr_confidence=None,
-                flags=(),
-                history=(StepRecord("bundle", how, 0.0),),
-            )
+            vector = _vector_page(ref, out, options)
+            if isinstance(vector, PageResult):
+                return vector
+            ref, unsafe = dataclasses.replace(ref, kind="raster"), vector
         decoded = decode(ref, raster_dpi=raster_dpi, max_pixels=options.max_render_pixels)
         page = run_steps(decoded, pipeline, workdir, options)
+        if unsafe is not None:
+            page = page.flagged("rasterised_unsafe_content")
+            page = page.evolve(history=(unsafe, *page.history))
         if page.orientation_pending:  # no OCR step came after orientation to settle it
             page = page.flagged("orientation_uncertain").evolve(orientation_pending=False)
         started = time.perf_counter()
@@ -198,6 +196,36 @@ def process_page(
         ocr_confidence=page.ocr.confidence if page.ocr else None,
         flags=page.flags,
         history=(*page.history, bundled),
+    )
+
+
+def _vector_page(ref: PageRef, out: Path, options: Options) -> PageResult | StepRecord:
+    """The born-digital page copied and sanitised, or why it must be rasterised instead."""
+    started = time.perf_counter()
+    limits = PageLimits(options.max_pixels, options.max_stream_bytes, options.max_page_stream_bytes)
+    how, sanitised = "", inspect_page(ref.original.path, ref.index, limits)
+    if sanitised.unsafe is None:
+        how, copied = vector_page_pdf(ref, out, limits)
+        sanitised = sanitised.also(copied)
+    elapsed = (time.perf_counter() - started) * 1000
+    if sanitised.unsafe is not None:
+        return StepRecord("sanitize", f"rasterised: {sanitised.unsafe}", elapsed)
+    return PageResult(
+        source=ref.original.name,
+        index=ref.index,
+        kind="vector",
+        pdf=out,
+        text=_pdf_page_text(ref),
+        rotation=0,
+        skew_degrees=0.0,
+        perspective_corrected=False,
+        dpi=None,
+        ocr_confidence=None,
+        flags=(),
+        history=(
+            StepRecord("sanitize", sanitised.detail(), elapsed),
+            StepRecord("bundle", how, 0.0),
+        ),
     )
 
 

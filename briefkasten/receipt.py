@@ -5,16 +5,19 @@ type, page count and every file with name, size and SHA-256 — what an applican
 prove that and what they handed in. Receipts fetched with an upload link show the case number
 masked in the middle (``12345BG•••2345``): the applicant recognises it, a finder of a lost QR
 code learns nothing new. Made with fpdf2; DejaVu Sans (Debian's fonts-dejavu-core) when
-installed, else the PDF core font Helvetica with characters outside Latin-1 replaced.
+installed, else the PDF core font Helvetica with characters outside Latin-1 replaced. No
+script, no attachment, no open action (fpdf2's is removed with pikepdf).
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pikepdf
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
@@ -111,7 +114,18 @@ def receipt_pdf(
             pdf.mono(f"SHA-256: {file.sha256}")
     pdf.ln(4)
     pdf.small(texts["footer"])
-    return bytes(pdf.output())
+    return _without_open_action(bytes(pdf.output()))
+
+
+def _without_open_action(data: bytes) -> bytes:
+    """fpdf2 always writes a catalog ``/OpenAction`` (a view of page 1, no script): drop it, so
+    that the receipt holds nothing that acts when opened, like every other PDF we hand out."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        if "/OpenAction" in pdf.Root:
+            del pdf.Root["/OpenAction"]
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True)
+    return out.getvalue()
 
 
 class _Receipt(FPDF):

@@ -113,6 +113,18 @@ def test_clean_keeps_icc_and_drops_jfif_exif_comments() -> None:
     assert pixels(cleaned) == pixels(data)
 
 
+def test_cmyk_jpeg_keeps_its_adobe_segment() -> None:
+    buf = io.BytesIO()
+    picture().convert("CMYK").save(buf, "JPEG", quality=90)
+    data = buf.getvalue()
+    assert "adobe" in [s.kind for s in jpeg_layout(data).metadata]
+    cleaned = clean_jpeg(data)
+    assert [s.kind for s in jpeg_layout(cleaned).metadata] == ["adobe"]
+    with Image.open(io.BytesIO(cleaned)) as a, Image.open(io.BytesIO(data)) as b:
+        assert a.mode == b.mode == "CMYK"
+        assert a.tobytes() == b.tobytes()
+
+
 def test_works_on_a_memory_map(tmp_path: Path) -> None:
     path = tmp_path / "x.jpg"
     path.write_bytes(jpeg(progressive=True, exif=True) + b"trailer")

@@ -42,6 +42,10 @@ class Options:
     jpeg_quality: int = 90
     #: Pixels a rendered PDF page may have (``limits.max_render_pixels``).
     max_render_pixels: int = 36_000_000
+    #: Born-digital pages over these limits are rasterised (``limits.*`` in the settings).
+    max_pixels: int = 80_000_000
+    max_stream_bytes: int = 32 * 1024 * 1024
+    max_page_stream_bytes: int = 128 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@
 - The invisible text layer from Tesseract lies *under* the image (pypdf draws the image over
   Tesseract's text-only page).
 - Born-digital PDF pages keep their text and vectors: PDFium flattens form fields and
-  annotations into the page, then every annotation and page action is removed. The output is
+  annotations into the page, then ``pdfclean`` rebuilds the page from an allowlist of page and
+  resource keys (no annotation, action, file or metadata survives; see there). The output is
   built from pages only, so no catalog-level JavaScript, open action or embedded file survives.
 - Metadata: document info, XMP and an sRGB output intent (structure ready for PDF/A-2u).
 """
@@ -42,8 +43,11 @@ from pypdf.generic import (
 from briefkasten.errors import CorruptInput, InputRejected, ProcessingError
 from briefkasten.model import Page, PageRef
 from briefkasten.pipeline.jpeg import clean_jpeg
+from briefkasten.pipeline.pdfclean import PAGE_KEYS, PageLimits, Sanitised, sanitise_page
 
 PRODUCER = "Briefkasten"
+#: A page of the merged document keeps these keys only (its pages are clean already).
+_MERGED_PAGE_KEYS = PAGE_KEYS | {"/Group"}
 _SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
@@ -105,8 +109,10 @@ def _page_image_bytes(page: Page, jpeg_quality: int) -> tuple[bytes, str]:
     return buf.tobytes(), how
 
 
-def vector_page_pdf(ref: PageRef, out: Path) -> str:
-    """Copy a born-digital PDF page untouched, with forms and annotations flattened."""
+def vector_page_pdf(ref: PageRef, out: Path, limits: PageLimits) -> tuple[str, Sanitised]:
+    """Copy a born-digital PDF page with forms and annotations flattened, then rebuild it from
+    the allowlist (``pdfclean``). ``Sanitised.unsafe`` says when it must be rasterised instead."""
+    flat = out.with_name(f"{out.stem}.flat.pdf")
     try:
         source = pdfium.PdfDocument(ref.original.path)
         try:
@@ -114,23 +120,25 @@ def vector_page_pdf(ref: PageRef, out: Path) -> str:
             pdfium.raw.FPDFPage_Flatten(page.raw, pdfium.raw.FLAT_PRINT)
             target = pdfium.PdfDocument.new()
             target.import_pages(source, [ref.index])
-            target.save(out)
+            target.save(flat)
             target.close()
         finally:
             source.close()
+        sanitised = sanitise_page(flat, out, limits)
     except pdfium.PdfiumError as exc:
         raise CorruptInput(f"cannot copy PDF page: {exc}", source=ref.original.name) from exc
-    return "born-digital page copied, annotations flattened"
+    finally:
+        flat.unlink(missing_ok=True)
+    return "born-digital page copied, annotations flattened", sanitised
 
 
 def merge(pages: Sequence[Path], output: Path, meta: DocumentMeta) -> None:
-    """Merge one-page PDFs into ``output`` with metadata; drop every annotation and action."""
+    """Merge one-page PDFs into ``output`` with metadata; pages keep only allowlisted keys."""
     writer = PdfWriter()
     for path in pages:
         page = PdfReader(path).pages[0]
-        for key in ("/Annots", "/AA"):
-            if key in page:
-                del page[NameObject(key)]
+        for key in [k for k in page if k not in _MERGED_PAGE_KEYS]:  # annotations, actions
+            del page[NameObject(key)]
         writer.add_page(page)
     created = meta.created.astimezone(UTC)
     writer.add_metadata(

@@ -1,10 +1,11 @@
-"""What a PDF page costs before anyone renders it: decompressed content bytes and image sizes.
+"""What a PDF page costs before anyone parses it: its decompressed content bytes.
 
 A page's content streams (and those of the form XObjects it draws, recursively) are inflated
 with a bounded decompressor that stops as soon as the page is over
 ``limits.max_page_content_bytes``: a 1 MB file whose page inflates to 1 GB costs one MiB of
-memory here, not a gigabyte in PDFium. Image XObjects are judged by their ``/Width`` and
-``/Height`` alone. Runs inside the sandbox (``briefkasten.sandbox``), like every parse of
+memory here, not a gigabyte in PDFium. (Pages with images or streams over the limits are
+rasterised rather than copied: ``pipeline.pdfclean``; rendering is bounded by the sandbox.)
+Runs inside the sandbox (``briefkasten.sandbox``), like every parse of
 upload bytes; pypdf reads the structure, nothing is decoded that is not counted.
 """
 
@@ -29,7 +30,7 @@ _FLATE = {"/FlateDecode", "/Fl"}
 
 
 def check_pages(path: Path, limits: LimitSettings) -> None:
-    """Refuse the PDF as ``TooComplex`` if a page's content or one of its images is too big."""
+    """Refuse the PDF as ``TooComplex`` if a page's content inflates to too many bytes."""
     try:
         reader = PdfReader(path, strict=False)
         pages = list(reader.pages)
@@ -80,22 +81,11 @@ class _Budget:
             xobject = _resolve(reference)
             if not isinstance(xobject, StreamObject):
                 continue
-            subtype = xobject.get("/Subtype")
-            if subtype == "/Image":
-                self._image(xobject)
-            elif subtype == "/Form":
+            if xobject.get("/Subtype") == "/Form":
                 if depth >= MAX_FORM_DEPTH:
                     raise TooComplex(f"PDF page {self.number}: form XObjects nested too deeply")
                 self._count(xobject)
                 self.resources(xobject.get("/Resources"), depth + 1)
-
-    def _image(self, image: StreamObject) -> None:
-        width, height = int(image.get("/Width", 0)), int(image.get("/Height", 0))
-        if width * height > self.limits.max_pixels:
-            raise TooComplex(
-                f"PDF page {self.number} has an image of {width}×{height} pixels, "
-                f"limit is {self.limits.max_pixels}"
-            )
 
     def _count(self, stream: StreamObject) -> None:
         left = self.limits.max_page_content_bytes - self.used
