@@ -19,6 +19,7 @@ operators and logs. Messages never contain document content.
     ├── Forbidden                         exit 2, HTTP 403, not retried (e.g. a foreign Origin)
     ├── RateLimited                       HTTP 429, retried later (too many requests)
     ├── NotFound                          exit 2, HTTP 404, not retried
+    ├── RequestInProgress                 HTTP 409, retried later (same Idempotency-Key in flight)
     ├── ProcessingError                   exit 4, HTTP 500
     │   └── ToolError                     an external program failed or is missing
     └── TemporaryFailure                  exit 5, HTTP 503, retried (a server is away)
@@ -167,6 +168,17 @@ class NotFound(BriefkastenError):
     http_status = 404
     retry = False
     message_de = "Das haben wir nicht gefunden."
+
+
+class RequestInProgress(BriefkastenError):
+    """A request with the same ``Idempotency-Key`` is still being received."""
+
+    code = "request_in_progress"
+    http_status = 409
+    message_de = (
+        "Ihre Sendung wird gerade noch angenommen. Bitte warten Sie einen Moment und "
+        "versuchen Sie es dann noch einmal."
+    )
 
 
 class ProcessingError(BriefkastenError):

@@ -17,6 +17,7 @@ from briefkasten.broker.base import JobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
 from briefkasten.gateway import admin, api, feedback, health, links, security, tus
+from briefkasten.gateway.idempotency import KEY_LOCKS, KeyLocks
 from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, METRICS, SETTINGS, SPOOL, STORAGE
 from briefkasten.gateway.middleware import errors
 from briefkasten.gateway.web import page
@@ -47,6 +48,7 @@ def create_app(
     storage = metrics.storage(storage)  # counts storage errors
     app[STORAGE] = storage
     app[INTAKE] = Intake(storage, jobs)
+    app[KEY_LOCKS] = KeyLocks()
     spool = settings.gateway.spool_dir.absolute()
     spool.mkdir(parents=True, exist_ok=True, mode=0o700)
     app[SPOOL] = spool
