@@ -223,15 +223,18 @@ class Intake:
         self.storage.put_bytes(key, body, content_type="application/json")
 
 
-def queue_submission(storage: Storage, jobs: JobQueue, submission: Submission) -> Job:
-    """Enqueue a job for ``submission`` (durable on return), then mark it ``queued``."""
+def queue_submission(
+    storage: Storage, jobs: JobQueue, submission: Submission, *, now: datetime | None = None
+) -> Job:
+    """Enqueue a job for ``submission`` (durable on return), then mark it ``queued`` (at
+    ``now``: the reconciler passes its own)."""
     job = Job(new_id(), submission.submission_id, submission.tenant, 0)
     jobs.enqueue(job)
     record = {
         "state": QUEUED,
         "case_number": submission.case_number,
         "job_id": job.job_id,
-        "queued_at": _now(),
+        "queued_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
     }
     storage.put_bytes(
         layout.intake_key(submission.tenant, submission.submission_id),

@@ -133,7 +133,8 @@ def _check(
         if "manifest.json" in names:
             repair = _unfinished_job(storage, settings, tenant, submission_id, now)
             if repair is not None and not report.dry_run:
-                queue_submission(storage, jobs, load_submission(storage, tenant, submission_id))
+                submission = load_submission(storage, tenant, submission_id)
+                queue_submission(storage, jobs, submission, now=now)
         elif "intake.json" in names:
             repair = _orphan(storage, settings, tenant, submission_id, now, report.dry_run)
         else:
