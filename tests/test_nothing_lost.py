@@ -214,6 +214,38 @@ async def test_two_concurrent_requests_with_one_key_make_one_submission(
     assert len(originals) == len(pages)
 
 
+async def test_a_file_name_with_invalid_utf8_leaves_no_orphan(
+    tmp_path: Path,
+    settings: Settings,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+) -> None:
+    settings = service_settings(settings, tmp_path)
+    storage = open_storage((tmp_path / "storage").absolute().as_uri())
+    client = await aiohttp_client(
+        create_app(settings, storage=storage, jobs=LocalJobQueue(settings.broker.journal_dir))
+    )
+    part = b'Content-Disposition: form-data; name="%s"%s\r\n'
+    body = b"".join(
+        [
+            b"--B\r\n" + part % (b"case_number", b"") + b"\r\n" + CASE.encode() + b"\r\n",
+            b"--B\r\n" + part % (b"document_type", b"") + b"\r\nkontoauszug\r\n",
+            b"--B\r\n" + part % (b"file", b'; filename="Kontoauszug \xff\xfe.png"'),
+            b"Content-Type: image/png\r\n\r\n" + small_page("Mai") + b"\r\n--B--\r\n",
+        ]
+    )
+    headers = {**AUTH, "Content-Type": "multipart/form-data; boundary=B"}
+
+    response = await client.post("/api/v1/submissions", data=body, headers=headers)
+
+    # accepted (with the name repaired) or refused: either way nothing without a manifest
+    owned = set(manifests(storage))
+    for key in storage.list(f"{TENANT}/"):
+        if "/originals/" in key:
+            assert key.split("/")[2] in owned, (response.status, key)
+        if "/hashes/" in key:
+            assert json.loads(storage.get_bytes(key))["submission_id"] in owned, response.status
+
+
 # -- the reconciler ---------------------------------------------------------------------------
 
 
