@@ -156,9 +156,9 @@ class Intake:
         key = layout.idempotency_key(tenant, _key_hash(idempotency_key))
         try:
             record = json.loads(self.storage.get_bytes(key))
-            submission = load_submission(self.storage, tenant, record["submission_id"])
-        except NotFound:
-            return None
+            submission = load_submission(self.storage, tenant, str(record["submission_id"]))
+        except (NotFound, ValueError, KeyError, TypeError, InvalidRequest):
+            return None  # none, or unreadable: the new request overwrites it
         if record.get("state", QUEUED) == QUEUED:  # records older than the state are final
             return submission, False
         queued = is_queued(self.storage, tenant, submission.submission_id)

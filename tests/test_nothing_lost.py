@@ -29,8 +29,9 @@ from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.broker.rabbitmq import RabbitJobQueue
 from briefkasten.config import Settings
-from briefkasten.errors import BrokerError, UnsupportedType
+from briefkasten.errors import BrokerError, RequestInProgress, UnsupportedType
 from briefkasten.gateway import create_app
+from briefkasten.gateway.idempotency import KeyLocks
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake
 from briefkasten.reconcile import NEVER_QUEUED, ORPHAN, STUCK, Reconciler, reconcile
 from briefkasten.storage import layout, open_storage
@@ -244,6 +245,32 @@ async def test_a_file_name_with_invalid_utf8_leaves_no_orphan(
             assert key.split("/")[2] in owned, (response.status, key)
         if "/hashes/" in key:
             assert json.loads(storage.get_bytes(key))["submission_id"] in owned, response.status
+
+
+async def test_a_request_waits_for_the_one_with_its_key_bounded() -> None:
+    locks = KeyLocks(wait_s=0.2)
+    order: list[str] = []
+
+    async def first() -> None:
+        async with locks.hold("t\nk"):
+            order.append("first")
+            await asyncio.sleep(0.05)
+
+    async def second() -> None:
+        await asyncio.sleep(0)  # let the first take the lock
+        async with locks.hold("t\nk"):
+            order.append("second")
+
+    await asyncio.gather(first(), second())
+    assert order == ["first", "second"] and len(locks) == 0
+
+    async with locks.hold("t\nk"):
+        with pytest.raises(RequestInProgress):
+            async with locks.hold("t\nk"):
+                pass
+        async with locks.hold("t\nother"):  # another key does not wait
+            pass
+    assert len(locks) == 0
 
 
 # -- the reconciler ---------------------------------------------------------------------------
