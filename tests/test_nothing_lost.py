@@ -44,6 +44,7 @@ from tests.test_failures import (
     collect,
     distributed_settings,
     queue_depth,
+    wait_for,
     workers_running,
 )
 from tests.test_service import AUTH, CASE, Client, service_settings, small_page
@@ -95,6 +96,10 @@ def status_of(storage: Storage, submission_id: str) -> dict[str, Any] | None:
     return data
 
 
+def delivered(storage: Storage, submission_id: str) -> bool:
+    return (status_of(storage, submission_id) or {}).get("status") == "delivered"
+
+
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -136,6 +141,7 @@ async def test_broker_away_at_upload_and_the_retry_delivers_exactly_once(
         with workers_running(settings, storage):
             expected = {contract.message_id_for(stored)}
             received = await asyncio.to_thread(collect, subscriber, expected)
+            await asyncio.to_thread(wait_for, lambda: delivered(storage, stored), "the status")
             # the reconciler, a day later, finds nothing to queue again
             later = datetime.now(UTC) + timedelta(days=1)
             report = await asyncio.to_thread(
