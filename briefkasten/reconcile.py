@@ -212,7 +212,8 @@ def _orphan(
 
 class Reconciler(Background):
     """A daemon thread that reconciles every ``interval`` seconds (first after a short, random
-    pause, so several workers started together do not all queue the same submission)."""
+    pause of at most one interval, so several workers started together do not all queue the
+    same submission)."""
 
     thread_name = "reconcile"
 
@@ -230,7 +231,8 @@ class Reconciler(Background):
         self._settings = settings
         self._jobs = jobs
         self._interval = interval
-        self._first = random.uniform(5.0, 30.0) if first_delay is None else first_delay
+        pause = min(interval, random.uniform(5.0, 30.0))  # never later than one interval
+        self._first = pause if first_delay is None else first_delay
         self.rounds = 0
 
     def _run(self) -> None:

@@ -375,6 +375,29 @@ def test_every_worker_runs_a_reconciler(tmp_path: Path, settings: Settings) -> N
     assert not any(isinstance(t, Reconciler) for t in tasks_off)
 
 
+def test_a_running_embedded_worker_repairs_by_itself(
+    tmp_path: Path, settings: Settings, storage: Storage
+) -> None:
+    settings = service_settings(settings, tmp_path)
+    fast = dataclasses.replace(settings.reconcile, interval_s=0.2, requeue_after_s=0)
+    settings = dataclasses.replace(settings, reconcile=fast)
+    document = IncomingDocument("sonstiges", (incoming(tmp_path, small_page("y"), "y.png"),))
+    with pytest.raises(BrokerError):
+        Intake(storage, broken_journal(tmp_path / "broken")).receive(TENANT, CASE, [document])
+    (stored,) = manifests(storage)
+    stop = threading.Event()
+    worker = Worker(settings, storage, job_queue(settings), stop)  # as ``serve`` runs it
+    thread = threading.Thread(target=worker.run, name="test-embedded-worker", daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: delivered(storage, stored), "the reconciled submission", 90)
+    finally:
+        stop.set()
+        thread.join(60)
+    assert not thread.is_alive()
+    assert len(Outbox(settings.broker.outbox_dir).pending()) == 1
+
+
 def crashed_intake(storage: Storage, data: bytes, submission_id: str, started: datetime) -> str:
     """What a gateway that died while storing leaves: intake.json, an original, its marker."""
     key = layout.original_key(TENANT, CASE, submission_id, "f" * 32, "image/png")
