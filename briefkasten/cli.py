@@ -157,6 +157,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     retention.set_defaults(handler=_commands("retention"))
 
+    reconcile = commands.add_parser(
+        "reconcile", help="queue submissions that were never queued or got stuck; drop orphans"
+    )
+    reconcile_commands = reconcile.add_subparsers(
+        dest="reconcile_command", metavar="ACTION", required=True
+    )
+    round_cmd = reconcile_commands.add_parser("run", help="one round now; prints its repairs")
+    round_cmd.add_argument("--dry-run", action="store_true", help="only print what it would do")
+    reconcile.set_defaults(handler=_commands("reconcile"))
+
     dlq = commands.add_parser("dlq", help="dead-lettered jobs: list, retry, purge")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)
     listing = dlq_commands.add_parser("list", help="job id, submission, tenant, attempts, reason")

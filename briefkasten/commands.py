@@ -21,6 +21,7 @@ from aiohttp import web
 from briefkasten import links, startup
 from briefkasten.broker import outbox as outbox_module
 from briefkasten.broker.outbox import Outbox
+from briefkasten.broker.rabbitmq import RabbitJobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
 from briefkasten.gateway import create_app, security
@@ -238,6 +239,30 @@ def retention(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"{verb} {len(report.deleted)} submission(s), kept {report.kept}, "
         f"{report.errors} unreadable; sent messages pruned: {report.outbox_pruned}",
+        file=sys.stderr,
+    )
+    return 4 if report.errors else 0
+
+
+def reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    """``briefkasten reconcile run [--dry-run]``: one reconcile round now, lines on stdout."""
+    from briefkasten import reconcile as reconcile_module
+
+    _logging(args, settings)
+    jobs = job_queue(settings, recover=False)  # never take over a running worker's jobs
+    try:
+        report = reconcile_module.reconcile(
+            open_storage_for(settings), settings, jobs, dry_run=args.dry_run
+        )
+    finally:
+        if isinstance(jobs, RabbitJobQueue):
+            jobs.close()
+    for repair in report.repairs:
+        print(repair.line(dry_run=args.dry_run))
+    queued, deleted = ("would queue", "would delete") if args.dry_run else ("queued", "deleted")
+    print(
+        f"{queued} {len(report.requeued)} submission(s), {deleted} {len(report.deleted)} "
+        f"orphan(s), kept {report.kept}, {report.errors} unreadable",
         file=sys.stderr,
     )
     return 4 if report.errors else 0

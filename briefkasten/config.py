@@ -180,6 +180,21 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class ReconcileSettings:
+    """Repairs after a crash or an outage between storing and queueing (``reconcile``).
+    Workers (and ``serve`` in embedded mode) reconcile every ``interval_s`` seconds (0 = only
+    ``briefkasten reconcile run``): a manifest that was never queued and has no status is
+    queued again ``requeue_after_s`` after it was received; a submission whose status stayed
+    ``processing`` for ``stuck_after_s`` (nobody works on it) is queued again; originals of an
+    intake that never got a manifest are deleted ``orphan_grace_s`` after it started."""
+
+    interval_s: float = 300.0
+    requeue_after_s: float = 300.0
+    stuck_after_s: float = 3600.0
+    orphan_grace_s: float = 86400.0
+
+
+@dataclass(frozen=True)
 class LinkSettings:
     """Case-bound upload links. ``secret`` signs their tokens: set it from the environment
     (``BRIEFKASTEN_LINKS_SECRET``, at least 32 characters, the same on every gateway); empty
@@ -321,6 +336,7 @@ class Settings:
     broker: BrokerSettings = field(default_factory=BrokerSettings)
     links: LinkSettings = field(default_factory=LinkSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     scan: ScanSettings = field(default_factory=ScanSettings)

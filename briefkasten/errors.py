@@ -22,6 +22,7 @@ operators and logs. Messages never contain document content.
     ├── RateLimited                       HTTP 429, retried later (too many requests)
     ├── NotFound                          exit 2, HTTP 404, not retried
     ├── MisdirectedRequest                exit 2, HTTP 421, not retried (Host not allowed)
+    ├── RequestInProgress                 HTTP 409, retried later (same Idempotency-Key in flight)
     ├── ProcessingError                   exit 4, HTTP 500
     │   ├── ToolError                     an external program failed or is missing
     │   └── ChildDied                     a sandbox child was killed from outside (retried)
@@ -216,6 +217,17 @@ class MisdirectedRequest(BriefkastenError):
     message_de = (
         "Diese Adresse gehört nicht zu diesem Dienst. Bitte öffnen Sie den Link, den Sie vom "
         "Jobcenter erhalten haben."
+    )
+
+
+class RequestInProgress(BriefkastenError):
+    """A request with the same ``Idempotency-Key`` is still being received."""
+
+    code = "request_in_progress"
+    http_status = 409
+    message_de = (
+        "Ihre Sendung wird gerade noch angenommen. Bitte warten Sie einen Moment und "
+        "versuchen Sie es dann noch einmal."
     )
 
 

@@ -1,14 +1,27 @@
-"""Receiving a submission: store every original first, then the manifest, then enqueue the job.
+"""Receiving a submission: originals, manifest, job, then the Idempotency-Key record.
 
-The order is the promise made to applicants: once ``receive`` returns, every original is stored
-durably with its SHA-256 and a job is queued, so nothing can be lost even if every worker is
-down. Re-sent uploads (``Idempotency-Key``) return the first receipt; a file whose SHA-256 the
-same case already has is accepted and marked ``duplicate_of``. All methods block (storage is
-blocking); the gateway runs them in an executor.
+The order is the promise made to applicants (nothing lost, nothing twice):
+
+1. ``T/submissions/S/intake.json`` ``{"state": "storing"}`` and, with an ``Idempotency-Key``, a
+   *pending* key record ``{S, "state": "pending"}``: the retry of a request that fails later
+   finds its submission by the key;
+2. every original (durably, with its SHA-256), then the manifest;
+3. the job, durably queued (``JobQueue.enqueue`` returns after the broker's confirm), then
+   ``intake.json`` ``{"state": "queued"}`` — a marker of its own, not the status object, which
+   the worker may already have set to ``processing`` or ``delivered``;
+4. only now the key record ``{S, "state": "queued"}``.
+
+A failure in 2 removes what was stored (best effort; the ``Reconciler`` deletes what is left
+after a grace period). A failure in 3 (``BrokerError``: 503) keeps the manifest: the client's
+retry with the same key finds the pending record and queues *that* submission (``find``), and
+without a retry the ``Reconciler`` queues it. A file whose SHA-256 the same case already has is
+accepted and marked ``duplicate_of``. All methods block (storage is blocking); the gateway runs
+them in an executor.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -22,7 +35,13 @@ from typing import Any
 
 from briefkasten.broker.base import Job, JobQueue
 from briefkasten.config import LimitSettings
-from briefkasten.errors import InvalidRequest, LimitExceeded, MalwareFound, NotFound
+from briefkasten.errors import (
+    BriefkastenError,
+    InvalidRequest,
+    LimitExceeded,
+    MalwareFound,
+    NotFound,
+)
 from briefkasten.model import DocumentRequest, ReceivedFile, Submission
 from briefkasten.quarantine import quarantine_file
 from briefkasten.scan import OffScanner, Scanner, Verdict
@@ -33,6 +52,8 @@ log = logging.getLogger("briefkasten.intake")
 
 #: BG-Nummer (§51a SGB II): five digits (the job center), "BG", seven digits.
 CASE_NUMBER = re.compile(r"^[0-9]{5}BG[0-9]{7}$")
+#: States of ``intake.json`` and of an Idempotency-Key record.
+STORING, PENDING, QUEUED = "storing", "pending", "queued"
 
 
 @dataclass(frozen=True)
@@ -103,12 +124,41 @@ class Intake:
         channel: str = "upload",
         idempotency_key: str | None = None,
     ) -> Submission:
-        """Store originals, manifest and status, remember the idempotency key, enqueue."""
+        """Scan every file, store originals and manifest, queue the job, then remember the
+        idempotency key."""
         malware_scan = self._scan(tenant, documents)
         case_number = check_case_number(case_number)
         if not documents or not all(d.files for d in documents):
             raise InvalidRequest("a submission needs at least one document with a file")
         submission_id = new_id()
+        self._put_json(
+            layout.intake_key(tenant, submission_id),
+            {"state": STORING, "case_number": case_number, "started_at": _now()},
+        )
+        if idempotency_key:
+            self._remember_key(tenant, idempotency_key, submission_id, PENDING)
+        try:
+            submission = self._store(
+                tenant, case_number, submission_id, documents, channel, malware_scan
+            )
+        except BaseException:
+            discard_unfinished(self.storage, tenant, case_number, submission_id)
+            raise
+        queue_submission(self.storage, self.jobs, submission)  # BrokerError: the manifest stays
+        if idempotency_key:
+            self._remember_key(tenant, idempotency_key, submission_id, QUEUED)
+        return submission
+
+    def _store(
+        self,
+        tenant: str,
+        case_number: str,
+        submission_id: str,
+        documents: Sequence[IncomingDocument],
+        channel: str,
+        malware_scan: str,
+    ) -> Submission:
+        """Every original, then the manifest (no status object: "received" is read from it)."""
         requests = tuple(
             DocumentRequest(
                 document_id=new_id(),
@@ -125,31 +175,44 @@ class Intake:
             submission_id=submission_id,
             tenant=tenant,
             case_number=case_number,
-            received_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            received_at=_now(),
             channel=channel,
             documents=requests,
             malware_scan=malware_scan,
         )
-        # No status object yet: "received" is read from the manifest (one durable write less).
         self._put_json(layout.manifest_key(tenant, submission_id), submission.to_json())
-        if idempotency_key:
-            self._put_json(
-                layout.idempotency_key(tenant, _key_hash(idempotency_key)),
-                {"submission_id": submission_id},
-            )
-        self.jobs.enqueue(Job(new_id(), submission_id, tenant, 0))
         return submission
 
-    def find(self, tenant: str, idempotency_key: str) -> Submission | None:
-        """The submission first made with this key, if any."""
+    def find(self, tenant: str, idempotency_key: str) -> tuple[Submission, bool] | None:
+        """The submission first made with this key, and whether this call queued it.
+
+        A *pending* key (the first request stored its manifest but could not queue the job, or
+        crashed) is finished here: its submission is queued unless ``intake.json`` says it
+        already is, so the client's retry delivers the first upload once instead of a second
+        one. ``None``: no key, or its submission never got a manifest (start afresh) or was
+        deleted after its retention period.
+        """
         key = layout.idempotency_key(tenant, _key_hash(idempotency_key))
-        if not self.storage.exists(key):
-            return None
-        submission_id = json.loads(self.storage.get_bytes(key))["submission_id"]
         try:
-            return load_submission(self.storage, tenant, submission_id)
-        except NotFound:  # deleted after its retention period: the key starts afresh
-            return None
+            record = json.loads(self.storage.get_bytes(key))
+            submission = load_submission(self.storage, tenant, str(record["submission_id"]))
+        except (NotFound, ValueError, KeyError, TypeError, InvalidRequest):
+            return None  # none, or unreadable: the new request overwrites it
+        if record.get("state", QUEUED) == QUEUED:  # records older than the state are final
+            return submission, False
+        queued = is_queued(self.storage, tenant, submission.submission_id)
+        if not queued:
+            queue_submission(self.storage, self.jobs, submission)
+        self._remember_key(tenant, idempotency_key, submission.submission_id, QUEUED)
+        return submission, not queued
+
+    def _remember_key(
+        self, tenant: str, idempotency_key: str, submission_id: str, state: str
+    ) -> None:
+        self._put_json(
+            layout.idempotency_key(tenant, _key_hash(idempotency_key)),
+            {"submission_id": submission_id, "state": state, "updated_at": _now()},
+        )
 
     def status(self, tenant: str, submission_id: str) -> dict[str, Any]:
         """The recorded status; ``received`` while a worker has not written one yet."""
@@ -231,6 +294,63 @@ class Intake:
         self.storage.put_bytes(key, body, content_type="application/json")
 
 
+def queue_submission(
+    storage: Storage, jobs: JobQueue, submission: Submission, *, now: datetime | None = None
+) -> Job:
+    """Enqueue a job for ``submission`` (durable on return), then mark it ``queued`` (at
+    ``now``: the reconciler passes its own)."""
+    job = Job(new_id(), submission.submission_id, submission.tenant, 0)
+    jobs.enqueue(job)
+    record = {
+        "state": QUEUED,
+        "case_number": submission.case_number,
+        "job_id": job.job_id,
+        "queued_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+    }
+    storage.put_bytes(
+        layout.intake_key(submission.tenant, submission.submission_id),
+        json.dumps(record).encode("utf-8"),
+        content_type="application/json",
+    )
+    return job
+
+
+def read_intake(storage: Storage, tenant: str, submission_id: str) -> dict[str, Any] | None:
+    """The submission's ``intake.json`` (``state``, ``case_number``, times), or ``None``."""
+    try:
+        data = json.loads(storage.get_bytes(layout.intake_key(tenant, submission_id)))
+    except NotFound:
+        return None
+    except ValueError:  # unreadable: as if there were none (the reconciler repairs it)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def is_queued(storage: Storage, tenant: str, submission_id: str) -> bool:
+    record = read_intake(storage, tenant, submission_id)
+    return record is not None and record.get("state") == QUEUED
+
+
+def discard_unfinished(storage: Storage, tenant: str, case_number: str, submission_id: str) -> int:
+    """Delete what an intake stored before it failed (originals, their hash markers, its
+    ``intake.json``); never raises: what is left, the reconciler deletes later. Returns how
+    many objects went."""
+    deleted = 0
+    try:
+        for key in storage.list(layout.submission_prefix(tenant, case_number, submission_id)):
+            storage.delete(key)
+            deleted += 1
+        for key in storage.list(f"{layout.case_prefix(tenant, case_number)}hashes/"):
+            with contextlib.suppress(NotFound, ValueError):
+                if json.loads(storage.get_bytes(key)).get("submission_id") == submission_id:
+                    storage.delete(key)
+                    deleted += 1
+        storage.delete(layout.intake_key(tenant, submission_id))
+    except BriefkastenError:
+        pass
+    return deleted
+
+
 def load_submission(storage: Storage, tenant: str, submission_id: str) -> Submission:
     data = json.loads(storage.get_bytes(layout.manifest_key(tenant, submission_id)))
     return Submission.from_json(data)
@@ -241,14 +361,28 @@ def write_status(
     submission: Submission,
     status: str,
     documents: dict[str, dict[str, Any]] | None = None,
+    *,
+    reason: str | None = None,
 ) -> None:
-    """Record the submission's state (processing, delivered, failed) and per document."""
+    """Record the submission's state (processing, delivered, failed) and per document;
+    ``reason``: an error code (never a message) for ``failed``."""
     body = status_body(submission, status, documents)
+    if reason is not None:
+        body["reason"] = reason
     storage.put_bytes(
         layout.status_key(submission.tenant, submission.submission_id),
         json.dumps(body, ensure_ascii=False).encode("utf-8"),
         content_type="application/json",
     )
+
+
+def recorded_status(storage: Storage, tenant: str, submission_id: str) -> dict[str, Any] | None:
+    """The status object a worker or the retention wrote, or ``None`` (still ``received``)."""
+    try:
+        data = json.loads(storage.get_bytes(layout.status_key(tenant, submission_id)))
+    except (NotFound, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def status_body(
@@ -284,6 +418,10 @@ def _summary(verdicts: Sequence[Verdict]) -> str:
     if statuses <= {"off"}:
         return "off"
     return "clean"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _key_hash(idempotency_key: str) -> str:

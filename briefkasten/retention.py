@@ -16,8 +16,8 @@ Deleting a submission, in an order that a crash cannot spoil (the next sweep fin
 2. every object under ``layout.submission_prefix`` (originals, PDFs, texts, reports);
 3. the case's hash markers that point to this submission (so a later upload of the same file
    is not marked ``duplicate_of`` a file that no longer exists);
-4. the manifest (file names, notes), then the confirmation. A manifest is what makes a
-   submission a candidate, so it goes last but one.
+4. the manifest (file names, notes), then the confirmation and the intake record. A manifest is
+   what makes a submission a candidate, so it goes last but two.
 
 The sweep also prunes the outbox's ``sent/`` messages older than ``grace_days`` (they name the
 originals). Every deletion is logged with tenant, submission id and reason only. ``now`` is a
@@ -210,6 +210,8 @@ def _sweep_tenant(
         if "manifest.json" not in names:
             if "confirmed.json" in names and not report.dry_run:  # left by an interrupted delete
                 storage.delete(layout.confirmation_key(tenant, submission_id))
+            if "intake.json" in names and not report.dry_run and "status.json" in names:
+                storage.delete(layout.intake_key(tenant, submission_id))  # the same
             continue
         try:
             submission = load_submission(storage, tenant, submission_id)
@@ -279,6 +281,7 @@ def _delete(
                     storage.delete(marker)
     storage.delete(layout.manifest_key(tenant, submission_id))
     storage.delete(layout.confirmation_key(tenant, submission_id))
+    storage.delete(layout.intake_key(tenant, submission_id))
     log.info(
         "retention: deleted submission %s of tenant %s (%s, %d object(s))",
         submission_id,

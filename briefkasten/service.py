@@ -14,11 +14,11 @@ import logging
 import time
 from dataclasses import dataclass
 
-from briefkasten.broker.base import Job, Publisher
+from briefkasten.broker.base import Action, Job, Publisher
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import MIB, LimitSettings, Settings
-from briefkasten.errors import BrokerError
-from briefkasten.intake import load_submission, write_status
+from briefkasten.errors import BrokerError, NotFound
+from briefkasten.intake import load_submission, recorded_status, write_status
 from briefkasten.message import DocumentOutcome, build_message
 from briefkasten.model import Submission
 from briefkasten.monitoring import Metrics
@@ -56,15 +56,19 @@ def process(job: Job, services: Services) -> None:
     started = time.perf_counter()
     storage = services.storage
     submission = load_submission(storage, job.tenant, job.submission_id)
-    write_status(storage, submission, "processing")
+    if _delivered(storage, job):
+        return
     final_attempt = job.attempt + 1 >= services.settings.broker.max_attempts
     budget = cpu_budget(submission, services.settings.limits)
-    outcomes: list[DocumentOutcome] = [
-        normalise_document(
-            document, submission, services, final_attempt=final_attempt, budget=budget
+    outcomes: list[DocumentOutcome] = []
+    for document in submission.documents:  # "processing", refreshed per document (a heartbeat)
+        done = {o.document.document_id: o.status_entry() for o in outcomes}
+        write_status(storage, submission, "processing", done)
+        outcomes.append(
+            normalise_document(
+                document, submission, services, final_attempt=final_attempt, budget=budget
+            )
         )
-        for document in submission.documents
-    ]
     message = build_message(
         submission,
         outcomes,
@@ -103,3 +107,36 @@ def process(job: Job, services: Services) -> None:
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
+
+
+def _delivered(storage: Storage, job: Job) -> bool:
+    """Was this submission delivered already (a second job for it: the client's retry and the
+    reconciler both queued it, or a redelivery after the ack was lost)? Its message is in
+    the outbox then, so this job ends without publishing it again."""
+    status = recorded_status(storage, job.tenant, job.submission_id)
+    if status is None or status.get("status") != "delivered":
+        return False
+    log.info(
+        "submission %s already delivered; job %s ends without a second message",
+        job.submission_id,
+        job.job_id,
+        extra={"submission_id": job.submission_id, "job_id": job.job_id, "tenant": job.tenant},
+    )
+    return True
+
+
+def record_failure(storage: Storage, job: Job, action: Action, code: str) -> None:
+    """The status after a failed attempt, so none stays ``processing`` with nobody on it:
+    ``failed`` with the error code once the job is dead-lettered, ``received`` again while it
+    waits for its next attempt. A delivered or deleted submission keeps its status."""
+    try:
+        submission = load_submission(storage, job.tenant, job.submission_id)
+    except NotFound:
+        return
+    current = recorded_status(storage, job.tenant, job.submission_id) or {}
+    if current.get("status") in ("delivered", "deleted"):
+        return
+    if action == "dead":
+        write_status(storage, submission, "failed", reason=code)
+    else:
+        write_status(storage, submission, "received")

@@ -5,8 +5,11 @@ number of ``briefkasten worker`` processes on any machine, small prefetch, ack o
 result is stored and published, dead-letter after ``max_attempts``. Embedded mode: the same
 loop over the on-disk job journal, inside ``briefkasten serve``; a restart resumes unfinished
 jobs. Either way, pages run in a warm ``PagePool`` and an outbox flusher keeps retrying
-messages RabbitMQ did not confirm; a retention ``Sweeper`` deletes handed-over submissions and,
-with RabbitMQ, a ``ReceiptListener`` records the case systems' receipt confirmations.
+messages RabbitMQ did not confirm; a retention ``Sweeper`` deletes handed-over submissions, a
+``Reconciler`` queues what was never queued (or got stuck) and deletes orphaned originals and,
+with RabbitMQ, a ``ReceiptListener`` records the case systems' receipt confirmations. A job that
+fails is recorded in the submission's status: ``received`` while it waits for a retry, ``failed``
+(with the error code) once it is dead-lettered.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from briefkasten.broker.base import Job, Publisher
+from briefkasten.background import Background
+from briefkasten.broker.base import Action, Job, JobQueue, Publisher
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox, OutboxFlusher
 from briefkasten.broker.rabbitmq import RabbitJobQueue, RabbitPublisher
@@ -24,9 +28,10 @@ from briefkasten.config import Settings
 from briefkasten.monitoring import Metrics
 from briefkasten.pool import PagePool
 from briefkasten.receipts import ReceiptListener
+from briefkasten.reconcile import Reconciler
 from briefkasten.retention import Sweeper
 from briefkasten.sandbox import page_bounds
-from briefkasten.service import Services, process
+from briefkasten.service import Services, process, record_failure
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 
@@ -88,7 +93,7 @@ class Worker:
         factory = metrics.publisher_factory(publisher_factory(settings))
         publisher = factory() if factory else None
         flusher = OutboxFlusher(outbox, factory).start() if factory else None
-        housekeeping = start_housekeeping(settings, self.storage, outbox)
+        housekeeping = start_housekeeping(settings, self.storage, outbox, self.queue)
         try:
             with PagePool(settings.worker_count, page_bounds(settings.sandbox)) as pool:
                 storage = metrics.storage(self.storage)  # counts storage errors
@@ -97,14 +102,20 @@ class Worker:
                 def handle(job: Job) -> None:
                     process(job, services)
 
+                def failed(job: Job, action: Action, code: str) -> None:
+                    record_failure(storage, job, action, code)
+
                 if isinstance(self.queue, RabbitJobQueue):
                     return self.queue.consume(
                         handle,
                         prefetch=settings.broker.prefetch,
                         stop_event=self.stop,
                         idle_timeout=idle_timeout,
+                        on_failure=failed,
                     )
-                return self.queue.consume(handle, stop_event=self.stop, idle_timeout=idle_timeout)
+                return self.queue.consume(
+                    handle, stop_event=self.stop, idle_timeout=idle_timeout, on_failure=failed
+                )
         finally:
             for task in housekeeping:
                 task.stop()
@@ -115,10 +126,14 @@ class Worker:
 
 
 def start_housekeeping(
-    settings: Settings, storage: Storage, outbox: Outbox
-) -> list[Sweeper | ReceiptListener]:
-    """Retention: the periodic sweep, and (with RabbitMQ) the receipts listener."""
-    tasks: list[Sweeper | ReceiptListener] = []
+    settings: Settings, storage: Storage, outbox: Outbox, jobs: JobQueue | None = None
+) -> list[Background]:
+    """Retention: the periodic sweep, and (with RabbitMQ) the receipts listener; with ``jobs``
+    the reconciler, which queues into it what was never queued or got stuck."""
+    tasks: list[Background] = []
+    if jobs is not None and settings.reconcile.interval_s > 0:
+        interval = settings.reconcile.interval_s
+        tasks.append(Reconciler(storage, settings, jobs, interval=interval).start())
     if settings.retention.sweep_interval_s > 0:
         interval = settings.retention.sweep_interval_s
         tasks.append(Sweeper(storage, settings, outbox, interval=interval).start())

@@ -11,6 +11,7 @@ does not spend every attempt within milliseconds.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -21,6 +22,9 @@ from briefkasten.errors import BriefkastenError, BrokerError, InvalidRequest
 Action = Literal["retry", "dead"]
 #: A job handler: returns when the job's result is stored and published; raises otherwise.
 Handler = Callable[["Job"], None]
+#: Told after a consumer decided a failed job's fate: (the job, retry or dead, an error code —
+#: never a message, which may name a file). The worker records it in the submission's status.
+FailureHook = Callable[["Job", Action, str], None]
 _MAX_REASON = 500
 
 
@@ -144,6 +148,23 @@ def log_reason(exc: BaseException) -> str:
     if isinstance(exc, BriefkastenError):
         return f"{exc.code}: {exc.message_en}"[:_MAX_REASON]
     return type(exc).__name__
+
+
+def failure_code(exc: BaseException) -> str:
+    """The error code of ``exc`` (``internal_error`` for an unforeseen one): safe for a status."""
+    return exc.code if isinstance(exc, BriefkastenError) else BriefkastenError.code
+
+
+def tell(hook: FailureHook | None, job: Job, action: Action, code: str) -> None:
+    """Call ``hook``; whatever it raises is logged by type only and never stops a consumer."""
+    if hook is None:
+        return
+    try:
+        hook(job, action, code)
+    except Exception as exc:
+        logging.getLogger("briefkasten.broker").warning(
+            "job %s: recording the failure failed (%s)", job.job_id, log_reason(exc)
+        )
 
 
 def failure_reason(exc: BaseException) -> str:

@@ -22,13 +22,16 @@ import time
 from pathlib import Path
 
 from briefkasten.broker.base import (
+    FailureHook,
     Handler,
     Job,
     MessageUnroutable,
     OutboundMessage,
     backoff,
     failure_action,
+    failure_code,
     log_reason,
+    tell,
 )
 from briefkasten.broker.outbox import write_atomic
 from briefkasten.errors import BrokerError
@@ -128,12 +131,14 @@ class LocalJobQueue:
         stop_event: threading.Event | None = None,
         idle_timeout: float | None = None,
         poll_interval: float = 0.2,
+        on_failure: FailureHook | None = None,
     ) -> int:
         """Run ``handler`` on jobs until ``stop_event`` or ``idle_timeout`` s without work.
 
         Same rules as ``RabbitJobQueue.consume``: done only after the handler returned,
         temporary failures retried up to ``max_attempts``, other errors dead-lettered.
-        Returns how many jobs were handled (done or dead-lettered).
+        ``on_failure`` is told of every retry and dead letter. Returns how many jobs were
+        handled (done or dead-lettered).
         """
         stop = stop_event or threading.Event()
         handled = 0
@@ -163,8 +168,10 @@ class LocalJobQueue:
                 )
                 if action == "retry":
                     self.retry(job)
+                    tell(on_failure, job, action, failure_code(exc))
                     continue
                 self.dead_letter(job, reason)
+                tell(on_failure, job, action, failure_code(exc))
             else:
                 self.done(job.job_id)
             handled += 1

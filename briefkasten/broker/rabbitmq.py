@@ -26,13 +26,16 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
 from briefkasten.broker.base import (
+    FailureHook,
     Handler,
     Job,
     MessageUnroutable,
     OutboundMessage,
     backoff,
     failure_action,
+    failure_code,
     log_reason,
+    tell,
 )
 from briefkasten.errors import BrokerError, ConfigError
 
@@ -49,6 +52,8 @@ DEFAULTS: dict[str, float] = {
 }
 PERSISTENT = 2
 REASON_HEADER = "x-briefkasten-reason"
+#: The code recorded when a job is buried because its workers kept disappearing.
+WORKER_LOST = "worker_lost"
 ATTEMPTS_HEADER = "x-briefkasten-attempts"
 
 
@@ -222,6 +227,7 @@ class RabbitJobQueue:
         self._sender_link = _Link(url, self._declare, retries, retry_delay)
         self._sender: concurrent.futures.ThreadPoolExecutor | None = None
         self._sender_lock = threading.Lock()
+        self._on_failure: FailureHook | None = None
 
     def _declare(self, channel: BlockingChannel) -> None:
         channel.exchange_declare(self.dead, exchange_type="fanout", durable=True)
@@ -262,15 +268,18 @@ class RabbitJobQueue:
         idle_timeout: float | None = None,
         reconnect: bool = True,
         max_backoff: float = 5.0,
+        on_failure: FailureHook | None = None,
     ) -> int:
         """Handle jobs until ``stop_event`` is set or no job came for ``idle_timeout`` s.
 
         The handler runs in a helper thread while this thread keeps the connection alive
         (heartbeats); only this thread touches pika. With ``reconnect`` a lost broker is
         waited for (bounded backoff, checking ``stop_event``); without, ``BrokerError``.
+        ``on_failure`` is told of every retry and dead letter (after the broker has it).
         Returns how many jobs were finished (acked or dead-lettered).
         """
         stop = stop_event or threading.Event()
+        self._on_failure = on_failure
         state = {"handled": 0, "idle_since": time.monotonic()}
         failures = 0
         with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="job") as executor:
@@ -348,6 +357,7 @@ class RabbitJobQueue:
             reason = f"gave up after {job.attempt} attempt(s): worker lost during processing"
             self._bury(channel, body, reason, job.attempt)
             channel.basic_ack(tag)
+            tell(self._on_failure, job, "dead", WORKER_LOST)
             return True
         future = executor.submit(handler, job)
         try:
@@ -375,6 +385,7 @@ class RabbitJobQueue:
         else:
             self._bury(channel, job.to_bytes(), reason, job.attempt + 1)
         channel.basic_ack(tag)
+        tell(self._on_failure, job, action, failure_code(error))
         return action == "dead"
 
     def _put(self, channel: BlockingChannel, job: Job, *, delay: float = 0.0) -> None:

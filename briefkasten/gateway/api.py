@@ -31,6 +31,7 @@ from briefkasten.errors import (
     NotFound,
     Unauthorized,
 )
+from briefkasten.gateway.idempotency import KEY_LOCKS
 from briefkasten.gateway.keys import (
     API_KEYS,
     CHECKS,
@@ -154,17 +155,37 @@ async def post_submission(request: web.Request) -> web.Response:
 
 
 async def _receive(request: web.Request, tenant: str, link: UploadLink | None) -> web.Response:
-    intake = request.app[INTAKE]
+    """One submission; with an ``Idempotency-Key`` one per key: requests with the same key take
+    turns (``KEY_LOCKS``), and the first one's receipt answers every later one."""
     idempotency_key = request.headers.get("Idempotency-Key") or None
-    if idempotency_key:
-        if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
-            raise InvalidRequest("Idempotency-Key is too long")
-        if link is not None:  # a link's keys never find another client's receipt
-            idempotency_key = f"link:{link.link_id}:{idempotency_key}"
-        earlier = await run(request, intake.find, tenant, idempotency_key)
-        if earlier is not None:
-            request.app[METRICS].upload(tenant, "duplicate")
-            return web.json_response(receipt(request, earlier, masked=link is not None), status=202)
+    if not idempotency_key:
+        return await _submit(request, tenant, link, None)
+    if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+        raise InvalidRequest("Idempotency-Key is too long")
+    if link is not None:  # a link's keys never find another client's receipt
+        idempotency_key = f"link:{link.link_id}:{idempotency_key}"
+    async with request.app[KEY_LOCKS].hold(f"{tenant}\n{idempotency_key}"):
+        earlier = await run(request, request.app[INTAKE].find, tenant, idempotency_key)
+        if earlier is None:
+            return await _submit(request, tenant, link, idempotency_key)
+    submission, queued_now = earlier
+    if queued_now:  # the first request stored it but could not queue it (503): done now
+        if link is not None:
+            storage, sid = request.app[STORAGE], submission.submission_id
+            await run(request, links.record_submission, storage, link, sid)
+        log.info(
+            "submission %s queued on the client's retry",
+            submission.submission_id,
+            extra={"submission_id": submission.submission_id, "tenant": tenant},
+        )
+    request.app[METRICS].upload(tenant, "accepted" if queued_now else "duplicate")
+    return web.json_response(receipt(request, submission, masked=link is not None), status=202)
+
+
+async def _submit(
+    request: web.Request, tenant: str, link: UploadLink | None, idempotency_key: str | None
+) -> web.Response:
+    intake = request.app[INTAKE]
     uploads: list[str] = []
     if request.content_type == "application/json":
         form, uploads = await tus_form(request, tenant, link)

@@ -18,6 +18,7 @@ from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
 from briefkasten.gateway import admin, api, feedback, health, hosts, links, security, tus
 from briefkasten.gateway.checks import UploadChecks
+from briefkasten.gateway.idempotency import KEY_LOCKS, KeyLocks
 from briefkasten.gateway.keys import (
     API_KEYS,
     CHECKS,
@@ -64,6 +65,7 @@ def create_app(
     app[INTAKE] = Intake(
         storage, jobs, scanner=scanner_for(settings.scan), on_malware=metrics.malware
     )
+    app[KEY_LOCKS] = KeyLocks()
     spool = settings.gateway.spool_dir.absolute()
     spool.mkdir(parents=True, exist_ok=True, mode=0o700)
     app[SPOOL] = spool

@@ -8,10 +8,11 @@ case number (BG-Nummer), ``S`` a submission id, ``F`` a file id, ``D`` a documen
     T/C/S/documents/D.txt            its plain text (OCR)
     T/C/S/documents/D.report.json    its quality report
     T/C/hashes/<sha256>.json         "this case already has a file with this SHA-256" (duplicates)
+    T/submissions/S/intake.json      intake progress: "storing" (written first), then "queued"
     T/submissions/S/manifest.json    the submission (model.Submission as JSON)
     T/submissions/S/status.json      its processing status; after deletion its tombstone
     T/submissions/S/confirmed.json   the case software confirmed receipt (retention starts)
-    T/idempotency/<sha256>.json      Idempotency-Key (hashed) → submission id
+    T/idempotency/<sha256>.json      Idempotency-Key (hashed) → submission id, pending or queued
     T/links/L.json                   an upload link L (case, requested types, expiry)
     T/links/L.revoked.json           "link L is revoked" (checked on every use of its token)
     T/link-submissions/L/S.json      submission S came in through link L (its status page)
@@ -108,6 +109,11 @@ def manifest_key(tenant: str, submission_id: str) -> str:
 def status_key(tenant: str, submission_id: str) -> str:
     """``T/submissions/S/status.json``: received, processing, delivered or failed."""
     return f"{_tenant(tenant)}/submissions/{_id(submission_id)}/status.json"
+
+
+def intake_key(tenant: str, submission_id: str) -> str:
+    """``T/submissions/S/intake.json``: how far the intake got (``storing``, then ``queued``)."""
+    return f"{_tenant(tenant)}/submissions/{_id(submission_id)}/intake.json"
 
 
 def confirmation_key(tenant: str, submission_id: str) -> str:
