@@ -18,7 +18,7 @@ from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
 from briefkasten.gateway import admin, api, feedback, health, links, security, tus
 from briefkasten.gateway.keys import API_KEYS, EXECUTOR, INTAKE, METRICS, SETTINGS, SPOOL, STORAGE
-from briefkasten.gateway.middleware import errors
+from briefkasten.gateway.middleware import errors, install_log_scrubber
 from briefkasten.gateway.web import page
 from briefkasten.intake import Intake
 from briefkasten.monitoring import Metrics
@@ -39,6 +39,7 @@ def create_app(
     keys = settings.api_key_tenants()  # gateway.api_keys and [tenants.<id>] api_keys
     if not keys:
         raise ConfigError("no API keys configured: set BRIEFKASTEN_API_KEYS=tenant:key")
+    install_log_scrubber()
     app = web.Application(middlewares=[errors, security.same_origin, security.rate_limit])
     app[SETTINGS] = settings
     app[API_KEYS] = keys
