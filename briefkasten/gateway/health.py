@@ -7,15 +7,18 @@ pass, else 503; the JSON body names every check and which failed::
      "checks": {"tesseract": {"ok": true, "detail": "…"}, "disk": {"ok": false, …}, …}}
 
 Checks: Tesseract and the configured OCR languages (the probe spawns processes, so its answer
-is kept for ``TESSERACT_TTL`` seconds), storage, RabbitMQ when configured (a connection with a
-short timeout), and free disk space for the spool, job journal and outbox directories
-(``gateway.min_free_disk_mb``). Details never contain secrets or paths.
+is kept for ``TESSERACT_TTL`` seconds), storage (it answers, and a write probe: a tiny object
+put under ``_readyz/`` and deleted again, so a full disk or a read-only bucket fails it),
+RabbitMQ when configured (a connection with a short timeout), and free disk space for the
+spool, job journal and outbox directories (``gateway.min_free_disk_mb``). Details never
+contain secrets or paths.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import secrets
 import shutil
 import threading
 import time
@@ -35,6 +38,8 @@ CHECK_TIMEOUT = 5.0
 #: Seconds a Tesseract probe result is reused.
 TESSERACT_TTL = 60.0
 MIB = 1024 * 1024
+#: Where the storage write probe puts its tiny object (deleted right after).
+PROBE_PREFIX = "_readyz/"
 
 
 class TesseractProbe:
@@ -114,11 +119,15 @@ async def _bounded(app: web.Application, check: Callable[[], tuple[bool, str]]) 
 
 
 def _storage(app: web.Application) -> tuple[bool, str]:
+    storage = app[STORAGE]
     try:
-        app[STORAGE].check()
+        storage.check()
+        key = f"{PROBE_PREFIX}{secrets.token_hex(8)}"
+        storage.put_bytes(key, b"readyz", content_type="text/plain")
+        storage.delete(key)
     except BriefkastenError as exc:
         return False, exc.message_en
-    return True, "ok"
+    return True, "ok (written and deleted a probe object)"
 
 
 def _broker(url: str) -> tuple[bool, str]:

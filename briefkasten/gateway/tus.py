@@ -11,6 +11,13 @@ FastAPI/Django routers) and the protocol is small: five handlers over the blocki
   A cut or stalled connection (``READ_TIMEOUT_S`` without a byte) keeps what arrived, unless
   the request carried ``Upload-Checksum``: then its partial chunk is truncated away. A
   checksum mismatch (460) and a request over the length discard the request's bytes.
+  A write that fails (``ENOSPC``: the disk is full) truncates the file back to the recorded
+  offset and answers 503 ``spool_full`` with ``Retry-After``; the upload stays resumable.
+- Quotas (``TusStore``): a creation over ``gateway.tus_quota_per_owner_bytes`` is 413
+  ``quota_exceeded`` (the owner can send or delete its uploads); over ``gateway.tus_quota_bytes``
+  or the free disk space it is 503 ``spool_full`` with ``Retry-After`` (tus clients retry 5xx,
+  and the room comes back as other uploads finish or expire). 507 was not picked: clients do
+  not know it, and it says nothing about when to come back.
 - One ``asyncio.Lock`` per upload: a second ``PATCH`` or ``DELETE`` on the same upload waits
   up to ``LOCK_WAIT_S`` for the first to finish (then the offsets decide), else answers 409.
 - When the last byte arrives the file is sniffed and hashed in the gateway executor; a
@@ -42,9 +49,10 @@ import aiofiles
 from aiohttp import ClientPayloadError, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from briefkasten.errors import InvalidRequest, LimitExceeded, NotFound
+from briefkasten.errors import InvalidRequest, LimitExceeded, NotFound, SpoolFull
 from briefkasten.gateway import api  # as a module: api.py imports TUS_STORE from here
 from briefkasten.gateway.keys import EXECUTOR, SETTINGS, SPOOL
+from briefkasten.gateway.spool import no_space
 from briefkasten.gateway.tus_store import UPLOAD_ID, TusStore, TusUpload
 
 log = logging.getLogger("briefkasten.gateway")
@@ -142,6 +150,8 @@ def setup(app: web.Application) -> None:
         app[SPOOL] / "tus",
         expiry_s=settings.gateway.tus_expiry_s,
         max_bytes=settings.limits.max_file_bytes,
+        quota_per_owner=settings.gateway.tus_quota_per_owner_bytes,
+        quota=settings.gateway.tus_quota_bytes,
     )
     app[TUS_LOCKS] = UploadLocks()
     app.on_response_prepare.append(_protocol_headers)
@@ -240,6 +250,19 @@ async def _receive(
     request: web.Request, owner: str, upload: TusUpload, checksum: tuple[str, bytes] | None
 ) -> TusUpload:
     """Stream the body into the data file and record the offset of the bytes kept."""
+    try:
+        return await _append(request, owner, upload, checksum)
+    except OSError as exc:  # the disk is full (or failing): back to the recorded offset
+        await api.run(request, request.app[TUS_STORE].truncate, owner, upload.upload_id)
+        log.warning("tus upload %s: write failed (%s), truncated", upload.upload_id, exc.strerror)
+        if no_space(exc):
+            raise SpoolFull("cannot store the chunk: no space left in the spool") from None
+        raise
+
+
+async def _append(
+    request: web.Request, owner: str, upload: TusUpload, checksum: tuple[str, bytes] | None
+) -> TusUpload:
     store = request.app[TUS_STORE]
     digest = hashlib.new(checksum[0], usedforsecurity=False) if checksum else None
     received = keep = 0

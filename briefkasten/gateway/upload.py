@@ -11,7 +11,8 @@ Bounded cost: at most ``gateway.max_form_parts`` parts and ``gateway.max_form_fi
 bytes of non-file parts (values and part headers) per form (413), every wait on the body
 bounded by a ``BodyClock`` (408). A body aiohttp cannot parse (bad boundary, broken part
 headers, a NUL in a header) is an ``InvalidRequest`` (400) whose message never repeats the
-raw header (it holds the file name). Invalid UTF-8 in a file name, raw or percent-encoded,
+raw header (it holds the file name). A full spool disk is ``SpoolFull`` (503, the partial
+file removed). Invalid UTF-8 in a file name, raw or percent-encoded,
 becomes U+FFFD.
 """
 
@@ -33,6 +34,7 @@ from briefkasten.config import Settings
 from briefkasten.document import safe_name
 from briefkasten.errors import BriefkastenError, InvalidRequest, LimitExceeded
 from briefkasten.gateway.body import BodyClock
+from briefkasten.gateway.spool import space_checked
 from briefkasten.intake import IncomingDocument, IncomingFile, check_case_number
 from briefkasten.pipeline.sniff import sniff
 
@@ -245,15 +247,16 @@ async def _spool_file(
     form.spooled.append(path)
     digest = hashlib.sha256()
     size = 0
-    async with aiofiles.open(path, "wb") as out:
-        while chunk := await reader.chunk(part, CHUNK):
-            size += len(chunk)
-            if size > max_bytes:
-                raise LimitExceeded(f"file has more than {max_bytes} bytes")
-            if size > budget:
-                raise LimitExceeded("the submission is larger than the request limit")
-            digest.update(chunk)
-            await out.write(chunk)
+    with space_checked("cannot spool an upload"):  # read_form removes the partial file
+        async with aiofiles.open(path, "wb") as out:
+            while chunk := await reader.chunk(part, CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise LimitExceeded(f"file has more than {max_bytes} bytes")
+                if size > budget:
+                    raise LimitExceeded("the submission is larger than the request limit")
+                digest.update(chunk)
+                await out.write(chunk)
     return IncomingFile(
         path=path,
         name=client_name(part),
