@@ -4,6 +4,7 @@ forms, raw bytes in file names, and what the logs keep of them (nothing)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import io
 import json
@@ -381,3 +382,34 @@ async def test_aiohttp_parser_errors_log_no_header_content(
     assert records, "aiohttp logged nothing"
     logged = caplog.text + "".join(r.getMessage() + (r.exc_text or "") for r in records)
     assert SECRET_NAME not in logged
+
+
+async def test_invalid_utf8_in_a_tus_file_name_becomes_replacement_characters(
+    make_gateway: Callable[..., Awaitable[Gateway]], png_bytes: bytes
+) -> None:
+    gateway = await make_gateway()
+    tus = {**AUTH, "Tus-Resumable": "1.0.0"}
+    name = base64.b64encode(b"Seite \xff.png").decode()
+    created = await gateway.client.post(
+        "/api/v1/tus/",
+        headers={
+            **tus,
+            "Upload-Length": str(len(png_bytes)),
+            "Upload-Metadata": f"filename {name}",
+        },
+    )
+    assert created.status == 201, await created.text()
+    location = created.headers["Location"]
+    patched = await gateway.client.patch(
+        location,
+        data=png_bytes,
+        headers={**tus, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"},
+    )
+    assert patched.status == 204
+    document = {"document_type": "kontoauszug", "uploads": [location.rsplit("/", 1)[1]]}
+    response = await gateway.client.post(
+        "/api/v1/submissions", json={"case_number": CASE, "documents": [document]}, headers=AUTH
+    )
+    assert response.status == 202, await response.text()
+    files = (await response.json())["receipt"]["documents"][0]["files"]
+    assert files[0]["name"] == "Seite \ufffd.png"

@@ -341,7 +341,7 @@ def _checksum(header: str | None) -> tuple[str, bytes] | None:
 
 
 def _parse_metadata(header: str) -> dict[str, str]:
-    """``key base64,key2 base64`` → {key: value}; values must be UTF-8."""
+    """``key base64,key2 base64`` → {key: value}; invalid UTF-8 in a value becomes U+FFFD."""
     if len(header) > MAX_METADATA_CHARS:
         raise InvalidRequest("Upload-Metadata is too long")
     metadata: dict[str, str] = {}
@@ -350,9 +350,10 @@ def _parse_metadata(header: str) -> dict[str, str]:
         if not METADATA_KEY.match(key) or key in metadata:
             raise InvalidRequest("Upload-Metadata has an invalid or repeated key")
         try:
-            metadata[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise InvalidRequest(f"Upload-Metadata {key[:20]!r} is not base64 UTF-8") from exc
+            raw = base64.b64decode(encoded.strip(), validate=True)
+        except binascii.Error as exc:
+            raise InvalidRequest(f"Upload-Metadata {key[:20]!r} is not base64") from exc
+        metadata[key] = raw.decode("utf-8", "replace")
     return metadata
 
 
