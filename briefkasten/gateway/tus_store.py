@@ -207,7 +207,8 @@ class TusStore:
             "media_type": sniffed.media_type,
             "pages": len(sniffed.kinds),
         }
-        self._write(upload_id, info)
+        with space_checked("cannot record a complete upload"):
+            self._write(upload_id, info)
         incoming = self._upload(info).incoming
         assert incoming is not None
         return incoming
