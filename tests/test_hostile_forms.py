@@ -172,6 +172,24 @@ async def test_json_body_in_two_tcp_segments_is_read_whole(
     assert "unknown document_type" in payload["error"]["message_en"]
 
 
+async def test_a_stalled_json_body_is_408(
+    make_gateway: Callable[..., Awaitable[Gateway]],
+) -> None:
+    gateway = await make_gateway(body_idle_timeout_s=0.5)
+    raw = json.dumps({"case_number": CASE, "documents": []}).encode()
+    head = request_head(gateway, "/api/v1/submissions", "application/json", len(raw))
+    server = gateway.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        writer.write(head.encode() + raw[:10])  # and then nothing
+        await writer.drain()
+        status, payload = status_and_json(await asyncio.wait_for(read_answer(reader), TIMEOUT))
+    finally:
+        writer.close()
+    assert status == 408, payload
+    assert payload["error"]["code"] == "request_timeout"
+
+
 async def test_json_body_over_the_limit_is_413(
     make_gateway: Callable[..., Awaitable[Gateway]],
 ) -> None:
