@@ -9,6 +9,7 @@ blocking); the gateway runs them in an executor.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from briefkasten.broker.base import Job, JobQueue
-from briefkasten.errors import InvalidRequest, NotFound
+from briefkasten.errors import BriefkastenError, InvalidRequest, NotFound
 from briefkasten.model import DocumentRequest, ReceivedFile, Submission
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
@@ -81,18 +82,7 @@ class Intake:
         if not documents or not all(d.files for d in documents):
             raise InvalidRequest("a submission needs at least one document with a file")
         submission_id = new_id()
-        requests = tuple(
-            DocumentRequest(
-                document_id=new_id(),
-                document_type=document.document_type,
-                files=tuple(
-                    self._store_original(tenant, case_number, submission_id, incoming)
-                    for incoming in document.files
-                ),
-                note=document.note,
-            )
-            for document in documents
-        )
+        requests = self._store_documents(tenant, case_number, submission_id, documents)
         submission = Submission(
             submission_id=submission_id,
             tenant=tenant,
@@ -102,7 +92,11 @@ class Intake:
             documents=requests,
         )
         # No status object yet: "received" is read from the manifest (one durable write less).
-        self._put_json(layout.manifest_key(tenant, submission_id), submission.to_json())
+        try:
+            self._put_json(layout.manifest_key(tenant, submission_id), submission.to_json())
+        except BaseException:
+            self._discard(tenant, case_number, [f for r in requests for f in r.files])
+            raise
         if idempotency_key:
             self._put_json(
                 layout.idempotency_key(tenant, _key_hash(idempotency_key)),
@@ -139,6 +133,42 @@ class Intake:
         except InvalidRequest as exc:
             raise NotFound(f"no submission {submission_id!r}") from exc
         return data
+
+    def _store_documents(
+        self,
+        tenant: str,
+        case_number: str,
+        submission_id: str,
+        documents: Sequence[IncomingDocument],
+    ) -> tuple[DocumentRequest, ...]:
+        """Store every original; if one fails (a full disk), the ones stored before are removed."""
+        stored: list[ReceivedFile] = []
+        requests: list[DocumentRequest] = []
+        try:
+            for document in documents:
+                files = []
+                for incoming in document.files:
+                    files.append(self._store_original(tenant, case_number, submission_id, incoming))
+                    stored.append(files[-1])
+                requests.append(
+                    DocumentRequest(new_id(), document.document_type, tuple(files), document.note)
+                )
+        except BaseException:
+            self._discard(tenant, case_number, stored)
+            raise
+        return tuple(requests)
+
+    def _discard(self, tenant: str, case_number: str, files: Sequence[ReceivedFile]) -> None:
+        """Best effort: remove originals of a failed submission and the duplicate markers they
+        wrote (a marker left behind would call a later upload a duplicate of nothing). What
+        cannot be removed now is left to the reconciler (originals without a manifest)."""
+        for received in files:
+            keys = [received.key]
+            if received.duplicate_of is None:  # this file wrote the marker
+                keys.append(layout.hash_marker_key(tenant, case_number, received.sha256))
+            for key in keys:
+                with contextlib.suppress(BriefkastenError):
+                    self.storage.delete(key)
 
     def _store_original(
         self, tenant: str, case_number: str, submission_id: str, incoming: IncomingFile

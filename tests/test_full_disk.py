@@ -268,3 +268,29 @@ async def test_full_files_storage_is_503_readyz_503_and_nothing_orphaned(
         "/api/v1/submissions", data=form(png()), headers={"Authorization": f"Bearer {KEY}"}
     )
     assert response.status == 202
+
+
+async def test_a_submission_failing_mid_way_in_storage_leaves_no_original_or_marker(
+    make_gateway: Callable[..., Awaitable[Gateway]], tiny_fs: Path, tmp_path: Path
+) -> None:
+    """The first original fits, the second does not: the first and its marker go again."""
+    root = tiny_fs / "storage"
+    gateway = await make_gateway(storage_url=root.as_uri())
+    small, large = png((300, 400)), png() + os.urandom(2_500_000)
+    filler = fill(tiny_fs, leave=1_000_000)
+    auth = {"Authorization": f"Bearer {KEY}"}
+    response = await gateway.client.post(
+        "/api/v1/submissions", data=form(small, large), headers=auth
+    )
+    assert response.status == 503, await response.text()
+    assert (await response.json())["error"]["code"] == "storage_unavailable"
+    assert files_under(root) == []  # neither the first original nor its duplicate marker
+    assert files_under(tmp_path / "spool") == []
+
+    filler.unlink()
+    response = await gateway.client.post(
+        "/api/v1/submissions", data=form(small, large), headers=auth
+    )
+    assert response.status == 202, await response.text()
+    files = (await response.json())["receipt"]["documents"][0]["files"]
+    assert [f["duplicate_of"] for f in files] == [None, None]  # no marker of a ghost
