@@ -21,6 +21,7 @@ from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
 from briefkasten.gateway import create_app
 from briefkasten.gateway.middleware import errors, install_log_scrubber
+from briefkasten.monitoring import JsonFormatter
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests import factories
@@ -400,6 +401,8 @@ async def test_aiohttp_parser_errors_log_no_header_content(
     assert records, "aiohttp logged nothing"
     logged = caplog.text + "".join(r.getMessage() + (r.exc_text or "") for r in records)
     assert SECRET_NAME not in logged
+    as_json = [json.loads(JsonFormatter().format(r)) for r in records if r.levelno >= 40]
+    assert as_json and all("BadHttpMessage" in e.get("exc", "") for e in as_json)  # kept, scrubbed
 
 
 async def test_invalid_utf8_in_a_tus_file_name_becomes_replacement_characters(

@@ -101,14 +101,15 @@ _SCRUBBER = ScrubTracebacks()
 
 
 def install_log_scrubber() -> None:
-    """Scrub every record of the gateway's and aiohttp's server and web loggers (idempotent).
+    """Scrub every record of the gateway's, aiohttp's server and web, and asyncio's loggers
+    (idempotent).
 
     aiohttp also *warns* with the raw Content-Disposition header (the file name) when it cannot
     parse one; those warnings would reach stderr or ``py.warnings``: they are ignored.
     """
     for category in (BadContentDispositionHeader, BadContentDispositionParam):
         warnings.filterwarnings("ignore", category=category)
-    for name in ("briefkasten.gateway", "aiohttp.server", "aiohttp.web"):
+    for name in ("briefkasten.gateway", "aiohttp.server", "aiohttp.web", "asyncio"):
         logger = logging.getLogger(name)
         if _SCRUBBER not in logger.filters:
             logger.addFilter(_SCRUBBER)
