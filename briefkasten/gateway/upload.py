@@ -12,8 +12,7 @@ bytes of non-file parts (values and part headers) per form (413), every wait on 
 bounded by a ``BodyClock`` (408). A body aiohttp cannot parse (bad boundary, broken part
 headers, a NUL in a header) is an ``InvalidRequest`` (400) whose message never repeats the
 raw header (it holds the file name). A full spool disk is ``SpoolFull`` (503, the partial
-file removed). Invalid UTF-8 in a file name, raw or percent-encoded,
-becomes U+FFFD.
+file removed). Invalid UTF-8 in a file name, raw or percent-encoded, becomes U+FFFD.
 """
 
 from __future__ import annotations
@@ -99,7 +98,7 @@ async def read_form(
 
 #: What aiohttp raises for a body it cannot parse as multipart; their messages can hold the
 #: raw part header (the file name), so they are never passed on.
-_MALFORMED = (ValueError, AssertionError, LookupError, TypeError, HttpProcessingError)
+_MALFORMED = (ValueError, AssertionError, LookupError, HttpProcessingError)
 
 
 async def _multipart(request: web.Request) -> MultipartReader:
