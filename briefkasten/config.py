@@ -128,6 +128,18 @@ class GatewaySettings:
     #: matches any port). Empty: the host of ``links.public_base_url`` plus ``localhost``,
     #: ``127.0.0.1`` and ``[::1]``. Anything else is refused with 421 (DNS rebinding).
     allowed_hosts: str = ""
+    #: Parts (fields and files) one multipart form may have.
+    max_form_parts: int = 200
+    #: Bytes of all non-file parts of one form together (field values and part headers).
+    max_form_field_bytes: int = 64 * 1024
+    #: A request body that sends no byte for this long is refused (408).
+    body_idle_timeout_s: float = 60.0
+    #: A request body must be complete within this many seconds (slowloris bound; 408).
+    body_deadline_s: float = 1800.0
+    #: Bytes of unfinished tus uploads one upload link or API key may hold (0 = no quota).
+    tus_quota_per_owner_bytes: int = 1024 * MIB
+    #: Bytes of unfinished tus uploads all owners together may hold (0 = no quota).
+    tus_quota_bytes: int = 20 * 1024 * MIB
 
     @property
     def catalogue(self) -> tuple[str, ...]:

@@ -16,7 +16,9 @@ operators and logs. Messages never contain document content.
     │   ├── LimitExceeded                 HTTP 413
     │   ├── TooComplex                    HTTP 422 (decoding it would exceed memory/CPU/time)
     │   ├── MalwareFound                  HTTP 422 (clamd found a signature; file quarantined)
-    │   └── InvalidRequest                HTTP 400 (a form field is missing or malformed)
+    │   ├── InvalidRequest                HTTP 400 (a form field is missing or malformed)
+    │   │   └── RequestTimeout            HTTP 408 (the body stalled or took too long)
+    │   └── QuotaExceeded                 HTTP 413 (unfinished resumable uploads of one owner)
     ├── Unauthorized                      exit 2, HTTP 401, not retried
     ├── Forbidden                         exit 2, HTTP 403, not retried (e.g. a foreign Origin)
     ├── RateLimited                       HTTP 429, retried later (too many requests)
@@ -28,6 +30,7 @@ operators and logs. Messages never contain document content.
     │   └── ChildDied                     a sandbox child was killed from outside (retried)
     └── TemporaryFailure                  exit 5, HTTP 503, retried (a server is away)
         ├── StorageError                  object storage (files or S3)
+        ├── SpoolFull                     the gateway's spool disk or global upload quota is full
         ├── BrokerError                   RabbitMQ or the outbox
         └── ScanUnavailable               clamd cannot be reached (scan fails closed)
             └── ScanFailed                clamd answered with an error (never bypassed)
@@ -158,6 +161,28 @@ class InvalidRequest(InputRejected):
     message_de = "Die Angaben sind unvollständig oder falsch. Bitte prüfen Sie das Formular."
 
 
+class RequestTimeout(InvalidRequest):
+    """The request body stopped arriving (no byte for a while) or took longer than allowed."""
+
+    code = "request_timeout"
+    http_status = 408
+    message_de = (
+        "Die Übertragung hat zu lange gedauert oder ist stehen geblieben. "
+        "Bitte prüfen Sie Ihre Internetverbindung und versuchen Sie es noch einmal."
+    )
+
+
+class QuotaExceeded(InputRejected):
+    """One upload link or API key has too many unfinished resumable uploads in the spool."""
+
+    code = "quota_exceeded"
+    http_status = 413
+    message_de = (
+        "Sie haben zu viele angefangene Uploads. Bitte senden Sie diese zuerst ab "
+        "oder brechen Sie sie ab."
+    )
+
+
 class Unauthorized(BriefkastenError):
     """No valid API key or upload token."""
 
@@ -266,6 +291,12 @@ class StorageError(TemporaryFailure):
     """Object storage (local files or S3) failed."""
 
     code = "storage_unavailable"
+
+
+class SpoolFull(TemporaryFailure):
+    """The gateway's spool has no room left (disk full or the global upload quota reached)."""
+
+    code = "spool_full"
 
 
 class BrokerError(TemporaryFailure):

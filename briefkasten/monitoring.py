@@ -69,6 +69,8 @@ class JsonFormatter(logging.Formatter):
         event.update(_extras(record))
         if record.exc_info:
             event["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # a traceback scrubbed already (gateway.middleware)
+            event["exc"] = record.exc_text
         return json.dumps(event, ensure_ascii=False, default=str)
 
 

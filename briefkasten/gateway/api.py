@@ -31,6 +31,7 @@ from briefkasten.errors import (
     NotFound,
     Unauthorized,
 )
+from briefkasten.gateway.body import BodyClock, read_body
 from briefkasten.gateway.idempotency import KEY_LOCKS
 from briefkasten.gateway.keys import (
     API_KEYS,
@@ -289,10 +290,11 @@ async def tus_form(
 
 
 async def json_object(request: web.Request, limit: int) -> dict[str, Any]:
-    """The request body as a JSON object of at most ``limit`` bytes."""
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise InvalidRequest("request body is too large")
+    """The whole request body as a JSON object of at most ``limit`` bytes (413 past it).
+
+    Read to its end, however many TCP segments it comes in, bounded in time (``BodyClock``).
+    """
+    raw = await read_body(request, limit, BodyClock.of(request.app[SETTINGS].gateway))
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -29,7 +29,7 @@ from briefkasten.gateway.keys import (
     SPOOL,
     STORAGE,
 )
-from briefkasten.gateway.middleware import errors
+from briefkasten.gateway.middleware import errors, install_log_scrubber
 from briefkasten.gateway.web import page
 from briefkasten.intake import Intake
 from briefkasten.monitoring import Metrics
@@ -51,6 +51,7 @@ def create_app(
     keys = settings.api_key_tenants()  # gateway.api_keys and [tenants.<id>] api_keys
     if not keys:
         raise ConfigError("no API keys configured: set BRIEFKASTEN_API_KEYS=tenant:key")
+    install_log_scrubber()
     app = web.Application(
         middlewares=[errors, hosts.check_host, security.same_origin, security.rate_limit]
     )

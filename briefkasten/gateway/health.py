@@ -7,11 +7,12 @@ pass, else 503; the JSON body names every check and which failed::
      "checks": {"tesseract": {"ok": true, "detail": "…"}, "disk": {"ok": false, …}, …}}
 
 Checks: Tesseract and the configured OCR languages (the probe spawns processes, so its answer
-is kept for ``TESSERACT_TTL`` seconds), storage, RabbitMQ when configured (a connection with a
-short timeout), free disk space for the spool, job journal and outbox directories
-(``gateway.min_free_disk_mb``), the sandbox (a child process can be started and answers), and
-the malware scan: ``off`` when no clamd is configured
-(passes), clamd's version when it answers ``PING``, a failure when it does not (passes with
+is kept for ``TESSERACT_TTL`` seconds), storage (it answers, and a write probe: a tiny object
+put under ``_readyz/`` and deleted again, so a full disk or a read-only bucket fails it),
+RabbitMQ when configured (a connection with a short timeout), free disk space for the spool, job
+journal and outbox directories (``gateway.min_free_disk_mb``), the sandbox (a child process can
+be started and answers), and the malware scan: ``off`` when no clamd is configured (passes),
+clamd's version when it answers ``PING``, a failure when it does not (passes with
 ``scan.fail_open``, saying uploads are accepted unscanned). Details never contain secrets or
 paths.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import secrets
 import shutil
 import threading
 import time
@@ -39,6 +41,8 @@ CHECK_TIMEOUT = 5.0
 #: Seconds a Tesseract probe result is reused.
 TESSERACT_TTL = 60.0
 MIB = 1024 * 1024
+#: Where the storage write probe puts its tiny object (deleted right after).
+PROBE_PREFIX = "_readyz/"
 
 
 class TesseractProbe:
@@ -120,11 +124,15 @@ async def _bounded(app: web.Application, check: Callable[[], tuple[bool, str]]) 
 
 
 def _storage(app: web.Application) -> tuple[bool, str]:
+    storage = app[STORAGE]
     try:
-        app[STORAGE].check()
+        storage.check()
+        key = f"{PROBE_PREFIX}{secrets.token_hex(8)}"
+        storage.put_bytes(key, b"readyz", content_type="text/plain")
+        storage.delete(key)
     except BriefkastenError as exc:
         return False, exc.message_en
-    return True, "ok"
+    return True, "ok (written and deleted a probe object)"
 
 
 def _broker(url: str) -> tuple[bool, str]:

@@ -1,14 +1,22 @@
 """The gateway's one error boundary: every error becomes ``{"error": {code, message_de, ...}}``.
 
 German for the applicant, English for the operator; never any document content. Unexpected
-exceptions are logged with their traceback (no request body) and answered with a generic 500.
+exceptions are logged with the route (not the raw path) and a scrubbed traceback, and answered
+with a generic 500. Scrubbed: the frames and the exception types of the whole chain, no
+exception messages, since a message can hold request content (aiohttp's parser errors repeat
+the raw part header with the applicant's file name). ``ScrubTracebacks`` does the same to
+every record of the gateway's and aiohttp's server loggers (``install_log_scrubber``).
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
+import warnings
+from types import TracebackType
 
 from aiohttp import web
+from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
 from aiohttp.typedefs import Handler
 
 from briefkasten.errors import BriefkastenError, NotFound, RateLimited
@@ -43,8 +51,67 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return web.json_response(error_body(NotFound("no such endpoint")), status=404)
     except web.HTTPException:
         raise
-    except Exception:
-        log.exception("%s %s failed", request.method, request.path)
+    except Exception as exc:
+        log.error("%s %s failed:\n%s", request.method, _route(request), scrubbed(exc))
         return web.json_response(
             error_body(BriefkastenError("internal error; see the gateway log")), status=500
         )
+
+
+def _route(request: web.Request) -> str:
+    """The matched route's pattern (``/api/v1/tus/{upload_id}``), not the client's raw path."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(no route)"
+
+
+def scrubbed(exc: BaseException) -> str:
+    """The traceback of ``exc`` and its causes: frames and exception types, no messages."""
+    lines: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        lines[:0] = [
+            *_frames(current.__traceback__),
+            f"{type(current).__module__}.{type(current).__qualname__} (message dropped)\n",
+        ]
+        current = current.__cause__ or current.__context__
+        if current is not None:
+            lines[:0] = ["The above exception led to:\n"]
+    return "".join(lines).rstrip("\n")
+
+
+def _frames(tb: TracebackType | None) -> list[str]:
+    return ["Traceback (most recent call last):\n", *traceback.format_tb(tb)] if tb else []
+
+
+class ScrubTracebacks(logging.Filter):
+    """Replaces a record's traceback by ``scrubbed()`` and drops exception arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = scrubbed(record.exc_info[1])
+            record.exc_info = None
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                type(a).__qualname__ if isinstance(a, BaseException) else a for a in record.args
+            )
+        return True
+
+
+_SCRUBBER = ScrubTracebacks()
+
+
+def install_log_scrubber() -> None:
+    """Scrub every record of the gateway's, aiohttp's server and web, and asyncio's loggers
+    (idempotent).
+
+    aiohttp also *warns* with the raw Content-Disposition header (the file name) when it cannot
+    parse one; those warnings would reach stderr or ``py.warnings``: they are ignored.
+    """
+    for category in (BadContentDispositionHeader, BadContentDispositionParam):
+        warnings.filterwarnings("ignore", category=category)
+    for name in ("briefkasten.gateway", "aiohttp.server", "aiohttp.web", "asyncio"):
+        logger = logging.getLogger(name)
+        if _SCRUBBER not in logger.filters:
+            logger.addFilter(_SCRUBBER)

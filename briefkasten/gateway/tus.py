@@ -8,9 +8,15 @@ FastAPI/Django routers) and the protocol is small: five handlers over the blocki
   an upload belongs to ``tenant/link_id`` or ``tenant/api``; anyone else's id answers 404.
 - ``PATCH`` streams the body with ``iter_chunked`` into the data file (aiofiles), never past
   ``Upload-Length`` (413), and records the new offset only after the bytes are on disk.
-  A cut or stalled connection (``READ_TIMEOUT_S`` without a byte) keeps what arrived, unless
-  the request carried ``Upload-Checksum``: then its partial chunk is truncated away. A
+  A cut or stalled connection (``READ_TIMEOUT_S`` without a byte, or a body still arriving
+  after ``gateway.body_deadline_s``: slowloris) keeps what arrived, unless the request
+  carried ``Upload-Checksum``: then its partial chunk is truncated away. A
   checksum mismatch (460) and a request over the length discard the request's bytes.
+  A write that fails (``ENOSPC``: the disk is full) truncates the file back to the recorded
+  offset and answers 503 ``spool_full`` with ``Retry-After``; the upload stays resumable.
+- Quotas (``TusStore``): a creation over ``gateway.tus_quota_per_owner_bytes`` is 413
+  ``quota_exceeded``; over ``gateway.tus_quota_bytes`` or the free disk space 503
+  ``spool_full`` with ``Retry-After`` (tus clients retry 5xx; 507 they do not know).
 - One ``asyncio.Lock`` per upload: a second ``PATCH`` or ``DELETE`` on the same upload waits
   up to ``LOCK_WAIT_S`` for the first to finish (then the offsets decide), else answers 409.
 - When the last byte arrives the file is sniffed and hashed in the gateway executor; a
@@ -39,12 +45,13 @@ from collections.abc import AsyncIterator, Mapping
 from email.utils import formatdate
 
 import aiofiles
-from aiohttp import ClientPayloadError, web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp import web
 
-from briefkasten.errors import InvalidRequest, LimitExceeded, NotFound
+from briefkasten.errors import InvalidRequest, LimitExceeded, NotFound, SpoolFull
 from briefkasten.gateway import api  # as a module: api.py imports TUS_STORE from here
+from briefkasten.gateway.body import BodyClock
 from briefkasten.gateway.keys import CHECKS, EXECUTOR, SETTINGS, SPOOL
+from briefkasten.gateway.spool import no_space
 from briefkasten.gateway.tus_store import UPLOAD_ID, TusStore, TusUpload
 
 log = logging.getLogger("briefkasten.gateway")
@@ -142,6 +149,8 @@ def setup(app: web.Application) -> None:
         app[SPOOL] / "tus",
         expiry_s=settings.gateway.tus_expiry_s,
         max_bytes=settings.limits.max_file_bytes,
+        quota_per_owner=settings.gateway.tus_quota_per_owner_bytes,
+        quota=settings.gateway.tus_quota_bytes,
     )
     app[TUS_LOCKS] = UploadLocks()
     app.on_response_prepare.append(_protocol_headers)
@@ -240,8 +249,22 @@ async def _receive(
     request: web.Request, owner: str, upload: TusUpload, checksum: tuple[str, bytes] | None
 ) -> TusUpload:
     """Stream the body into the data file and record the offset of the bytes kept."""
+    try:
+        return await _append(request, owner, upload, checksum)
+    except OSError as exc:  # the disk is full (or failing): back to the recorded offset
+        await api.run(request, request.app[TUS_STORE].truncate, owner, upload.upload_id)
+        log.warning("tus upload %s: write failed (%s), truncated", upload.upload_id, exc.strerror)
+        if no_space(exc):
+            raise SpoolFull("cannot store the chunk: no space left in the spool") from None
+        raise
+
+
+async def _append(
+    request: web.Request, owner: str, upload: TusUpload, checksum: tuple[str, bytes] | None
+) -> TusUpload:
     store = request.app[TUS_STORE]
     digest = hashlib.new(checksum[0], usedforsecurity=False) if checksum else None
+    clock = BodyClock(READ_TIMEOUT_S, request.app[SETTINGS].gateway.body_deadline_s)
     received = keep = 0
     try:
         async with aiofiles.open(upload.path, "r+b") as out:
@@ -249,7 +272,7 @@ async def _receive(
             await out.truncate()  # what a writer that died left beyond the recorded offset
             try:
                 chunks = request.content.iter_chunked(CHUNK)
-                while chunk := await _next_chunk(chunks):
+                while chunk := await _next_chunk(chunks, clock):
                     if upload.offset + received + len(chunk) > upload.length:
                         raise LimitExceeded("the request has more bytes than Upload-Length")
                     if digest is not None:
@@ -273,13 +296,15 @@ async def _receive(
     return await api.run(request, store.advance, owner, upload.upload_id, upload.offset + keep)
 
 
-async def _next_chunk(chunks: AsyncIterator[bytes]) -> bytes:
-    """The next chunk of the body, ``b""`` at its end; ``UploadInterrupted`` if cut or stalled."""
+async def _next_chunk(chunks: AsyncIterator[bytes], clock: BodyClock) -> bytes:
+    """The next chunk of the body, ``b""`` at its end; ``UploadInterrupted`` if cut, stalled
+    or past the body deadline."""
     try:
-        async with asyncio.timeout(READ_TIMEOUT_S):
-            return await anext(chunks, b"")
-    except (OSError, ClientPayloadError, HttpProcessingError) as exc:  # TimeoutError is OSError
-        raise UploadInterrupted(f"connection lost mid-chunk: {type(exc).__name__}") from exc
+        return await clock.wait(anext(chunks, b""))
+    except InvalidRequest as exc:  # RequestTimeout, or the body broke off
+        raise UploadInterrupted(f"connection lost mid-chunk: {exc.message_en}") from None
+    except OSError as exc:
+        raise UploadInterrupted(f"connection lost mid-chunk: {type(exc).__name__}") from None
 
 
 async def _owner(request: web.Request) -> str:
@@ -318,7 +343,7 @@ def _checksum(header: str | None) -> tuple[str, bytes] | None:
 
 
 def _parse_metadata(header: str) -> dict[str, str]:
-    """``key base64,key2 base64`` → {key: value}; values must be UTF-8."""
+    """``key base64,key2 base64`` → {key: value}; invalid UTF-8 in a value becomes U+FFFD."""
     if len(header) > MAX_METADATA_CHARS:
         raise InvalidRequest("Upload-Metadata is too long")
     metadata: dict[str, str] = {}
@@ -327,9 +352,10 @@ def _parse_metadata(header: str) -> dict[str, str]:
         if not METADATA_KEY.match(key) or key in metadata:
             raise InvalidRequest("Upload-Metadata has an invalid or repeated key")
         try:
-            metadata[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise InvalidRequest(f"Upload-Metadata {key[:20]!r} is not base64 UTF-8") from exc
+            raw = base64.b64decode(encoded.strip(), validate=True)
+        except binascii.Error as exc:
+            raise InvalidRequest(f"Upload-Metadata {key[:20]!r} is not base64") from exc
+        metadata[key] = raw.decode("utf-8", "replace")
     return metadata
 
 

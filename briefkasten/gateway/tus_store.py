@@ -11,6 +11,15 @@ offset in it is only advanced after the bytes are on disk. A writer that died mi
 leave the data file longer than the recorded offset; the next write truncates it back first.
 An upload expires ``expiry_s`` seconds after its last received byte (a sliding window), also
 when complete but never sent; ``expire()`` deletes expired uploads and stray files.
+
+Quotas: a new upload reserves its whole ``Upload-Length``. The uploads still in the spool
+(unfinished, or complete but not yet sent) of one owner may reserve ``quota_per_owner``
+bytes (``QuotaExceeded``, 413: the owner can send or delete its own), of all owners together
+``quota`` bytes, and no more than the file system has free (``SpoolFull``, 503 with
+``Retry-After``: it frees itself as others finish or expire). The check and the creation
+hold one lock, per process: gateways sharing one spool directory can overshoot by the
+uploads they create at the same moment. A full disk while writing (``ENOSPC``) is
+``SpoolFull`` too; ``tus.py`` truncates the data file back to the recorded offset.
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ import logging
 import os
 import re
 import secrets
+import shutil
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +39,16 @@ from pathlib import Path
 from typing import Any
 
 from briefkasten.document import safe_name
-from briefkasten.errors import EmptyInput, InputRejected, InvalidRequest, LimitExceeded, NotFound
+from briefkasten.errors import (
+    EmptyInput,
+    InputRejected,
+    InvalidRequest,
+    LimitExceeded,
+    NotFound,
+    QuotaExceeded,
+    SpoolFull,
+)
+from briefkasten.gateway.spool import space_checked
 from briefkasten.intake import IncomingFile
 from briefkasten.pipeline.sniff import Sniffed
 
@@ -62,10 +82,21 @@ class TusUpload:
 class TusStore:
     """Unfinished and finished tus uploads under ``directory``, per owner."""
 
-    def __init__(self, directory: Path, *, expiry_s: float, max_bytes: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        expiry_s: float,
+        max_bytes: int,
+        quota_per_owner: int = 0,
+        quota: int = 0,
+    ) -> None:
         self.directory = directory
         self.expiry_s = expiry_s
         self.max_bytes = max_bytes
+        self.quota_per_owner = quota_per_owner  # 0: no quota
+        self.quota = quota
+        self._creating = threading.Lock()
 
     def create(self, owner: str, length: int, metadata: dict[str, str]) -> TusUpload:
         """A new, empty upload of ``length`` bytes; the client's file name is sanitised."""
@@ -76,6 +107,43 @@ class TusStore:
         if length > self.max_bytes:
             raise LimitExceeded(f"file has {length} bytes, limit is {self.max_bytes}")
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # made when first needed
+        with self._creating, space_checked("cannot create an upload"):
+            self._check_quota(owner, length)
+            return self._create(owner, length, metadata)
+
+    def reserved(self) -> tuple[dict[str, int], int]:
+        """Bytes reserved by the uploads in the spool (not expired) per owner, and how many of
+        all of them are still to come (reserved but not yet written)."""
+        totals: dict[str, int] = {}
+        pending = 0
+        if not self.directory.is_dir():
+            return totals, pending
+        now = time.time()
+        for path in self.directory.glob("*.json"):
+            try:
+                info = json.loads(path.read_text(encoding="utf-8"))
+                if float(info["expires"]) > now:
+                    owner = str(info["owner"])
+                    totals[owner] = totals.get(owner, 0) + int(info["length"])
+                    pending += int(info["length"]) - int(info["offset"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # removed meanwhile, or unreadable: expire() reports it
+        return totals, pending
+
+    def _check_quota(self, owner: str, length: int) -> None:
+        totals, pending = self.reserved()
+        mine = totals.get(owner, 0)
+        if self.quota_per_owner and mine + length > self.quota_per_owner:
+            raise QuotaExceeded(
+                f"unfinished uploads of this owner would reserve {mine + length} bytes, "
+                f"quota is {self.quota_per_owner}"
+            )
+        if self.quota and sum(totals.values()) + length > self.quota:
+            raise SpoolFull(f"the tus spool quota of {self.quota} bytes is used up")
+        if shutil.disk_usage(self.directory).free < pending + length:
+            raise SpoolFull("the spool file system has no room for this upload")
+
+    def _create(self, owner: str, length: int, metadata: dict[str, str]) -> TusUpload:
         upload_id = secrets.token_hex(16)
         data, _ = self._paths(upload_id)
         os.close(os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -108,8 +176,15 @@ class TusStore:
             raise InvalidRequest(f"offset {offset} is outside 0..{info['length']}")
         info["offset"] = offset
         info["expires"] = time.time() + self.expiry_s
-        self._write(upload_id, info)
+        with space_checked("cannot record an upload's offset"):
+            self._write(upload_id, info)
         return self._upload(info)
+
+    def truncate(self, owner: str, upload_id: str) -> None:
+        """Cut the data file back to the recorded offset (after a failed or refused write)."""
+        info = self._load(owner, upload_id, expired_ok=True)
+        data, _ = self._paths(upload_id)
+        os.truncate(data, info["offset"])
 
     def finish(self, owner: str, upload_id: str, sniff: Callable[[Path], Sniffed]) -> IncomingFile:
         """Hash and sniff (``sniff(path)``, sandboxed) a complete upload and record it; a
@@ -132,7 +207,8 @@ class TusStore:
             "media_type": sniffed.media_type,
             "pages": len(sniffed.kinds),
         }
-        self._write(upload_id, info)
+        with space_checked("cannot record a complete upload"):
+            self._write(upload_id, info)
         incoming = self._upload(info).incoming
         assert incoming is not None
         return incoming

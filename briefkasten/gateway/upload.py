@@ -6,24 +6,34 @@ the simplest form (``case_number``, ``document_type``, repeated ``file``) is one
 one request can carry several. Files are written with aiofiles under a random name in a private
 spool directory (the client's file name is kept only as sanitised metadata); byte limits are
 counted here ourselves, since aiohttp's ``client_max_size`` does not guard ``read_chunk()``.
+
+Bounded cost: at most ``gateway.max_form_parts`` parts and ``gateway.max_form_field_bytes``
+bytes of non-file parts (values and part headers) per form (413), every wait on the body
+bounded by a ``BodyClock`` (408). A body aiohttp cannot parse (bad boundary, broken part
+headers, a NUL in a header) is an ``InvalidRequest`` (400) whose message never repeats the
+raw header (it holds the file name). A full spool disk is ``SpoolFull`` (503, the partial
+file removed). Invalid UTF-8 in a file name, raw or percent-encoded, becomes U+FFFD.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 import aiofiles
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from briefkasten.config import Settings
 from briefkasten.document import safe_name
-from briefkasten.errors import InvalidRequest, LimitExceeded
+from briefkasten.errors import BriefkastenError, InvalidRequest, LimitExceeded
+from briefkasten.gateway.body import BodyClock
+from briefkasten.gateway.spool import space_checked
 from briefkasten.intake import (
     IncomingDocument,
     IncomingFile,
@@ -32,6 +42,7 @@ from briefkasten.intake import (
 )
 from briefkasten.pipeline.sniff import Sniffed
 
+T = TypeVar("T")
 CHUNK = 256 * 1024
 MAX_FIELD_BYTES = 2048
 
@@ -78,7 +89,7 @@ async def read_form(
     form = UploadForm(case_number=case_number)
     try:
         await _read_parts(
-            await request.multipart(),
+            _Reader(await _multipart(request), settings),
             form,
             settings,
             spool,
@@ -93,8 +104,61 @@ async def read_form(
     return form
 
 
+#: What aiohttp raises for a body it cannot parse as multipart; their messages can hold the
+#: raw part header (the file name), so they are never passed on.
+_MALFORMED = (ValueError, AssertionError, LookupError, HttpProcessingError)
+
+
+async def _multipart(request: web.Request) -> MultipartReader:
+    try:
+        return await request.multipart()
+    except _MALFORMED:
+        raise InvalidRequest("the request is not a well-formed multipart form") from None
+
+
+class _Reader:
+    """The form's parts and their bytes, counted against the form limits and the clock."""
+
+    def __init__(self, reader: MultipartReader, settings: Settings) -> None:
+        self._reader = reader
+        self._clock = BodyClock.of(settings.gateway)
+        self._max_parts = settings.gateway.max_form_parts
+        self._max_field_bytes = settings.gateway.max_form_field_bytes
+        self.parts = 0
+        self.field_bytes = 0
+
+    async def next(self) -> BodyPartReader | None:
+        part = await self._guarded(self._reader.next())
+        if part is None:
+            return None
+        self.parts += 1
+        if self.parts > self._max_parts:
+            raise LimitExceeded(f"the form has more than {self._max_parts} parts")
+        if not isinstance(part, BodyPartReader):
+            raise InvalidRequest("nested multipart bodies are not supported")
+        self.count(sum(len(k) + len(v) for k, v in part.headers.items()))
+        return part
+
+    async def chunk(self, part: BodyPartReader, size: int) -> bytes:
+        return await self._guarded(part.read_chunk(size))
+
+    def count(self, field_bytes: int) -> None:
+        """Count bytes of non-file parts against ``gateway.max_form_field_bytes``."""
+        self.field_bytes += field_bytes
+        if self.field_bytes > self._max_field_bytes:
+            raise LimitExceeded(f"the form fields have more than {self._max_field_bytes} bytes")
+
+    async def _guarded(self, step: Awaitable[T]) -> T:
+        try:
+            return await self._clock.wait(step)
+        except BriefkastenError:
+            raise
+        except _MALFORMED:
+            raise InvalidRequest("the request is not a well-formed multipart form") from None
+
+
 async def _read_parts(
-    reader: MultipartReader,
+    reader: _Reader,
     form: UploadForm,
     settings: Settings,
     spool: Path,
@@ -108,16 +172,14 @@ async def _read_parts(
     drafts: list[_Draft] = []
     total = pages = 0
     while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            raise InvalidRequest("nested multipart bodies are not supported")
-        name = part.name or ""
+        name = _part_name(part)
         if name == "file":
             if not drafts:
                 raise InvalidRequest("a file part must follow case_number and document_type")
             if sum(len(d.files) for d in drafts) >= limits.max_files:
                 raise LimitExceeded(f"more than {limits.max_files} files in one submission")
             budget = settings.gateway.max_request_bytes - total
-            incoming = await _spool_file(part, form, spool, limits.max_file_bytes, budget)
+            incoming = await _spool_file(reader, part, form, spool, limits.max_file_bytes, budget)
             total += incoming.size
             sniffed = await run(sniff, incoming.path)
             pages += len(sniffed.kinds)
@@ -133,7 +195,7 @@ async def _read_parts(
                 )
             )
             continue
-        value = await _field(part)
+        value = await _field(reader, part, name)
         if name == "case_number":
             form.case_number = check_case_number(value)
             if fixed_case and form.case_number != fixed_case:
@@ -162,40 +224,81 @@ async def _read_parts(
     form.documents = [IncomingDocument(d.document_type, tuple(d.files), d.note) for d in drafts]
 
 
-async def _field(part: BodyPartReader) -> str:
+def _part_name(part: BodyPartReader) -> str:
+    """The part's ``name``; a Content-Disposition aiohttp cannot parse is ``InvalidRequest``."""
+    try:
+        return part.name or ""
+    except _MALFORMED:
+        raise InvalidRequest("a part has a malformed Content-Disposition header") from None
+
+
+async def _field(reader: _Reader, part: BodyPartReader, name: str) -> str:
     data = b""
-    while chunk := await part.read_chunk(MAX_FIELD_BYTES):
+    while chunk := await reader.chunk(part, MAX_FIELD_BYTES):
         data += chunk
+        reader.count(len(chunk))
         if len(data) > MAX_FIELD_BYTES:
-            raise InvalidRequest(f"form field {part.name!r} is too long")
+            raise InvalidRequest(f"form field {name[:40]!r} is too long")
     try:
         return data.decode("utf-8").strip()
-    except UnicodeDecodeError as exc:
-        raise InvalidRequest(f"form field {part.name!r} is not UTF-8") from exc
+    except UnicodeDecodeError:
+        raise InvalidRequest(f"form field {name[:40]!r} is not UTF-8") from None
 
 
 async def _spool_file(
-    part: BodyPartReader, form: UploadForm, spool: Path, max_bytes: int, budget: int
+    reader: _Reader,
+    part: BodyPartReader,
+    form: UploadForm,
+    spool: Path,
+    max_bytes: int,
+    budget: int,
 ) -> IncomingFile:
     path = spool / f"{secrets.token_hex(16)}.part"
     form.spooled.append(path)
     digest = hashlib.sha256()
     size = 0
-    async with aiofiles.open(path, "wb") as out:
-        while chunk := await part.read_chunk(CHUNK):
-            size += len(chunk)
-            if size > max_bytes:
-                raise LimitExceeded(f"file has more than {max_bytes} bytes")
-            if size > budget:
-                raise LimitExceeded("the submission is larger than the request limit")
-            digest.update(chunk)
-            await out.write(chunk)
+    with space_checked("cannot spool an upload"):  # read_form removes the partial file
+        async with aiofiles.open(path, "wb") as out:
+            while chunk := await reader.chunk(part, CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise LimitExceeded(f"file has more than {max_bytes} bytes")
+                if size > budget:
+                    raise LimitExceeded("the submission is larger than the request limit")
+                digest.update(chunk)
+                await out.write(chunk)
     return IncomingFile(
         path=path,
-        # Some clients (aiohttp, curl with --form-string) percent-encode the file name.
-        name=safe_name(unquote(part.filename or "upload")),
+        name=client_name(part),
         sha256=digest.hexdigest(),
         size=size,
         media_type="",
         pages=0,
     )
+
+
+def client_name(part: BodyPartReader) -> str:
+    """The client's file name as sanitised metadata; invalid UTF-8 becomes U+FFFD.
+
+    aiohttp decodes part headers as UTF-8 with ``surrogateescape``: the raw bytes are restored
+    and decoded again with replacement. Some clients (aiohttp, curl with ``--form-string``)
+    percent-encode the name; invalid UTF-8 there is replaced as well.
+    """
+    try:
+        raw = part.filename or "upload"
+    except _MALFORMED:
+        raise InvalidRequest("a part has a malformed Content-Disposition header") from None
+    return safe_name(unquote(_repaired(raw), errors="replace"))
+
+
+def _repaired(text: str) -> str:
+    """``text`` with escaped raw bytes decoded (invalid ones as U+FFFD) and no surrogates."""
+    data = text.encode("utf-8", "surrogateescape") if _escaped_only(text) else None
+    if data is None:
+        data = text.encode("utf-8", "replace")
+    return data.decode("utf-8", "replace")
+
+
+def _escaped_only(text: str) -> bool:
+    """Every surrogate in ``text`` is one ``surrogateescape`` made (U+DC80..U+DCFF)."""
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
