@@ -5,10 +5,20 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from pathlib import Path
 
 import pytest
 
-from briefkasten.errors import ChildDied, CorruptInput, ProcessingError, TooComplex
+from briefkasten.config import Settings
+from briefkasten.errors import (
+    ChildDied,
+    CorruptInput,
+    ProcessingError,
+    TemporaryFailure,
+    TooComplex,
+)
+from briefkasten.gateway import checks as gateway_checks
+from briefkasten.gateway.checks import UploadChecks
 from briefkasten.sandbox import Bounds, CpuBudget, Sandbox
 from tests import sandbox_targets as targets
 from tests.processes import sandbox_children
@@ -111,3 +121,19 @@ def test_children_report_what_they_used(sandbox: Sandbox) -> None:
     budget = CpuBudget(100)
     sandbox.map(targets.allocate, [64, 64], budget=budget)
     assert 0 < budget.spent < 100
+
+
+def test_the_gateway_answers_a_killed_check_with_a_temporary_failure(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, tmp_path: Path
+) -> None:
+    checks = UploadChecks(settings)
+    upload = tmp_path / "upload.png"
+    upload.write_bytes(b"\x89PNG\r\n\x1a\n")
+    monkeypatch.setattr(gateway_checks, "sniff", targets.killed_while_checking)
+    monkeypatch.setattr(gateway_checks, "precheck", targets.killed_while_checking)
+    with pytest.raises(TemporaryFailure) as caught:
+        checks.sniff(upload)
+    assert caught.value.http_status == 503  # try again: not the file's fault
+    with pytest.raises(TemporaryFailure):
+        checks.precheck(upload)
+    assert checks.probe()[0]  # the next child starts as usual

@@ -21,8 +21,19 @@ from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
 from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
+from briefkasten.worker import job_queue
 from tests import hostile
 from tests.processes import sandbox_children
+from tests.test_failures import (
+    assert_pdfs_match,
+    case_system,
+    collect,
+    distributed_settings,
+    message_ids,
+    queue_depth,
+    status,
+    workers_running,
+)
 from tests.test_service import run_worker, service_settings, small_page, status_of, upload
 
 Client = TestClient[Any, Any]
@@ -102,3 +113,39 @@ async def test_a_tiny_file_of_huge_pages_ends_within_the_cpu_budget_and_is_deliv
     assert "too_complex" in document["failure_reason"]
     assert "CPU" in document["failure_reason"]
     assert document["originals"][0]["sha256"]  # the original still reaches the case system
+
+
+async def test_with_rabbitmq_and_s3_a_killed_page_process_is_retried_and_delivered_once(
+    tmp_path: Path,
+    settings: Settings,
+    rabbit_url: str,
+    s3_url: str,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+) -> None:
+    settings = distributed_settings(
+        settings, tmp_path, rabbit_url, s3_url, retry_delay=0.0, max_attempts=3
+    )
+    storage = open_storage(s3_url)
+    subscriber = case_system(settings)
+    jobs = job_queue(settings)
+    killer = Killer()
+    try:
+        client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+        submission_id = await upload(client, small_page("Seite eins"), small_page("Seite zwei"))
+        killer.start()
+        with workers_running(settings, storage):
+            expected = message_ids([submission_id])
+            received = await asyncio.to_thread(collect, subscriber, expected)
+    finally:
+        killer.done.set()
+        killer.join(10)
+        jobs.close()
+        subscriber.close()
+
+    assert killer.killed, "no page process was seen to kill"
+    assert [m.message_id for m in received] == [contract.message_id_for(submission_id)]
+    (document,) = json.loads(received[0].body)["documents"]
+    assert not document["normalisation_failed"], document
+    assert status(storage, submission_id) == "delivered"
+    assert_pdfs_match(storage, received)
+    assert queue_depth(settings) == (0, 0)  # nothing dead-lettered, nothing left

@@ -159,13 +159,14 @@ def _pdf_kinds(path: Path, limits: LimitSettings) -> tuple[PageKind, ...]:
             raise EmptyInput("PDF has no pages")
         if count > limits.max_pages:
             raise LimitExceeded(f"PDF has {count} pages, limit is {limits.max_pages}")
-        check_pages(path, limits)  # content and image sizes, before PDFium parses a page
+        check_pages(path, limits)  # decompressed content, before PDFium parses a page
         kinds: list[PageKind] = []
         for index in range(count):
-            page = pdf[index]
             # Huge page boxes are fine: rendering lowers the DPI (images.render_dpi).
-            textpage = page.get_textpage()
-            chars = textpage.count_chars()
+            try:
+                chars = pdf[index].get_textpage().count_chars()
+            except pdfium.PdfiumError as exc:
+                raise CorruptInput(f"PDF page {index + 1} cannot be read: {_short(exc)}") from exc
             kinds.append("vector" if chars >= BORN_DIGITAL_MIN_CHARS else "raster")
         return tuple(kinds)
     finally:
