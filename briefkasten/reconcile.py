@@ -22,15 +22,14 @@ submission id only; ``now`` is a parameter, so tests need not wait.
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from briefkasten.background import Background
+from briefkasten.background import Periodic
 from briefkasten.broker.base import JobQueue
 from briefkasten.config import Settings
-from briefkasten.errors import BriefkastenError, InvalidRequest, NotFound, StorageError
+from briefkasten.errors import InvalidRequest, NotFound, StorageError
 from briefkasten.intake import (
     QUEUED,
     discard_unfinished,
@@ -210,10 +209,8 @@ def _orphan(
     return Repair(tenant, submission_id, ORPHAN, len(objects))
 
 
-class Reconciler(Background):
-    """A daemon thread that reconciles every ``interval`` seconds (first after a short, random
-    pause of at most one interval, so several workers started together do not all queue the
-    same submission)."""
+class Reconciler(Periodic):
+    """A daemon thread that reconciles every ``interval`` seconds (``background.Periodic``)."""
 
     thread_name = "reconcile"
 
@@ -226,26 +223,13 @@ class Reconciler(Background):
         interval: float,
         first_delay: float | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(interval=interval, first_delay=first_delay)
         self._storage = storage
         self._settings = settings
         self._jobs = jobs
-        self._interval = interval
-        pause = min(interval, random.uniform(5.0, 30.0))  # never later than one interval
-        self._first = pause if first_delay is None else first_delay
-        self.rounds = 0
 
-    def _run(self) -> None:
-        wait = self._first
-        while not self._stop.wait(wait):
-            try:
-                reconcile(self._storage, self._settings, self._jobs)
-            except BriefkastenError as exc:
-                log.warning("reconcile failed: %s", exc.code)
-            except Exception:  # the thread must survive anything and try again later
-                log.exception("reconcile crashed")
-            self.rounds += 1
-            wait = self._interval
+    def _round(self) -> None:
+        reconcile(self._storage, self._settings, self._jobs)
 
 
 def _parse(value: str) -> datetime:

@@ -29,16 +29,15 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from briefkasten.background import Background
+from briefkasten.background import Periodic
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
-from briefkasten.errors import BriefkastenError, InvalidRequest, NotFound
+from briefkasten.errors import InvalidRequest, NotFound
 from briefkasten.intake import load_submission
 from briefkasten.model import Submission
 from briefkasten.storage import layout
@@ -291,9 +290,8 @@ def _delete(
     )
 
 
-class Sweeper(Background):
-    """A daemon thread that sweeps every ``interval`` seconds (first after a short, random
-    pause, so several workers started together do not sweep at the same moment)."""
+class Sweeper(Periodic):
+    """A daemon thread that sweeps every ``interval`` seconds (``background.Periodic``)."""
 
     thread_name = "retention"
 
@@ -306,25 +304,13 @@ class Sweeper(Background):
         interval: float,
         first_delay: float | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(interval=interval, first_delay=first_delay)
         self._storage = storage
         self._settings = settings
         self._outbox = outbox
-        self._interval = interval
-        self._first = random.uniform(5.0, 30.0) if first_delay is None else first_delay
-        self.sweeps = 0
 
-    def _run(self) -> None:
-        wait = self._first
-        while not self._stop.wait(wait):
-            try:
-                sweep(self._storage, self._settings, outbox=self._outbox)
-            except BriefkastenError as exc:
-                log.warning("retention sweep failed: %s", exc.code)
-            except Exception:  # the thread must survive anything and try again later
-                log.exception("retention sweep crashed")
-            self.sweeps += 1
-            wait = self._interval
+    def _round(self) -> None:
+        sweep(self._storage, self._settings, outbox=self._outbox)
 
 
 def _tombstone(storage: Storage, status_key: str) -> dict[str, Any] | None:
