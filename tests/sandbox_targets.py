@@ -53,3 +53,8 @@ def pid() -> int:
 def killed_while_checking(*_: object) -> None:
     """Stands in for a sniff or precheck whose child the OOM killer takes."""
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def library_bug(*_: object) -> None:
+    """Stands in for a parser raising an exception type nobody expected."""
+    raise IndexError("list index out of range")

@@ -137,3 +137,14 @@ def test_the_gateway_answers_a_killed_check_with_a_temporary_failure(
     with pytest.raises(TemporaryFailure):
         checks.precheck(upload)
     assert checks.probe()[0]  # the next child starts as usual
+
+
+def test_an_unexpected_parser_error_is_a_clean_refusal_at_the_gateway(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, tmp_path: Path
+) -> None:
+    upload = tmp_path / "upload.pdf"
+    upload.write_bytes(b"%PDF-1.7\n")
+    monkeypatch.setattr(gateway_checks, "sniff", targets.library_bug)
+    with pytest.raises(CorruptInput) as caught:
+        UploadChecks(settings).sniff(upload)
+    assert caught.value.http_status == 422

@@ -9,13 +9,16 @@ and prechecks have sandboxes of their own, so slow checks cannot hold up uploads
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from briefkasten.config import Settings
-from briefkasten.errors import ChildDied, TemporaryFailure
+from briefkasten.errors import ChildDied, CorruptInput, ProcessingError, TemporaryFailure
 from briefkasten.pipeline.sniff import Sniffed, sniff
 from briefkasten.precheck import Finding, precheck
 from briefkasten.sandbox import Sandbox, check_bounds
+
+log = logging.getLogger("briefkasten.gateway")
 
 
 class UploadChecks:
@@ -29,11 +32,18 @@ class UploadChecks:
         self.prechecks = Sandbox(workers, bounds) if workers > 0 else None
 
     def sniff(self, path: Path) -> Sniffed:
-        """The sniffed type and pages of the upload at ``path``; ``InputRejected`` if refused."""
+        """The sniffed type and pages of the upload at ``path``; ``InputRejected`` if refused.
+
+        A parser that fails in a way the sniff does not know (a library's own exception type)
+        is the file's doing as far as the applicant can tell: ``CorruptInput``, never a 500;
+        the log names the exception type for the operators."""
         try:
             return self.sniffs.run(sniff, path, self.settings.limits)
         except ChildDied as exc:
             raise TemporaryFailure(f"the check of an upload was interrupted: {exc}") from exc
+        except ProcessingError as exc:
+            log.warning("sniff failed unexpectedly: %s", exc.message_en)
+            raise CorruptInput("the file cannot be read") from exc
 
     def precheck(self, path: Path) -> tuple[Finding, ...]:
         """The quality findings for ``path`` (prechecks must be on)."""
