@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from briefkasten.document import ingest
+from briefkasten.document import ingest, safe_name
 from briefkasten.errors import InputRejected, ProcessingError
 from briefkasten.message import DocumentOutcome
 from briefkasten.model import DocumentRequest, DocumentResult, Submission
@@ -28,16 +28,6 @@ if TYPE_CHECKING:
     from briefkasten.service import Services
 
 log = logging.getLogger("briefkasten.service")
-
-_SUFFIX = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/tiff": ".tif",
-    "image/webp": ".webp",
-    "image/bmp": ".bmp",
-    "image/heic": ".heic",
-    "application/pdf": ".pdf",
-}
 
 
 def normalise_document(
@@ -90,7 +80,10 @@ def _normalise(
     storage = services.storage
     files = []
     for number, received in enumerate(document.files):
-        local = workdir / f"{number:03d}{_SUFFIX.get(received.media_type, '')}"
+        # Under its received (already sanitised) name, one folder per file: the report and the
+        # PDF's metadata name the original as the applicant sent it, not "000.png".
+        local = workdir / f"{number:03d}" / safe_name(received.name)
+        local.parent.mkdir()
         storage.get_file(received.key, local)
         files.append(local)
     pdf, report = workdir / "document.pdf", workdir / "report.json"

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
+from pypdf import PdfReader
 
 from briefkasten import contract
 from briefkasten.broker.local import LocalJobQueue
@@ -225,3 +226,35 @@ async def test_processing_errors_are_retried_then_delivered_as_failed(
     assert "tool_failed" in status["documents"][0]["reason"]
     (entry,) = Outbox(settings.broker.outbox_dir).pending()
     assert json.loads(entry.message.body)["documents"][0]["normalisation_failed"] is True
+
+
+async def test_the_report_and_the_pdf_name_the_originals_as_sent(
+    tmp_path: Path,
+    settings: Settings,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+) -> None:
+    settings = service_settings(settings, tmp_path)
+    storage = open_storage((tmp_path / "storage").absolute().as_uri())
+    jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
+    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    form = FormData()
+    form.add_field("case_number", CASE)
+    form.add_field("document_type", "kontoauszug")
+    form.add_field("file", small_page("Seite eins"), filename="Kontoauszug-Maerz.png")
+    form.add_field("file", small_page("Seite zwei"), filename="Kontoauszug-Maerz.png")
+    response = await client.post("/api/v1/submissions", data=form, headers=AUTH)
+    assert response.status == 202, await response.text()
+
+    await asyncio.to_thread(run_worker, settings, storage)
+
+    (entry,) = Outbox(settings.broker.outbox_dir).pending()
+    (document,) = json.loads(entry.message.body)["documents"]
+    sent = [(o["name"], o["sha256"]) for o in document["originals"]]
+    assert [name for name, _ in sent] == ["Kontoauszug-Maerz.png"] * 2
+    report_key = document["pdf"]["key"].removesuffix(".pdf") + ".report.json"
+    report = json.loads(storage.get_bytes(report_key))
+    assert [(o["name"], o["sha256"]) for o in report["originals"]] == sent
+    info = PdfReader(io.BytesIO(storage.get_bytes(document["pdf"]["key"]))).metadata
+    assert info is not None
+    in_pdf = json.loads(str(info["/BriefkastenOriginals"]))
+    assert [(o["name"], o["sha256"]) for o in in_pdf] == sent
