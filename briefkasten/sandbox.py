@@ -77,7 +77,7 @@ class CpuBudget:
         with self._lock:
             left = self.seconds - self.spent
         if left <= 0:
-            raise TooComplex(f"used up its CPU budget of {self.seconds:g} s")
+            raise TooComplex(f"used up its CPU budget of {self.seconds:.1f} s")
         return replace(bounds, cpu_s=min(bounds.cpu_s, left))
 
     def spend(self, seconds: float) -> None:
@@ -205,7 +205,7 @@ def _death(exitcode: int | None, limits: Bounds) -> BriefkastenError:
     if exitcode is not None and exitcode < 0:
         number = -exitcode
         if number == signal.SIGXCPU:
-            return TooComplex(f"needed more than {limits.cpu_s:g} s of CPU time")
+            return TooComplex(f"needed more than {limits.cpu_s:.1f} s of CPU time")
         if number in _OWN_SIGNALS:
             name = signal.Signals(number).name
             return TooComplex(f"decoding failed within {limits.memory_mb} MiB ({name})")
