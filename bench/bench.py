@@ -30,7 +30,7 @@ section.
 
 Each timing is the median of a few repetitions; measurements alternate between our pipeline
 and the baselines so background load affects both alike. Runs in about 3-5 minutes on 2 cores
-(the hostile section adds about 10: its costliest uploads are attempted up to
+(the hostile section adds 5-10: its costliest uploads are attempted up to
 ``broker.max_attempts`` times).
 """
 
