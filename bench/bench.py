@@ -16,11 +16,22 @@ with ``#``. Benchmarks report; they never assert. Figures (targets from issue 2)
 * ``peak_rss_mb``: peak resident memory of one worker on an A4@300 page, measured in a fresh
   process: its own peak plus the peak of the Tesseract child it ran; target < 400.
 * ``gateway_vs_bare_aiohttp`` and ``gateway_rss_growth_mb`` (issue 3): see ``bench/gateway.py``.
+* ``gateway_hostile_peak_rss_mb`` (issue 9): peak VmRSS of the real gateway (``briefkasten
+  serve``, embedded mode) while 8 clients at once upload the worst accepted PDFs and TIFF;
+  target < 600, and ``gateway_hostile_rss_after_mb`` back near
+  ``gateway_hostile_baseline_rss_mb``: see ``bench/hostile.py``.
+* ``worker_max_cpu_s_per_1mb_upload`` (issue 9): the most worker CPU seconds (worker process
+  plus its sandbox children and their Tesseract) any accepted submission of <= 1 MB costs in
+  ``service.process``; target <= 60 (``limits.worker_cpu_s_min``): see
+  ``bench/hostile_worker.py``.
 
-``bench.py --only SECTION`` (``warm``, ``scaling``, ``rss``, ``gateway``) runs one section.
+``bench.py --only SECTION`` (``warm``, ``scaling``, ``rss``, ``gateway``, ``hostile``) runs one
+section.
 
 Each timing is the median of a few repetitions; measurements alternate between our pipeline
-and the baselines so background load affects both alike. Runs in about 3-5 minutes on 2 cores.
+and the baselines so background load affects both alike. Runs in about 3-5 minutes on 2 cores
+(the hostile section adds 5-10: its costliest uploads are attempted up to
+``broker.max_attempts`` times).
 """
 
 from __future__ import annotations
@@ -222,11 +233,19 @@ def bench_gateway(pages: list[Path], work: Path) -> None:
     gateway.bench_gateway(pages, work)
 
 
+def bench_hostile(pages: list[Path], work: Path) -> None:
+    """Gateway RSS under the worst accepted uploads, worker CPU of the costliest <= 1 MB upload."""
+    import hostile  # bench/hostile.py
+
+    hostile.bench_hostile(pages, work)
+
+
 SECTIONS: dict[str, tuple[str, Section]] = {
     "warm": ("warm per-page", bench_warm),
     "scaling": ("scaling", bench_scaling),
     "rss": ("peak rss", bench_rss),
     "gateway": ("gateway", bench_gateway),
+    "hostile": ("hostile uploads", bench_hostile),
 }
 
 
