@@ -32,6 +32,7 @@ A process per call has neither problem, and a dead child is recreated simply by 
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import resource
@@ -76,9 +77,9 @@ class CpuBudget:
         """``bounds`` with the CPU limit lowered to what is left; ``TooComplex`` if nothing is."""
         with self._lock:
             left = self.seconds - self.spent
-        if left <= 0:
+        if left < 1:  # the kernel counts CPU limits in whole seconds: nothing left to give
             raise TooComplex(f"used up its CPU budget of {self.seconds:.1f} s")
-        return replace(bounds, cpu_s=min(bounds.cpu_s, left))
+        return replace(bounds, cpu_s=min(bounds.cpu_s, float(math.floor(left))))
 
     def spend(self, seconds: float) -> None:
         with self._lock:
@@ -246,7 +247,7 @@ def _apply(limits: Bounds) -> None:
     """Set this child's limits (called first thing in the child)."""
     memory = limits.memory_mb * MIB
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    cpu = max(1, int(limits.cpu_s + 0.999))
+    cpu = max(1, math.floor(limits.cpu_s))  # whole seconds, never more than granted
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     try:
