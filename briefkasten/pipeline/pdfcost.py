@@ -11,7 +11,6 @@ upload bytes; pypdf reads the structure, nothing is decoded that is not counted.
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,10 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamO
 
 from briefkasten.config import LimitSettings
 from briefkasten.errors import CorruptInput, TooComplex
+from briefkasten.pipeline.streams import StreamTooLarge, decoded_size, measurable
 
 #: Form XObjects inside form XObjects deeper than this are refused (real files use 2 or 3).
 MAX_FORM_DEPTH = 12
-#: Bytes inflated at a time by the bounded decompressor.
-_STEP = 1024 * 1024
-_FLATE = {"/FlateDecode", "/Fl"}
 
 
 def check_pages(path: Path, limits: LimitSettings) -> None:
@@ -45,7 +42,7 @@ def check_pages(path: Path, limits: LimitSettings) -> None:
             budget.resources(page.get("/Resources"), depth=0)
         except RecursionError as exc:
             raise CorruptInput(f"PDF page {number} is nested too deeply") from exc
-        except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, zlib.error) as exc:
+        except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CorruptInput(f"PDF page {number} is damaged: {type(exc).__name__}") from exc
 
 
@@ -104,29 +101,14 @@ def _inflated_size(stream: StreamObject, cap: int) -> int:
     if filters is not None and not names:
         names = [str(filters)]
     raw: bytes = stream._data  # the encoded bytes as stored in the file
-    if not names:
-        return len(raw)
-    if names == ["/FlateDecode"] or (len(names) == 1 and names[0] in _FLATE):
-        return _bounded_inflate(raw, cap)
-    # Other filters (ASCII85, LZW, RunLength, chains): decoded whole, inside the sandbox's
+    if measurable(names):  # Flate, hex, ASCII85: in bounded steps (``pipeline.streams``)
+        try:
+            return decoded_size(raw, names, cap)
+        except StreamTooLarge:
+            return cap + 1
+    # Other filters (LZW, RunLength, chains with them): decoded whole, inside the sandbox's
     # memory limit; their expansion ratios are small compared with Flate's.
     return len(stream.get_data())
-
-
-def _bounded_inflate(raw: bytes, cap: int) -> int:
-    inflater = zlib.decompressobj()
-    total = 0
-    data = raw
-    while True:
-        try:
-            chunk = inflater.decompress(data, _STEP)
-        except zlib.error:
-            return total  # damaged tail: PDFium stops there too
-        total += len(chunk)
-        tail = inflater.unconsumed_tail
-        if total > cap or not tail or inflater.eof or (not chunk and len(tail) == len(data)):
-            return total
-        data = tail
 
 
 def _resolve(value: Any) -> Any:

@@ -70,6 +70,11 @@ class InlineImages:
                 raise StreamTooLarge("inline JPEG image")
 
 
+def measurable(filters: Sequence[str]) -> bool:
+    """Whether ``decoded_size`` can measure a stream with these filters (else it refuses it)."""
+    return all(name in _FLATE or name in _HEX or name in _A85 for name in filters)
+
+
 def decoded_size(
     raw: bytes, filters: Sequence[str], budget: int, look: InlineImages | None = None
 ) -> int:
