@@ -79,7 +79,7 @@ def gateway_files(work: Path) -> dict[str, Path]:
       decodes all 400 MP (just under ``limits.max_file_pixels``).
     """
     from briefkasten.config import LimitSettings
-    from tests import hostile
+    from tests.support import hostile
 
     limits = LimitSettings()
     size = limits.max_page_content_bytes - CONTENT_MARGIN
@@ -93,7 +93,7 @@ def gateway_files(work: Path) -> dict[str, Path]:
 def over_limit_files(work: Path) -> dict[str, Path]:
     """Each of ``gateway_files`` one step further: the run shows each is refused."""
     from briefkasten.config import LimitSettings
-    from tests import hostile
+    from tests.support import hostile
 
     size = LimitSettings().max_page_content_bytes + 1
     return {

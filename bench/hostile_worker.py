@@ -55,7 +55,7 @@ def dense_raster_pdf(path: Path, pages: int = DENSE_PAGES) -> Path:
     """``pages`` A4 pages all drawing one greyscale JPEG of a dense text page at 300 dpi: no
     text characters (so every page is raster, rendered and OCRed), one image on disk."""
     from samples import generate
-    from tests import hostile
+    from tests.support import hostile
 
     image, _ = generate.render_page("kontoauszug", seed=11, dpi=300)
     gray = image.convert("L")
@@ -111,7 +111,7 @@ Candidate = tuple[str, list[tuple[str, bytes]]]
 
 def candidates(work: Path) -> list[Candidate]:
     """(label, files of one document) for every candidate submission, each <= ``MAX_BYTES``."""
-    from tests import hostile
+    from tests.support import hostile
 
     files = common.gateway_files(work)
     a4 = hostile.pdf_of_pages(work / "a4-pages.pdf", 100)

@@ -15,8 +15,8 @@ if str(ROOT) not in sys.path:
 
 from briefkasten import config  # noqa: E402
 from briefkasten.config import Settings  # noqa: E402
-from tests.rabbit import rabbit_url, rabbit_vhost  # noqa: E402, F401
-from tests.servers import s3_server_fixture, s3_url_fixture  # noqa: E402, F401
+from tests.support.rabbit import rabbit_url, rabbit_vhost  # noqa: E402, F401
+from tests.support.servers import s3_server_fixture, s3_url_fixture  # noqa: E402, F401
 
 
 @pytest.fixture

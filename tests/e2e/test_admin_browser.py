@@ -26,8 +26,8 @@ from briefkasten.config import OperatorSettings, Settings
 from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
-from tests.test_admin import admin_settings, dead_letter
-from tests.test_browser import WAIT_MS, _chromium, _Server, scan
+from tests.e2e.test_browser import WAIT_MS, _chromium, _Server, scan
+from tests.unit.test_admin import admin_settings, dead_letter
 
 pytestmark = pytest.mark.slow
 TOTP_SECRET = pyotp.random_base32()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import factories
 from tests.conftest import CliResult
+from tests.support import factories
 
 Cli = Callable[..., CliResult]
 

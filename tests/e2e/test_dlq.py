@@ -12,7 +12,7 @@ from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.rabbitmq import RabbitJobQueue
 from briefkasten.dlq import LocalDeadLetters, RabbitDeadLetters
 from tests.conftest import CliResult
-from tests.rabbit import unique
+from tests.support.rabbit import unique
 
 Cli = Callable[..., CliResult]
 

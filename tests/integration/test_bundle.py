@@ -13,8 +13,8 @@ from briefkasten import ingest
 from briefkasten.config import Settings
 from briefkasten.errors import CorruptInput
 from briefkasten.pipeline.jpeg import clean_jpeg
-from tests import factories
-from tests.test_ingest import pdftotext
+from tests.integration.test_ingest import pdftotext
+from tests.support import factories
 
 
 def test_clean_jpeg_drops_exif_but_keeps_pixels(tmp_path: Path) -> None:

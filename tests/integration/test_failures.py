@@ -39,10 +39,10 @@ from briefkasten.gateway import create_app
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.worker import Worker, job_queue
-from tests import factories
-from tests.rabbit import broker_stopped, unique
-from tests.servers import S3Server
-from tests.test_service import Client, service_settings, small_page, upload
+from tests.integration.test_service import Client, service_settings, small_page, upload
+from tests.support import factories
+from tests.support.rabbit import broker_stopped, unique
+from tests.support.servers import S3Server
 
 TENANT = "jc-test"
 DEADLINE = 90.0

@@ -25,7 +25,7 @@ from briefkasten.config import Settings
 from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
-from tests import factories
+from tests.support import factories
 
 CASE = "12345BG0012345"
 KEY = "test-key-1234567"

@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 
 from briefkasten import ingest
 from briefkasten.config import Settings
-from tests import factories
+from tests.support import factories
 
 register_heif_opener()
 KEY_PHRASES = ("Sehr geehrte Frau Müller", "Größe der Wohnung", "Mit freundlichen Grüßen")

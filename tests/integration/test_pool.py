@@ -11,7 +11,7 @@ import pytest
 from briefkasten import PagePool, ingest
 from briefkasten.config import REPO_PIPELINES, Settings
 from briefkasten.errors import ToolError
-from tests import factories
+from tests.support import factories
 
 
 def pages(tmp_path: Path, count: int) -> list[Path]:

@@ -23,8 +23,8 @@ from briefkasten.broker.rabbitmq import (
 )
 from briefkasten.broker.subscriber import RabbitSubscriber, ReceivedMessage
 from briefkasten.errors import BrokerError, InvalidRequest, StorageError
-from tests import rabbit
-from tests.rabbit import rabbit_url, rabbit_vhost  # noqa: F401  (pytest fixtures)
+from tests.support import rabbit
+from tests.support.rabbit import rabbit_url, rabbit_vhost  # noqa: F401  (pytest fixtures)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:

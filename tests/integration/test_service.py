@@ -31,8 +31,8 @@ from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.worker import Worker, job_queue
-from tests import factories
-from tests.rabbit import unique
+from tests.support import factories
+from tests.support.rabbit import unique
 
 CASE = "12345BG0012345"
 KEY = "svc-key-0123456789"

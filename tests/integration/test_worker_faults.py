@@ -22,9 +22,7 @@ from briefkasten.config import Settings
 from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.worker import job_queue
-from tests import hostile
-from tests.processes import sandbox_children
-from tests.test_failures import (
+from tests.integration.test_failures import (
     assert_pdfs_match,
     case_system,
     collect,
@@ -34,7 +32,15 @@ from tests.test_failures import (
     status,
     workers_running,
 )
-from tests.test_service import run_worker, service_settings, small_page, status_of, upload
+from tests.integration.test_service import (
+    run_worker,
+    service_settings,
+    small_page,
+    status_of,
+    upload,
+)
+from tests.support import hostile
+from tests.support.processes import sandbox_children
 
 Client = TestClient[Any, Any]
 

@@ -4,7 +4,7 @@ EICAR test string as a custom ``.ndb`` body signature.
 
 Usage in a test module::
 
-    from tests.clamd import clamd_fixture  # noqa: F401  (pytest fixture ``clamd``)
+    from tests.support.clamd import clamd_fixture  # noqa: F401  (pytest fixture ``clamd``)
 
     def test_something(clamd: Clamd) -> None:
         clamd.unix_address   # unix:///…/clamd.sock
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import _die_with_parent, _free_ports
+from tests.support.servers import _die_with_parent, _free_ports
 
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0

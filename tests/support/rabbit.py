@@ -11,7 +11,7 @@ through a file lock: ``rabbit_url`` holds it *shared* for one test, ``broker_sto
 
 Use in a test module::
 
-    from tests.rabbit import rabbit_url, rabbit_vhost  # noqa: F401  (pytest fixtures)
+    from tests.support.rabbit import rabbit_url, rabbit_vhost  # noqa: F401  (pytest fixtures)
 """
 
 from __future__ import annotations

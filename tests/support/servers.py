@@ -2,7 +2,7 @@
 
 Usage in a test module (or once in ``tests/conftest.py``)::
 
-    from tests.servers import s3_server_fixture, s3_url_fixture  # noqa: F401  (pytest fixtures)
+    from tests.support.servers import s3_server_fixture, s3_url_fixture  # noqa: F401  (fixtures)
 
 The functions carry ``_fixture`` in their names so that tests can take parameters named
 ``s3_server`` / ``s3_url`` without shadowing an import (ruff F811).

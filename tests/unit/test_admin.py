@@ -37,8 +37,8 @@ from briefkasten.gateway.keys import METRICS
 from briefkasten.monitoring import Metrics
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
-from tests import factories
 from tests.conftest import CliResult
+from tests.support import factories
 
 Client = TestClient[Any, Any]
 SECRET = "a" * 40
@@ -100,7 +100,7 @@ async def admin(
 
 
 def dead_letter(journal: Path, *job_ids: str, tenant: str = "jc-test") -> None:
-    """Jobs that failed for good, dead-lettered by a real consume (as tests/test_dlq.py)."""
+    """Jobs that failed for good, dead-lettered by a real consume (as tests/e2e/test_dlq.py)."""
     queue = LocalJobQueue(journal, max_attempts=1)
     for job_id in job_ids:
         queue.enqueue(Job(job_id, f"sub{job_id}", tenant, 0))
@@ -174,7 +174,9 @@ async def test_page_is_served_without_inline_code(admin: Admin) -> None:
     assert "style=" not in html and "onclick" not in html
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
-    script = (Path(__file__).parent.parent / "briefkasten/gateway/web/static/admin.js").read_text()
+    script = (
+        Path(__file__).resolve().parents[2] / "briefkasten/gateway/web/static/admin.js"
+    ).read_text()
     for forbidden in ("eval(", "innerHTML", "localStorage", "document.cookie", ".style."):
         assert forbidden not in script
 

@@ -25,7 +25,7 @@ from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.conftest import CliResult
-from tests.test_admin import OPERATORS, SECRET, Admin, admin_settings
+from tests.unit.test_admin import OPERATORS, SECRET, Admin, admin_settings
 
 Client = TestClient[Any, Any]
 Factory = Callable[..., Awaitable[Client]]

@@ -28,7 +28,7 @@ from briefkasten.storage import open_storage
 CASE = "12345BG0012345"
 KEY = "test-key-0123456789"
 SECRET = "s" * 40
-SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "set"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "set"
 SCAN = SAMPLES / "brief-scan.png"
 #: A sharp photo of a statement: the instant check finds nothing to say about it.
 PHOTO = SAMPLES / "kontoauszug-skewed.jpg"

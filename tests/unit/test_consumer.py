@@ -19,7 +19,7 @@ from briefkasten.consumer import save_message
 from briefkasten.errors import InvalidRequest, ProcessingError
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
-from tests.rabbit import unique
+from tests.support.rabbit import unique
 
 SUBMISSION = "a" * 32
 DOCUMENT = "b" * 32

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from briefkasten import contract
 from briefkasten.errors import InvalidRequest
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 SECRET = "Kontostand 1.234,56 EUR Miete Max Mustermann"
 
 

@@ -24,7 +24,7 @@ from briefkasten.gateway.middleware import errors, install_log_scrubber
 from briefkasten.monitoring import JsonFormatter
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
-from tests import factories
+from tests.support import factories
 
 CASE = "12345BG0012345"
 KEY = "forms-test-key-0123456"

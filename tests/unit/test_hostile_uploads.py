@@ -1,7 +1,7 @@
 """Hostile uploads against the real gateway: refused clearly or accepted within bounded cost.
 
-Each file is built in the test (``tests/hostile.py``). The gateway process itself never parses
-them (the sandbox does), so its peak memory stays where it was; no answer is a 5xx.
+Each file is built in the test (``tests/support/hostile.py``). The gateway process itself never
+parses them (the sandbox does), so its peak memory stays where it was; no answer is a 5xx.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from briefkasten.gateway import create_app
 from briefkasten.model import Original, PageRef
 from briefkasten.pipeline.images import decode
 from briefkasten.storage import open_storage
-from tests import hostile
-from tests.processes import sandbox_children
+from tests.support import hostile
+from tests.support.processes import sandbox_children
 
 CASE = "12345BG0012345"
 KEY = "hostile-test-key-0123"

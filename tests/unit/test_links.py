@@ -24,8 +24,8 @@ from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.storage.layout import manifest_key
-from tests import factories
 from tests.conftest import CliResult
+from tests.support import factories
 
 CASE = "12345BG0012345"
 OTHER_CASE = "12345BG0099999"

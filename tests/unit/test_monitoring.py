@@ -35,9 +35,9 @@ from briefkasten.gateway import create_app
 from briefkasten.monitoring import JsonFormatter, Metrics, TextFormatter
 from briefkasten.storage import open_storage
 from briefkasten.worker import Worker, job_queue
-from tests import factories
+from tests.support import factories
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CASE = "12345BG0012345"
 KEY = "mon-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}

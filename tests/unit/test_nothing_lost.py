@@ -37,8 +37,7 @@ from briefkasten.reconcile import NEVER_QUEUED, ORPHAN, STUCK, Reconciler, recon
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.worker import Worker, job_queue, start_housekeeping
-from tests.rabbit import rabbit_url, rabbit_vhost  # noqa: F401  (pytest fixtures)
-from tests.test_failures import (
+from tests.integration.test_failures import (
     TENANT,
     case_system,
     collect,
@@ -47,7 +46,8 @@ from tests.test_failures import (
     wait_for,
     workers_running,
 )
-from tests.test_service import AUTH, CASE, Client, service_settings, small_page
+from tests.integration.test_service import AUTH, CASE, Client, service_settings, small_page
+from tests.support.rabbit import rabbit_url, rabbit_vhost  # noqa: F401  (pytest fixtures)
 
 # -- helpers ----------------------------------------------------------------------------------
 

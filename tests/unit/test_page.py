@@ -33,7 +33,7 @@ from briefkasten.storage import open_storage
 Client = TestClient[Any, Any]
 TOKEN = "not-a-real-token.signature"
 TUS_JS_SHA256 = "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8"
-SNIFF = Path(__file__).resolve().parent.parent / "briefkasten" / "pipeline" / "sniff.py"
+SNIFF = Path(__file__).resolve().parents[2] / "briefkasten" / "pipeline" / "sniff.py"
 OPEN = TenantSettings(
     "jc-offen", name="Jobcenter Offenbach", logo="/srv/logo.svg", allow_uploads_without_link=True
 )

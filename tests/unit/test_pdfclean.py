@@ -22,7 +22,7 @@ from briefkasten.pipeline.streams import (
     StreamTooLarge,
     decoded_size,
 )
-from tests.pdfaudit import audit
+from tests.support.pdfaudit import audit
 
 LIMITS = PageLimits(max_pixels=1_000_000, max_stream_bytes=1 << 20, max_page_stream_bytes=2 << 20)
 SCRIPT = b"<script>alert(1)</script>"
@@ -306,7 +306,7 @@ def test_one_object_reached_by_two_rules_is_copied_by_each(tmp_path: Path) -> No
 
 def _hostile_bytes() -> bytes:
     """One page with a bit of everything hostile (the shapes of test_active_content)."""
-    from tests import test_active_content as hostile
+    from tests.integration import test_active_content as hostile
 
     directory = Path(tempfile.mkdtemp(prefix="pdfclean-"))
     try:

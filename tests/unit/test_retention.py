@@ -35,8 +35,8 @@ from briefkasten.model import Submission
 from briefkasten.receipts import ReceiptListener, handle_receipt, receipt_message
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
-from tests.rabbit import unique
-from tests.test_consumer import SUBMISSION, announce
+from tests.support.rabbit import unique
+from tests.unit.test_consumer import SUBMISSION, announce
 
 CASE = "12345BG0012345"
 TENANT = "jc-test"
@@ -373,7 +373,7 @@ def test_handle_receipt_checks_the_routing_key(tmp_path: Path, settings: Setting
 
 
 def test_the_documented_receipt_follows_the_schema() -> None:
-    docs = Path(__file__).resolve().parent.parent / "docs"
+    docs = Path(__file__).resolve().parents[2] / "docs"
     text = (docs / "contract.md").read_text(encoding="utf-8")
     section = text[text.index("## Confirming receipt") :]
     block = section[

@@ -22,7 +22,7 @@ from samples.generate import (
     skew,
 )
 
-SET_DIR = Path(__file__).resolve().parent.parent / "samples" / "set"
+SET_DIR = Path(__file__).resolve().parents[2] / "samples" / "set"
 UMLAUTS = set("äöüÄÖÜß")
 
 

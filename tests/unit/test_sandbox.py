@@ -20,8 +20,8 @@ from briefkasten.errors import (
 from briefkasten.gateway import checks as gateway_checks
 from briefkasten.gateway.checks import UploadChecks
 from briefkasten.sandbox import Bounds, CpuBudget, Sandbox
-from tests import sandbox_targets as targets
-from tests.processes import sandbox_children
+from tests.support import sandbox_targets as targets
+from tests.support.processes import sandbox_children
 
 TIGHT = Bounds(memory_mb=1024, cpu_s=2, wall_s=30)
 

@@ -1,5 +1,5 @@
 """The malware scan: clamd's protocol (unit tests with the test double), the adapter against a
-real clamd with an EICAR test signature (``tests/clamd.py``), and the gateway refusing,
+real clamd with an EICAR test signature (``tests/support/clamd.py``), and the gateway refusing,
 quarantining, auditing and counting infected uploads, failing closed or open when clamd is away.
 """
 
@@ -48,7 +48,7 @@ from briefkasten.scan import (
 )
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
-from tests.clamd import (  # noqa: F401  (pytest fixtures)
+from tests.support.clamd import (  # noqa: F401  (pytest fixtures)
     FOUND_NAME,
     STREAM_MAX_BYTES,
     Clamd,

@@ -17,7 +17,7 @@ from briefkasten.errors import (
     UnsupportedType,
 )
 from briefkasten.pipeline.sniff import media_type_of, sniff
-from tests import factories
+from tests.support import factories
 
 LIMITS = LimitSettings()
 

@@ -31,7 +31,7 @@ from briefkasten.errors import (
 from briefkasten.storage import FileStorage, MemoryStorage, layout, open_storage
 from briefkasten.storage import s3 as s3_module
 from briefkasten.storage.base import Storage
-from tests.servers import S3Server, s3_server_fixture, s3_url_fixture  # noqa: F401  (fixtures)
+from tests.support.servers import S3Server, s3_server_fixture, s3_url_fixture  # noqa: F401  (fixtures)
 
 TENANT = "jc-musterstadt"
 CASE = "12345BG0012345"

@@ -32,9 +32,9 @@ from briefkasten.pipeline import check_pipelines
 from briefkasten.service import Services, process
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
-from tests import factories, rabbit
 from tests.conftest import CliResult
-from tests.test_rabbitmq import Tap
+from tests.integration.test_rabbitmq import Tap
+from tests.support import factories, rabbit
 
 CASE = "12345BG0012345"
 SECRET = "s" * 40
