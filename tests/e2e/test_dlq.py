@@ -10,7 +10,7 @@ from pathlib import Path
 from briefkasten.broker.base import Job
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.rabbitmq import RabbitJobQueue
-from briefkasten.dlq import LocalDeadLetters, RabbitDeadLetters
+from briefkasten.dlq import LocalDeadLetters
 from tests.conftest import CliResult
 from tests.support.rabbit import unique
 
@@ -35,36 +35,6 @@ def dead_lettered(url: str, queue: str, *job_ids: str, waiting: int = 0) -> Rabb
 def env_for(**values: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFKASTEN_")}
     return {**clean, **values}
-
-
-def test_list_retry_purge_on_rabbitmq(rabbit_url: str) -> None:
-    queue = unique("jobs")
-    jobs = dead_lettered(rabbit_url, queue, "job1", "job2", "job3")
-    letters = RabbitDeadLetters(rabbit_url, queue)
-    try:
-        listed = letters.list()
-        assert [j.job_id for j in listed] == ["job1", "job2", "job3"]
-        first = listed[0]
-        assert (first.submission_id, first.tenant, first.attempts) == ("subjob1", "jc-test", 1)
-        assert first.reason == "ValueError: manifest is broken"
-        assert "job1  subjob1  jc-test  attempts 1  ValueError" in first.line()
-        assert [j.job_id for j in letters.list()] == ["job1", "job2", "job3"]  # listing keeps them
-        assert jobs.depth() == (0, 3)
-
-        moved = letters.retry(["job2"])
-        assert [j.job_id for j in moved] == ["job2"]
-        assert jobs.depth() == (1, 2)
-        seen: list[Job] = []
-        jobs.consume(seen.append, idle_timeout=0.5, reconnect=False)
-        assert seen == [Job("job2", "subjob2", "jc-test", 0)]  # a fresh attempt count
-
-        assert [j.job_id for j in letters.purge(["job1"])] == ["job1"]
-        assert [j.job_id for j in letters.list()] == ["job3"]
-        assert [j.job_id for j in letters.purge()] == ["job3"]
-        assert jobs.depth() == (0, 0)
-    finally:
-        letters.close()
-        jobs.close()
 
 
 def test_dlq_cli_on_rabbitmq(rabbit_url: str, cli: Cli) -> None:

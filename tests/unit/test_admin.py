@@ -6,10 +6,7 @@ import base64
 import dataclasses
 import io
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -37,7 +34,6 @@ from briefkasten.gateway.keys import METRICS
 from briefkasten.monitoring import Metrics
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
-from tests.conftest import CliResult
 from tests.support import factories
 
 Client = TestClient[Any, Any]
@@ -355,37 +351,6 @@ def test_quantile_from_buckets() -> None:
     assert summary.quantile(0.5, {1.0: 10, 2.0: 10, float("inf"): 10}) == 0.5
     assert summary.quantile(0.95, {1.0: 0, 2.0: 10, float("inf"): 10}) == 1.95
     assert summary.quantile(0.99, {1.0: 0, float("inf"): 5}) == 1.0  # beyond the last bound
-
-
-def _env(**values: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFKASTEN_")}
-    return {**clean, **values}
-
-
-def test_status_and_hash_password_cli(
-    tmp_path: Path, cli: Callable[..., CliResult], settings: Settings
-) -> None:
-    made = subprocess.run(
-        [sys.executable, "-m", "briefkasten", "operator", "hash-password"],
-        input="s3cret-pw\n",
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert operators.verify_password("s3cret-pw", made.stdout.strip())
-
-    journal = tmp_path / "journal"
-    dead_letter(journal, "deadcli")
-    env = _env(BRIEFKASTEN_BROKER_JOURNAL_DIR=str(journal))
-    unreachable = cli("status", "--url", "http://127.0.0.1:1/metrics", env=env)
-    assert unreachable.returncode == 5
-    assert "queue: 0 job(s) waiting, 1 dead" in unreachable.stdout
-    assert "deadcli" in unreachable.stdout and "manifest is broken" in unreachable.stdout
-    assert "cannot read metrics" in unreachable.stderr
-    as_json = cli("status", "--json", "--url", "http://127.0.0.1:1/metrics", env=env)
-    body = json.loads(as_json.stdout)
-    assert body["queue"]["dead_letters"] == 1
-    assert body["dead_letters"][0]["job_id"] == "deadcli"
 
 
 # --- tenant scope -------------------------------------------------------------------------------

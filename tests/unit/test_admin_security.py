@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import os
 import re
-import stat
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,6 @@ from briefkasten.config import OperatorSettings, Settings
 from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
-from tests.conftest import CliResult
 from tests.unit.test_admin import OPERATORS, SECRET, Admin, admin_settings
 
 Client = TestClient[Any, Any]
@@ -65,6 +62,14 @@ def storage_url(request: pytest.FixtureRequest, kind: str) -> str:
     return str(request.getfixturevalue("s3_url")) if kind == "s3" else ""
 
 
+@pytest.fixture(params=["files"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """The storage of the gateways: files here; tests/integration/test_admin_security.py runs
+    the same tests on S3."""
+    value: str = request.param
+    return value
+
+
 async def post_login(admin: Admin, **body: str) -> tuple[int, dict[str, Any], Any]:
     response = await admin.client.post("/admin/api/login", json=body)
     return response.status, await response.json(), response.headers
@@ -73,7 +78,6 @@ async def post_login(admin: Admin, **body: str) -> tuple[int, dict[str, Any], An
 # --- logout ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["files", "s3"])
 async def test_logout_on_one_gateway_ends_the_session_on_the_other(
     tmp_path: Path,
     settings: Settings,
@@ -134,7 +138,6 @@ def test_sweep_drops_expired_revocations_and_old_codes() -> None:
 # --- TOTP ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["files", "s3"])
 async def test_totp_is_required_once_configured_and_each_code_works_once(
     tmp_path: Path,
     settings: Settings,
@@ -183,29 +186,6 @@ def test_totp_steps_accept_one_step_either_side() -> None:
         assert operators.totp_step(TOTP_SECRET, totp.at(now + 30 * offset), now) == step + offset
     assert operators.totp_step(TOTP_SECRET, totp.at(now + 60), now) is None
     assert operators.totp_step(TOTP_SECRET, totp.at(now - 60), now) is None
-
-
-def test_totp_secret_command_prints_a_usable_secret(tmp_path: Path, cli: Any) -> None:
-    png = tmp_path / "qr.png"
-    done: CliResult = cli("operator", "totp-secret", "--name", "tina", "--qr-png", png)
-    assert done.returncode == 0, done.stderr
-    first, uri = done.stdout.strip().splitlines()
-    secret = first.removeprefix("totp_secret = ")
-    assert uri == pyotp.TOTP(secret).provisioning_uri(name="tina", issuer_name="Briefkasten")
-    assert png.read_bytes().startswith(b"\x89PNG")
-    assert stat.S_IMODE(png.stat().st_mode) == 0o600
-    toml = tmp_path / "c.toml"
-    toml.write_text(f'[admin]\nrequire_totp = true\n[operators.tina]\ntotp_secret = "{secret}"\n')
-    assert config.load(toml, environ={}).operators[0].totp_secret == secret
-
-
-def test_require_totp_refuses_to_start_without_a_secret(tmp_path: Path, cli: Any) -> None:
-    toml = tmp_path / "c.toml"
-    toml.write_text("[admin]\nrequire_totp = true\n[operators.bob]\nrole = 'read'\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFKASTEN_")}
-    done: CliResult = cli("--config", toml, "serve", "--port", "1", env=env)
-    assert done.returncode == 2
-    assert "require_totp is on but [operators.bob] totp_secret is not set" in done.stderr
 
 
 # --- per-account limit ------------------------------------------------------------------

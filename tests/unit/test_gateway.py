@@ -211,14 +211,6 @@ async def test_status_of_unknown_or_foreign_submission_is_404(
     assert bad.status in (400, 404)
 
 
-async def test_health_and_readiness(gateway: Gateway) -> None:
-    assert (await gateway.client.get("/healthz")).status == 200
-    ready = await gateway.client.get("/readyz")
-    body = await ready.json()
-    assert ready.status == 200, body
-    assert body["failed"] == [] and body["checks"]["storage"]["ok"]
-
-
 async def test_unknown_route_is_json_404(gateway: Gateway) -> None:
     response = await gateway.client.get("/nope")
     assert response.status == 404

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pika
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -24,19 +23,14 @@ from briefkasten import contract, retention
 from briefkasten.broker.base import OutboundMessage
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.broker.outbox import Outbox
-from briefkasten.broker.rabbitmq import RabbitPublisher
-from briefkasten.broker.subscriber import RabbitSubscriber
 from briefkasten.config import Settings, TenantSettings
-from briefkasten.consumer import save_and_confirm
 from briefkasten.errors import InvalidRequest, NotFound
 from briefkasten.gateway import create_app
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake
 from briefkasten.model import Submission
-from briefkasten.receipts import ReceiptListener, handle_receipt, receipt_message
+from briefkasten.receipts import handle_receipt, receipt_message
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
-from tests.support.rabbit import unique
-from tests.unit.test_consumer import SUBMISSION, announce
 
 CASE = "12345BG0012345"
 TENANT = "jc-test"
@@ -271,18 +265,6 @@ async def test_ack_over_the_api(
     assert pdf.status == 404
 
 
-def test_sweep_against_s3(s3_url: str, tmp_path: Path, settings: Settings) -> None:
-    storage = open_storage(s3_url)
-    kept = receive(storage, tmp_path, b"s3 kept")
-    confirmed = receive(storage, tmp_path, b"s3 confirmed")
-    start = received_at(confirmed)
-    retention.confirm(storage, settings, TENANT, confirmed.submission_id, via="api", now=start)
-    report = retention.sweep(storage, settings, now=start + timedelta(days=8))
-    assert [d.submission_id for d in report.deleted] == [confirmed.submission_id]
-    assert gone(storage, confirmed) and not gone(storage, kept)
-    assert status(storage, confirmed)["status"] == "deleted"
-
-
 def test_receipt_message_follows_its_contract() -> None:
     message = receipt_message(TENANT, "a" * 32)
     body = json.loads(message.body)
@@ -291,73 +273,6 @@ def test_receipt_message_follows_its_contract() -> None:
     assert message.message_id == body["message_id"] == contract.receipt_message_id_for("a" * 32)
     with pytest.raises(InvalidRequest):
         contract.validate_receipt({**body, "extra": "x"})
-
-
-def receipt_settings(settings: Settings, url: str) -> Settings:
-    broker = dataclasses.replace(
-        settings.broker,
-        amqp_url=url,
-        receipts_exchange=unique("receipts"),
-        receipts_queue=unique("receipts-q"),
-    )
-    return dataclasses.replace(settings, broker=broker)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
-
-
-def dead_count(url: str, queue: str) -> int:
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        declared = connection.channel().queue_declare(f"{queue}.dead", passive=True)
-        return int(declared.method.message_count)
-    finally:
-        connection.close()
-
-
-def test_confirm_over_the_receipts_exchange(
-    rabbit_url: str, tmp_path: Path, settings: Settings
-) -> None:
-    settings = receipt_settings(settings, rabbit_url)
-    broker = settings.broker
-    storage = make_storage("file", tmp_path)
-    submission = receive(storage, tmp_path, b"amqp")
-    # the reference consumer's submission (objects from test_consumer), with a manifest
-    message = announce(storage)
-    manifest = Submission(SUBMISSION, TENANT, CASE, "2026-11-24T10:00:00+00:00", "upload", ())
-    storage.put_bytes(
-        layout.manifest_key(TENANT, SUBMISSION),
-        json.dumps(manifest.to_json()).encode(),
-        content_type="application/json",
-    )
-    RabbitSubscriber(rabbit_url, broker.receipts_exchange, broker.receipts_queue).declare()
-    listener = ReceiptListener(storage, settings).start()
-    publisher = RabbitPublisher(rabbit_url, broker.receipts_exchange)
-    try:
-        publisher.publish(receipt_message(TENANT, submission.submission_id))
-        # consume --ack: save, verify, then confirm on the receipts exchange
-        save_and_confirm(message, storage, tmp_path / "into", publisher)
-        wait_for(lambda: retention.confirmation(storage, TENANT, SUBMISSION) is not None)
-        wait_for(
-            lambda: retention.confirmation(storage, TENANT, submission.submission_id) is not None
-        )
-        # a foreign routing key, an unknown submission, garbage: dead-lettered, not recorded
-        body = json.loads(receipt_message(TENANT, "c" * 32).body)
-        publisher.publish(OutboundMessage("x1", "jc-other", json.dumps(body).encode()))
-        publisher.publish(OutboundMessage("x2", TENANT, json.dumps(body).encode()))
-        publisher.publish(OutboundMessage("x3", TENANT, b"not json"))
-        wait_for(lambda: dead_count(rabbit_url, broker.receipts_queue) == 3)
-    finally:
-        publisher.close()
-        listener.stop()
-    assert (tmp_path / "into" / TENANT / CASE / SUBMISSION / "message.json").exists()
-    recorded = retention.confirmation(storage, TENANT, submission.submission_id)
-    assert recorded is not None and recorded["via"] == "amqp"
-    assert retention.confirmation(storage, TENANT, "c" * 32) is None
 
 
 def test_handle_receipt_checks_the_routing_key(tmp_path: Path, settings: Settings) -> None:
@@ -385,26 +300,3 @@ def test_the_documented_receipt_follows_the_schema() -> None:
     asyncapi = (docs / "asyncapi.yaml").read_text(encoding="utf-8")
     assert "../briefkasten/contract/receipt-v1.schema.json" in asyncapi
     assert "name: briefkasten.receipts" in asyncapi
-
-
-def test_retention_run_cli(tmp_path: Path, cli: Callable[..., Any]) -> None:
-    import os
-
-    storage = make_storage("file", tmp_path)
-    submission = receive(storage, tmp_path, b"cli")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFKASTEN_")}
-    env = {
-        **clean,
-        "BRIEFKASTEN_STORAGE": (tmp_path / "storage").as_uri(),
-        "BRIEFKASTEN_API_KEYS": f"{TENANT}:{KEY}",
-        "BRIEFKASTEN_BROKER_OUTBOX_DIR": str(tmp_path / "outbox"),
-    }
-    at = (received_at(submission) + timedelta(days=91)).isoformat()
-    ahead = cli("retention", "run", "--dry-run", "--at", at, env=env)
-    assert ahead.returncode == 0, ahead.stderr
-    assert f"would delete {TENANT} {submission.submission_id}" in ahead.stdout
-    assert not gone(storage, submission)
-    assert cli("retention", "run", "--at", at, env=env).returncode == 2  # --at only with --dry-run
-    now = cli("retention", "run", env=env)
-    assert now.returncode == 0 and now.stdout == ""  # received just now: nothing due
-    assert not gone(storage, submission)

@@ -7,7 +7,6 @@ outage), the URL parsing of ``open_storage`` and the key layout.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -18,7 +17,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from minio import Minio
 
 from briefkasten.errors import (
     BriefkastenError,
@@ -59,24 +57,12 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(params=["memory", "files", "s3"])
+@pytest.fixture(params=["memory", "files"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    """The in-process adapters; tests/integration/test_storage.py runs the same contract on S3."""
     if request.param == "memory":
         return open_storage(f"memory://{tmp_path.name}")
-    if request.param == "files":
-        return open_storage((tmp_path / "bucket").as_uri())
-    return open_storage(request.getfixturevalue("s3_url"))
-
-
-@pytest.fixture
-def raw(s3_server: S3Server) -> Minio:
-    """A plain minio client on the test server, to look at or tamper with objects."""
-    return Minio(
-        s3_server.endpoint,
-        access_key=s3_server.access_key,
-        secret_key=s3_server.secret_key,
-        secure=False,
-    )
+    return open_storage((tmp_path / "bucket").as_uri())
 
 
 # --- the contract ------------------------------------------------------------------------
@@ -278,90 +264,6 @@ def test_no_valid_key_leaves_the_file_root(key: str) -> None:
 
 
 # --- S3 ------------------------------------------------------------------------------------
-
-
-def test_s3_multipart_upload_records_sha256(s3_url: str, raw: Minio, big_file: Path) -> None:
-    s3 = open_storage(s3_url)
-    stored = s3.put_file(original(), big_file, content_type="image/jpeg")
-    info = raw.stat_object(s3.bucket, stored.key)
-    assert info.etag is not None and info.etag.endswith(f"-{-(-BIG // s3_module.PART_SIZE)}")
-    assert info.metadata["x-amz-meta-sha256"] == stored.sha256
-    assert info.content_type == "image/jpeg"
-
-
-def test_s3_detects_a_changed_object(s3_url: str, raw: Minio, tmp_path: Path) -> None:
-    s3 = open_storage(s3_url)
-    key = original()
-    stored = s3.put_bytes(key, b"the original", content_type="image/jpeg")
-    tampered = b"the 0riginal"
-    raw.put_object(s3.bucket, key, io.BytesIO(tampered), len(tampered),
-                   metadata={"sha256": stored.sha256})  # fmt: skip
-    with pytest.raises(StorageError, match="corrupt"):
-        s3.get_bytes(key)
-    with pytest.raises(StorageError, match="corrupt"):
-        s3.get_file(key, tmp_path / "out")
-    assert list(tmp_path.iterdir()) == []
-    raw.put_object(s3.bucket, key, io.BytesIO(tampered), len(tampered))  # no checksum at all
-    with pytest.raises(StorageError, match="no sha256"):
-        s3.get_bytes(key)
-
-
-def test_s3_server_side_encryption(s3_url: str, raw: Minio) -> None:
-    s3 = open_storage(s3_url, sse=True)
-    stored = s3.put_bytes(original(), b"Sozialdaten", content_type="image/jpeg")
-    info = raw.stat_object(s3.bucket, stored.key)
-    assert info.metadata.get("x-amz-server-side-encryption") == "AES256"
-    assert s3.get_bytes(stored.key) == b"Sozialdaten"
-
-
-def test_s3_bucket_is_created_on_check(s3_url: str, raw: Minio) -> None:
-    s3 = open_storage(s3_url)
-    assert not raw.bucket_exists(s3.bucket)
-    assert s3.list("") == []
-    s3.check()
-    assert raw.bucket_exists(s3.bucket)
-
-
-def test_s3_wrong_credentials(s3_server: S3Server) -> None:
-    url = s3_server.bucket_url("creds").replace(s3_server.access_key, "intruder")
-    with pytest.raises(StorageError, match="InvalidAccessKeyId") as caught:
-        open_storage(url).put_bytes(original(), b"x", content_type="image/jpeg")
-    assert "intruder" not in str(caught.value)
-    wrong_secret = s3_server.bucket_url("creds").replace("%2F%2B", "%2F%2D")
-    with pytest.raises(StorageError, match="SignatureDoesNotMatch") as caught:
-        open_storage(wrong_secret).check()
-    assert s3_server.secret_key[:12] not in str(caught.value)
-
-
-def in_time(operation: Callable[[], Any]) -> Any:
-    """Run ``operation`` in a thread; fail the test if it has not given up by the bound."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(operation).result(timeout=GIVE_UP_WITHIN)
-
-
-def test_s3_outage_raises_storage_error_then_recovers(s3_server: S3Server, s3_url: str) -> None:
-    s3 = open_storage(s3_url)
-    key = original()
-    s3.put_bytes(key, b"kept", content_type="image/jpeg")
-    s3_server.stop(kill=True)
-    try:
-        operations: list[Callable[[], object]] = [
-            s3.check,
-            lambda: s3.get_bytes(key),
-            lambda: s3.put_bytes(original("b" * 32), b"x", content_type="image/jpeg"),
-            lambda: s3.exists(key),
-            lambda: s3.list(""),
-            lambda: s3.delete(key),
-        ]
-        for operation in operations:
-            with pytest.raises(StorageError, match="unreachable"):
-                in_time(operation)
-    finally:
-        s3_server.start()
-    s3.check()
-    assert s3.get_bytes(key) == b"kept"
-    s3.put_bytes(original("b" * 32), b"x", content_type="image/jpeg")
-    assert len(s3.list("")) == 2
 
 
 # --- open_storage ----------------------------------------------------------------------------

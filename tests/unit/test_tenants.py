@@ -8,10 +8,8 @@ loopback: the gateway in-process, RabbitMQ in a vhost of this run's own.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import io
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -23,18 +21,13 @@ from pypdf import PdfReader
 
 from briefkasten import config, links
 from briefkasten.broker.local import MemoryJobQueue
-from briefkasten.broker.outbox import Outbox
-from briefkasten.broker.rabbitmq import RabbitPublisher
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError, InvalidRequest
 from briefkasten.gateway import create_app, tus
 from briefkasten.pipeline import check_pipelines
-from briefkasten.service import Services, process
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
-from tests.conftest import CliResult
-from tests.integration.test_rabbitmq import Tap
-from tests.support import factories, rabbit
+from tests.support import factories
 
 CASE = "12345BG0012345"
 SECRET = "s" * 40
@@ -174,18 +167,6 @@ def test_conflicts_and_bad_values_are_config_errors(
     assert KEY_A not in str(caught.value)  # keys are never named in the error
 
 
-def test_an_unknown_tenant_pipeline_stops_serve_and_worker(
-    tmp_path: Path, cli: Callable[..., CliResult]
-) -> None:
-    path = tmp_path / "briefkasten.toml"
-    path.write_text(TOML.replace('"precheck"', '"no-such-pipeline"'), encoding="utf-8")
-    env = {"BRIEFKASTEN_CONFIG": str(path), "PATH": "/usr/bin:/bin"}
-    for command in (["worker", "--idle-timeout", "1"], ["serve", "--port", "1"]):
-        result = cli(*command, env=env)
-        assert result.returncode == ConfigError.exit_code, result.stderr
-        assert "no-such-pipeline" in result.stderr
-
-
 # --- isolation over HTTP --------------------------------------------------------------------
 
 
@@ -310,39 +291,3 @@ async def test_self_description_shows_the_tenants_catalogue(deployment: Deployme
 
 
 # --- pipelines and routing (real RabbitMQ) --------------------------------------------------
-
-
-async def test_tenant_pipeline_and_routing_prefix_over_rabbitmq(
-    deployment: Deployment,
-    tmp_path: Path,
-    rabbit_url: str,
-) -> None:
-    exchange = rabbit.unique("documents")
-    taps = {b: Tap(rabbit_url, exchange, b) for b in ("jc-a.#", "jcb.#", "jc-b.#")}
-    publisher = RabbitPublisher(rabbit_url, exchange)
-    services = Services(
-        deployment.settings, deployment.storage, Outbox(tmp_path / "outbox"), publisher
-    )
-    try:
-        for key in (KEY_A, KEY_B):
-            status, answer = await deployment.upload(key, text="Kontoauszug")
-            assert status == 202, answer
-        for job in deployment.jobs.jobs:
-            await asyncio.to_thread(process, job, services)
-        got = {binding: tap.take(1, timeout=10) for binding, tap in taps.items()}
-        assert taps["jc-b.#"].take(1, timeout=1) == []
-    finally:
-        publisher.close()
-        for tap in taps.values():
-            tap.close()
-    assert got["jc-b.#"] == []  # B's messages carry B's prefix, not its id
-    message_a = json.loads(got["jc-a.#"][0][1])
-    message_b = json.loads(got["jcb.#"][0][1])
-    assert message_a["tenant"] == "jc-a" and message_b["tenant"] == "jc-b"
-    assert message_a["documents"][0]["pipeline"]["name"] == "precheck"  # A's own pipeline
-    assert message_b["documents"][0]["pipeline"]["name"] == "ocr-only"  # the global one
-    assert all(
-        obj["key"].startswith(f"{m['tenant']}/")
-        for m in (message_a, message_b)
-        for obj in (m["documents"][0]["pdf"], *m["documents"][0]["originals"])
-    )

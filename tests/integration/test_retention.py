@@ -1,0 +1,119 @@
+"""Deletion after hand-over: confirmations (API and the receipts exchange) and the sweep.
+
+The sweep runs with an injected ``now``, against memory, file and S3 storage (SeaweedFS);
+confirmations over RabbitMQ use a vhost of this run's own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pika
+
+from briefkasten import retention
+from briefkasten.broker.base import OutboundMessage
+from briefkasten.broker.rabbitmq import RabbitPublisher
+from briefkasten.broker.subscriber import RabbitSubscriber
+from briefkasten.config import Settings
+from briefkasten.consumer import save_and_confirm
+from briefkasten.model import Submission
+from briefkasten.receipts import ReceiptListener, receipt_message
+from briefkasten.storage import layout, open_storage
+from tests.support.rabbit import unique
+from tests.unit import test_retention as unit_retention
+from tests.unit.test_consumer import SUBMISSION, announce
+from tests.unit.test_retention import (
+    CASE,
+    TENANT,
+    gone,
+    make_storage,
+    receive,
+    received_at,
+    status,
+)
+
+settings = unit_retention.settings  # the fixture, shared with tests/unit/test_retention.py
+
+
+def test_sweep_against_s3(s3_url: str, tmp_path: Path, settings: Settings) -> None:
+    storage = open_storage(s3_url)
+    kept = receive(storage, tmp_path, b"s3 kept")
+    confirmed = receive(storage, tmp_path, b"s3 confirmed")
+    start = received_at(confirmed)
+    retention.confirm(storage, settings, TENANT, confirmed.submission_id, via="api", now=start)
+    report = retention.sweep(storage, settings, now=start + timedelta(days=8))
+    assert [d.submission_id for d in report.deleted] == [confirmed.submission_id]
+    assert gone(storage, confirmed) and not gone(storage, kept)
+    assert status(storage, confirmed)["status"] == "deleted"
+
+
+def receipt_settings(settings: Settings, url: str) -> Settings:
+    broker = dataclasses.replace(
+        settings.broker,
+        amqp_url=url,
+        receipts_exchange=unique("receipts"),
+        receipts_queue=unique("receipts-q"),
+    )
+    return dataclasses.replace(settings, broker=broker)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+def dead_count(url: str, queue: str) -> int:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        declared = connection.channel().queue_declare(f"{queue}.dead", passive=True)
+        return int(declared.method.message_count)
+    finally:
+        connection.close()
+
+
+def test_confirm_over_the_receipts_exchange(
+    rabbit_url: str, tmp_path: Path, settings: Settings
+) -> None:
+    settings = receipt_settings(settings, rabbit_url)
+    broker = settings.broker
+    storage = make_storage("file", tmp_path)
+    submission = receive(storage, tmp_path, b"amqp")
+    # the reference consumer's submission (objects from test_consumer), with a manifest
+    message = announce(storage)
+    manifest = Submission(SUBMISSION, TENANT, CASE, "2026-11-24T10:00:00+00:00", "upload", ())
+    storage.put_bytes(
+        layout.manifest_key(TENANT, SUBMISSION),
+        json.dumps(manifest.to_json()).encode(),
+        content_type="application/json",
+    )
+    RabbitSubscriber(rabbit_url, broker.receipts_exchange, broker.receipts_queue).declare()
+    listener = ReceiptListener(storage, settings).start()
+    publisher = RabbitPublisher(rabbit_url, broker.receipts_exchange)
+    try:
+        publisher.publish(receipt_message(TENANT, submission.submission_id))
+        # consume --ack: save, verify, then confirm on the receipts exchange
+        save_and_confirm(message, storage, tmp_path / "into", publisher)
+        wait_for(lambda: retention.confirmation(storage, TENANT, SUBMISSION) is not None)
+        wait_for(
+            lambda: retention.confirmation(storage, TENANT, submission.submission_id) is not None
+        )
+        # a foreign routing key, an unknown submission, garbage: dead-lettered, not recorded
+        body = json.loads(receipt_message(TENANT, "c" * 32).body)
+        publisher.publish(OutboundMessage("x1", "jc-other", json.dumps(body).encode()))
+        publisher.publish(OutboundMessage("x2", TENANT, json.dumps(body).encode()))
+        publisher.publish(OutboundMessage("x3", TENANT, b"not json"))
+        wait_for(lambda: dead_count(rabbit_url, broker.receipts_queue) == 3)
+    finally:
+        publisher.close()
+        listener.stop()
+    assert (tmp_path / "into" / TENANT / CASE / SUBMISSION / "message.json").exists()
+    recorded = retention.confirmation(storage, TENANT, submission.submission_id)
+    assert recorded is not None and recorded["via"] == "amqp"
+    assert retention.confirmation(storage, TENANT, "c" * 32) is None
