@@ -7,6 +7,7 @@ the output is audited object by object (``tests/support/pdfaudit.py``).
 from __future__ import annotations
 
 import io
+import logging
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -181,6 +182,15 @@ def test_hostile_born_digital_page_is_rebuilt_clean(
     assert "Frau Müller" in result.text
 
 
+def test_form_xobject_content_is_still_drawn(tmp_path: Path, settings: Settings) -> None:
+    source = hostile(tmp_path, "form", form_with_js)
+    run(source, tmp_path, settings)
+    with pikepdf.open(tmp_path / "out.pdf") as pdf:
+        outer = pdf.pages[0].Resources.XObject.Fm0
+        assert outer.read_bytes() == b"q /Inner Do Q"
+        assert outer.Resources.XObject.Inner.read_bytes() == b"q 0 0 1 rg 10 10 20 20 re f Q"
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [(huge_image, "pixel limit"), (inflating_content, "more than")],
@@ -218,6 +228,34 @@ def test_normal_born_digital_pdf_output_is_clean(tmp_path: Path, settings: Setti
     result = run(source, tmp_path, settings)
     assert result.pages[0].kind == "vector"
     assert "Frau Müller" in pdftotext(tmp_path / "out.pdf")
+
+
+def test_pdf_with_exif_jpeg_image_is_cleaned(tmp_path: Path, settings: Settings) -> None:
+    photo = factories.jpeg_with_gps(tmp_path / "photo.jpg", factories.text_page(size=(300, 200)))
+    data = photo.read_bytes() + b"PK\x03\x04" + SCRIPT
+
+    def embed(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:
+        image = Stream(pdf, b"")
+        image.write(data, filter=Name.DCTDecode)
+        image.update(
+            {
+                "/Type": Name.XObject,
+                "/Subtype": Name.Image,
+                "/Width": 300,
+                "/Height": 200,
+                "/ColorSpace": Name.DeviceRGB,
+                "/BitsPerComponent": 8,
+            }
+        )
+        page.obj.Resources["/XObject"] = Dictionary(Im0=image)
+        page.contents_add(Stream(pdf, b"q 90 0 0 60 100 20 cm /Im0 Do Q"), prepend=False)
+
+    result = run(hostile(tmp_path, "jpeg-in-pdf", embed), tmp_path, settings)
+    assert result.pages[0].kind == "vector"
+    with pikepdf.open(tmp_path / "out.pdf") as pdf:
+        image = pdf.pages[0].Resources.XObject.Im0
+        assert jpeg_findings(image.read_raw_bytes()) == []
+        assert image.read_raw_bytes().endswith(b"\xff\xd9")
 
 
 def jpeg_bytes(image_size: tuple[int, int] = (900, 500), **options: object) -> bytes:
@@ -276,6 +314,15 @@ def test_hostile_jpeg_passes_through_clean(tmp_path: Path, settings: Settings, n
     assert "Müller" in pdftotext(tmp_path / "out.pdf")
 
 
+def test_catalog_level_javascript_attachment_and_launch_do_not_survive(
+    tmp_path: Path, settings: Settings
+) -> None:
+    source = factories.hostile_pdf(small_pdf(tmp_path / "a.pdf"), tmp_path / "hostile.pdf")
+    assert audit(source) != []
+    result = run(source, tmp_path, settings)
+    assert {"/AA", "/Annots"} <= set(sanitize_step(result).split(": ", 1)[1].split(", "))
+
+
 def test_png_with_exif_gps_is_passed_through_clean(tmp_path: Path, settings: Settings) -> None:
     exif = Image.Exif()
     exif[0x010F] = "PhoneMaker"
@@ -301,3 +348,20 @@ def test_receipt_pdf_is_clean(tmp_path: Path) -> None:
         path.write_bytes(receipt_pdf(submission, "Jobcenter Test", lang=lang))
         assert audit(path) == []
         assert "Eingangsbestätigung" in pdftotext(path) or "Receipt" in pdftotext(path)
+
+
+def test_no_file_name_or_content_in_logs(
+    tmp_path: Path,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    source = hostile(tmp_path, "Mueller-Geheim", form_with_js)
+    data = source.read_bytes()
+    cut = data.rindex(b"startxref")
+    source.write_bytes(data[:cut] + b"startxref\n12\n%%EOF\n")  # a wrong offset: repaired
+    run(source, tmp_path, settings)
+    logged = caplog.text + "".join(capfd.readouterr())
+    for secret in ("Mueller-Geheim", "app.alert", "Frau Müller"):
+        assert secret not in logged

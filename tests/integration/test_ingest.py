@@ -159,6 +159,13 @@ def test_palette_png(tmp_path: Path, settings: Settings) -> None:
     assert_readable(pdftotext(tmp_path / "out.pdf"))
 
 
+def test_one_pixel_image_gets_a_flag_not_a_crash(tmp_path: Path, settings: Settings) -> None:
+    source = save(Image.new("RGB", (1, 1), "white"), tmp_path / "dot.png")
+    result = ingest([source], tmp_path / "out.pdf", settings=settings)
+    assert "low_resolution" in result.pages[0].flags
+    assert len(PdfReader(tmp_path / "out.pdf").pages) == 1
+
+
 def test_report_lists_originals_with_their_hashes(tmp_path: Path, settings: Settings) -> None:
     jpeg = save(factories.text_page(), tmp_path / "a.jpg", quality=90, dpi=(150, 150))
     pdf = factories.born_digital_pdf(tmp_path / "b.pdf")

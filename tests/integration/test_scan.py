@@ -16,12 +16,14 @@ from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, NameObject
 
 from briefkasten.errors import ScanFailed
+from briefkasten.gateway.keys import INTAKE
 from briefkasten.gateway.tus import TUS_STORE
 from briefkasten.intake import load_submission
 from briefkasten.message import DocumentOutcome, build_message
 from briefkasten.scan import (
     CLEAN,
     ClamdScanner,
+    OffScanner,
     Verdict,
 )
 from tests.support.clamd import (  # noqa: F401  (pytest fixtures)
@@ -229,3 +231,14 @@ async def test_clamd_down_with_fail_open_accepts_and_flags(
     assert submission.malware_scan == "not_scanned"
     status, check = await gateway.readyz_check()
     assert status == 200 and check["ok"] and "not_scanned" in check["detail"]
+
+
+async def test_scanning_off_says_so(make_gateway: Factory) -> None:
+    gateway = await make_gateway("")
+    # Without a scanner even the test string is accepted: the receipt must say "off".
+    response = await gateway.post("foto.jpg", jpeg_with_comment(eicar()))
+    assert response.status == 202, await response.text()
+    assert (await response.json())["malware_scan"] == "off"
+    status, check = await gateway.readyz_check()
+    assert status == 200 and check == {"ok": True, "detail": "off"}
+    assert isinstance(gateway.client.app[INTAKE].scanner, OffScanner)

@@ -119,6 +119,31 @@ async def test_embedded_mode_delivers_into_the_outbox(
     assert "Seite" not in json.dumps(message)  # no content inline (file names are "seiteN")
 
 
+async def test_a_document_that_cannot_be_normalised_is_still_delivered(
+    tmp_path: Path,
+    settings: Settings,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+) -> None:
+    settings = service_settings(settings, tmp_path)
+    storage = open_storage((tmp_path / "storage").absolute().as_uri())
+    jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
+    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    submission_id = await upload(client, small_page("kaputt"))
+    (original,) = [k for k in storage.list("") if "/originals/" in k]
+    storage.put_bytes(original, b"\x89PNG\r\n\x1a\n broken", content_type="image/png")
+
+    await asyncio.to_thread(run_worker, settings, storage)
+
+    status = await status_of(client, submission_id)
+    assert status["documents"][0]["status"] == "normalisation_failed"
+    assert "corrupt" in status["documents"][0]["reason"]
+    (entry,) = Outbox(settings.broker.outbox_dir).pending()
+    document = json.loads(entry.message.body)["documents"][0]
+    assert document["normalisation_failed"] and document["pdf"] is None
+    assert document["originals"][0]["key"] == original
+    assert "corrupt" in document["failure_reason"]
+
+
 async def test_distributed_mode_end_to_end_with_rabbitmq_and_s3(
     tmp_path: Path,
     settings: Settings,

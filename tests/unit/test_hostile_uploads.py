@@ -170,9 +170,3 @@ async def test_damaged_structures_are_refused_as_corrupt(
     assert status == 422, body
     assert body["error"]["code"] == code
     assert body["error"]["message_de"]
-
-
-async def test_readiness_reports_the_sandbox(client: Client) -> None:
-    response = await client.get("/readyz")
-    body = await response.json()
-    assert body["checks"]["sandbox"]["ok"], body

@@ -9,7 +9,6 @@ import json
 import logging
 import re
 import socket
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -121,63 +120,11 @@ async def ready(client: Client) -> tuple[int, dict[str, Any]]:
     return response.status, body
 
 
-async def test_readyz_names_every_check_and_is_ready_with_defaults(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
-) -> None:
-    settings = monitored_settings(settings, tmp_path)
-    storage = open_storage(f"memory://{tmp_path.name}")
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
-    status, body = await ready(client)
-    assert status == 200, body
-    assert body["status"] == "ready" and body["failed"] == []
-    assert set(body["checks"]) == {"tesseract", "storage", "disk", "sandbox", "malware_scan"}
-    assert body["checks"]["malware_scan"] == {"ok": True, "detail": "off"}  # no clamd configured
-    assert "deu" in body["checks"]["tesseract"]["detail"]
-
-
-async def test_readyz_fails_on_disk_threshold_and_missing_language(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
-) -> None:
-    settings = monitored_settings(
-        settings,
-        tmp_path,
-        gateway={"min_free_disk_mb": 10**12},
-        ocr=dataclasses.replace(settings.ocr, lang="deu+xyzzy"),
-    )
-    storage = open_storage(f"memory://{tmp_path.name}")
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
-    status, body = await ready(client)
-    assert status == 503
-    assert body["status"] == "unavailable"
-    assert sorted(body["failed"]) == ["disk", "tesseract"]
-    assert body["checks"]["storage"]["ok"]
-    assert "xyzzy" in body["checks"]["tesseract"]["detail"]
-    assert str(tmp_path) not in json.dumps(body)  # no paths for whoever asks
-
-
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
-
-
-async def test_readyz_and_metrics_with_the_broker_away(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
-) -> None:
-    url = f"amqp://guest:guest@127.0.0.1:{closed_port()}/"
-    settings = monitored_settings(settings, tmp_path, broker={"amqp_url": url})
-    storage = open_storage(f"memory://{tmp_path.name}")
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
-    started = time.monotonic()
-    status, body = await ready(client)
-    assert status == 503
-    assert body["failed"] == ["broker"]
-    assert "guest" not in json.dumps(body)
-    found = await scrape(client)  # still answers, without the queue figures it cannot know
-    assert value(found, "briefkasten_jobs_in_queue") is None
-    assert value(found, "briefkasten_outbox_pending") == 0
-    assert time.monotonic() - started < 20
 
 
 def test_formatters_carry_the_extra_fields() -> None:

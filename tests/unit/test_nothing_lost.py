@@ -321,26 +321,6 @@ def test_a_dead_lettered_job_leaves_status_failed_in_the_journal(
     assert "w.png" not in json.dumps(status)
 
 
-def test_a_job_waiting_for_its_retry_is_not_shown_as_processing(
-    tmp_path: Path, settings: Settings
-) -> None:
-    settings = service_settings(settings, tmp_path)
-    settings = dataclasses.replace(
-        settings,
-        ocr=dataclasses.replace(settings.ocr, lang="xqz"),  # not installed: a tool failure
-        broker=dataclasses.replace(settings.broker, retry_delay=600.0),
-    )
-    storage = open_storage((tmp_path / "storage").absolute().as_uri())
-    journal = LocalJobQueue(settings.broker.journal_dir)
-    document = IncomingDocument("sonstiges", (incoming(tmp_path, small_page("x"), "x.png"),))
-    submission = Intake(storage, journal).receive(TENANT, CASE, [document])
-
-    assert run_embedded_worker(settings, storage) == 0  # attempt 0 failed, retry not yet due
-
-    assert journal.pending_count() == 1
-    assert (status_of(storage, submission.submission_id) or {})["status"] == "received"
-
-
 @pytest.fixture(autouse=True)
 def _no_leftover_threads() -> Iterator[None]:
     before = {t.name for t in threading.enumerate()}

@@ -25,7 +25,7 @@ from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import ScanSettings, Settings
 from briefkasten.errors import ConfigError, MalwareFound, ScanFailed, ScanUnavailable
 from briefkasten.gateway import create_app
-from briefkasten.gateway.keys import INTAKE, METRICS
+from briefkasten.gateway.keys import METRICS
 from briefkasten.gateway.tus import PREFIX
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake, load_submission
 from briefkasten.model import Submission
@@ -283,17 +283,6 @@ def make_gateway(
         return Gateway(await aiohttp_client(app), storage, jobs, token, configured)
 
     return make
-
-
-async def test_scanning_off_says_so(make_gateway: Factory) -> None:
-    gateway = await make_gateway("")
-    # Without a scanner even the test string is accepted: the receipt must say "off".
-    response = await gateway.post("foto.jpg", jpeg_with_comment(eicar()))
-    assert response.status == 202, await response.text()
-    assert (await response.json())["malware_scan"] == "off"
-    status, check = await gateway.readyz_check()
-    assert status == 200 and check == {"ok": True, "detail": "off"}
-    assert isinstance(gateway.client.app[INTAKE].scanner, OffScanner)
 
 
 @pytest.mark.parametrize("behaviour", ["stall", "hang-up"])
