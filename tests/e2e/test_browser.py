@@ -41,6 +41,7 @@ from briefkasten.worker import Worker, job_queue
 from samples import generate
 from samples.degrade import phone_photo
 from tests.conftest import ROOT
+from tests.support.env import need
 
 CHROMIUM = Path("/usr/bin/chromium")
 TENANT = "jc-musterstadt"
@@ -93,11 +94,11 @@ class Photos:
 
 
 def _chromium() -> Path:
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.environ.get("CI"):
-        pytest.fail("/usr/bin/chromium is missing in CI: `make chromium` installs it")
-    pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): run `make chromium`")
+    need(
+        CHROMIUM.exists(),
+        "Debian's chromium is not installed (/usr/bin/chromium): run `make chromium`",
+    )
+    return CHROMIUM
 
 
 class _Server:

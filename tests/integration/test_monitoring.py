@@ -25,6 +25,7 @@ from briefkasten.gateway import create_app
 from briefkasten.monitoring import JsonFormatter, Metrics
 from briefkasten.storage import open_storage
 from briefkasten.worker import Worker, job_queue
+from tests.support.env import need
 from tests.unit.test_monitoring import (
     AUTH,
     FILE_NAME,
@@ -128,9 +129,9 @@ async def test_readyz_with_a_reachable_broker(
     assert value(found, "briefkasten_dead_letters") == 0
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Prometheus) is not on PATH")
 def test_promtool_accepts_the_alert_rules() -> None:
     promtool = shutil.which("promtool")
+    need(promtool is not None, "promtool (Prometheus) is not on PATH: run `make promtool`")
     assert promtool is not None
     result = subprocess.run(
         [promtool, "check", "rules", str(ROOT / "config" / "prometheus-alerts.yml")],

@@ -16,8 +16,12 @@ from briefkasten.pipeline.ocr import ocr
 from briefkasten.pipeline.orientation import orient, turn_clockwise
 from briefkasten.tools import tesseract
 from samples.generate import quarter_turn, render_form, render_page
+from tests.support.env import need
 
-pytestmark = pytest.mark.skipif(not tesseract.available(), reason="tesseract not installed")
+
+@pytest.fixture(autouse=True)
+def tesseract_installed() -> None:
+    need(tesseract.available(), "tesseract not installed")
 
 
 @functools.cache

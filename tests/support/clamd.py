@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.env import need
 from tests.support.servers import _die_with_parent, _free_ports
 
 STARTUP_TIMEOUT = 60.0
@@ -157,8 +158,8 @@ def clamd_server_fixture() -> Iterator[Clamd]:
     binary = shutil.which("clamd") or next(
         (p for p in ("/usr/sbin/clamd",) if Path(p).is_file()), None
     )
-    if binary is None:
-        pytest.skip("clamd not installed (Debian clamav-daemon; make test installs it)")
+    need(binary is not None, "clamd not installed (Debian clamav-daemon; make test installs it)")
+    assert binary is not None
     # A short directory name: unix socket paths are limited to 107 bytes.
     directory = Path(tempfile.mkdtemp(prefix="bk-clamd-"))
     server = Clamd(directory, binary)

