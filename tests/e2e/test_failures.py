@@ -25,6 +25,7 @@ from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.worker import job_queue
 from tests.integration.test_failures import (
+    DEADLINE,
     assert_pdfs_match,
     case_system,
     collect,
@@ -105,7 +106,10 @@ async def test_a_job_of_a_killed_worker_is_finished_by_another(
     try:
         first = worker_process(settings, tmp_path / "first", log)
         await asyncio.to_thread(
-            wait_for, lambda: status(storage, submission_id) == "processing", "the first worker"
+            wait_for,
+            lambda: status(storage, submission_id) == "processing",
+            "the first worker",
+            DEADLINE,
         )
         kill(first)  # SIGKILL mid-job: no ack, no cleanup
         assert status(storage, submission_id) == "processing", log.read_text()[-3000:]

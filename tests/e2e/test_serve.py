@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.env import wait_for
 
 CASE = "12345BG0012345"
 AUTH = {"Authorization": "Bearer serve-key-0123456789"}
@@ -45,7 +45,13 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: get(f"{base}/healthz")[0] == 200, process)
+        wait_for(
+            serving(process, lambda: get(f"{base}/healthz")[0] == 200),
+            "/healthz to answer 200",
+            90,
+            poll=0.2,
+            ignore=(urllib.error.URLError, ConnectionError),
+        )
         yield base, env
     finally:
         process.terminate()
@@ -61,21 +67,14 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         assert "Traceback" not in log, log
 
 
-def wait_for(
-    condition: Callable[[], bool],
-    process: subprocess.Popen[bytes] | None = None,
-    timeout: float = 90,
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process is None or process.poll() is None, "the server exited"
-        try:
-            if condition():
-                return
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
+def serving(process: subprocess.Popen[bytes], condition: Callable[[], bool]) -> Callable[[], bool]:
+    """``condition``, failing at once when the server process has exited."""
+
+    def check() -> bool:
+        assert process.poll() is None, "the server exited"
+        return condition()
+
+    return check
 
 
 def get(url: str) -> tuple[int, dict[str, object]]:
@@ -126,7 +125,13 @@ def test_serve_receives_normalises_and_announces(
     )
     assert status == 202, receipt
     url = f"{base}{receipt['status_url']}"
-    wait_for(lambda: get(url)[1]["status"] == "delivered")
+    wait_for(
+        lambda: get(url)[1]["status"] == "delivered",
+        "the submission to be delivered",
+        90,
+        poll=0.2,
+        ignore=(urllib.error.URLError, ConnectionError),
+    )
     listing = subprocess.run(
         [sys.executable, "-m", "briefkasten", "outbox", "list"],
         cwd=tmp_path,

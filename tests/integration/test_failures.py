@@ -35,6 +35,7 @@ from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.worker import Worker, job_queue
 from tests.integration.test_service import Client, service_settings, small_page, upload
+from tests.support.env import wait_for
 from tests.support.rabbit import broker_stopped, unique
 from tests.support.servers import S3Server
 
@@ -115,13 +116,6 @@ def workers_running(settings: Settings, storage: Storage, count: int = 1) -> Ite
         for thread in threads:
             thread.join(60)
     assert not any(t.is_alive() for t in threads), "a worker did not stop"
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def status(storage: Storage, submission_id: str) -> str | None:
@@ -211,6 +205,7 @@ async def test_every_message_arrives_when_rabbitmq_stops_during_processing(
             wait_for(
                 lambda: any(status(storage, s) != "received" for s in submission_ids),
                 "the worker to start",
+                DEADLINE,
             )
             with broker_stopped():  # the worker loses its connection mid-job
                 time.sleep(2.0)

@@ -33,6 +33,7 @@ from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.worker import Worker, job_queue
 from tests.integration.test_failures import (
+    DEADLINE,
     TENANT,
     case_system,
     collect,
@@ -120,7 +121,9 @@ async def test_broker_away_at_upload_and_the_retry_delivers_exactly_once(
         with workers_running(settings, storage):
             expected = {contract.message_id_for(stored)}
             received = await asyncio.to_thread(collect, subscriber, expected)
-            await asyncio.to_thread(wait_for, lambda: delivered(storage, stored), "the status")
+            await asyncio.to_thread(
+                wait_for, lambda: delivered(storage, stored), "the status", DEADLINE
+            )
             # the reconciler, a day later, finds nothing to queue again
             later = datetime.now(UTC) + timedelta(days=1)
             report = await asyncio.to_thread(

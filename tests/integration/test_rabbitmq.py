@@ -24,14 +24,8 @@ from briefkasten.broker.rabbitmq import (
 from briefkasten.broker.subscriber import RabbitSubscriber, ReceivedMessage
 from briefkasten.errors import InvalidRequest, StorageError
 from tests.support import rabbit
+from tests.support.env import wait_for
 from tests.support.rabbit import rabbit_url, rabbit_vhost  # noqa: F401  (pytest fixtures)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 class Tap:
@@ -200,7 +194,7 @@ def test_garbage_and_redelivered_jobs(rabbit_url: str) -> None:  # noqa: F811
         channel = connection.channel()
         channel.basic_publish("", queue_name, Job("crashy", "s1", "jc", 1).to_bytes())
         channel.basic_publish("", queue_name, Job("lost", "s2", "jc", 0).to_bytes())
-        wait_for(lambda: jobs.depth()[0] == 2)
+        wait_for(lambda: jobs.depth()[0] == 2, "two jobs in the queue")
         # a worker takes both and dies before acking: they come back redelivered
         for _ in range(2):
             method, _props, _body = channel.basic_get(queue_name, auto_ack=False)
@@ -209,7 +203,7 @@ def test_garbage_and_redelivered_jobs(rabbit_url: str) -> None:  # noqa: F811
         producer = pika.BlockingConnection(pika.URLParameters(rabbit_url))
         producer.channel().basic_publish("", queue_name, b"{garbage")
         producer.close()
-        wait_for(lambda: jobs.depth()[0] == 3)
+        wait_for(lambda: jobs.depth()[0] == 3, "three jobs in the queue")
         handler = Recorder()
         handled = jobs.consume(handler, idle_timeout=1.0)
     finally:
@@ -232,7 +226,7 @@ def test_consume_stops_on_event(rabbit_url: str) -> None:  # noqa: F811
         producer = RabbitJobQueue(rabbit_url, jobs.queue)
         producer.enqueue(Job("j1", "s1", "jc"))
         producer.close()
-        wait_for(lambda: handler.seen == [("j1", 0)])
+        wait_for(lambda: handler.seen == [("j1", 0)], "the handler to see j1")
     finally:
         stop.set()
         thread.join(10)
@@ -258,14 +252,14 @@ def test_messages_wait_in_the_outbox_while_rabbitmq_is_stopped(
     try:
         outbox.add(outbound(0))
         flusher.flush_now()
-        wait_for(lambda: not outbox.pending())
+        wait_for(lambda: not outbox.pending(), "an empty outbox")
         with rabbit.broker_stopped():
             for n in range(1, 11):
                 outbox.add(outbound(n))
             flusher.flush_now()
-            wait_for(lambda: flusher.failures >= 2)
+            wait_for(lambda: flusher.failures >= 2, "two failed flushes")
             assert len(outbox.pending()) == 10
-        wait_for(lambda: not outbox.pending(), timeout=60)
+        wait_for(lambda: not outbox.pending(), "an empty outbox", timeout=60)
     finally:
         flusher.stop()
     assert not flusher.running

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from briefkasten.consumer import save_and_confirm
 from briefkasten.model import Submission
 from briefkasten.receipts import ReceiptListener, receipt_message
 from briefkasten.storage import layout, open_storage
+from tests.support.env import wait_for
 from tests.support.rabbit import unique
 from tests.unit import test_retention as unit_retention
 from tests.unit.test_consumer import SUBMISSION, announce
@@ -62,13 +61,6 @@ def receipt_settings(settings: Settings, url: str) -> Settings:
     return dataclasses.replace(settings, broker=broker)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
-
-
 def dead_count(url: str, queue: str) -> int:
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
@@ -100,16 +92,23 @@ def test_confirm_over_the_receipts_exchange(
         publisher.publish(receipt_message(TENANT, submission.submission_id))
         # consume --ack: save, verify, then confirm on the receipts exchange
         save_and_confirm(message, storage, tmp_path / "into", publisher)
-        wait_for(lambda: retention.confirmation(storage, TENANT, SUBMISSION) is not None)
         wait_for(
-            lambda: retention.confirmation(storage, TENANT, submission.submission_id) is not None
+            lambda: retention.confirmation(storage, TENANT, SUBMISSION) is not None,
+            "the confirmation of the first submission",
+        )
+        wait_for(
+            lambda: retention.confirmation(storage, TENANT, submission.submission_id) is not None,
+            "the confirmation of the second submission",
         )
         # a foreign routing key, an unknown submission, garbage: dead-lettered, not recorded
         body = json.loads(receipt_message(TENANT, "c" * 32).body)
         publisher.publish(OutboundMessage("x1", "jc-other", json.dumps(body).encode()))
         publisher.publish(OutboundMessage("x2", TENANT, json.dumps(body).encode()))
         publisher.publish(OutboundMessage("x3", TENANT, b"not json"))
-        wait_for(lambda: dead_count(rabbit_url, broker.receipts_queue) == 3)
+        wait_for(
+            lambda: dead_count(rabbit_url, broker.receipts_queue) == 3,
+            "three dead-lettered receipts",
+        )
     finally:
         publisher.close()
         listener.stop()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,18 +19,12 @@ from briefkasten.broker.outbox import (
     flush,
 )
 from briefkasten.errors import BrokerError, InvalidRequest, NotFound, StorageError
+from tests.support.env import wait_for
 
 
 def message(n: int, key: str = "jc.kontoauszug") -> OutboundMessage:
     body = json.dumps({"message_id": f"m-{n:03d}", "n": n}).encode()
     return OutboundMessage(f"m-{n:03d}", key, body, {"schema_version": "1.0"})
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -158,7 +150,7 @@ def test_flusher_retries_with_backoff_until_delivered(outbox: Outbox) -> None:
         outbox.add(message(n))
     flusher.start()
     try:
-        wait_for(lambda: len(stub.published) == 10)
+        wait_for(lambda: len(stub.published) == 10, "ten published messages", 10)
     finally:
         flusher.stop()
     assert stub.message_ids == [f"m-{n:03d}" for n in range(10)]
@@ -173,7 +165,7 @@ def test_flusher_stop_returns_promptly_while_backing_off(outbox: Outbox) -> None
     flusher = OutboxFlusher(outbox, lambda: stub, min_backoff=600, max_backoff=600)
     outbox.add(message(1))
     flusher.start()
-    wait_for(lambda: flusher.failures >= 1)
+    wait_for(lambda: flusher.failures >= 1, "a failed flush", 10)
     flusher.stop(timeout=5)
     assert not flusher.running
     assert [e.message.message_id for e in outbox.pending()] == ["m-001"]
@@ -183,10 +175,10 @@ def test_flush_now_wakes_the_flusher(outbox: Outbox) -> None:
     stub = StubPublisher()
     flusher = OutboxFlusher(outbox, lambda: stub, interval=600).start()
     try:
-        wait_for(lambda: stub.attempts == 0 and flusher.running)
+        wait_for(lambda: stub.attempts == 0 and flusher.running, "the flusher to run", 10)
         outbox.add(message(7))
         flusher.flush_now()
-        wait_for(lambda: stub.message_ids == ["m-007"])
+        wait_for(lambda: stub.message_ids == ["m-007"], "m-007 published", 10)
     finally:
         flusher.stop()
 
@@ -204,7 +196,7 @@ def test_flusher_survives_a_failing_publisher_factory(outbox: Outbox) -> None:
     outbox.add(message(1))
     flusher = OutboxFlusher(outbox, factory, min_backoff=0.01, max_backoff=0.02).start()
     try:
-        wait_for(lambda: stub.message_ids == ["m-001"])
+        wait_for(lambda: stub.message_ids == ["m-001"], "m-001 published", 10)
     finally:
         flusher.stop()
 
@@ -291,7 +283,7 @@ def test_journal_consume_stops_on_event(tmp_path: Path) -> None:
     )
     thread.start()
     journal.enqueue(job(1))
-    wait_for(lambda: journal.pending_count() == 0)
+    wait_for(lambda: journal.pending_count() == 0, "an empty journal", 10)
     stop.set()
     thread.join(5)
     assert not thread.is_alive()

@@ -28,6 +28,7 @@ from briefkasten.gateway.keys import SETTINGS, STORAGE
 from briefkasten.gateway.tus import TUS_STORE
 from briefkasten.gateway.tus_store import TusStore
 from briefkasten.storage import open_storage
+from tests.support.env import wait_for_async
 
 CASE = "12345BG0012345"
 KEY = "test-key-0123456789"
@@ -173,8 +174,10 @@ async def cut_patch(
     writer.write(head.encode() + body)
     await writer.drain()
     data_file = gateway.spool / f"{upload_id(location)}.bin"
-    await wait_until(
-        lambda: data_file.stat().st_size >= offset + len(body) - io.DEFAULT_BUFFER_SIZE
+    await wait_for_async(
+        lambda: data_file.stat().st_size >= offset + len(body) - io.DEFAULT_BUFFER_SIZE,
+        "the chunk's bytes in the spool",
+        10,
     )
     if not keep_open:
         writer.close()
@@ -182,18 +185,11 @@ async def cut_patch(
     return writer
 
 
-async def wait_until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 async def wait_for_offset(gateway: Tus, location: str, expected: int) -> None:
-    deadline = time.monotonic() + 10
-    while (current := await offset_of(gateway, location)) != expected:
-        assert time.monotonic() < deadline, f"offset stays {current}, expected {expected}"
-        await asyncio.sleep(0.05)
+    async def reached() -> bool:
+        return await offset_of(gateway, location) == expected
+
+    await wait_for_async(reached, f"the upload's offset to be {expected}", 10, poll=0.05)
 
 
 def leftovers(gateway: Tus) -> list[Path]:
@@ -309,7 +305,9 @@ async def test_cut_chunk_with_checksum_is_discarded(gateway: Tus) -> None:
     headers = {"Upload-Checksum": f"sha256 {digest}"}
     await cut_patch(gateway, location, 1000, part[:100_000], len(part), **headers)
     data_file = gateway.spool / f"{upload_id(location)}.bin"
-    await wait_until(lambda: data_file.stat().st_size == 1000)  # the partial chunk is gone
+    await wait_for_async(
+        lambda: data_file.stat().st_size == 1000, "1000 bytes kept", 10
+    )  # the partial chunk is gone
     assert await offset_of(gateway, location) == 1000
 
 
@@ -506,10 +504,9 @@ async def test_expired_uploads_answer_404_and_are_deleted(make_gateway: GatewayF
 async def test_the_background_task_deletes_expired_uploads(make_gateway: GatewayFactory) -> None:
     gateway = await make_gateway(tus_expiry_s=0.2, tus_cleanup_interval_s=0.1)
     await create(gateway, 100)
-    deadline = time.monotonic() + 10
-    while leftovers(gateway):
-        assert time.monotonic() < deadline, "expired upload was not deleted"
-        await asyncio.sleep(0.1)
+    await wait_for_async(
+        lambda: not leftovers(gateway), "the expired upload to be deleted", 10, poll=0.1
+    )
 
 
 # --- concurrency ----------------------------------------------------------------------------
