@@ -9,7 +9,8 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-
                 poppler-utils fonts-dejavu-core fonts-liberation2
 DEMO_OUT    := var/demo
 
-.PHONY: run link demo test bench eval lint setup system-deps samples clean rabbitmq chromium clamd
+.PHONY: run link demo test test-fast bench eval lint setup system-deps samples clean rabbitmq chromium \
+        clamd promtool
 
 # make run's API key when none is configured: for trying it out on 127.0.0.1 only.
 DEMO_API_KEYS := demo:demo-key-change-me
@@ -58,8 +59,14 @@ demo: setup
 	@echo "Report: $(DEMO_OUT)/report.json"
 	@echo "Text:   pdftotext $(DEMO_OUT)/dokument.pdf -"
 
-test: setup lint rabbitmq chromium clamd
+# Every tier (tests/unit, tests/integration, tests/e2e), after lint and with every server the
+# tests need. Under CI=true (CI sets it) a test whose server or program is missing fails.
+test: setup lint rabbitmq chromium clamd promtool
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
+
+# The unit tier only: no servers, no external programs; well under a minute.
+test-fast: setup
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile tests/unit
 
 # The browser tests drive Debian's chromium headless (Playwright never downloads a browser).
 chromium:
@@ -69,13 +76,23 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; \
 	fi
 
-# The malware-scan tests start their own clamd (tests/clamd.py: a signature database they write,
-# a socket in a temp directory); only the binary is needed. The system clamd is not started here.
+# The malware-scan tests start their own clamd (tests/support/clamd.py: a signature database
+# they write, a socket in a temp directory); only the binary is needed. The system clamd is not
+# started here.
 clamd:
 	@if ! command -v clamd >/dev/null && [ ! -x /usr/sbin/clamd ]; then \
 		echo "Installing Debian's clamav-daemon for the malware-scan tests"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends clamav-daemon; \
+	fi
+
+# The alert-rules test runs promtool: Debian's prometheus package ships /usr/bin/promtool
+# (the Prometheus server it also installs is not started here).
+promtool:
+	@if ! command -v promtool >/dev/null; then \
+		echo "Installing Debian's prometheus for promtool (the alert-rules test)"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; \
 	fi
 
 # The tests need a RabbitMQ on 127.0.0.1:5672 (guest/guest). Start one where none answers.
