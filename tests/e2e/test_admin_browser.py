@@ -23,10 +23,10 @@ from playwright.sync_api import expect, sync_playwright
 from briefkasten import operators, summary
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.config import OperatorSettings, Settings
-from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.e2e.test_browser import WAIT_MS, _chromium, _Server, scan
+from tests.support.gateway import gateway_app
 from tests.unit.test_admin import admin_settings, dead_letter
 
 pytestmark = pytest.mark.slow
@@ -57,7 +57,7 @@ def live(tmp_path: Path, settings: Settings) -> Iterator[Live]:
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir)
     dead_letter(settings.broker.journal_dir, "browserdead")
-    with sock, _Server(create_app(settings, storage=storage, jobs=jobs), sock):
+    with sock, _Server(gateway_app(settings, storage=storage, jobs=jobs), sock):
         yield Live(base, storage, settings.broker.journal_dir)
 
 

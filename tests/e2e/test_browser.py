@@ -34,7 +34,6 @@ from briefkasten import contract, links
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings, TenantSettings
-from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.worker import Worker, job_queue
@@ -42,6 +41,7 @@ from samples import generate
 from samples.degrade import phone_photo
 from tests.conftest import ROOT
 from tests.support.env import need
+from tests.support.gateway import gateway_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 TENANT = "jc-musterstadt"
@@ -156,7 +156,7 @@ def gateway(tmp_path: Path, settings: Settings) -> Iterator[Gateway]:
     )
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
-    with sock, _Server(create_app(settings, storage=storage, jobs=jobs), sock):
+    with sock, _Server(gateway_app(settings, storage=storage, jobs=jobs), sock):
         yield Gateway(base, settings, storage)
 
 

@@ -17,11 +17,9 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from briefkasten.config import Settings
-from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.worker import job_queue
 from tests.integration.test_failures import (
@@ -35,8 +33,9 @@ from tests.integration.test_failures import (
     status,
     wait_for,
 )
-from tests.integration.test_service import Client, upload
+from tests.integration.test_service import upload
 from tests.support import factories
+from tests.support.gateway import GatewayClient
 
 
 def worker_process(settings: Settings, cwd: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -90,14 +89,14 @@ async def test_a_job_of_a_killed_worker_is_finished_by_another(
     settings: Settings,
     rabbit_url: str,
     s3_url: str,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     settings = distributed_settings(settings, tmp_path, rabbit_url, s3_url)
     storage = open_storage(s3_url)
     subscriber = case_system(settings)
     jobs = job_queue(settings)
     try:
-        client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+        client = await gateway_client(settings, storage=storage, jobs=jobs)
         submission_id = await upload(client, *(full_page(n) for n in range(8)))
     finally:
         jobs.close()

@@ -17,7 +17,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,12 @@ from briefkasten.broker.rabbitmq import RabbitJobQueue
 from briefkasten.broker.subscriber import RabbitSubscriber, ReceivedMessage
 from briefkasten.config import Settings
 from briefkasten.errors import BriefkastenError, BrokerError, StorageError
-from briefkasten.gateway import create_app
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.worker import Worker, job_queue
-from tests.integration.test_service import Client, service_settings, small_page, upload
+from tests.integration.test_service import service_settings, small_page, upload
 from tests.support.env import wait_for
+from tests.support.gateway import GatewayClient
 from tests.support.rabbit import broker_stopped, unique
 from tests.support.servers import S3Server
 
@@ -157,14 +157,14 @@ async def test_fifty_concurrent_submissions_become_fifty_messages(
     settings: Settings,
     rabbit_url: str,
     s3_url: str,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     settings = distributed_settings(settings, tmp_path, rabbit_url, s3_url)
     storage = open_storage(s3_url)
     subscriber = case_system(settings)
     jobs = job_queue(settings)
     try:
-        client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+        client = await gateway_client(settings, storage=storage, jobs=jobs)
         page = small_page("Antrag")
         submission_ids = await asyncio.gather(*(upload(client, page) for _ in range(50)))
         assert len(set(submission_ids)) == 50
@@ -187,14 +187,14 @@ async def test_every_message_arrives_when_rabbitmq_stops_during_processing(
     settings: Settings,
     rabbit_vhost: str,  # not rabbit_url: its shared lock would block broker_stopped
     s3_url: str,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     settings = distributed_settings(settings, tmp_path, rabbit_vhost, s3_url)
     storage = open_storage(s3_url)
     subscriber = case_system(settings)  # its durable queue collects through the outage
     jobs = job_queue(settings)
     try:
-        client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+        client = await gateway_client(settings, storage=storage, jobs=jobs)
         pages = [small_page(f"Blatt {n}") for n in range(10)]
         submission_ids = [await upload(client, page, page) for page in pages]
     finally:
@@ -236,7 +236,7 @@ async def test_jobs_wait_and_retry_while_s3_is_unavailable(
     rabbit_url: str,
     s3_server: S3Server,
     s3_url: str,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     # Retries back off (0.5 s, 1 s, 2 s, then every 3 s): ten attempts span ~20 s of outage.
     settings = distributed_settings(
@@ -252,7 +252,7 @@ async def test_jobs_wait_and_retry_while_s3_is_unavailable(
     subscriber = case_system(settings)
     jobs = job_queue(settings)
     try:
-        client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+        client = await gateway_client(settings, storage=storage, jobs=jobs)
         submission_id = await upload(client, small_page("Nachweis"), small_page("Anlage"))
     finally:
         jobs.close()

@@ -21,11 +21,11 @@ from aiohttp.test_utils import TestClient
 
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
-from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.support import factories
 from tests.support.env import need
+from tests.support.gateway import gateway_app
 
 CASE = "12345BG0012345"
 KEY = "test-key-1234567"
@@ -101,7 +101,7 @@ def make_gateway(
         )
         storage = open_storage(storage_url or f"memory://{tmp_path.name}")
         jobs = MemoryJobQueue()
-        app = create_app(configured, storage=storage, jobs=jobs)
+        app = gateway_app(configured, storage=storage, jobs=jobs)
         return Gateway(await aiohttp_client(app), storage, jobs, spool)
 
     return make

@@ -19,11 +19,11 @@ from aiohttp.test_utils import TestClient
 
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
-from briefkasten.gateway import create_app
 from briefkasten.model import Original, PageRef
 from briefkasten.pipeline.images import decode
 from briefkasten.storage import open_storage
 from tests.support import hostile
+from tests.support.gateway import gateway_app
 from tests.support.processes import sandbox_children
 
 CASE = "12345BG0012345"
@@ -58,7 +58,7 @@ async def client(
         ),
         limits=dataclasses.replace(settings.limits, max_files=20),
     )
-    app = create_app(
+    app = gateway_app(
         settings, storage=open_storage(f"memory://{tmp_path.name}"), jobs=MemoryJobQueue()
     )
     return await aiohttp_client(app)

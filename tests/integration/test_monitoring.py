@@ -21,11 +21,11 @@ from rapidfuzz import fuzz
 from briefkasten.broker.local import LocalJobQueue, MemoryJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
-from briefkasten.gateway import create_app
 from briefkasten.monitoring import JsonFormatter, Metrics
 from briefkasten.storage import open_storage
 from briefkasten.worker import Worker, job_queue
 from tests.support.env import need
+from tests.support.gateway import GatewayClient, gateway_app
 from tests.unit.test_monitoring import (
     AUTH,
     FILE_NAME,
@@ -70,7 +70,7 @@ async def test_embedded_processing_feeds_metrics_and_logs_ids_only(
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
     metrics = Metrics.for_settings(settings)  # as `serve` does: gateway and worker share it
-    app = create_app(settings, storage=storage, jobs=jobs, metrics=metrics)
+    app = gateway_app(settings, storage=storage, jobs=jobs, metrics=metrics)
     client = await aiohttp_client(app)
     response = await client.post("/api/v1/submissions", data=form(page_png()), headers=AUTH)
     assert response.status == 202
@@ -114,13 +114,13 @@ async def test_readyz_with_a_reachable_broker(
     tmp_path: Path,
     settings: Settings,
     rabbit_url: str,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     settings = monitored_settings(
         settings, tmp_path, broker={"amqp_url": rabbit_url, "work_queue": "mon.nothing-here"}
     )
     storage = open_storage(f"memory://{tmp_path.name}")
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
+    client = await gateway_client(settings, storage=storage, jobs=MemoryJobQueue())
     status, body = await ready(client)
     assert status == 200, body
     assert body["checks"]["broker"]["ok"]
@@ -144,11 +144,11 @@ def test_promtool_accepts_the_alert_rules() -> None:
 
 
 async def test_readyz_names_every_check_and_is_ready_with_defaults(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
     settings = monitored_settings(settings, tmp_path)
     storage = open_storage(f"memory://{tmp_path.name}")
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
+    client = await gateway_client(settings, storage=storage, jobs=MemoryJobQueue())
     status, body = await ready(client)
     assert status == 200, body
     assert body["status"] == "ready" and body["failed"] == []
@@ -158,7 +158,7 @@ async def test_readyz_names_every_check_and_is_ready_with_defaults(
 
 
 async def test_readyz_fails_on_disk_threshold_and_missing_language(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
     settings = monitored_settings(
         settings,
@@ -167,7 +167,7 @@ async def test_readyz_fails_on_disk_threshold_and_missing_language(
         ocr=dataclasses.replace(settings.ocr, lang="deu+xyzzy"),
     )
     storage = open_storage(f"memory://{tmp_path.name}")
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
+    client = await gateway_client(settings, storage=storage, jobs=MemoryJobQueue())
     status, body = await ready(client)
     assert status == 503
     assert body["status"] == "unavailable"
@@ -178,12 +178,12 @@ async def test_readyz_fails_on_disk_threshold_and_missing_language(
 
 
 async def test_readyz_and_metrics_with_the_broker_away(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
     url = f"amqp://guest:guest@127.0.0.1:{closed_port()}/"
     settings = monitored_settings(settings, tmp_path, broker={"amqp_url": url})
     storage = open_storage(f"memory://{tmp_path.name}")
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
+    client = await gateway_client(settings, storage=storage, jobs=MemoryJobQueue())
     started = time.monotonic()
     status, body = await ready(client)
     assert status == 503

@@ -14,7 +14,6 @@ import dataclasses
 import json
 import socket
 import threading
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +25,6 @@ from briefkasten.broker.outbox import Outbox
 from briefkasten.broker.rabbitmq import RabbitJobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import BrokerError
-from briefkasten.gateway import create_app
 from briefkasten.intake import IncomingDocument, Intake
 from briefkasten.reconcile import NEVER_QUEUED, reconcile
 from briefkasten.storage import open_storage
@@ -42,7 +40,8 @@ from tests.integration.test_failures import (
     wait_for,
     workers_running,
 )
-from tests.integration.test_service import CASE, Client, service_settings, small_page
+from tests.integration.test_service import CASE, service_settings, small_page
+from tests.support.gateway import GatewayClient
 from tests.support.rabbit import rabbit_url, rabbit_vhost  # noqa: F401  (pytest fixtures)
 from tests.unit.test_nothing_lost import (  # noqa: F401  (run here on S3 as well)
     broken_journal,
@@ -92,7 +91,7 @@ async def test_broker_away_at_upload_and_the_retry_delivers_exactly_once(
     settings: Settings,
     rabbit_url: str,  # noqa: F811
     s3_url: str,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     settings = distributed_settings(settings, tmp_path, rabbit_url, s3_url)
     storage = open_storage(s3_url)
@@ -100,7 +99,7 @@ async def test_broker_away_at_upload_and_the_retry_delivers_exactly_once(
     pages = (small_page("Kontoauszug Mai"), small_page("Kontoauszug Juni"))
     away, back = job_queue(broker_away(settings)), job_queue(settings)
     try:
-        down = await aiohttp_client(create_app(settings, storage=storage, jobs=away))
+        down = await gateway_client(settings, storage=storage, jobs=away)
         status, body = await post(down, "phone-7", *pages)
         assert status == 503, body
         assert body["error"]["code"] == "broker_unavailable"
@@ -108,7 +107,7 @@ async def test_broker_away_at_upload_and_the_retry_delivers_exactly_once(
         assert status_of(storage, stored) is None
         assert queue_depth(settings) == (0, 0)  # … but no job exists yet
 
-        up = await aiohttp_client(create_app(settings, storage=storage, jobs=back))
+        up = await gateway_client(settings, storage=storage, jobs=back)
         status, body = await post(up, "phone-7", *pages)  # the documented retry
         assert status == 202, body
         assert body["submission_id"] == stored  # the first upload, not a second one
@@ -153,13 +152,13 @@ async def test_a_retry_after_the_reconciler_queued_it_adds_no_second_job(
     settings: Settings,
     rabbit_url: str,  # noqa: F811
     s3_url: str,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     settings = distributed_settings(settings, tmp_path, rabbit_url, s3_url)
     storage = open_storage(s3_url)
     away, back = job_queue(broker_away(settings)), job_queue(settings)
     try:
-        down = await aiohttp_client(create_app(settings, storage=storage, jobs=away))
+        down = await gateway_client(settings, storage=storage, jobs=away)
         assert (await post(down, "tablet-3", small_page("Mietvertrag")))[0] == 503
         (stored,) = manifests(storage)
         soon = datetime.now(UTC) + timedelta(seconds=10)
@@ -169,7 +168,7 @@ async def test_a_retry_after_the_reconciler_queued_it_adds_no_second_job(
         assert [(r.submission_id, r.reason) for r in report.repairs] == [(stored, NEVER_QUEUED)]
         assert queue_depth(settings) == (1, 0)
 
-        up = await aiohttp_client(create_app(settings, storage=storage, jobs=back))
+        up = await gateway_client(settings, storage=storage, jobs=back)
         status, body = await post(up, "tablet-3", small_page("Mietvertrag"))
         assert (status, body["submission_id"]) == (202, stored)
         assert queue_depth(settings) == (1, 0)  # already queued: not a second job

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import threading
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,11 @@ from briefkasten.broker.rabbitmq import RabbitJobQueue
 from briefkasten.broker.subscriber import RabbitSubscriber, ReceivedMessage
 from briefkasten.config import Settings
 from briefkasten.consumer import save_message
-from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.worker import Worker, job_queue
 from tests.support import factories
+from tests.support.gateway import GatewayClient
 from tests.support.rabbit import unique
 
 CASE = "12345BG0012345"
@@ -90,12 +89,12 @@ def run_worker(settings: Settings, storage: Storage, idle: float = 2.0) -> int:
 async def test_embedded_mode_delivers_into_the_outbox(
     tmp_path: Path,
     settings: Settings,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     settings = service_settings(settings, tmp_path)
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    client = await gateway_client(settings, storage=storage, jobs=jobs)
     submission_id = await upload(client, small_page("Seite eins"), small_page("Seite zwei"))
     assert (await status_of(client, submission_id))["status"] == "received"
 
@@ -122,12 +121,12 @@ async def test_embedded_mode_delivers_into_the_outbox(
 async def test_a_document_that_cannot_be_normalised_is_still_delivered(
     tmp_path: Path,
     settings: Settings,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     settings = service_settings(settings, tmp_path)
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    client = await gateway_client(settings, storage=storage, jobs=jobs)
     submission_id = await upload(client, small_page("kaputt"))
     (original,) = [k for k in storage.list("") if "/originals/" in k]
     storage.put_bytes(original, b"\x89PNG\r\n\x1a\n broken", content_type="image/png")
@@ -149,7 +148,7 @@ async def test_distributed_mode_end_to_end_with_rabbitmq_and_s3(
     settings: Settings,
     rabbit_url: str,
     s3_url: str,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     settings = service_settings(
         settings,
@@ -168,7 +167,7 @@ async def test_distributed_mode_end_to_end_with_rabbitmq_and_s3(
     subscriber.declare()  # the case system binds its queue before anything is published
     jobs = job_queue(settings)
     assert isinstance(jobs, RabbitJobQueue)
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    client = await gateway_client(settings, storage=storage, jobs=jobs)
     pages = [small_page(f"Blatt {n}") for n in range(3)]
     submission_ids = [await upload(client, page) for page in pages]
 
@@ -202,7 +201,7 @@ async def test_distributed_mode_end_to_end_with_rabbitmq_and_s3(
 async def test_processing_errors_are_retried_then_delivered_as_failed(
     tmp_path: Path,
     settings: Settings,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     broken = tmp_path / "pipelines"
     broken.mkdir()
@@ -213,7 +212,7 @@ async def test_processing_errors_are_retried_then_delivered_as_failed(
     )
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=2)
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    client = await gateway_client(settings, storage=storage, jobs=jobs)
     submission_id = await upload(client, small_page("Seite"))
 
     handled = await asyncio.to_thread(run_worker, settings, storage)
@@ -231,12 +230,12 @@ async def test_processing_errors_are_retried_then_delivered_as_failed(
 async def test_the_report_and_the_pdf_name_the_originals_as_sent(
     tmp_path: Path,
     settings: Settings,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     settings = service_settings(settings, tmp_path)
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    client = await gateway_client(settings, storage=storage, jobs=jobs)
     form = FormData()
     form.add_field("case_number", CASE)
     form.add_field("document_type", "kontoauszug")

@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import threading
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from briefkasten import contract
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
-from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.worker import job_queue
 from tests.integration.test_failures import (
@@ -40,6 +38,7 @@ from tests.integration.test_service import (
     upload,
 )
 from tests.support import hostile
+from tests.support.gateway import GatewayClient
 from tests.support.processes import sandbox_children
 
 Client = TestClient[Any, Any]
@@ -65,12 +64,12 @@ class Killer(threading.Thread):
 
 
 async def test_a_killed_page_process_is_retried_and_the_document_delivered(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
     settings = service_settings(settings, tmp_path, retry_delay=0.0, max_attempts=3)
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    client = await gateway_client(settings, storage=storage, jobs=jobs)
     first = await upload(client, small_page("Seite eins"), small_page("Seite zwei"))
     second = await upload(client, small_page("Seite drei"))
 
@@ -97,7 +96,7 @@ async def test_a_killed_page_process_is_retried_and_the_document_delivered(
 
 
 async def test_a_tiny_file_of_huge_pages_ends_within_the_cpu_budget_and_is_delivered(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
     settings = service_settings(settings, tmp_path, retry_delay=0.0, max_attempts=3)
     settings = dataclasses.replace(
@@ -105,7 +104,7 @@ async def test_a_tiny_file_of_huge_pages_ends_within_the_cpu_budget_and_is_deliv
     )
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    client = await gateway_client(settings, storage=storage, jobs=jobs)
     pdf = hostile.pdf_huge_pages(tmp_path / "huge.pdf", pages=100)
     assert pdf.stat().st_size < 20_000  # 100 pages of 5 × 5 metres in a few KB
     submission_id = await upload(client, pdf.read_bytes())
@@ -126,7 +125,7 @@ async def test_with_rabbitmq_and_s3_a_killed_page_process_is_retried_and_deliver
     settings: Settings,
     rabbit_url: str,
     s3_url: str,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     settings = distributed_settings(
         settings, tmp_path, rabbit_url, s3_url, retry_delay=0.0, max_attempts=3
@@ -136,7 +135,7 @@ async def test_with_rabbitmq_and_s3_a_killed_page_process_is_retried_and_deliver
     jobs = job_queue(settings)
     killer = Killer()
     try:
-        client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+        client = await gateway_client(settings, storage=storage, jobs=jobs)
         submission_id = await upload(client, small_page("Seite eins"), small_page("Seite zwei"))
         killer.start()
         with workers_running(settings, storage):

@@ -29,12 +29,12 @@ from briefkasten.broker.base import Job
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.config import AdminSettings, OperatorSettings, Settings
 from briefkasten.errors import ConfigError, Unauthorized
-from briefkasten.gateway import create_app
 from briefkasten.gateway.keys import METRICS
 from briefkasten.monitoring import Metrics
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.support import factories
+from tests.support.gateway import GatewayClient, gateway_app
 
 Client = TestClient[Any, Any]
 SECRET = "a" * 40
@@ -85,13 +85,11 @@ def admin_settings(settings: Settings, tmp_path: Path, **admin: Any) -> Settings
 
 
 @pytest.fixture
-async def admin(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
-) -> Admin:
+async def admin(tmp_path: Path, settings: Settings, gateway_client: GatewayClient) -> Admin:
     settings = admin_settings(settings, tmp_path)
     storage = open_storage(f"memory://{tmp_path.name}")
     jobs = LocalJobQueue(settings.broker.journal_dir)
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    client = await gateway_client(settings, storage=storage, jobs=jobs)
     return Admin(client, storage, settings.broker.journal_dir)
 
 
@@ -149,12 +147,12 @@ def test_a_short_secret_is_a_config_error() -> None:
 
 
 async def test_dashboard_is_off_without_a_secret(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
     settings = admin_settings(settings, tmp_path, secret="")
     storage = open_storage(f"memory://{tmp_path.name}")
-    client = await aiohttp_client(
-        create_app(settings, storage=storage, jobs=LocalJobQueue(tmp_path / "journal"))
+    client = await gateway_client(
+        settings, storage=storage, jobs=LocalJobQueue(tmp_path / "journal")
     )
     for method, path in (("GET", "/admin"), ("POST", "/admin/api/login")):
         response = await client.request(method, path, json={"name": "alice", "password": "x"})
@@ -208,12 +206,12 @@ async def test_api_needs_a_valid_session(admin: Admin) -> None:
 
 
 async def test_logins_are_rate_limited(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
     settings = admin_settings(settings, tmp_path, login_rate_limit="2/minute")
     storage = open_storage(f"memory://{tmp_path.name}")
-    client = await aiohttp_client(
-        create_app(settings, storage=storage, jobs=LocalJobQueue(tmp_path / "journal"))
+    client = await gateway_client(
+        settings, storage=storage, jobs=LocalJobQueue(tmp_path / "journal")
     )
     statuses = [
         (await client.post("/admin/api/login", json={"name": "alice", "password": "x"})).status
@@ -495,7 +493,7 @@ async def test_summary_adds_the_workers_metrics(
     down = f"http://127.0.0.1:{_closed_port()}/metrics"
     settings = admin_settings(settings, tmp_path, metrics_urls=f"{worker_metrics},{down}")
     storage = open_storage(f"memory://{tmp_path.name}")
-    app = create_app(settings, storage=storage, jobs=LocalJobQueue(settings.broker.journal_dir))
+    app = gateway_app(settings, storage=storage, jobs=LocalJobQueue(settings.broker.journal_dir))
     client = await aiohttp_client(app)
     app[METRICS].pages.labels("jc-test").inc(1)  # the gateway's own (embedded) figure
     admin = Admin(client, storage, settings.broker.journal_dir)

@@ -19,9 +19,9 @@ from briefkasten import config, operators
 from briefkasten.admin_state import AdminState
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.config import OperatorSettings, Settings
-from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
+from tests.support.gateway import GatewayClient
 from tests.unit.test_admin import OPERATORS, SECRET, Admin, admin_settings
 
 Client = TestClient[Any, Any]
@@ -38,7 +38,7 @@ TINA = OperatorSettings(
 async def gateways(
     tmp_path: Path,
     settings: Settings,
-    aiohttp_client: Factory,
+    gateway_client: GatewayClient,
     count: int = 2,
     storage_url: str = "",
     **admin: Any,
@@ -52,7 +52,7 @@ async def gateways(
     for _ in range(count):
         storage = open_storage(url)
         jobs = LocalJobQueue(settings.broker.journal_dir)
-        client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+        client = await gateway_client(settings, storage=storage, jobs=jobs)
         apps.append(Admin(client, storage, settings.broker.journal_dir))
     return apps, open_storage(url)
 
@@ -81,12 +81,12 @@ async def post_login(admin: Admin, **body: str) -> tuple[int, dict[str, Any], An
 async def test_logout_on_one_gateway_ends_the_session_on_the_other(
     tmp_path: Path,
     settings: Settings,
-    aiohttp_client: Factory,
+    gateway_client: GatewayClient,
     request: pytest.FixtureRequest,
     kind: str,
 ) -> None:
     url = storage_url(request, kind)
-    (one, two), storage = await gateways(tmp_path, settings, aiohttp_client, storage_url=url)
+    (one, two), storage = await gateways(tmp_path, settings, gateway_client, storage_url=url)
     headers = await one.login("alice", "alice-pw")
     assert (await two.client.get("/admin/api/summary", headers=headers)).status == 200
     out = await one.client.post("/admin/api/logout", headers=headers)
@@ -141,12 +141,12 @@ def test_sweep_drops_expired_revocations_and_old_codes() -> None:
 async def test_totp_is_required_once_configured_and_each_code_works_once(
     tmp_path: Path,
     settings: Settings,
-    aiohttp_client: Factory,
+    gateway_client: GatewayClient,
     request: pytest.FixtureRequest,
     kind: str,
 ) -> None:
     url = storage_url(request, kind)
-    (one, two), _ = await gateways(tmp_path, settings, aiohttp_client, storage_url=url)
+    (one, two), _ = await gateways(tmp_path, settings, gateway_client, storage_url=url)
     code = pyotp.TOTP(TOTP_SECRET).now()
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     answers = [
@@ -192,12 +192,12 @@ def test_totp_steps_accept_one_step_either_side() -> None:
 
 
 async def test_failed_logins_lock_the_account_from_every_address(
-    tmp_path: Path, settings: Settings, aiohttp_client: Factory
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
     (admin,), _ = await gateways(
         tmp_path,
         settings,
-        aiohttp_client,
+        gateway_client,
         count=1,
         login_rate_limit="100/minute",
         login_rate_limit_per_account="3/minute",
@@ -220,12 +220,12 @@ async def test_failed_logins_lock_the_account_from_every_address(
 
 
 async def test_parallel_guesses_do_not_overtake_the_account_limit(
-    tmp_path: Path, settings: Settings, aiohttp_client: Factory
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
     (admin,), _ = await gateways(
         tmp_path,
         settings,
-        aiohttp_client,
+        gateway_client,
         count=1,
         login_rate_limit="100/minute",
         login_rate_limit_per_account="3/minute",

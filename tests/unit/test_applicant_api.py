@@ -19,11 +19,11 @@ from pypdf import PdfReader
 from briefkasten import config, links
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings, TenantSettings
-from briefkasten.gateway import create_app
 from briefkasten.gateway.keys import STORAGE
 from briefkasten.gateway.security import CONTENT_SECURITY_POLICY, AccessLogger
 from briefkasten.gateway.tus import PREFIX
 from briefkasten.storage import open_storage
+from tests.support.gateway import gateway_app
 
 CASE = "12345BG0012345"
 KEY = "test-key-0123456789"
@@ -97,7 +97,7 @@ def make_page(
         )
         storage = open_storage(f"memory://{tmp_path.name}")
         link, token = links.create_link(configured, storage, "jc-musterstadt", CASE, types)
-        app = create_app(configured, storage=storage, jobs=MemoryJobQueue())
+        app = gateway_app(configured, storage=storage, jobs=MemoryJobQueue())
         return Page(await aiohttp_client(app), token, link, configured)
 
     return make
@@ -349,7 +349,7 @@ async def test_tenant_logo(make_page: Factory, tmp_path: Path) -> None:
     settings = dataclasses.replace(
         page.settings, tenants=(TenantSettings("jc-musterstadt", logo=str(logo)),)
     )
-    app = create_app(settings, storage=open_storage("memory://logo"), jobs=MemoryJobQueue())
+    app = gateway_app(settings, storage=open_storage("memory://logo"), jobs=MemoryJobQueue())
     client = TestClient(page.client.server.__class__(app))
     await client.start_server()
     try:

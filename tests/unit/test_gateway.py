@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,10 @@ from aiohttp.test_utils import TestClient
 
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
-from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.support import factories
+from tests.support.gateway import GatewayClient
 
 CASE = "12345BG0012345"
 KEY = "test-key-0123456789"
@@ -46,7 +45,7 @@ def png_bytes() -> bytes:
 async def gateway(
     tmp_path: Path,
     settings: Settings,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> Gateway:
     spool = tmp_path / "spool"
     settings = dataclasses.replace(
@@ -58,7 +57,7 @@ async def gateway(
     )
     storage = open_storage(f"memory://{tmp_path.name}")
     jobs = MemoryJobQueue()
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    client = await gateway_client(settings, storage=storage, jobs=jobs)
     return Gateway(client, storage, jobs, spool)
 
 

@@ -19,12 +19,12 @@ from aiohttp.test_utils import TestClient
 
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
-from briefkasten.gateway import create_app
 from briefkasten.gateway.middleware import errors, install_log_scrubber
 from briefkasten.monitoring import JsonFormatter
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.support import factories
+from tests.support.gateway import gateway_app
 
 CASE = "12345BG0012345"
 KEY = "forms-test-key-0123456"
@@ -68,7 +68,7 @@ def make_gateway(
         spool = tmp_path / "spool"
         storage = open_storage(f"memory://{tmp_path.name}")
         jobs = MemoryJobQueue()
-        app = create_app(_settings(settings, spool, **gateway), storage=storage, jobs=jobs)
+        app = gateway_app(_settings(settings, spool, **gateway), storage=storage, jobs=jobs)
         return Gateway(await aiohttp_client(app), storage, jobs, spool)
 
     return make

@@ -14,9 +14,9 @@ from aiohttp.test_utils import TestClient
 
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
-from briefkasten.gateway import create_app
 from briefkasten.gateway.hosts import split_host
 from briefkasten.storage import open_storage
+from tests.support.gateway import GatewayClient
 
 KEY = "hosts-key-0123456789"
 Client = TestClient[Any, Any]
@@ -24,7 +24,7 @@ Factory = Callable[..., Awaitable[Client]]
 
 
 async def gateway(
-    tmp_path: Path, settings: Settings, aiohttp_client: Factory, **gateway_fields: Any
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient, **gateway_fields: Any
 ) -> Client:
     settings = dataclasses.replace(
         settings,
@@ -39,7 +39,7 @@ async def gateway(
         ),
     )
     storage = open_storage(f"memory://{tmp_path.name}")
-    return await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
+    return await gateway_client(settings, storage=storage, jobs=MemoryJobQueue())
 
 
 async def raw(client: Client, request: bytes) -> tuple[int, bytes]:
@@ -75,9 +75,9 @@ def get(path: str, host: str | None, method: str = "GET", extra: str = "") -> by
     ],
 )
 async def test_a_foreign_host_is_refused_with_421_before_anything_else(
-    tmp_path: Path, settings: Settings, aiohttp_client: Factory, host: str
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient, host: str
 ) -> None:
-    client = await gateway(tmp_path, settings, aiohttp_client)
+    client = await gateway(tmp_path, settings, gateway_client)
     for path, method, extra in (
         ("/", "GET", ""),
         ("/admin", "GET", ""),
@@ -93,17 +93,17 @@ async def test_a_foreign_host_is_refused_with_421_before_anything_else(
 
 
 async def test_a_request_without_host_is_refused(
-    tmp_path: Path, settings: Settings, aiohttp_client: Factory
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
-    client = await gateway(tmp_path, settings, aiohttp_client)
+    client = await gateway(tmp_path, settings, gateway_client)
     status, _ = await raw(client, b"GET / HTTP/1.0\r\n\r\n")
     assert status == 421
 
 
 async def test_the_default_allows_loopback_and_the_public_host_only(
-    tmp_path: Path, settings: Settings, aiohttp_client: Factory
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
-    client = await gateway(tmp_path, settings, aiohttp_client)
+    client = await gateway(tmp_path, settings, gateway_client)
     hosts = [
         "127.0.0.1:{port}",
         "localhost",
@@ -121,10 +121,10 @@ async def test_the_default_allows_loopback_and_the_public_host_only(
 
 
 async def test_configured_hosts_replace_the_default(
-    tmp_path: Path, settings: Settings, aiohttp_client: Factory
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
     client = await gateway(
-        tmp_path, settings, aiohttp_client, allowed_hosts="briefkasten.intern:8080, 10.0.0.5"
+        tmp_path, settings, gateway_client, allowed_hosts="briefkasten.intern:8080, 10.0.0.5"
     )
     answers = {
         host: (await raw(client, get("/metrics", host)))[0]

@@ -6,7 +6,6 @@ import dataclasses
 import io
 import json
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,11 @@ from briefkasten import links
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError, InvalidRequest, NotFound, Unauthorized
-from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.storage.layout import manifest_key
 from tests.support import factories
+from tests.support.gateway import GatewayClient
 
 CASE = "12345BG0012345"
 OTHER_CASE = "12345BG0099999"
@@ -65,12 +64,10 @@ def png_bytes() -> bytes:
 
 
 @pytest.fixture
-async def gateway(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
-) -> Gateway:
+async def gateway(tmp_path: Path, settings: Settings, gateway_client: GatewayClient) -> Gateway:
     settings = with_links(settings, tmp_path)
     storage = open_storage(f"memory://{tmp_path.name}")
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
+    client = await gateway_client(settings, storage=storage, jobs=MemoryJobQueue())
     return Gateway(client, storage, settings)
 
 

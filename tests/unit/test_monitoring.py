@@ -9,7 +9,6 @@ import json
 import logging
 import re
 import socket
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
-from briefkasten.gateway import create_app
 from briefkasten.monitoring import JsonFormatter, Metrics, TextFormatter
 from briefkasten.storage import open_storage
 from tests.support import factories
+from tests.support.gateway import GatewayClient
 
 ROOT = Path(__file__).resolve().parents[2]
 CASE = "12345BG0012345"
@@ -92,11 +91,11 @@ async def scrape(client: Client) -> dict[Any, float]:
 
 
 async def test_metrics_count_uploads_by_tenant_and_result(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
     settings = monitored_settings(settings, tmp_path)
     storage = open_storage(f"memory://{tmp_path.name}")
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
+    client = await gateway_client(settings, storage=storage, jobs=MemoryJobQueue())
     png = page_png()
     accepted = await client.post("/api/v1/submissions", data=form(png), headers=AUTH)
     assert accepted.status == 202

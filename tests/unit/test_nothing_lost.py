@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 import json
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,6 @@ from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
 from briefkasten.errors import RequestInProgress, UnsupportedType
-from briefkasten.gateway import create_app
 from briefkasten.gateway.idempotency import KeyLocks
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake
 from briefkasten.reconcile import ORPHAN, STUCK, Reconciler, reconcile
@@ -37,6 +36,7 @@ from tests.integration.test_failures import (
     TENANT,
 )
 from tests.integration.test_service import AUTH, CASE, Client, service_settings, small_page
+from tests.support.gateway import GatewayClient
 from tests.support.rabbit import rabbit_url, rabbit_vhost  # noqa: F401  (pytest fixtures)
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -84,12 +84,12 @@ def sha(data: bytes) -> str:
 async def test_two_concurrent_requests_with_one_key_make_one_submission(
     tmp_path: Path,
     settings: Settings,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     settings = service_settings(settings, tmp_path)
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir)
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    client = await gateway_client(settings, storage=storage, jobs=jobs)
     pages = [small_page(f"Blatt {n}") for n in range(6)]
 
     answers = await asyncio.gather(*(post(client, "double-tap", *pages) for _ in range(2)))
@@ -105,12 +105,12 @@ async def test_two_concurrent_requests_with_one_key_make_one_submission(
 async def test_a_file_name_with_invalid_utf8_leaves_no_orphan(
     tmp_path: Path,
     settings: Settings,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    gateway_client: GatewayClient,
 ) -> None:
     settings = service_settings(settings, tmp_path)
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
-    client = await aiohttp_client(
-        create_app(settings, storage=storage, jobs=LocalJobQueue(settings.broker.journal_dir))
+    client = await gateway_client(
+        settings, storage=storage, jobs=LocalJobQueue(settings.broker.journal_dir)
     )
     part = b'Content-Disposition: form-data; name="%s"%s\r\n'
     body = b"".join(

@@ -14,7 +14,6 @@ import gzip
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -24,11 +23,11 @@ from aiohttp.test_utils import TestClient
 
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings, TenantSettings
-from briefkasten.gateway import create_app
 from briefkasten.gateway.web import page
 from briefkasten.gateway.web.texts import START_TEXTS, TEXTS
 from briefkasten.intake import CASE_NUMBER
 from briefkasten.storage import open_storage
+from tests.support.gateway import GatewayClient
 
 Client = TestClient[Any, Any]
 TOKEN = "not-a-real-token.signature"
@@ -77,9 +76,7 @@ def parse(html: str) -> _Document:
 
 
 @pytest.fixture
-async def client(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
-) -> Client:
+async def client(tmp_path: Path, settings: Settings, gateway_client: GatewayClient) -> Client:
     settings = dataclasses.replace(
         settings,
         gateway=dataclasses.replace(
@@ -88,7 +85,7 @@ async def client(
         tenants=(OPEN, CLOSED),
     )
     storage = open_storage(f"memory://{tmp_path.name}")
-    return await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
+    return await gateway_client(settings, storage=storage, jobs=MemoryJobQueue())
 
 
 async def get_page(client: Client, query: str = "", **headers: str) -> tuple[str, Any]:

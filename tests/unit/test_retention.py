@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,12 +24,12 @@ from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings, TenantSettings
 from briefkasten.errors import InvalidRequest, NotFound
-from briefkasten.gateway import create_app
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake
 from briefkasten.model import Submission
 from briefkasten.receipts import handle_receipt, receipt_message
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
+from tests.support.gateway import GatewayClient
 
 CASE = "12345BG0012345"
 TENANT = "jc-test"
@@ -223,7 +222,7 @@ def test_a_confirmation_in_the_future_counts_as_now(tmp_path: Path, settings: Se
 
 
 async def test_ack_over_the_api(
-    tmp_path: Path, settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
     settings = dataclasses.replace(
         settings,
@@ -234,7 +233,7 @@ async def test_ack_over_the_api(
         ),
     )
     storage = make_storage("memory", tmp_path)
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=MemoryJobQueue()))
+    client = await gateway_client(settings, storage=storage, jobs=MemoryJobQueue())
     submission = receive(storage, tmp_path, b"api")
     url = f"/api/v1/submissions/{submission.submission_id}/ack"
 

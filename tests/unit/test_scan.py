@@ -24,7 +24,6 @@ from briefkasten import config, links
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import ScanSettings, Settings
 from briefkasten.errors import ConfigError, MalwareFound, ScanFailed, ScanUnavailable
-from briefkasten.gateway import create_app
 from briefkasten.gateway.keys import METRICS
 from briefkasten.gateway.tus import PREFIX
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake, load_submission
@@ -50,6 +49,7 @@ from tests.support.clamd import (  # noqa: F401  (pytest fixtures)
     clamd_server_fixture,
     eicar,
 )
+from tests.support.gateway import gateway_app
 
 CASE = "12345BG0012345"
 TENANT = "jc-musterstadt"
@@ -279,7 +279,7 @@ def make_gateway(
         storage = open_storage(f"memory://{tmp_path.name}")
         _link, token = links.create_link(configured, storage, TENANT, CASE)
         jobs = MemoryJobQueue()
-        app = create_app(configured, storage=storage, jobs=jobs)
+        app = gateway_app(configured, storage=storage, jobs=jobs)
         return Gateway(await aiohttp_client(app), storage, jobs, token, configured)
 
     return make

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,12 @@ from briefkasten import config, links
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError, InvalidRequest
-from briefkasten.gateway import create_app, tus
+from briefkasten.gateway import tus
 from briefkasten.pipeline import check_pipelines
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.support import factories
+from tests.support.gateway import GatewayClient
 
 CASE = "12345BG0012345"
 SECRET = "s" * 40
@@ -109,13 +109,11 @@ def form(document_type: str, text: str = "Seite") -> FormData:
 
 
 @pytest.fixture
-async def deployment(
-    tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
-) -> Deployment:
+async def deployment(tmp_path: Path, gateway_client: GatewayClient) -> Deployment:
     settings = tenant_settings(tmp_path)
     storage = open_storage(f"memory://{tmp_path.name}")
     jobs = MemoryJobQueue()
-    client = await aiohttp_client(create_app(settings, storage=storage, jobs=jobs))
+    client = await gateway_client(settings, storage=storage, jobs=jobs)
     return Deployment(client, storage, settings, jobs)
 
 

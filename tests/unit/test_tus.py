@@ -23,12 +23,13 @@ from briefkasten import links
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import InvalidRequest, NotFound
-from briefkasten.gateway import create_app, tus
+from briefkasten.gateway import tus
 from briefkasten.gateway.keys import SETTINGS, STORAGE
 from briefkasten.gateway.tus import TUS_STORE
 from briefkasten.gateway.tus_store import TusStore
 from briefkasten.storage import open_storage
 from tests.support.env import wait_for_async
+from tests.support.gateway import gateway_app
 
 CASE = "12345BG0012345"
 KEY = "test-key-0123456789"
@@ -94,7 +95,7 @@ def make_gateway(
         )
         storage = open_storage(f"memory://{tmp_path.name}")
         link, token = links.create_link(configured, storage, "jc-musterstadt", CASE)
-        app = create_app(configured, storage=storage, jobs=MemoryJobQueue())
+        app = gateway_app(configured, storage=storage, jobs=MemoryJobQueue())
         client = await aiohttp_client(ServeLikeServer(app) if serve_like else app)
         owner = f"jc-musterstadt/{link.link_id}"
         return Tus(client, app[TUS_STORE], token, owner, tmp_path / "spool" / "tus")
