@@ -25,7 +25,7 @@ from briefkasten.broker.local import LocalJobQueue
 from briefkasten.config import OperatorSettings, Settings
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
-from tests.e2e.test_browser import WAIT_MS, _chromium, _Server, scan
+from tests.e2e.test_browser import WAIT_MS, BackgroundServer, chromium_binary, scan
 from tests.support.gateway import gateway_app
 from tests.unit.test_admin import admin_settings, dead_letter
 
@@ -57,13 +57,13 @@ def live(tmp_path: Path, settings: Settings) -> Iterator[Live]:
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir)
     dead_letter(settings.broker.journal_dir, "browserdead")
-    with sock, _Server(gateway_app(settings, storage=storage, jobs=jobs), sock):
+    with sock, BackgroundServer(gateway_app(settings, storage=storage, jobs=jobs), sock):
         yield Live(base, storage, settings.broker.journal_dir)
 
 
 @pytest.fixture
 def page(live: Live) -> Iterator[tuple[Any, list[str]]]:
-    executable = _chromium()
+    executable = chromium_binary()
     expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(executable), headless=True)

@@ -93,7 +93,7 @@ class Photos:
     blurred: Path
 
 
-def _chromium() -> Path:
+def chromium_binary() -> Path:
     need(
         CHROMIUM.exists(),
         "Debian's chromium is not installed (/usr/bin/chromium): run `make chromium`",
@@ -101,7 +101,7 @@ def _chromium() -> Path:
     return CHROMIUM
 
 
-class _Server:
+class BackgroundServer:
     """The gateway app on its own event loop in a thread, on a socket bound beforehand."""
 
     def __init__(self, app: web.Application, sock: socket.socket) -> None:
@@ -111,7 +111,7 @@ class _Server:
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gateway", daemon=True)
 
-    def __enter__(self) -> _Server:
+    def __enter__(self) -> BackgroundServer:
         self._thread.start()
         assert self._started.wait(30), "the gateway did not start"
         return self
@@ -156,7 +156,7 @@ def gateway(tmp_path: Path, settings: Settings) -> Iterator[Gateway]:
     )
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
-    with sock, _Server(gateway_app(settings, storage=storage, jobs=jobs), sock):
+    with sock, BackgroundServer(gateway_app(settings, storage=storage, jobs=jobs), sock):
         yield Gateway(base, settings, storage)
 
 
@@ -177,7 +177,7 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> Photos:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = _chromium()
+    executable = chromium_binary()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(executable), headless=True)
         yield browser

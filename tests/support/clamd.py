@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.env import need
-from tests.support.servers import _die_with_parent, _free_ports
+from tests.support.servers import die_with_parent, free_ports
 
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -61,7 +61,7 @@ class Clamd:
         self.socket_path = directory / "clamd.sock"
         self.config = directory / "clamd.conf"
         self.log = directory / "clamd.log"
-        self.port = _free_ports(1, ("clamd",))["clamd"]
+        self.port = free_ports(1, ("clamd",))["clamd"]
         self._process: subprocess.Popen[bytes] | None = None
         self._write_database()
 
@@ -89,7 +89,7 @@ class Clamd:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while not self._pong():

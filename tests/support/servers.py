@@ -115,7 +115,7 @@ class S3Server:
         attempts = 1 if self.ports else 3  # fresh ports may be taken in between: try others
         for attempt in range(attempts):
             if attempts > 1:
-                self.ports = _free_ports(len(_PORT_NAMES), _PORT_NAMES)
+                self.ports = free_ports(len(_PORT_NAMES), _PORT_NAMES)
             self._launch()
             try:
                 self._wait_ready()
@@ -170,7 +170,7 @@ class S3Server:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,  # its own process group: stop() signals all of it
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=die_with_parent if sys.platform == "linux" else None,
             )
 
     def _wait_ready(self) -> None:
@@ -215,13 +215,13 @@ class _Exited(Exception):
     pass
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: get SIGKILL when the test process dies, even by SIGKILL (Linux)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _free_ports(count: int, names: tuple[str, ...]) -> dict[str, int]:
+def free_ports(count: int, names: tuple[str, ...]) -> dict[str, int]:
     """``count`` distinct free loopback ports (held open together so they differ)."""
     sockets = []
     try:

@@ -1,0 +1,28 @@
+"""The sandbox: children with hard limits; every way a child can end becomes a clear error."""
+
+from __future__ import annotations
+
+import pytest
+
+from briefkasten.errors import (
+    TooComplex,
+)
+from briefkasten.sandbox import CpuBudget, Sandbox
+from tests.support import sandbox_targets as targets
+from tests.unit import test_sandbox as unit_sandbox
+
+sandbox = unit_sandbox.sandbox  # the fixture, shared with tests/unit/test_sandbox.py
+
+
+def test_cpu_time_beyond_the_limit_is_too_complex(sandbox: Sandbox) -> None:
+    with pytest.raises(TooComplex, match="CPU time"):
+        sandbox.run(targets.spin)
+
+
+def test_a_cpu_budget_spans_children_and_refuses_once_spent(sandbox: Sandbox) -> None:
+    budget = CpuBudget(1.5)
+    with pytest.raises(TooComplex, match="CPU time"):
+        sandbox.run(targets.spin, budget=budget)  # its limit: the whole seconds left, not 2 s
+    assert budget.spent == 1.0  # a child that overran counts with its whole limit
+    with pytest.raises(TooComplex, match=r"used up its CPU budget of 1\.5 s"):
+        sandbox.run(targets.pid, budget=budget)  # refused before a child starts
