@@ -1,4 +1,8 @@
-"""The admin dashboard's API (``/admin/api/*``), accounts, audit log, summary and ``status``."""
+"""The admin dashboard's API (``/admin/api/*``), accounts, audit log, summary and ``status``.
+
+The e2e tier's part (processes: serve, worker, the CLI, the browser); the other parts:
+``tests/unit/test_admin.py``.
+"""
 
 from __future__ import annotations
 

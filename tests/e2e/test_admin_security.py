@@ -1,4 +1,8 @@
-"""Admin security: logout seen by every gateway, the TOTP second factor, per-account limits."""
+"""Admin security: logout seen by every gateway, the TOTP second factor, per-account limits.
+
+The e2e tier's part (processes: serve, worker, the CLI, the browser); the other parts:
+``tests/unit/test_admin_security.py``, ``tests/integration/test_admin_security.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The reference consumer's saving step: validate, download, verify SHA-256, save, idempotent."""
+"""The reference consumer's saving step: validate, download, verify SHA-256, save, idempotent.
+
+The e2e tier's part (processes: serve, worker, the CLI, the browser); the other parts:
+``tests/unit/test_consumer.py``.
+"""
 
 from __future__ import annotations
 

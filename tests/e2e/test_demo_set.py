@@ -2,6 +2,9 @@
 
 This is the README demo as a test: a skewed scan, a phone photo taken at an angle and a page on
 its side all become upright, straight, readable pages of one PDF.
+
+The e2e tier's part (processes: serve, worker, the CLI, the browser); the other parts:
+``tests/integration/test_demo_set.py``.
 """
 
 from __future__ import annotations

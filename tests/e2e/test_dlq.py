@@ -1,4 +1,8 @@
-"""``briefkasten dlq list|retry|purge`` on really dead-lettered jobs: RabbitMQ and the journal."""
+"""``briefkasten dlq list|retry|purge`` on really dead-lettered jobs: RabbitMQ and the journal.
+
+The e2e tier's part (processes: serve, worker, the CLI, the browser); the other parts:
+``tests/integration/test_dlq.py``.
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,9 @@ SeaweedFS for storage, RabbitMQ for jobs and messages), with exchange and queues
 this run's vhost. A case system's queue is declared before anything is published, and the
 tests then collect from it until every expected ``message_id`` has arrived, within a deadline.
 Every wait is bounded; workers, subprocesses and stopped servers are cleaned up in ``finally``.
+
+The e2e tier's part (processes: serve, worker, the CLI, the browser); the other parts:
+``tests/integration/test_failures.py``.
 """
 
 from __future__ import annotations

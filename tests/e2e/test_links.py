@@ -1,4 +1,8 @@
-"""Case-bound upload links: the domain functions, the HTTP API and the ``link`` CLI."""
+"""Case-bound upload links: the domain functions, the HTTP API and the ``link`` CLI.
+
+The e2e tier's part (processes: serve, worker, the CLI, the browser); the other parts:
+``tests/unit/test_links.py``.
+"""
 
 from __future__ import annotations
 

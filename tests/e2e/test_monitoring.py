@@ -1,5 +1,9 @@
 """Monitoring: /metrics, /readyz, JSON logs without personal data, the worker's metrics port,
-and the Grafana dashboard and alert rules shipped under ``config/``."""
+and the Grafana dashboard and alert rules shipped under ``config/``.
+
+The e2e tier's part (processes: serve, worker, the CLI, the browser); the other parts:
+``tests/unit/test_monitoring.py``, ``tests/integration/test_monitoring.py``.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 The sweep runs with an injected ``now``, against memory, file and S3 storage (SeaweedFS);
 confirmations over RabbitMQ use a vhost of this run's own.
+
+The e2e tier's part (processes: serve, worker, the CLI, the browser); the other parts:
+``tests/unit/test_retention.py``, ``tests/integration/test_retention.py``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,10 @@
 """The admin's sessions shared by several gateways, on S3 storage (SeaweedFS): the tests of
-tests/unit/test_admin_security.py that take a ``kind`` of storage, run with ``s3``."""
+tests/unit/test_admin_security.py that take a ``kind`` of storage, run with ``s3``.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_admin_security.py``,
+``tests/e2e/test_admin_security.py``.
+"""
 
 from __future__ import annotations
 

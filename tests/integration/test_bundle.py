@@ -1,4 +1,8 @@
-"""The output PDF: passthrough JPEGs, no metadata leaks, nothing active, archival structure."""
+"""The output PDF: passthrough JPEGs, no metadata leaks, nothing active, archival structure.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_bundle.py``.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 This is the README demo as a test: a skewed scan, a phone photo taken at an angle and a page on
 its side all become upright, straight, readable pages of one PDF.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/e2e/test_demo_set.py``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""``briefkasten dlq list|retry|purge`` on really dead-lettered jobs: RabbitMQ and the journal."""
+"""``briefkasten dlq list|retry|purge`` on really dead-lettered jobs: RabbitMQ and the journal.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/e2e/test_dlq.py``.
+"""
 
 from __future__ import annotations
 

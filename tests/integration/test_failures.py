@@ -5,6 +5,9 @@ SeaweedFS for storage, RabbitMQ for jobs and messages), with exchange and queues
 this run's vhost. A case system's queue is declared before anything is published, and the
 tests then collect from it until every expected ``message_id`` has arrived, within a deadline.
 Every wait is bounded; workers, subprocesses and stopped servers are cleaned up in ``finally``.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/e2e/test_failures.py``.
 """
 
 from __future__ import annotations

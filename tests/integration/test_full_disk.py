@@ -2,6 +2,9 @@
 
 The tmpfs needs root (``mount -t tmpfs``); without it these tests skip. The quota tests need
 no mount. Every wait is bounded; the mount is removed in ``finally``.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_full_disk.py``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The upload gateway over real HTTP (aiohttp test server), with the in-package memory storage."""
+"""The upload gateway over real HTTP (aiohttp test server), with the in-package memory storage.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_gateway.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Deskew and perspective correction on generated pages with known truth."""
+"""Deskew and perspective correction on generated pages with known truth.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_geometry.py``.
+"""
 
 from __future__ import annotations
 

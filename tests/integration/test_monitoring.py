@@ -1,5 +1,10 @@
 """Monitoring: /metrics, /readyz, JSON logs without personal data, the worker's metrics port,
-and the Grafana dashboard and alert rules shipped under ``config/``."""
+and the Grafana dashboard and alert rules shipped under ``config/``.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_monitoring.py``,
+``tests/e2e/test_monitoring.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Page orientation on generated pages, with the real Tesseract for OSD."""
+"""Page orientation on generated pages, with the real Tesseract for OSD.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_orientation.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Quality flags on generated pages: clean pages get none, each degradation gets its flag."""
+"""Quality flags on generated pages: clean pages get none, each degradation gets its flag.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_quality.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The pika adapters against the real RabbitMQ, in a vhost of this test run's own."""
+"""The pika adapters against the real RabbitMQ, in a vhost of this test run's own.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_rabbitmq.py``.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,10 @@
 
 The sweep runs with an injected ``now``, against memory, file and S3 storage (SeaweedFS);
 confirmations over RabbitMQ use a vhost of this run's own.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_retention.py``,
+``tests/e2e/test_retention.py``.
 """
 
 from __future__ import annotations

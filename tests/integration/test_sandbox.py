@@ -1,4 +1,8 @@
-"""The sandbox: children with hard limits; every way a child can end becomes a clear error."""
+"""The sandbox: children with hard limits; every way a child can end becomes a clear error.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_sandbox.py``.
+"""
 
 from __future__ import annotations
 

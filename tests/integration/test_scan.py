@@ -1,6 +1,10 @@
 """The malware scan: clamd's protocol (unit tests with the test double), the adapter against a
 real clamd with an EICAR test signature (``tests/support/clamd.py``), and the gateway refusing,
 quarantining, auditing and counting infected uploads, failing closed or open when clamd is away.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_scan.py``,
+``tests/e2e/test_scan.py``.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Plus what only one adapter has (file modes and atomicity; S3 checksums, multipart, SSE, an
 outage), the URL parsing of ``open_storage`` and the key layout.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_storage.py``.
 """
 
 from __future__ import annotations

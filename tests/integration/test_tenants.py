@@ -4,6 +4,10 @@ Tenant ``jc-a`` has its own catalogue (with a type of its own), labels and pipel
 uses the global ones but publishes under its own routing-key prefix ``jcb``. Each has its API
 keys in its ``[tenants.<id>]`` table (``jc-b``'s also from the environment). Everything runs on
 loopback: the gateway in-process, RabbitMQ in a vhost of this run's own.
+
+The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tesseract, clamd,
+...) or heavy computations); the other parts: ``tests/unit/test_tenants.py``,
+``tests/e2e/test_tenants.py``.
 """
 
 from __future__ import annotations

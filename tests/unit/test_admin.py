@@ -1,4 +1,8 @@
-"""The admin dashboard's API (``/admin/api/*``), accounts, audit log, summary and ``status``."""
+"""The admin dashboard's API (``/admin/api/*``), accounts, audit log, summary and ``status``.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/e2e/test_admin.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Admin security: logout seen by every gateway, the TOTP second factor, per-account limits."""
+"""Admin security: logout seen by every gateway, the TOTP second factor, per-account limits.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_admin_security.py``, ``tests/e2e/test_admin_security.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The output PDF: passthrough JPEGs, no metadata leaks, nothing active, archival structure."""
+"""The output PDF: passthrough JPEGs, no metadata leaks, nothing active, archival structure.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_bundle.py``.
+"""
 
 from __future__ import annotations
 

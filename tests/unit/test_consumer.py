@@ -1,4 +1,8 @@
-"""The reference consumer's saving step: validate, download, verify SHA-256, save, idempotent."""
+"""The reference consumer's saving step: validate, download, verify SHA-256, save, idempotent.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/e2e/test_consumer.py``.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 The tmpfs needs root (``mount -t tmpfs``); without it these tests skip. The quota tests need
 no mount. Every wait is bounded; the mount is removed in ``finally``.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_full_disk.py``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The upload gateway over real HTTP (aiohttp test server), with the in-package memory storage."""
+"""The upload gateway over real HTTP (aiohttp test server), with the in-package memory storage.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_gateway.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Deskew and perspective correction on generated pages with known truth."""
+"""Deskew and perspective correction on generated pages with known truth.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_geometry.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Case-bound upload links: the domain functions, the HTTP API and the ``link`` CLI."""
+"""Case-bound upload links: the domain functions, the HTTP API and the ``link`` CLI.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/e2e/test_links.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """Monitoring: /metrics, /readyz, JSON logs without personal data, the worker's metrics port,
-and the Grafana dashboard and alert rules shipped under ``config/``."""
+and the Grafana dashboard and alert rules shipped under ``config/``.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_monitoring.py``, ``tests/e2e/test_monitoring.py``.
+"""
 
 from __future__ import annotations
 

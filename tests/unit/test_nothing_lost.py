@@ -5,6 +5,9 @@ Distributed tests run against the real RabbitMQ (this run's vhost) and SeaweedFS
 whose broker is "away" is configured with a loopback port nobody listens on, its retry reaches a
 gateway whose broker works (as behind a load balancer after the outage). Reconciler tests run on
 file storage and on SeaweedFS with the embedded journal; ``now`` is passed, nobody waits.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_nothing_lost.py``, ``tests/e2e/test_nothing_lost.py``.
 """
 
 from __future__ import annotations

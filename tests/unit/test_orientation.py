@@ -1,4 +1,8 @@
-"""Page orientation on generated pages, with the real Tesseract for OSD."""
+"""Page orientation on generated pages, with the real Tesseract for OSD.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_orientation.py``.
+"""
 
 from __future__ import annotations
 

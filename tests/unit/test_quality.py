@@ -1,4 +1,8 @@
-"""Quality flags on generated pages: clean pages get none, each degradation gets its flag."""
+"""Quality flags on generated pages: clean pages get none, each degradation gets its flag.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_quality.py``.
+"""
 
 from __future__ import annotations
 

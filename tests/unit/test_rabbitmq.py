@@ -1,4 +1,8 @@
-"""The pika adapters against the real RabbitMQ, in a vhost of this test run's own."""
+"""The pika adapters against the real RabbitMQ, in a vhost of this test run's own.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_rabbitmq.py``.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 The sweep runs with an injected ``now``, against memory, file and S3 storage (SeaweedFS);
 confirmations over RabbitMQ use a vhost of this run's own.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_retention.py``, ``tests/e2e/test_retention.py``.
 """
 
 from __future__ import annotations

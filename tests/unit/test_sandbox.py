@@ -1,4 +1,8 @@
-"""The sandbox: children with hard limits; every way a child can end becomes a clear error."""
+"""The sandbox: children with hard limits; every way a child can end becomes a clear error.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_sandbox.py``.
+"""
 
 from __future__ import annotations
 

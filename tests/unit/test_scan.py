@@ -1,6 +1,9 @@
 """The malware scan: clamd's protocol (unit tests with the test double), the adapter against a
 real clamd with an EICAR test signature (``tests/support/clamd.py``), and the gateway refusing,
 quarantining, auditing and counting infected uploads, failing closed or open when clamd is away.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_scan.py``, ``tests/e2e/test_scan.py``.
 """
 
 from __future__ import annotations

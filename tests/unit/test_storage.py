@@ -2,6 +2,9 @@
 
 Plus what only one adapter has (file modes and atomicity; S3 checksums, multipart, SSE, an
 outage), the URL parsing of ``open_storage`` and the key layout.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_storage.py``.
 """
 
 from __future__ import annotations

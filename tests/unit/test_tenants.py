@@ -4,6 +4,9 @@ Tenant ``jc-a`` has its own catalogue (with a type of its own), labels and pipel
 uses the global ones but publishes under its own routing-key prefix ``jcb``. Each has its API
 keys in its ``[tenants.<id>]`` table (``jc-b``'s also from the environment). Everything runs on
 loopback: the gateway in-process, RabbitMQ in a vhost of this run's own.
+
+The unit tier's part (no servers, no external programs); the other parts:
+``tests/integration/test_tenants.py``, ``tests/e2e/test_tenants.py``.
 """
 
 from __future__ import annotations
