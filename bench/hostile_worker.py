@@ -238,7 +238,7 @@ def worker_child(submission_id: str) -> None:
 
     from briefkasten import config
     from briefkasten.broker.base import Job
-    from briefkasten.sandbox import PRELOAD
+    from briefkasten.pipeline.sandbox import PRELOAD
     from briefkasten.storage import open_storage
     from briefkasten.worker import Worker, job_queue
 

@@ -131,7 +131,7 @@ class LimitExceeded(InputRejected):
 
 class TooComplex(InputRejected):
     """Decoding or rendering the file would take more memory, CPU time or wall time than a
-    sandboxed child may use (``briefkasten.sandbox``), or it has more scans, frames or content
+    sandboxed child may use (``pipeline.sandbox``), or it has more scans, frames or content
     than the limits allow: a file built to cost far more than its size."""
 
     code = "too_complex"

@@ -42,9 +42,9 @@ from briefkasten.errors import (
     MalwareFound,
     NotFound,
 )
+from briefkasten.malware.quarantine import quarantine_file
+from briefkasten.malware.scanner import OffScanner, Scanner, Verdict
 from briefkasten.model import DocumentRequest, ReceivedFile, Submission
-from briefkasten.quarantine import quarantine_file
-from briefkasten.scan import OffScanner, Scanner, Verdict
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
 

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from briefkasten.document import ingest, safe_name
 from briefkasten.errors import InputRejected, ProcessingError
 from briefkasten.message import DocumentOutcome
 from briefkasten.model import DocumentRequest, DocumentResult, Submission
-from briefkasten.sandbox import CpuBudget
+from briefkasten.pipeline.document import ingest, safe_name
+from briefkasten.pipeline.sandbox import CpuBudget
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
 

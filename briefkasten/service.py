@@ -23,8 +23,8 @@ from briefkasten.message import DocumentOutcome, build_message
 from briefkasten.model import Submission
 from briefkasten.monitoring import Metrics
 from briefkasten.normalise import normalise_document
-from briefkasten.pool import PagePool
-from briefkasten.sandbox import CpuBudget
+from briefkasten.pipeline.pool import PagePool
+from briefkasten.pipeline.sandbox import CpuBudget
 from briefkasten.storage.base import Storage
 
 log = logging.getLogger("briefkasten.service")

@@ -19,18 +19,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from briefkasten.background import Background
 from briefkasten.broker.base import Action, Job, JobQueue, Publisher
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox, OutboxFlusher
 from briefkasten.broker.rabbitmq import RabbitJobQueue, RabbitPublisher
 from briefkasten.config import Settings
+from briefkasten.housekeeping.confirmations import ReceiptListener
+from briefkasten.housekeeping.periodic import Background
+from briefkasten.housekeeping.reconcile import Reconciler
+from briefkasten.housekeeping.retention import Sweeper
 from briefkasten.monitoring import Metrics
-from briefkasten.pool import PagePool
-from briefkasten.receipts import ReceiptListener
-from briefkasten.reconcile import Reconciler
-from briefkasten.retention import Sweeper
-from briefkasten.sandbox import page_bounds
+from briefkasten.pipeline.pool import PagePool
+from briefkasten.pipeline.sandbox import page_bounds
 from briefkasten.service import Services, process, record_failure
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage

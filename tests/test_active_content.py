@@ -20,9 +20,9 @@ from PIL import Image
 
 from briefkasten import config, ingest
 from briefkasten.config import Settings
+from briefkasten.gateway.receipt import receipt_pdf
 from briefkasten.model import DocumentRequest, DocumentResult, ReceivedFile, Submission
 from briefkasten.pipeline.jpeg import jpeg_layout
-from briefkasten.receipt import receipt_pdf
 from tests import factories
 from tests.pdfaudit import audit, jpeg_findings
 from tests.test_ingest import pdftotext

@@ -20,10 +20,11 @@ import pyotp
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from briefkasten import operators, summary
+from briefkasten import operators
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.config import OperatorSettings, Settings
 from briefkasten.gateway import create_app
+from briefkasten.monitoring import summary
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.test_admin import admin_settings, dead_letter

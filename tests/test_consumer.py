@@ -15,7 +15,7 @@ from briefkasten import contract
 from briefkasten.broker.base import OutboundMessage
 from briefkasten.broker.rabbitmq import RabbitPublisher
 from briefkasten.broker.subscriber import RabbitSubscriber, ReceivedMessage
-from briefkasten.consumer import save_message
+from briefkasten.cli.consume import save_message
 from briefkasten.errors import InvalidRequest, ProcessingError
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage

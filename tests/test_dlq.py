@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from briefkasten.broker.base import Job
+from briefkasten.broker.dead_letters import LocalDeadLetters, RabbitDeadLetters
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.rabbitmq import RabbitJobQueue
-from briefkasten.dlq import LocalDeadLetters, RabbitDeadLetters
 from tests.conftest import CliResult
 from tests.rabbit import unique
 

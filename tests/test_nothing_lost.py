@@ -32,8 +32,8 @@ from briefkasten.config import Settings
 from briefkasten.errors import BrokerError, RequestInProgress, UnsupportedType
 from briefkasten.gateway import create_app
 from briefkasten.gateway.idempotency import KeyLocks
+from briefkasten.housekeeping.reconcile import NEVER_QUEUED, ORPHAN, STUCK, Reconciler, reconcile
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake
-from briefkasten.reconcile import NEVER_QUEUED, ORPHAN, STUCK, Reconciler, reconcile
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.worker import Worker, job_queue, start_housekeeping

@@ -20,19 +20,20 @@ import pika
 import pytest
 from aiohttp.test_utils import TestClient
 
-from briefkasten import contract, retention
+from briefkasten import contract
 from briefkasten.broker.base import OutboundMessage
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.broker.rabbitmq import RabbitPublisher
 from briefkasten.broker.subscriber import RabbitSubscriber
+from briefkasten.cli.consume import save_and_confirm
 from briefkasten.config import Settings, TenantSettings
-from briefkasten.consumer import save_and_confirm
 from briefkasten.errors import InvalidRequest, NotFound
 from briefkasten.gateway import create_app
+from briefkasten.housekeeping import retention
+from briefkasten.housekeeping.confirmations import ReceiptListener, handle_receipt, receipt_message
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake
 from briefkasten.model import Submission
-from briefkasten.receipts import ReceiptListener, handle_receipt, receipt_message
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
 from tests.rabbit import unique

@@ -33,9 +33,7 @@ from briefkasten.gateway import create_app
 from briefkasten.gateway.keys import INTAKE, METRICS
 from briefkasten.gateway.tus import PREFIX, TUS_STORE
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake, load_submission
-from briefkasten.message import DocumentOutcome, build_message
-from briefkasten.model import Submission
-from briefkasten.scan import (
+from briefkasten.malware.scanner import (
     CLEAN,
     NOT_SCANNED,
     ClamdScanner,
@@ -46,6 +44,8 @@ from briefkasten.scan import (
     parse_address,
     parse_reply,
 )
+from briefkasten.message import DocumentOutcome, build_message
+from briefkasten.model import Submission
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.clamd import (  # noqa: F401  (pytest fixtures)

@@ -25,8 +25,8 @@ from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.broker.rabbitmq import RabbitJobQueue
 from briefkasten.broker.subscriber import RabbitSubscriber, ReceivedMessage
+from briefkasten.cli.consume import save_message
 from briefkasten.config import Settings
-from briefkasten.consumer import save_message
 from briefkasten.gateway import create_app
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage

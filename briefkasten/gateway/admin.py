@@ -26,7 +26,7 @@ exist.
 
 **Tenant scope**: an operator with ``tenants`` sees only those tenants' series in the summary
 (figures without a tenant label — queues, outbox, step latencies, publishing, storage errors —
-cover all tenants and are left out, see ``briefkasten.summary``) and only their dead letters
+cover all tenants and are left out, see ``monitoring.summary``) and only their dead letters
 (among the first ``MAX_LISTED``). Retrying or discarding a job id that is not one of their
 dead letters is refused as 404 — the same answer as for an id that does not exist, so
 another tenant's ids are not revealed — and audited as ``denied``; nothing is changed then.
@@ -48,10 +48,9 @@ import jinja2
 from aiohttp import web
 from limits import RateLimitItem, parse
 
-from briefkasten import summary as summary_module
 from briefkasten.admin_state import AdminState
+from briefkasten.broker.dead_letters import LocalDeadLetters, RabbitDeadLetters
 from briefkasten.config import Settings
-from briefkasten.dlq import LocalDeadLetters, RabbitDeadLetters
 from briefkasten.errors import (
     BriefkastenError,
     ConfigError,
@@ -65,6 +64,7 @@ from briefkasten.gateway.api import json_object
 from briefkasten.gateway.keys import EXECUTOR, METRICS, SETTINGS, STORAGE
 from briefkasten.gateway.security import RATE_LIMITS
 from briefkasten.gateway.web.page import SITE, TEMPLATES_DIR
+from briefkasten.monitoring import summary as summary_module
 from briefkasten.operators import SECOND_FACTOR, WRONG_LOGIN, Accounts, AuditEvent, Session, audit
 
 ACCOUNTS = web.AppKey("admin_accounts", Accounts)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from briefkasten import links, retention
+from briefkasten import links
 from briefkasten.errors import (
     BriefkastenError,
     InvalidRequest,
@@ -43,8 +43,10 @@ from briefkasten.gateway.keys import (
     SPOOL,
     STORAGE,
 )
+from briefkasten.gateway.receipt import mask_case_number, receipt_pdf
 from briefkasten.gateway.tus import TUS_STORE
 from briefkasten.gateway.upload import UploadForm, read_form
+from briefkasten.housekeeping import retention
 from briefkasten.intake import (
     IncomingDocument,
     check_case_number,
@@ -53,7 +55,6 @@ from briefkasten.intake import (
 )
 from briefkasten.links import UploadLink, verify
 from briefkasten.model import Submission
-from briefkasten.receipt import mask_case_number, receipt_pdf
 
 log = logging.getLogger("briefkasten.gateway")
 T = TypeVar("T")

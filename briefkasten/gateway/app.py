@@ -32,8 +32,8 @@ from briefkasten.gateway.keys import (
 from briefkasten.gateway.middleware import errors, install_log_scrubber
 from briefkasten.gateway.web import page
 from briefkasten.intake import Intake
+from briefkasten.malware.scanner import scanner_for
 from briefkasten.monitoring import Metrics
-from briefkasten.scan import scanner_for
 from briefkasten.storage.base import Storage
 
 #: Threads for blocking work (storage calls, sniffing); uploads wait on I/O, not CPU.

@@ -1,6 +1,6 @@
 """Instant quality feedback: ``GET /api/v1/tus/{upload_id}/check`` for a finished tus upload.
 
-The check decodes and measures pixels (``briefkasten.precheck``), which is CPU work on upload
+The check decodes and measures pixels (``pipeline.precheck``), which is CPU work on upload
 bytes, so it runs in sandboxed children of its own (``gateway.precheck_workers`` at once, 0
 switches the check off: the answer then says ``"checked": false``), never in the gateway
 process. A file the check cannot handle within the sandbox's limits gets no findings rather than

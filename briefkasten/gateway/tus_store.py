@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from briefkasten.document import safe_name
 from briefkasten.errors import (
     EmptyInput,
     InputRejected,
@@ -50,6 +49,7 @@ from briefkasten.errors import (
 )
 from briefkasten.gateway.spool import space_checked
 from briefkasten.intake import IncomingFile
+from briefkasten.pipeline.document import safe_name
 from briefkasten.pipeline.sniff import Sniffed
 
 log = logging.getLogger("briefkasten.gateway")

@@ -30,7 +30,6 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from briefkasten.config import Settings
-from briefkasten.document import safe_name
 from briefkasten.errors import BriefkastenError, InvalidRequest, LimitExceeded
 from briefkasten.gateway.body import BodyClock
 from briefkasten.gateway.spool import space_checked
@@ -40,6 +39,7 @@ from briefkasten.intake import (
     check_case_number,
     check_submission_pages,
 )
+from briefkasten.pipeline.document import safe_name
 from briefkasten.pipeline.sniff import Sniffed
 
 T = TypeVar("T")

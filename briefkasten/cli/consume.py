@@ -21,7 +21,7 @@ from briefkasten import contract
 from briefkasten.broker.base import Publisher
 from briefkasten.broker.subscriber import ReceivedMessage
 from briefkasten.errors import ProcessingError
-from briefkasten.receipts import receipt_message
+from briefkasten.housekeeping.confirmations import receipt_message
 from briefkasten.storage.base import Storage
 
 _CHUNK = 1024 * 1024

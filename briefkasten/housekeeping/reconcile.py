@@ -26,10 +26,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from briefkasten.background import Periodic
 from briefkasten.broker.base import JobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import InvalidRequest, NotFound, StorageError
+from briefkasten.housekeeping.periodic import Periodic
+from briefkasten.housekeeping.retention import known_tenants
 from briefkasten.intake import (
     QUEUED,
     discard_unfinished,
@@ -38,11 +39,10 @@ from briefkasten.intake import (
     read_intake,
     recorded_status,
 )
-from briefkasten.retention import known_tenants
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
 
-log = logging.getLogger("briefkasten.reconcile")
+log = logging.getLogger("briefkasten.housekeeping.reconcile")
 
 NEVER_QUEUED = "never_queued"
 STUCK = "stuck_processing"

@@ -30,9 +30,9 @@ from briefkasten.pipeline import Options, Pipeline, load_pipeline, run_steps
 from briefkasten.pipeline.bundle import DocumentMeta, merge, raster_page_pdf, vector_page_pdf
 from briefkasten.pipeline.images import decode
 from briefkasten.pipeline.pdfclean import PageLimits, inspect_page
+from briefkasten.pipeline.pool import PagePool
+from briefkasten.pipeline.sandbox import CpuBudget, page_bounds
 from briefkasten.pipeline.sniff import sniff
-from briefkasten.pool import PagePool
-from briefkasten.sandbox import CpuBudget, page_bounds
 from briefkasten.tools import tesseract
 
 _CHUNK = 1024 * 1024

@@ -34,16 +34,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from briefkasten.background import Periodic
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
 from briefkasten.errors import InvalidRequest, NotFound
+from briefkasten.housekeeping.periodic import Periodic
 from briefkasten.intake import load_submission
 from briefkasten.model import Submission
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
 
-log = logging.getLogger("briefkasten.retention")
+log = logging.getLogger("briefkasten.housekeeping.retention")
 
 CONFIRMED = "grace_after_confirmation"
 UNCONFIRMED = "max_retention_unconfirmed"
