@@ -22,7 +22,7 @@ from briefkasten.config import Settings, TenantSettings
 from briefkasten.gateway import create_app
 from briefkasten.gateway.keys import STORAGE
 from briefkasten.gateway.security import CONTENT_SECURITY_POLICY, AccessLogger
-from briefkasten.gateway.tus import PREFIX
+from briefkasten.gateway.tus_protocol import PREFIX
 from briefkasten.storage import open_storage
 
 CASE = "12345BG0012345"

@@ -30,8 +30,8 @@ from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import ScanSettings, Settings
 from briefkasten.errors import ConfigError, MalwareFound, ScanFailed, ScanUnavailable
 from briefkasten.gateway import create_app
-from briefkasten.gateway.keys import INTAKE, METRICS
-from briefkasten.gateway.tus import PREFIX, TUS_STORE
+from briefkasten.gateway.keys import INTAKE, METRICS, TUS_STORE
+from briefkasten.gateway.tus_protocol import PREFIX
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake, load_submission
 from briefkasten.malware.scanner import (
     CLEAN,
