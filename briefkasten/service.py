@@ -6,14 +6,14 @@
       load the submission (its manifest)            intake.load_submission
       delivered already (a second job)? → end       _delivered
       for each document:                            build_and_store
-        status "processing" (a heartbeat)           intake.write_status
+        status "processing" (a heartbeat)           status.write_status
         outcome stored already? → take it           (idempotent by document id)
         fetch its originals                         Storage.get_file
         build it: one searchable PDF                pipeline.document.build_document
         store PDF, text, report, then the outcome   _store
       build the message                             message.build_message
       outbox → publish → mark sent                  _announce
-      status "delivered"                            intake.write_status
+      status "delivered"                            status.write_status
 
 Idempotent by document id: a document whose outcome is already stored (``outcome.json``, written
 last) is not built again, and the message id is derived from the submission id, so a retried
@@ -41,13 +41,14 @@ from briefkasten.broker.base import Action, Job, OutboundMessage, Publisher
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import MIB, LimitSettings, Settings
 from briefkasten.errors import BrokerError, InputRejected, NotFound, ProcessingError
-from briefkasten.intake import load_submission, recorded_status, write_status
+from briefkasten.intake import load_submission
 from briefkasten.message import DocumentOutcome, build_message
 from briefkasten.model import DocumentRequest, DocumentResult, Original, Submission
 from briefkasten.monitoring import Metrics
 from briefkasten.pipeline.document import build_document, safe_name
 from briefkasten.pipeline.pool import PagePool
 from briefkasten.pipeline.sandbox import CpuBudget
+from briefkasten.status import recorded_status, write_status
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
 from briefkasten.storage.records import get_json, put_json

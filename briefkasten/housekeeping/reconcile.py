@@ -37,8 +37,8 @@ from briefkasten.intake import (
     load_submission,
     queue_submission,
     read_intake,
-    recorded_status,
 )
+from briefkasten.status import recorded_status
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
 
