@@ -1,4 +1,4 @@
-"""Workers: take queued submissions and run ``service.process`` on them.
+"""Workers: take queued submissions and run ``service.deliver`` on them.
 
 Distributed mode (``broker.amqp_url`` set): jobs come from the durable RabbitMQ work queue, any
 number of ``briefkasten worker`` processes on any machine, small prefetch, ack only after the
@@ -31,7 +31,7 @@ from briefkasten.housekeeping.retention import Sweeper
 from briefkasten.monitoring import Metrics
 from briefkasten.pipeline.pool import PagePool
 from briefkasten.pipeline.sandbox import page_bounds
-from briefkasten.service import Services, process, record_failure
+from briefkasten.service import Services, deliver, record_failure
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 
@@ -100,7 +100,7 @@ class Worker:
                 services = Services(settings, storage, outbox, publisher, pool, metrics)
 
                 def handle(job: Job) -> None:
-                    process(job, services)
+                    deliver(job, services)
 
                 def failed(job: Job, action: Action, code: str) -> None:
                     record_failure(storage, job, action, code)

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from briefkasten.model import Original, Page, PageRef
-from briefkasten.pipeline import Options, StepContext
 from briefkasten.pipeline.ocr import ocr
 from briefkasten.pipeline.orientation import orient, text_orientation, turn_clockwise
+from briefkasten.pipeline.runner import Options, StepContext
 from briefkasten.tools import tesseract
 from samples.generate import quarter_turn, render_form, render_page
 

@@ -28,8 +28,8 @@ from briefkasten.broker.rabbitmq import RabbitPublisher
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError, InvalidRequest
 from briefkasten.gateway import create_app, tus
-from briefkasten.pipeline import check_pipelines
-from briefkasten.service import Services, process
+from briefkasten.pipeline.runner import check_pipelines
+from briefkasten.service import Services, deliver
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests import factories, rabbit
@@ -328,7 +328,7 @@ async def test_tenant_pipeline_and_routing_prefix_over_rabbitmq(
             status, answer = await deployment.upload(key, text="Kontoauszug")
             assert status == 202, answer
         for job in deployment.jobs.jobs:
-            await asyncio.to_thread(process, job, services)
+            await asyncio.to_thread(deliver, job, services)
         got = {binding: tap.take(1, timeout=10) for binding, tap in taps.items()}
         assert taps["jc-b.#"].take(1, timeout=1) == []
     finally:

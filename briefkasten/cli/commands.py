@@ -27,7 +27,7 @@ from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
 from briefkasten.gateway import create_app, security
 from briefkasten.monitoring import Metrics, setup_logging
-from briefkasten.pipeline import check_pipelines
+from briefkasten.pipeline.runner import check_pipelines
 from briefkasten.worker import Worker, distributed, job_queue, open_storage_for, start_in_thread
 
 log = logging.getLogger("briefkasten")

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from briefkasten.errors import ConfigError, ToolError
-from briefkasten.pipeline import load_pipeline
+from briefkasten.pipeline.runner import load_pipeline
 from briefkasten.tools import tesseract
 
 #: ``errno`` values of a listen address that cannot be used.

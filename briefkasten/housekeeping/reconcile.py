@@ -14,7 +14,7 @@ job and then marks ``intake.json`` ``queued`` (see ``intake``). One ``reconcile`
   or the gateway died while storing → its originals, their hash markers and ``intake.json``
   are **deleted** (retention never finds them: it starts from manifests).
 
-A second job for a delivered submission ends without publishing (``service.process``), so a
+A second job for a delivered submission ends without publishing (``service.deliver``), so a
 requeue that races with the client's retry delivers once. Every repair is logged with tenant and
 submission id only; ``now`` is a parameter, so tests need not wait.
 """
@@ -37,8 +37,8 @@ from briefkasten.intake import (
     load_submission,
     queue_submission,
     read_intake,
-    recorded_status,
 )
+from briefkasten.status import recorded_status
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
 
