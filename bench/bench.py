@@ -22,7 +22,7 @@ with ``#``. Benchmarks report; they never assert. Figures (targets from issue 2)
   ``gateway_hostile_baseline_rss_mb``: see ``bench/hostile.py``.
 * ``worker_max_cpu_s_per_1mb_upload`` (issue 9): the most worker CPU seconds (worker process
   plus its sandbox children and their Tesseract) any accepted submission of <= 1 MB costs in
-  ``service.process``; target <= 60 (``limits.worker_cpu_s_min``): see
+  ``service.deliver``; target <= 60 (``limits.worker_cpu_s_min``): see
   ``bench/hostile_worker.py``.
 
 ``bench.py --only SECTION`` (``warm``, ``scaling``, ``rss``, ``gateway``, ``hostile``) runs one

@@ -94,7 +94,7 @@ def _gateway_app() -> web.Application:
 
 def _bare_app(directory: Path) -> web.Application:
     """The baseline: stream every part to a file with aiofiles while hashing it, answer 202."""
-    from briefkasten.gateway.upload import CHUNK
+    from briefkasten.gateway.multipart import CHUNK
 
     async def upload(request: web.Request) -> web.Response:
         reader = await request.multipart()

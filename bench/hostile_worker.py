@@ -4,7 +4,7 @@
 each candidate (``candidates``: one submission of at most 1 MB) is posted to our gateway
 (``bench/gateway.py --serve gateway``: ``create_app``, file storage, the on-disk job journal, no
 worker), which must answer 202, so its sniff (in the sandbox) accepted every file. Then each
-accepted submission is run through ``briefkasten.service.process`` in a fresh process of its
+accepted submission is run through ``briefkasten.service.deliver`` in a fresh process of its
 own (``--worker-child``: embedded settings, the ``default`` pipeline, one page worker, the
 gateway's storage), and its CPU seconds are counted there:
 
@@ -198,7 +198,7 @@ def _children_cpu(pid: int) -> float:
 
 
 class Spies:
-    """Wraps ``service.cpu_budget`` and ``service.normalise_document`` to see each attempt's
+    """Wraps ``service.cpu_budget`` and ``service.build_and_store`` to see each attempt's
     budget and each document's outcome or error (the product code runs unchanged)."""
 
     def __init__(self) -> None:
@@ -208,15 +208,15 @@ class Spies:
         self.outcomes: list[str] = []
         self.errors: list[str] = []
         real_budget = service.cpu_budget
-        real_normalise = service.normalise_document  # type: ignore[attr-defined]
+        real_build = service.build_and_store
 
         def budget(*args: Any) -> Any:
             self.budgets.append(real_budget(*args))
             return self.budgets[-1]
 
-        def normalise(*args: Any, **kwargs: Any) -> Any:
+        def build(*args: Any, **kwargs: Any) -> Any:
             try:
-                outcome = real_normalise(*args, **kwargs)
+                outcome = real_build(*args, **kwargs)
             except Exception as exc:
                 self.errors.append(f"attempt {len(self.budgets)}: {type(exc).__name__} {exc}")
                 raise
@@ -225,11 +225,11 @@ class Spies:
             return outcome
 
         service.cpu_budget = budget  # type: ignore[assignment]
-        service.normalise_document = normalise  # type: ignore[attr-defined]
+        service.build_and_store = build  # type: ignore[assignment]
 
 
 def worker_child(submission_id: str) -> None:
-    """Child mode: the real ``Worker`` loop (``service.process``, retries as configured) on a
+    """Child mode: the real ``Worker`` loop (``service.deliver``, retries as configured) on a
     journal holding only this submission's job; print its CPU as one JSON line."""
     import dataclasses
     import multiprocessing
@@ -238,7 +238,7 @@ def worker_child(submission_id: str) -> None:
 
     from briefkasten import config
     from briefkasten.broker.base import Job
-    from briefkasten.sandbox import PRELOAD
+    from briefkasten.pipeline.sandbox import PRELOAD
     from briefkasten.storage import open_storage
     from briefkasten.worker import Worker, job_queue
 
@@ -347,7 +347,7 @@ def bench_worker_cpu(work: Path) -> None:
     for ((label, files), _), result in zip(runs, results, strict=True):
         common.note(describe(label, files, result))
     common.note(
-        "CPU s = worker process (getrusage RUSAGE_SELF around service.process) + sandbox "
+        "CPU s = worker process (getrusage RUSAGE_SELF around service.deliver) + sandbox "
         "children (cutime + cstime of the worker's fork server, which reaps them) over every "
         "attempt the real Worker loop makes (broker.max_attempts, retry delay 0 here); each "
         f"submission in a fresh worker process, pipeline 'default', 1 page worker, {PARALLEL} "

@@ -6,7 +6,6 @@ plus the models and the error hierarchy.
 
 from briefkasten.config import Settings
 from briefkasten.config import load as load_settings
-from briefkasten.document import ingest
 from briefkasten.errors import (
     BriefkastenError,
     ConfigError,
@@ -20,7 +19,8 @@ from briefkasten.errors import (
     UnsupportedType,
 )
 from briefkasten.model import DocumentResult, Original, PageResult
-from briefkasten.pool import PagePool
+from briefkasten.pipeline.document import ingest
+from briefkasten.pipeline.pool import PagePool
 
 __version__ = "0.1.0"
 

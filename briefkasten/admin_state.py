@@ -18,13 +18,13 @@ Blocking (storage may be S3): the gateway calls this in its executor.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 
 from briefkasten.errors import BriefkastenError
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
+from briefkasten.storage.records import load_json, put_json
 
 #: How long a used code is remembered: it is valid for its step ± 1 (``valid_window=1``).
 CODE_MEMORY_STEPS = 3
@@ -41,8 +41,8 @@ class AdminState:
 
     def revoke(self, token_id: str, *, expires_at: float) -> None:
         """End the session with this token id for every gateway."""
-        body = json.dumps({"expires_at": expires_at, "revoked_at": time.time()}).encode()
-        self._storage.put_bytes(_revocation_key(token_id), body, content_type="application/json")
+        record = {"expires_at": expires_at, "revoked_at": time.time()}
+        put_json(self._storage, _revocation_key(token_id), record)
 
     def is_revoked(self, token_id: str) -> bool:
         return self._storage.exists(_revocation_key(token_id))
@@ -53,8 +53,7 @@ class AdminState:
         with self._lock:
             if self._storage.exists(key):
                 return False
-            body = json.dumps({"used_at": time.time()}).encode()
-            self._storage.put_bytes(key, body, content_type="application/json")
+            put_json(self._storage, key, {"used_at": time.time()})
         return True
 
     def sweep_due(self, every_s: float, now: float | None = None) -> bool:
@@ -72,7 +71,7 @@ class AdminState:
         gone = 0
         for key in self._storage.list(layout.ADMIN_REVOKED):
             try:
-                expires_at = float(json.loads(self._storage.get_bytes(key))["expires_at"])
+                expires_at = float(load_json(self._storage, key)["expires_at"])
             except (BriefkastenError, ValueError, KeyError, TypeError):
                 continue  # gone meanwhile or unreadable: leave it
             if expires_at < now:

@@ -17,7 +17,12 @@ operators and logs. Messages never contain document content.
     │   ├── TooComplex                    HTTP 422 (decoding it would exceed memory/CPU/time)
     │   ├── MalwareFound                  HTTP 422 (clamd found a signature; file quarantined)
     │   ├── InvalidRequest                HTTP 400 (a form field is missing or malformed)
-    │   │   └── RequestTimeout            HTTP 408 (the body stalled or took too long)
+    │   │   ├── RequestTimeout            HTTP 408 (the body stalled or took too long)
+    │   │   ├── TusVersionUnsupported     HTTP 412 (tus: no or another Tus-Resumable)
+    │   │   ├── OffsetMismatch            HTTP 409 (tus: Upload-Offset wrong, or a writer busy)
+    │   │   ├── ChecksumMismatch          HTTP 460 (tus: the chunk's Upload-Checksum differs)
+    │   │   ├── UploadInterrupted         HTTP 400 (tus: the connection broke mid-chunk)
+    │   │   └── WrongContentType          HTTP 415 (tus: PATCH not offset+octet-stream)
     │   └── QuotaExceeded                 HTTP 413 (unfinished resumable uploads of one owner)
     ├── Unauthorized                      exit 2, HTTP 401, not retried
     ├── Forbidden                         exit 2, HTTP 403, not retried (e.g. a foreign Origin)
@@ -131,7 +136,7 @@ class LimitExceeded(InputRejected):
 
 class TooComplex(InputRejected):
     """Decoding or rendering the file would take more memory, CPU time or wall time than a
-    sandboxed child may use (``briefkasten.sandbox``), or it has more scans, frames or content
+    sandboxed child may use (``pipeline.sandbox``), or it has more scans, frames or content
     than the limits allow: a file built to cost far more than its size."""
 
     code = "too_complex"
@@ -322,3 +327,49 @@ class ScanFailed(ScanUnavailable):
     not get through because of it."""
 
     code = "scan_failed"
+
+
+# --- the tus protocol's errors (resumable uploads, ``gateway/tus.py``) -------------------------
+
+
+class TusVersionUnsupported(InvalidRequest):
+    """The client speaks a tus version we do not (or sent no ``Tus-Resumable``)."""
+
+    code = "tus_version_unsupported"
+    http_status = 412
+    message_de = (
+        "Ihr Browser verwendet ein Upload-Verfahren, das wir nicht kennen. "
+        "Bitte laden Sie die Seite neu."
+    )
+
+
+class OffsetMismatch(InvalidRequest):
+    """``Upload-Offset`` is not where the upload stands, or another request is writing."""
+
+    code = "offset_mismatch"
+    http_status = 409
+    message_de = "Der Upload ist durcheinandergeraten. Bitte versuchen Sie es noch einmal."
+
+
+class ChecksumMismatch(InvalidRequest):
+    """The chunk's ``Upload-Checksum`` does not match what arrived; the chunk is discarded."""
+
+    code = "checksum_mismatch"
+    http_status = 460
+    message_de = "Ein Teil der Datei ist beschädigt angekommen. Bitte versuchen Sie es noch einmal."
+
+
+class UploadInterrupted(InvalidRequest):
+    """The connection broke or stalled mid-chunk; what arrived is kept (without checksum)."""
+
+    code = "upload_interrupted"
+    message_de = (
+        "Die Verbindung ist abgebrochen. Der Upload geht weiter, sobald Sie wieder verbunden sind."
+    )
+
+
+class WrongContentType(InvalidRequest):
+    """A ``PATCH`` without ``Content-Type: application/offset+octet-stream``."""
+
+    code = "wrong_content_type"
+    http_status = 415

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import re
 import secrets
@@ -42,11 +41,13 @@ from briefkasten.errors import (
     MalwareFound,
     NotFound,
 )
+from briefkasten.malware.quarantine import quarantine_file
+from briefkasten.malware.scanner import OffScanner, Scanner, Verdict
 from briefkasten.model import DocumentRequest, ReceivedFile, Submission
-from briefkasten.quarantine import quarantine_file
-from briefkasten.scan import OffScanner, Scanner, Verdict
+from briefkasten.status import status_body
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
+from briefkasten.storage.records import get_json, load_json, put_json
 
 log = logging.getLogger("briefkasten.intake")
 
@@ -194,7 +195,7 @@ class Intake:
         """
         key = layout.idempotency_key(tenant, _key_hash(idempotency_key))
         try:
-            record = json.loads(self.storage.get_bytes(key))
+            record = load_json(self.storage, key)
             submission = load_submission(self.storage, tenant, str(record["submission_id"]))
         except (NotFound, ValueError, KeyError, TypeError, InvalidRequest):
             return None  # none, or unreadable: the new request overwrites it
@@ -217,9 +218,7 @@ class Intake:
     def status(self, tenant: str, submission_id: str) -> dict[str, Any]:
         """The recorded status; ``received`` while a worker has not written one yet."""
         try:
-            data: dict[str, Any] = json.loads(
-                self.storage.get_bytes(layout.status_key(tenant, submission_id))
-            )
+            data = load_json(self.storage, layout.status_key(tenant, submission_id))
         except NotFound:
             try:
                 submission = load_submission(self.storage, tenant, submission_id)
@@ -275,7 +274,7 @@ class Intake:
         marker = layout.hash_marker_key(tenant, case_number, stored.sha256)
         duplicate_of = None
         if self.storage.exists(marker):
-            duplicate_of = json.loads(self.storage.get_bytes(marker)).get("file_id")
+            duplicate_of = load_json(self.storage, marker).get("file_id")
         else:
             self._put_json(marker, {"file_id": file_id, "submission_id": submission_id})
         return ReceivedFile(
@@ -290,8 +289,7 @@ class Intake:
         )
 
     def _put_json(self, key: str, data: dict[str, Any]) -> None:
-        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
-        self.storage.put_bytes(key, body, content_type="application/json")
+        put_json(self.storage, key, data, ensure_ascii=False)
 
 
 def queue_submission(
@@ -307,23 +305,16 @@ def queue_submission(
         "job_id": job.job_id,
         "queued_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
     }
-    storage.put_bytes(
-        layout.intake_key(submission.tenant, submission.submission_id),
-        json.dumps(record).encode("utf-8"),
-        content_type="application/json",
-    )
+    put_json(storage, layout.intake_key(submission.tenant, submission.submission_id), record)
     return job
 
 
 def read_intake(storage: Storage, tenant: str, submission_id: str) -> dict[str, Any] | None:
     """The submission's ``intake.json`` (``state``, ``case_number``, times), or ``None``."""
     try:
-        data = json.loads(storage.get_bytes(layout.intake_key(tenant, submission_id)))
-    except NotFound:
-        return None
+        return get_json(storage, layout.intake_key(tenant, submission_id))
     except ValueError:  # unreadable: as if there were none (the reconciler repairs it)
         return None
-    return data if isinstance(data, dict) else None
 
 
 def is_queued(storage: Storage, tenant: str, submission_id: str) -> bool:
@@ -342,7 +333,7 @@ def discard_unfinished(storage: Storage, tenant: str, case_number: str, submissi
             deleted += 1
         for key in storage.list(f"{layout.case_prefix(tenant, case_number)}hashes/"):
             with contextlib.suppress(NotFound, ValueError):
-                if json.loads(storage.get_bytes(key)).get("submission_id") == submission_id:
+                if load_json(storage, key).get("submission_id") == submission_id:
                     storage.delete(key)
                     deleted += 1
         storage.delete(layout.intake_key(tenant, submission_id))
@@ -352,61 +343,7 @@ def discard_unfinished(storage: Storage, tenant: str, case_number: str, submissi
 
 
 def load_submission(storage: Storage, tenant: str, submission_id: str) -> Submission:
-    data = json.loads(storage.get_bytes(layout.manifest_key(tenant, submission_id)))
-    return Submission.from_json(data)
-
-
-def write_status(
-    storage: Storage,
-    submission: Submission,
-    status: str,
-    documents: dict[str, dict[str, Any]] | None = None,
-    *,
-    reason: str | None = None,
-) -> None:
-    """Record the submission's state (processing, delivered, failed) and per document;
-    ``reason``: an error code (never a message) for ``failed``."""
-    body = status_body(submission, status, documents)
-    if reason is not None:
-        body["reason"] = reason
-    storage.put_bytes(
-        layout.status_key(submission.tenant, submission.submission_id),
-        json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        content_type="application/json",
-    )
-
-
-def recorded_status(storage: Storage, tenant: str, submission_id: str) -> dict[str, Any] | None:
-    """The status object a worker or the retention wrote, or ``None`` (still ``received``)."""
-    try:
-        data = json.loads(storage.get_bytes(layout.status_key(tenant, submission_id)))
-    except (NotFound, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def status_body(
-    submission: Submission,
-    status: str,
-    documents: dict[str, dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    documents = documents or {}
-    return {
-        "submission_id": submission.submission_id,
-        "status": status,
-        "received_at": submission.received_at,
-        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "documents": [
-            {
-                "document_id": d.document_id,
-                "document_type": d.document_type,
-                "files": len(d.files),
-                "status": status,
-                **documents.get(d.document_id, {}),
-            }
-            for d in submission.documents
-        ],
-    }
+    return Submission.from_json(load_json(storage, layout.manifest_key(tenant, submission_id)))
 
 
 def _summary(verdicts: Sequence[Verdict]) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import secrets
 import time
@@ -30,6 +29,7 @@ from briefkasten.errors import ConfigError, InvalidRequest, NotFound, Unauthoriz
 from briefkasten.intake import check_case_number
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
+from briefkasten.storage.records import load_json, put_json
 
 SALT = "briefkasten.upload-link"
 MIN_SECRET_LENGTH = 32
@@ -117,11 +117,7 @@ def create_link(
         expires=int(created) + days * DAY,
     )
     created_at = datetime.fromtimestamp(created, UTC).isoformat(timespec="seconds")
-    storage.put_bytes(
-        layout.link_key(tenant, link.link_id),
-        json.dumps(link.record(created_at)).encode(),
-        content_type="application/json",
-    )
+    put_json(storage, layout.link_key(tenant, link.link_id), link.record(created_at))
     return link, serializer.dumps(link.payload())
 
 
@@ -156,7 +152,7 @@ def verify(
 
 
 def _read_record(storage: Storage, tenant: str, link_id: str) -> UploadLink:
-    record = json.loads(storage.get_bytes(layout.link_key(tenant, _link_id(link_id))))
+    record = load_json(storage, layout.link_key(tenant, _link_id(link_id)))
     return UploadLink(
         link_id=record["link_id"],
         tenant=tenant,
@@ -182,11 +178,8 @@ def revoke(storage: Storage, tenant: str, link_id: str) -> None:
     if not storage.exists(layout.link_key(tenant, _link_id(link_id))):
         raise NotFound(f"no upload link {link_id}")
     revoked_at = datetime.now(UTC).isoformat(timespec="seconds")
-    storage.put_bytes(
-        layout.link_revocation_key(tenant, link_id),
-        json.dumps({"link_id": link_id, "revoked_at": revoked_at}).encode(),
-        content_type="application/json",
-    )
+    record = {"link_id": link_id, "revoked_at": revoked_at}
+    put_json(storage, layout.link_revocation_key(tenant, link_id), record)
 
 
 def is_revoked(storage: Storage, tenant: str, link_id: str) -> bool:
@@ -195,11 +188,8 @@ def is_revoked(storage: Storage, tenant: str, link_id: str) -> bool:
 
 def record_submission(storage: Storage, link: UploadLink, submission_id: str) -> None:
     """Remember that ``submission_id`` came in through ``link`` (for its status page)."""
-    storage.put_bytes(
-        layout.link_submission_key(link.tenant, link.link_id, submission_id),
-        json.dumps({"submission_id": submission_id}).encode(),
-        content_type="application/json",
-    )
+    key = layout.link_submission_key(link.tenant, link.link_id, submission_id)
+    put_json(storage, key, {"submission_id": submission_id})
 
 
 def made_with(storage: Storage, link: UploadLink, submission_id: str) -> bool:
@@ -227,7 +217,7 @@ def list_links(storage: Storage, tenant: str, *, now: float | None = None) -> li
         name = key.removeprefix(prefix)
         if "/" in name or not name.endswith(".json") or name.endswith(".revoked.json"):
             continue
-        record = json.loads(storage.get_bytes(key))
+        record = load_json(storage, key)
         if f"{prefix}{record['link_id']}.revoked.json" in keys:
             state = "revoked"
         elif int(record["expires"]) <= moment:

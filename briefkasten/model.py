@@ -7,6 +7,7 @@ more uploaded originals whose pages are taken in order.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -167,6 +168,10 @@ class DocumentResult:
             },
         }
 
+    def report_bytes(self) -> bytes:
+        """The report as stored and written by ``ingest``: indented UTF-8 JSON."""
+        return json.dumps(self.report(), indent=2, ensure_ascii=False).encode("utf-8")
+
 
 @dataclass(frozen=True)
 class ReceivedFile:
@@ -187,6 +192,18 @@ class ReceivedFile:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ReceivedFile:
         return cls(**data)
+
+    def original(self, path: Path) -> Original:
+        """This file, fetched to ``path``, as the builder's input: name, hash, size, type and
+        pages as received (never computed again)."""
+        return Original(
+            name=self.name,
+            path=path,
+            sha256=self.sha256,
+            size=self.size,
+            media_type=self.media_type,
+            pages=self.pages,
+        )
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import math
 import re
@@ -38,6 +37,7 @@ from briefkasten.config import AdminSettings, OperatorSettings
 from briefkasten.errors import ConfigError, Unauthorized
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
+from briefkasten.storage.records import put_json
 
 log = logging.getLogger("briefkasten.admin")
 
@@ -218,8 +218,7 @@ class AuditEvent:
 def audit(storage: Storage, event: AuditEvent) -> str:
     """Write ``event`` to storage and the log (blocking: storage may be S3); returns its key."""
     key = layout.audit_key(datetime.fromisoformat(event.time), event.event_id)
-    body = json.dumps(asdict(event), ensure_ascii=False, sort_keys=True).encode()
-    storage.put_bytes(key, body, content_type="application/json")
+    put_json(storage, key, asdict(event), ensure_ascii=False, sort_keys=True)
     log.info(
         "admin %s %s",
         event.action,

@@ -1,38 +1,68 @@
-"""The flow, in one place: load job → run pipeline → store result → record outbox message → publish.
+"""The flow, in one place: what a worker does with one queued submission.
 
-``process`` is what every worker runs for one queued submission, in embedded and in distributed
-mode alike. It is idempotent by document id: a document whose results are already stored is not
-normalised again, and the message id is derived from the submission id, so a retried job
-publishes the same message (consumers deduplicate by ``message_id``). No document is ever stuck:
-when normalisation fails for good, the document is still delivered with its originals and a
-``normalisation_failed`` flag and reason.
+::
+
+    deliver(job, services)                          one submission, embedded or distributed
+      load the submission (its manifest)            intake.load_submission
+      delivered already (a second job)? → end       _delivered
+      for each document:                            build_and_store
+        status "processing" (a heartbeat)           status.write_status
+        outcome stored already? → take it           (idempotent by document id)
+        fetch its originals                         Storage.get_file
+        build it: one searchable PDF                pipeline.document.build_document
+        store PDF, text, report, then the outcome   _store
+      build the message                             message.build_message
+      outbox → publish → mark sent                  _announce
+      status "delivered"                            status.write_status
+
+Idempotent by document id: a document whose outcome is already stored (``outcome.json``, written
+last) is not built again, and the message id is derived from the submission id, so a retried
+job publishes the same message (consumers deduplicate by ``message_id``). No document is ever
+stuck: when building it fails for good, the document is still delivered with its originals and a
+``normalisation_failed`` flag and reason. Errors are sorted per document: a rejected input fails
+at once, a processing error is retried until the final attempt, a temporary failure (storage,
+broker) always propagates so the job is retried.
+
+The originals travel as data: name, SHA-256, media type and size come from the manifest (the
+gateway computed them once); the builder only sniffs each original again for its pages, a check
+of untrusted bytes in the sandbox.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
-from briefkasten.broker.base import Action, Job, Publisher
+from briefkasten.broker.base import Action, Job, OutboundMessage, Publisher
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import MIB, LimitSettings, Settings
-from briefkasten.errors import BrokerError, NotFound
-from briefkasten.intake import load_submission, recorded_status, write_status
+from briefkasten.errors import BrokerError, InputRejected, NotFound, ProcessingError
+from briefkasten.intake import load_submission
 from briefkasten.message import DocumentOutcome, build_message
-from briefkasten.model import Submission
+from briefkasten.model import DocumentRequest, DocumentResult, Original, Submission
 from briefkasten.monitoring import Metrics
-from briefkasten.normalise import normalise_document
-from briefkasten.pool import PagePool
-from briefkasten.sandbox import CpuBudget
+from briefkasten.pipeline.document import build_document, safe_name
+from briefkasten.pipeline.pool import PagePool
+from briefkasten.pipeline.sandbox import CpuBudget
+from briefkasten.status import recorded_status, write_status
+from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
+from briefkasten.storage.records import get_json, put_json
 
 log = logging.getLogger("briefkasten.service")
+
+PDF = "application/pdf"
+TEXT = "text/plain; charset=utf-8"
+JSON = "application/json"
 
 
 @dataclass(frozen=True)
 class Services:
-    """Everything ``process`` touches, opened once per worker and passed down."""
+    """Everything ``deliver`` touches, opened once per worker and passed down."""
 
     settings: Settings
     storage: Storage
@@ -42,17 +72,8 @@ class Services:
     metrics: Metrics | None = None
 
 
-def cpu_budget(submission: Submission, limits: LimitSettings) -> CpuBudget:
-    """The CPU seconds one attempt at ``submission`` may cost: ``worker_cpu_s_per_mib`` per MiB
-    of its originals, at least ``worker_cpu_s_min``. A tiny file that would cost far more (a
-    hundred huge pages in 16 KB) ends as ``too_complex``, delivered with its originals."""
-    size = sum(f.size for d in submission.documents for f in d.files)
-    seconds = max(limits.worker_cpu_s_min, size / MIB * limits.worker_cpu_s_per_mib)
-    return CpuBudget(seconds)
-
-
-def process(job: Job, services: Services) -> None:
-    """Normalise every document of the job's submission, store the results, announce them."""
+def deliver(job: Job, services: Services) -> None:
+    """Build every document of the job's submission, store the results, announce them."""
     started = time.perf_counter()
     storage = services.storage
     submission = load_submission(storage, job.tenant, job.submission_id)
@@ -65,7 +86,7 @@ def process(job: Job, services: Services) -> None:
         done = {o.document.document_id: o.status_entry() for o in outcomes}
         write_status(storage, submission, "processing", done)
         outcomes.append(
-            normalise_document(
+            build_and_store(
                 document, submission, services, final_attempt=final_attempt, budget=budget
             )
         )
@@ -75,20 +96,7 @@ def process(job: Job, services: Services) -> None:
         bucket=storage.bucket,
         routing_prefix=services.settings.routing_prefix_for(job.tenant),
     )
-    services.outbox.add(message)  # durable from here on: "delivered" to the outbox
-    if services.publisher is not None:
-        try:
-            services.publisher.publish(message)
-            services.outbox.mark_sent(message.message_id)
-        except BrokerError as exc:  # the outbox flusher keeps retrying it
-            services.outbox.record_error(message.message_id, str(exc))
-            log.warning(
-                "message %s not yet published: %s",
-                message.message_id,
-                exc.code,
-                extra={"submission_id": submission.submission_id, "tenant": job.tenant},
-            )
-    failed = [o for o in outcomes if o.failure_reason]
+    _announce(message, submission, services)
     documents = {o.document.document_id: o.status_entry() for o in outcomes}
     write_status(storage, submission, "delivered", documents)
     if services.metrics is not None:
@@ -98,7 +106,7 @@ def process(job: Job, services: Services) -> None:
         "submission %s delivered: %d document(s), %d with normalisation failed",
         submission.submission_id,
         len(outcomes),
-        len(failed),
+        len([o for o in outcomes if o.failure_reason]),
         extra={
             "submission_id": submission.submission_id,
             "job_id": job.job_id,
@@ -107,6 +115,169 @@ def process(job: Job, services: Services) -> None:
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
+
+
+def cpu_budget(submission: Submission, limits: LimitSettings) -> CpuBudget:
+    """The CPU seconds one attempt at ``submission`` may cost: ``worker_cpu_s_per_mib`` per MiB
+    of its originals, at least ``worker_cpu_s_min``. A tiny file that would cost far more (a
+    hundred huge pages in 16 KB) ends as ``too_complex``, delivered with its originals."""
+    size = sum(f.size for d in submission.documents for f in d.files)
+    seconds = max(limits.worker_cpu_s_min, size / MIB * limits.worker_cpu_s_per_mib)
+    return CpuBudget(seconds)
+
+
+def build_and_store(
+    document: DocumentRequest,
+    submission: Submission,
+    services: Services,
+    *,
+    final_attempt: bool,
+    budget: CpuBudget | None = None,
+) -> DocumentOutcome:
+    """One document: its stored outcome if there is one, else build it, store PDF, text and
+    report, and store its outcome last (also when it failed for good)."""
+    storage = services.storage
+    outcome_key = _key(submission, document, "outcome.json")
+    stored = get_json(storage, outcome_key)
+    if stored is not None:
+        return DocumentOutcome.from_json(stored, document)
+    code = ""
+    with tempfile.TemporaryDirectory(prefix="briefkasten-doc-") as tmp:
+        try:
+            outcome = _build(document, submission, services, Path(tmp), budget)
+        except InputRejected as exc:
+            outcome, code = _failed(document, f"{exc.code}: {exc}"), exc.code
+        except ProcessingError as exc:
+            if not final_attempt:
+                raise
+            outcome, code = _failed(document, f"{exc.code}: {exc}"), exc.code
+    if outcome.failure_reason:  # the code only: the reason may name an original file
+        log.warning(
+            "document %s of submission %s: normalisation failed (%s)",
+            document.document_id,
+            submission.submission_id,
+            code,
+            extra={**_ids(submission, document), "error": code},
+        )
+    put_json(storage, outcome_key, outcome.to_json(), ensure_ascii=False)
+    return outcome
+
+
+def _build(
+    document: DocumentRequest,
+    submission: Submission,
+    services: Services,
+    workdir: Path,
+    budget: CpuBudget | None,
+) -> DocumentOutcome:
+    """Fetch the originals into ``workdir``, build the document there, store the results."""
+    originals: list[Original] = []
+    for number, received in enumerate(document.files):
+        local = workdir / f"{number:03d}" / safe_name(received.name)  # one folder per file
+        local.parent.mkdir()
+        services.storage.get_file(received.key, local)
+        originals.append(received.original(local))
+    started = time.perf_counter()
+    result = build_document(
+        originals,
+        workdir,
+        settings=services.settings,
+        pipeline=services.settings.pipeline_for(submission.tenant),
+        title=f"{document.document_type} {submission.case_number}",
+        document_type=document.document_type,
+        pool=services.pool,
+        cpu_budget=budget,
+    )
+    _observe(document, submission, services, result, time.perf_counter() - started)
+    return _store(document, submission, services.storage, result)
+
+
+def _store(
+    document: DocumentRequest, submission: Submission, storage: Storage, result: DocumentResult
+) -> DocumentOutcome:
+    """PDF (hashed once, by the builder), text and report; the outcome that names them."""
+    pdf = storage.adopt_file(
+        _key(submission, document, "pdf"), result.pdf, content_type=PDF, sha256=result.sha256
+    )
+    text = storage.put_bytes(
+        _key(submission, document, "txt"), result.text.encode("utf-8"), content_type=TEXT
+    )
+    storage.put_bytes(
+        _key(submission, document, "report.json"), result.report_bytes(), content_type=JSON
+    )
+    confidences = [p.ocr_confidence for p in result.pages if p.ocr_confidence is not None]
+    return DocumentOutcome(
+        document=document,
+        pdf=pdf,
+        text=text,
+        pages=len(result.pages),
+        quality_flags=[list(p.flags) for p in result.pages],
+        ocr_confidence=sum(confidences) / len(confidences) if confidences else None,
+        pipeline=(result.pipeline, result.pipeline_version),
+        failure_reason=None,
+        processed_at=_now(),
+    )
+
+
+def _failed(document: DocumentRequest, reason: str) -> DocumentOutcome:
+    return DocumentOutcome(
+        document=document,
+        pdf=None,
+        text=None,
+        pages=sum(f.pages for f in document.files),
+        quality_flags=[],
+        ocr_confidence=None,
+        pipeline=None,
+        failure_reason=reason[:500],
+        processed_at=_now(),
+    )
+
+
+def _observe(
+    document: DocumentRequest,
+    submission: Submission,
+    services: Services,
+    result: DocumentResult,
+    seconds: float,
+) -> None:
+    """Metrics (pages, step timings, OCR confidence) and one log line per step, ids only."""
+    if services.metrics is not None:
+        services.metrics.document_processed(submission.tenant, result)
+    ids = _ids(submission, document)
+    for number, page in enumerate(result.pages, start=1):
+        for record in page.history:
+            log.debug(
+                "page %d: step %s took %.1f ms",
+                number,
+                record.step,
+                record.ms,
+                extra={**ids, "page": number, "step": record.step, "duration_ms": record.ms},
+            )
+    log.info(
+        "document %s normalised: %d page(s)",
+        document.document_id,
+        len(result.pages),
+        extra={**ids, "pages": len(result.pages), "duration_ms": round(seconds * 1000, 1)},
+    )
+
+
+def _announce(message: OutboundMessage, submission: Submission, services: Services) -> None:
+    """Into the outbox (durable from here on: "delivered"), then published if a publisher is
+    there; a message RabbitMQ did not take stays pending for the outbox flusher."""
+    services.outbox.add(message)
+    if services.publisher is None:
+        return
+    try:
+        services.publisher.publish(message)
+        services.outbox.mark_sent(message.message_id)
+    except BrokerError as exc:  # the outbox flusher keeps retrying it
+        services.outbox.record_error(message.message_id, str(exc))
+        log.warning(
+            "message %s not yet published: %s",
+            message.message_id,
+            exc.code,
+            extra={"submission_id": submission.submission_id, "tenant": submission.tenant},
+        )
 
 
 def _delivered(storage: Storage, job: Job) -> bool:
@@ -140,3 +311,25 @@ def record_failure(storage: Storage, job: Job, action: Action, code: str) -> Non
         write_status(storage, submission, "failed", reason=code)
     else:
         write_status(storage, submission, "received")
+
+
+def _key(submission: Submission, document: DocumentRequest, suffix: str) -> str:
+    return layout.document_key(
+        submission.tenant,
+        submission.case_number,
+        submission.submission_id,
+        document.document_id,
+        suffix,
+    )
+
+
+def _ids(submission: Submission, document: DocumentRequest) -> dict[str, str]:
+    return {
+        "submission_id": submission.submission_id,
+        "document_id": document.document_id,
+        "tenant": submission.tenant,
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

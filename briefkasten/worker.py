@@ -1,4 +1,4 @@
-"""Workers: take queued submissions and run ``service.process`` on them.
+"""Workers: take queued submissions and run ``service.deliver`` on them.
 
 Distributed mode (``broker.amqp_url`` set): jobs come from the durable RabbitMQ work queue, any
 number of ``briefkasten worker`` processes on any machine, small prefetch, ack only after the
@@ -19,19 +19,19 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from briefkasten.background import Background
 from briefkasten.broker.base import Action, Job, JobQueue, Publisher
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox, OutboxFlusher
 from briefkasten.broker.rabbitmq import RabbitJobQueue, RabbitPublisher
 from briefkasten.config import Settings
+from briefkasten.housekeeping.confirmations import ReceiptListener
+from briefkasten.housekeeping.periodic import Background
+from briefkasten.housekeeping.reconcile import Reconciler
+from briefkasten.housekeeping.retention import Sweeper
 from briefkasten.monitoring import Metrics
-from briefkasten.pool import PagePool
-from briefkasten.receipts import ReceiptListener
-from briefkasten.reconcile import Reconciler
-from briefkasten.retention import Sweeper
-from briefkasten.sandbox import page_bounds
-from briefkasten.service import Services, process, record_failure
+from briefkasten.pipeline.pool import PagePool
+from briefkasten.pipeline.sandbox import page_bounds
+from briefkasten.service import Services, deliver, record_failure
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 
@@ -100,7 +100,7 @@ class Worker:
                 services = Services(settings, storage, outbox, publisher, pool, metrics)
 
                 def handle(job: Job) -> None:
-                    process(job, services)
+                    deliver(job, services)
 
                 def failed(job: Job, action: Action, code: str) -> None:
                     record_failure(storage, job, action, code)

@@ -26,7 +26,7 @@ exist.
 
 **Tenant scope**: an operator with ``tenants`` sees only those tenants' series in the summary
 (figures without a tenant label — queues, outbox, step latencies, publishing, storage errors —
-cover all tenants and are left out, see ``briefkasten.summary``) and only their dead letters
+cover all tenants and are left out, see ``monitoring.summary``) and only their dead letters
 (among the first ``MAX_LISTED``). Retrying or discarding a job id that is not one of their
 dead letters is refused as 404 — the same answer as for an id that does not exist, so
 another tenant's ids are not revealed — and audited as ``denied``; nothing is changed then.
@@ -36,22 +36,17 @@ Blocking work (the queue probes, RabbitMQ, storage) runs in the gateway's execut
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import jinja2
 from aiohttp import web
 from limits import RateLimitItem, parse
 
-from briefkasten import summary as summary_module
-from briefkasten.admin_state import AdminState
-from briefkasten.config import Settings
-from briefkasten.dlq import LocalDeadLetters, RabbitDeadLetters
+from briefkasten.broker.dead_letters import LocalDeadLetters, RabbitDeadLetters
+from briefkasten.config import AdminSettings, Settings
 from briefkasten.errors import (
     BriefkastenError,
     ConfigError,
@@ -61,17 +56,22 @@ from briefkasten.errors import (
     RateLimited,
     Unauthorized,
 )
-from briefkasten.gateway.api import json_object
-from briefkasten.gateway.keys import EXECUTOR, METRICS, SETTINGS, STORAGE
-from briefkasten.gateway.security import RATE_LIMITS
-from briefkasten.gateway.web.page import SITE, TEMPLATES_DIR
+from briefkasten.gateway.keys import (
+    ACCOUNT_LIMIT,
+    ACCOUNTS,
+    ADMIN_PAGE,
+    ADMIN_STATE,
+    LOGIN_LIMIT,
+    METRICS,
+    RATE_LIMITS,
+    SETTINGS,
+    STORAGE,
+)
+from briefkasten.gateway.request import json_object, run
+from briefkasten.gateway.web.page import Site
+from briefkasten.monitoring import summary as summary_module
 from briefkasten.operators import SECOND_FACTOR, WRONG_LOGIN, Accounts, AuditEvent, Session, audit
 
-ACCOUNTS = web.AppKey("admin_accounts", Accounts)
-ADMIN_PAGE = web.AppKey("admin_page", bytes)
-LOGIN_LIMIT = web.AppKey("admin_login_limit", RateLimitItem)
-ACCOUNT_LIMIT = web.AppKey("admin_account_limit", RateLimitItem)
-ADMIN_STATE = web.AppKey("admin_state", AdminState)
 #: Dead letters listed at most (the dashboard shows the first ones).
 MAX_LISTED = 200
 MAX_LOGIN_BODY = 4096
@@ -81,6 +81,8 @@ OFF = (
     "characters) and configure [operators.<name>] accounts"
 )
 T = TypeVar("T")
+
+routes = web.RouteTableDef()
 
 #: The page's texts, handed to its script in a JSON block.
 TEXTS = {
@@ -108,40 +110,17 @@ TEXTS = {
 }
 
 
-def setup(app: web.Application) -> None:
-    """Add ``/admin`` and ``/admin/api/*`` (after ``page.setup``: it uses the static files)."""
-    settings = app[SETTINGS]
-    app[ACCOUNTS] = Accounts(settings.admin, settings.operators)
+def login_limits(settings: AdminSettings) -> tuple[RateLimitItem, RateLimitItem]:
+    """The login rate limits: per client address, per account name."""
     try:
-        app[LOGIN_LIMIT] = parse(settings.admin.login_rate_limit)
-        app[ACCOUNT_LIMIT] = parse(settings.admin.login_rate_limit_per_account)
+        return parse(settings.login_rate_limit), parse(settings.login_rate_limit_per_account)
     except ValueError as exc:
         raise ConfigError(f"admin login rate limit: {exc}") from exc
-    app[ADMIN_STATE] = AdminState(app[STORAGE])
-    app[ADMIN_PAGE] = _render(app)
-    app.router.add_get("/admin", page)
-    app.router.add_post("/admin/api/login", login)
-    app.router.add_post("/admin/api/logout", logout)
-    app.router.add_get("/admin/api/summary", get_summary)
-    app.router.add_get("/admin/api/dead-letters", dead_letters)
-    app.router.add_post("/admin/api/dead-letters/retry", functools.partial(change, "retry"))
-    app.router.add_post("/admin/api/dead-letters/discard", functools.partial(change, "discard"))
 
 
-def _render(app: web.Application) -> bytes:
-    files = app[SITE].files
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-    def static_url(name: str) -> str:
-        return f"static/{name}?v={files[name].version}"  # relative to /admin: /static/…
-
-    return env.get_template("admin.html").render(texts=TEXTS, static=static_url).encode()
+def page_html(site: Site) -> bytes:
+    """The dashboard's page (its static files are the upload page's: ``/static/…``)."""
+    return site.render("admin.html", "", texts=TEXTS)  # relative to /admin: /static/…
 
 
 def _accounts(request: web.Request) -> Accounts:
@@ -160,7 +139,7 @@ async def _verified(request: web.Request) -> tuple[Session, str, float]:
         raise Unauthorized("log in first (Authorization: Bearer <session token>)")
     session, token_id, expires_at = accounts.verify(token.strip())
     state = request.app[ADMIN_STATE]
-    if await _blocking(request, lambda: state.is_revoked(token_id)):
+    if await run(request, lambda: state.is_revoked(token_id)):
         raise Unauthorized("the session was ended (logged out): log in again")
     return session, token_id, expires_at
 
@@ -173,21 +152,18 @@ def _client(request: web.Request) -> str:
     return request.app[RATE_LIMITS].client(request)
 
 
-async def _blocking(request: web.Request, fn: Callable[[], T]) -> T:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(request.app[EXECUTOR], fn)
-
-
 async def _audit(request: web.Request, event: AuditEvent) -> None:
     storage = request.app[STORAGE]
-    await _blocking(request, lambda: audit(storage, event))
+    await run(request, lambda: audit(storage, event))
 
 
+@routes.get("/admin")
 async def page(request: web.Request) -> web.Response:
     _accounts(request)
     return web.Response(body=request.app[ADMIN_PAGE], content_type="text/html", charset="utf-8")
 
 
+@routes.post("/admin/api/login")
 async def login(request: web.Request) -> web.Response:
     accounts = _accounts(request)
     client = _client(request)
@@ -219,7 +195,7 @@ async def login(request: web.Request) -> web.Response:
         return session
 
     try:
-        session = await _blocking(request, check)
+        session = await run(request, check)
     except Unauthorized as exc:
         result = "failed_totp" if exc.source == SECOND_FACTOR else "failed"
         await _audit(request, AuditEvent(shown, "-", "login", result, client))
@@ -227,7 +203,7 @@ async def login(request: web.Request) -> web.Response:
     limiter.clear(per_account, "admin-account", name)
     await _audit(request, AuditEvent(session.name, session.role, "login", "ok", client))
     if state.sweep_due(accounts.ttl):
-        await _blocking(request, state.sweep)
+        await run(request, state.sweep)
     return web.json_response(
         {
             "token": accounts.token(session),
@@ -239,15 +215,17 @@ async def login(request: web.Request) -> web.Response:
     )
 
 
+@routes.post("/admin/api/logout")
 async def logout(request: web.Request) -> web.Response:
     """End this session on every gateway (the token is refused from now on)."""
     session, token_id, expires_at = await _verified(request)
     state = request.app[ADMIN_STATE]
-    await _blocking(request, lambda: state.revoke(token_id, expires_at=expires_at))
+    await run(request, lambda: state.revoke(token_id, expires_at=expires_at))
     await _audit(request, AuditEvent(session.name, session.role, "logout", "ok", _client(request)))
     return web.json_response({"logged_out": True})
 
 
+@routes.get("/admin/api/summary")
 async def get_summary(request: web.Request) -> web.Response:
     session = await _session(request)
     metrics = request.app[METRICS]
@@ -258,7 +236,7 @@ async def get_summary(request: web.Request) -> web.Response:
     def summarise() -> dict[str, Any]:
         return summary_module.summarise([*metrics.registry.collect(), *remote], tenants)
 
-    figures = await _blocking(request, summarise)
+    figures = await run(request, summarise)
     figures["generated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     figures["operator"] = {
         "name": session.name,
@@ -284,16 +262,27 @@ def _with_letters(settings: Settings, fn: Callable[[Any], T]) -> T:
         letters.close()
 
 
+@routes.get("/admin/api/dead-letters")
 async def dead_letters(request: web.Request) -> web.Response:
     session = await _session(request)
     settings = request.app[SETTINGS]
-    found = await _blocking(request, lambda: _with_letters(settings, lambda d: d.list(MAX_LISTED)))
+    found = await run(request, lambda: _with_letters(settings, lambda d: d.list(MAX_LISTED)))
     return web.json_response(
         {
             "dead_letters": [job.to_json() for job in found if session.sees(job.tenant)],
             "limit": MAX_LISTED,
         }
     )
+
+
+@routes.post("/admin/api/dead-letters/retry")
+async def retry(request: web.Request) -> web.Response:
+    return await change("retry", request)
+
+
+@routes.post("/admin/api/dead-letters/discard")
+async def discard(request: web.Request) -> web.Response:
+    return await change("discard", request)
 
 
 async def change(action: str, request: web.Request) -> web.Response:
@@ -320,9 +309,7 @@ async def change(action: str, request: web.Request) -> web.Response:
         raise Forbidden(f"the role {session.role!r} may not {action} dead letters")
     settings = request.app[SETTINGS]
     if session.tenants:
-        listed = await _blocking(
-            request, lambda: _with_letters(settings, lambda d: d.list(MAX_LISTED))
-        )
+        listed = await run(request, lambda: _with_letters(settings, lambda d: d.list(MAX_LISTED)))
         own = {job.job_id for job in listed if job.job_id and session.sees(job.tenant)}
         if not set(targets) <= own:
             await _audit(
@@ -331,7 +318,7 @@ async def change(action: str, request: web.Request) -> web.Response:
             raise NotFound("no such dead letter among your tenants' jobs")
     tenants = session.tenants or None
     try:
-        done = await _blocking(
+        done = await run(
             request,
             lambda: _with_letters(
                 settings,

@@ -1,8 +1,10 @@
 """The gateway application factory: ``create_app(settings, storage=..., jobs=...)``.
 
-No module-level app. Shared resources are typed ``web.AppKey`` entries opened and closed in a
-``cleanup_ctx``. The gateway streams, checks, stores the original, answers with a receipt and
-enqueues a job; nothing CPU-heavy runs on the event loop.
+No module-level app. Every shared resource is a typed ``web.AppKey`` entry (``keys.py``) set
+here, the executor and the tus expiry task opened and closed in a ``cleanup_ctx``; every route
+module exports a ``routes`` table, added here in one place. The gateway streams, checks,
+stores the original, answers with a receipt and enqueues a job; nothing CPU-heavy runs on the
+event loop.
 """
 
 from __future__ import annotations
@@ -13,31 +15,78 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from briefkasten.admin_state import AdminState
 from briefkasten.broker.base import JobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
-from briefkasten.gateway import admin, api, feedback, health, hosts, links, security, tus
+from briefkasten.gateway.admin import login_limits, page_html
+from briefkasten.gateway.admin import routes as admin_routes
 from briefkasten.gateway.checks import UploadChecks
-from briefkasten.gateway.idempotency import KEY_LOCKS, KeyLocks
+from briefkasten.gateway.feedback import routes as feedback_routes
+from briefkasten.gateway.health import routes as health_routes
+from briefkasten.gateway.hosts import AllowedHosts
+from briefkasten.gateway.idempotency import KeyLocks
 from briefkasten.gateway.keys import (
+    ACCOUNT_LIMIT,
+    ACCOUNTS,
+    ADMIN_PAGE,
+    ADMIN_STATE,
+    ALLOWED_HOSTS,
+    ALLOWED_ORIGINS,
     API_KEYS,
     CHECKS,
     EXECUTOR,
     INTAKE,
+    KEY_LOCKS,
+    LOGIN_LIMIT,
     METRICS,
+    RATE_LIMITS,
     SETTINGS,
+    SITE,
     SPOOL,
     STORAGE,
+    TESSERACT,
+    TUS_LOCKS,
+    TUS_STORE,
 )
-from briefkasten.gateway.middleware import errors, install_log_scrubber
-from briefkasten.gateway.web import page
+from briefkasten.gateway.links import routes as link_routes
+from briefkasten.gateway.middleware import (
+    add_headers,
+    check_host,
+    errors,
+    install_log_scrubber,
+    rate_limit,
+    same_origin,
+)
+from briefkasten.gateway.probes import TesseractProbe
+from briefkasten.gateway.security import RateLimits
+from briefkasten.gateway.submissions import routes as submission_routes
+from briefkasten.gateway.tus import expiry as tus_expiry
+from briefkasten.gateway.tus import routes as tus_routes
+from briefkasten.gateway.tus_protocol import UploadLocks, protocol_headers
+from briefkasten.gateway.tus_store import TusStore
+from briefkasten.gateway.upload import routes as upload_routes
+from briefkasten.gateway.web.page import load as load_site
+from briefkasten.gateway.web.routes import routes as page_routes
 from briefkasten.intake import Intake
+from briefkasten.malware.scanner import scanner_for
 from briefkasten.monitoring import Metrics
-from briefkasten.scan import scanner_for
+from briefkasten.operators import Accounts
 from briefkasten.storage.base import Storage
 
 #: Threads for blocking work (storage calls, sniffing); uploads wait on I/O, not CPU.
 EXECUTOR_THREADS = 8
+#: Every route of the gateway, in this order.
+ROUTES = (
+    upload_routes,  # POST /api/v1/submissions: every way a submission comes in
+    submission_routes,  # reading them, the case system's confirmation
+    link_routes,  # upload links
+    feedback_routes,  # the instant quality check of a tus upload
+    page_routes,  # /u/{token}, /t/{tenant}, /static/…
+    admin_routes,  # /admin
+    health_routes,  # /healthz, /readyz, /metrics
+    tus_routes,  # /api/v1/tus/
+)
 
 
 def create_app(
@@ -52,13 +101,15 @@ def create_app(
     if not keys:
         raise ConfigError("no API keys configured: set BRIEFKASTEN_API_KEYS=tenant:key")
     install_log_scrubber()
-    app = web.Application(
-        middlewares=[errors, hosts.check_host, security.same_origin, security.rate_limit]
-    )
+    app = web.Application(middlewares=[errors, check_host, same_origin, rate_limit])
     app[SETTINGS] = settings
     app[API_KEYS] = keys
-    security.setup(app, settings.gateway, {_origin(settings.links.public_base_url)})
-    hosts.setup(app, settings)
+    # The middlewares' policies, and the security headers on every answer.
+    app[RATE_LIMITS] = RateLimits.from_settings(settings.gateway)
+    app[ALLOWED_ORIGINS] = frozenset({_origin(settings.links.public_base_url)})
+    app[ALLOWED_HOSTS] = AllowedHosts.from_settings(settings)
+    app.on_response_prepare.append(add_headers)
+    # Receiving: metrics, storage, the sandboxed checks, the intake, the spool.
     app[METRICS] = metrics = metrics or Metrics.for_settings(settings)
     storage = metrics.storage(storage)  # counts storage errors
     app[STORAGE] = storage
@@ -71,26 +122,26 @@ def create_app(
     spool.mkdir(parents=True, exist_ok=True, mode=0o700)
     app[SPOOL] = spool
     app.cleanup_ctx.append(_executor)
-    app.router.add_post("/api/v1/submissions", api.post_submission)
-    app.router.add_get("/api/v1/submissions/{submission_id}", api.get_submission, name="submission")
-    app.router.add_get(
-        "/api/v1/submissions/{submission_id}/receipt.pdf", api.get_receipt_pdf, name="receipt-pdf"
+    # The pages and the operators' dashboard (which uses the pages' static files).
+    app[SITE] = load_site(tenants=settings.tenants)
+    app[ACCOUNTS] = Accounts(settings.admin, settings.operators)
+    app[LOGIN_LIMIT], app[ACCOUNT_LIMIT] = login_limits(settings.admin)
+    app[ADMIN_STATE] = AdminState(storage)
+    app[ADMIN_PAGE] = page_html(app[SITE])
+    app[TESSERACT] = TesseractProbe(settings.ocr.lang)
+    # Resumable uploads: the store, a lock per upload, the protocol headers, the expiry task.
+    app[TUS_STORE] = TusStore(
+        spool / "tus",
+        expiry_s=settings.gateway.tus_expiry_s,
+        max_bytes=settings.limits.max_file_bytes,
+        quota_per_owner=settings.gateway.tus_quota_per_owner_bytes,
+        quota=settings.gateway.tus_quota_bytes,
     )
-    app.router.add_post("/api/v1/submissions/{submission_id}/ack", api.ack_submission)
-    app.router.add_post("/api/v1/upload-links", links.create)
-    app.router.add_get("/api/v1/upload-links/self", links.describe)
-    app.router.add_get("/api/v1/upload-links/self/submissions", api.get_link_submissions)
-    app.router.add_post("/api/v1/tenants/{tenant}/upload-links", links.create_self_service)
-    app.router.add_get("/tenant-logo/{tenant}", links.logo)
-    app.router.add_get(
-        r"/api/v1/upload-links/{link_id}/qr.{kind:png|svg}", links.qr, name="upload-link-qr"
-    )
-    app.router.add_delete("/api/v1/upload-links/{link_id}", links.revoke)
-    feedback.setup(app)
-    page.setup(app)
-    admin.setup(app)  # /admin, after the page (shares its static files)
-    health.setup(app)
-    tus.setup(app)
+    app[TUS_LOCKS] = UploadLocks()
+    app.on_response_prepare.append(protocol_headers)
+    app.cleanup_ctx.append(tus_expiry)
+    for routes in ROUTES:
+        app.router.add_routes(routes)
     return app
 
 

@@ -2,7 +2,7 @@
 
 The gateway process itself only reads headers and streams bytes. Everything that parses an
 upload (``pipeline.sniff.sniff``, ``precheck.precheck``) runs in a child of a
-``briefkasten.sandbox.Sandbox``, called from the gateway's I/O threads, so the event loop never
+``pipeline.sandbox.Sandbox``, called from the gateway's I/O threads, so the event loop never
 waits on a decode and a hostile file costs one child its memory, never the gateway's. Sniffs
 and prechecks have sandboxes of their own, so slow checks cannot hold up uploads.
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from briefkasten.config import Settings
 from briefkasten.errors import ChildDied, CorruptInput, ProcessingError, TemporaryFailure
+from briefkasten.pipeline.precheck import Finding, precheck
+from briefkasten.pipeline.sandbox import Sandbox, check_bounds
 from briefkasten.pipeline.sniff import Sniffed, sniff
-from briefkasten.precheck import Finding, precheck
-from briefkasten.sandbox import Sandbox, check_bounds
 
 log = logging.getLogger("briefkasten.gateway")
 

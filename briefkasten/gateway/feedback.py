@@ -1,6 +1,6 @@
 """Instant quality feedback: ``GET /api/v1/tus/{upload_id}/check`` for a finished tus upload.
 
-The check decodes and measures pixels (``briefkasten.precheck``), which is CPU work on upload
+The check decodes and measures pixels (``pipeline.precheck``), which is CPU work on upload
 bytes, so it runs in sandboxed children of its own (``gateway.precheck_workers`` at once, 0
 switches the check off: the answer then says ``"checked": false``), never in the gateway
 process. A file the check cannot handle within the sandbox's limits gets no findings rather than
@@ -12,11 +12,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from briefkasten.errors import TooComplex
-from briefkasten.gateway.api import owner_of, run, uploader
-from briefkasten.gateway.keys import CHECKS
-from briefkasten.gateway.tus import TUS_STORE
+from briefkasten.gateway.auth import owner_of, uploader
+from briefkasten.gateway.keys import CHECKS, TUS_STORE
+from briefkasten.gateway.request import run
+
+routes = web.RouteTableDef()
 
 
+@routes.get("/api/v1/tus/{upload_id}/check")
 async def check(request: web.Request) -> web.Response:
     tenant, link = await uploader(request)
     upload_id = request.match_info["upload_id"]
@@ -39,7 +42,3 @@ async def check(request: web.Request) -> web.Response:
         body["checked"] = True
         body["findings"] = [f.to_json() for f in findings]
     return web.json_response(body)
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/api/v1/tus/{upload_id}/check", check)

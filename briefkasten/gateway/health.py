@@ -23,8 +23,6 @@ import asyncio
 import functools
 import secrets
 import shutil
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,57 +31,34 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from briefkasten.config import Settings
 from briefkasten.errors import BriefkastenError
-from briefkasten.gateway.keys import CHECKS, EXECUTOR, INTAKE, METRICS, SETTINGS, SPOOL, STORAGE
-from briefkasten.tools import tesseract
+from briefkasten.gateway.keys import (
+    CHECKS,
+    EXECUTOR,
+    INTAKE,
+    METRICS,
+    SETTINGS,
+    SPOOL,
+    STORAGE,
+    TESSERACT,
+)
+from briefkasten.gateway.request import run
 
 #: Seconds one check may take before it counts as failed.
 CHECK_TIMEOUT = 5.0
-#: Seconds a Tesseract probe result is reused.
-TESSERACT_TTL = 60.0
 MIB = 1024 * 1024
 #: Where the storage write probe puts its tiny object (deleted right after).
 PROBE_PREFIX = "_readyz/"
 
 
-class TesseractProbe:
-    """``tesseract --version`` and ``--list-langs`` for ``lang``, cached for ``ttl`` seconds."""
-
-    def __init__(self, lang: str, ttl: float = TESSERACT_TTL) -> None:
-        self.lang = lang
-        self.ttl = ttl
-        self._lock = threading.Lock()
-        self._answer: tuple[float, bool, str] | None = None
-
-    def __call__(self) -> tuple[bool, str]:
-        with self._lock:
-            now = time.monotonic()
-            if self._answer is None or now - self._answer[0] > self.ttl:
-                self._answer = (now, *self._probe())
-            return self._answer[1], self._answer[2]
-
-    def _probe(self) -> tuple[bool, str]:
-        try:
-            version = tesseract.version()
-            tesseract.check_lang(self.lang)
-        except BriefkastenError as exc:
-            return False, exc.message_en
-        return True, f"tesseract {version}, languages {self.lang}"
+routes = web.RouteTableDef()
 
 
-TESSERACT = web.AppKey("tesseract_probe", TesseractProbe)
-
-
-def setup(app: web.Application) -> None:
-    app[TESSERACT] = TesseractProbe(app[SETTINGS].ocr.lang)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
-
-
+@routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+@routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     app = request.app
     settings = app[SETTINGS]
@@ -106,10 +81,10 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response(body, status=503 if failed else 200)
 
 
+@routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
     """The Prometheus text format; computed off the loop (the queue probe may wait)."""
-    loop = asyncio.get_running_loop()
-    body = await loop.run_in_executor(request.app[EXECUTOR], request.app[METRICS].exposition)
+    body = await run(request, request.app[METRICS].exposition)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

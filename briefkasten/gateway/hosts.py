@@ -1,4 +1,5 @@
-"""The Host allowlist: a request naming another host is refused before any other work.
+"""The Host allowlist: a request naming another host is refused before any other work
+(``middleware.check_host``).
 
 Against DNS rebinding: a foreign page whose name an attacker points at the gateway's address
 makes the victim's browser send ``Host: attacker.example``; the gateway answers that with
@@ -21,11 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from aiohttp import web
-from aiohttp.typedefs import Handler
-
 from briefkasten.config import Settings
-from briefkasten.errors import MisdirectedRequest
 
 LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
 #: Probes that answer on any Host (no data, no state change).
@@ -88,19 +85,3 @@ def split_host(value: str) -> tuple[str, int | None]:
 
 def _bracket(hostname: str) -> str:
     return f"[{hostname}]" if ":" in hostname else hostname
-
-
-ALLOWED_HOSTS = web.AppKey("allowed_hosts", AllowedHosts)
-
-
-@web.middleware
-async def check_host(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse any Host outside the allowlist (before rate limits, routing and bodies)."""
-    host = request.headers.get("Host", "")
-    if request.path not in EXEMPT_PATHS and not request.app[ALLOWED_HOSTS].allows(host):
-        raise MisdirectedRequest(f"this server does not answer for host {host[:80]!r}")
-    return await handler(request)
-
-
-def setup(app: web.Application, settings: Settings) -> None:
-    app[ALLOWED_HOSTS] = AllowedHosts.from_settings(settings)

@@ -17,8 +17,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from aiohttp import web
-
 from briefkasten.errors import RequestInProgress
 
 #: How long a request waits for an earlier one with the same key (a slow upload) to finish.
@@ -61,6 +59,3 @@ class KeyLocks:
             entry.users -= 1
             if entry.users == 0:
                 del self._entries[name]
-
-
-KEY_LOCKS = web.AppKey("idempotency_locks", KeyLocks)

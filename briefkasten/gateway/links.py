@@ -14,8 +14,9 @@ from aiohttp import web
 from briefkasten import links
 from briefkasten.catalogue import describe as catalogue_labels
 from briefkasten.errors import Forbidden, InvalidRequest, NotFound
-from briefkasten.gateway.api import bearer, json_object, run, tenant_of
+from briefkasten.gateway.auth import link_of, tenant_of
 from briefkasten.gateway.keys import SETTINGS, STORAGE
+from briefkasten.gateway.request import json_object, run
 
 MAX_BODY = 4096
 #: A link asked for without one (link-less uploads) is valid for a day.
@@ -23,7 +24,10 @@ SELF_SERVICE_DAYS = 1
 MAX_LOGO = 200 * 1024
 LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 
+routes = web.RouteTableDef()
 
+
+@routes.post("/api/v1/upload-links")
 async def create(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     body = await json_object(request, MAX_BODY)
@@ -50,6 +54,7 @@ async def create(request: web.Request) -> web.Response:
     return web.json_response(_answer(request, link, token), status=201)
 
 
+@routes.get(r"/api/v1/upload-links/{link_id}/qr.{kind:png|svg}", name="upload-link-qr")
 async def qr(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     settings = request.app[SETTINGS]
@@ -62,17 +67,17 @@ async def qr(request: web.Request) -> web.Response:
     return web.Response(body=svg, content_type="image/svg+xml")
 
 
+@routes.delete("/api/v1/upload-links/{link_id}")
 async def revoke(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     await run(request, links.revoke, request.app[STORAGE], tenant, request.match_info["link_id"])
     return web.Response(status=204)
 
 
+@routes.get("/api/v1/upload-links/self")
 async def describe(request: web.Request) -> web.Response:
     """What the applicant needs: the requested types and the expiry (no case number)."""
-    link = await run(
-        request, links.verify, request.app[SETTINGS].links, request.app[STORAGE], bearer(request)
-    )
+    link = await link_of(request)
     settings = request.app[SETTINGS]
     tenant = settings.tenant(link.tenant)
     catalogue = settings.catalogue_for(link.tenant)
@@ -95,6 +100,7 @@ async def describe(request: web.Request) -> web.Response:
     )
 
 
+@routes.post("/api/v1/tenants/{tenant}/upload-links")
 async def create_self_service(request: web.Request) -> web.Response:
     """Link-less uploads: where a tenant allows them, anyone may ask for a one-day link to a
     case by typing its BG-Nummer (rate-limited per address; off by default)."""
@@ -126,6 +132,7 @@ async def create_self_service(request: web.Request) -> web.Response:
     )
 
 
+@routes.get("/tenant-logo/{tenant}")
 async def logo(request: web.Request) -> web.Response:
     """The configured logo of a tenant (PNG or SVG, at most ``MAX_LOGO`` bytes)."""
     tenant = request.app[SETTINGS].tenant(request.match_info["tenant"])

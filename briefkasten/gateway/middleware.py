@@ -1,4 +1,8 @@
-"""The gateway's one error boundary: every error becomes ``{"error": {code, message_de, ...}}``.
+"""What runs around every handler: the error boundary, the Host allowlist, the same-origin
+check, the rate limits (middlewares, in the order ``create_app`` lists them) and the security
+headers (an ``on_response_prepare`` hook). The policies are in ``hosts`` and ``security``.
+
+The one error boundary: every error becomes ``{"error": {code, message_de, ...}}``.
 
 German for the applicant, English for the operator; never any document content. Unexpected
 exceptions are logged with the route (not the raw path) and a scrubbed traceback, and answered
@@ -19,7 +23,21 @@ from aiohttp import web
 from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
 from aiohttp.typedefs import Handler
 
-from briefkasten.errors import BriefkastenError, NotFound, RateLimited
+from briefkasten.errors import (
+    BriefkastenError,
+    Forbidden,
+    MisdirectedRequest,
+    NotFound,
+    RateLimited,
+)
+from briefkasten.gateway.hosts import EXEMPT_PATHS
+from briefkasten.gateway.keys import ALLOWED_HOSTS, ALLOWED_ORIGINS, API_KEYS, RATE_LIMITS
+from briefkasten.gateway.security import (
+    HEADERS,
+    NO_STORE_PREFIXES,
+    UNLIMITED_PREFIXES,
+    UNSAFE_METHODS,
+)
 
 log = logging.getLogger("briefkasten.gateway")
 #: When a client should try again: a server away (503), too many requests (429).
@@ -115,3 +133,54 @@ def install_log_scrubber() -> None:
         logger = logging.getLogger(name)
         if _SCRUBBER not in logger.filters:
             logger.addFilter(_SCRUBBER)
+
+
+# --- Host allowlist, same origin, rate limits, security headers ---------------------------------
+
+
+@web.middleware
+async def check_host(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse any Host outside the allowlist (before rate limits, routing and bodies)."""
+    host = request.headers.get("Host", "")
+    if request.path not in EXEMPT_PATHS and not request.app[ALLOWED_HOSTS].allows(host):
+        raise MisdirectedRequest(f"this server does not answer for host {host[:80]!r}")
+    return await handler(request)
+
+
+@web.middleware
+async def same_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse state-changing requests a browser sends on behalf of another site."""
+    if request.method in UNSAFE_METHODS:
+        if request.headers.get("Sec-Fetch-Site", "same-origin") == "cross-site":
+            raise Forbidden("cross-site request refused")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != f"{request.scheme}://{request.host}":
+            allowed = request.app[ALLOWED_ORIGINS]
+            if origin not in allowed:
+                raise Forbidden(f"request from another origin refused: {origin[:80]}")
+    return await handler(request)
+
+
+@web.middleware
+async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Limit what applicants (and anyone without an API key) can send."""
+    if request.path.startswith(UNLIMITED_PREFIXES):
+        return await handler(request)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    if token and token in request.app[API_KEYS]:
+        return await handler(request)
+    if not token and request.path.startswith("/u/"):
+        token = request.path.removeprefix("/u/").split("/", 1)[0]
+    if request.path.startswith("/admin"):
+        token = ""  # a dashboard session, not an upload link: only the per-address limit
+    request.app[RATE_LIMITS].check(request, token or None)
+    return await handler(request)
+
+
+async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare`` hook: the security headers on every answer."""
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path.startswith(NO_STORE_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"

@@ -1,4 +1,5 @@
-"""Browser-facing protection: security headers, a same-origin check, rate limits.
+"""Browser-facing protection: security headers, a same-origin check, rate limits (the policy;
+the hook and the middlewares that apply it are in ``middleware``).
 
 * **Headers** on every answer (errors included): a strict Content-Security-Policy (our own
   scripts and styles only, no inline code, no third-party origins), ``nosniff``, no framing,
@@ -24,14 +25,12 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-from aiohttp.typedefs import Handler
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from briefkasten.config import GatewaySettings
-from briefkasten.errors import ConfigError, Forbidden, RateLimited
-from briefkasten.gateway.keys import API_KEYS
+from briefkasten.errors import ConfigError, RateLimited
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
@@ -51,28 +50,6 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Paths nobody needs to limit: our own static files and the probes of the operators.
 UNLIMITED_PREFIXES = ("/static/", "/healthz", "/readyz", "/metrics")
 NO_STORE_PREFIXES = ("/u/", "/t/", "/api/", "/admin")
-
-
-async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """``on_response_prepare`` hook: the security headers on every answer."""
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.path.startswith(NO_STORE_PREFIXES):
-        response.headers["Cache-Control"] = "no-store"
-
-
-@web.middleware
-async def same_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse state-changing requests a browser sends on behalf of another site."""
-    if request.method in UNSAFE_METHODS:
-        if request.headers.get("Sec-Fetch-Site", "same-origin") == "cross-site":
-            raise Forbidden("cross-site request refused")
-        origin = request.headers.get("Origin")
-        if origin is not None and origin != f"{request.scheme}://{request.host}":
-            allowed = request.app[ALLOWED_ORIGINS]
-            if origin not in allowed:
-                raise Forbidden(f"request from another origin refused: {origin[:80]}")
-    return await handler(request)
 
 
 @dataclass(frozen=True)
@@ -111,34 +88,6 @@ class RateLimits:
             digest = hashlib.sha256(link_token.encode()).hexdigest()[:32]
             if not self.limiter.hit(self.per_link, "link", digest):
                 raise RateLimited("too many requests with this upload link")
-
-
-RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
-ALLOWED_ORIGINS = web.AppKey("allowed_origins", frozenset)
-
-
-@web.middleware
-async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Limit what applicants (and anyone without an API key) can send."""
-    if request.path.startswith(UNLIMITED_PREFIXES):
-        return await handler(request)
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    token = token.strip() if scheme.lower() == "bearer" else ""
-    if token and token in request.app[API_KEYS]:
-        return await handler(request)
-    if not token and request.path.startswith("/u/"):
-        token = request.path.removeprefix("/u/").split("/", 1)[0]
-    if request.path.startswith("/admin"):
-        token = ""  # a dashboard session, not an upload link: only the per-address limit
-    request.app[RATE_LIMITS].check(request, token or None)
-    return await handler(request)
-
-
-def setup(app: web.Application, settings: GatewaySettings, origins: set[str]) -> None:
-    """Install the headers hook; the middlewares are listed in ``create_app``."""
-    app[RATE_LIMITS] = RateLimits.from_settings(settings)
-    app[ALLOWED_ORIGINS] = frozenset(origins)
-    app.on_response_prepare.append(add_headers)
 
 
 #: Path segments that are credentials: the upload-link token of the page URL.

@@ -33,12 +33,11 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from briefkasten.document import safe_name
 from briefkasten.errors import (
     EmptyInput,
     InputRejected,
@@ -48,9 +47,10 @@ from briefkasten.errors import (
     QuotaExceeded,
     SpoolFull,
 )
+from briefkasten.gateway.checks import UploadChecks
 from briefkasten.gateway.spool import space_checked
 from briefkasten.intake import IncomingFile
-from briefkasten.pipeline.sniff import Sniffed
+from briefkasten.pipeline.document import safe_name
 
 log = logging.getLogger("briefkasten.gateway")
 
@@ -186,15 +186,15 @@ class TusStore:
         data, _ = self._paths(upload_id)
         os.truncate(data, info["offset"])
 
-    def finish(self, owner: str, upload_id: str, sniff: Callable[[Path], Sniffed]) -> IncomingFile:
-        """Hash and sniff (``sniff(path)``, sandboxed) a complete upload and record it; a
-        rejected file is deleted."""
+    def finish(self, owner: str, upload_id: str, checks: UploadChecks) -> IncomingFile:
+        """Hash and sniff (``checks.sniff(path)``, sandboxed) a complete upload and record it;
+        a rejected file is deleted."""
         info = self._load(owner, upload_id)
         if info["offset"] != info["length"]:
             raise InvalidRequest(f"upload {upload_id} is not complete")
         data, _ = self._paths(upload_id)
         try:
-            sniffed = sniff(data)
+            sniffed = checks.sniff(data)
         except InputRejected:
             self.delete(owner, upload_id)
             raise

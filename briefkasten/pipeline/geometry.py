@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from briefkasten.model import Page
-from briefkasten.pipeline import StepContext
+from briefkasten.pipeline.runner import StepContext
 
 _WORK_SIDE = 1600  # long side (px) of the copy the skew is measured on
 _COARSE_STEP = 0.5

@@ -18,7 +18,7 @@ from PIL import Image, ImageCms, ImageOps
 
 from briefkasten.errors import CorruptInput
 from briefkasten.model import Page, PageRef, StepRecord
-from briefkasten.pipeline import StepContext
+from briefkasten.pipeline.runner import StepContext
 
 #: Media types whose pixels were already lossy-compressed; their pages are stored as JPEG.
 LOSSY_TYPES = frozenset({"image/jpeg", "image/webp", "image/heic", "application/pdf"})

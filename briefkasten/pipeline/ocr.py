@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from briefkasten.model import OcrResult, Page
-from briefkasten.pipeline import StepContext
+from briefkasten.pipeline.runner import StepContext
 from briefkasten.tools import tesseract
 
 #: Tesseract cannot read anything from images smaller than this (pixels, short side).

@@ -22,7 +22,8 @@ import numpy as np
 
 from briefkasten.errors import ToolError
 from briefkasten.model import Page
-from briefkasten.pipeline import StepContext, geometry
+from briefkasten.pipeline import geometry
+from briefkasten.pipeline.runner import StepContext
 from briefkasten.tools import tesseract
 
 _OSD_SIDE = 2000  # long side (px) of the copy OSD reads

@@ -5,7 +5,7 @@ with a bounded decompressor that stops as soon as the page is over
 ``limits.max_page_content_bytes``: a 1 MB file whose page inflates to 1 GB costs one MiB of
 memory here, not a gigabyte in PDFium. (Pages with images or streams over the limits are
 rasterised rather than copied: ``pipeline.pdfclean``; rendering is bounded by the sandbox.)
-Runs inside the sandbox (``briefkasten.sandbox``), like every parse of
+Runs inside the sandbox (``briefkasten.pipeline.sandbox``), like every parse of
 upload bytes; pypdf reads the structure, nothing is decoded that is not counted.
 """
 

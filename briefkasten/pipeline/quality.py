@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from briefkasten.model import Page
-from briefkasten.pipeline import StepContext
+from briefkasten.pipeline.runner import StepContext
 
 #: Every flag this step may set.
 FLAGS = ("blurry", "too_dark", "low_resolution", "blank", "cut_off")

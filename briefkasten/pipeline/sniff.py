@@ -1,7 +1,7 @@
 """Sniffing and limits: the real type from magic bytes, then every check that needs a parser.
 
 ``media_type_of`` reads only the first bytes and may run anywhere. ``sniff`` parses: it must
-run inside the sandbox (``briefkasten.sandbox``), never in the gateway or worker process itself.
+run inside the sandbox (``pipeline.sandbox``), never in the gateway or worker process itself.
 It refuses a file from its header where it can (a 35000×35000 "decompression bomb", a TIFF of
 many huge frames, a progressive JPEG with a hundred scans, a PDF page whose content inflates
 to a gigabyte) and then decodes raster images once to find truncation, so a damaged PNG or TIFF

@@ -17,7 +17,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -25,8 +24,8 @@ from typing import BinaryIO
 from briefkasten.errors import NotFound, StorageError
 from briefkasten.storage.base import StoredObject
 from briefkasten.storage.layout import validate_key, validate_prefix
+from briefkasten.storage.records import CHUNK, atomic_file, fsync_dir
 
-CHUNK = 1024 * 1024
 DIR_MODE = 0o700
 
 
@@ -67,7 +66,7 @@ class FileStorage:
                 stored = self.put_file(key, source, content_type=content_type)
                 source.unlink()
                 return stored
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
         return StoredObject(self.bucket, key, sha256, size, content_type)
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str) -> StoredObject:
@@ -139,23 +138,11 @@ class FileStorage:
         _make_dirs(self.root, target.parent)
         digest = hashlib.sha256()
         size = 0
-        fd, temp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-        )
-        temp = Path(temp_name)
-        try:
-            with os.fdopen(fd, "wb") as writer:
-                while chunk := reader.read(CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    writer.write(chunk)
-                writer.flush()
-                os.fsync(writer.fileno())
-            temp.replace(target)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(target.parent)
+        with atomic_file(target, durable=True) as writer:
+            while chunk := reader.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                writer.write(chunk)
         return digest.hexdigest(), size
 
 
@@ -173,18 +160,9 @@ class _BytesReader:
 
 
 def _atomic_copy(reader: BinaryIO, destination: Path) -> None:
-    fd, temp_name = tempfile.mkstemp(
-        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
-    )
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(fd, "wb") as writer:
-            while chunk := reader.read(CHUNK):
-                writer.write(chunk)
-        temp.replace(destination)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with atomic_file(destination) as writer:
+        while chunk := reader.read(CHUNK):
+            writer.write(chunk)
 
 
 def _make_dirs(root: Path, directory: Path) -> None:
@@ -203,14 +181,6 @@ def _make_dirs(root: Path, directory: Path) -> None:
         current = current / part
         with contextlib.suppress(FileExistsError):
             current.mkdir(mode=DIR_MODE)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager

@@ -19,8 +19,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,11 +31,11 @@ from minio.sse import SseS3
 from briefkasten.errors import NotFound, StorageError
 from briefkasten.storage.base import StoredObject
 from briefkasten.storage.layout import validate_key, validate_prefix
+from briefkasten.storage.records import CHUNK, atomic_file, sha256_file
 
 #: Multipart part size: S3's minimum is 5 MiB; 8 MiB keeps a 20 MB upload at three parts and
 #: the memory of eight concurrent puts (the gateway's executor) near 64 MiB.
 PART_SIZE = 8 * 1024 * 1024
-CHUNK = 1024 * 1024
 SHA256_META = "x-amz-meta-sha256"
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 30.0
@@ -110,7 +108,7 @@ class S3Storage:
 
     def put_file(self, key: str, source: Path, *, content_type: str) -> StoredObject:
         with self._translate(f"cannot store {key}"):
-            sha256, _ = _hash_file(source)
+            sha256, _ = sha256_file(source)
         return self._upload(key, source, content_type=content_type, sha256=sha256)
 
     def adopt_file(self, key: str, source: Path, *, content_type: str, sha256: str) -> StoredObject:
@@ -155,22 +153,16 @@ class S3Storage:
 
     def get_file(self, key: str, destination: Path) -> None:
         validate_key(key)
-        with self._translate(f"cannot read {key}"), self._download(key) as (expected, chunks):
-            fd, temp_name = tempfile.mkstemp(
-                prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
-            )
-            temp = Path(temp_name)
-            try:
-                digest = hashlib.sha256()
-                with os.fdopen(fd, "wb") as writer:
-                    for chunk in chunks:
-                        digest.update(chunk)
-                        writer.write(chunk)
-                self._verify(key, expected, digest.hexdigest())
-                temp.replace(destination)
-            except BaseException:
-                temp.unlink(missing_ok=True)
-                raise
+        with (
+            self._translate(f"cannot read {key}"),
+            self._download(key) as (expected, chunks),
+            atomic_file(destination) as writer,
+        ):
+            digest = hashlib.sha256()
+            for chunk in chunks:
+                digest.update(chunk)
+                writer.write(chunk)
+            self._verify(key, expected, digest.hexdigest())
 
     def get_bytes(self, key: str) -> bytes:
         validate_key(key)
@@ -266,13 +258,3 @@ class S3Storage:
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             raise StorageError(f"{what}: {reason}", source="s3") from exc
-
-
-def _hash_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as reader:
-        while chunk := reader.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size

@@ -20,9 +20,10 @@ import pyotp
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from briefkasten import operators, summary
+from briefkasten import operators
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.config import OperatorSettings, Settings
+from briefkasten.monitoring import summary
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.e2e.test_browser import WAIT_MS, BackgroundServer, chromium_binary, scan

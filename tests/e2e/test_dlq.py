@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from briefkasten.broker.base import Job
+from briefkasten.broker.dead_letters import LocalDeadLetters
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.rabbitmq import RabbitJobQueue
-from briefkasten.dlq import LocalDeadLetters
 from tests.conftest import CliResult
 from tests.support.rabbit import unique
 

@@ -22,8 +22,8 @@ import pytest
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import BrokerError
+from briefkasten.housekeeping.reconcile import NEVER_QUEUED
 from briefkasten.intake import IncomingDocument, Intake
-from briefkasten.reconcile import NEVER_QUEUED
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.integration.test_failures import (

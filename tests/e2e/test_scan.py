@@ -19,7 +19,7 @@ import pytest
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.errors import MalwareFound
 from briefkasten.intake import Intake
-from briefkasten.scan import (
+from briefkasten.malware.scanner import (
     StubScanner,
 )
 from briefkasten.storage import open_storage

@@ -20,9 +20,9 @@ from PIL import Image
 
 from briefkasten import config, ingest
 from briefkasten.config import Settings
+from briefkasten.gateway.receipt import receipt_pdf
 from briefkasten.model import DocumentRequest, DocumentResult, ReceivedFile, Submission
 from briefkasten.pipeline.jpeg import jpeg_layout
-from briefkasten.receipt import receipt_pdf
 from tests.integration.test_ingest import pdftotext
 from tests.support import factories
 from tests.support.pdfaudit import audit, jpeg_findings

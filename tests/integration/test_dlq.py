@@ -7,7 +7,7 @@ The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tes
 from __future__ import annotations
 
 from briefkasten.broker.base import Job
-from briefkasten.dlq import RabbitDeadLetters
+from briefkasten.broker.dead_letters import RabbitDeadLetters
 from tests.e2e.test_dlq import (
     dead_lettered,
 )

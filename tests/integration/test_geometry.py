@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from briefkasten.pipeline import StepContext
 from briefkasten.pipeline.geometry import (
     correct_perspective,
     estimate_skew,
     find_page_quad,
 )
+from briefkasten.pipeline.runner import StepContext
 from samples.generate import (
     phone_photo,
     skew,

@@ -29,8 +29,8 @@ from briefkasten.broker.outbox import Outbox
 from briefkasten.broker.rabbitmq import RabbitJobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import BrokerError
+from briefkasten.housekeeping.reconcile import NEVER_QUEUED, reconcile
 from briefkasten.intake import IncomingDocument, Intake
-from briefkasten.reconcile import NEVER_QUEUED, reconcile
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.worker import Worker, job_queue

@@ -15,9 +15,9 @@ import pytest
 from PIL import Image
 
 from briefkasten.model import Original, Page, PageRef
-from briefkasten.pipeline import Options, StepContext
 from briefkasten.pipeline.ocr import ocr
 from briefkasten.pipeline.orientation import orient, turn_clockwise
+from briefkasten.pipeline.runner import Options, StepContext
 from briefkasten.tools import tesseract
 from samples.generate import quarter_turn, render_form, render_page
 from tests.support.env import need

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pika
 
-from briefkasten import retention
 from briefkasten.broker.base import OutboundMessage
 from briefkasten.broker.rabbitmq import RabbitPublisher
 from briefkasten.broker.subscriber import RabbitSubscriber
+from briefkasten.cli.consume import save_and_confirm
 from briefkasten.config import Settings
-from briefkasten.consumer import save_and_confirm
+from briefkasten.housekeeping import retention
+from briefkasten.housekeeping.confirmations import ReceiptListener, receipt_message
 from briefkasten.model import Submission
-from briefkasten.receipts import ReceiptListener, receipt_message
 from briefkasten.storage import layout, open_storage
 from tests.support.env import wait_for
 from tests.support.rabbit import unique

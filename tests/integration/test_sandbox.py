@@ -11,7 +11,7 @@ import pytest
 from briefkasten.errors import (
     TooComplex,
 )
-from briefkasten.sandbox import CpuBudget, Sandbox
+from briefkasten.pipeline.sandbox import CpuBudget, Sandbox
 from tests.support import sandbox_targets as targets
 from tests.unit import test_sandbox as unit_sandbox
 

@@ -20,16 +20,15 @@ from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, NameObject
 
 from briefkasten.errors import ScanFailed
-from briefkasten.gateway.keys import INTAKE
-from briefkasten.gateway.tus import TUS_STORE
+from briefkasten.gateway.keys import INTAKE, TUS_STORE
 from briefkasten.intake import load_submission
-from briefkasten.message import DocumentOutcome, build_message
-from briefkasten.scan import (
+from briefkasten.malware.scanner import (
     CLEAN,
     ClamdScanner,
     OffScanner,
     Verdict,
 )
+from briefkasten.message import DocumentOutcome, build_message
 from tests.support.clamd import (  # noqa: F401  (pytest fixtures)
     FOUND_NAME,
     STREAM_MAX_BYTES,

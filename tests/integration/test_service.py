@@ -24,9 +24,9 @@ from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.broker.rabbitmq import RabbitJobQueue
 from briefkasten.broker.subscriber import RabbitSubscriber, ReceivedMessage
+from briefkasten.cli.consume import save_message
 from briefkasten.config import Settings
-from briefkasten.consumer import save_message
-from briefkasten.storage import open_storage
+from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.worker import Worker, job_queue
 from tests.support import factories
@@ -236,20 +236,30 @@ async def test_the_report_and_the_pdf_name_the_originals_as_sent(
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
     client = await gateway_client(settings, storage=storage, jobs=jobs)
+    pages = [small_page("Seite eins"), small_page("Seite zwei")]
     form = FormData()
     form.add_field("case_number", CASE)
     form.add_field("document_type", "kontoauszug")
-    form.add_field("file", small_page("Seite eins"), filename="Kontoauszug-Maerz.png")
-    form.add_field("file", small_page("Seite zwei"), filename="Kontoauszug-Maerz.png")
+    for page in pages:
+        form.add_field("file", page, filename="Kontoauszug-Maerz.png")
     response = await client.post("/api/v1/submissions", data=form, headers=AUTH)
     assert response.status == 202, await response.text()
+    submission_id = (await response.json())["submission_id"]
 
     await asyncio.to_thread(run_worker, settings, storage)
 
+    # The receipt's data: the manifest names each original with the SHA-256 of the sent bytes.
+    manifest = json.loads(storage.get_bytes(layout.manifest_key("jc-test", submission_id)))
+    (received,) = manifest["documents"]
+    in_manifest = [(f["name"], f["sha256"]) for f in received["files"]]
+    assert in_manifest == [
+        ("Kontoauszug-Maerz.png", hashlib.sha256(page).hexdigest()) for page in pages
+    ]
+    # The message, the report and the PDF's metadata carry exactly that.
     (entry,) = Outbox(settings.broker.outbox_dir).pending()
     (document,) = json.loads(entry.message.body)["documents"]
     sent = [(o["name"], o["sha256"]) for o in document["originals"]]
-    assert [name for name, _ in sent] == ["Kontoauszug-Maerz.png"] * 2
+    assert sent == in_manifest
     report_key = document["pdf"]["key"].removesuffix(".pdf") + ".report.json"
     report = json.loads(storage.get_bytes(report_key))
     assert [(o["name"], o["sha256"]) for o in report["originals"]] == sent

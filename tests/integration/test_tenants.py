@@ -18,7 +18,7 @@ from pathlib import Path
 
 from briefkasten.broker.outbox import Outbox
 from briefkasten.broker.rabbitmq import RabbitPublisher
-from briefkasten.service import Services, process
+from briefkasten.service import Services, deliver
 from tests.integration.test_rabbitmq import Tap
 from tests.support import rabbit
 from tests.unit import test_tenants as unit_tenants
@@ -47,7 +47,7 @@ async def test_tenant_pipeline_and_routing_prefix_over_rabbitmq(
             status, answer = await deployment.upload(key, text="Kontoauszug")
             assert status == 202, answer
         for job in deployment.jobs.jobs:
-            await asyncio.to_thread(process, job, services)
+            await asyncio.to_thread(deliver, job, services)
         got = {binding: tap.take(1, timeout=10) for binding, tap in taps.items()}
         assert taps["jc-b.#"].take(1, timeout=1) == []
     finally:

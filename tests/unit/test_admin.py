@@ -28,13 +28,13 @@ from prometheus_client import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from briefkasten import config, operators, summary
+from briefkasten import config, operators
 from briefkasten.broker.base import Job
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.config import AdminSettings, OperatorSettings, Settings
 from briefkasten.errors import ConfigError, Unauthorized
 from briefkasten.gateway.keys import METRICS
-from briefkasten.monitoring import Metrics
+from briefkasten.monitoring import Metrics, summary
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.support import factories

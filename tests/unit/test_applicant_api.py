@@ -21,7 +21,7 @@ from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings, TenantSettings
 from briefkasten.gateway.keys import STORAGE
 from briefkasten.gateway.security import CONTENT_SECURITY_POLICY, AccessLogger
-from briefkasten.gateway.tus import PREFIX
+from briefkasten.gateway.tus_protocol import PREFIX
 from briefkasten.storage import open_storage
 from tests.support.gateway import gateway_app
 

@@ -11,7 +11,7 @@ import pytest
 from briefkasten import config
 from briefkasten.config import REPO_PIPELINES
 from briefkasten.errors import BriefkastenError, ConfigError, InputRejected, LimitExceeded
-from briefkasten.pipeline import STEPS, load_pipeline, resolve
+from briefkasten.pipeline.runner import STEPS, load_pipeline, resolve
 
 
 def test_defaults_without_file_or_environment() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from briefkasten import contract
 from briefkasten.broker.subscriber import ReceivedMessage
-from briefkasten.consumer import save_message
+from briefkasten.cli.consume import save_message
 from briefkasten.errors import InvalidRequest, ProcessingError
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage

@@ -14,13 +14,13 @@ import pytest
 from PIL import Image
 
 from briefkasten.model import Original, Page, PageRef
-from briefkasten.pipeline import Options, StepContext
 from briefkasten.pipeline.geometry import (
     correct_perspective,
     deskew,
     estimate_skew,
     find_page_quad,
 )
+from briefkasten.pipeline.runner import Options, StepContext
 from samples.generate import (
     low_resolution,
     quarter_turn,

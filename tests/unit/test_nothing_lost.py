@@ -30,8 +30,8 @@ from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
 from briefkasten.errors import RequestInProgress, UnsupportedType
 from briefkasten.gateway.idempotency import KeyLocks
+from briefkasten.housekeeping.reconcile import ORPHAN, STUCK, Reconciler, reconcile
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake
-from briefkasten.reconcile import ORPHAN, STUCK, Reconciler, reconcile
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
 from briefkasten.worker import Worker, job_queue, start_housekeeping

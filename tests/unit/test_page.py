@@ -248,7 +248,7 @@ def test_vendored_tus_client_is_the_published_build() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["page.js", "start.js"])
+@pytest.mark.parametrize("name", ["common.js", "page.js", "start.js"])
 def test_the_script_uses_no_eval_and_writes_no_html(name: str) -> None:
     script = (page.STATIC_DIR / name).read_text()
     for forbidden in ("eval(", "new Function", "innerHTML", "outerHTML", "insertAdjacentHTML"):
@@ -302,7 +302,7 @@ async def test_start_page_has_the_form_where_the_tenant_allows_it(client: Client
     assert button["type"] == "submit"
     # Our script only, and the texts for it in both languages.
     sources = [attrs["src"] for attrs, _ in document.scripts if attrs.get("src")]
-    assert [str(s).split("?")[0] for s in sources] == ["../static/start.js"]
+    assert [str(s).split("?")[0] for s in sources] == ["../static/common.js", "../static/start.js"]
     (texts,) = [text for attrs, text in document.scripts if attrs.get("id") == "texts"]
     data = json.loads(texts)
     assert data["lang"] == "de"

@@ -18,8 +18,8 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from briefkasten.model import Original, Page, PageRef
-from briefkasten.pipeline import Options, StepContext
 from briefkasten.pipeline.quality import FLAGS, Thresholds, assess, judge, measure
+from briefkasten.pipeline.runner import Options, StepContext
 from samples import generate
 from samples.degrade import low_resolution, skew
 

@@ -21,15 +21,16 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from briefkasten import contract, retention
+from briefkasten import contract
 from briefkasten.broker.base import OutboundMessage
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings, TenantSettings
 from briefkasten.errors import InvalidRequest, NotFound
+from briefkasten.housekeeping import retention
+from briefkasten.housekeeping.confirmations import handle_receipt, receipt_message
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake
 from briefkasten.model import Submission
-from briefkasten.receipts import handle_receipt, receipt_message
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
 from tests.support.gateway import GatewayClient
@@ -301,4 +302,4 @@ def test_the_documented_receipt_follows_the_schema() -> None:
     assert example["message_id"] == contract.receipt_message_id_for(example["submission_id"])
     asyncapi = (docs / "asyncapi.yaml").read_text(encoding="utf-8")
     assert "../briefkasten/contract/receipt-v1.schema.json" in asyncapi
-    assert "name: briefkasten.receipts" in asyncapi
+    assert "name: briefkasten.housekeeping.confirmations" in asyncapi

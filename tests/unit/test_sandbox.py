@@ -23,7 +23,7 @@ from briefkasten.errors import (
 )
 from briefkasten.gateway import checks as gateway_checks
 from briefkasten.gateway.checks import UploadChecks
-from briefkasten.sandbox import Bounds, CpuBudget, Sandbox
+from briefkasten.pipeline.sandbox import Bounds, CpuBudget, Sandbox
 from tests.support import sandbox_targets as targets
 from tests.support.processes import sandbox_children
 

@@ -28,10 +28,9 @@ from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import ScanSettings, Settings
 from briefkasten.errors import ConfigError, MalwareFound, ScanFailed, ScanUnavailable
 from briefkasten.gateway.keys import METRICS
-from briefkasten.gateway.tus import PREFIX
+from briefkasten.gateway.tus_protocol import PREFIX
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake, load_submission
-from briefkasten.model import Submission
-from briefkasten.scan import (
+from briefkasten.malware.scanner import (
     CLEAN,
     NOT_SCANNED,
     ClamdScanner,
@@ -42,6 +41,7 @@ from briefkasten.scan import (
     parse_address,
     parse_reply,
 )
+from briefkasten.model import Submission
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.support.clamd import (  # noqa: F401  (pytest fixtures)

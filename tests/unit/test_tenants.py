@@ -26,7 +26,7 @@ from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError, InvalidRequest
 from briefkasten.gateway import tus
-from briefkasten.pipeline import check_pipelines
+from briefkasten.pipeline.runner import check_pipelines
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.support import factories

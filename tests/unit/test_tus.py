@@ -24,8 +24,7 @@ from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import InvalidRequest, NotFound
 from briefkasten.gateway import tus
-from briefkasten.gateway.keys import SETTINGS, STORAGE
-from briefkasten.gateway.tus import TUS_STORE
+from briefkasten.gateway.keys import SETTINGS, STORAGE, TUS_STORE
 from briefkasten.gateway.tus_store import TusStore
 from briefkasten.storage import open_storage
 from tests.support.env import wait_for_async

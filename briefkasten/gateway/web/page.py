@@ -1,5 +1,7 @@
-"""The applicant's upload page ``GET /u/{token}``, the start page for uploads without a link
-``GET /t/{tenant}``, and their files under ``GET /static/…``.
+"""The pages and their files, loaded and rendered once at start-up (``Site``): the applicant's
+upload page ``GET /u/{token}``, the start page for uploads without a link ``GET /t/{tenant}``,
+their files under ``GET /static/…`` (the handlers are in ``routes.py``) and the one Jinja
+environment, which the operators' dashboard renders with too.
 
 The page holds no case data. Its HTML is the same for every token (only the language differs),
 so both languages are rendered once at start-up; the script reads the token from the address,
@@ -20,15 +22,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jinja2
-from aiohttp import web
 
 from briefkasten.config import TenantSettings
-from briefkasten.errors import NotFound
-from briefkasten.gateway.keys import SETTINGS
 from briefkasten.gateway.web.texts import ERRORS, LANGUAGES, START_TEXTS, TEXTS
 
 HERE = Path(__file__).parent
@@ -46,6 +47,17 @@ CONTENT_TYPES = {
     ".map": "application/json",
 }
 MAX_ACCEPT_LANGUAGE_ENTRIES = 20
+
+
+def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
+    """The one Jinja environment of the gateway's pages (the applicant's and the operators')."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -66,17 +78,23 @@ class Site:
     files: dict[str, StaticFile]
     #: The start page per (tenant id, language); the tenant id ``""`` is the unknown tenant.
     start: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    #: The templates, for pages rendered elsewhere (the operators' dashboard).
+    templates: jinja2.Environment = field(default_factory=environment, compare=False, repr=False)
+
+    def render(self, name: str, static_base: str, **context: Any) -> bytes:
+        """The template ``name`` with ``static(file)`` giving versioned URLs under
+        ``static_base`` (relative to the page's own path)."""
+        template = self.templates.get_template(name)
+        return template.render(static=static_urls(self.files, static_base), **context).encode()
 
 
-SITE = web.AppKey("upload_page", Site)
+def static_urls(files: dict[str, StaticFile], base: str) -> Callable[[str], str]:
+    """``static(name)`` for templates: ``<base>static/<name>?v=<version>``."""
 
+    def static_url(name: str) -> str:
+        return f"{base}static/{name}?v={files[name].version}"
 
-def setup(app: web.Application) -> None:
-    """Add ``GET /u/{token}``, ``GET /t/{tenant}`` and ``GET /static/{name}`` to the gateway."""
-    app[SITE] = load(tenants=app[SETTINGS].tenants)
-    app.router.add_get("/u/{token}", upload_page, name="upload-page")
-    app.router.add_get("/t/{tenant}", start_page, name="start-page")
-    app.router.add_get("/static/{name:.+}", static_file, name="static")
+    return static_url
 
 
 def load(
@@ -91,18 +109,9 @@ def load(
         for path in sorted(static_dir.rglob("*"))
         if path.is_file()
     }
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-    def static_url(name: str) -> str:
-        # Relative, so the page also works under a path prefix (``/briefkasten/u/…``).
-        return f"../static/{name}?v={files[name].version}"
-
+    env = environment(templates_dir)
+    # Relative, so the pages also work under a path prefix (``/briefkasten/u/…``).
+    static_url = static_urls(files, "../")
     template = env.get_template("page.html")
     html = {
         lang: template.render(
@@ -127,7 +136,7 @@ def load(
         for tenant in (None, *tenants)
         for lang in LANGUAGES
     }
-    return Site(html=html, files=files, start=start)
+    return Site(html=html, files=files, start=start, templates=env)
 
 
 def language(query: str | None, accept_language: str) -> str:
@@ -148,53 +157,6 @@ def language(query: str | None, accept_language: str) -> str:
         if primary in LANGUAGES and q > best_q:
             best, best_q = primary, q
     return best
-
-
-async def upload_page(request: web.Request) -> web.Response:
-    """The page for any token: the script validates it against the API."""
-    lang = language(request.query.get("lang"), request.headers.get("Accept-Language", ""))
-    return web.Response(
-        body=request.app[SITE].html[lang],
-        content_type="text/html",
-        charset="utf-8",
-        headers={"Vary": "Accept-Language", "Content-Language": lang},
-    )
-
-
-async def start_page(request: web.Request) -> web.Response:
-    """The start page for uploads without a link: the form where the tenant allows them, else
-    only a message (status 404 for a tenant that is not configured)."""
-    lang = language(request.query.get("lang"), request.headers.get("Accept-Language", ""))
-    pages = request.app[SITE].start
-    body = pages.get((request.match_info["tenant"], lang))
-    return web.Response(
-        status=200 if body else 404,
-        body=body or pages[("", lang)],
-        content_type="text/html",
-        charset="utf-8",
-        headers={"Vary": "Accept-Language", "Content-Language": lang},
-    )
-
-
-async def static_file(request: web.Request) -> web.Response:
-    """A static file; cached for a year when asked for with its current version."""
-    name = request.match_info["name"]
-    file = request.app[SITE].files.get(name)
-    if file is None:
-        raise NotFound(f"no static file {name[:80]!r}")
-    etag = f'"{file.version}"'
-    headers = {
-        "Cache-Control": LONG_CACHE if request.query.get("v") == file.version else "no-cache",
-        "ETag": etag,
-        "Vary": "Accept-Encoding",
-    }
-    if request.headers.get("If-None-Match") == etag:
-        return web.Response(status=304, headers=headers)
-    body = file.body
-    if file.gzipped is not None and "gzip" in request.headers.get("Accept-Encoding", ""):
-        body = file.gzipped
-        headers["Content-Encoding"] = "gzip"
-    return web.Response(body=body, headers={**headers, "Content-Type": file.content_type})
 
 
 def _static(path: Path) -> StaticFile:

@@ -7,7 +7,8 @@
 (function () {
   'use strict';
 
-  const TEXTS = JSON.parse(document.getElementById('texts').textContent);
+  const { $, format } = window.Briefkasten; // common.js
+  const TEXTS = window.Briefkasten.texts();
   const TOKEN_KEY = 'briefkasten.admin.session';
   const POLL_MS = 5000;
 
@@ -18,14 +19,8 @@
     pending: null, // { action, job }
   };
 
-  function $(id) {
-    return document.getElementById(id);
-  }
-
   function t(key, vars) {
-    const text = TEXTS[key] || key;
-    if (!vars) return text;
-    return text.replace(/\{(\w+)\}/g, (match, name) => (name in vars ? String(vars[name]) : match));
+    return format(TEXTS[key] || key, vars);
   }
 
   function message(body, status) {

@@ -8,7 +8,8 @@
 (function () {
   'use strict';
 
-  const ALL = JSON.parse(document.getElementById('texts').textContent);
+  const { $, lookup } = window.Briefkasten; // common.js
+  const ALL = window.Briefkasten.texts();
   const API = '/api/v1';
   const CHUNK_BYTES = 5 * 1024 * 1024;
   const PARALLEL_UPLOADS = 2;
@@ -43,10 +44,6 @@
 
   // --- helpers ----------------------------------------------------------------------------
 
-  function $(id) {
-    return document.getElementById(id);
-  }
-
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -55,9 +52,7 @@
   }
 
   function t(key, vars) {
-    const text = (ALL[state.lang] && ALL[state.lang][key]) || ALL.de[key] || key;
-    if (!vars) return text;
-    return text.replace(/\{(\w+)\}/g, (match, name) => (name in vars ? String(vars[name]) : match));
+    return lookup(ALL, state.lang, key, vars);
   }
 
   /** A message that can be shown again in the other language: a text key or an API error. */

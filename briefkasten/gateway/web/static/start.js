@@ -7,7 +7,8 @@
 (function () {
   'use strict';
 
-  const ALL = JSON.parse(document.getElementById('texts').textContent);
+  const { $, lookup } = window.Briefkasten; // common.js
+  const ALL = window.Briefkasten.texts();
   // The format the gateway checks (briefkasten/intake.py CASE_NUMBER).
   const CASE_NUMBER = /^[0-9]{5}BG[0-9]{7}$/;
 
@@ -19,14 +20,8 @@
     alert: null, // { key } or { error } (an API error)
   };
 
-  function $(id) {
-    return document.getElementById(id);
-  }
-
   function t(key, vars) {
-    const text = (ALL[state.lang] && ALL[state.lang][key]) || ALL.de[key] || key;
-    if (!vars) return text;
-    return text.replace(/\{(\w+)\}/g, (match, name) => (name in vars ? String(vars[name]) : match));
+    return lookup(ALL, state.lang, key, vars);
   }
 
   /** German: the server's message_de (written for applicants); English: our applicant text for

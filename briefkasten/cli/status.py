@@ -23,11 +23,10 @@ from typing import Any
 
 import segno
 
-from briefkasten import summary
+from briefkasten.broker.dead_letters import LocalDeadLetters, RabbitDeadLetters
 from briefkasten.config import Settings
-from briefkasten.dlq import LocalDeadLetters, RabbitDeadLetters
 from briefkasten.errors import BriefkastenError, ConfigError, TemporaryFailure
-from briefkasten.monitoring import Metrics
+from briefkasten.monitoring import Metrics, summary
 from briefkasten.operators import hash_password as make_hash
 from briefkasten.operators import new_totp_secret, totp_uri
 

@@ -14,7 +14,7 @@ job and then marks ``intake.json`` ``queued`` (see ``intake``). One ``reconcile`
   or the gateway died while storing → its originals, their hash markers and ``intake.json``
   are **deleted** (retention never finds them: it starts from manifests).
 
-A second job for a delivered submission ends without publishing (``service.process``), so a
+A second job for a delivered submission ends without publishing (``service.deliver``), so a
 requeue that races with the client's retry delivers once. Every repair is logged with tenant and
 submission id only; ``now`` is a parameter, so tests need not wait.
 """
@@ -26,23 +26,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from briefkasten.background import Periodic
 from briefkasten.broker.base import JobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import InvalidRequest, NotFound, StorageError
+from briefkasten.housekeeping.periodic import Periodic
+from briefkasten.housekeeping.retention import known_tenants
 from briefkasten.intake import (
     QUEUED,
     discard_unfinished,
     load_submission,
     queue_submission,
     read_intake,
-    recorded_status,
 )
-from briefkasten.retention import known_tenants
+from briefkasten.status import recorded_status
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
 
-log = logging.getLogger("briefkasten.reconcile")
+log = logging.getLogger("briefkasten.housekeeping.reconcile")
 
 NEVER_QUEUED = "never_queued"
 STUCK = "stuck_processing"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from briefkasten import config_checks
+from briefkasten.config import checks as config_checks
 from briefkasten.errors import ConfigError
 
 #: Short names for the variables operators set most: name → (section, key).
@@ -29,7 +29,7 @@ ALIASES = {
 }
 _ROUTING_WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TENANT_ID = re.compile(r"[a-z0-9-]{1,64}")
-REPO_PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
+REPO_PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
 MIB = 1024 * 1024
 
 
@@ -62,7 +62,7 @@ class LimitSettings:
 
 @dataclass(frozen=True)
 class SandboxSettings:
-    """Limits of the child processes that parse untrusted bytes (``briefkasten.sandbox``).
+    """Limits of the child processes that parse untrusted bytes (``briefkasten.pipeline.sandbox``).
 
     The gateway sniffs and prechecks uploads in at most ``slots`` children at once, each with
     ``memory_mb`` MiB of address space, ``cpu_s`` s of CPU time and ``wall_s`` s of wall time.

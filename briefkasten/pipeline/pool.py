@@ -1,4 +1,4 @@
-"""Page processes: every page of a document runs in a sandboxed child (``briefkasten.sandbox``).
+"""Page processes: every page of a document runs in a sandboxed child (``sandbox``).
 
 A ``PagePool`` is the worker's view of the sandbox: ``run`` maps a page function over pages,
 ``workers`` at a time, and ``call`` runs one function (the sniff of an original) in a child.
@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from briefkasten.config import SandboxSettings
-from briefkasten.sandbox import Bounds, CpuBudget, Sandbox, page_bounds
+from briefkasten.pipeline.sandbox import Bounds, CpuBudget, Sandbox, page_bounds
 
 T = TypeVar("T")
 

@@ -58,8 +58,8 @@ PRELOAD = [
     "briefkasten.cli",
     "briefkasten.gateway.app",
     "briefkasten.worker",
-    "briefkasten.document",
-    "briefkasten.precheck",
+    "briefkasten.pipeline.document",
+    "briefkasten.pipeline.precheck",
 ]
 #: Seconds a finished child may take to exit after it answered, before it is killed.
 _EXIT_GRACE = 5.0

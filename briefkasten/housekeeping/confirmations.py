@@ -19,12 +19,12 @@ import logging
 from datetime import UTC, datetime
 
 from briefkasten import contract
-from briefkasten.background import Background
 from briefkasten.broker.base import OutboundMessage
 from briefkasten.broker.subscriber import RabbitSubscriber, ReceivedMessage
 from briefkasten.config import Settings
 from briefkasten.errors import BrokerError, InvalidRequest
-from briefkasten.retention import confirm
+from briefkasten.housekeeping.periodic import Background
+from briefkasten.housekeeping.retention import confirm
 from briefkasten.storage.base import Storage
 
 log = logging.getLogger("briefkasten.receipts")

@@ -15,7 +15,7 @@ from typing import Self
 
 from briefkasten.errors import BriefkastenError
 
-log = logging.getLogger("briefkasten.background")
+log = logging.getLogger("briefkasten.housekeeping.periodic")
 
 
 class Background:

@@ -16,8 +16,8 @@ from typing import Any
 
 from briefkasten.config import Settings
 from briefkasten.model import Original, PageRef
-from briefkasten.pipeline import Options, load_pipeline, run_steps
 from briefkasten.pipeline.images import decode
+from briefkasten.pipeline.runner import Options, load_pipeline, run_steps
 from briefkasten.pipeline.sniff import sniff
 
 PIPELINE = "precheck"

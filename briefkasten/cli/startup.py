@@ -3,7 +3,7 @@
 Each failure is a ``ConfigError`` (exit 2 with one line): an OCR language whose Tesseract data
 is not installed (``ocr.lang`` and every pipeline step's ``lang``), and for ``serve`` a listen
 address whose port is taken or may not be used. The pure checks of the settings are in
-``briefkasten.config_checks`` (run by ``config.load``).
+``briefkasten.config.checks`` (run by ``config.load``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from briefkasten.errors import ConfigError, ToolError
-from briefkasten.pipeline import load_pipeline
+from briefkasten.pipeline.runner import load_pipeline
 from briefkasten.tools import tesseract
 
 #: ``errno`` values of a listen address that cannot be used.

@@ -27,23 +27,23 @@ parameter everywhere, so tests need not wait.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from briefkasten.background import Periodic
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
 from briefkasten.errors import InvalidRequest, NotFound
+from briefkasten.housekeeping.periodic import Periodic
 from briefkasten.intake import load_submission
 from briefkasten.model import Submission
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
+from briefkasten.storage.records import get_json, load_json, put_json
 
-log = logging.getLogger("briefkasten.retention")
+log = logging.getLogger("briefkasten.housekeeping.retention")
 
 CONFIRMED = "grace_after_confirmation"
 UNCONFIRMED = "max_retention_unconfirmed"
@@ -100,13 +100,7 @@ def known_tenants(settings: Settings) -> list[str]:
 
 def confirmation(storage: Storage, tenant: str, submission_id: str) -> dict[str, Any] | None:
     """The recorded confirmation of a submission, or ``None``."""
-    try:
-        data: dict[str, Any] = json.loads(
-            storage.get_bytes(layout.confirmation_key(tenant, submission_id))
-        )
-    except NotFound:
-        return None
-    return data
+    return get_json(storage, layout.confirmation_key(tenant, submission_id))
 
 
 def confirm(
@@ -148,11 +142,7 @@ def confirm(
             "recorded_at": _iso(now),
             "via": via,
         }
-        storage.put_bytes(
-            layout.confirmation_key(tenant, submission_id),
-            json.dumps(existing).encode("utf-8"),
-            content_type="application/json",
-        )
+        put_json(storage, layout.confirmation_key(tenant, submission_id), existing)
         log.info("submission %s of tenant %s: receipt confirmed (%s)", submission_id, tenant, via)
     delete_after = _parse(existing["confirmed_at"]) + timedelta(days=grace)
     return recorded, {
@@ -265,18 +255,14 @@ def _delete(
         "updated_at": _iso(now),
         "documents": [],
     }
-    storage.put_bytes(
-        layout.status_key(tenant, submission_id),
-        json.dumps(tombstone).encode("utf-8"),
-        content_type="application/json",
-    )
+    put_json(storage, layout.status_key(tenant, submission_id), tombstone)
     for key in objects:
         storage.delete(key)
     for document in submission.documents:
         for received in document.files:
             marker = layout.hash_marker_key(tenant, submission.case_number, received.sha256)
             with contextlib.suppress(NotFound, ValueError):
-                if json.loads(storage.get_bytes(marker)).get("submission_id") == submission_id:
+                if load_json(storage, marker).get("submission_id") == submission_id:
                     storage.delete(marker)
     storage.delete(layout.manifest_key(tenant, submission_id))
     storage.delete(layout.confirmation_key(tenant, submission_id))
@@ -314,11 +300,8 @@ class Sweeper(Periodic):
 
 
 def _tombstone(storage: Storage, status_key: str) -> dict[str, Any] | None:
-    try:
-        data: dict[str, Any] = json.loads(storage.get_bytes(status_key))
-    except NotFound:
-        return None
-    return data if data.get("status") == "deleted" else None
+    data = get_json(storage, status_key)
+    return data if data is not None and data.get("status") == "deleted" else None
 
 
 def _parse(value: str) -> datetime:

@@ -1,4 +1,5 @@
-"""The receipt (Eingangsbestätigung) of a submission as a PDF, in German or English.
+"""The applicant's receipt (Eingangsbestätigung) of a submission: as the 202 JSON answer
+(``receipt_json``) and as a PDF, in German or English (``receipt_pdf``).
 
 It names the job center, the case number, the server's time of receipt and, per document, its
 type, page count and every file with name, size and SHA-256 — what an applicant may need to
@@ -15,6 +16,7 @@ import io
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pikepdf
@@ -68,6 +70,42 @@ TEXTS = {
 def mask_case_number(case_number: str) -> str:
     """``12345BG0012345`` → ``12345BG•••2345`` (job center and last digits stay readable)."""
     return f"{case_number[:7]}•••{case_number[-4:]}"
+
+
+def receipt_json(
+    submission: Submission, *, masked: bool, status_url: str, receipt_pdf_url: str
+) -> dict[str, Any]:
+    """The 202 answer to a submission. Link holders see the case number masked, as on the PDF
+    receipt: the applicant recognises it, a finder of a lost QR code does not learn it."""
+    case = mask_case_number(submission.case_number) if masked else submission.case_number
+    return {
+        "submission_id": submission.submission_id,
+        "received_at": submission.received_at,
+        "status_url": status_url,
+        "receipt_pdf_url": receipt_pdf_url,
+        "malware_scan": submission.malware_scan,
+        "receipt": {
+            "case_number": case,
+            "documents": [
+                {
+                    "document_id": d.document_id,
+                    "document_type": d.document_type,
+                    "files": [
+                        {
+                            "name": f.name,
+                            "size": f.size,
+                            "sha256": f.sha256,
+                            "media_type": f.media_type,
+                            "pages": f.pages,
+                            "duplicate_of": f.duplicate_of,
+                        }
+                        for f in d.files
+                    ],
+                }
+                for d in submission.documents
+            ],
+        },
+    }
 
 
 def received_local(received_at: str) -> str:

@@ -18,15 +18,16 @@ from typing import Any
 
 from aiohttp import web
 
-from briefkasten import links, startup
+from briefkasten import links
 from briefkasten.broker import outbox as outbox_module
 from briefkasten.broker.outbox import Outbox
 from briefkasten.broker.rabbitmq import RabbitJobQueue
+from briefkasten.cli import startup
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
 from briefkasten.gateway import create_app, security
 from briefkasten.monitoring import Metrics, setup_logging
-from briefkasten.pipeline import check_pipelines
+from briefkasten.pipeline.runner import check_pipelines
 from briefkasten.worker import Worker, distributed, job_queue, open_storage_for, start_in_thread
 
 log = logging.getLogger("briefkasten")
@@ -109,7 +110,7 @@ def _check_pipelines(settings: Settings) -> None:
 def consume(args: argparse.Namespace, settings: Settings) -> int:
     from briefkasten.broker.rabbitmq import RabbitPublisher
     from briefkasten.broker.subscriber import RabbitSubscriber
-    from briefkasten.consumer import save_and_confirm
+    from briefkasten.cli.consume import save_and_confirm
 
     if not distributed(settings):
         raise ConfigError("consume needs RabbitMQ: set BRIEFKASTEN_AMQP_URL")
@@ -217,7 +218,7 @@ def retention(args: argparse.Namespace, settings: Settings) -> int:
     """``briefkasten retention run [--dry-run] [--at TIME]``: one sweep now, lines on stdout."""
     from datetime import UTC, datetime
 
-    from briefkasten import retention as retention_module
+    from briefkasten.housekeeping import retention as retention_module
 
     _logging(args, settings)
     now = datetime.now(UTC)
@@ -246,7 +247,7 @@ def retention(args: argparse.Namespace, settings: Settings) -> int:
 
 def reconcile(args: argparse.Namespace, settings: Settings) -> int:
     """``briefkasten reconcile run [--dry-run]``: one reconcile round now, lines on stdout."""
-    from briefkasten import reconcile as reconcile_module
+    from briefkasten.housekeeping import reconcile as reconcile_module
 
     _logging(args, settings)
     jobs = job_queue(settings, recover=False)  # never take over a running worker's jobs
@@ -270,7 +271,7 @@ def reconcile(args: argparse.Namespace, settings: Settings) -> int:
 
 def dlq(args: argparse.Namespace, settings: Settings) -> int:
     """``briefkasten dlq list|retry|purge``: dead-lettered jobs (RabbitMQ or the journal)."""
-    from briefkasten.dlq import LocalDeadLetters, RabbitDeadLetters
+    from briefkasten.broker.dead_letters import LocalDeadLetters, RabbitDeadLetters
 
     broker = settings.broker
     letters: LocalDeadLetters | RabbitDeadLetters = (
@@ -303,15 +304,15 @@ def dlq(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def status(args: argparse.Namespace, settings: Settings) -> int:
-    """``briefkasten status [--url URL …] [--json]``: see ``briefkasten.admin_cli``."""
-    from briefkasten import admin_cli
+    """``briefkasten status [--url URL …] [--json]``: see ``briefkasten.cli.status``."""
+    from briefkasten.cli import status as admin_cli
 
     return admin_cli.status(args, settings)
 
 
 def operator(args: argparse.Namespace, settings: Settings) -> int:
-    """``briefkasten operator hash-password|totp-secret``: see ``briefkasten.admin_cli``."""
-    from briefkasten import admin_cli
+    """``briefkasten operator hash-password|totp-secret``: see ``briefkasten.cli.status``."""
+    from briefkasten.cli import status as admin_cli
 
     if args.operator_command == "totp-secret":
         return admin_cli.totp_secret(args)
@@ -322,7 +323,7 @@ def quarantine(args: argparse.Namespace, settings: Settings) -> int:
     """``briefkasten quarantine list|get|delete``: files the malware scan refused."""
     from dataclasses import asdict
 
-    from briefkasten import quarantine as quarantined
+    from briefkasten.malware import quarantine as quarantined
 
     storage = open_storage_for(settings)
     if args.quarantine_command == "list":

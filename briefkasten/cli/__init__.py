@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from briefkasten import __version__, config
-from briefkasten.document import ingest
 from briefkasten.errors import BriefkastenError, InputRejected, ProcessingError
+from briefkasten.pipeline.document import ingest
 
 EXIT_USAGE = 2
 
@@ -235,7 +235,7 @@ def _commands(name: str) -> Any:
     """The handler of a service command, imported only when used (keeps ``ingest`` light)."""
 
     def handler(args: argparse.Namespace) -> int:
-        from briefkasten import commands
+        from briefkasten.cli import commands
 
         result: int = getattr(commands, name)(args, config.load(args.config))
         return result

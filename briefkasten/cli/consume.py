@@ -12,7 +12,6 @@ back, and the redelivery confirms again (saving is idempotent).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,9 @@ from briefkasten import contract
 from briefkasten.broker.base import Publisher
 from briefkasten.broker.subscriber import ReceivedMessage
 from briefkasten.errors import ProcessingError
-from briefkasten.receipts import receipt_message
+from briefkasten.housekeeping.confirmations import receipt_message
 from briefkasten.storage.base import Storage
-
-_CHUNK = 1024 * 1024
+from briefkasten.storage.records import sha256_file
 
 
 def save_message(message: ReceivedMessage, storage: Storage, into: Path) -> Path:
@@ -67,11 +65,8 @@ def save_and_confirm(
 def _download_verified(storage: Storage, stored: dict[str, Any], target: Path) -> None:
     part = target.with_name(target.name + ".part")
     storage.get_file(stored["key"], part)
-    digest = hashlib.sha256()
-    with part.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    if digest.hexdigest() != stored["sha256"] or part.stat().st_size != stored["size"]:
+    sha256, size = sha256_file(part)
+    if sha256 != stored["sha256"] or size != stored["size"]:
         part.unlink(missing_ok=True)
         raise ProcessingError(f"SHA-256 mismatch for {stored['key']}", source="consume")
     part.replace(target)

@@ -1,15 +1,20 @@
 """Building one document: originals in, one searchable PDF and its report out.
 
-``ingest`` is the whole flow for one document: check every original (type, limits), turn
-each page into a one-page PDF (decode → pipeline steps → bundle) in a process pool, merge, and
-write the PDF and report atomically. Nothing is written to ``output`` unless everything worked.
+``build_document`` is the whole flow for one document: check every original (type, limits: in
+a sandboxed child, it is untrusted), turn each page into a one-page PDF (``build_page``:
+decode → pipeline steps → bundle) in a process pool, merge. The originals come in as data
+(name, SHA-256, media type, size, as received) and are never hashed again; the PDF lands in the
+caller's work directory, the text and the report stay in memory (``DocumentResult``).
+
+``ingest`` is the same for files on disk (the CLI and the public API): it hashes each file
+once, builds the document and moves the PDF (and report) into place atomically. Nothing is
+written to ``output`` unless everything worked.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
+import os
 import re
 import tempfile
 import time
@@ -17,25 +22,83 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pypdfium2 as pdfium
 from tqdm import tqdm
 
-from briefkasten import config
 from briefkasten.config import Settings
+from briefkasten.config import load as load_settings
 from briefkasten.errors import BriefkastenError, LimitExceeded, ProcessingError
 from briefkasten.model import DocumentResult, Original, PageRef, PageResult, StepRecord
-from briefkasten.pipeline import Options, Pipeline, load_pipeline, run_steps
 from briefkasten.pipeline.bundle import DocumentMeta, merge, raster_page_pdf, vector_page_pdf
 from briefkasten.pipeline.images import decode
 from briefkasten.pipeline.pdfclean import PageLimits, inspect_page
-from briefkasten.pipeline.sniff import sniff
-from briefkasten.pool import PagePool
-from briefkasten.sandbox import CpuBudget, page_bounds
+from briefkasten.pipeline.pool import PagePool
+from briefkasten.pipeline.runner import Options, Pipeline, load_pipeline, run_steps
+from briefkasten.pipeline.sandbox import CpuBudget, page_bounds
+from briefkasten.pipeline.sniff import Sniffed, sniff
+from briefkasten.storage.records import atomic_file, sha256_file
 from briefkasten.tools import tesseract
 
-_CHUNK = 1024 * 1024
+
+def build_document(
+    originals: Sequence[Original],
+    workdir: Path,
+    *,
+    settings: Settings,
+    pipeline: str | None = None,
+    lang: str | None = None,
+    title: str | None = None,
+    document_type: str = "sonstiges",
+    progress: bool = False,
+    pool: PagePool | None = None,
+    cpu_budget: CpuBudget | None = None,
+    refs: Sequence[PageRef] | None = None,
+) -> DocumentResult:
+    """One searchable PDF (``workdir/document.pdf``) from ``originals`` (pages in order).
+
+    Every original is sniffed (``page_refs``: type, limits, its pages; skipped when the caller
+    passes the ``refs`` it sniffed already) and every page processed in a sandboxed child of
+    ``pool`` (keep one for many documents), else of a pool of up to ``settings.worker_count``
+    children made for this document: untrusted bytes are never parsed in this process.
+    ``cpu_budget`` bounds the CPU seconds of all of them together (the worker's per-submission
+    budget).
+    """
+    definition = load_pipeline(pipeline or settings.pipeline.name, settings.pipeline.directory)
+    options = Options(
+        lang=lang or settings.ocr.lang,
+        ocr_timeout=settings.ocr.timeout_s,
+        jpeg_quality=settings.pipeline.jpeg_quality,
+        max_render_pixels=settings.limits.max_render_pixels,
+        max_pixels=settings.limits.max_pixels,
+        max_stream_bytes=settings.limits.max_stream_bytes,
+        max_page_stream_bytes=settings.limits.max_page_stream_bytes,
+    )
+    if any(step.name == "ocr" for step in definition.steps):
+        tesseract.check_lang(options.lang)
+    pool = pool or PagePool(settings.worker_count, page_bounds(settings.sandbox))
+    if refs is None:
+        refs = page_refs(originals, settings, pool, cpu_budget)
+    pages = _build_all(refs, definition, workdir, options, settings, progress, pool, cpu_budget)
+    meta = DocumentMeta(
+        title=title or originals[0].name,
+        document_type=document_type,
+        created=datetime.now(UTC),
+        originals=[(o.name, o.sha256) for o in originals],
+        steps=[s.name for s in definition.steps],
+    )
+    merged = workdir / "document.pdf"
+    merge([p.pdf for p in pages], merged, meta)
+    sha256, _ = sha256_file(merged)
+    return DocumentResult(
+        pdf=merged,
+        sha256=sha256,
+        text="\f".join(p.text for p in pages),
+        pipeline=definition.name,
+        pipeline_version=definition.version,
+        originals=tuple(originals),
+        pages=pages,
+    )
 
 
 def ingest(
@@ -52,107 +115,113 @@ def ingest(
     pool: PagePool | None = None,
     cpu_budget: CpuBudget | None = None,
 ) -> DocumentResult:
-    """Normalise ``files`` (pages in order) into one searchable PDF at ``output``.
-
-    Every original is sniffed and every page processed in a sandboxed child of ``pool`` (keep
-    one for many documents), else of a pool of up to ``settings.worker_count`` children made
-    for this document: untrusted bytes are never parsed in this process. ``cpu_budget`` bounds
-    the CPU seconds of all of them together (the worker's per-submission budget).
-    """
-    settings = settings or config.load()
-    definition = load_pipeline(pipeline or settings.pipeline.name, settings.pipeline.directory)
-    options = Options(
-        lang=lang or settings.ocr.lang,
-        ocr_timeout=settings.ocr.timeout_s,
-        jpeg_quality=settings.pipeline.jpeg_quality,
-        max_render_pixels=settings.limits.max_render_pixels,
-        max_pixels=settings.limits.max_pixels,
-        max_stream_bytes=settings.limits.max_stream_bytes,
-        max_page_stream_bytes=settings.limits.max_page_stream_bytes,
-    )
-    if any(step.name == "ocr" for step in definition.steps):
-        tesseract.check_lang(options.lang)
+    """Normalise ``files`` (pages in order) into one searchable PDF at ``output`` (and its
+    report at ``report``): ``build_document`` for files on disk, each hashed once here."""
+    settings = settings or load_settings()
     pool = pool or PagePool(settings.worker_count, page_bounds(settings.sandbox))
-    originals, refs = inspect(files, settings, pool, cpu_budget)
+    originals, refs = local_originals(files, settings, pool, cpu_budget)
     output = output.absolute()
     with tempfile.TemporaryDirectory(prefix=".briefkasten-", dir=output.parent) as tmp:
-        workdir = Path(tmp)
-        pages = _process_all(
-            refs, definition, workdir, options, settings, progress, pool, cpu_budget
-        )
-        meta = DocumentMeta(
-            title=title or originals[0].name,
+        result = build_document(
+            originals,
+            Path(tmp),
+            settings=settings,
+            pipeline=pipeline,
+            lang=lang,
+            title=title,
             document_type=document_type,
-            created=datetime.now(UTC),
-            originals=[(o.name, o.sha256) for o in originals],
-            steps=[s.name for s in definition.steps],
+            progress=progress,
+            pool=pool,
+            cpu_budget=cpu_budget,
+            refs=refs,
         )
-        merged = workdir / "document.pdf"
-        merge([p.pdf for p in pages], merged, meta)
-        result = DocumentResult(
-            pdf=output,
-            sha256=_sha256(merged),
-            text="\f".join(p.text for p in pages),
-            pipeline=definition.name,
-            pipeline_version=definition.version,
-            originals=originals,
-            pages=pages,
-        )
-        _publish(merged, output, result.report(), report)
-    return result
+        _publish(result, output, report)
+    return dataclasses.replace(result, pdf=output)
 
 
-def _publish(pdf: Path, output: Path, report_data: dict[str, Any], report: Path | None) -> None:
-    """Move the finished PDF (and report) into place; never leave half of them behind."""
+def _publish(result: DocumentResult, output: Path, report: Path | None) -> None:
+    """Move the finished PDF (and report) into place; never leave half of them behind: the
+    report is written first, the PDF moved, and only then the report gets its name."""
     if report is None:
-        pdf.replace(output)
+        result.pdf.replace(output)
         return
-    part = report.with_name(f".{report.name}.part")
-    try:
-        part.write_text(json.dumps(report_data, indent=2, ensure_ascii=False), encoding="utf-8")
-        pdf.replace(output)
-        part.replace(report)
-    finally:
-        part.unlink(missing_ok=True)
+    with atomic_file(report) as writer:
+        writer.write(result.report_bytes())
+        result.pdf.replace(output)
+        os.fchmod(writer.fileno(), output.stat().st_mode & 0o777)  # as the PDF, not 0600
 
 
-def inspect(
+def local_originals(
     files: Sequence[Path], settings: Settings, pool: PagePool, budget: CpuBudget | None = None
 ) -> tuple[tuple[Original, ...], list[PageRef]]:
-    """Sniff (in a sandboxed child of ``pool``) and hash every original; refuse the whole set
-    if one fails or a limit is hit."""
-    limits = settings.limits
-    if not files:
-        raise LimitExceeded("no input files")
-    if len(files) > limits.max_files:
-        raise LimitExceeded(f"{len(files)} files, limit is {limits.max_files}")
+    """Files on disk as originals: each sniffed (``page_refs``) and hashed once."""
+    _check_files(len(files), settings)
     originals: list[Original] = []
     refs: list[PageRef] = []
     for path in files:
         name = safe_name(path.name)
+        sniffed = _sniff(path, name, settings, pool, budget)
         try:
-            sniffed = pool.call(sniff, path, limits, budget=budget)
-        except BriefkastenError as exc:
-            exc.source = name
-            raise
+            sha256, size = sha256_file(path)
         except OSError as exc:
             raise ProcessingError(f"cannot read file: {exc.strerror}", source=name) from exc
         original = Original(
             name=name,
             path=path.absolute(),
-            sha256=_sha256(path),
-            size=path.stat().st_size,
+            sha256=sha256,
+            size=size,
             media_type=sniffed.media_type,
             pages=len(sniffed.kinds),
         )
         originals.append(original)
         refs.extend(PageRef(original, i, kind) for i, kind in enumerate(sniffed.kinds))
-    if len(refs) > limits.max_pages:
-        raise LimitExceeded(f"{len(refs)} pages in total, limit is {limits.max_pages}")
+    _check_pages(len(refs), settings)
     return tuple(originals), refs
 
 
-def process_page(
+def page_refs(
+    originals: Sequence[Original],
+    settings: Settings,
+    pool: PagePool,
+    budget: CpuBudget | None = None,
+) -> list[PageRef]:
+    """Every page of ``originals``, in order. Each original is sniffed in a sandboxed child of
+    ``pool`` (its bytes are untrusted: type, limits, page kinds); the whole set is refused if
+    one fails or a limit is hit."""
+    _check_files(len(originals), settings)
+    refs: list[PageRef] = []
+    for original in originals:
+        sniffed = _sniff(original.path, original.name, settings, pool, budget)
+        refs.extend(PageRef(original, i, kind) for i, kind in enumerate(sniffed.kinds))
+    _check_pages(len(refs), settings)
+    return refs
+
+
+def _sniff(
+    path: Path, name: str, settings: Settings, pool: PagePool, budget: CpuBudget | None
+) -> Sniffed:
+    try:
+        return pool.call(sniff, path, settings.limits, budget=budget)
+    except BriefkastenError as exc:
+        exc.source = name
+        raise
+    except OSError as exc:
+        raise ProcessingError(f"cannot read file: {exc.strerror}", source=name) from exc
+
+
+def _check_files(count: int, settings: Settings) -> None:
+    if not count:
+        raise LimitExceeded("no input files")
+    if count > settings.limits.max_files:
+        raise LimitExceeded(f"{count} files, limit is {settings.limits.max_files}")
+
+
+def _check_pages(count: int, settings: Settings) -> None:
+    if count > settings.limits.max_pages:
+        raise LimitExceeded(f"{count} pages in total, limit is {settings.limits.max_pages}")
+
+
+def build_page(
     ref: PageRef, pipeline: Pipeline, workdir: Path, options: Options, raster_dpi: int
 ) -> PageResult:
     """Decode, run the pipeline and bundle one page into ``workdir``; runs in a page child."""
@@ -229,7 +298,7 @@ def _vector_page(ref: PageRef, out: Path, options: Options) -> PageResult | Step
     )
 
 
-def _process_all(
+def _build_all(
     refs: Sequence[PageRef],
     pipeline: Pipeline,
     workdir: Path,
@@ -242,7 +311,7 @@ def _process_all(
     args = (pipeline, workdir, options, settings.pipeline.raster_dpi)
     show = progress and len(refs) > 1
     with tqdm(total=len(refs), unit="page", disable=not show, leave=False) as bar:
-        return pool.run(process_page, refs, *args, on_done=bar.update, budget=budget)
+        return pool.run(build_page, refs, *args, on_done=bar.update, budget=budget)
 
 
 def _pdf_page_text(ref: PageRef) -> str:
@@ -258,11 +327,3 @@ def safe_name(name: str) -> str:
     name = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name)
     name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
     return name[:120] or "upload"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -3,7 +3,7 @@
 A mistake is a ``ConfigError`` naming the setting and the reason, so ``serve`` and ``worker``
 exit 2 with one readable line instead of starting anyway or failing later as an internal
 error. Checks that need the system (OCR languages installed, the port free) are in
-``briefkasten.startup``. Messages never contain a key or secret, only where it is configured.
+``briefkasten.cli.startup``. Messages never contain a key or secret, only where it is configured.
 
 * **API keys**: each ``gateway.api_keys`` entry is ``KEY`` or ``TENANT:KEY`` (one colon at
   most, a tenant id of a-z, 0-9 and ``-``); a tenant's own ``api_keys`` entries are plain keys.

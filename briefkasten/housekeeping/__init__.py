@@ -1,0 +1,1 @@
+"""Housekeeping: retention sweep, case-system confirmations, the reconciler, periodic threads."""

@@ -1,0 +1,133 @@
+"""The pipeline runner: loads a definition from ``pipelines/*.toml`` and runs its steps on a page.
+
+Every step has one signature, ``step(page: Page, ctx: StepContext) -> Page``: synchronous,
+pure (no globals, intermediate files only under ``ctx.workdir``) and picklable, so a process
+pool can run whole pages. Born-digital PDF pages (``kind == "vector"``) pass every step
+untouched. The runner times each step and records what it did on the page.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from briefkasten.errors import ConfigError
+from briefkasten.model import Page, StepRecord
+
+Step = Callable[[Page, "StepContext"], Page]
+
+#: Step name in a pipeline definition → ``module:function`` below ``briefkasten.pipeline``.
+STEPS: Mapping[str, str] = {
+    "exif_orientation": "images:apply_exif_orientation",
+    "perspective": "geometry:correct_perspective",
+    "deskew": "geometry:deskew",
+    "orientation": "orientation:orient",
+    "estimate_dpi": "images:estimate_dpi",
+    "quality": "quality:assess",
+    "ocr": "ocr:ocr",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What steps need from the settings, made explicit (see ``options_from``)."""
+
+    lang: str = "deu"
+    ocr_timeout: float = 300.0
+    jpeg_quality: int = 90
+    #: Pixels a rendered PDF page may have (``limits.max_render_pixels``).
+    max_render_pixels: int = 36_000_000
+    #: Born-digital pages over these limits are rasterised (``limits.*`` in the settings).
+    max_pixels: int = 80_000_000
+    max_stream_bytes: int = 32 * 1024 * 1024
+    max_page_stream_bytes: int = 128 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """A step's view of the world: its parameters, the options and a private work directory."""
+
+    workdir: Path
+    options: Options
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def param(self, name: str, default: Any) -> Any:
+        return self.params.get(name, default)
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    name: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A parsed pipeline definition: an ordered list of steps with parameters."""
+
+    name: str
+    version: str
+    description: str
+    steps: tuple[StepSpec, ...]
+
+
+def load_pipeline(name: str, directory: Path) -> Pipeline:
+    """Read ``directory/name.toml`` and check that every step it names exists."""
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"invalid pipeline name {name!r}")
+    path = directory / f"{name}.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        known = ", ".join(sorted(p.stem for p in directory.glob("*.toml"))) or "none"
+        raise ConfigError(f"unknown pipeline {name!r} (known: {known})") from exc
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read pipeline {path}: {exc}") from exc
+    steps = []
+    for entry in data.get("steps", []):
+        step_name = entry.get("use")
+        if step_name not in STEPS:
+            raise ConfigError(f"pipeline {name!r}: unknown step {step_name!r}")
+        params = {k: v for k, v in entry.items() if k != "use"}
+        steps.append(StepSpec(step_name, params))
+    return Pipeline(
+        name=data.get("name", name),
+        version=str(data.get("version", "1")),
+        description=data.get("description", ""),
+        steps=tuple(steps),
+    )
+
+
+def check_pipelines(names: Iterable[str], directory: Path) -> None:
+    """Load each named definition once: ``ConfigError`` at startup, not on the first job, if a
+    (tenant's) pipeline is unknown or invalid."""
+    for name in sorted(set(names)):
+        load_pipeline(name, directory)
+
+
+def resolve(step_name: str) -> Step:
+    module_name, _, attr = STEPS[step_name].partition(":")
+    module = importlib.import_module(f"briefkasten.pipeline.{module_name}")
+    step: Step = getattr(module, attr)
+    return step
+
+
+def run_steps(page: Page, pipeline: Pipeline, workdir: Path, options: Options) -> Page:
+    """Run every step of ``pipeline`` on ``page`` in order, recording detail and time."""
+    if page.kind == "vector":
+        return page.evolve(
+            history=(*page.history, StepRecord("born_digital", "page kept unchanged", 0.0))
+        )
+    for spec in pipeline.steps:
+        ctx = StepContext(workdir=workdir, options=options, params=spec.params)
+        started = time.perf_counter()
+        result = resolve(spec.name)(page, ctx)
+        elapsed = (time.perf_counter() - started) * 1000
+        record = StepRecord(spec.name, result.detail or "unchanged", elapsed)
+        page = result.evolve(history=(*result.history, record))
+    return page
