@@ -302,4 +302,4 @@ def test_the_documented_receipt_follows_the_schema() -> None:
     assert example["message_id"] == contract.receipt_message_id_for(example["submission_id"])
     asyncapi = (docs / "asyncapi.yaml").read_text(encoding="utf-8")
     assert "../briefkasten/contract/receipt-v1.schema.json" in asyncapi
-    assert "name: briefkasten.housekeeping.confirmations" in asyncapi
+    assert "name: briefkasten.receipts" in asyncapi
