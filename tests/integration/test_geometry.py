@@ -23,6 +23,7 @@ from samples.generate import (
 from tests.unit import test_geometry as unit_geometry
 from tests.unit.test_geometry import (
     A4,
+    SKEWS,
     page_of,
     to_grey,
     upright_render,
@@ -62,3 +63,11 @@ def test_phone_photo_is_perspective_corrected(ctx: StepContext, kind: str, seed:
     residual = estimate_skew(np.asarray(Image.fromarray(result.image).convert("L")))
     assert residual is not None
     assert abs(residual) < 0.5
+
+
+@pytest.mark.parametrize(("angle", "kind", "font", "border"), SKEWS)
+def test_skew_is_measured_within_tolerance(angle: float, kind: str, font: str, border: str) -> None:
+    skewed = skew(upright_render(kind, 7, font), angle, border=border)
+    measured = estimate_skew(to_grey(skewed))
+    assert measured is not None
+    assert abs(measured - angle) < 0.3

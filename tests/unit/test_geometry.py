@@ -69,14 +69,6 @@ SKEWS = [
 ]
 
 
-@pytest.mark.parametrize(("angle", "kind", "font", "border"), SKEWS)
-def test_skew_is_measured_within_tolerance(angle: float, kind: str, font: str, border: str) -> None:
-    skewed = skew(upright_render(kind, 7, font), angle, border=border)
-    measured = estimate_skew(to_grey(skewed))
-    assert measured is not None
-    assert abs(measured - angle) < 0.3
-
-
 @pytest.mark.parametrize("angle", [-8.0, 1.3])
 def test_skew_of_low_resolution_scans(angle: float) -> None:
     scan = low_resolution(upright_render("mietvertrag", 3), 100)
