@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -171,6 +173,13 @@ class DocumentResult:
     def report_bytes(self) -> bytes:
         """The report as stored and written by ``ingest``: indented UTF-8 JSON."""
         return json.dumps(self.report(), indent=2, ensure_ascii=False).encode("utf-8")
+
+
+def safe_name(name: str) -> str:
+    """The client's file name reduced to harmless metadata (never used as a path)."""
+    name = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name)
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
+    return name[:120] or "upload"
 
 
 @dataclass(frozen=True)

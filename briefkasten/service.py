@@ -43,9 +43,9 @@ from briefkasten.config import MIB, LimitSettings, Settings
 from briefkasten.errors import BrokerError, InputRejected, NotFound, ProcessingError
 from briefkasten.intake import load_submission
 from briefkasten.message import DocumentOutcome, build_message
-from briefkasten.model import DocumentRequest, DocumentResult, Original, Submission
+from briefkasten.model import DocumentRequest, DocumentResult, Original, Submission, safe_name
 from briefkasten.monitoring import Metrics
-from briefkasten.pipeline.document import build_document, safe_name
+from briefkasten.pipeline.document import build_document
 from briefkasten.pipeline.pool import PagePool
 from briefkasten.pipeline.sandbox import CpuBudget
 from briefkasten.status import recorded_status, write_status

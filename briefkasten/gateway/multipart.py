@@ -40,7 +40,7 @@ from briefkasten.intake import (
     check_case_number,
     check_submission_pages,
 )
-from briefkasten.pipeline.document import safe_name
+from briefkasten.model import safe_name
 
 T = TypeVar("T")
 CHUNK = 256 * 1024

@@ -50,7 +50,7 @@ from briefkasten.errors import (
 from briefkasten.gateway.checks import UploadChecks
 from briefkasten.gateway.spool import space_checked
 from briefkasten.intake import IncomingFile
-from briefkasten.pipeline.document import safe_name
+from briefkasten.model import safe_name
 
 log = logging.getLogger("briefkasten.gateway")
 

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import tempfile
 import time
-import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +27,7 @@ from tqdm import tqdm
 from briefkasten.config import Settings
 from briefkasten.config import load as load_settings
 from briefkasten.errors import BriefkastenError, LimitExceeded, ProcessingError
-from briefkasten.model import DocumentResult, Original, PageRef, PageResult, StepRecord
+from briefkasten.model import DocumentResult, Original, PageRef, PageResult, StepRecord, safe_name
 from briefkasten.pipeline.bundle import DocumentMeta, merge, raster_page_pdf, vector_page_pdf
 from briefkasten.pipeline.images import decode
 from briefkasten.pipeline.pdfclean import PageLimits, inspect_page
@@ -320,10 +318,3 @@ def _pdf_page_text(ref: PageRef) -> str:
         return str(pdf[ref.index].get_textpage().get_text_bounded())
     finally:
         pdf.close()
-
-
-def safe_name(name: str) -> str:
-    """The client's file name reduced to harmless metadata (never used as a path)."""
-    name = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name)
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
-    return name[:120] or "upload"
