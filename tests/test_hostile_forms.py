@@ -21,7 +21,7 @@ from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
 from briefkasten.gateway import create_app
 from briefkasten.gateway.middleware import errors, install_log_scrubber
-from briefkasten.monitoring import JsonFormatter
+from briefkasten.monitoring.logs import JsonFormatter
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests import factories

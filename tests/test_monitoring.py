@@ -32,7 +32,8 @@ from briefkasten.broker.local import LocalJobQueue, MemoryJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
 from briefkasten.gateway import create_app
-from briefkasten.monitoring import JsonFormatter, Metrics, TextFormatter
+from briefkasten.monitoring.logs import JsonFormatter, TextFormatter
+from briefkasten.monitoring.metrics import Metrics
 from briefkasten.storage import open_storage
 from briefkasten.worker import Worker, job_queue
 from tests import factories

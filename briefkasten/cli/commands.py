@@ -26,7 +26,8 @@ from briefkasten.cli import startup
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
 from briefkasten.gateway import create_app, security
-from briefkasten.monitoring import Metrics, setup_logging
+from briefkasten.monitoring.logs import setup_logging
+from briefkasten.monitoring.metrics import Metrics
 from briefkasten.pipeline import check_pipelines
 from briefkasten.worker import Worker, distributed, job_queue, open_storage_for, start_in_thread
 

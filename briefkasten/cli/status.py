@@ -26,7 +26,8 @@ import segno
 from briefkasten.broker.dead_letters import LocalDeadLetters, RabbitDeadLetters
 from briefkasten.config import Settings
 from briefkasten.errors import BriefkastenError, ConfigError, TemporaryFailure
-from briefkasten.monitoring import Metrics, summary
+from briefkasten.monitoring import summary
+from briefkasten.monitoring.metrics import Metrics
 from briefkasten.operators import hash_password as make_hash
 from briefkasten.operators import new_totp_secret, totp_uri
 
