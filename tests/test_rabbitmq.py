@@ -13,7 +13,7 @@ import pika
 import pytest
 
 from briefkasten import contract
-from briefkasten.broker.base import Job, MessageUnroutable, OutboundMessage
+from briefkasten.broker.base import Job, OutboundMessage
 from briefkasten.broker.outbox import Outbox, OutboxFlusher
 from briefkasten.broker.rabbitmq import (
     ATTEMPTS_HEADER,
@@ -22,7 +22,7 @@ from briefkasten.broker.rabbitmq import (
     RabbitPublisher,
 )
 from briefkasten.broker.subscriber import RabbitSubscriber, ReceivedMessage
-from briefkasten.errors import BrokerError, InvalidRequest, StorageError
+from briefkasten.errors import BrokerError, InvalidRequest, MessageUnroutable, StorageError
 from tests import rabbit
 from tests.rabbit import rabbit_url, rabbit_vhost  # noqa: F401  (pytest fixtures)
 

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from briefkasten.broker.base import MessageUnroutable, OutboundMessage, Publisher
-from briefkasten.errors import BrokerError, NotFound
+from briefkasten.broker.base import OutboundMessage, Publisher
+from briefkasten.errors import BrokerError, MessageUnroutable, NotFound
 
 log = logging.getLogger("briefkasten.outbox")
 
@@ -333,6 +333,16 @@ def cli_replay(outbox: Outbox, message_id: str) -> str:
     before = outbox.get(message_id).state
     outbox.replay(message_id)
     return f"{message_id}: {before} -> pending"
+
+
+def count_pending(directory: Path) -> int:
+    """Messages waiting in the outbox at ``directory``, for the metrics: counted without
+    creating anything; an outbox not created yet or unreadable counts as 0."""
+    try:
+        folder = (Path(directory) / "pending").absolute()
+        return sum(1 for p in folder.iterdir() if p.suffix == ".json")
+    except OSError:  # not created yet (nothing sent), or unreadable: nothing to count
+        return 0
 
 
 def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
