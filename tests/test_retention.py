@@ -31,7 +31,11 @@ from briefkasten.config import Settings, TenantSettings
 from briefkasten.errors import InvalidRequest, NotFound
 from briefkasten.gateway import create_app
 from briefkasten.housekeeping import retention
-from briefkasten.housekeeping.confirmations import ReceiptListener, handle_receipt, receipt_message
+from briefkasten.housekeeping.confirmations import (
+    ConfirmationListener,
+    confirmation_message,
+    handle_confirmation,
+)
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake
 from briefkasten.model import Submission
 from briefkasten.storage import layout, open_storage
@@ -284,22 +288,24 @@ def test_sweep_against_s3(s3_url: str, tmp_path: Path, settings: Settings) -> No
     assert status(storage, confirmed)["status"] == "deleted"
 
 
-def test_receipt_message_follows_its_contract() -> None:
-    message = receipt_message(TENANT, "a" * 32)
+def test_confirmation_message_follows_its_contract() -> None:
+    message = confirmation_message(TENANT, "a" * 32)
     body = json.loads(message.body)
-    contract.validate_receipt(body)
+    contract.validate_confirmation(body)
     assert message.routing_key == TENANT
-    assert message.message_id == body["message_id"] == contract.receipt_message_id_for("a" * 32)
+    assert (
+        message.message_id == body["message_id"] == contract.confirmation_message_id_for("a" * 32)
+    )
     with pytest.raises(InvalidRequest):
-        contract.validate_receipt({**body, "extra": "x"})
+        contract.validate_confirmation({**body, "extra": "x"})
 
 
-def receipt_settings(settings: Settings, url: str) -> Settings:
+def confirmation_settings(settings: Settings, url: str) -> Settings:
     broker = dataclasses.replace(
         settings.broker,
         amqp_url=url,
-        receipts_exchange=unique("receipts"),
-        receipts_queue=unique("receipts-q"),
+        confirmations_exchange=unique("receipts"),
+        confirmations_queue=unique("receipts-q"),
     )
     return dataclasses.replace(settings, broker=broker)
 
@@ -323,7 +329,7 @@ def dead_count(url: str, queue: str) -> int:
 def test_confirm_over_the_receipts_exchange(
     rabbit_url: str, tmp_path: Path, settings: Settings
 ) -> None:
-    settings = receipt_settings(settings, rabbit_url)
+    settings = confirmation_settings(settings, rabbit_url)
     broker = settings.broker
     storage = make_storage("file", tmp_path)
     submission = receive(storage, tmp_path, b"amqp")
@@ -335,11 +341,13 @@ def test_confirm_over_the_receipts_exchange(
         json.dumps(manifest.to_json()).encode(),
         content_type="application/json",
     )
-    RabbitSubscriber(rabbit_url, broker.receipts_exchange, broker.receipts_queue).declare()
-    listener = ReceiptListener(storage, settings).start()
-    publisher = RabbitPublisher(rabbit_url, broker.receipts_exchange)
+    RabbitSubscriber(
+        rabbit_url, broker.confirmations_exchange, broker.confirmations_queue
+    ).declare()
+    listener = ConfirmationListener(storage, settings).start()
+    publisher = RabbitPublisher(rabbit_url, broker.confirmations_exchange)
     try:
-        publisher.publish(receipt_message(TENANT, submission.submission_id))
+        publisher.publish(confirmation_message(TENANT, submission.submission_id))
         # consume --ack: save, verify, then confirm on the receipts exchange
         save_and_confirm(message, storage, tmp_path / "into", publisher)
         wait_for(lambda: retention.confirmation(storage, TENANT, SUBMISSION) is not None)
@@ -347,11 +355,11 @@ def test_confirm_over_the_receipts_exchange(
             lambda: retention.confirmation(storage, TENANT, submission.submission_id) is not None
         )
         # a foreign routing key, an unknown submission, garbage: dead-lettered, not recorded
-        body = json.loads(receipt_message(TENANT, "c" * 32).body)
+        body = json.loads(confirmation_message(TENANT, "c" * 32).body)
         publisher.publish(OutboundMessage("x1", "jc-other", json.dumps(body).encode()))
         publisher.publish(OutboundMessage("x2", TENANT, json.dumps(body).encode()))
         publisher.publish(OutboundMessage("x3", TENANT, b"not json"))
-        wait_for(lambda: dead_count(rabbit_url, broker.receipts_queue) == 3)
+        wait_for(lambda: dead_count(rabbit_url, broker.confirmations_queue) == 3)
     finally:
         publisher.close()
         listener.stop()
@@ -361,28 +369,28 @@ def test_confirm_over_the_receipts_exchange(
     assert retention.confirmation(storage, TENANT, "c" * 32) is None
 
 
-def test_handle_receipt_checks_the_routing_key(tmp_path: Path, settings: Settings) -> None:
+def test_handle_confirmation_checks_the_routing_key(tmp_path: Path, settings: Settings) -> None:
     from briefkasten.broker.subscriber import ReceivedMessage
 
     storage = make_storage("memory", tmp_path)
     submission = receive(storage, tmp_path, b"rk")
-    message = receipt_message(TENANT, submission.submission_id)
+    message = confirmation_message(TENANT, submission.submission_id)
     with pytest.raises(InvalidRequest):
-        handle_receipt(ReceivedMessage(None, "jc-other", message.body), storage, settings)
-    handle_receipt(ReceivedMessage(None, TENANT, message.body), storage, settings)
+        handle_confirmation(ReceivedMessage(None, "jc-other", message.body), storage, settings)
+    handle_confirmation(ReceivedMessage(None, TENANT, message.body), storage, settings)
     assert retention.confirmation(storage, TENANT, submission.submission_id) is not None
 
 
-def test_the_documented_receipt_follows_the_schema() -> None:
+def test_the_documented_confirmation_follows_the_schema() -> None:
     docs = Path(__file__).resolve().parent.parent / "docs"
     text = (docs / "contract.md").read_text(encoding="utf-8")
-    section = text[text.index("## Confirming receipt") :]
+    section = text[text.index("## Confirming storage") :]
     block = section[
         section.index("```json") + 7 : section.index("```", section.index("```json") + 7)
     ]
     example = json.loads(block)
-    contract.validate_receipt(example)
-    assert example["message_id"] == contract.receipt_message_id_for(example["submission_id"])
+    contract.validate_confirmation(example)
+    assert example["message_id"] == contract.confirmation_message_id_for(example["submission_id"])
     asyncapi = (docs / "asyncapi.yaml").read_text(encoding="utf-8")
     assert "../briefkasten/contract/receipt-v1.schema.json" in asyncapi
     assert "name: briefkasten.receipts" in asyncapi

@@ -26,6 +26,12 @@ ALIASES = {
     "BRIEFKASTEN_AMQP_URL": ("broker", "amqp_url"),
     "BRIEFKASTEN_API_KEYS": ("gateway", "api_keys"),
 }
+#: Keys renamed, ``(section, old key)`` → new key: the old key (in the file, and its
+#: ``BRIEFKASTEN_<SECTION>_<OLD>`` variable) is still accepted where the new one is not given.
+RENAMED = {
+    ("broker", "receipts_exchange"): "confirmations_exchange",
+    ("broker", "receipts_queue"): "confirmations_queue",
+}
 #: What an operator may do: ``read`` looks, ``operator`` also retries and discards.
 OPERATOR_ROLES = ("read", "operator")
 
@@ -102,6 +108,11 @@ def _operators(given: Any, env: Mapping[str, str]) -> tuple[OperatorSettings, ..
 def _build(cls: type, section: str, given: dict[str, Any], env: Mapping[str, str]) -> Any:
     hints = get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
+    old_names = {new: old for (sec, old), new in RENAMED.items() if sec == section}
+    given = dict(given)
+    for new, old in old_names.items():
+        if old in given:
+            given.setdefault(new, given.pop(old))
     unknown = set(given) - names
     if unknown:
         raise ConfigError(f"unknown keys in [{section}]: {', '.join(sorted(unknown))}")
@@ -109,7 +120,8 @@ def _build(cls: type, section: str, given: dict[str, Any], env: Mapping[str, str
     aliases = {key: alias for alias, (sec, key) in ALIASES.items() if sec == section}
     for name in names:
         var = f"BRIEFKASTEN_{section}_{name}".upper()
-        raw = env.get(var, env.get(aliases.get(name, ""), given.get(name)))
+        old_var = f"BRIEFKASTEN_{section}_{old_names[name]}".upper() if name in old_names else ""
+        raw = env.get(var, env.get(old_var, env.get(aliases.get(name, ""), given.get(name))))
         if raw is None:
             continue
         values[name] = _coerce(raw, hints[name], var)

@@ -159,8 +159,21 @@ class BrokerSettings:
     retry_max_delay: float = 300.0
     outbox_dir: Path = Path("var/outbox")
     journal_dir: Path = Path("var/journal")
-    receipts_exchange: str = "briefkasten.receipts"
-    receipts_queue: str = "briefkasten.receipts"
+    #: Where case systems send their confirmations ("stored in the e-file"), and the workers'
+    #: queue on it. The AMQP names predate the rename and stay (case systems rely on them); the
+    #: keys ``receipts_exchange`` / ``receipts_queue`` are still read as deprecated aliases.
+    confirmations_exchange: str = "briefkasten.receipts"
+    confirmations_queue: str = "briefkasten.receipts"
+
+    @property
+    def receipts_exchange(self) -> str:
+        """Deprecated name of ``confirmations_exchange``."""
+        return self.confirmations_exchange
+
+    @property
+    def receipts_queue(self) -> str:
+        """Deprecated name of ``confirmations_queue``."""
+        return self.confirmations_queue
 
 
 @dataclass(frozen=True)
