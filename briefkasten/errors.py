@@ -20,6 +20,8 @@ operators and logs. Messages never contain document content.
     │   │   └── RequestTimeout            HTTP 408 (the body stalled or took too long)
     │   └── QuotaExceeded                 HTTP 413 (unfinished resumable uploads of one owner)
     ├── Unauthorized                      exit 2, HTTP 401, not retried
+    │   ├── LinkExpired                   the upload link's expiry date has passed
+    │   └── LinkRevoked                   the job center revoked the upload link
     ├── Forbidden                         exit 2, HTTP 403, not retried (e.g. a foreign Origin)
     ├── RateLimited                       HTTP 429, retried later (too many requests)
     ├── NotFound                          exit 2, HTTP 404, not retried
@@ -202,6 +204,24 @@ class Unauthorized(BriefkastenError):
     http_status = 401
     retry = False
     message_de = "Sie sind nicht angemeldet oder der Link ist nicht mehr gültig."
+
+
+class LinkExpired(Unauthorized):
+    """The upload link's expiry date has passed."""
+
+    code = "link_expired"
+    message_de = (
+        "Dieser Link ist abgelaufen. Bitte fragen Sie beim Jobcenter nach einem neuen Link."
+    )
+
+
+class LinkRevoked(Unauthorized):
+    """The upload link was revoked by the job center."""
+
+    code = "link_revoked"
+    message_de = (
+        "Dieser Link gilt nicht mehr. Bitte fragen Sie beim Jobcenter nach einem neuen Link."
+    )
 
 
 class Forbidden(BriefkastenError):

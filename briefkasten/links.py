@@ -26,7 +26,14 @@ import segno
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from briefkasten.config import LinkSettings, Settings
-from briefkasten.errors import ConfigError, InvalidRequest, NotFound, Unauthorized
+from briefkasten.errors import (
+    ConfigError,
+    InvalidRequest,
+    LinkExpired,
+    LinkRevoked,
+    NotFound,
+    Unauthorized,
+)
 from briefkasten.intake import check_case_number
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
@@ -38,24 +45,6 @@ DAY = 86_400
 QR_PNG_SCALE = 10
 QR_SVG_SCALE = 4
 EXPIRES = re.compile(r"^([0-9]{1,4})d?$")
-
-
-class LinkExpired(Unauthorized):
-    """The upload link's expiry date has passed."""
-
-    code = "link_expired"
-    message_de = (
-        "Dieser Link ist abgelaufen. Bitte fragen Sie beim Jobcenter nach einem neuen Link."
-    )
-
-
-class LinkRevoked(Unauthorized):
-    """The upload link was revoked by the job center."""
-
-    code = "link_revoked"
-    message_de = (
-        "Dieser Link gilt nicht mehr. Bitte fragen Sie beim Jobcenter nach einem neuen Link."
-    )
 
 
 @dataclass(frozen=True)
