@@ -310,31 +310,6 @@ class OutboxFlusher:
         return random.uniform(ceiling / 2, ceiling)
 
 
-def cli_list(outbox: Outbox, state: State | None = None) -> list[str]:
-    """``briefkasten outbox list``: one line per message, oldest first."""
-    lines = []
-    for e in outbox.list(state):
-        error = f"  last error: {e.last_error}" if e.last_error else ""
-        line = f"{e.message.message_id}  {e.state:<7}  {e.created_at}  {e.message.routing_key}"
-        lines.append(line + error)
-    return lines
-
-
-def cli_show(outbox: Outbox, message_id: str) -> str:
-    """``briefkasten outbox show ID``: the entry with its decoded body, as indented JSON."""
-    data = outbox.get(message_id).to_json()
-    with contextlib.suppress(ValueError):
-        data["body"] = json.loads(data["body"])
-    return json.dumps(data, indent=2, ensure_ascii=False)
-
-
-def cli_replay(outbox: Outbox, message_id: str) -> str:
-    """``briefkasten outbox replay ID``: back to pending; the flusher publishes it again."""
-    before = outbox.get(message_id).state
-    outbox.replay(message_id)
-    return f"{message_id}: {before} -> pending"
-
-
 def count_pending(directory: Path) -> int:
     """Messages waiting in the outbox at ``directory``, for the metrics: counted without
     creating anything; an outbox not created yet or unreadable counts as 0."""
