@@ -179,9 +179,10 @@ class BrokerSettings:
 @dataclass(frozen=True)
 class RetentionSettings:
     """Deletion after hand-over (Löschfristen): a submission's originals and results are
-    deleted ``grace_days`` after the case software confirmed receipt, or ``max_days`` after it
-    was received if no confirmation came. Workers (and ``serve`` in embedded mode) sweep every
-    ``sweep_interval_s`` seconds (0 = only ``briefkasten retention run``)."""
+    deleted ``grace_days`` after the case software confirmed that it stored them, or
+    ``max_days`` after it was received if no confirmation came. Workers (and ``serve`` in
+    embedded mode) sweep every ``sweep_interval_s`` seconds (0 = only ``briefkasten retention
+    run``)."""
 
     grace_days: int = 7
     max_days: int = 90
