@@ -237,17 +237,18 @@ def worker_child(submission_id: str) -> None:
     from multiprocessing import forkserver
 
     from briefkasten import config
+    from briefkasten.broker import open_job_queue
     from briefkasten.broker.base import Job
     from briefkasten.pipeline.sandbox import PRELOAD
     from briefkasten.storage import open_storage
-    from briefkasten.worker import Worker, job_queue
+    from briefkasten.worker import Worker
 
     settings = config.load()
     journal = Path(f"journal-{submission_id}").absolute()
     broker = dataclasses.replace(settings.broker, journal_dir=journal)
     settings = dataclasses.replace(settings, broker=broker)
     spies = Spies()
-    queue = job_queue(settings)
+    queue = open_job_queue(settings)
     queue.enqueue(Job(f"bench-{submission_id}", submission_id, common.TENANT))
     multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
     forkserver.ensure_running()  # the Sandbox's fork server: started now, to read it before

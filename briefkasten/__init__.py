@@ -4,6 +4,8 @@ The public API: ``ingest()`` builds one document, ``load_settings()`` reads the 
 plus the models and the error hierarchy.
 """
 
+import importlib.metadata
+
 from briefkasten.config import Settings
 from briefkasten.config import load as load_settings
 from briefkasten.errors import (
@@ -22,7 +24,7 @@ from briefkasten.model import DocumentResult, Original, PageResult
 from briefkasten.pipeline.document import ingest
 from briefkasten.pipeline.pool import PagePool
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("briefkasten")
 
 __all__ = [
     "BriefkastenError",

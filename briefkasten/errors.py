@@ -39,8 +39,19 @@ operators and logs. Messages never contain document content.
         ├── StorageError                  object storage (files or S3)
         ├── SpoolFull                     the gateway's spool disk or global upload quota is full
         ├── BrokerError                   RabbitMQ or the outbox
+        │   └── MessageUnroutable         no queue is bound for one message (it stays pending)
         └── ScanUnavailable               clamd cannot be reached (scan fails closed)
             └── ScanFailed                clamd answered with an error (never bypassed)
+
+    Verdict                               internal, not an error: never leaves the pipeline
+    ├── StreamTooLarge                    a PDF stream decodes past its budget (or cannot be
+    │                                     measured): the caller decides what that means
+    └── UnsafeContent                     a born-digital page must be rasterised, not copied
+
+``Verdict`` is a second root on purpose: its classes are results of measuring that the
+pipeline raises and catches itself (``pipeline.streams``, ``pdfcopy``, ``pdfclean``,
+``pdfcost``). They are not ``BriefkastenError``: no edge ever maps them to an exit code or an
+HTTP status, and one that escaped would be an unforeseen error (a bug), as before.
 """
 
 from __future__ import annotations
@@ -330,6 +341,16 @@ class BrokerError(TemporaryFailure):
     code = "broker_unavailable"
 
 
+class MessageUnroutable(BrokerError):
+    """The broker accepted the connection but no queue is bound for this routing key.
+
+    Only this message is affected: it stays in the outbox and is retried later, while the
+    messages after it are still published.
+    """
+
+    code = "message_unroutable"
+
+
 class ScanUnavailable(TemporaryFailure):
     """The malware scanner (clamd) cannot be reached; uploads wait until it is back (fail
     closed) unless ``scan.fail_open`` is set."""
@@ -393,3 +414,18 @@ class WrongContentType(InvalidRequest):
 
     code = "wrong_content_type"
     http_status = 415
+
+
+# ------------------------------------------------------------------- verdicts (pipeline only)
+
+
+class Verdict(Exception):
+    """Base of the pipeline's internal verdicts: control flow, never an error of an edge."""
+
+
+class StreamTooLarge(Verdict):  # a result of measuring, caught by the caller
+    """The stream decodes to more than the budget, or its filter cannot be measured."""
+
+
+class UnsafeContent(Verdict):  # a verdict, not an error: rasterise the page
+    """The page must be rasterised; ``args[0]`` says why (no content, no names)."""

@@ -44,7 +44,7 @@ from briefkasten.errors import BrokerError, InputRejected, NotFound, ProcessingE
 from briefkasten.intake import load_submission
 from briefkasten.message import DocumentOutcome, build_message
 from briefkasten.model import DocumentRequest, DocumentResult, Original, Submission, safe_name
-from briefkasten.monitoring import Metrics
+from briefkasten.monitoring.metrics import Metrics
 from briefkasten.pipeline.document import build_document
 from briefkasten.pipeline.pool import PagePool
 from briefkasten.pipeline.sandbox import CpuBudget

@@ -7,7 +7,7 @@ loop over the on-disk job journal, inside ``briefkasten serve``; a restart resum
 jobs. Either way, pages run in a warm ``PagePool`` and an outbox flusher keeps retrying
 messages RabbitMQ did not confirm; a retention ``Sweeper`` deletes handed-over submissions, a
 ``Reconciler`` queues what was never queued (or got stuck) and deletes orphaned originals and,
-with RabbitMQ, a ``ReceiptListener`` records the case systems' receipt confirmations. A job that
+with RabbitMQ, a ``ConfirmationListener`` records the case systems' confirmations. A job that
 fails is recorded in the submission's status: ``received`` while it waits for a retry, ``failed``
 (with the error code) once it is dead-lettered.
 """
@@ -16,62 +16,25 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from briefkasten.broker.base import Action, Job, JobQueue, Publisher
+from briefkasten.broker import distributed, publisher_factory
+from briefkasten.broker.base import Action, Job, JobQueue
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox, OutboxFlusher
-from briefkasten.broker.rabbitmq import RabbitJobQueue, RabbitPublisher
+from briefkasten.broker.rabbitmq import RabbitJobQueue
 from briefkasten.config import Settings
-from briefkasten.housekeeping.confirmations import ReceiptListener
+from briefkasten.housekeeping.confirmations import ConfirmationListener
 from briefkasten.housekeeping.periodic import Background
 from briefkasten.housekeeping.reconcile import Reconciler
 from briefkasten.housekeeping.retention import Sweeper
-from briefkasten.monitoring import Metrics
+from briefkasten.monitoring.metrics import Metrics
 from briefkasten.pipeline.pool import PagePool
 from briefkasten.pipeline.sandbox import page_bounds
 from briefkasten.service import Services, deliver, record_failure
-from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 
 log = logging.getLogger("briefkasten.worker")
-
-
-def distributed(settings: Settings) -> bool:
-    return bool(settings.broker.amqp_url)
-
-
-def open_storage_for(settings: Settings) -> Storage:
-    return open_storage(settings.storage.resolved_url(), sse=settings.storage.sse)
-
-
-def job_queue(settings: Settings, *, recover: bool = True) -> LocalJobQueue | RabbitJobQueue:
-    """The queue jobs go through: RabbitMQ when configured, else the local journal."""
-    broker = settings.broker
-    if distributed(settings):
-        return RabbitJobQueue(
-            broker.amqp_url,
-            broker.work_queue,
-            max_attempts=broker.max_attempts,
-            job_retry_delay=broker.retry_delay,
-            job_retry_max_delay=broker.retry_max_delay,
-        )
-    return LocalJobQueue(
-        broker.journal_dir.absolute(),
-        max_attempts=broker.max_attempts,
-        recover=recover,
-        job_retry_delay=broker.retry_delay,
-        job_retry_max_delay=broker.retry_max_delay,
-    )
-
-
-def publisher_factory(settings: Settings) -> Callable[[], Publisher] | None:
-    """Makes a RabbitMQ publisher (one per thread), or ``None``: the outbox is the sink."""
-    if not distributed(settings):
-        return None
-    url, exchange = settings.broker.amqp_url, settings.broker.exchange
-    return lambda: RabbitPublisher(url, exchange)
 
 
 @dataclass
@@ -128,7 +91,7 @@ class Worker:
 def start_housekeeping(
     settings: Settings, storage: Storage, outbox: Outbox, jobs: JobQueue | None = None
 ) -> list[Background]:
-    """Retention: the periodic sweep, and (with RabbitMQ) the receipts listener; with ``jobs``
+    """Retention: the periodic sweep, and (with RabbitMQ) the confirmations listener; with ``jobs``
     the reconciler, which queues into it what was never queued or got stuck."""
     tasks: list[Background] = []
     if jobs is not None and settings.reconcile.interval_s > 0:
@@ -138,7 +101,7 @@ def start_housekeeping(
         interval = settings.retention.sweep_interval_s
         tasks.append(Sweeper(storage, settings, outbox, interval=interval).start())
     if distributed(settings):
-        tasks.append(ReceiptListener(storage, settings).start())
+        tasks.append(ConfirmationListener(storage, settings).start())
     return tasks
 
 

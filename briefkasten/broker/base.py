@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from briefkasten.errors import BriefkastenError, BrokerError, InvalidRequest
+from briefkasten.errors import BriefkastenError, InvalidRequest
 
 #: What a consumer does with a job whose handler raised.
 Action = Literal["retry", "dead"]
@@ -26,16 +26,6 @@ Handler = Callable[["Job"], None]
 #: never a message, which may name a file). The worker records it in the submission's status.
 FailureHook = Callable[["Job", Action, str], None]
 _MAX_REASON = 500
-
-
-class MessageUnroutable(BrokerError):
-    """The broker accepted the connection but no queue is bound for this routing key.
-
-    Only this message is affected: it stays in the outbox and is retried later, while the
-    messages after it are still published. (Could move to ``errors.py``.)
-    """
-
-    code = "message_unroutable"
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,10 @@ from typing import Any
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
+from briefkasten.broker.amqp import ATTEMPTS_HEADER, PERSISTENT, REASON_HEADER, Link
 from briefkasten.broker.base import Job
-from briefkasten.broker.local import LocalJobQueue
-from briefkasten.broker.rabbitmq import ATTEMPTS_HEADER, PERSISTENT, REASON_HEADER, _Link
-from briefkasten.errors import BrokerError, InvalidRequest
+from briefkasten.broker.local import LocalJobQueue, dead_letter_files
+from briefkasten.errors import InvalidRequest
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class RabbitDeadLetters:
     def __init__(self, url: str, work_queue: str) -> None:
         self.queue = work_queue
         self.dead = f"{work_queue}.dead"
-        self._link = _Link(url, lambda channel: None, 0, 0.2)
+        self._link = Link(url, lambda channel: None, 0, 0.2)
 
     def list(self, limit: int | None = None) -> DeadJobs:
         return self._walk("listing dead letters", lambda job: False, None, limit)[0]
@@ -183,15 +183,8 @@ class LocalDeadLetters:
         pass
 
     def _entries(self) -> _Entries:
-        folder = self.directory / "dead"
-        if not folder.is_dir():
-            return []
-        try:
-            paths = sorted(p for p in folder.iterdir() if p.suffix == ".json")
-        except OSError as exc:
-            raise BrokerError(f"cannot read job journal: {exc}", source="journal") from exc
         entries = []
-        for path in paths:
+        for path in dead_letter_files(self.directory):
             with contextlib.suppress(FileNotFoundError):
                 raw = path.read_bytes()
                 try:

@@ -1,7 +1,9 @@
 """Embedded mode: a durable on-disk job journal and the ``StubPublisher`` test double.
 
 The journal is a directory with ``pending/``, ``claimed/`` and ``dead/``; each job is one
-JSON file named ``<enqueue time ns>-<job id>.json`` so names sort in arrival order. ``claim``
+JSON file named ``<enqueue time ns>-<job id>.json`` so names sort in arrival order. Only this
+module knows those folders: metrics and dead letters read them through ``count_jobs`` and
+``dead_letter_files``. ``claim``
 moves a file from pending to claimed with one atomic rename (safe when several processes
 claim from the same journal); ``done`` removes it. On restart the owner calls ``recover()``
 (the constructor does by default): claimed-but-unfinished jobs go back to pending, so a crash
@@ -25,7 +27,6 @@ from briefkasten.broker.base import (
     FailureHook,
     Handler,
     Job,
-    MessageUnroutable,
     OutboundMessage,
     backoff,
     failure_action,
@@ -34,7 +35,7 @@ from briefkasten.broker.base import (
     tell,
 )
 from briefkasten.broker.outbox import write_atomic
-from briefkasten.errors import BrokerError
+from briefkasten.errors import BrokerError, MessageUnroutable
 
 log = logging.getLogger("briefkasten.journal")
 
@@ -186,6 +187,32 @@ class LocalJobQueue:
             return sorted(p.name for p in (self.directory / sub).iterdir() if p.suffix == ".json")
         except OSError as exc:
             raise BrokerError(f"cannot read job journal: {exc}", source="journal") from exc
+
+
+def count_jobs(journal_dir: Path) -> tuple[int, int]:
+    """(pending, dead) jobs in the journal at ``journal_dir``, for the metrics: counted without
+    creating, claiming or recovering anything; a folder not created yet (nothing queued) or
+    unreadable counts as 0."""
+    return _count(Path(journal_dir) / "pending"), _count(Path(journal_dir) / "dead")
+
+
+def dead_letter_files(journal_dir: Path) -> list[Path]:
+    """The journal's dead jobs (one JSON file each, oldest first); none before the journal
+    exists. ``BrokerError`` if the folder cannot be read."""
+    folder = Path(journal_dir) / "dead"
+    if not folder.is_dir():
+        return []
+    try:
+        return sorted(p for p in folder.iterdir() if p.suffix == ".json")
+    except OSError as exc:
+        raise BrokerError(f"cannot read job journal: {exc}", source="journal") from exc
+
+
+def _count(directory: Path) -> int:
+    try:
+        return sum(1 for p in directory.absolute().iterdir() if p.suffix == ".json")
+    except OSError:  # not created yet (nothing queued), or unreadable: nothing to count
+        return 0
 
 
 def _due(name: str) -> int:

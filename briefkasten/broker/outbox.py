@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from briefkasten.broker.base import MessageUnroutable, OutboundMessage, Publisher
-from briefkasten.errors import BrokerError, NotFound
+from briefkasten.broker.base import OutboundMessage, Publisher
+from briefkasten.errors import BrokerError, MessageUnroutable, NotFound
 
 log = logging.getLogger("briefkasten.outbox")
 
@@ -310,29 +310,14 @@ class OutboxFlusher:
         return random.uniform(ceiling / 2, ceiling)
 
 
-def cli_list(outbox: Outbox, state: State | None = None) -> list[str]:
-    """``briefkasten outbox list``: one line per message, oldest first."""
-    lines = []
-    for e in outbox.list(state):
-        error = f"  last error: {e.last_error}" if e.last_error else ""
-        line = f"{e.message.message_id}  {e.state:<7}  {e.created_at}  {e.message.routing_key}"
-        lines.append(line + error)
-    return lines
-
-
-def cli_show(outbox: Outbox, message_id: str) -> str:
-    """``briefkasten outbox show ID``: the entry with its decoded body, as indented JSON."""
-    data = outbox.get(message_id).to_json()
-    with contextlib.suppress(ValueError):
-        data["body"] = json.loads(data["body"])
-    return json.dumps(data, indent=2, ensure_ascii=False)
-
-
-def cli_replay(outbox: Outbox, message_id: str) -> str:
-    """``briefkasten outbox replay ID``: back to pending; the flusher publishes it again."""
-    before = outbox.get(message_id).state
-    outbox.replay(message_id)
-    return f"{message_id}: {before} -> pending"
+def count_pending(directory: Path) -> int:
+    """Messages waiting in the outbox at ``directory``, for the metrics: counted without
+    creating anything; an outbox not created yet or unreadable counts as 0."""
+    try:
+        folder = (Path(directory) / "pending").absolute()
+        return sum(1 for p in folder.iterdir() if p.suffix == ".json")
+    except OSError:  # not created yet (nothing sent), or unreadable: nothing to count
+        return 0
 
 
 def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:

@@ -13,7 +13,7 @@ import contextlib
 import pika
 import pika.exceptions
 
-from briefkasten.broker.rabbitmq import parameters
+from briefkasten.broker.amqp import parameters
 from briefkasten.errors import BrokerError
 
 NOT_FOUND = 404

@@ -1,5 +1,6 @@
 """RabbitMQ adapters (pika 1.x ``BlockingConnection``): the publisher and the work queue.
 
+The connection itself (bounded timeouts, reconnecting calls) is ``broker.amqp.Link``.
 Threads: a pika connection is not thread-safe. Each adapter opens its connection lazily in
 the thread that first uses it and only that thread may touch it; used from another thread,
 the adapter abandons the old connection and opens a new one there. Keep one adapter per
@@ -17,19 +18,17 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
+from briefkasten.broker.amqp import ATTEMPTS_HEADER, PERSISTENT, REASON_HEADER, Link, describe
 from briefkasten.broker.base import (
     FailureHook,
     Handler,
     Job,
-    MessageUnroutable,
     OutboundMessage,
     backoff,
     failure_action,
@@ -37,102 +36,20 @@ from briefkasten.broker.base import (
     log_reason,
     tell,
 )
-from briefkasten.errors import BrokerError, ConfigError
+from briefkasten.errors import BrokerError
 
 log = logging.getLogger("briefkasten.rabbitmq")
-T = TypeVar("T")
-
-#: Small, bounded connection settings; a value given in the URL's query string wins.
-DEFAULTS: dict[str, float] = {
-    "connection_attempts": 1,
-    "retry_delay": 0.5,
-    "socket_timeout": 5.0,
-    "stack_timeout": 10.0,
-    "blocked_connection_timeout": 30.0,
-}
-PERSISTENT = 2
-REASON_HEADER = "x-briefkasten-reason"
 #: The code recorded when a job is buried because its workers kept disappearing.
 WORKER_LOST = "worker_lost"
-ATTEMPTS_HEADER = "x-briefkasten-attempts"
 
-
-def parameters(url: str) -> pika.URLParameters:
-    """``pika.URLParameters`` for ``url`` with our bounded timeouts filled in."""
-    try:
-        params = pika.URLParameters(url)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"invalid AMQP URL: {exc}") from exc
-    given = parse_qs(urlsplit(url).query)
-    for name, value in DEFAULTS.items():
-        if name not in given:
-            setattr(params, name, type(getattr(params, name) or value)(value))
-    return params
-
-
-class _Link:
-    """One connection + confirm-mode channel, owned by one thread, with retrying calls."""
-
-    def __init__(
-        self, url: str, setup: Callable[[BlockingChannel], None], retries: int, delay: float
-    ) -> None:
-        self._params = parameters(url)
-        self._setup = setup
-        self._retries = retries
-        self._delay = delay
-        self._connection: pika.BlockingConnection | None = None
-        self._channel: BlockingChannel | None = None
-        self._owner: int | None = None
-
-    def channel(self) -> BlockingChannel:
-        if self._owner is not None and self._owner != threading.get_ident():
-            log.warning("AMQP connection used from a new thread; opening another one there")
-            self._connection = self._channel = None
-        if self._channel is None or not self._channel.is_open:
-            self.reset()
-            self._connection = pika.BlockingConnection(self._params)
-            self._owner = threading.get_ident()
-            channel = self._connection.channel()
-            channel.confirm_delivery()
-            self._setup(channel)
-            self._channel = channel
-        return self._channel
-
-    @property
-    def connection(self) -> pika.BlockingConnection:
-        assert self._connection is not None
-        return self._connection
-
-    def call(self, what: str, action: Callable[[BlockingChannel], T]) -> T:
-        """Run ``action`` on the channel, reconnecting up to ``retries`` times."""
-        last: Exception | None = None
-        for attempt in range(self._retries + 1):
-            if attempt:
-                time.sleep(min(self._delay * 2 ** (attempt - 1), 5.0))
-            try:
-                return action(self.channel())
-            except pika.exceptions.UnroutableError as exc:
-                raise MessageUnroutable(f"{what}: no queue is bound for it", source="amqp") from exc
-            except pika.exceptions.ChannelClosedByBroker as exc:
-                self.reset()
-                if exc.reply_code in (403, 404, 406):
-                    raise ConfigError(f"{what}: {exc.reply_text}", source="amqp") from exc
-                last = exc
-            except (pika.exceptions.AMQPError, OSError) as exc:
-                self.reset()
-                last = exc
-        raise BrokerError(f"{what} failed: {_describe(last)}", source="amqp") from last
-
-    def reset(self) -> None:
-        """Close (if this thread owns it) and forget the connection."""
-        connection, self._connection, self._channel = self._connection, None, None
-        if connection is not None and self._owner == threading.get_ident():
-            try:
-                if connection.is_open:
-                    connection.close()
-            except (pika.exceptions.AMQPError, OSError):
-                pass
-        self._owner = None
+__all__ = [
+    "ATTEMPTS_HEADER",
+    "PERSISTENT",
+    "REASON_HEADER",
+    "WORKER_LOST",
+    "RabbitJobQueue",
+    "RabbitPublisher",
+]
 
 
 class RabbitPublisher:
@@ -154,7 +71,7 @@ class RabbitPublisher:
     ) -> None:
         self.exchange = exchange
         self.mandatory = mandatory
-        self._link = _Link(url, self._declare, retries, retry_delay)
+        self._link = Link(url, self._declare, retries, retry_delay)
 
     def _declare(self, channel: BlockingChannel) -> None:
         channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
@@ -223,8 +140,8 @@ class RabbitJobQueue:
         self.max_attempts = max(1, max_attempts)
         self.job_retry_delay = job_retry_delay
         self.job_retry_max_delay = job_retry_max_delay
-        self._link = _Link(url, self._declare, retries, retry_delay)
-        self._sender_link = _Link(url, self._declare, retries, retry_delay)
+        self._link = Link(url, self._declare, retries, retry_delay)
+        self._sender_link = Link(url, self._declare, retries, retry_delay)
         self._sender: concurrent.futures.ThreadPoolExecutor | None = None
         self._sender_lock = threading.Lock()
         self._on_failure: FailureHook | None = None
@@ -295,9 +212,9 @@ class RabbitJobQueue:
                     if not reconnect:
                         if isinstance(exc, BrokerError):
                             raise
-                        raise BrokerError(f"consuming: {_describe(exc)}", source="amqp") from exc
+                        raise BrokerError(f"consuming: {describe(exc)}", source="amqp") from exc
                     failures += 1
-                    log.warning("work queue unavailable (%s); reconnecting", _describe(exc))
+                    log.warning("work queue unavailable (%s); reconnecting", describe(exc))
                     stop.wait(min(max_backoff, 0.2 * 2 ** min(failures, 10)))
         self._link.reset()
         return int(state["handled"])
@@ -407,10 +324,3 @@ class RabbitJobQueue:
             headers={REASON_HEADER: reason[:500], ATTEMPTS_HEADER: attempts},
         )
         channel.basic_publish(self.dead, "", body, properties, mandatory=True)
-
-
-def _describe(exc: BaseException | None) -> str:
-    if exc is None:
-        return "unknown error"
-    text = str(exc) or repr(exc)
-    return f"{type(exc).__name__}: {text}"[:300]

@@ -20,8 +20,8 @@ from typing import Any
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
+from briefkasten.broker.amqp import Link, describe
 from briefkasten.broker.base import failure_reason
-from briefkasten.broker.rabbitmq import _describe, _Link
 from briefkasten.errors import BrokerError, TemporaryFailure
 
 log = logging.getLogger("briefkasten.subscriber")
@@ -53,7 +53,7 @@ class RabbitSubscriber:
         self.exchange = exchange
         self.queue = queue
         self.bindings = tuple(bindings)
-        self._link = _Link(url, self._declare, retries, 0.2)
+        self._link = Link(url, self._declare, retries, 0.2)
 
     def _declare(self, channel: BlockingChannel) -> None:
         dead = f"{self.queue}.dead"
@@ -124,7 +124,7 @@ class RabbitSubscriber:
                 channel.cancel()
         except (pika.exceptions.AMQPError, OSError) as exc:
             self._link.reset()
-            raise BrokerError(f"consuming messages: {_describe(exc)}", source="amqp") from exc
+            raise BrokerError(f"consuming messages: {describe(exc)}", source="amqp") from exc
         return acked
 
     def close(self) -> None:

@@ -1,17 +1,24 @@
-"""The ``briefkasten`` command line; the one error boundary that maps errors to exit codes.
+"""The ``briefkasten`` command line: the parser, and the one error boundary that maps errors to
+exit codes.
 
-Exit codes: 0 done, 2 usage or configuration, 3 an input was rejected, 4 processing failed.
+Exit codes: 0 done, 2 usage or configuration, 3 an input was rejected, 4 processing failed,
+5 a server we depend on is away. The commands live in ``serve`` (``serve``, ``worker``),
+``ops`` (``outbox``, ``link``, ``retention``, ``reconcile``, ``dlq``, ``quarantine``),
+``status`` (``status``, ``operator``) and ``consume`` (the reference consumer); each is
+imported only when it runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
-from briefkasten import __version__, config
+from briefkasten import config
+from briefkasten.config import Settings
 from briefkasten.errors import BriefkastenError, InputRejected, ProcessingError
 from briefkasten.pipeline.document import ingest
 
@@ -47,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="briefkasten",
         description="Digitaler Briefkasten: photos and scans in, one searchable PDF out.",
     )
-    parser.add_argument("--version", action="version", version=f"briefkasten {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"briefkasten {version('briefkasten')}"
+    )
     parser.add_argument(
         "--config", type=Path, help="TOML config file (default: $BRIEFKASTEN_CONFIG)"
     )
@@ -76,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (default from config: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default from config: 8080)")
     _log_format(serve)
-    serve.set_defaults(handler=_commands("serve"))
+    serve.set_defaults(handler=_command(_serve, "serve"))
 
     worker = commands.add_parser("worker", help="normalise queued submissions")
     worker.add_argument(
@@ -92,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         "--metrics-host", default="127.0.0.1", metavar="ADDR", help="(default: 127.0.0.1)"
     )
     _log_format(worker)
-    worker.set_defaults(handler=_commands("worker"))
+    worker.set_defaults(handler=_command(_serve, "worker"))
 
     consume = commands.add_parser(
         "consume", help="reference consumer: save announced PDFs (verified) into a folder"
@@ -110,10 +119,11 @@ def _parser() -> argparse.ArgumentParser:
     consume.add_argument(
         "--ack",
         action="store_true",
-        help="after saving, confirm receipt on briefkasten.receipts (starts deletion grace)",
+        help="after saving, send the confirmation (stored) on briefkasten.receipts "
+        "(starts deletion grace)",
     )
     _log_format(consume)
-    consume.set_defaults(handler=_commands("consume"))
+    consume.set_defaults(handler=_command(_consume, "consume"))
 
     outbox = commands.add_parser("outbox", help="inspect and replay announcement messages")
     outbox_commands = outbox.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
@@ -123,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("message_id")
     replay = outbox_commands.add_parser("replay", help="send a message again")
     replay.add_argument("message_id")
-    outbox.set_defaults(handler=_commands("outbox"))
+    outbox.set_defaults(handler=_command(_ops, "outbox"))
 
     link = commands.add_parser("link", help="case-bound upload links (with QR codes)")
     link_commands = link.add_subparsers(dest="link_command", metavar="ACTION", required=True)
@@ -142,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--state", choices=("active", "expired", "revoked"), help="only these")
     listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     listing.add_argument("--tenant", help="default: gateway.default_tenant")
-    link.set_defaults(handler=_commands("link"))
+    link.set_defaults(handler=_command(_ops, "link"))
 
     retention = commands.add_parser(
         "retention", help="delete submissions after hand-over (grace) or maximum retention"
@@ -155,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--at", metavar="TIME", help="with --dry-run: as if it were TIME (ISO 8601), to look ahead"
     )
-    retention.set_defaults(handler=_commands("retention"))
+    retention.set_defaults(handler=_command(_ops, "retention"))
 
     reconcile = commands.add_parser(
         "reconcile", help="queue submissions that were never queued or got stuck; drop orphans"
@@ -165,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     round_cmd = reconcile_commands.add_parser("run", help="one round now; prints its repairs")
     round_cmd.add_argument("--dry-run", action="store_true", help="only print what it would do")
-    reconcile.set_defaults(handler=_commands("reconcile"))
+    reconcile.set_defaults(handler=_command(_ops, "reconcile"))
 
     dlq = commands.add_parser("dlq", help="dead-lettered jobs: list, retry, purge")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)
@@ -177,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     purge = dlq_commands.add_parser("purge", help="drop dead jobs for good (needs --yes)")
     purge.add_argument("job_ids", nargs="*", metavar="JOB_ID", help="default: every dead job")
     purge.add_argument("--yes", action="store_true", help="really delete them")
-    dlq.set_defaults(handler=_commands("dlq"))
+    dlq.set_defaults(handler=_command(_ops, "dlq"))
 
     status = commands.add_parser(
         "status", help="the operators' summary: uploads, documents, steps, queues, dead letters"
@@ -189,7 +199,7 @@ def _parser() -> argparse.ArgumentParser:
         help="a /metrics endpoint to read (repeatable; default: the gateway from the config)",
     )
     status.add_argument("--json", action="store_true", help="one JSON object")
-    status.set_defaults(handler=_commands("status"))
+    status.set_defaults(handler=_command(_status, "status"))
 
     quarantine = commands.add_parser(
         "quarantine", help="uploads the malware scan refused: list, get (copy out), delete"
@@ -205,7 +215,7 @@ def _parser() -> argparse.ArgumentParser:
     remove = quarantine_commands.add_parser("delete", help="delete for good (needs --yes)")
     remove.add_argument("quarantine_ids", nargs="+", metavar="ID")
     remove.add_argument("--yes", action="store_true", help="really delete them")
-    quarantine.set_defaults(handler=_commands("quarantine"))
+    quarantine.set_defaults(handler=_command(_ops, "quarantine"))
 
     operator = commands.add_parser("operator", help="accounts of the admin dashboard (/admin)")
     operator_commands = operator.add_subparsers(
@@ -219,7 +229,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     totp.add_argument("--name", default="operator", help="account name shown in the app")
     totp.add_argument("--qr-png", type=Path, metavar="FILE", help="write the QR code as PNG")
-    operator.set_defaults(handler=_commands("operator"))
+    operator.set_defaults(handler=_command(_status, "operator"))
     return parser
 
 
@@ -231,16 +241,42 @@ def _log_format(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _commands(name: str) -> Any:
+#: A command: the parsed arguments and the loaded settings in, an exit code out.
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _command(module: Callable[[], ModuleType], name: str) -> Callable[[argparse.Namespace], int]:
     """The handler of a service command, imported only when used (keeps ``ingest`` light)."""
 
     def handler(args: argparse.Namespace) -> int:
-        from briefkasten.cli import commands
-
-        result: int = getattr(commands, name)(args, config.load(args.config))
-        return result
+        command: Command = getattr(module(), name)
+        return command(args, config.load(args.config))
 
     return handler
+
+
+def _serve() -> ModuleType:
+    from briefkasten.cli import serve
+
+    return serve
+
+
+def _consume() -> ModuleType:
+    from briefkasten.cli import consume
+
+    return consume
+
+
+def _ops() -> ModuleType:
+    from briefkasten.cli import ops
+
+    return ops
+
+
+def _status() -> ModuleType:
+    from briefkasten.cli import status
+
+    return status
 
 
 def _ingest(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""Start-up checks that need the system, run by ``serve`` and ``worker`` before any work.
+"""Start-up checks that need the system, run by ``serve`` and ``worker`` before any work, and
+the logging setup every long-running command shares (``setup_logs``).
 
 Each failure is a ``ConfigError`` (exit 2 with one line): an OCR language whose Tesseract data
 is not installed (``ocr.lang`` and every pipeline step's ``lang``), and for ``serve`` a listen
@@ -8,17 +9,29 @@ address whose port is taken or may not be used. The pure checks of the settings 
 
 from __future__ import annotations
 
+import argparse
 import errno
 import socket
 from collections.abc import Iterable
 from pathlib import Path
 
+from briefkasten.config import Settings
 from briefkasten.errors import ConfigError, ToolError
+from briefkasten.monitoring.logs import setup_logging
+from briefkasten.pipeline.runner import check_pipelines as check_pipeline_names
 from briefkasten.pipeline.runner import load_pipeline
 from briefkasten.tools import tesseract
 
 #: ``errno`` values of a listen address that cannot be used.
 LISTEN_ERRORS = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
+
+
+def check_pipelines(settings: Settings) -> None:
+    """The global pipeline and every tenant's must exist before the first job arrives, and
+    the OCR languages they use must be installed."""
+    names = [settings.pipeline.name, *(t.pipeline for t in settings.tenants if t.pipeline)]
+    check_pipeline_names(names, settings.pipeline.directory)
+    check_languages(settings.ocr.lang, names, settings.pipeline.directory)
 
 
 def check_languages(default: str, pipelines: Iterable[str], directory: Path) -> None:
@@ -67,3 +80,9 @@ def port_error(host: str, port: int, exc: OSError) -> ConfigError:
     if exc.errno == errno.EADDRNOTAVAIL:
         return ConfigError(f"gateway.host {host!r} is not an address of this machine")
     return ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}")
+
+
+def setup_logs(args: argparse.Namespace, settings: Settings) -> None:
+    """Logs to stderr: ``--log-format`` wins over ``[logging] format`` (default json)."""
+    fmt = getattr(args, "log_format", None) or settings.logging.format
+    setup_logging(fmt, level=settings.logging.level)

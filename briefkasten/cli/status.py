@@ -23,10 +23,11 @@ from typing import Any
 
 import segno
 
-from briefkasten.broker.dead_letters import LocalDeadLetters, RabbitDeadLetters
+from briefkasten.broker import open_dead_letters
 from briefkasten.config import Settings
 from briefkasten.errors import BriefkastenError, ConfigError, TemporaryFailure
-from briefkasten.monitoring import Metrics, summary
+from briefkasten.monitoring import summary
+from briefkasten.monitoring.metrics import Metrics
 from briefkasten.operators import hash_password as make_hash
 from briefkasten.operators import new_totp_secret, totp_uri
 
@@ -49,12 +50,7 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
     figures = summary.summarise(families)
     figures["queue"] = summary.summarise(Metrics.for_settings(settings).registry.collect())["queue"]
     dead: list[dict[str, Any]] = []
-    broker = settings.broker
-    letters = (
-        RabbitDeadLetters(broker.amqp_url, broker.work_queue)
-        if broker.amqp_url
-        else LocalDeadLetters(broker.journal_dir.absolute())
-    )
+    letters = open_dead_letters(settings)
     try:
         dead = [job.to_json() for job in letters.list(SHOWN_DEAD)]
     except BriefkastenError as exc:
@@ -99,3 +95,10 @@ def totp_secret(args: argparse.Namespace) -> int:
     if sys.stdout.isatty():
         code.terminal(compact=True)
     return 0
+
+
+def operator(args: argparse.Namespace, settings: Settings) -> int:
+    """``briefkasten operator hash-password|totp-secret``."""
+    if args.operator_command == "totp-secret":
+        return totp_secret(args)
+    return hash_password(args)

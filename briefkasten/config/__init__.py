@@ -4,545 +4,60 @@ Sources, later ones win: built-in defaults, the TOML file named by ``--config`` 
 ``BRIEFKASTEN_CONFIG`` (see ``config/briefkasten.example.toml``), then environment variables
 ``BRIEFKASTEN_<SECTION>_<KEY>`` (e.g. ``BRIEFKASTEN_OCR_LANG=deu+eng``) and the short
 aliases in ``ALIASES`` (``BRIEFKASTEN_STORAGE``, ``BRIEFKASTEN_AMQP_URL``,
-``BRIEFKASTEN_API_KEYS``). This is the only module that reads ``os.environ``.
+``BRIEFKASTEN_API_KEYS``).
+
+The package's API is what this module names: ``from briefkasten.config import Settings, load``.
+``settings`` holds the dataclasses, ``loading`` reads defaults, file and environment (the only
+module that reads ``os.environ``), ``checks`` checks what was loaded. None of them imports this
+module.
 """
 
-from __future__ import annotations
-
-import dataclasses
-import os
-import re
-import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, get_type_hints
-
-from briefkasten.config import checks as config_checks
+from briefkasten.config.loading import ALIASES, OPERATOR_ROLES, load
+from briefkasten.config.settings import (
+    DEFAULT_DOCUMENT_TYPES,
+    MIB,
+    REPO_PIPELINES,
+    AdminSettings,
+    BrokerSettings,
+    GatewaySettings,
+    LimitSettings,
+    LinkSettings,
+    LoggingSettings,
+    OcrSettings,
+    OperatorSettings,
+    PipelineSettings,
+    ReconcileSettings,
+    RetentionSettings,
+    SandboxSettings,
+    ScanSettings,
+    Settings,
+    StorageSettings,
+    TenantSettings,
+)
 from briefkasten.errors import ConfigError
 
-#: Short names for the variables operators set most: name → (section, key).
-ALIASES = {
-    "BRIEFKASTEN_STORAGE": ("storage", "url"),
-    "BRIEFKASTEN_AMQP_URL": ("broker", "amqp_url"),
-    "BRIEFKASTEN_API_KEYS": ("gateway", "api_keys"),
-}
-_ROUTING_WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_TENANT_ID = re.compile(r"[a-z0-9-]{1,64}")
-REPO_PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
-MIB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class LimitSettings:
-    """Upload limits (BSI TR-03172-3), checked before anything is decoded."""
-
-    max_file_bytes: int = 50 * MIB
-    max_files: int = 20
-    max_pixels: int = 80_000_000
-    max_pages: int = 100
-    #: Pages of all documents of one submission together.
-    max_submission_pages: int = 200
-    #: Pixels of all frames of one image file together (a TIFF of many huge frames).
-    max_file_pixels: int = 400_000_000
-    #: Pixels of one rendered PDF page: the DPI is lowered for huge page boxes to stay below.
-    max_render_pixels: int = 36_000_000
-    #: Scans of a progressive JPEG (encoders write about 10; each one is a full decode pass).
-    max_jpeg_scans: int = 32
-    #: Decompressed bytes of one PDF page's content (its streams and form XObjects together).
-    max_page_content_bytes: int = 64 * MIB
-    #: Worker CPU seconds one submission may cost per MiB of its originals, and at least.
-    worker_cpu_s_per_mib: float = 60.0
-    worker_cpu_s_min: float = 60.0
-    #: Decompressed bytes of one stream of a born-digital page (content, form, font, ...) and
-    #: of all its streams together; over either, the page is rasterised instead of copied.
-    max_stream_bytes: int = 32 * MIB
-    max_page_stream_bytes: int = 128 * MIB
-
-
-@dataclass(frozen=True)
-class SandboxSettings:
-    """Limits of the child processes that parse untrusted bytes (``briefkasten.pipeline.sandbox``).
-
-    The gateway sniffs and prechecks uploads in at most ``slots`` children at once, each with
-    ``memory_mb`` MiB of address space, ``cpu_s`` s of CPU time and ``wall_s`` s of wall time.
-    Workers run each page (decode, pipeline, OCR, bundle) in a child with the ``page_*`` limits;
-    Tesseract, started by that child, inherits them. A file that hits a limit is refused as
-    ``too_complex``."""
-
-    slots: int = 2
-    memory_mb: int = 2048
-    cpu_s: float = 30.0
-    wall_s: float = 60.0
-    page_memory_mb: int = 3072
-    page_cpu_s: float = 300.0
-    page_wall_s: float = 600.0
-
-
-@dataclass(frozen=True)
-class OcrSettings:
-    """Tesseract: language(s) as ``deu`` or ``deu+eng``, and a per-page time limit."""
-
-    lang: str = "deu"
-    timeout_s: float = 300.0
-
-
-@dataclass(frozen=True)
-class PipelineSettings:
-    """Which pipeline definition to run, where definitions live, and how pages are encoded."""
-
-    name: str = "default"
-    directory: Path = REPO_PIPELINES
-    workers: int = 0
-    raster_dpi: int = 300
-    jpeg_quality: int = 90
-
-
-DEFAULT_DOCUMENT_TYPES = "kontoauszug,mietvertrag,lohnabrechnung,ausweis,bescheinigung,sonstiges"
-
-
-@dataclass(frozen=True)
-class GatewaySettings:
-    """The HTTP gateway. ``api_keys``: comma-separated ``KEY`` or ``TENANT:KEY`` entries.
-
-    Resumable (tus) uploads are deleted ``tus_expiry_s`` seconds after their last received
-    byte unless they were sent; the gateway looks for expired ones every
-    ``tus_cleanup_interval_s`` seconds (0 = never).
-    """
-
-    host: str = "127.0.0.1"
-    port: int = 8080
-    api_keys: str = ""
-    default_tenant: str = "default"
-    document_types: str = DEFAULT_DOCUMENT_TYPES
-    max_request_bytes: int = 200 * MIB
-    spool_dir: Path = Path("var/spool")
-    tus_expiry_s: float = 86400.0
-    tus_cleanup_interval_s: float = 600.0
-    rate_limit_per_ip: str = "300/minute"
-    rate_limit_per_link: str = "1000/hour"
-    trust_forwarded_for: bool = False
-    precheck_workers: int = 1
-    min_free_disk_mb: int = 500
-    #: Host headers answered (comma-separated ``name`` or ``name:port``; a name without a port
-    #: matches any port). Empty: the host of ``links.public_base_url`` plus ``localhost``,
-    #: ``127.0.0.1`` and ``[::1]``. Anything else is refused with 421 (DNS rebinding).
-    allowed_hosts: str = ""
-    #: Parts (fields and files) one multipart form may have.
-    max_form_parts: int = 200
-    #: Bytes of all non-file parts of one form together (field values and part headers).
-    max_form_field_bytes: int = 64 * 1024
-    #: A request body that sends no byte for this long is refused (408).
-    body_idle_timeout_s: float = 60.0
-    #: A request body must be complete within this many seconds (slowloris bound; 408).
-    body_deadline_s: float = 1800.0
-    #: Bytes of unfinished tus uploads one upload link or API key may hold (0 = no quota).
-    tus_quota_per_owner_bytes: int = 1024 * MIB
-    #: Bytes of unfinished tus uploads all owners together may hold (0 = no quota).
-    tus_quota_bytes: int = 20 * 1024 * MIB
-
-    @property
-    def catalogue(self) -> tuple[str, ...]:
-        return _split(self.document_types)
-
-
-@dataclass(frozen=True)
-class StorageSettings:
-    """``url``: ``file:///abs/path`` (embedded) or ``s3://KEY:SECRET@host:port/bucket?secure=false``."""
-
-    url: str = ""
-    sse: bool = False
-
-    def resolved_url(self) -> str:
-        return self.url or (Path("var/storage").absolute().as_uri())
-
-
-@dataclass(frozen=True)
-class BrokerSettings:
-    """RabbitMQ when ``amqp_url`` is set (distributed mode); else embedded journal and outbox.
-
-    A job that failed temporarily waits ``retry_delay`` s before its next attempt, doubling per
-    attempt up to ``retry_max_delay`` s, so an outage of S3 or RabbitMQ does not burn all
-    ``max_attempts`` at once (3 attempts: 10 s + 20 s; raise ``max_attempts`` for longer ones).
-    """
-
-    amqp_url: str = ""
-    exchange: str = "briefkasten.documents"
-    work_queue: str = "briefkasten.jobs"
-    prefetch: int = 1
-    max_attempts: int = 3
-    retry_delay: float = 10.0
-    retry_max_delay: float = 300.0
-    outbox_dir: Path = Path("var/outbox")
-    journal_dir: Path = Path("var/journal")
-    receipts_exchange: str = "briefkasten.receipts"
-    receipts_queue: str = "briefkasten.receipts"
-
-
-@dataclass(frozen=True)
-class RetentionSettings:
-    """Deletion after hand-over (Löschfristen): a submission's originals and results are
-    deleted ``grace_days`` after the case software confirmed receipt, or ``max_days`` after it
-    was received if no confirmation came. Workers (and ``serve`` in embedded mode) sweep every
-    ``sweep_interval_s`` seconds (0 = only ``briefkasten retention run``)."""
-
-    grace_days: int = 7
-    max_days: int = 90
-    sweep_interval_s: float = 3600.0
-
-
-@dataclass(frozen=True)
-class ReconcileSettings:
-    """Repairs after a crash or an outage between storing and queueing (``reconcile``).
-    Workers (and ``serve`` in embedded mode) reconcile every ``interval_s`` seconds (0 = only
-    ``briefkasten reconcile run``): a manifest that was never queued and has no status is
-    queued again ``requeue_after_s`` after it was received; a submission whose status stayed
-    ``processing`` for ``stuck_after_s`` (nobody works on it) is queued again; originals of an
-    intake that never got a manifest are deleted ``orphan_grace_s`` after it started."""
-
-    interval_s: float = 300.0
-    requeue_after_s: float = 300.0
-    stuck_after_s: float = 3600.0
-    orphan_grace_s: float = 86400.0
-
-
-@dataclass(frozen=True)
-class LinkSettings:
-    """Case-bound upload links. ``secret`` signs their tokens: set it from the environment
-    (``BRIEFKASTEN_LINKS_SECRET``, at least 32 characters, the same on every gateway); empty
-    disables links. ``public_base_url`` is what applicants open (the link is ``…/u/<token>``).
-    """
-
-    secret: str = ""
-    public_base_url: str = "http://127.0.0.1:8080"
-    default_expiry_days: int = 14
-    max_expiry_days: int = 90
-
-
-@dataclass(frozen=True)
-class TenantSettings:
-    """One job center (tenant), from a ``[tenants.<id>]`` table: the name and logo its
-    applicants see, and whether they may upload without a case-bound link (they then type
-    their BG-Nummer themselves; off unless switched on here). ``retention_grace_days`` and
-    ``retention_max_days`` override ``[retention]`` for this tenant (0 = the global value).
-
-    Empty values fall back to the global ones: ``document_types`` (comma-separated, like
-    ``gateway.document_types``) is the catalogue its applicants choose from,
-    ``document_type_labels`` (``code=Deutsch|English`` entries, comma-separated) names the
-    types the built-in labels do not know, ``pipeline`` names a definition under
-    ``pipeline.directory``, ``routing_key_prefix`` (default: the id) starts the routing key of
-    its messages (``<prefix>.<document_type>``) and ``api_keys`` (comma-separated) are keys of
-    this tenant in addition to the ``TENANT:KEY`` entries of ``gateway.api_keys``."""
-
-    id: str
-    name: str = ""
-    logo: str = ""
-    allow_uploads_without_link: bool = False
-    retention_grace_days: int = 0
-    retention_max_days: int = 0
-    document_types: str = ""
-    document_type_labels: str = ""
-    pipeline: str = ""
-    routing_key_prefix: str = ""
-    api_keys: str = ""
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.id
-
-    @property
-    def catalogue(self) -> tuple[str, ...]:
-        """The tenant's own document types; empty: it uses ``gateway.document_types``."""
-        return _split(self.document_types)
-
-    @property
-    def routing_prefix(self) -> str:
-        return self.routing_key_prefix or self.id
-
-    @property
-    def labels(self) -> dict[str, tuple[str, str]]:
-        """``{code: (German, English)}`` from ``document_type_labels``."""
-        found = {}
-        for entry in _split(self.document_type_labels):
-            code, _, text = entry.partition("=")
-            de, _, en = text.partition("|")
-            found[code.strip()] = (de.strip(), en.strip() or de.strip())
-        return found
-
-
-@dataclass(frozen=True)
-class AdminSettings:
-    """The operators' dashboard ``/admin``. ``secret`` signs its session tokens: set it from
-    the environment (``BRIEFKASTEN_ADMIN_SECRET``, at least 32 characters); empty switches the
-    dashboard off. Sessions last ``session_ttl_s`` seconds; logins are limited per client
-    address to ``login_rate_limit``. ``metrics_urls`` (comma-separated) are the ``/metrics``
-    endpoints of ``briefkasten worker --metrics-port`` processes whose figures the dashboard adds
-    to the gateway's own (distributed mode)."""
-
-    secret: str = ""
-    session_ttl_s: float = 1800.0
-    login_rate_limit: str = "10/minute"
-    #: Logins per account name (any address) since its last successful one before it is
-    #: locked for the rest of the window (429 with Retry-After); counted per gateway process.
-    login_rate_limit_per_account: str = "5/15minutes"
-    #: Refuse to start unless every operator has a ``totp_secret`` (second factor).
-    require_totp: bool = False
-    metrics_urls: str = ""
-
-    @property
-    def metrics_url_list(self) -> tuple[str, ...]:
-        return _split(self.metrics_urls)
-
-
-@dataclass(frozen=True)
-class OperatorSettings:
-    """One account of the dashboard, from an ``[operators.<name>]`` table: ``role`` ``read``
-    (look only) or ``operator`` (may retry and discard dead letters), and ``password_hash`` as
-    ``briefkasten operator hash-password`` prints it (``scrypt$n$r$p$salt$hash``).
-    ``tenants`` (comma-separated tenant ids) limits the account to those job centers' figures
-    and dead letters; empty means all tenants (the IT service provider's own staff).
-    ``totp_secret`` (base32, as ``briefkasten operator totp-secret`` prints it; better from
-    ``BRIEFKASTEN_OPERATORS_<NAME>_TOTP_SECRET``) makes a one-time code part of the login."""
-
-    name: str
-    role: str = "read"
-    password_hash: str = ""
-    tenants: str = ""
-    totp_secret: str = ""
-
-    @property
-    def tenant_ids(self) -> tuple[str, ...]:
-        return _split(self.tenants)
-
-
-@dataclass(frozen=True)
-class LoggingSettings:
-    """Logs go to stderr: ``format`` ``json`` (one event per line) or ``text``; ``level`` as in
-    Python's logging (``INFO``, ``DEBUG`` …). ``briefkasten ingest`` always writes text."""
-
-    format: str = "json"
-    level: str = "INFO"
-
-
-@dataclass(frozen=True)
-class ScanSettings:
-    """The malware scan with ClamAV. ``clamd``: ``unix:///run/clamav/clamd.ctl`` or
-    ``tcp://127.0.0.1:3310``; empty switches the scan off (receipts and messages then say
-    ``malware_scan: "off"``). ``fail_open``: when clamd cannot be reached, accept uploads
-    flagged ``"not_scanned"`` instead of answering 503. ``timeout_s`` bounds every socket
-    operation with clamd (connect, each chunk sent, waiting for the verdict)."""
-
-    clamd: str = ""
-    fail_open: bool = False
-    timeout_s: float = 30.0
-
-
-@dataclass(frozen=True)
-class Settings:
-    limits: LimitSettings = field(default_factory=LimitSettings)
-    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
-    ocr: OcrSettings = field(default_factory=OcrSettings)
-    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
-    gateway: GatewaySettings = field(default_factory=GatewaySettings)
-    storage: StorageSettings = field(default_factory=StorageSettings)
-    broker: BrokerSettings = field(default_factory=BrokerSettings)
-    links: LinkSettings = field(default_factory=LinkSettings)
-    retention: RetentionSettings = field(default_factory=RetentionSettings)
-    reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
-    logging: LoggingSettings = field(default_factory=LoggingSettings)
-    admin: AdminSettings = field(default_factory=AdminSettings)
-    scan: ScanSettings = field(default_factory=ScanSettings)
-    tenants: tuple[TenantSettings, ...] = ()
-    operators: tuple[OperatorSettings, ...] = ()
-
-    def tenant(self, tenant_id: str) -> TenantSettings:
-        """The configured tenant, or one with defaults (named by its id) if it has no table."""
-        for tenant in self.tenants:
-            if tenant.id == tenant_id:
-                return tenant
-        return TenantSettings(tenant_id)
-
-    def catalogue_for(self, tenant_id: str) -> tuple[str, ...]:
-        """The document types ``tenant_id``'s applicants choose from (its own, else global)."""
-        return self.tenant(tenant_id).catalogue or self.gateway.catalogue
-
-    def pipeline_for(self, tenant_id: str) -> str:
-        """The pipeline that normalises ``tenant_id``'s documents (its own, else global)."""
-        return self.tenant(tenant_id).pipeline or self.pipeline.name
-
-    def routing_prefix_for(self, tenant_id: str) -> str:
-        """The first word of the routing key of ``tenant_id``'s messages."""
-        return self.tenant(tenant_id).routing_prefix
-
-    def api_key_tenants(self) -> dict[str, str]:
-        """Every API key → its tenant: ``gateway.api_keys`` (``KEY`` belongs to
-        ``gateway.default_tenant``) and each tenant's ``api_keys``. A key of two tenants is a
-        ``ConfigError``."""
-        keys: dict[str, str] = {}
-        entries = [
-            config_checks.api_key_entry(e, n, "gateway.api_keys")
-            for n, e in enumerate(_split(self.gateway.api_keys), 1)
-        ]
-        entries += [
-            config_checks.api_key_entry(key, n, f"[tenants.{t.id}] api_keys", t.id)
-            for t in self.tenants
-            for n, key in enumerate(_split(t.api_keys), 1)
-        ]
-        for tenant, key in entries:
-            owner = keys.setdefault(key, tenant or self.gateway.default_tenant)
-            if owner != (tenant or self.gateway.default_tenant):
-                raise ConfigError(f"an API key is configured for two tenants: {owner}, {tenant}")
-        return keys
-
-    @property
-    def worker_count(self) -> int:
-        return self.pipeline.workers or os.cpu_count() or 1
-
-
-def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read defaults, then the TOML file, then ``BRIEFKASTEN_*`` variables."""
-    env = os.environ if environ is None else environ
-    if path is None and env.get("BRIEFKASTEN_CONFIG"):
-        path = Path(env["BRIEFKASTEN_CONFIG"])
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    sections: dict[str, Any] = {
-        "tenants": _tenants(data.get("tenants", {}), env),
-        "operators": _operators(data.get("operators", {}), env),
-    }
-    for section in dataclasses.fields(Settings):
-        if section.name in ("tenants", "operators"):
-            continue
-        cls = get_type_hints(Settings)[section.name]
-        given = data.get(section.name, {})
-        if not isinstance(given, dict):
-            raise ConfigError(f"config section [{section.name}] must be a table")
-        sections[section.name] = _build(cls, section.name, given, env)
-    unknown = set(data) - set(sections)
-    if unknown:
-        raise ConfigError(f"unknown config sections: {', '.join(sorted(unknown))}")
-    settings = Settings(**sections)
-    _check_tenants(settings)
-    _check_admin(settings)
-    config_checks.check(settings)
-    return settings
-
-
-def _split(spec: str) -> tuple[str, ...]:
-    return tuple(e.strip() for e in spec.split(",") if e.strip())
-
-
-def _check_tenants(settings: Settings) -> None:
-    """What can be checked without other modules: routing-key words, pipeline names, keys.
-    (Whether the pipelines exist is checked by ``serve`` and ``worker`` at startup.)"""
-    settings.api_key_tenants()
-    for tenant in settings.tenants:
-        where = f"[tenants.{tenant.id}]"
-        for word in (tenant.routing_prefix, *tenant.catalogue):
-            if not _ROUTING_WORD.fullmatch(word):
-                raise ConfigError(f"{where}: {word!r} is not a routing-key word (a-z, 0-9, _, -)")
-        if tenant.pipeline and not _ROUTING_WORD.fullmatch(tenant.pipeline):
-            raise ConfigError(f"{where}: invalid pipeline name {tenant.pipeline!r}")
-        for entry in _split(tenant.document_type_labels):
-            if "=" not in entry:
-                raise ConfigError(f"{where}: document_type_labels entries are code=Label|Label")
-
-
-def _check_admin(settings: Settings) -> None:
-    """Operators' tenant ids must name known tenants (a ``[tenants.<id>]`` table, an API key's
-    tenant or ``gateway.default_tenant``): a typo would silently show an empty dashboard.
-    ``admin.metrics_urls`` must be http(s) URLs."""
-    known = {t.id for t in settings.tenants} | set(settings.api_key_tenants().values())
-    known.add(settings.gateway.default_tenant)
-    for operator in settings.operators:
-        for tenant_id in operator.tenant_ids:
-            if not _TENANT_ID.fullmatch(tenant_id):
-                raise ConfigError(
-                    f"[operators.{operator.name}] tenants: {tenant_id[:70]!r} is not a tenant id "
-                    "(a-z, 0-9 and '-')"
-                )
-            if tenant_id not in known:
-                raise ConfigError(
-                    f"[operators.{operator.name}] tenants: unknown tenant {tenant_id!r} "
-                    f"(known: {', '.join(sorted(known))})"
-                )
-    for url in settings.admin.metrics_url_list:
-        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
-            raise ConfigError(f"admin.metrics_urls: {url[:100]!r} is not an http(s) URL")
-
-
-def _tenants(given: Any, env: Mapping[str, str]) -> tuple[TenantSettings, ...]:
-    if not isinstance(given, dict) or not all(isinstance(t, dict) for t in given.values()):
-        raise ConfigError("[tenants] must hold one table per tenant: [tenants.<id>]")
-    tenants = []
-    for tenant_id, table in given.items():
-        if tenant_id != tenant_id.lower() or not tenant_id.replace("-", "").isalnum():
-            raise ConfigError(f"tenant id {tenant_id!r}: use a-z, 0-9 and '-'")
-        if "id" in table:
-            raise ConfigError(f"[tenants.{tenant_id}]: the id is the table name")
-        tenants.append(
-            _build(
-                TenantSettings,
-                f"tenants_{tenant_id.replace('-', '_')}",
-                {"id": tenant_id, **table},
-                env,
-            )
-        )
-    return tuple(tenants)
-
-
-#: What an operator may do: ``read`` looks, ``operator`` also retries and discards.
-OPERATOR_ROLES = ("read", "operator")
-
-
-def _operators(given: Any, env: Mapping[str, str]) -> tuple[OperatorSettings, ...]:
-    if not isinstance(given, dict) or not all(isinstance(t, dict) for t in given.values()):
-        raise ConfigError("[operators] must hold one table per operator: [operators.<name>]")
-    operators = []
-    for name, table in given.items():
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
-            raise ConfigError(f"operator name {name[:70]!r}: use a-z, 0-9, '_' and '-'")
-        if "name" in table:
-            raise ConfigError(f"[operators.{name}]: the name is the table name")
-        operator = _build(
-            OperatorSettings, f"operators_{name.replace('-', '_')}", {"name": name, **table}, env
-        )
-        if operator.role not in OPERATOR_ROLES:
-            raise ConfigError(f"[operators.{name}] role must be 'read' or 'operator'")
-        operators.append(operator)
-    return tuple(operators)
-
-
-def _build(cls: type, section: str, given: dict[str, Any], env: Mapping[str, str]) -> Any:
-    hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(given) - names
-    if unknown:
-        raise ConfigError(f"unknown keys in [{section}]: {', '.join(sorted(unknown))}")
-    values: dict[str, Any] = {}
-    aliases = {key: alias for alias, (sec, key) in ALIASES.items() if sec == section}
-    for name in names:
-        var = f"BRIEFKASTEN_{section}_{name}".upper()
-        raw = env.get(var, env.get(aliases.get(name, ""), given.get(name)))
-        if raw is None:
-            continue
-        values[name] = _coerce(raw, hints[name], var)
-    return cls(**values)
-
-
-def _coerce(raw: Any, kind: Any, where: str) -> Any:
-    try:
-        if kind is Path:
-            return Path(raw).expanduser()
-        if kind is bool:
-            return raw if isinstance(raw, bool) else str(raw).lower() in {"1", "true", "yes", "on"}
-        value = kind(raw)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: expected {kind.__name__}, got {raw!r}") from exc
-    if isinstance(value, int | float) and value < 0:
-        raise ConfigError(f"{where}: must not be negative")
-    return value
+__all__ = [
+    "ALIASES",
+    "DEFAULT_DOCUMENT_TYPES",
+    "MIB",
+    "OPERATOR_ROLES",
+    "REPO_PIPELINES",
+    "AdminSettings",
+    "BrokerSettings",
+    "ConfigError",
+    "GatewaySettings",
+    "LimitSettings",
+    "LinkSettings",
+    "LoggingSettings",
+    "OcrSettings",
+    "OperatorSettings",
+    "PipelineSettings",
+    "ReconcileSettings",
+    "RetentionSettings",
+    "SandboxSettings",
+    "ScanSettings",
+    "Settings",
+    "StorageSettings",
+    "TenantSettings",
+    "load",
+]

@@ -14,6 +14,8 @@ error. Checks that need the system (OCR languages installed, the port free) are 
 * **Rate limits**: each parses as the ``limits`` notation (``10/minute``).
 * ``admin.require_totp``: every operator has a ``totp_secret``.
 * ``gateway.allowed_hosts``: entries are host names or addresses with an optional port.
+* **Tenants**: routing-key words, pipeline names and ``document_type_labels`` entries;
+  **operators**' ``tenants`` name known tenants; ``admin.metrics_urls`` are http(s) URLs.
 """
 
 from __future__ import annotations
@@ -22,19 +24,34 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from limits import parse
 
+from briefkasten.config.settings import Settings
+from briefkasten.config.values import MIN_KEY_LENGTH, TENANT_ID, api_key_entry, split_list
 from briefkasten.errors import ConfigError
 
-if TYPE_CHECKING:
-    from briefkasten.config import Settings
+__all__ = [
+    "MIN_KEY_LENGTH",
+    "MIN_SECRET_LENGTH",
+    "MIN_TOTP_BYTES",
+    "RANGES",
+    "RATE_LIMITS",
+    "TENANT_ID",
+    "Range",
+    "api_key_entry",
+    "check",
+    "check_admin",
+    "check_allowed_hosts",
+    "check_tenants",
+    "totp_secret_bytes",
+]
 
-MIN_KEY_LENGTH = 16
 MIN_SECRET_LENGTH = 32
 MIN_TOTP_BYTES = 16
-TENANT_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+_ROUTING_WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: An operator's ``tenants`` entry (looser than ``TENANT_ID``: it must name a known tenant too).
+_OPERATOR_TENANT = re.compile(r"[a-z0-9-]{1,64}")
 #: ``host`` or ``host:port``, the host a DNS name, an IPv4 address or ``[IPv6]``.
 HOST_ENTRY = re.compile(r"(?:[a-z0-9_](?:[a-z0-9_.-]{0,252})|\[[0-9a-f:.]{2,45}\])(?::[0-9]{1,5})?")
 LANG = re.compile(r"[A-Za-z0-9_]{1,32}(?:\+[A-Za-z0-9_]{1,32}){0,7}")
@@ -109,6 +126,8 @@ RATE_LIMITS = (
 
 def check(settings: Settings) -> None:
     """Raise ``ConfigError`` for the first mistake found."""
+    check_tenants(settings)
+    check_admin(settings)
     _check_ranges(settings)
     _check_rate_limits(settings)
     _check_secrets(settings)
@@ -120,24 +139,43 @@ def check(settings: Settings) -> None:
         raise ConfigError("links.default_expiry_days must not exceed links.max_expiry_days")
 
 
-def api_key_entry(entry: str, number: int, where: str, tenant: str = "") -> tuple[str, str]:
-    """``(tenant, key)`` of one API key entry (``KEY`` or, without ``tenant``, ``TENANT:KEY``);
-    ``number`` (from 1) names the entry in messages, which never show the key."""
-    place = f"{where}: entry {number}"
-    if entry.count(":") > (0 if tenant else 1):
-        form = "KEY" if tenant else "KEY or TENANT:KEY"
-        raise ConfigError(f"{place} has too many ':' (expected {form})")
-    found, _, key = entry.rpartition(":")
-    if found and not TENANT_ID.fullmatch(found):
-        raise ConfigError(f"{place}: {found[:70]!r} is not a tenant id (a-z, 0-9 and '-')")
-    if any(c.isspace() for c in key):
-        raise ConfigError(f"{place}: an API key must not contain whitespace")
-    if len(key) < MIN_KEY_LENGTH:
-        raise ConfigError(
-            f"{place}: an API key needs at least {MIN_KEY_LENGTH} characters "
-            f"(this one has {len(key)})"
-        )
-    return tenant or found, key
+def check_tenants(settings: Settings) -> None:
+    """What can be checked without other modules: routing-key words, pipeline names, keys.
+    (Whether the pipelines exist is checked by ``serve`` and ``worker`` at startup.)"""
+    settings.api_key_tenants()
+    for tenant in settings.tenants:
+        where = f"[tenants.{tenant.id}]"
+        for word in (tenant.routing_prefix, *tenant.catalogue):
+            if not _ROUTING_WORD.fullmatch(word):
+                raise ConfigError(f"{where}: {word!r} is not a routing-key word (a-z, 0-9, _, -)")
+        if tenant.pipeline and not _ROUTING_WORD.fullmatch(tenant.pipeline):
+            raise ConfigError(f"{where}: invalid pipeline name {tenant.pipeline!r}")
+        for entry in split_list(tenant.document_type_labels):
+            if "=" not in entry:
+                raise ConfigError(f"{where}: document_type_labels entries are code=Label|Label")
+
+
+def check_admin(settings: Settings) -> None:
+    """Operators' tenant ids must name known tenants (a ``[tenants.<id>]`` table, an API key's
+    tenant or ``gateway.default_tenant``): a typo would silently show an empty dashboard.
+    ``admin.metrics_urls`` must be http(s) URLs."""
+    known = {t.id for t in settings.tenants} | set(settings.api_key_tenants().values())
+    known.add(settings.gateway.default_tenant)
+    for operator in settings.operators:
+        for tenant_id in operator.tenant_ids:
+            if not _OPERATOR_TENANT.fullmatch(tenant_id):
+                raise ConfigError(
+                    f"[operators.{operator.name}] tenants: {tenant_id[:70]!r} is not a tenant id "
+                    "(a-z, 0-9 and '-')"
+                )
+            if tenant_id not in known:
+                raise ConfigError(
+                    f"[operators.{operator.name}] tenants: unknown tenant {tenant_id!r} "
+                    f"(known: {', '.join(sorted(known))})"
+                )
+    for url in settings.admin.metrics_url_list:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+            raise ConfigError(f"admin.metrics_urls: {url[:100]!r} is not an http(s) URL")
 
 
 def check_allowed_hosts(spec: str) -> None:

@@ -5,9 +5,12 @@ hashes and sizes; no document content and no OCR text ever travel inline. The sc
 package data (``submission-v1.schema.json``) so producers and consumers validate against the
 same file; ``docs/contract.md`` explains it for case-software developers.
 
-The other direction: a case system confirms that it stored a submission with a receipt
-message (``receipt-v1.schema.json``, ``validate_receipt``) on ``briefkasten.receipts``, routing
-key ``<tenant>``; Briefkasten then deletes the submission after the grace period.
+The other direction: a case system confirms that it stored a submission in the e-file with a
+confirmation message (``validate_confirmation``; schema ``receipt-v1.schema.json``, named
+before the rename and kept so its ``$id`` still resolves) on the exchange
+``briefkasten.receipts`` (an AMQP name that stays), routing key ``<tenant>``; Briefkasten then
+deletes the submission after the grace period. ("Receipt" means the applicant's
+Eingangsbestätigung only.)
 
 Routing: ``<tenant>.<document_type>`` of the *first* document. A submission with several
 document types is still one message; consumers that care about every type bind
@@ -30,27 +33,29 @@ from jsonschema.exceptions import best_match
 from briefkasten.errors import InvalidRequest
 
 __all__ = [
-    "RECEIPT_SCHEMA_FILE",
+    "CONFIRMATION_SCHEMA_FILE",
     "SCHEMA_FILE",
     "SCHEMA_VERSION",
+    "confirmation_message_id_for",
+    "confirmation_schema",
     "message_id_for",
-    "receipt_message_id_for",
-    "receipt_schema",
     "routing_key",
     "schema",
     "validate",
-    "validate_receipt",
+    "validate_confirmation",
 ]
 
 #: The version every message built by this package carries (body field and AMQP header).
 SCHEMA_VERSION = "1.1"
 #: The schema file (package data) for major version 1.
 SCHEMA_FILE = "submission-v1.schema.json"
-#: The schema file of the receipt confirmations case systems send (major version 1).
-RECEIPT_SCHEMA_FILE = "receipt-v1.schema.json"
+#: The schema file of the confirmations case systems send (major version 1): named before the
+#: rename ("receipt"), kept because its ``$id`` names it and case systems may have pinned it.
+CONFIRMATION_SCHEMA_FILE = "receipt-v1.schema.json"
 #: Namespace of the uuid5 message ids; never change it, or retried messages get new ids.
 _MESSAGE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:briefkasten:message:v1")
-_RECEIPT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:briefkasten:receipt:v1")
+#: Namespace of the confirmations' uuid5 ids (the name predates the rename; never change it).
+_CONFIRMATION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:briefkasten:receipt:v1")
 _WORD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _MAX_ERRORS = 5
 
@@ -73,9 +78,9 @@ def schema() -> dict[str, Any]:
     return document
 
 
-def receipt_schema() -> dict[str, Any]:
-    """The JSON Schema of receipt confirmations (a fresh copy)."""
-    document: dict[str, Any] = copy.deepcopy(_validator(RECEIPT_SCHEMA_FILE).schema)
+def confirmation_schema() -> dict[str, Any]:
+    """The JSON Schema of confirmation messages (a fresh copy)."""
+    document: dict[str, Any] = copy.deepcopy(_validator(CONFIRMATION_SCHEMA_FILE).schema)
     return document
 
 
@@ -88,9 +93,9 @@ def validate(message: dict[str, Any]) -> None:
     _check(message, SCHEMA_FILE)
 
 
-def validate_receipt(message: dict[str, Any]) -> None:
-    """Raise ``InvalidRequest`` unless ``message`` is a receipt confirmation (same rules)."""
-    _check(message, RECEIPT_SCHEMA_FILE)
+def validate_confirmation(message: dict[str, Any]) -> None:
+    """Raise ``InvalidRequest`` unless ``message`` is a confirmation message (same rules)."""
+    _check(message, CONFIRMATION_SCHEMA_FILE)
 
 
 def _check(message: dict[str, Any], name: str) -> None:
@@ -113,11 +118,11 @@ def message_id_for(submission_id: str) -> str:
     return str(uuid.uuid5(_MESSAGE_NAMESPACE, submission_id))
 
 
-def receipt_message_id_for(submission_id: str) -> str:
-    """A stable id for the receipt confirmation of a submission (uuid5: resends keep it)."""
+def confirmation_message_id_for(submission_id: str) -> str:
+    """A stable id for the confirmation message of a submission (uuid5: resends keep it)."""
     if not submission_id:
         raise InvalidRequest("submission id must not be empty", source="contract")
-    return str(uuid.uuid5(_RECEIPT_NAMESPACE, submission_id))
+    return str(uuid.uuid5(_CONFIRMATION_NAMESPACE, submission_id))
 
 
 def routing_key(tenant: str, document_type: str) -> str:

@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from limits import RateLimitItem, parse
 
-from briefkasten.broker.dead_letters import LocalDeadLetters, RabbitDeadLetters
+from briefkasten.broker import open_dead_letters
 from briefkasten.config import AdminSettings, Settings
 from briefkasten.errors import (
     BriefkastenError,
@@ -247,15 +247,8 @@ async def get_summary(request: web.Request) -> web.Response:
     return web.json_response(figures)
 
 
-def _letters(settings: Settings) -> LocalDeadLetters | RabbitDeadLetters:
-    broker = settings.broker
-    if broker.amqp_url:
-        return RabbitDeadLetters(broker.amqp_url, broker.work_queue)
-    return LocalDeadLetters(broker.journal_dir.absolute())
-
-
 def _with_letters(settings: Settings, fn: Callable[[Any], T]) -> T:
-    letters = _letters(settings)
+    letters = open_dead_letters(settings)
     try:
         return fn(letters)
     finally:

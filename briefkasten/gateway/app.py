@@ -70,7 +70,7 @@ from briefkasten.gateway.web.page import load as load_site
 from briefkasten.gateway.web.routes import routes as page_routes
 from briefkasten.intake import Intake
 from briefkasten.malware.scanner import scanner_for
-from briefkasten.monitoring import Metrics
+from briefkasten.monitoring.metrics import Metrics
 from briefkasten.operators import Accounts
 from briefkasten.storage.base import Storage
 

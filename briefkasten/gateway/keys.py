@@ -23,7 +23,7 @@ from briefkasten.gateway.tus_protocol import UploadLocks
 from briefkasten.gateway.tus_store import TusStore
 from briefkasten.gateway.web.page import Site
 from briefkasten.intake import Intake
-from briefkasten.monitoring import Metrics
+from briefkasten.monitoring.metrics import Metrics
 from briefkasten.operators import Accounts
 from briefkasten.storage.base import Storage
 

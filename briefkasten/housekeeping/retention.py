@@ -1,7 +1,7 @@
-"""Deletion after hand-over (Löschfristen): receipt confirmations and the retention sweep.
+"""Deletion after hand-over (Löschfristen): the case systems' confirmations and the sweep.
 
 The case software confirms that it stored a submission (``POST …/ack`` or a message on
-``briefkasten.receipts``, see ``receipts``); ``confirm`` records that in
+``briefkasten.receipts``, see ``confirmations``); ``confirm`` records that in
 ``T/submissions/S/confirmed.json`` (first confirmation wins; a confirmation time in the future
 counts as now). ``sweep`` then deletes, per tenant (``[tenants.<id>]`` may override the days):
 
@@ -143,7 +143,7 @@ def confirm(
             "via": via,
         }
         put_json(storage, layout.confirmation_key(tenant, submission_id), existing)
-        log.info("submission %s of tenant %s: receipt confirmed (%s)", submission_id, tenant, via)
+        log.info("submission %s of tenant %s: storage confirmed (%s)", submission_id, tenant, via)
     delete_after = _parse(existing["confirmed_at"]) + timedelta(days=grace)
     return recorded, {
         "submission_id": submission_id,

@@ -36,13 +36,12 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Pdf, Stream
 
-from briefkasten.errors import InputRejected
+from briefkasten.errors import InputRejected, UnsafeContent
 from briefkasten.pipeline.jpeg import clean_jpeg
 from briefkasten.pipeline.pdfcopy import (
     STREAM_KEYS,
     Copier,
     PageLimits,
-    UnsafeContent,
     Value,
     filters_of,
     number,

@@ -19,7 +19,8 @@ from decimal import Decimal
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Pdf, Stream
 
-from briefkasten.pipeline.streams import InlineImages, StreamTooLarge, decoded_size
+from briefkasten.errors import StreamTooLarge, UnsafeContent
+from briefkasten.pipeline.streams import InlineImages, decoded_size
 
 #: Objects one page may consist of before it counts as too complex.
 MAX_OBJECTS = 50_000
@@ -53,10 +54,6 @@ class PageLimits:
     max_pixels: int
     max_stream_bytes: int
     max_page_stream_bytes: int
-
-
-class UnsafeContent(Exception):  # a verdict, not an error: rasterise the page
-    """The page must be rasterised; ``args[0]`` says why (no content, no names)."""
 
 
 Value = Callable[[str, object], object]

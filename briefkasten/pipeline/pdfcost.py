@@ -19,8 +19,8 @@ from pypdf.errors import PdfReadError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
 from briefkasten.config import LimitSettings
-from briefkasten.errors import CorruptInput, TooComplex
-from briefkasten.pipeline.streams import StreamTooLarge, decoded_size, measurable
+from briefkasten.errors import CorruptInput, StreamTooLarge, TooComplex
+from briefkasten.pipeline.streams import decoded_size, measurable
 
 #: Form XObjects inside form XObjects deeper than this are refused (real files use 2 or 3).
 MAX_FORM_DEPTH = 12

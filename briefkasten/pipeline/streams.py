@@ -16,6 +16,8 @@ import re
 import zlib
 from collections.abc import Sequence
 
+from briefkasten.errors import StreamTooLarge
+
 _STEP = 1024 * 1024
 _INPUT_STEP = 16 * 1024
 _FLATE = frozenset({"/FlateDecode", "/Fl"})
@@ -27,10 +29,6 @@ _HEADER_WINDOW = 512
 #: The ``BI`` operator: a token on its own (whitespace or start before, whitespace after).
 _INLINE_START = re.compile(rb"(?:^|(?<=[\x00\t\n\x0c\r ]))BI[\x00\t\n\x0c\r ]")
 _INLINE_SIZE = re.compile(rb"/(W|Width|H|Height)[\x00\t\n\x0c\r ]*(\d{1,9})(?!\d)")
-
-
-class StreamTooLarge(Exception):  # a result of measuring, caught by the caller
-    """The stream decodes to more than the budget, or its filter cannot be measured."""
 
 
 class InlineImages:

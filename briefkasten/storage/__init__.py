@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
 from briefkasten.storage.base import Storage, StoredObject
 from briefkasten.storage.files import FileStorage
@@ -29,6 +30,11 @@ REGION = re.compile(r"[a-z0-9-]{1,40}")
 _S3_FORM = "s3://ACCESS_KEY:SECRET_KEY@host:port/bucket?secure=false"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+def open_storage_for(settings: Settings) -> Storage:
+    """The storage ``settings`` configure (``storage.url``, ``storage.sse``)."""
+    return open_storage(settings.storage.resolved_url(), sse=settings.storage.sse)
 
 
 def open_storage(url: str, *, sse: bool = False) -> Storage:

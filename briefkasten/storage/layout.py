@@ -11,7 +11,7 @@ case number (BG-Nummer), ``S`` a submission id, ``F`` a file id, ``D`` a documen
     T/submissions/S/intake.json      intake progress: "storing" (written first), then "queued"
     T/submissions/S/manifest.json    the submission (model.Submission as JSON)
     T/submissions/S/status.json      its processing status; after deletion its tombstone
-    T/submissions/S/confirmed.json   the case software confirmed receipt (retention starts)
+    T/submissions/S/confirmed.json   the case software confirmed storage (retention starts)
     T/idempotency/<sha256>.json      Idempotency-Key (hashed) → submission id, pending or queued
     T/links/L.json                   an upload link L (case, requested types, expiry)
     T/links/L.revoked.json           "link L is revoked" (checked on every use of its token)

@@ -31,12 +31,13 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
 from briefkasten import contract, links
+from briefkasten.broker import open_job_queue
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings, TenantSettings
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
-from briefkasten.worker import Worker, job_queue
+from briefkasten.worker import Worker
 from samples import generate
 from samples.degrade import phone_photo
 from tests.conftest import ROOT
@@ -348,7 +349,7 @@ def test_applicant_sends_two_photos_and_gets_a_receipt(
 
     # The worker makes the PDF and records the message (the outbox is the sink here).
     worker = Worker(
-        gateway.settings, gateway.storage, job_queue(gateway.settings), threading.Event()
+        gateway.settings, gateway.storage, open_job_queue(gateway.settings), threading.Event()
     )
     assert worker.run(idle_timeout=2.0) == 1
     (entry,) = Outbox(gateway.settings.broker.outbox_dir).pending()

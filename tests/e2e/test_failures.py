@@ -22,9 +22,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from briefkasten.broker import open_job_queue
 from briefkasten.config import Settings
 from briefkasten.storage import open_storage
-from briefkasten.worker import job_queue
 from tests.integration.test_failures import (
     DEADLINE,
     assert_pdfs_match,
@@ -97,7 +97,7 @@ async def test_a_job_of_a_killed_worker_is_finished_by_another(
     settings = distributed_settings(settings, tmp_path, rabbit_url, s3_url)
     storage = open_storage(s3_url)
     subscriber = case_system(settings)
-    jobs = job_queue(settings)
+    jobs = open_job_queue(settings)
     try:
         client = await gateway_client(settings, storage=storage, jobs=jobs)
         submission_id = await upload(client, *(full_page(n) for n in range(8)))

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from briefkasten import contract
+from briefkasten.broker import open_job_queue
 from briefkasten.broker.base import Job
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.rabbitmq import RabbitJobQueue
@@ -35,7 +36,7 @@ from briefkasten.config import Settings
 from briefkasten.errors import BriefkastenError, BrokerError, StorageError
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
-from briefkasten.worker import Worker, job_queue
+from briefkasten.worker import Worker
 from tests.integration.test_service import service_settings, small_page, upload
 from tests.support.env import wait_for
 from tests.support.gateway import GatewayClient
@@ -108,7 +109,7 @@ def workers_running(settings: Settings, storage: Storage, count: int = 1) -> Ite
     stop = threading.Event()
     threads = []
     for number in range(count):
-        worker = Worker(settings, storage, job_queue(settings), stop)
+        worker = Worker(settings, storage, open_job_queue(settings), stop)
         thread = threading.Thread(target=worker.run, name=f"test-worker-{number}", daemon=True)
         thread.start()
         threads.append(thread)
@@ -131,7 +132,7 @@ def status(storage: Storage, submission_id: str) -> str | None:
 
 
 def queue_depth(settings: Settings) -> tuple[int, int]:
-    jobs = job_queue(settings)
+    jobs = open_job_queue(settings)
     assert isinstance(jobs, RabbitJobQueue)
     try:
         return jobs.depth()
@@ -165,7 +166,7 @@ async def test_fifty_concurrent_submissions_become_fifty_messages(
     settings = distributed_settings(settings, tmp_path, rabbit_url, s3_url)
     storage = open_storage(s3_url)
     subscriber = case_system(settings)
-    jobs = job_queue(settings)
+    jobs = open_job_queue(settings)
     try:
         client = await gateway_client(settings, storage=storage, jobs=jobs)
         page = small_page("Antrag")
@@ -195,7 +196,7 @@ async def test_every_message_arrives_when_rabbitmq_stops_during_processing(
     settings = distributed_settings(settings, tmp_path, rabbit_vhost, s3_url)
     storage = open_storage(s3_url)
     subscriber = case_system(settings)  # its durable queue collects through the outage
-    jobs = job_queue(settings)
+    jobs = open_job_queue(settings)
     try:
         client = await gateway_client(settings, storage=storage, jobs=jobs)
         pages = [small_page(f"Blatt {n}") for n in range(10)]
@@ -253,7 +254,7 @@ async def test_jobs_wait_and_retry_while_s3_is_unavailable(
     )
     storage = open_storage(s3_url)
     subscriber = case_system(settings)
-    jobs = job_queue(settings)
+    jobs = open_job_queue(settings)
     try:
         client = await gateway_client(settings, storage=storage, jobs=jobs)
         submission_id = await upload(client, small_page("Nachweis"), small_page("Anlage"))

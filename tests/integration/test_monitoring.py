@@ -23,12 +23,14 @@ from pathlib import Path
 import pytest
 from rapidfuzz import fuzz
 
+from briefkasten.broker import open_job_queue
 from briefkasten.broker.local import LocalJobQueue, MemoryJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
-from briefkasten.monitoring import JsonFormatter, Metrics
+from briefkasten.monitoring.logs import JsonFormatter
+from briefkasten.monitoring.metrics import Metrics
 from briefkasten.storage import open_storage
-from briefkasten.worker import Worker, job_queue
+from briefkasten.worker import Worker
 from tests.support.env import need
 from tests.support.gateway import GatewayClient, gateway_app
 from tests.unit.test_monitoring import (
@@ -82,7 +84,7 @@ async def test_embedded_processing_feeds_metrics_and_logs_ids_only(
     submission_id = (await response.json())["submission_id"]
     assert value(await scrape(client), "briefkasten_jobs_in_queue") == 1
 
-    worker = Worker(settings, storage, job_queue(settings), threading.Event(), metrics)
+    worker = Worker(settings, storage, open_job_queue(settings), threading.Event(), metrics)
     assert await asyncio.to_thread(worker.run, idle_timeout=1.0) == 1
 
     found = await scrape(client)

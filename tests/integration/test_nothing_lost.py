@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from briefkasten import contract
+from briefkasten.broker import open_job_queue
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.broker.rabbitmq import RabbitJobQueue
@@ -33,7 +34,7 @@ from briefkasten.housekeeping.reconcile import NEVER_QUEUED, reconcile
 from briefkasten.intake import IncomingDocument, Intake
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
-from briefkasten.worker import Worker, job_queue
+from briefkasten.worker import Worker
 from tests.integration.test_failures import (
     DEADLINE,
     TENANT,
@@ -101,7 +102,7 @@ async def test_broker_away_at_upload_and_the_retry_delivers_exactly_once(
     storage = open_storage(s3_url)
     subscriber = case_system(settings)
     pages = (small_page("Kontoauszug Mai"), small_page("Kontoauszug Juni"))
-    away, back = job_queue(broker_away(settings)), job_queue(settings)
+    away, back = open_job_queue(broker_away(settings)), open_job_queue(settings)
     try:
         down = await gateway_client(settings, storage=storage, jobs=away)
         status, body = await post(down, "phone-7", *pages)
@@ -160,7 +161,7 @@ async def test_a_retry_after_the_reconciler_queued_it_adds_no_second_job(
 ) -> None:
     settings = distributed_settings(settings, tmp_path, rabbit_url, s3_url)
     storage = open_storage(s3_url)
-    away, back = job_queue(broker_away(settings)), job_queue(settings)
+    away, back = open_job_queue(broker_away(settings)), open_job_queue(settings)
     try:
         down = await gateway_client(settings, storage=storage, jobs=away)
         assert (await post(down, "tablet-3", small_page("Mietvertrag")))[0] == 503
@@ -221,7 +222,7 @@ def test_a_running_embedded_worker_repairs_by_itself(
         Intake(storage, broken_journal(tmp_path / "broken")).receive(TENANT, CASE, [document])
     (stored,) = manifests(storage)
     stop = threading.Event()
-    worker = Worker(settings, storage, job_queue(settings), stop)  # as ``serve`` runs it
+    worker = Worker(settings, storage, open_job_queue(settings), stop)  # as ``serve`` runs it
     thread = threading.Thread(target=worker.run, name="test-embedded-worker", daemon=True)
     thread.start()
     try:
@@ -241,14 +242,14 @@ def test_a_dead_lettered_job_leaves_status_failed_with_rabbitmq(
 ) -> None:
     settings = distributed_settings(settings, tmp_path, rabbit_url, s3_url)
     storage = open_storage(s3_url)
-    jobs = job_queue(settings)
+    jobs = open_job_queue(settings)
     try:
         submission_id = upload_then_lose_the_original(tmp_path, storage, jobs)
     finally:
         assert isinstance(jobs, RabbitJobQueue)
         jobs.close()
 
-    queue = job_queue(settings)
+    queue = open_job_queue(settings)
     Worker(settings, storage, queue, threading.Event()).run(idle_timeout=2.0)
 
     assert queue_depth(settings) == (0, 1)

@@ -17,7 +17,7 @@ import pika
 import pytest
 
 from briefkasten import contract
-from briefkasten.broker.base import Job, MessageUnroutable, OutboundMessage
+from briefkasten.broker.base import Job, OutboundMessage
 from briefkasten.broker.outbox import Outbox, OutboxFlusher
 from briefkasten.broker.rabbitmq import (
     ATTEMPTS_HEADER,
@@ -26,7 +26,7 @@ from briefkasten.broker.rabbitmq import (
     RabbitPublisher,
 )
 from briefkasten.broker.subscriber import RabbitSubscriber, ReceivedMessage
-from briefkasten.errors import InvalidRequest, StorageError
+from briefkasten.errors import InvalidRequest, MessageUnroutable, StorageError
 from tests.support import rabbit
 from tests.support.env import wait_for
 from tests.support.rabbit import rabbit_url, rabbit_vhost  # noqa: F401  (pytest fixtures)

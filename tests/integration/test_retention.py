@@ -23,7 +23,7 @@ from briefkasten.broker.subscriber import RabbitSubscriber
 from briefkasten.cli.consume import save_and_confirm
 from briefkasten.config import Settings
 from briefkasten.housekeeping import retention
-from briefkasten.housekeeping.confirmations import ReceiptListener, receipt_message
+from briefkasten.housekeeping.confirmations import ConfirmationListener, confirmation_message
 from briefkasten.model import Submission
 from briefkasten.storage import layout, open_storage
 from tests.support.env import wait_for
@@ -55,12 +55,12 @@ def test_sweep_against_s3(s3_url: str, tmp_path: Path, settings: Settings) -> No
     assert status(storage, confirmed)["status"] == "deleted"
 
 
-def receipt_settings(settings: Settings, url: str) -> Settings:
+def confirmation_settings(settings: Settings, url: str) -> Settings:
     broker = dataclasses.replace(
         settings.broker,
         amqp_url=url,
-        receipts_exchange=unique("receipts"),
-        receipts_queue=unique("receipts-q"),
+        confirmations_exchange=unique("receipts"),
+        confirmations_queue=unique("receipts-q"),
     )
     return dataclasses.replace(settings, broker=broker)
 
@@ -77,7 +77,7 @@ def dead_count(url: str, queue: str) -> int:
 def test_confirm_over_the_receipts_exchange(
     rabbit_url: str, tmp_path: Path, settings: Settings
 ) -> None:
-    settings = receipt_settings(settings, rabbit_url)
+    settings = confirmation_settings(settings, rabbit_url)
     broker = settings.broker
     storage = make_storage("file", tmp_path)
     submission = receive(storage, tmp_path, b"amqp")
@@ -89,11 +89,13 @@ def test_confirm_over_the_receipts_exchange(
         json.dumps(manifest.to_json()).encode(),
         content_type="application/json",
     )
-    RabbitSubscriber(rabbit_url, broker.receipts_exchange, broker.receipts_queue).declare()
-    listener = ReceiptListener(storage, settings).start()
-    publisher = RabbitPublisher(rabbit_url, broker.receipts_exchange)
+    RabbitSubscriber(
+        rabbit_url, broker.confirmations_exchange, broker.confirmations_queue
+    ).declare()
+    listener = ConfirmationListener(storage, settings).start()
+    publisher = RabbitPublisher(rabbit_url, broker.confirmations_exchange)
     try:
-        publisher.publish(receipt_message(TENANT, submission.submission_id))
+        publisher.publish(confirmation_message(TENANT, submission.submission_id))
         # consume --ack: save, verify, then confirm on the receipts exchange
         save_and_confirm(message, storage, tmp_path / "into", publisher)
         wait_for(
@@ -105,12 +107,12 @@ def test_confirm_over_the_receipts_exchange(
             "the confirmation of the second submission",
         )
         # a foreign routing key, an unknown submission, garbage: dead-lettered, not recorded
-        body = json.loads(receipt_message(TENANT, "c" * 32).body)
+        body = json.loads(confirmation_message(TENANT, "c" * 32).body)
         publisher.publish(OutboundMessage("x1", "jc-other", json.dumps(body).encode()))
         publisher.publish(OutboundMessage("x2", TENANT, json.dumps(body).encode()))
         publisher.publish(OutboundMessage("x3", TENANT, b"not json"))
         wait_for(
-            lambda: dead_count(rabbit_url, broker.receipts_queue) == 3,
+            lambda: dead_count(rabbit_url, broker.confirmations_queue) == 3,
             "three dead-lettered receipts",
         )
     finally:

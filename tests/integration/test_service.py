@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient
 from pypdf import PdfReader
 
 from briefkasten import contract
+from briefkasten.broker import open_job_queue
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.broker.rabbitmq import RabbitJobQueue
@@ -28,7 +29,7 @@ from briefkasten.cli.consume import save_message
 from briefkasten.config import Settings
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
-from briefkasten.worker import Worker, job_queue
+from briefkasten.worker import Worker
 from tests.support import factories
 from tests.support.gateway import GatewayClient
 from tests.support.rabbit import unique
@@ -83,7 +84,9 @@ async def status_of(client: Client, submission_id: str) -> dict[str, Any]:
 
 
 def run_worker(settings: Settings, storage: Storage, idle: float = 2.0) -> int:
-    return Worker(settings, storage, job_queue(settings), threading.Event()).run(idle_timeout=idle)
+    return Worker(settings, storage, open_job_queue(settings), threading.Event()).run(
+        idle_timeout=idle
+    )
 
 
 async def test_embedded_mode_delivers_into_the_outbox(
@@ -165,7 +168,7 @@ async def test_distributed_mode_end_to_end_with_rabbitmq_and_s3(
         rabbit_url, settings.broker.exchange, unique("case-system"), bindings=("jc-test.#",)
     )
     subscriber.declare()  # the case system binds its queue before anything is published
-    jobs = job_queue(settings)
+    jobs = open_job_queue(settings)
     assert isinstance(jobs, RabbitJobQueue)
     client = await gateway_client(settings, storage=storage, jobs=jobs)
     pages = [small_page(f"Blatt {n}") for n in range(3)]

@@ -15,11 +15,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from briefkasten import contract
+from briefkasten.broker import open_job_queue
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
 from briefkasten.storage import open_storage
-from briefkasten.worker import job_queue
 from tests.integration.test_failures import (
     assert_pdfs_match,
     case_system,
@@ -132,7 +132,7 @@ async def test_with_rabbitmq_and_s3_a_killed_page_process_is_retried_and_deliver
     )
     storage = open_storage(s3_url)
     subscriber = case_system(settings)
-    jobs = job_queue(settings)
+    jobs = open_job_queue(settings)
     killer = Killer()
     try:
         client = await gateway_client(settings, storage=storage, jobs=jobs)

@@ -22,7 +22,7 @@ from briefkasten.broker.base import JobQueue
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
 from briefkasten.gateway.app import create_app
-from briefkasten.monitoring import Metrics
+from briefkasten.monitoring.metrics import Metrics
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 

@@ -34,7 +34,8 @@ from briefkasten.broker.local import LocalJobQueue
 from briefkasten.config import AdminSettings, OperatorSettings, Settings
 from briefkasten.errors import ConfigError, Unauthorized
 from briefkasten.gateway.keys import METRICS
-from briefkasten.monitoring import Metrics, summary
+from briefkasten.monitoring import summary
+from briefkasten.monitoring.metrics import Metrics
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.support import factories

@@ -29,6 +29,23 @@ def test_file_then_environment_override(tmp_path: Path) -> None:
     assert settings.limits.max_pages == 9
 
 
+def test_confirmation_keys_accept_their_old_names(tmp_path: Path) -> None:
+    """``broker.receipts_*`` (before "receipt" meant the applicant's receipt only) still work."""
+    defaults = config.load(environ={}).broker
+    assert defaults.confirmations_exchange == defaults.confirmations_queue == "briefkasten.receipts"
+    path = tmp_path / "old.toml"
+    path.write_text('[broker]\nreceipts_exchange = "old-x"\nreceipts_queue = "old-q"\n')
+    broker = config.load(path, environ={}).broker
+    assert (broker.confirmations_exchange, broker.confirmations_queue) == ("old-x", "old-q")
+    assert (broker.receipts_exchange, broker.receipts_queue) == ("old-x", "old-q")
+    old_env = {"BRIEFKASTEN_BROKER_RECEIPTS_QUEUE": "env-q"}
+    assert config.load(path, environ=old_env).broker.confirmations_queue == "env-q"
+    path.write_text('[broker]\nreceipts_queue = "old-q"\nconfirmations_queue = "new-q"\n')
+    assert config.load(path, environ={}).broker.confirmations_queue == "new-q"
+    new_env = {**old_env, "BRIEFKASTEN_BROKER_CONFIRMATIONS_QUEUE": "new-env-q"}
+    assert config.load(path, environ=new_env).broker.confirmations_queue == "new-env-q"
+
+
 def test_config_file_from_environment(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text("[pipeline]\nworkers = 3\n")

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
 from briefkasten.gateway.middleware import errors, install_log_scrubber
-from briefkasten.monitoring import JsonFormatter
+from briefkasten.monitoring.logs import JsonFormatter
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.support import factories

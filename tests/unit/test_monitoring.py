@@ -23,7 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
-from briefkasten.monitoring import JsonFormatter, Metrics, TextFormatter
+from briefkasten.monitoring.logs import JsonFormatter, TextFormatter
+from briefkasten.monitoring.metrics import Metrics
 from briefkasten.storage import open_storage
 from tests.support import factories
 from tests.support.gateway import GatewayClient

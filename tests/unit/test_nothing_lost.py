@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from aiohttp import FormData
 
+from briefkasten.broker import open_job_queue
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
@@ -34,7 +35,7 @@ from briefkasten.housekeeping.reconcile import ORPHAN, STUCK, Reconciler, reconc
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
-from briefkasten.worker import Worker, job_queue, start_housekeeping
+from briefkasten.worker import Worker, start_housekeeping
 from tests.integration.test_failures import (
     TENANT,
 )
@@ -186,7 +187,7 @@ def incoming(tmp_path: Path, data: bytes, name: str, media_type: str = "image/pn
 
 
 def run_embedded_worker(settings: Settings, storage: Storage) -> int:
-    queue = job_queue(settings)  # the embedded journal, with the configured retry delays
+    queue = open_job_queue(settings)  # the embedded journal, with the configured retry delays
     return Worker(settings, storage, queue, threading.Event()).run(idle_timeout=2.0)
 
 

@@ -10,14 +10,8 @@ import pytest
 
 from briefkasten.broker.base import Job, OutboundMessage
 from briefkasten.broker.local import LocalJobQueue, StubPublisher
-from briefkasten.broker.outbox import (
-    Outbox,
-    OutboxFlusher,
-    cli_list,
-    cli_replay,
-    cli_show,
-    flush,
-)
+from briefkasten.broker.outbox import Outbox, OutboxFlusher, flush
+from briefkasten.cli.ops import outbox_list, outbox_replay, outbox_show
 from briefkasten.errors import BrokerError, InvalidRequest, NotFound, StorageError
 from tests.support.env import wait_for
 
@@ -205,14 +199,14 @@ def test_cli_helpers_return_printable_text(outbox: Outbox) -> None:
     outbox.add(message(1))
     outbox.add(message(2))
     outbox.mark_sent("m-001")
-    lines = cli_list(outbox)
+    lines = outbox_list(outbox)
     assert len(lines) == 2
     assert lines[0].startswith("m-001  sent")
-    assert cli_list(outbox, "pending")[0].startswith("m-002  pending")
-    shown = json.loads(cli_show(outbox, "m-001"))
+    assert outbox_list(outbox, "pending")[0].startswith("m-002  pending")
+    shown = json.loads(outbox_show(outbox, "m-001"))
     assert shown["body"] == {"message_id": "m-001", "n": 1}
     assert shown["headers"] == {"schema_version": "1.0"}
-    assert cli_replay(outbox, "m-001") == "m-001: sent -> pending"
+    assert outbox_replay(outbox, "m-001") == "m-001: sent -> pending"
     assert outbox.get("m-001").state == "pending"
 
 

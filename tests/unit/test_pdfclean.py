@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pikepdf import Array, Dictionary, Name, Stream, String
 
+from briefkasten.errors import StreamTooLarge
 from briefkasten.pipeline.pdfclean import PageLimits, Sanitised, inspect_page, sanitise_page
 from briefkasten.pipeline.streams import (
     MAX_INLINE_IMAGES,
     InlineImages,
-    StreamTooLarge,
     decoded_size,
 )
 from tests.support.pdfaudit import audit

@@ -28,7 +28,7 @@ from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings, TenantSettings
 from briefkasten.errors import InvalidRequest, NotFound
 from briefkasten.housekeeping import retention
-from briefkasten.housekeeping.confirmations import handle_receipt, receipt_message
+from briefkasten.housekeeping.confirmations import confirmation_message, handle_confirmation
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake
 from briefkasten.model import Submission
 from briefkasten.storage import layout, open_storage
@@ -268,38 +268,40 @@ async def test_ack_over_the_api(
     assert pdf.status == 404
 
 
-def test_receipt_message_follows_its_contract() -> None:
-    message = receipt_message(TENANT, "a" * 32)
+def test_confirmation_message_follows_its_contract() -> None:
+    message = confirmation_message(TENANT, "a" * 32)
     body = json.loads(message.body)
-    contract.validate_receipt(body)
+    contract.validate_confirmation(body)
     assert message.routing_key == TENANT
-    assert message.message_id == body["message_id"] == contract.receipt_message_id_for("a" * 32)
+    assert (
+        message.message_id == body["message_id"] == contract.confirmation_message_id_for("a" * 32)
+    )
     with pytest.raises(InvalidRequest):
-        contract.validate_receipt({**body, "extra": "x"})
+        contract.validate_confirmation({**body, "extra": "x"})
 
 
-def test_handle_receipt_checks_the_routing_key(tmp_path: Path, settings: Settings) -> None:
+def test_handle_confirmation_checks_the_routing_key(tmp_path: Path, settings: Settings) -> None:
     from briefkasten.broker.subscriber import ReceivedMessage
 
     storage = make_storage("memory", tmp_path)
     submission = receive(storage, tmp_path, b"rk")
-    message = receipt_message(TENANT, submission.submission_id)
+    message = confirmation_message(TENANT, submission.submission_id)
     with pytest.raises(InvalidRequest):
-        handle_receipt(ReceivedMessage(None, "jc-other", message.body), storage, settings)
-    handle_receipt(ReceivedMessage(None, TENANT, message.body), storage, settings)
+        handle_confirmation(ReceivedMessage(None, "jc-other", message.body), storage, settings)
+    handle_confirmation(ReceivedMessage(None, TENANT, message.body), storage, settings)
     assert retention.confirmation(storage, TENANT, submission.submission_id) is not None
 
 
-def test_the_documented_receipt_follows_the_schema() -> None:
+def test_the_documented_confirmation_follows_the_schema() -> None:
     docs = Path(__file__).resolve().parents[2] / "docs"
     text = (docs / "contract.md").read_text(encoding="utf-8")
-    section = text[text.index("## Confirming receipt") :]
+    section = text[text.index("## Confirming storage") :]
     block = section[
         section.index("```json") + 7 : section.index("```", section.index("```json") + 7)
     ]
     example = json.loads(block)
-    contract.validate_receipt(example)
-    assert example["message_id"] == contract.receipt_message_id_for(example["submission_id"])
+    contract.validate_confirmation(example)
+    assert example["message_id"] == contract.confirmation_message_id_for(example["submission_id"])
     asyncapi = (docs / "asyncapi.yaml").read_text(encoding="utf-8")
     assert "../briefkasten/contract/receipt-v1.schema.json" in asyncapi
     assert "name: briefkasten.receipts" in asyncapi
