@@ -30,8 +30,10 @@ operators and logs. Messages never contain document content.
     ├── Forbidden                         exit 2, HTTP 403, not retried (e.g. a foreign Origin)
     ├── RateLimited                       HTTP 429, retried later (too many requests)
     ├── NotFound                          exit 2, HTTP 404, not retried
+    │   └── MalformedId                   an id that cannot name anything
     ├── MisdirectedRequest                exit 2, HTTP 421, not retried (Host not allowed)
     ├── RequestInProgress                 HTTP 409, retried later (same Idempotency-Key in flight)
+    ├── CorruptJob                        a queued job that cannot be parsed: dead-lettered
     ├── ProcessingError                   exit 4, HTTP 500
     │   ├── ToolError                     an external program failed or is missing
     │   └── ChildDied                     a sandbox child was killed from outside (retried)
@@ -268,6 +270,11 @@ class NotFound(BriefkastenError):
     message_de = "Das haben wir nicht gefunden."
 
 
+class MalformedId(NotFound):
+    """An id that cannot name anything (not lowercase hex of the right length): nothing exists
+    under it, so it is not found; it never reaches a storage key."""
+
+
 class MisdirectedRequest(BriefkastenError):
     """The request names a host this gateway does not serve (``gateway.allowed_hosts``)."""
 
@@ -290,6 +297,13 @@ class RequestInProgress(BriefkastenError):
         "Ihre Sendung wird gerade noch angenommen. Bitte warten Sie einen Moment und "
         "versuchen Sie es dann noch einmal."
     )
+
+
+class CorruptJob(BriefkastenError):
+    """Bytes on the job queue that are not a job: dead-lettered at once, never retried."""
+
+    code = "corrupt_job"
+    retry = False
 
 
 class ProcessingError(BriefkastenError):
@@ -370,9 +384,6 @@ class ScanFailed(ScanUnavailable):
     code = "scan_failed"
 
 
-# --- the tus protocol's errors (resumable uploads, ``gateway/tus.py``) -------------------------
-
-
 class TusVersionUnsupported(InvalidRequest):
     """The client speaks a tus version we do not (or sent no ``Tus-Resumable``)."""
 
@@ -414,9 +425,6 @@ class WrongContentType(InvalidRequest):
 
     code = "wrong_content_type"
     http_status = 415
-
-
-# ------------------------------------------------------------------- verdicts (pipeline only)
 
 
 class Verdict(Exception):

@@ -217,19 +217,18 @@ class Intake:
 
     def status(self, tenant: str, submission_id: str) -> dict[str, Any]:
         """The recorded status; ``received`` while a worker has not written one yet."""
+        key = layout.status_key(tenant, submission_id)  # MalformedId (a NotFound) for a bad id
         try:
-            data = load_json(self.storage, layout.status_key(tenant, submission_id))
+            return load_json(self.storage, key)
         except NotFound:
-            try:
-                submission = load_submission(self.storage, tenant, submission_id)
-            except (NotFound, InvalidRequest) as exc:
-                raise NotFound(f"no submission {submission_id!r}") from exc
-            received = status_body(submission, "received")
-            received["updated_at"] = submission.received_at
-            return received
-        except InvalidRequest as exc:
+            pass
+        try:
+            submission = load_submission(self.storage, tenant, submission_id)
+        except NotFound as exc:
             raise NotFound(f"no submission {submission_id!r}") from exc
-        return data
+        received = status_body(submission, "received")
+        received["updated_at"] = submission.received_at
+        return received
 
     def _scan(self, tenant: str, documents: Sequence[IncomingDocument]) -> str:
         """Scan every file before anything is stored: ``clean``, ``off`` or ``not_scanned``

@@ -183,11 +183,7 @@ def record_submission(storage: Storage, link: UploadLink, submission_id: str) ->
 
 def made_with(storage: Storage, link: UploadLink, submission_id: str) -> bool:
     """Whether ``submission_id`` came in through ``link`` (``NotFound`` for a malformed id)."""
-    try:
-        key = layout.link_submission_key(link.tenant, link.link_id, submission_id)
-    except InvalidRequest as exc:
-        raise NotFound(f"no submission {submission_id[:40]!r}") from exc
-    return storage.exists(key)
+    return storage.exists(layout.link_submission_key(link.tenant, link.link_id, submission_id))
 
 
 def submissions_of(storage: Storage, link: UploadLink) -> list[str]:

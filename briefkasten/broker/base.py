@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from briefkasten.errors import BriefkastenError, InvalidRequest
+from briefkasten.errors import BriefkastenError, CorruptJob
 
 #: What a consumer does with a job whose handler raised.
 Action = Literal["retry", "dead"]
@@ -86,7 +86,7 @@ class Job:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Job:
-        """Parse a job; ``InvalidRequest`` (never retried) if it is malformed."""
+        """Parse a job; ``CorruptJob`` (never retried) if it is malformed."""
         try:
             data = json.loads(raw)
             job = cls(
@@ -96,7 +96,7 @@ class Job:
                 attempt=int(data.get("attempt", 0)),
             )
         except (ValueError, TypeError, KeyError) as exc:
-            raise InvalidRequest(f"malformed job: {type(exc).__name__}", source="job") from exc
+            raise CorruptJob(f"malformed job: {type(exc).__name__}", source="job") from exc
         return job
 
     def next_attempt(self) -> Job:

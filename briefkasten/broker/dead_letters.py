@@ -30,7 +30,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from briefkasten.broker.amqp import ATTEMPTS_HEADER, PERSISTENT, REASON_HEADER, Link
 from briefkasten.broker.base import Job
 from briefkasten.broker.local import LocalJobQueue, dead_letter_files
-from briefkasten.errors import InvalidRequest
+from briefkasten.errors import CorruptJob
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ def _from_amqp(body: bytes, headers: dict[str, Any]) -> DeadJob:
 def _from_job(raw: bytes, reason: str, *, attempts_from_job: bool) -> DeadJob:
     try:
         job = Job.from_bytes(raw)
-    except InvalidRequest:
+    except CorruptJob:
         return DeadJob(None, None, None, 0, reason)
     attempts = job.attempt + 1 if attempts_from_job else 0
     return DeadJob(job.job_id, job.submission_id, job.tenant, attempts, reason)

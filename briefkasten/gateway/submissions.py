@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from briefkasten import links
-from briefkasten.errors import InvalidRequest, NotFound
+from briefkasten.errors import NotFound
 from briefkasten.gateway.auth import link_of, tenant_of, uploader
 from briefkasten.gateway.keys import INTAKE, SETTINGS, STORAGE
 from briefkasten.gateway.receipt import receipt_pdf
@@ -47,12 +47,7 @@ async def get_submission(request: web.Request) -> web.Response:
 async def get_receipt_pdf(request: web.Request) -> web.Response:
     """The Eingangsbestätigung as PDF; ``?lang=en`` for English."""
     tenant, link, submission_id = await readable_submission(request)
-    try:
-        submission = await run(
-            request, load_submission, request.app[STORAGE], tenant, submission_id
-        )
-    except InvalidRequest as exc:
-        raise NotFound(f"no submission {submission_id[:40]!r}") from exc
+    submission = await run(request, load_submission, request.app[STORAGE], tenant, submission_id)
     settings = request.app[SETTINGS]
     body = await run(
         request,

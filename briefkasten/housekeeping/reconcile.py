@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from briefkasten.broker.base import JobQueue
 from briefkasten.config import Settings
-from briefkasten.errors import InvalidRequest, NotFound, StorageError
+from briefkasten.errors import InvalidRequest, MalformedId, NotFound, StorageError
 from briefkasten.housekeeping.periodic import Periodic
 from briefkasten.housekeeping.retention import known_tenants
 from briefkasten.intake import (
@@ -138,11 +138,9 @@ def _check(
             repair = _orphan(storage, settings, tenant, submission_id, now, report.dry_run)
         else:
             return
-    except NotFound:
-        return  # deleted meanwhile (retention, another reconciler)
     except StorageError:
         raise
-    except (ValueError, KeyError, TypeError, InvalidRequest) as exc:
+    except (ValueError, KeyError, TypeError, InvalidRequest, MalformedId) as exc:
         report.errors += 1
         log.warning(
             "reconcile: submission %s of tenant %s unreadable (%s); skipped",
@@ -151,6 +149,8 @@ def _check(
             type(exc).__name__,
         )
         return
+    except NotFound:  # after MalformedId, which is one too
+        return  # deleted meanwhile (retention, another reconciler)
     if repair is None:
         report.kept += 1
         return

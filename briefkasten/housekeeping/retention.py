@@ -35,7 +35,7 @@ from typing import Any
 
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
-from briefkasten.errors import InvalidRequest, NotFound
+from briefkasten.errors import InvalidRequest, MalformedId, NotFound
 from briefkasten.housekeeping.periodic import Periodic
 from briefkasten.intake import load_submission
 from briefkasten.model import Submission
@@ -120,11 +120,8 @@ def confirm(
     submission this tenant does not have.
     """
     now = now or datetime.now(UTC)
-    try:
-        status_key = layout.status_key(tenant, submission_id)
-        manifest_key = layout.manifest_key(tenant, submission_id)
-    except InvalidRequest as exc:
-        raise NotFound(f"no submission {submission_id[:40]!r}") from exc
+    status_key = layout.status_key(tenant, submission_id)  # MalformedId: a NotFound
+    manifest_key = layout.manifest_key(tenant, submission_id)
     if not storage.exists(manifest_key):
         tombstone = _tombstone(storage, status_key)
         if tombstone is None:
@@ -207,9 +204,7 @@ def _sweep_tenant(
             confirmed = confirmation(storage, tenant, submission_id)
             received_at = _parse(submission.received_at)
             confirmed_at = _parse(confirmed["confirmed_at"]) if confirmed else None
-        except NotFound:
-            continue  # deleted meanwhile (another sweeper)
-        except (ValueError, KeyError, TypeError, InvalidRequest) as exc:
+        except (ValueError, KeyError, TypeError, InvalidRequest, MalformedId) as exc:
             report.errors += 1
             log.warning(
                 "retention: submission %s of tenant %s unreadable (%s); skipped",
@@ -218,6 +213,8 @@ def _sweep_tenant(
                 type(exc).__name__,
             )
             continue
+        except NotFound:  # after MalformedId, which is one too
+            continue  # deleted meanwhile (another sweeper)
         if confirmed_at is not None:
             due, reason = confirmed_at + timedelta(days=grace), CONFIRMED
         else:

@@ -29,7 +29,8 @@ A case's objects share one prefix, so an operator can list, export or delete a c
 
 Every part is checked against a strict pattern before it becomes part of a key; a tenant comes
 from the configuration (``ConfigError``), everything else may come from a request
-(``InvalidRequest``). Ids are server-generated lowercase hex, never the client's filename.
+(``InvalidRequest``; an id that is not lowercase hex: ``MalformedId``, a ``NotFound``). Ids are
+server-generated lowercase hex, never the client's filename.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
-from briefkasten.errors import ConfigError, InvalidRequest, UnsupportedType
+from briefkasten.errors import ConfigError, InvalidRequest, MalformedId, UnsupportedType
 
 #: A tenant: lowercase letters, digits and ``-`` (e.g. ``jc-musterstadt``).
 TENANT = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -245,7 +246,7 @@ def _tenant(tenant: str) -> str:
 
 def _id(value: str) -> str:
     if not ID.fullmatch(value):
-        raise InvalidRequest(f"invalid id {value[:70]!r}")
+        raise MalformedId(f"invalid id {value[:70]!r}")
     return value
 
 

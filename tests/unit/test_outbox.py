@@ -12,7 +12,7 @@ from briefkasten.broker.base import Job, OutboundMessage
 from briefkasten.broker.local import LocalJobQueue, StubPublisher
 from briefkasten.broker.outbox import Outbox, OutboxFlusher, flush
 from briefkasten.cli.ops import outbox_list, outbox_replay, outbox_show
-from briefkasten.errors import BrokerError, InvalidRequest, NotFound, StorageError
+from briefkasten.errors import BrokerError, CorruptJob, NotFound, StorageError
 from tests.support.env import wait_for
 
 
@@ -219,10 +219,11 @@ def job(n: int, attempt: int = 0) -> Job:
 
 def test_job_round_trips_and_refuses_garbage() -> None:
     assert Job.from_bytes(job(1, 2).to_bytes()) == job(1, 2)
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(CorruptJob):
         Job.from_bytes(b"{not json")
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(CorruptJob) as corrupt:
         Job.from_bytes(b'{"job_id": "x"}')
+    assert corrupt.value.code == "corrupt_job" and not corrupt.value.retry
 
 
 def test_journal_claims_in_order_and_resumes_unfinished_jobs(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from briefkasten.errors import (
     BriefkastenError,
     ConfigError,
     InvalidRequest,
+    MalformedId,
     NotFound,
     StorageError,
     UnsupportedType,
@@ -379,8 +380,8 @@ def test_layout_keys() -> None:
     [
         (lambda: layout.manifest_key("../etc", "1" * 32), ConfigError),
         (lambda: layout.manifest_key("Jobcenter Köln", "1" * 32), ConfigError),
-        (lambda: layout.status_key(TENANT, "../../x"), InvalidRequest),
-        (lambda: layout.status_key(TENANT, "1" * 32 + "\n"), InvalidRequest),
+        (lambda: layout.status_key(TENANT, "../../x"), MalformedId),
+        (lambda: layout.status_key(TENANT, "1" * 32 + "\n"), MalformedId),
         (lambda: layout.original_key(TENANT, "12345-BG-1", "1" * 32, "2" * 32, "image/png"),
          InvalidRequest),
         (lambda: layout.original_key(TENANT, CASE, "1" * 32, "2" * 32, "text/html"),
