@@ -51,6 +51,7 @@ from briefkasten.gateway.checks import UploadChecks
 from briefkasten.gateway.spool import space_checked
 from briefkasten.intake import IncomingFile
 from briefkasten.model import safe_name
+from briefkasten.storage.records import atomic_file
 
 log = logging.getLogger("briefkasten.gateway")
 
@@ -232,7 +233,7 @@ class TusStore:
         if not self.directory.is_dir():
             return 0
         for path in self.directory.iterdir():
-            upload_id, _, suffix = path.name.partition(".")
+            upload_id, _, suffix = path.name.lstrip(".").partition(".")  # .<id>.json.*.tmp too
             if not UPLOAD_ID.match(upload_id):
                 continue
             try:
@@ -279,15 +280,8 @@ class TusStore:
 
     def _write(self, upload_id: str, info: dict[str, Any]) -> None:
         _, final = self._paths(upload_id)
-        temp = final.with_name(f"{upload_id}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(info, handle)
-            temp.replace(final)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
+        with atomic_file(final) as writer:  # a temp file .<id>.json.*.tmp, mode 0600
+            writer.write(json.dumps(info).encode("utf-8"))
 
     def _remove(self, upload_id: str) -> None:
         data, info = self._paths(upload_id)

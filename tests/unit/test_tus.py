@@ -562,8 +562,8 @@ def test_store_checks_ids_owners_and_cleans_strays(tmp_path: Path) -> None:
         store.delete("t/b", upload.upload_id)
     stray = tmp_path / "tus" / f"{'0' * 32}.bin"
     stray.write_bytes(b"orphan")
-    temp = tmp_path / "tus" / f"{upload.upload_id}.abcd1234.tmp"
-    temp.write_text("{")
+    for name in (f".{upload.upload_id}.json.abcd1234.tmp", f"{upload.upload_id}.abcd1234.tmp"):
+        (tmp_path / "tus" / name).write_text("{")  # a crash mid-write (today's and older names)
     assert store.expire(now=time.time() + 50) == 0
     assert store.expire(now=time.time() + 4000) == 2  # the upload and the orphan
     assert list((tmp_path / "tus").iterdir()) == []
