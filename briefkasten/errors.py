@@ -114,7 +114,7 @@ class UnsupportedType(InputRejected):
     http_status = 415
     message_de = (
         "Diese Art von Datei können wir nicht annehmen. Bitte senden Sie ein Foto "
-        "(JPEG, PNG, HEIC, WebP, TIFF, BMP) oder ein PDF."
+        "(JPEG, PNG, HEIC, WebP, TIFF, BMP, GIF) oder ein PDF."
     )
 
 

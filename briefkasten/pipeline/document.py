@@ -34,7 +34,7 @@ from briefkasten.pipeline.pdfclean import PageLimits, inspect_page
 from briefkasten.pipeline.pool import PagePool
 from briefkasten.pipeline.runner import Options, Pipeline, load_pipeline, run_steps
 from briefkasten.pipeline.sandbox import CpuBudget, page_bounds
-from briefkasten.pipeline.sniff import Sniffed, sniff
+from briefkasten.pipeline.sniff import Sniffed, readable, sniff
 from briefkasten.storage.records import atomic_file, sha256_file
 from briefkasten.tools import tesseract
 
@@ -226,6 +226,7 @@ def build_page(
     out = workdir / f"page-{ref.original.sha256[:12]}-{ref.index:04d}.pdf"
     try:
         unsafe: StepRecord | None = None
+        ref = dataclasses.replace(ref, original=readable(ref.original, workdir))
         if ref.kind == "vector":
             vector = _vector_page(ref, out, options)
             if isinstance(vector, PageResult):

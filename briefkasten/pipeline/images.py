@@ -1,7 +1,8 @@
 """Decoding pages into 8-bit arrays, colour conversion, EXIF orientation and DPI estimates.
 
 ``decode`` turns a page reference into a ``Page``: every colour model ends as 8-bit grey or
-sRGB (CMYK with or without an ICC profile, palettes, 16-bit, alpha on white). Scanned PDF pages
+sRGB (CMYK with or without an ICC profile, palettes, 16-bit, alpha on white). Of an animated
+GIF only the first frame is decoded; the page is flagged ``first_frame_only``. Scanned PDF pages
 are rendered with PDFium. Nothing is written to disk here.
 """
 
@@ -42,7 +43,7 @@ def decode(ref: PageRef, *, raster_dpi: int, max_pixels: int = 36_000_000) -> Pa
         detail = f"rendered at {dpi:.0f} dpi"
         if dpi < raster_dpi:
             detail += f" (lowered from {raster_dpi}: the page is larger than {max_pixels} pixels)"
-        orientation, passthrough = 1, None
+        orientation, passthrough, frames = 1, None, 1
     else:
         try:
             with warnings.catch_warnings(), Image.open(ref.original.path) as source:
@@ -51,6 +52,7 @@ def decode(ref: PageRef, *, raster_dpi: int, max_pixels: int = 36_000_000) -> Pa
                 source.load()
                 dpi = _dpi_of(source)
                 orientation = source.getexif().get(0x0112, 1) if ref.index == 0 else 1
+                frames = getattr(source, "n_frames", 1) if source.format == "GIF" else 1
                 image, detail = to_rgb_or_grey(source)
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise CorruptInput(f"cannot decode image: {exc}", source=ref.original.name) from exc
@@ -62,12 +64,14 @@ def decode(ref: PageRef, *, raster_dpi: int, max_pixels: int = 36_000_000) -> Pa
     if estimated:
         dpi = a4_dpi(array.shape[:2])
         detail += f", dpi estimated {dpi:.0f}"
+    if frames > 1:
+        detail += f", first of {frames} frames"
     record = StepRecord(
         "decode",
         f"{image.mode} {image.width}×{image.height}, {detail}",
         (time.perf_counter() - started) * 1000,
     )
-    return Page(
+    page = Page(
         ref=ref,
         image=array,
         dpi=dpi,
@@ -77,6 +81,8 @@ def decode(ref: PageRef, *, raster_dpi: int, max_pixels: int = 36_000_000) -> Pa
         lossy_source=ref.original.media_type in LOSSY_TYPES,
         history=(record,),
     )
+    # An animated GIF: only its first frame is a page (the others are usually the same page).
+    return page.flagged("first_frame_only") if frames > 1 else page
 
 
 def to_rgb_or_grey(image: Image.Image) -> tuple[Image.Image, str]:

@@ -18,7 +18,7 @@ from briefkasten.config import Settings
 from briefkasten.model import Original, PageRef
 from briefkasten.pipeline.images import decode
 from briefkasten.pipeline.runner import Options, load_pipeline, run_steps
-from briefkasten.pipeline.sniff import sniff
+from briefkasten.pipeline.sniff import readable, sniff
 
 PIPELINE = "precheck"
 #: Only the first pages of a long scanned PDF are checked; the answer must come at once.
@@ -85,6 +85,7 @@ def precheck(path: Path, settings: Settings) -> tuple[str, int, tuple[Finding, .
     pipeline = load_pipeline(PIPELINE, settings.pipeline.directory)
     findings: list[Finding] = []
     with tempfile.TemporaryDirectory(prefix="briefkasten-precheck-") as workdir:
+        original = readable(original, Path(workdir))
         for index, kind in enumerate(sniffed.kinds[:MAX_PAGES]):
             if kind != "raster":
                 continue

@@ -7,12 +7,22 @@ many huge frames, a progressive JPEG with a hundred scans, a PDF page whose cont
 to a gigabyte) and then decodes raster images once to find truncation, so a damaged PNG or TIFF
 is refused at upload, not in the worker. The extension and the client's MIME type are never
 trusted. The magic table is hand-written on purpose: it *is* the allowlist (BSI TR-03172-3),
-seven entries long, and a general-purpose type guesser would accept far more than we want.
+eight entries long, and a general-purpose type guesser would accept far more than we want.
+
+Two repairs that readers make are made here too. A GIF (palette or animated) is read by its
+first frame only; every frame is still counted and checked against the limits. A PDF may have
+up to 64 KiB of junk before ``%PDF-`` (mail gateways and scanners prepend headers; Acrobat and
+qpdf repair it, PDFium gives up after 1 KiB): ``pdf_from_header`` gives the parsers a copy
+that starts at the header, and the stored original keeps its bytes and hash.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import mmap
+import os
+import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,15 +43,22 @@ from briefkasten.errors import (
     TooComplex,
     UnsupportedType,
 )
-from briefkasten.model import PageKind
+from briefkasten.model import Original, PageKind
 from briefkasten.pipeline.jpeg import jpeg_layout
 from briefkasten.pipeline.pdfcost import check_pages
 
 register_heif_opener()
 Image.MAX_IMAGE_PIXELS = None  # we check pixel counts ourselves, before decoding
 
+#: Types whose frames are counted: a TIFF's are pages, a GIF's only its first frame is used.
+_FRAMED = ("image/tiff", "image/gif")
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
-PDF_HEADER_WINDOW = 1024
+_PDF_MAGIC = b"%PDF-"
+#: Bytes of junk a PDF may have before its ``%PDF-`` header (readers repair up to this).
+PDF_MAX_JUNK = 64 * 1024
+#: Bytes read to find the type: the header may start at any offset up to ``PDF_MAX_JUNK``.
+PDF_HEADER_WINDOW = PDF_MAX_JUNK + len(_PDF_MAGIC)
+_GIF_MAGIC = (b"GIF87a", b"GIF89a")
 #: Text characters on a PDF page above which it counts as born-digital.
 BORN_DIGITAL_MIN_CHARS = 20
 
@@ -68,9 +85,49 @@ def media_type_of(head: bytes) -> str | None:
         return "image/bmp"
     if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
         return "image/heic"
-    if b"%PDF-" in head[:PDF_HEADER_WINDOW]:
+    if head[:6] in _GIF_MAGIC:
+        return "image/gif"
+    if pdf_header_offset(head) is not None:
         return "application/pdf"
     return None
+
+
+def pdf_header_offset(head: bytes) -> int | None:
+    """Where ``%PDF-`` starts in these first bytes (0 for a clean PDF), or ``None`` when it does
+    not start within the first ``PDF_MAX_JUNK`` bytes."""
+    offset = head.find(_PDF_MAGIC, 0, PDF_HEADER_WINDOW)
+    return offset if offset >= 0 else None
+
+
+def pdf_from_header(path: Path, workdir: Path, key: str = "") -> Path:
+    """``path`` itself when the PDF starts with its header, else a copy in ``workdir`` of the
+    bytes from the header on: what the parsers read (PDFium refuses more than 1 KiB of junk,
+    pypdf misreads the cross-reference offsets). Byte search and copy only, no parsing.
+
+    The copy is named by ``key`` (the original's hash) and renamed into place whole, so the
+    pages of one PDF, built in parallel children, share one copy."""
+    with path.open("rb") as source:
+        offset = pdf_header_offset(source.read(PDF_HEADER_WINDOW))
+        if not offset:
+            return path
+        copy = workdir / f"from-header-{key or path.stem[:40]}-{offset}.pdf"
+        if copy.exists():
+            return copy
+        partial = copy.with_name(f"{copy.name}.{os.getpid()}.part")
+        source.seek(offset)
+        with partial.open("wb") as target:
+            shutil.copyfileobj(source, target, 1024 * 1024)
+    partial.replace(copy)
+    return copy
+
+
+def readable(original: Original, workdir: Path) -> Original:
+    """``original`` as the parsers read it: a PDF with junk before its header points at a copy
+    from the header on (``pdf_from_header``); name, hash and size stay the stored original's."""
+    if original.media_type != "application/pdf":
+        return original
+    path = pdf_from_header(original.path, workdir, original.sha256[:32])
+    return original if path == original.path else dataclasses.replace(original, path=path)
 
 
 def sniff(path: Path, limits: LimitSettings) -> Sniffed:
@@ -86,7 +143,8 @@ def sniff(path: Path, limits: LimitSettings) -> Sniffed:
     if media_type is None:
         raise UnsupportedType("content is not an allowed image or PDF type")
     if media_type == "application/pdf":
-        return Sniffed(media_type, _pdf_kinds(path, limits))
+        with tempfile.TemporaryDirectory(prefix="briefkasten-sniff-") as scratch:
+            return Sniffed(media_type, _pdf_kinds(pdf_from_header(path, Path(scratch)), limits))
     frames = _image_frames(path, media_type, limits)
     return Sniffed(media_type, tuple("raster" for _ in range(frames)))
 
@@ -95,11 +153,13 @@ def _image_frames(path: Path, media_type: str, limits: LimitSettings) -> int:
     try:
         with warnings.catch_warnings(), Image.open(path) as image:
             warnings.simplefilter("ignore")
-            frames = getattr(image, "n_frames", 1) if media_type == "image/tiff" else 1
+            frames = getattr(image, "n_frames", 1) if media_type in _FRAMED else 1
             if frames > limits.max_pages:
-                raise LimitExceeded(f"{frames} pages, limit is {limits.max_pages}")
+                what = "frames" if media_type == "image/gif" else "pages"
+                raise LimitExceeded(f"{frames} {what}, limit is {limits.max_pages}")
             total = 0
-            for frame in range(frames):
+            # A GIF's frames share its canvas and only the first one is decoded.
+            for frame in range(1 if media_type == "image/gif" else frames):
                 image.seek(frame)
                 _check_pixels(image.size, limits)
                 total += image.size[0] * image.size[1]
@@ -110,11 +170,11 @@ def _image_frames(path: Path, media_type: str, limits: LimitSettings) -> int:
                 )
             if media_type == "image/jpeg":
                 _check_jpeg(path, limits)
-            else:
-                _decode_all(path, frames)
+            else:  # of a GIF only the first frame is used, so only it must decode
+                _decode_all(path, 1 if media_type == "image/gif" else frames)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise CorruptInput(f"cannot read {media_type} image: {_short(exc)}") from exc
-    return frames
+    return 1 if media_type == "image/gif" else frames
 
 
 def _check_pixels(size: tuple[int, int], limits: LimitSettings) -> None:

@@ -66,6 +66,7 @@ EXTENSIONS = {
     "image/bmp": "bmp",
     "image/heic": "heic",
     "image/heif": "heif",
+    "image/gif": "gif",
     "application/pdf": "pdf",
 }
 

@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 
 from briefkasten import ingest
 from briefkasten.config import Settings
-from tests.support import factories
+from tests.support import factories, hostile
 
 register_heif_opener()
 KEY_PHRASES = ("Sehr geehrte Frau Müller", "Größe der Wohnung", "Mit freundlichen Grüßen")
@@ -205,3 +205,46 @@ def test_upside_down_table_is_shown_upright(tmp_path: Path, settings: Settings) 
     upright = np.asarray(page.convert("L").resize(shown.shape[::-1]), dtype=np.float64)
     assert np.corrcoef(shown.ravel(), upright.ravel())[0, 1] > 0.8
     assert truth.splitlines()[0] in pdftotext(tmp_path / "out.pdf")
+
+
+def test_palette_and_animated_gif_become_their_first_frame(
+    tmp_path: Path, settings: Settings
+) -> None:
+    palette = tmp_path / "brief.gif"
+    factories.text_page().convert("P", palette=Image.Palette.ADAPTIVE).save(palette)
+    other = factories.text_page(("Zweites Bild", "Nicht verwenden"))
+    animated = hostile.animated_gif(tmp_path / "anim.gif", [factories.text_page(), other])
+    result = ingest([palette, animated], tmp_path / "out.pdf", settings=settings)
+    assert [o.media_type for o in result.originals] == ["image/gif", "image/gif"]
+    assert ["first_frame_only" in p.flags for p in result.pages] == [False, True]
+    reader = PdfReader(tmp_path / "out.pdf")
+    assert len(reader.pages) == 2
+    for number in (1, 2):
+        assert_readable(pdftotext_page(tmp_path / "out.pdf", number))
+    assert "Zweites" not in pdftotext(tmp_path / "out.pdf")
+
+
+def test_scanned_pdf_after_64_kib_of_junk_is_read_and_its_hash_kept(
+    tmp_path: Path, settings: Settings
+) -> None:
+    scan = factories.scanned_pdf(tmp_path / "scan.pdf")
+    digital = factories.born_digital_pdf(tmp_path / "digital.pdf")
+    both = factories.merged_pdf(tmp_path / "both.pdf", scan, digital)
+    source = hostile.pdf_after_junk(both, tmp_path / "junk.pdf", 64 * 1024)
+    uploaded = source.read_bytes()
+    result = ingest([source], tmp_path / "out.pdf", settings=settings)
+    assert [p.kind for p in result.pages] == ["raster", "vector"]
+    assert result.originals[0].sha256 == hashlib.sha256(uploaded).hexdigest()
+    assert source.read_bytes() == uploaded
+    for number in (1, 2):
+        assert_readable(pdftotext_page(tmp_path / "out.pdf", number))
+
+
+def pdftotext_page(pdf: Path, number: int) -> str:
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-f", str(number), "-l", str(number), str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout

@@ -160,3 +160,18 @@ def png_with_short_idat(path: Path) -> Path:
 def pdf_of_pages(path: Path, pages: int) -> Path:
     """A tiny valid PDF of ``pages`` A4 pages sharing one content stream."""
     return pdf_huge_pages(path, pages=pages, side_pt=842)
+
+
+def pdf_after_junk(source: Path, path: Path, junk: int | bytes) -> Path:
+    """``source`` with junk before its ``%PDF-`` header (a mail header, a scanner's preamble):
+    ``junk`` bytes of filler, or those exact bytes. PDFium gives up after 1 KiB of it."""
+    prefix = b"J" * junk if isinstance(junk, int) else junk
+    path.write_bytes(prefix + source.read_bytes())
+    return path
+
+
+def animated_gif(path: Path, frames: list[Image.Image], *, duration: int = 200) -> Path:
+    """An animated GIF of ``frames`` (palette images; only the first one is a page for us)."""
+    palette = [frame.convert("P", palette=Image.Palette.ADAPTIVE) for frame in frames]
+    palette[0].save(path, save_all=True, append_images=palette[1:], duration=duration, loop=0)
+    return path

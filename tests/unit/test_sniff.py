@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pypdfium2 as pdfium
 import pytest
+from PIL import Image
 
-from briefkasten.config import LimitSettings
+from briefkasten.config import LimitSettings, Settings
 from briefkasten.errors import (
     CorruptInput,
     EmptyInput,
@@ -16,8 +20,11 @@ from briefkasten.errors import (
     PasswordProtected,
     UnsupportedType,
 )
-from briefkasten.pipeline.sniff import media_type_of, sniff
-from tests.support import factories
+from briefkasten.model import Original, PageRef
+from briefkasten.pipeline.images import decode
+from briefkasten.pipeline.precheck import precheck
+from briefkasten.pipeline.sniff import Sniffed, media_type_of, readable, sniff
+from tests.support import factories, hostile
 
 LIMITS = LimitSettings()
 
@@ -112,6 +119,116 @@ def test_pdf_with_junk_before_header_is_accepted(tmp_path: Path) -> None:
     assert sniff(junk, LIMITS).media_type == "application/pdf"
 
 
+@pytest.mark.parametrize("junk", [2000, 64 * 1024])
+def test_pdf_with_up_to_64_kib_of_junk_is_read_page_by_page(tmp_path: Path, junk: int) -> None:
+    digital = factories.born_digital_pdf(tmp_path / "digital.pdf")
+    scan = factories.scanned_pdf(tmp_path / "scan.pdf")
+    mixed = factories.merged_pdf(tmp_path / "mixed.pdf", digital, scan)
+    path = hostile.pdf_after_junk(mixed, tmp_path / "junk.pdf", junk)
+    assert sniff(path, LIMITS) == Sniffed("application/pdf", ("vector", "raster"))
+
+
+def test_pdf_with_64_kib_and_one_byte_of_junk_is_refused(tmp_path: Path) -> None:
+    digital = factories.born_digital_pdf(tmp_path / "digital.pdf")
+    path = hostile.pdf_after_junk(digital, tmp_path / "junk.pdf", 64 * 1024 + 1)
+    with pytest.raises(UnsupportedType):
+        sniff(path, LIMITS)
+
+
+def test_truncated_pdf_after_junk_is_corrupt(tmp_path: Path) -> None:
+    whole = hostile.pdf_after_junk(
+        factories.born_digital_pdf(tmp_path / "digital.pdf"), tmp_path / "whole.pdf", 5000
+    )
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(CorruptInput):
+        sniff(cut, LIMITS)
+
+
+def test_junk_with_only_a_fake_header_is_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "fake.pdf"
+    path.write_bytes(b"J" * 3000 + b"%PDF-1.4\n" + b"not a pdf body\n" * 400)
+    with pytest.raises(CorruptInput):
+        sniff(path, LIMITS)
+
+
+def test_junk_holding_a_fake_header_before_the_real_pdf_still_reads(tmp_path: Path) -> None:
+    digital = factories.born_digital_pdf(tmp_path / "digital.pdf")
+    junk = b"X-Scanner: %PDF-1.7 (fake)\r\n" + b"J" * 30000
+    path = hostile.pdf_after_junk(digital, tmp_path / "fake.pdf", junk)
+    assert sniff(path, LIMITS) == Sniffed("application/pdf", ("vector",))
+    original = Original("fake.pdf", path, "f" * 64, path.stat().st_size, "application/pdf", 1)
+    copy = readable(original, tmp_path).path
+    text = pdfium.PdfDocument(copy)[0].get_textpage().get_text_bounded()
+    assert "Jobcenter" in text
+
+
+def test_readable_copy_starts_at_the_header_and_leaves_the_original(tmp_path: Path) -> None:
+    digital = factories.born_digital_pdf(tmp_path / "digital.pdf")
+    path = hostile.pdf_after_junk(digital, tmp_path / "junk.pdf", 20000)
+    before = path.read_bytes()
+    original = Original("junk.pdf", path, "a" * 64, len(before), "application/pdf", 1)
+    work = tmp_path / "work"
+    work.mkdir()
+    seen = readable(original, work)
+    assert seen.path != path and seen.path.read_bytes() == digital.read_bytes()
+    assert (seen.name, seen.sha256, seen.size) == (original.name, original.sha256, original.size)
+    assert path.read_bytes() == before
+    assert readable(original, work).path == seen.path  # pages of one PDF share the copy
+    clean = dataclasses.replace(original, path=digital)
+    assert readable(clean, work) is clean
+
+
+def test_palette_gif_is_one_page(tmp_path: Path) -> None:
+    path = tmp_path / "brief.gif"
+    factories.text_page().convert("P", palette=Image.Palette.ADAPTIVE).save(path)
+    assert sniff(path, LIMITS) == Sniffed("image/gif", ("raster",))
+
+
+def test_animated_gif_is_its_first_frame(tmp_path: Path) -> None:
+    frames = [factories.text_page(("Erste Seite",)), factories.text_page(("Zweite Seite",))]
+    path = hostile.animated_gif(tmp_path / "anim.gif", frames)
+    assert sniff(path, LIMITS) == Sniffed("image/gif", ("raster",))
+
+
+def test_gif_with_more_frames_than_the_page_limit_is_refused(tmp_path: Path) -> None:
+    small = [Image.new("L", (40, 40), shade) for shade in range(0, 250, 50)]
+    path = hostile.animated_gif(tmp_path / "many.gif", small)
+    with pytest.raises(LimitExceeded, match="5 frames"):
+        sniff(path, replace(LIMITS, max_pages=4))
+
+
+def test_gif_canvas_over_the_pixel_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.gif"
+    Image.new("L", (400, 300), 255).save(path)
+    with pytest.raises(LimitExceeded, match="400×300"):
+        sniff(path, replace(LIMITS, max_pixels=100_000))
+
+
+def test_truncated_gif_is_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "page.gif"
+    factories.text_page().convert("P", palette=Image.Palette.ADAPTIVE).save(path)
+    path.write_bytes(path.read_bytes()[:4000])
+    with pytest.raises(CorruptInput):
+        sniff(path, LIMITS)
+
+
+def test_decoding_an_animated_gif_takes_the_first_frame_and_flags_it(tmp_path: Path) -> None:
+    frames = [factories.text_page(("Erste Seite",)), factories.text_page(("Zweite Seite",))]
+    path = hostile.animated_gif(tmp_path / "anim.gif", frames)
+    original = Original("anim.gif", path, "b" * 64, path.stat().st_size, "image/gif", 1)
+    page = decode(PageRef(original, 0, "raster"), raster_dpi=300)
+    assert page.flags == ("first_frame_only",)
+    assert "first of 2 frames" in page.history[0].detail
+    with Image.open(path) as gif:
+        first = np.asarray(gif.convert("RGB"))
+    assert page.image is not None and np.array_equal(page.image, first)
+    single = tmp_path / "one.gif"
+    frames[0].convert("P", palette=Image.Palette.ADAPTIVE).save(single)
+    alone = dataclasses.replace(original, path=single)
+    assert decode(PageRef(alone, 0, "raster"), raster_dpi=300).flags == ()
+
+
 def test_multi_page_tiff_counts_frames(tmp_path: Path) -> None:
     path = tmp_path / "scan.tif"
     first, second = factories.text_page(mode="L"), factories.text_page(mode="L")
@@ -130,7 +247,11 @@ def test_multi_page_tiff_counts_frames(tmp_path: Path) -> None:
         (b"%PDF-1.7\n", "application/pdf"),
         (b"<html><script>", None),
         (b"PK\x03\x04", None),
-        (b"GIF89a", None),
+        (b"GIF89a\x10\x00", "image/gif"),
+        (b"GIF87a\x10\x00", "image/gif"),
+        (b"GIF88a\x10\x00", None),
+        (b"J" * 65536 + b"%PDF-1.7\n", "application/pdf"),
+        (b"J" * 65537 + b"%PDF-1.7\n", None),
     ],
 )
 def test_magic_table(head: bytes, expected: str | None) -> None:
@@ -177,3 +298,14 @@ def test_jpeg_with_a_trailer_holding_a_scan_marker_is_accepted(tmp_path: Path) -
     cut.write_bytes(whole.read_bytes()[:-2] + b"\x00\xff\xda\x00")  # no end marker, a stray SOS
     with pytest.raises(CorruptInput):
         sniff(cut, LIMITS)
+
+
+def test_the_upload_precheck_reads_a_scanned_pdf_after_junk(
+    tmp_path: Path, settings: Settings
+) -> None:
+    dark = Image.new("RGB", (1240, 1754), (25, 25, 25))
+    scan = factories.scanned_pdf(tmp_path / "scan.pdf", dark)
+    path = hostile.pdf_after_junk(scan, tmp_path / "junk.pdf", 40000)
+    media_type, pages, findings = precheck(path, settings)
+    assert (media_type, pages) == ("application/pdf", 1)
+    assert [finding.page for finding in findings] and all(f.page == 1 for f in findings)

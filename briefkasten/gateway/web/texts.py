@@ -19,7 +19,7 @@ ENGLISH_ERRORS: dict[str, str] = {
     "rate_limited": "You sent very many requests in a short time. Please wait a minute. "
     "Then try again.",
     "unsupported_type": "We cannot accept this kind of file. Please send a photo "
-    "(JPEG, PNG, HEIC, WebP, TIFF, BMP) or a PDF.",
+    "(JPEG, PNG, HEIC, WebP, TIFF, BMP, GIF) or a PDF.",
     "corrupt_input": "The file is damaged or incomplete. Please send it again.",
     "password_protected": "The PDF is protected by a password. Please send it without a password.",
     "empty_input": "The file is empty. Please choose another file.",

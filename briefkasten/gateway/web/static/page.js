@@ -18,9 +18,9 @@
   // The sniff allowlist of the gateway (briefkasten/pipeline/sniff.py).
   const ACCEPTED_TYPES = [
     'image/jpeg', 'image/png', 'image/heic', 'image/heif', 'image/tiff', 'image/webp',
-    'image/bmp', 'application/pdf',
+    'image/bmp', 'image/gif', 'application/pdf',
   ];
-  const ACCEPTED_NAMES = /\.(jpe?g|png|heic|heif|tiff?|webp|bmp|pdf)$/i;
+  const ACCEPTED_NAMES = /\.(jpe?g|png|heic|heif|tiff?|webp|bmp|gif|pdf)$/i;
   const DONE_STATES = ['delivered', 'normalisation_failed'];
 
   const state = {
