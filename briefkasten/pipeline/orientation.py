@@ -15,6 +15,7 @@ flagged ``orientation_uncertain``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import cv2
@@ -22,8 +23,9 @@ import numpy as np
 
 from briefkasten.errors import ToolError
 from briefkasten.model import Page
-from briefkasten.pipeline import geometry
+from briefkasten.pipeline import geometry, ocr
 from briefkasten.pipeline.runner import StepContext
+from briefkasten.pipeline.wordcheck import readability
 from briefkasten.tools import tesseract
 
 _OSD_SIDE = 2000  # long side (px) of the copy OSD reads
@@ -206,3 +208,106 @@ def _turned(page: Page, rotate: int, how: str) -> Page:
 
 def _uncertain(page: Page, why: str) -> Page:
     return page.flagged("orientation_uncertain").evolve(detail=f"{why}; left unchanged")
+
+
+#: Readability score (``wordcheck``) at or above which OCR'd text counts as text.
+_MIN_SCORE = 0.6
+#: Words below which a page's text is too short to judge.
+_MIN_TOKENS = 5
+#: How much better than the page as it lies another quarter turn must read to be taken when
+#: none of them reads as text.
+_MIN_GAIN = 0.1
+
+
+def verify(page: Page, ctx: StepContext) -> Page:
+    """After OCR: if the text is not words, try the other quarter turns and keep the best.
+
+    A page read upside down gives mirror-gibberish at confidence ~30-40 ("uaßunpusmu"), and
+    a line check fooled by descender-heavy text or an unsure OSD verdict leaves it so. On the
+    normal path this costs only the statistics of ``wordcheck.readability`` (well under a
+    millisecond); only a page whose text does not read as text is OCRed again: first the turn
+    that keeps its text lines' axis (180°), then the two sideways ones, stopping at the first
+    that reads as text. The detail says what was read, tried and decided.
+    """
+    if page.ocr is None or page.image is None:
+        return page.evolve(detail="no OCR text to check")
+    minimum = float(ctx.param("min_score", _MIN_SCORE))
+    current = readability(page.ocr.text, page.ocr.confidence)
+    if current.tokens < int(ctx.param("min_words", _MIN_TOKENS)):
+        return page.evolve(detail=f"too few words to check the orientation ({current.tokens})")
+    if current.score >= minimum:
+        return page.evolve(detail=f"text reads as text ({current.summary()})")
+    upright = turn_clockwise(page.image, page.view_rotation)  # as the PDF would show it
+    base = page.evolve(
+        image=upright,
+        view_rotation=0,
+        orientation_pending=False,
+        flags=tuple(f for f in page.flags if f not in _OCR_FLAGS),
+    )
+    kept = _set_aside(page, 0)
+    best: Page | None = None
+    best_score, best_turn = 0.0, 0
+    tried = [f"as it lies {current.score:.2f}"]
+    for turn in _candidate_turns(upright):
+        candidate = _set_aside(_read_turned(base, turn, ctx), turn)
+        assert candidate.ocr is not None
+        score = readability(candidate.ocr.text, candidate.ocr.confidence).score
+        tried.append(f"{turn}° {score:.2f}")
+        if best is None or score > best_score:
+            if best is not None:
+                _discard(best)
+            best, best_score, best_turn = candidate, score, turn
+        else:
+            _discard(candidate)
+        if score >= minimum:
+            break
+    how = f"OCR text not words ({current.summary()}); tried {', '.join(tried)}"
+    if best is None or best_score < current.score + float(ctx.param("min_gain", _MIN_GAIN)):
+        if best is not None:
+            _discard(best)
+        return kept.flagged("orientation_uncertain").evolve(detail=f"{how}: left as it was")
+    _discard(kept)
+    decided = best if best_score >= minimum else best.flagged("orientation_uncertain")
+    return decided.evolve(
+        detail=f"{how}: turned {best_turn}° further clockwise, reads best "
+        f"({decided.rotation}° in all)"
+    )
+
+
+_OCR_FLAGS = ("low_ocr_confidence", "orientation_uncertain")
+
+
+def _candidate_turns(image: np.ndarray) -> tuple[int, ...]:
+    """The other quarter turns, likeliest first: the text lines' axis is what the cheap check
+    sees reliably, up and down is what it confuses."""
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    ink = geometry.ink_mask(gray, _CHECK_SIDE)
+    verdict = None if ink is None else _line_verdict(ink)
+    if verdict is not None and verdict.rotate in (90, 270):
+        # The lines run down the page: only the sideways turns can make them rows (Tesseract
+        # also reads one sideways direction, so the 180° turn would read well and lie wrong).
+        return (90, 270)
+    return (180, 90, 270)
+
+
+def _read_turned(base: Page, turn: int, ctx: StepContext) -> Page:
+    assert base.image is not None
+    turned = base.evolve(
+        image=turn_clockwise(base.image, turn), rotation=(base.rotation + turn) % 360
+    )
+    return ocr.ocr(turned, ctx)
+
+
+def _set_aside(page: Page, turn: int) -> Page:
+    """The page with its text layer moved to a name of its own: every OCR run of one page
+    writes the same file."""
+    if page.ocr is None or page.ocr.text_pdf is None or not page.ocr.text_pdf.exists():
+        return page
+    moved = page.ocr.text_pdf.with_name(f"{page.ocr.text_pdf.stem}-turn{turn}.pdf")
+    page.ocr.text_pdf.replace(moved)
+    return page.evolve(detail=page.detail, ocr=dataclasses.replace(page.ocr, text_pdf=moved))
+
+
+def _discard(page: Page) -> None:
+    if page.ocr is not None and page.ocr.text_pdf is not None:
+        page.ocr.text_pdf.unlink(missing_ok=True)

@@ -30,6 +30,7 @@ STEPS: Mapping[str, str] = {
     "estimate_dpi": "images:estimate_dpi",
     "quality": "quality:assess",
     "ocr": "ocr:ocr",
+    "verify_orientation": "orientation:verify",
 }
 
 
