@@ -212,6 +212,8 @@ def _uncertain(page: Page, why: str) -> Page:
 
 #: Readability score (``wordcheck``) at or above which OCR'd text counts as text.
 _MIN_SCORE = 0.6
+#: The same for a page the orientation step was unsure about (``orientation_uncertain``).
+_MIN_SCORE_UNSURE = 0.75
 #: Words below which a page's text is too short to judge.
 _MIN_TOKENS = 5
 #: How much better than the page as it lies another quarter turn must read to be taken when
@@ -224,14 +226,17 @@ def verify(page: Page, ctx: StepContext) -> Page:
 
     A page read upside down gives mirror-gibberish at confidence ~30-40 ("uaßunpusmu"), and
     a line check fooled by descender-heavy text or an unsure OSD verdict leaves it so. On the
-    normal path this costs only the statistics of ``wordcheck.readability`` (well under a
-    millisecond); only a page whose text does not read as text is OCRed again: first the turn
+    normal path this costs only the statistics of ``wordcheck.readability`` (about a
+    millisecond); only a page whose text does not read as text (by a higher bar where the
+    orientation step was unsure) is OCRed again: first the turn
     that keeps its text lines' axis (180°), then the two sideways ones, stopping at the first
     that reads as text. The detail says what was read, tried and decided.
     """
     if page.ocr is None or page.image is None:
         return page.evolve(detail="no OCR text to check")
     minimum = float(ctx.param("min_score", _MIN_SCORE))
+    if "orientation_uncertain" in page.flags:  # no judge was sure: the words must be clearer
+        minimum = max(minimum, float(ctx.param("min_score_unsure", _MIN_SCORE_UNSURE)))
     current = readability(page.ocr.text, page.ocr.confidence)
     if current.tokens < int(ctx.param("min_words", _MIN_TOKENS)):
         return page.evolve(detail=f"too few words to check the orientation ({current.tokens})")

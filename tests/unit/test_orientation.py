@@ -163,3 +163,17 @@ def test_too_little_text_is_not_judged(tmp_path: Path, monkeypatch: pytest.Monke
     result = verify(page, step_context(tmp_path))
     assert reader.reads == [] and result.rotation == page.rotation
     assert "too few words" in result.detail
+
+
+def test_an_unsure_orientation_needs_clearer_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page, reader = read_as_lying(tmp_path, monkeypatch, 2)
+    # Words, but few of them common and read unsurely: enough for a page whose orientation
+    # was judged, not for one no judge was sure about.
+    middling = "Wohnung Heizung Vermieter Nebenkosten Abrechnung Kaution Quadratmeter Zimmer"
+    page = page.evolve(ocr=dataclasses.replace(page.ocr, text=middling, confidence=40.0))
+    assert verify(page, step_context(tmp_path)).rotation == 0 and reader.reads == []
+    result = verify(page.flagged("orientation_uncertain"), step_context(tmp_path))
+    assert reader.reads == [180]
+    assert result.rotation == 180 and "orientation_uncertain" not in result.flags
