@@ -36,6 +36,8 @@ from pypdf.generic import (
     DictionaryObject,
     NameObject,
     NumberObject,
+    PdfObject,
+    StreamObject,
     TextStringObject,
 )
 
@@ -47,6 +49,7 @@ from briefkasten.pipeline.pdfa import (
     OUTPUT_CONDITION,
     SRGB_V2,
     ArchivalMeta,
+    cid_set,
     info_entries,
     xmp_packet,
 )
@@ -146,6 +149,8 @@ def merge(pages: Sequence[Path], output: Path, meta: DocumentMeta) -> None:
         for key in [k for k in page if k not in PAGE_KEYS]:  # annotations, actions, /Group
             del page[NameObject(key)]
         writer.add_page(page)
+    for page in writer.pages:
+        _add_cid_sets(writer, page.get("/Resources"), set())
     archival = ArchivalMeta(
         title=meta.title,
         description=meta.document_type,
@@ -170,6 +175,40 @@ def merge(pages: Sequence[Path], output: Path, meta: DocumentMeta) -> None:
     writer.generate_file_identifiers()
     with output.open("wb") as handle:
         writer.write(handle)
+
+
+def _add_cid_sets(writer: PdfWriter, resources: object, seen: set[int]) -> None:
+    """Give each embedded TrueType subset under ``resources`` (fonts of the page and of its form
+    XObjects) a ``/CIDSet`` when it has none; a font mapped ``/Identity`` is left as it is."""
+    resources = _resolved(resources)
+    if not isinstance(resources, DictionaryObject) or id(resources) in seen:
+        return
+    seen.add(id(resources))
+    for font in _dictionary(resources.get("/Font")).values():
+        font = _dictionary(font)
+        descendants = _resolved(font.get("/DescendantFonts"))
+        if font.get("/Subtype") != "/Type0" or not isinstance(descendants, ArrayObject):
+            continue
+        descendant = _dictionary(descendants[0] if descendants else None)
+        mapping = _resolved(descendant.get("/CIDToGIDMap"))
+        descriptor = _dictionary(descendant.get("/FontDescriptor"))
+        if isinstance(mapping, StreamObject) and descriptor and "/CIDSet" not in descriptor:
+            stream = DecodedStreamObject()
+            stream.set_data(cid_set(mapping.get_data()))
+            descriptor[NameObject("/CIDSet")] = writer._add_object(stream)
+    for xobject in _dictionary(resources.get("/XObject")).values():
+        xobject = _dictionary(xobject)
+        if xobject.get("/Subtype") == "/Form":
+            _add_cid_sets(writer, xobject.get("/Resources"), seen)
+
+
+def _resolved(value: object) -> object:
+    return value.get_object() if isinstance(value, PdfObject) else value
+
+
+def _dictionary(value: object) -> DictionaryObject:
+    value = _resolved(value)
+    return value if isinstance(value, DictionaryObject) else DictionaryObject()
 
 
 def _output_intent(writer: PdfWriter) -> DictionaryObject:

@@ -6,7 +6,8 @@ The claim: ``pdfaid:part=2``, ``pdfaid:conformance=U``, with ``dc:title``, ``dc:
 dictionary's entries (``info_entries`` makes both from one ``ArchivalMeta``). The profile is an
 ICC **version 2** sRGB profile (``icc/sRGB-v2.icc``, from Debian's icc-profiles-free, zlib
 licence, see ``icc/LICENSE.txt``), so PDF/A-1's colour rules hold too. Writers also set the
-header to ``%PDF-1.7`` and a trailer ``/ID``; the pages carry no transparency group.
+header to ``%PDF-1.7`` and a trailer ``/ID``; the pages carry no transparency group; an
+embedded TrueType subset gets the ``/CIDSet`` PDF/A-1 requires (``cid_set``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "SRGB_V2",
     "VERSION",
     "ArchivalMeta",
+    "cid_set",
     "info_entries",
     "pdf_date",
     "xmp_packet",
@@ -95,3 +97,17 @@ def xmp_packet(meta: ArchivalMeta) -> bytes:
 </x:xmpmeta>
 <?xpacket end="w"?>"""
     return xmp.encode("utf-8")
+
+
+def cid_set(cid_to_gid_map: bytes) -> bytes:
+    """The ``/CIDSet`` of a CIDFontType2 subset from its ``/CIDToGIDMap`` stream: one bit per
+    CID, most significant first, set for CID 0 and every CID mapped to a glyph other than 0."""
+    cids = [0] + [
+        cid
+        for cid in range(len(cid_to_gid_map) // 2)
+        if cid_to_gid_map[2 * cid : 2 * cid + 2] != b"\0\0"
+    ]
+    bits = bytearray(max(cids) // 8 + 1)
+    for cid in cids:
+        bits[cid // 8] |= 0x80 >> (cid % 8)
+    return bytes(bits)
