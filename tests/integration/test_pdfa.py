@@ -45,8 +45,20 @@ def assert_pdfa_2u(pdf: Path, scratch: Path) -> None:
         assert profile[8] == 2 and profile[16:20] == b"RGB "  # ICC version 2, an RGB profile
         for page in doc.pages:
             assert "/Group" not in page.obj
+        assert fonts(doc), "every test document has text, so fonts"
+        for font in fonts(doc):  # PDF/A-2u: every composite or Type 3 font maps to Unicode
+            if font.get("/Subtype") in (pikepdf.Name.Type0, pikepdf.Name.Type3):
+                assert "/ToUnicode" in font, font.get("/BaseFont")
         filters = stream_filters(doc)
         assert not filters & {"/JBIG2Decode", "/LZWDecode"}, filters
+
+
+def fonts(doc: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
+    return [
+        obj
+        for obj in doc.objects
+        if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == pikepdf.Name.Font
+    ]
 
 
 def stream_filters(doc: pikepdf.Pdf) -> set[str]:
