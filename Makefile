@@ -10,7 +10,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-
 DEMO_OUT    := var/demo
 
 .PHONY: run link demo test test-fast bench eval lint setup system-deps samples clean rabbitmq chromium \
-        clamd promtool
+        clamd promtool pdfbox
 
 # make run's API key when none is configured: for trying it out on 127.0.0.1 only.
 DEMO_API_KEYS := demo:demo-key-change-me
@@ -61,7 +61,7 @@ demo: setup
 
 # Every tier (tests/unit, tests/integration, tests/e2e), after lint and with every server the
 # tests need. Under CI=true (CI sets it) a test whose server or program is missing fails.
-test: setup lint rabbitmq chromium clamd promtool
+test: setup lint rabbitmq chromium clamd promtool pdfbox
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 # The unit tier only: no servers, no external programs; well under a minute.
@@ -93,6 +93,18 @@ promtool:
 		echo "Installing Debian's prometheus for promtool (the alert-rules test)"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; \
+	fi
+
+# The PDF/A tests (tests/integration/test_pdfa.py) run Apache PDFBox Preflight
+# (/usr/share/java/preflight.jar, tests/support/preflight.py) on every kind of output PDF.
+PDFBOX_PACKAGES := default-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java
+pdfbox:
+	@missing=""; \
+	for p in $(PDFBOX_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ] && ! { command -v java >/dev/null && [ "$$missing" = " default-jre-headless" ]; }; then \
+		echo "Installing Debian packages for Apache PDFBox Preflight:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 # The tests need a RabbitMQ on 127.0.0.1:5672 (guest/guest). Start one where none answers.

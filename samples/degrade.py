@@ -47,6 +47,31 @@ def skew(img: Image.Image, degrees: float, *, border: str = "white") -> Image.Im
     return _with_dpi(turned, dpi)
 
 
+#: The dark felt of a scanner lid, as it shows around a page on the glass.
+LID = (28, 28, 30)
+
+
+def flatbed_scan(
+    img: Image.Image, degrees: float, *, bed: float = 1.03, offset: tuple[float, float] = (0, 0)
+) -> Image.Image:
+    """A flat scan of a page laid on the glass turned by ``degrees`` (counter-clockwise): the
+    scanner bed is ``bed`` times the page's size, the page lies ``offset`` (fractions of the
+    bed's width and height) off its centre; the dark lid shows wherever the page does not cover
+    the bed, and the turned page's corners that fall outside the bed are cut off.
+
+    There is no page outline with background all around: a page to deskew, never to warp.
+    """
+    dpi = _dpi(img)
+    rgb = img.convert("RGB")
+    turned = rgb.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=LID)
+    width, height = round(rgb.width * bed), round(rgb.height * bed)
+    x = round((width - turned.width) / 2 + offset[0] * width)
+    y = round((height - turned.height) / 2 + offset[1] * height)
+    scan = Image.new("RGB", (width, height), LID)
+    scan.paste(turned, (x, y))
+    return _with_dpi(scan, dpi)
+
+
 def quarter_turn(img: Image.Image, turns: int) -> Image.Image:
     """Turn ``img`` counter-clockwise by ``90 * turns`` degrees (lossless)."""
     dpi = _dpi(img)

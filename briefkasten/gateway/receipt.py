@@ -7,7 +7,9 @@ prove that and what they handed in. Receipts fetched with an upload link show th
 masked in the middle (``12345BG•••2345``): the applicant recognises it, a finder of a lost QR
 code learns nothing new. Made with fpdf2; DejaVu Sans (Debian's fonts-dejavu-core) when
 installed, else the PDF core font Helvetica with characters outside Latin-1 replaced. No
-script, no attachment, no open action (fpdf2's is removed with pikepdf).
+script, no attachment, no open action (fpdf2's is removed with pikepdf). PDF/A-2u like the
+document PDFs (``pipeline/pdfa.py``: XMP claim, sRGB v2 output intent, header 1.7, ``/ID``)
+when DejaVu is installed; the Helvetica fallback is not embedded, so not PDF/A.
 """
 
 from __future__ import annotations
@@ -25,6 +27,15 @@ from fpdf.enums import XPos, YPos
 
 from briefkasten.catalogue import label
 from briefkasten.model import Submission
+from briefkasten.pipeline.pdfa import (
+    OUTPUT_CONDITION,
+    SRGB_V2,
+    VERSION,
+    ArchivalMeta,
+    cid_set,
+    info_entries,
+    xmp_packet,
+)
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -152,18 +163,66 @@ def receipt_pdf(
             pdf.mono(f"SHA-256: {file.sha256}")
     pdf.ln(4)
     pdf.small(texts["footer"])
-    return _without_open_action(bytes(pdf.output()))
+    meta = ArchivalMeta(
+        title=texts["title"],
+        description=f"{texts['submission']} {submission.submission_id}",
+        producer="Briefkasten",
+        created=datetime.fromisoformat(submission.received_at),
+    )
+    return _archival(bytes(pdf.output()), meta)
 
 
-def _without_open_action(data: bytes) -> bytes:
+def _archival(data: bytes, meta: ArchivalMeta) -> bytes:
     """fpdf2 always writes a catalog ``/OpenAction`` (a view of page 1, no script): drop it, so
-    that the receipt holds nothing that acts when opened, like every other PDF we hand out."""
+    that the receipt holds nothing that acts when opened, like every other PDF we hand out; and
+    make it PDF/A-2u: our Info entries and XMP claim, the sRGB v2 output intent, header 1.7."""
     with pikepdf.open(io.BytesIO(data)) as pdf:
         if "/OpenAction" in pdf.Root:
             del pdf.Root["/OpenAction"]
+        pdf.trailer.Info = pdf.make_indirect(
+            pikepdf.Dictionary({k: pikepdf.String(v) for k, v in info_entries(meta).items()})
+        )
+        xmp = pikepdf.Stream(pdf, xmp_packet(meta))  # uncompressed, as PDF/A recommends
+        xmp.Type, xmp.Subtype = pikepdf.Name.Metadata, pikepdf.Name.XML
+        pdf.Root.Metadata = pdf.make_indirect(xmp)
+        profile = pikepdf.Stream(pdf, SRGB_V2)
+        profile.N = 3
+        intent = pikepdf.Dictionary(
+            Type=pikepdf.Name.OutputIntent,
+            S=pikepdf.Name.GTS_PDFA1,
+            OutputConditionIdentifier=pikepdf.String(OUTPUT_CONDITION),
+            Info=pikepdf.String(OUTPUT_CONDITION),
+            DestOutputProfile=pdf.make_indirect(profile),
+        )
+        pdf.Root.OutputIntents = pikepdf.Array([pdf.make_indirect(intent)])
+        for page in pdf.pages:
+            if "/Group" in page.obj:
+                del page.obj["/Group"]
+            fonts = page.obj.Resources.get("/Font") if "/Resources" in page.obj else None
+            for font in fonts.values() if isinstance(fonts, pikepdf.Dictionary) else []:
+                _add_cid_set(pdf, font)
         out = io.BytesIO()
-        pdf.save(out, deterministic_id=True)
+        pdf.save(
+            out,
+            deterministic_id=True,
+            force_version=VERSION,
+            compress_streams=True,
+            object_stream_mode=pikepdf.ObjectStreamMode.disable,
+        )
     return out.getvalue()
+
+
+def _add_cid_set(pdf: pikepdf.Pdf, font: pikepdf.Object) -> None:
+    """Give an embedded TrueType subset (fpdf2's Type0 fonts) the ``/CIDSet`` that PDF/A-1
+    requires (``pdfa.cid_set``; fpdf2 writes it only when claiming PDF/A-1)."""
+    if font.get("/Subtype") != pikepdf.Name.Type0:
+        return
+    descendant = font.DescendantFonts[0]
+    mapping = descendant.get("/CIDToGIDMap")
+    descriptor = descendant.get("/FontDescriptor")
+    if not isinstance(mapping, pikepdf.Stream) or descriptor is None or "/CIDSet" in descriptor:
+        return
+    descriptor.CIDSet = pdf.make_indirect(pikepdf.Stream(pdf, cid_set(mapping.read_bytes())))
 
 
 class _Receipt(FPDF):

@@ -12,7 +12,8 @@
   annotations into the page, then ``pdfclean`` rebuilds the page from an allowlist of page and
   resource keys (no annotation, action, file or metadata survives; see there). The output is
   built from pages only, so no catalog-level JavaScript, open action or embedded file survives.
-- Metadata: document info, XMP and an sRGB output intent (structure ready for PDF/A-2u).
+- PDF/A-2u (``pdfa``): document info and the XMP claim from one set of values, an ICC v2 sRGB
+  output intent, header 1.7, a trailer ``/ID``, no transparency group on any page.
 """
 
 from __future__ import annotations
@@ -21,15 +22,13 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import cv2
 import img2pdf
 import numpy as np
 import pypdfium2 as pdfium
-from PIL import ImageCms
 from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.generic import (
     ArrayObject,
@@ -37,18 +36,26 @@ from pypdf.generic import (
     DictionaryObject,
     NameObject,
     NumberObject,
+    PdfObject,
+    StreamObject,
     TextStringObject,
 )
 
 from briefkasten.errors import CorruptInput, InputRejected, ProcessingError
 from briefkasten.model import Page, PageRef
 from briefkasten.pipeline.jpeg import clean_jpeg
+from briefkasten.pipeline.pdfa import (
+    HEADER,
+    OUTPUT_CONDITION,
+    SRGB_V2,
+    ArchivalMeta,
+    cid_set,
+    info_entries,
+    xmp_packet,
+)
 from briefkasten.pipeline.pdfclean import PAGE_KEYS, PageLimits, Sanitised, sanitise_page
 
 PRODUCER = "Briefkasten"
-#: A page of the merged document keeps these keys only (its pages are clean already).
-_MERGED_PAGE_KEYS = PAGE_KEYS | {"/Group"}
-_SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 @dataclass(frozen=True)
@@ -133,23 +140,27 @@ def vector_page_pdf(ref: PageRef, out: Path, limits: PageLimits) -> tuple[str, S
 
 
 def merge(pages: Sequence[Path], output: Path, meta: DocumentMeta) -> None:
-    """Merge one-page PDFs into ``output`` with metadata; pages keep only allowlisted keys."""
+    """Merge one-page PDFs into ``output`` as PDF/A-2u (``pdfa``): metadata, XMP claim, sRGB v2
+    output intent, header 1.7, trailer ``/ID``; pages keep only allowlisted keys and no
+    transparency group."""
     writer = PdfWriter()
     for path in pages:
         page = PdfReader(path).pages[0]
-        for key in [k for k in page if k not in _MERGED_PAGE_KEYS]:  # annotations, actions
+        for key in [k for k in page if k not in PAGE_KEYS]:  # annotations, actions, /Group
             del page[NameObject(key)]
         writer.add_page(page)
-    created = meta.created.astimezone(UTC)
+    for page in writer.pages:
+        _add_cid_sets(writer, page.get("/Resources"), set())
+    archival = ArchivalMeta(
+        title=meta.title,
+        description=meta.document_type,
+        producer=meta.producer,
+        created=meta.created,
+        keywords=f"Briefkasten; {meta.document_type}",
+    )
     writer.add_metadata(
         {
-            "/Title": meta.title,
-            "/Subject": meta.document_type,
-            "/Creator": meta.producer,
-            "/Producer": meta.producer,
-            "/CreationDate": _pdf_date(created),
-            "/ModDate": _pdf_date(created),
-            "/Keywords": f"Briefkasten; {meta.document_type}",
+            **info_entries(archival),
             "/BriefkastenOriginals": json.dumps(
                 [{"name": n, "sha256": h} for n, h in meta.originals], ensure_ascii=False
             ),
@@ -157,58 +168,66 @@ def merge(pages: Sequence[Path], output: Path, meta: DocumentMeta) -> None:
         }
     )
     root = writer.root_object
-    root[NameObject("/Metadata")] = writer._add_object(_xmp_stream(meta, created))
+    root[NameObject("/Metadata")] = writer._add_object(_xmp_stream(archival))
     root[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(_output_intent(writer))])
     writer.compress_identical_objects()
+    writer.pdf_header = HEADER
+    writer.generate_file_identifiers()
     with output.open("wb") as handle:
         writer.write(handle)
 
 
-def _pdf_date(moment: datetime) -> str:
-    return moment.strftime("D:%Y%m%d%H%M%SZ")
+def _add_cid_sets(writer: PdfWriter, resources: object, seen: set[int]) -> None:
+    """Give each embedded TrueType subset under ``resources`` (fonts of the page and of its form
+    XObjects) a ``/CIDSet`` when it has none; a font mapped ``/Identity`` is left as it is."""
+    resources = _resolved(resources)
+    if not isinstance(resources, DictionaryObject) or id(resources) in seen:
+        return
+    seen.add(id(resources))
+    for font in _dictionary(resources.get("/Font")).values():
+        font = _dictionary(font)
+        descendants = _resolved(font.get("/DescendantFonts"))
+        if font.get("/Subtype") != "/Type0" or not isinstance(descendants, ArrayObject):
+            continue
+        descendant = _dictionary(descendants[0] if descendants else None)
+        mapping = _resolved(descendant.get("/CIDToGIDMap"))
+        descriptor = _dictionary(descendant.get("/FontDescriptor"))
+        if isinstance(mapping, StreamObject) and descriptor and "/CIDSet" not in descriptor:
+            stream = DecodedStreamObject()
+            stream.set_data(cid_set(mapping.get_data()))
+            descriptor[NameObject("/CIDSet")] = writer._add_object(stream)
+    for xobject in _dictionary(resources.get("/XObject")).values():
+        xobject = _dictionary(xobject)
+        if xobject.get("/Subtype") == "/Form":
+            _add_cid_sets(writer, xobject.get("/Resources"), seen)
+
+
+def _resolved(value: object) -> object:
+    return value.get_object() if isinstance(value, PdfObject) else value
+
+
+def _dictionary(value: object) -> DictionaryObject:
+    value = _resolved(value)
+    return value if isinstance(value, DictionaryObject) else DictionaryObject()
 
 
 def _output_intent(writer: PdfWriter) -> DictionaryObject:
     profile = DecodedStreamObject()
-    profile.set_data(_SRGB_ICC)
+    profile.set_data(SRGB_V2)
     profile[NameObject("/N")] = NumberObject(3)
+    compressed = profile.flate_encode()
     intent = DictionaryObject()
     intent[NameObject("/Type")] = NameObject("/OutputIntent")
     intent[NameObject("/S")] = NameObject("/GTS_PDFA1")
-    intent[NameObject("/OutputConditionIdentifier")] = TextStringObject("sRGB IEC61966-2.1")
-    intent[NameObject("/Info")] = TextStringObject("sRGB IEC61966-2.1")
-    intent[NameObject("/DestOutputProfile")] = writer._add_object(profile)
+    intent[NameObject("/OutputConditionIdentifier")] = TextStringObject(OUTPUT_CONDITION)
+    intent[NameObject("/Info")] = TextStringObject(OUTPUT_CONDITION)
+    intent[NameObject("/DestOutputProfile")] = writer._add_object(compressed)
     return intent
 
 
-def _xmp_stream(meta: DocumentMeta, created: datetime) -> DecodedStreamObject:
-    stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
-    xmp = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/">
- <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-  <rdf:Description rdf:about=""
-    xmlns:dc="http://purl.org/dc/elements/1.1/"
-    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
-    xmlns:pdf="http://ns.adobe.com/pdf/1.3/">
-   <dc:title><rdf:Alt>
-    <rdf:li xml:lang="x-default">{escape(meta.title)}</rdf:li>
-   </rdf:Alt></dc:title>
-   <dc:description><rdf:Alt>
-    <rdf:li xml:lang="x-default">{escape(meta.document_type)}</rdf:li>
-   </rdf:Alt></dc:description>
-   <dc:format>application/pdf</dc:format>
-   <xmp:CreateDate>{stamp}</xmp:CreateDate>
-   <xmp:ModifyDate>{stamp}</xmp:ModifyDate>
-   <xmp:MetadataDate>{stamp}</xmp:MetadataDate>
-   <xmp:CreatorTool>{escape(meta.producer)}</xmp:CreatorTool>
-   <pdf:Producer>{escape(meta.producer)}</pdf:Producer>
-   <pdf:Keywords>Briefkasten; {escape(meta.document_type)}</pdf:Keywords>
-  </rdf:Description>
- </rdf:RDF>
-</x:xmpmeta>
-<?xpacket end="w"?>"""
+def _xmp_stream(meta: ArchivalMeta) -> DecodedStreamObject:
     stream = DecodedStreamObject()
-    stream.set_data(xmp.encode("utf-8"))
+    stream.set_data(xmp_packet(meta))  # uncompressed, as PDF/A recommends for the XMP
     stream[NameObject("/Type")] = NameObject("/Metadata")
     stream[NameObject("/Subtype")] = NameObject("/XML")
     return stream

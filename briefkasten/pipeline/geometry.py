@@ -28,6 +28,8 @@ _FINE_STEP = 0.05
 _MIN_INK = 400  # ink pixels (on the work copy) below which the skew is undecidable
 _MIN_CONTRAST = 1.08  # best profile score / median score: below it the page has no lines
 _QUAD_SIDE = 800  # long side (px) of the copy the page quad is searched on
+_FRAME_TOUCH = 0.02  # share of the image's edge the paper may touch and still be a whole page
+_MAX_ASPECT = 2.0  # long side / short side of a straightened page: beyond it, not a page
 _A4 = math.sqrt(2.0)
 # Edge lengths of a photographed quad misjudge the page's aspect ratio by up to ~10 %
 # (foreshortening); job-center paper is A4 (or A5, same ratio), so a ratio this close snaps.
@@ -167,9 +169,11 @@ def deskew(page: Page, ctx: StepContext) -> Page:
 def find_page_quad(rgb: np.ndarray) -> np.ndarray | None:
     """The corners (TL, TR, BR, BL; float32, pixels) of a paper page photographed on a background.
 
-    ``None`` when there is no clear page quadrilateral: a flat scan (the page fills the frame or
-    is already a rectangle on a uniform border), no contrast between paper and background, or a
-    shape that is not a convex quadrilateral covering 20–98 % of the image.
+    ``None`` when there is no page outline to straighten: a flat scan (the page fills the frame,
+    is already a rectangle on a uniform border, or is cut off by the scanner bed's edges with
+    the dark lid showing beside it), paper that touches the frame (no background all around:
+    its outline is partly the frame's), no contrast between paper and background, or a shape
+    that is not a convex quadrilateral covering 20–98 % of the image.
     """
     if rgb.ndim != 3 or min(rgb.shape[:2]) < 32:
         return None
@@ -188,6 +192,8 @@ def find_page_quad(rgb: np.ndarray) -> np.ndarray | None:
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     paper = cv2.morphologyEx(paper, cv2.MORPH_CLOSE, kernel)
     paper = cv2.morphologyEx(paper, cv2.MORPH_OPEN, kernel)
+    if _touches_frame(paper):
+        return None
     contours, _ = cv2.findContours(paper, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None
@@ -207,6 +213,14 @@ def find_page_quad(rgb: np.ndarray) -> np.ndarray | None:
     # Small-copy pixel centres to full-size pixel centres.
     full: np.ndarray = ((corners + 0.5) / scale - 0.5).astype(np.float32)
     return full
+
+
+def _touches_frame(paper: np.ndarray, allowed: float = _FRAME_TOUCH) -> bool:
+    """Whether the paper mask runs along the image's edge for more than ``allowed`` of its
+    perimeter: then the page is cut off by the frame (a flat scan on a small bed, a photo
+    that does not show the whole page) and the quad would be partly the frame's edge."""
+    ring = np.concatenate([paper[0, :], paper[-1, :], paper[1:-1, 0], paper[1:-1, -1]])
+    return float(np.count_nonzero(ring)) > allowed * ring.size
 
 
 def _approx_quad(hull: np.ndarray) -> np.ndarray | None:
@@ -308,6 +322,8 @@ def correct_perspective(page: Page, ctx: StepContext) -> Page:
     width = float(np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
     height = float(np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
     ratio = max(width, height) / max(min(width, height), 1.0)
+    if ratio > float(ctx.param("max_aspect", _MAX_ASPECT)):
+        return page.evolve(detail=f"outline of aspect {ratio:.2f} is not a page, left unchanged")
     if abs(ratio - _A4) <= float(ctx.param("a4_snap", _A4_SNAP)) * _A4:
         ratio = _A4
     long_side = max(width, height)

@@ -26,7 +26,7 @@ from briefkasten.broker.rabbitmq import (
     RabbitPublisher,
 )
 from briefkasten.broker.subscriber import RabbitSubscriber, ReceivedMessage
-from briefkasten.errors import InvalidRequest, MessageUnroutable, StorageError
+from briefkasten.errors import CorruptJob, InvalidRequest, MessageUnroutable, StorageError
 from tests.support import rabbit
 from tests.support.env import wait_for
 from tests.support.rabbit import rabbit_url, rabbit_vhost  # noqa: F401  (pytest fixtures)
@@ -144,7 +144,7 @@ def dead_letters(url: str, queue: str) -> dict[str, tuple[str, int]]:
             headers = properties.headers or {}
             try:
                 key = Job.from_bytes(body).job_id
-            except InvalidRequest:
+            except CorruptJob:
                 key = body.decode()
             found[key] = (
                 str(headers[REASON_HEADER]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -21,6 +22,7 @@ from briefkasten.pipeline.geometry import (
     find_page_quad,
 )
 from briefkasten.pipeline.runner import Options, StepContext
+from samples.degrade import flatbed_scan
 from samples.generate import (
     low_resolution,
     quarter_turn,
@@ -155,6 +157,45 @@ def test_flat_scan_passes_perspective_untouched(
     result = correct_perspective(page_of(rgb), ctx)
     assert result.image is rgb
     assert not result.perspective_corrected
+
+
+#: Flat scans that found a false page outline before (the issue's "+7° with a dark margin"):
+#: kind, angle, bed size, offset of the page on the bed.
+FLATBED = [
+    ("brief", 7.0, 1.03, (-0.06, 0.0)),
+    ("brief", 7.0, 1.0, (0.06, 0.06)),
+    ("kontoauszug", -7.0, 1.03, (0.06, -0.06)),
+    ("mietvertrag", 10.0, 1.08, (-0.02, 0.06)),
+    ("form", 4.0, 0.95, (0.06, 0.06)),
+    ("form", -7.0, 1.08, (0.0, 0.0)),
+]
+
+
+@pytest.mark.parametrize(("kind", "angle", "bed", "offset"), FLATBED)
+def test_flatbed_scan_with_a_dark_lid_is_deskewed_not_warped(
+    ctx: StepContext, kind: str, angle: float, bed: float, offset: tuple[float, float]
+) -> None:
+    """A flat scan turned on the glass, its corners cut off by the bed, the dark lid showing
+    beside it: the paper touches the frame, there is no page outline with background all
+    around, so nothing to warp; deskew straightens it."""
+    page = upright_render(kind, 9, dpi=150)
+    scan = np.asarray(flatbed_scan(page, angle, bed=bed, offset=offset))
+    assert find_page_quad(scan) is None
+    result = correct_perspective(page_of(scan, dpi=150), ctx)
+    assert not result.perspective_corrected, result.detail
+    assert result.image is scan
+    straightened = deskew(page_of(scan, dpi=150), ctx)
+    assert straightened.skew_degrees == pytest.approx(-angle, abs=0.3)
+
+
+def test_an_outline_far_from_a_page_aspect_is_not_warped(ctx: StepContext) -> None:
+    """A long strip on a background (a ruler, a shelf edge) is not a page to straighten."""
+    photo = np.full((600, 800, 3), (60, 50, 40), np.uint8)
+    strip = np.array([[50, 180], [750, 160], [755, 370], [52, 390]], np.int32)  # ~3.4:1
+    cv2.fillConvexPoly(photo, strip, (235, 235, 230))
+    result = correct_perspective(page_of(photo, dpi=72), ctx)
+    assert not result.perspective_corrected
+    assert "is not a page" in result.detail
 
 
 def test_grey_pages_pass_perspective_untouched(ctx: StepContext) -> None:
