@@ -6,8 +6,8 @@
   is re-encoded), an unchanged PNG's compressed pixel data is copied as it is, changed pages
   are encoded as JPEG when the source was lossy already and as lossless PNG/Flate otherwise.
   Colour is kept; no JBIG2.
-- The invisible text layer from Tesseract lies *under* the image (pypdf draws the image over
-  Tesseract's text-only page).
+- The invisible text layer (``textlayer.py``, from Tesseract's lines and word boxes) lies
+  *under* the image: it is drawn first in the page's content.
 - Born-digital PDF pages keep their text and vectors: PDFium flattens form fields and
   annotations into the page, then ``pdfclean`` rebuilds the page from an allowlist of page and
   resource keys (no annotation, action, file or metadata survives; see there). The output is
@@ -29,7 +29,7 @@ import cv2
 import img2pdf
 import numpy as np
 import pypdfium2 as pdfium
-from pypdf import PdfReader, PdfWriter, Transformation
+from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
     DecodedStreamObject,
@@ -54,6 +54,7 @@ from briefkasten.pipeline.pdfa import (
     xmp_packet,
 )
 from briefkasten.pipeline.pdfclean import PAGE_KEYS, PageLimits, Sanitised, sanitise_page
+from briefkasten.pipeline.textlayer import add_text_layer
 
 PRODUCER = "Briefkasten"
 
@@ -74,17 +75,11 @@ def raster_page_pdf(page: Page, out: Path, *, jpeg_quality: int) -> str:
     data, how = _page_image_bytes(page, jpeg_quality)
     layout = img2pdf.get_fixed_dpi_layout_fun((page.dpi, page.dpi))
     image_pdf = img2pdf.convert(data, layout_fun=layout, rotation=img2pdf.Rotation.none)
-    if page.ocr is None or page.ocr.text_pdf is None:
-        writer = PdfWriter(clone_from=io.BytesIO(image_pdf))
-    else:
-        # The text page is the base and the image is drawn over it: the invisible text lies
-        # under the image, and pypdf only has to parse the image page's one-line content.
-        writer = PdfWriter(clone_from=page.ocr.text_pdf)
-        base = writer.pages[0]
-        image_page = PdfReader(io.BytesIO(image_pdf)).pages[0]
-        scale_x = float(base.mediabox.width) / float(image_page.mediabox.width)
-        scale_y = float(base.mediabox.height) / float(image_page.mediabox.height)
-        base.merge_transformed_page(image_page, Transformation().scale(scale_x, scale_y))
+    writer = PdfWriter(clone_from=io.BytesIO(image_pdf))
+    if page.ocr is not None:
+        # Drawn first, so the invisible text lies under the image.
+        height, width = page.image.shape[:2]
+        add_text_layer(writer, writer.pages[0], page.ocr.lines, (width, height))
     if page.view_rotation:
         writer.pages[0].rotate(page.view_rotation)
     with out.open("wb") as handle:

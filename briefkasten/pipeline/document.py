@@ -249,8 +249,6 @@ def build_page(
         raise ProcessingError(
             f"page {ref.index + 1} failed: {type(exc).__name__}", source=ref.original.name
         ) from exc
-    if page.ocr is not None and page.ocr.text_pdf is not None:
-        page.ocr.text_pdf.unlink(missing_ok=True)
     return PageResult(
         source=ref.original.name,
         index=ref.index,

@@ -1,4 +1,4 @@
-"""The OCR step: one Tesseract run per page for the text layer, the plain text and confidence.
+"""The OCR step: one Tesseract run per page for the text, its lines and words, and confidence.
 
 Any enhancement for OCR is applied only to the grey copy Tesseract reads; the stored page keeps
 its colour and pixels.
@@ -39,7 +39,7 @@ def ocr(page: Page, ctx: StepContext) -> Page:
         )
     finally:
         image_path.unlink(missing_ok=True)
-    result = OcrResult(out.text_pdf, out.text, out.confidence, out.words)
+    result = OcrResult(out.text, out.confidence, out.words, out.lines)
     flagged = page
     min_confidence = float(ctx.param("min_confidence", 60.0))
     if out.confidence is not None and out.confidence < min_confidence:

@@ -1,16 +1,16 @@
 """Thin wrapper around the ``tesseract`` program, called through pytesseract.
 
-One run per page yields the invisible text layer (Tesseract's own PDF renderer with
-``textonly_pdf=1``, which embeds its GlyphLessFont with a ToUnicode map), the plain text and the
-word confidences (TSV). Every call runs one single-threaded process (``OMP_THREAD_LIMIT=1``):
-parallelism comes from running pages side by side, which scales better than OpenMP threads.
+One run per page yields the plain text and the hOCR: every line with its box, baseline, text
+angle, block and paragraph, every word with its box and confidence. The invisible text layer
+is drawn from those lines by ``pipeline/textlayer.py`` (not by Tesseract's PDF renderer, whose
+per-word baselines extractors read as jumbled columns). Every call runs one single-threaded
+process (``OMP_THREAD_LIMIT=1``): parallelism comes from running pages side by side, which
+scales better than OpenMP threads.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import os
 import re
 import signal
@@ -22,6 +22,8 @@ import pytesseract
 from pytesseract import TesseractError, TesseractNotFoundError
 
 from briefkasten.errors import BriefkastenError, TooComplex, ToolError
+from briefkasten.model import OcrLine
+from briefkasten.tools.hocr import parse_hocr
 
 # Tesseract reads this from its environment; pytesseract passes os.environ on.
 os.environ["OMP_THREAD_LIMIT"] = "1"
@@ -29,12 +31,12 @@ os.environ["OMP_THREAD_LIMIT"] = "1"
 
 @dataclass(frozen=True)
 class TesseractOutput:
-    text_pdf: Path
     text: str
     confidence: float | None
     words: int
     #: With ``detect_orientation``: the angle most text lines were read at (0/90/180/270).
     text_angle: int | None = None
+    lines: tuple[OcrLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,42 +88,34 @@ def ocr(
     psm: int = 3,
     detect_orientation: bool = False,
 ) -> TesseractOutput:
-    """OCR ``image`` once, writing ``out_base.pdf`` (text only) and reading text and TSV.
+    """OCR ``image`` once, reading the text (``out_base.txt``) and the lines (``.hocr``).
 
     ``detect_orientation`` runs Tesseract's orientation detection inside the same run
     (``--psm 1``, about 0.2 s more than a separate OSD run's 0.5 s): an upside-down page is
     still read correctly, and ``text_angle`` (from the hOCR line angles) says how it lay.
     """
-    outputs = "pdf txt tsv hocr" if detect_orientation else "pdf txt tsv"
-    config = f"--psm {1 if detect_orientation else psm} --dpi {round(dpi)} "
-    config += "-c textonly_pdf=1 -c tessedit_create_tsv=1"
-    if detect_orientation:
-        config += " -c tessedit_create_hocr=1"
-    _run(image, out_base, outputs, lang=lang, config=config, timeout=timeout)
-    text = out_base.with_suffix(".txt").read_text(encoding="utf-8")
-    confidence, words = _mean_confidence(out_base.with_suffix(".tsv").read_text("utf-8"))
-    angle = None
-    if detect_orientation:
-        hocr = out_base.with_suffix(".hocr")
-        angle = _text_angle(hocr.read_text("utf-8"))
+    config = f"--psm {1 if detect_orientation else psm} --dpi {round(dpi)}"
+    txt, hocr = out_base.with_suffix(".txt"), out_base.with_suffix(".hocr")
+    try:
+        _run(image, out_base, "txt hocr", lang=lang, config=config, timeout=timeout)
+        text = txt.read_text(encoding="utf-8")
+        lines = parse_hocr(hocr.read_text("utf-8"))
+    finally:
+        txt.unlink(missing_ok=True)
         hocr.unlink(missing_ok=True)
-    out_base.with_suffix(".txt").unlink(missing_ok=True)
-    out_base.with_suffix(".tsv").unlink(missing_ok=True)
-    return TesseractOutput(out_base.with_suffix(".pdf"), text, confidence, words, angle)
+    confidences = [w.confidence for line in lines for w in line.words if w.confidence >= 0]
+    confidence = sum(confidences) / len(confidences) if confidences else None
+    angle = _text_angle(lines) if detect_orientation else None
+    return TesseractOutput(text, confidence, len(confidences), angle, lines)
 
 
-def _text_angle(hocr: str) -> int | None:
-    """The angle most ``ocr_line`` elements carry (hOCR omits ``textangle`` when it is 0)."""
-    lines = re.findall(
-        r"class='ocr_(?:line|header|caption|textfloat)'[^>]*title=\"([^\"]*)\"", hocr
-    )
+def _text_angle(lines: tuple[OcrLine, ...]) -> int | None:
+    """The angle most lines were read at (hOCR omits ``textangle`` when it is 0)."""
     if not lines:
         return None
     votes: dict[int, int] = {}
-    for title in lines:
-        found = re.search(r"textangle (\d+)", title)
-        angle = int(found.group(1)) % 360 if found else 0
-        votes[angle] = votes.get(angle, 0) + 1
+    for line in lines:
+        votes[line.angle] = votes.get(line.angle, 0) + 1
     return max(votes, key=lambda a: votes[a])
 
 
@@ -167,19 +161,3 @@ def _failed(exc: TesseractError) -> BriefkastenError:
     if exc.status == -signal.SIGXCPU:
         return TooComplex("OCR needed more CPU time than the page had left")
     return ToolError(f"tesseract failed (exit {exc.status}): {exc.message}")
-
-
-def _mean_confidence(tsv: str) -> tuple[float | None, int]:
-    """Mean word confidence (0–100) over the words Tesseract recognised."""
-    confidences = []
-    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
-        if row.get("level") == "5" and (row.get("text") or "").strip():
-            try:
-                conf = float(row["conf"])
-            except (KeyError, ValueError):
-                continue
-            if conf >= 0:
-                confidences.append(conf)
-    if not confidences:
-        return None, 0
-    return sum(confidences) / len(confidences), len(confidences)

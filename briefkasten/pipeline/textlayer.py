@@ -1,0 +1,245 @@
+"""The invisible text layer, drawn from Tesseract's lines and word boxes.
+
+- One text object (``BT … ET``) per line, in Tesseract's reading order (block by block, so a
+  two-column page comes out column by column), every word on the line's baseline.
+- Each word is placed at its box and stretched with ``Tz`` to the box's width, so selecting
+  it covers the word on the image; between words a real space glyph fills the gap, so every
+  extractor joins words with spaces, and lines with line breaks.
+- Text render mode 3 (invisible), under the image.
+- The font is a glyphless TrueType (one empty glyph, 500/1000 wide) in a ``Type0`` /
+  ``CIDFontType2`` font, embedded: the character code is the Unicode code point (UTF-16BE,
+  ``Identity-H``), every code maps to glyph 1 and the ``ToUnicode`` map gives the code point
+  back, so umlauts, ß and € extract as they are.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pypdf import PageObject, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+    TextStringObject,
+)
+
+from briefkasten.model import OcrLine, OcrWord
+
+FONT_NAME = "/BriefkastenText"
+#: Advance of every glyph, in 1/1000 of the font size.
+GLYPH_WIDTH = 500
+#: A TrueType font with ``.notdef`` and one empty glyph, both 500 of 1000 units wide (made with
+#: fontTools' FontBuilder; ascent 1000, descent -200).
+GLYPHLESS_TTF = base64.b64decode(
+    "AAEAAAAKAIAAAwAgT1MvMkWnRFgAAAEoAAAAYGNtYXAADABGAAABkAAAACxnbHlmAAAAAAAAAcQAAAABaGVhZC2A"
+    "/ewAAACsAAAANmhoZWED6gEuAAAA5AAAACRobXR4AfQAAAAAAYgAAAAGbG9jYQAAAAAAAAG8AAAABm1heHAAAwAC"
+    "AAABCAAAACBuYW1lTCdjVQAAAcgAAACHcG9zdG1/dc8AAAJQAAAALAABAAAAAQAAQCBjOV8PPPUAAwPoAAAAAOc1"
+    "XoYAAAAA5zVehgAAAAAAAAAAAAAAAwACAAAAAAAAAAEAAAPo/zgAAAH0AAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAB"
+    "AAEAAAACAAAAAAAAAAAAAgAAAAAAAAAAAAAAAAAAAAAAAwH0AZAABQAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAPz8/PwAAAAAAAAPo/zgAAAPoAMgAAAAAAAAAAAAAAAAAAAAgAAAB"
+    "9AAAAAAAAAAAAAIAAAADAAAAFAADAAEAAAAUAAQAGAAAAAIAAgAAAAD//wAA//8AAQAAAAAAAAAAAAAAAAAAAAAA"
+    "BAA2AAEAAAAAAAEAFAAAAAEAAAAAAAIABwAUAAMAAQQJAAEAKAAbAAMAAQQJAAIADgBDQnJpZWZrYXN0ZW5HbHlw"
+    "aGxlc3NSZWd1bGFyAEIAcgBpAGUAZgBrAGEAcwB0AGUAbgBHAGwAeQBwAGgAbABlAHMAcwBSAGUAZwB1AGwAYQBy"
+    "AAACAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAIAAAECBWdseXBo"
+)
+_SPACE = "0020"
+_REPLACEMENT = "FFFD"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Image pixels to PDF points: ``x · sx`` and ``height - y · sy`` (PDF's y points up)."""
+
+    sx: float
+    sy: float
+    height: float
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One word along its line: its codes, start point and length (PDF points)."""
+
+    code: str
+    x: float
+    y: float
+    length: float
+
+
+def add_text_layer(
+    writer: PdfWriter, page: PageObject, lines: Sequence[OcrLine], image_size: tuple[int, int]
+) -> None:
+    """Put the invisible text of ``lines`` under what ``page`` draws (an image of
+    ``image_size`` = (width, height) pixels filling the page's media box)."""
+    if not lines:
+        return
+    width, height = image_size
+    box = page.mediabox
+    mapping = Mapping(float(box.width) / width, float(box.height) / height, float(box.height))
+    text = content(lines, mapping)
+    old = page.get_contents()
+    body = b"q\n" + text + b"Q\n" + (old.get_data() if old is not None else b"")
+    stream = DecodedStreamObject()
+    stream.set_data(body)
+    page[NameObject("/Contents")] = writer._add_object(stream.flate_encode())
+    resources = page["/Resources"].get_object()
+    assert isinstance(resources, DictionaryObject)
+    fonts = resources.get("/Font")
+    fonts = fonts.get_object() if fonts is not None else DictionaryObject()
+    assert isinstance(fonts, DictionaryObject)
+    fonts[NameObject(FONT_NAME)] = glyphless_font(writer)
+    resources[NameObject("/Font")] = fonts
+
+
+def content(lines: Sequence[OcrLine], mapping: Mapping) -> bytes:
+    """The content stream of the text layer: one ``BT … ET`` per line."""
+    out: list[str] = []
+    for line in lines:
+        out.extend(_line_ops(line, mapping))
+    return "".join(out).encode("ascii")
+
+
+def _line_ops(line: OcrLine, mapping: Mapping) -> list[str]:
+    dx, dy = _direction(line)
+    size = max(line.size * mapping.sy, 1.0)
+    runs = [_run(line, word, mapping) for word in line.words]
+    ops = ["BT\n3 Tr\n", f"{FONT_NAME} {_num(size)} Tf\n"]
+    unit = size * GLYPH_WIDTH / 1000  # one glyph's advance at Tz 100
+    for i, run in enumerate(runs):
+        ops.append(f"{_num(dx)} {_num(dy)} {_num(-dy)} {_num(dx)} {_num(run.x)} {_num(run.y)} Tm\n")
+        glyphs = len(run.code) // 4
+        ops.append(f"{_num(100 * max(run.length, 0.1) / (glyphs * unit))} Tz <{run.code}> Tj\n")
+        if i + 1 < len(runs):
+            nxt = runs[i + 1]
+            gap = (nxt.x - run.x) * dx + (nxt.y - run.y) * dy - run.length
+            ops.append(f"{_num(100 * max(gap, 0.1 * unit) / unit)} Tz <{_SPACE}> Tj\n")
+    ops.append("ET\n")
+    return ops
+
+
+def _direction(line: OcrLine) -> tuple[float, float]:
+    """The reading direction of ``line`` in PDF space (a unit vector; y points up)."""
+    slope = line.baseline[0] if line.angle in (0, 180) else 0.0
+    angle = math.radians(line.angle) - math.atan(slope)
+    return math.cos(angle), math.sin(angle)
+
+
+def _run(line: OcrLine, word: OcrWord, mapping: Mapping) -> _Run:
+    """Where ``word`` starts on the line's baseline, and how long it is, in PDF points."""
+    left, top, right, bottom = (float(v) for v in word.box)
+    slope, offset = line.baseline
+    descent = 0.2 * line.size
+    if line.angle == 180:  # upside down: starts at its right edge, baseline near the top
+        x_px, length = right, (right - left) * mapping.sx
+        y_px = line.box[3] + offset + slope * (x_px - line.box[0])
+    elif line.angle == 90:  # reads bottom to top, letters' tops to the left
+        x_px, y_px, length = right - descent, bottom, (bottom - top) * mapping.sy
+    elif line.angle == 270:  # reads top to bottom, letters' tops to the right
+        x_px, y_px, length = left + descent, top, (bottom - top) * mapping.sy
+    else:
+        x_px, length = left, (right - left) * mapping.sx
+        y_px = line.box[3] + offset + slope * (x_px - line.box[0])
+    x, y = x_px * mapping.sx, mapping.height - y_px * mapping.sy
+    return _Run(_encode(word.text), x, y, max(length, 0.01))
+
+
+def _encode(text: str) -> str:
+    """UTF-16BE code units as hex, one per character; outside the BMP becomes U+FFFD."""
+    units = []
+    for char in text:
+        code = ord(char)
+        if code < 0x20 or 0xD800 <= code <= 0xDFFF or code > 0xFFFF:
+            units.append(_REPLACEMENT)
+        else:
+            units.append(f"{code:04X}")
+    return "".join(units) or _REPLACEMENT
+
+
+def _num(value: float) -> str:
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def glyphless_font(writer: PdfWriter) -> IndirectObject:
+    """The ``Type0`` font of the text layer, added to ``writer`` (identical objects on every
+    page; ``PdfWriter.compress_identical_objects`` keeps one)."""
+    font_file = _stream(GLYPHLESS_TTF, {NameObject("/Length1"): NumberObject(len(GLYPHLESS_TTF))})
+    descriptor = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/FontDescriptor"),
+            NameObject("/FontName"): NameObject("/BriefkastenGlyphless"),
+            NameObject("/Flags"): NumberObject(4),
+            NameObject("/FontBBox"): ArrayObject(
+                [NumberObject(0), NumberObject(-200), NumberObject(500), NumberObject(1000)]
+            ),
+            NameObject("/ItalicAngle"): NumberObject(0),
+            NameObject("/Ascent"): NumberObject(1000),
+            NameObject("/Descent"): NumberObject(-200),
+            NameObject("/CapHeight"): NumberObject(1000),
+            NameObject("/StemV"): NumberObject(80),
+            NameObject("/FontFile2"): writer._add_object(font_file),
+        }
+    )
+    # Every code to glyph 1 (the empty one): .notdef is never drawn.
+    cid_to_gid = _stream(b"\x00\x01" * 0x10000, {})
+    cid_font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/CIDFontType2"),
+            NameObject("/BaseFont"): NameObject("/BriefkastenGlyphless"),
+            NameObject("/CIDSystemInfo"): DictionaryObject(
+                {
+                    NameObject("/Registry"): TextStringObject("Adobe"),
+                    NameObject("/Ordering"): TextStringObject("Identity"),
+                    NameObject("/Supplement"): NumberObject(0),
+                }
+            ),
+            NameObject("/FontDescriptor"): writer._add_object(descriptor),
+            NameObject("/DW"): NumberObject(GLYPH_WIDTH),
+            NameObject("/CIDToGIDMap"): writer._add_object(cid_to_gid),
+        }
+    )
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type0"),
+            NameObject("/BaseFont"): NameObject("/BriefkastenGlyphless"),
+            NameObject("/Encoding"): NameObject("/Identity-H"),
+            NameObject("/DescendantFonts"): ArrayObject([writer._add_object(cid_font)]),
+            NameObject("/ToUnicode"): writer._add_object(_stream(to_unicode_cmap(), {})),
+        }
+    )
+    return writer._add_object(font)
+
+
+def to_unicode_cmap() -> bytes:
+    """Code → the same code point, for all of the BMP but the surrogates."""
+    highs = [hi for hi in range(256) if not 0xD8 <= hi <= 0xDF]
+    ranges = [f"<{hi:02X}00> <{hi:02X}FF> <{hi:02X}00>" for hi in highs]
+    blocks = []
+    for start in range(0, len(ranges), 100):
+        chunk = ranges[start : start + 100]
+        blocks.append(f"{len(chunk)} beginbfrange\n" + "\n".join(chunk) + "\nendbfrange\n")
+    return (
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+        + "".join(blocks)
+        + "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+    ).encode("ascii")
+
+
+def _stream(data: bytes, extra: dict[NameObject, NumberObject]) -> StreamObject:
+    stream = DecodedStreamObject()
+    stream.set_data(data)
+    for key, value in extra.items():
+        stream[key] = value
+    return stream.flate_encode()
