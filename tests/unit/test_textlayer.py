@@ -1,0 +1,190 @@
+"""The text layer on synthetic word boxes (no Tesseract): what extractors read back, the font."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+
+import img2pdf
+import numpy as np
+import pytest
+from PIL import Image
+from pypdf import PdfReader, PdfWriter
+
+from briefkasten.model import OcrLine, OcrResult, OcrWord, Original, Page, PageRef
+from briefkasten.pipeline.bundle import raster_page_pdf
+from briefkasten.pipeline.textlayer import GLYPH_WIDTH, add_text_layer, to_unicode_cmap
+from briefkasten.tools.hocr import parse_hocr
+from tests.support.textpages import LEFT, RIGHT, extract, lines_of
+
+WIDTH, HEIGHT, DPI = 2480, 3508, 300
+
+
+def line_at(text: str, x: int, y: int, *, block: int = 0, char: int = 24) -> OcrLine:
+    """A line of ``text`` whose baseline is at ``y``, words ``char`` px per letter."""
+    words, left = [], x
+    for word in text.split():
+        right = left + char * len(word)
+        words.append(OcrWord(word, (left, y - 40, right, y + 10), 96.0))
+        left = right + char
+    return OcrLine(tuple(words), (x, y - 40, left - char, y + 10), (0.0, -10.0), 50.0, block, 0)
+
+
+def two_columns() -> list[OcrLine]:
+    left = [line_at(t, 230, 300 + 60 * i, block=0) for i, t in enumerate(LEFT)]
+    right = [line_at(t, 1300, 300 + 60 * i, block=1) for i, t in enumerate(RIGHT)]
+    return left + right  # Tesseract's order: column by column
+
+
+def page_pdf(tmp_path: Path, lines: list[OcrLine], *, rotate: int = 0) -> Path:
+    pixels = np.full((HEIGHT // 4, WIDTH // 4), 255, np.uint8)  # a quarter-size image
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    layout = img2pdf.get_fixed_dpi_layout_fun((DPI / 4, DPI / 4))
+    writer = PdfWriter(clone_from=io.BytesIO(img2pdf.convert(buf.getvalue(), layout_fun=layout)))
+    add_text_layer(writer, writer.pages[0], lines, (WIDTH, HEIGHT))  # boxes in full-size px
+    if rotate:
+        writer.pages[0].rotate(rotate)
+    out = tmp_path / "page.pdf"
+    with out.open("wb") as handle:
+        writer.write(handle)
+    return out
+
+
+@pytest.mark.parametrize("tool", ["pdfminer", "pypdf"])
+def test_two_columns_come_out_line_by_line_column_by_column(tmp_path: Path, tool: str) -> None:
+    pdf = page_pdf(tmp_path, two_columns())
+    assert lines_of(extract(pdf, tool)) == LEFT + RIGHT
+
+
+@pytest.mark.parametrize("tool", ["pdfminer", "pypdf"])
+def test_umlauts_sharp_s_and_euro_extract_as_written(tmp_path: Path, tool: str) -> None:
+    text = "Größe Straße Maß ÄÖÜ äöü 612,50 € «ok» “quote” – naïve"
+    pdf = page_pdf(tmp_path, [line_at(text, 200, 400)])
+    assert lines_of(extract(pdf, tool)) == [text]
+
+
+def test_words_are_placed_on_their_boxes(tmp_path: Path) -> None:
+    """pdfminer's character boxes: each word starts at its box and ends at its box."""
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTChar, LTTextContainer
+
+    line = line_at("Antrag vom 02.01.2024 bewilligt", 600, 1000)
+    pdf = page_pdf(tmp_path, [line])
+    chars = [
+        c
+        for element in next(iter(extract_pages(str(pdf))))
+        if isinstance(element, LTTextContainer)
+        for text_line in element
+        for c in text_line
+        if isinstance(c, LTChar)
+    ]
+    scale = 72 / DPI
+    starts = [
+        c
+        for i, c in enumerate(chars)
+        if c.get_text() != " " and (i == 0 or chars[i - 1].get_text() == " ")
+    ]
+    assert len(starts) == len(line.words)
+    for start, word in zip(starts, line.words, strict=True):
+        assert start.x0 == pytest.approx(word.box[0] * scale, abs=0.5)
+    last = [c for c in chars if c.get_text() != " "][-1]
+    assert last.x1 == pytest.approx(line.words[-1].box[2] * scale, abs=0.5)
+    baseline_pt = (HEIGHT - 1000) * scale
+    assert min(c.y0 for c in chars) < baseline_pt < max(c.y1 for c in chars)
+
+
+def test_upside_down_line_reads_upright_after_rotate(tmp_path: Path) -> None:
+    """Tesseract reads an upside-down page at text angle 180: words right to left in image
+    pixels, baseline near the top of the box. With ``/Rotate 180`` it extracts upright."""
+    words, right = [], WIDTH - 300
+    for word in ["Kontoauszug", "Nr.", "7", "vom", "31.01.2024"]:
+        left = right - 24 * len(word)
+        words.append(OcrWord(word, (left, 990, right, 1040), 95.0))
+        right = left - 24
+    box = (right + 24, 990, WIDTH - 300, 1040)
+    line = OcrLine(tuple(words), box, (0.0, -40.0), 50.0, 0, 0, angle=180)
+    pdf = page_pdf(tmp_path, [line], rotate=180)
+    for tool in ("pdfminer", "pypdf"):
+        assert lines_of(extract(pdf, tool)) == ["Kontoauszug Nr. 7 vom 31.01.2024"], tool
+
+
+def test_font_is_embedded_glyphless_and_maps_every_code(tmp_path: Path) -> None:
+    pdf = page_pdf(tmp_path, [line_at("Text", 200, 400)])
+    fonts = PdfReader(pdf).pages[0]["/Resources"]["/Font"]
+    (font,) = [f.get_object() for f in fonts.values()]
+    assert font["/Subtype"] == "/Type0" and font["/Encoding"] == "/Identity-H"
+    cid = font["/DescendantFonts"][0].get_object()
+    assert cid["/Subtype"] == "/CIDFontType2" and cid["/DW"] == GLYPH_WIDTH
+    assert len(cid["/FontDescriptor"]["/FontFile2"].get_data()) > 0  # embedded
+    gids = cid["/CIDToGIDMap"].get_object().get_data()
+    assert len(gids) == 2 * 0x10000 and set(gids[0::2]) == {0} and set(gids[1::2]) == {1}
+    cmap = to_unicode_cmap().decode()
+    assert "<0000> <00FF> <0000>" in cmap and "<2000> <20FF> <2000>" in cmap  # € is U+20AC
+    assert "<D800>" not in cmap  # no lone surrogates
+
+
+def test_text_is_invisible_and_under_the_image(tmp_path: Path) -> None:
+    pdf = page_pdf(tmp_path, [line_at("unsichtbar", 200, 400)])
+    data = PdfReader(pdf).pages[0].get_contents()
+    assert data is not None
+    ops = data.get_data()
+    assert b"3 Tr" in ops and ops.index(b"ET") < ops.index(b"Do")
+
+
+def test_raster_page_keeps_size_and_carries_the_layer(tmp_path: Path) -> None:
+    original = Original("p.png", tmp_path / "p.png", "0" * 64, 1, "image/png", 1)
+    lines = (line_at("Seite eins", 200, 400),)
+    page = Page(
+        ref=PageRef(original, 0, "raster"),
+        image=np.full((HEIGHT, WIDTH), 255, np.uint8),
+        dpi=DPI,
+        ocr=OcrResult("Seite eins\n", 96.0, 2, lines),
+    )
+    out = tmp_path / "out.pdf"
+    raster_page_pdf(page, out, jpeg_quality=85)
+    reader = PdfReader(out)
+    assert float(reader.pages[0].mediabox.width) == pytest.approx(WIDTH * 72 / DPI, abs=0.01)
+    assert float(reader.pages[0].mediabox.height) == pytest.approx(HEIGHT * 72 / DPI, abs=0.01)
+    assert lines_of(extract(out, "pypdf")) == ["Seite eins"]
+
+
+def test_results_stay_picklable() -> None:
+    result = OcrResult("a", 90.0, 1, (line_at("a b", 0, 100),))
+    assert pickle.loads(pickle.dumps(result)) == result
+
+
+HOCR = """<?xml version="1.0" encoding="UTF-8"?>
+<html><head><meta name='ocr-system' content='tesseract 5' /></head><body>
+<div class='ocr_page' title='image "x.png"; bbox 0 0 2480 3508; ppageno 0'>
+ <div class='ocr_carea' title="bbox 230 260 900 420">
+  <p class='ocr_par' lang='deu' title="bbox 230 260 900 420">
+   <span class='ocr_line' title="bbox 230 260 900 310; baseline 0.002 -10; x_size 46">
+    <span class='ocrx_word' title='bbox 230 262 420 310; x_wconf 96'>Straße</span>
+    <span class='ocrx_word' title='bbox 444 262 600 300; x_wconf 91'>&amp;</span>
+    <span class='ocrx_word' title='bbox 620 262 900 300;x_wconf 12'><em>12,50&#8364;</em></span>
+   </span>
+   <span class='ocr_line' title="bbox 230 330 400 380; baseline 0 -8; x_size 40"></span>
+  </p>
+ </div>
+ <div class='ocr_carea' title="bbox 1300 260 2000 310">
+  <p class='ocr_par' title="bbox 1300 260 2000 310">
+   <span class='ocr_header' title="bbox 1300 260 2000 310; textangle 180; baseline -0.01 -39">
+    <span class='ocrx_word' title='bbox 1300 260 2000 310; x_wconf 88'>Kopf</span>
+   </span>
+  </p>
+ </div>
+</div></body></html>
+"""
+
+
+def test_hocr_lines_words_boxes_and_structure() -> None:
+    first, second = parse_hocr(HOCR)  # the empty line is dropped
+    assert [w.text for w in first.words] == ["Straße", "&", "12,50€"]
+    assert first.words[0].box == (230, 262, 420, 310) and first.words[2].confidence == 12.0
+    assert first.box == (230, 260, 900, 310) and first.baseline == (0.002, -10.0)
+    assert first.size == 46.0 and (first.block, first.paragraph, first.angle) == (0, 0, 0)
+    assert [w.text for w in second.words] == ["Kopf"]
+    assert (second.block, second.paragraph, second.angle) == (1, 1, 180)
+    assert second.baseline == (-0.01, -39.0) and second.size == 50.0  # from the box
