@@ -36,7 +36,7 @@ RIGHT = [
     "Die Miete beträgt 612,50 € im Monat.",
     "Heizkosten: 84,00 € (Vorauszahlung)",
     "Straße, Größe, Maß und Fuß bleiben",
-    "wie sie sind; Umlaute: ä ö ü Ä Ö Ü.",
+    "wie sie sind; Umlaute: äöü und ÄÖÜ.",
     "Kontonummer DE02 1203 0000 0000 2020",
     "Bitte antworten Sie bis 30.04.2024.",
     "Rückfragen: Telefon 030 / 1234-567",
