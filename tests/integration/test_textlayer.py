@@ -39,10 +39,10 @@ def tools_installed() -> None:
     need(shutil.which("pdftotext"), "pdftotext not installed (poppler-utils)")
 
 
-def as_page(image: np.ndarray, dpi: float, **changes: object) -> Page:
+def as_page(image: np.ndarray, dpi: float, *, orientation_pending: bool = False) -> Page:
     original = Original("p.png", Path("p.png"), "0" * 64, 1, "image/png", 1)
-    page = Page(ref=PageRef(original, 0, "raster"), image=image, dpi=dpi)
-    return page.evolve(**changes) if changes else page
+    ref = PageRef(original, 0, "raster")
+    return Page(ref=ref, image=image, dpi=dpi, orientation_pending=orientation_pending)
 
 
 @functools.cache

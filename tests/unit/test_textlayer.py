@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DictionaryObject
 
 from briefkasten.model import OcrLine, OcrResult, OcrWord, Original, Page, PageRef
 from briefkasten.pipeline.bundle import raster_page_pdf
@@ -112,7 +113,10 @@ def test_upside_down_line_reads_upright_after_rotate(tmp_path: Path) -> None:
 
 def test_font_is_embedded_glyphless_and_maps_every_code(tmp_path: Path) -> None:
     pdf = page_pdf(tmp_path, [line_at("Text", 200, 400)])
-    fonts = PdfReader(pdf).pages[0]["/Resources"]["/Font"]
+    resources = PdfReader(pdf).pages[0]["/Resources"].get_object()
+    assert isinstance(resources, DictionaryObject)
+    fonts = resources["/Font"].get_object()
+    assert isinstance(fonts, DictionaryObject)
     (font,) = [f.get_object() for f in fonts.values()]
     assert font["/Subtype"] == "/Type0" and font["/Encoding"] == "/Identity-H"
     cid = font["/DescendantFonts"][0].get_object()
