@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import NamedTuple
 
 from briefkasten.model import Box, OcrLine, OcrWord
 
@@ -38,13 +39,20 @@ def _box(title: str) -> Box | None:
     return (left, top, right, bottom)
 
 
+class _Open(NamedTuple):
+    box: Box
+    baseline: tuple[float, float]
+    size: float
+    angle: int
+
+
 class _HocrParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.lines: list[OcrLine] = []
         self._stack: list[tuple[str, str]] = []  # (tag, hOCR class)
         self._block = self._paragraph = -1
-        self._line: dict[str, object] | None = None
+        self._line: _Open | None = None
         self._words: list[OcrWord] = []
         self._word: tuple[Box, float] | None = None
         self._text: list[str] = []
@@ -94,12 +102,12 @@ class _HocrParser(HTMLParser):
         baseline = _field(title, "baseline", 2) or [0.0, 0.0]
         size = _field(title, "x_size", 1)
         angle = _field(title, "textangle", 1)
-        self._line = {
-            "box": box,
-            "baseline": (baseline[0], baseline[1]),
-            "size": size[0] if size else float(box[3] - box[1]),
-            "angle": int(angle[0]) % 360 if angle else 0,
-        }
+        self._line = _Open(
+            box,
+            (baseline[0], baseline[1]),
+            size[0] if size else float(box[3] - box[1]),
+            int(angle[0]) % 360 if angle else 0,
+        )
         self._words = []
 
     def _close(self, kind: str) -> None:
@@ -115,18 +123,10 @@ class _HocrParser(HTMLParser):
         line, self._line = self._line, None
         if line is None or not self._words:
             return
-        box, baseline, size, angle = line["box"], line["baseline"], line["size"], line["angle"]
-        assert isinstance(box, tuple) and isinstance(baseline, tuple)
-        assert isinstance(size, float) and isinstance(angle, int)
+        block, paragraph = max(self._block, 0), max(self._paragraph, 0)
         self.lines.append(
             OcrLine(
-                tuple(self._words),
-                box,
-                baseline,
-                size,
-                max(self._block, 0),
-                max(self._paragraph, 0),
-                angle,
+                tuple(self._words), line.box, line.baseline, line.size, block, paragraph, line.angle
             )
         )
         self._words = []
