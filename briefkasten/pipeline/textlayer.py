@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +51,10 @@ GLYPHLESS_TTF = base64.b64decode(
     "aGxlc3NSZWd1bGFyAEIAcgBpAGUAZgBrAGEAcwB0AGUAbgBHAGwAeQBwAGgAbABlAHMAcwBSAGUAZwB1AGwAYQBy"
     "AAACAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAIAAAECBWdseXBo"
 )
+#: A gap wider than this many text heights makes a line a table row.
+TABLE_GAP = 1.5
+#: Font size factors of consecutive table rows (extractors join lines of one size only).
+TABLE_ALTERNATION = (1.0, 1.1, 1.2)
 _SPACE = "0020"
 _REPLACEMENT = "FFFD"
 
@@ -99,16 +104,37 @@ def add_text_layer(
 
 
 def content(lines: Sequence[OcrLine], mapping: Mapping) -> bytes:
-    """The content stream of the text layer: one ``BT … ET`` per line."""
+    """The content stream of the text layer: one ``BT … ET`` per line.
+
+    A table row (a line with a gap wider than ``TABLE_GAP`` text heights) is split into cells
+    by extractors that read by geometry (``pdftotext``); consecutive rows alternate their font
+    size by ``TABLE_ALTERNATION`` so that no extractor joins the cells of one row with the cells
+    of the next into one block (which reads a table column by column).
+    """
     out: list[str] = []
+    row = 0
     for line in lines:
-        out.extend(_line_ops(line, mapping))
+        scale = 1.0
+        if _is_table_row(line):
+            scale = TABLE_ALTERNATION[row % len(TABLE_ALTERNATION)]
+            row += 1
+        else:
+            row = 0
+        out.extend(_line_ops(line, mapping, scale))
     return "".join(out).encode("ascii")
 
 
-def _line_ops(line: OcrLine, mapping: Mapping) -> list[str]:
+def _is_table_row(line: OcrLine) -> bool:
+    if line.angle not in (0, 180):
+        return False
+    boxes = sorted(word.box for word in line.words)
+    gaps = [b[0] - a[2] for a, b in itertools.pairwise(boxes)]
+    return any(gap > TABLE_GAP * line.size for gap in gaps)
+
+
+def _line_ops(line: OcrLine, mapping: Mapping, scale: float = 1.0) -> list[str]:
     dx, dy = _direction(line)
-    size = max(line.size * mapping.sy, 1.0)
+    size = max(line.size * mapping.sy * scale, 1.0)
     runs = [_run(line, word, mapping) for word in line.words]
     ops = ["BT\n3 Tr\n", f"{FONT_NAME} {_num(size)} Tf\n"]
     unit = size * GLYPH_WIDTH / 1000  # one glyph's advance at Tz 100

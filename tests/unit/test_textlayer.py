@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import pickle
 from pathlib import Path
 
@@ -15,7 +16,13 @@ from pypdf.generic import DictionaryObject
 
 from briefkasten.model import OcrLine, OcrResult, OcrWord, Original, Page, PageRef
 from briefkasten.pipeline.bundle import raster_page_pdf
-from briefkasten.pipeline.textlayer import GLYPH_WIDTH, add_text_layer, to_unicode_cmap
+from briefkasten.pipeline.textlayer import (
+    GLYPH_WIDTH,
+    Mapping,
+    add_text_layer,
+    content,
+    to_unicode_cmap,
+)
 from briefkasten.tools.hocr import parse_hocr
 from tests.support.textpages import LEFT, RIGHT, extract, lines_of
 
@@ -192,3 +199,23 @@ def test_hocr_lines_words_boxes_and_structure() -> None:
     assert [w.text for w in second.words] == ["Kopf"]
     assert (second.block, second.paragraph, second.angle) == (1, 1, 180)
     assert second.baseline == (-0.01, -39.0) and second.size == 50.0  # from the box
+
+
+def test_table_rows_alternate_their_font_size_and_paragraph_lines_do_not() -> None:
+    """A row with column-wide gaps is cut into cells by pdftotext; rows of one size would
+    join the cells above and below into blocks and read the table column by column."""
+
+    def row(y: int) -> OcrLine:
+        cells = [("02.02.2024", 230), ("Miete", 700), ("-612,50", 2000)]
+        words = tuple(OcrWord(t, (x, y - 40, x + 24 * len(t), y + 10), 95.0) for t, x in cells)
+        return OcrLine(words, (230, y - 40, 2168, y + 10), (0.0, -10.0), 50.0, 0, 0)
+
+    def sizes(lines: list[OcrLine]) -> list[float]:
+        ops = content(lines, Mapping(0.24, 0.24, 842.0)).decode().split()
+        return [float(ops[i - 1]) for i, op in enumerate(ops) if op == "Tf"]
+
+    table = sizes([row(300 + 57 * i) for i in range(6)])
+    assert all(a != b for a, b in itertools.pairwise(table))
+    assert table[0] == pytest.approx(50 * 0.24)
+    prose = sizes([line_at("ein ganz normaler Satz", 230, 300 + 57 * i) for i in range(4)])
+    assert prose == [pytest.approx(50 * 0.24)] * 4
