@@ -15,7 +15,6 @@ flagged ``orientation_uncertain``.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import NamedTuple
 
 import cv2
@@ -249,29 +248,22 @@ def verify(page: Page, ctx: StepContext) -> Page:
         orientation_pending=False,
         flags=tuple(f for f in page.flags if f not in _OCR_FLAGS),
     )
-    kept = _set_aside(page, 0)
+    kept = page
     best: Page | None = None
     best_score, best_turn = 0.0, 0
     tried = [f"as it lies {current.score:.2f}"]
     for turn in _candidate_turns(upright):
-        candidate = _set_aside(_read_turned(base, turn, ctx), turn)
+        candidate = _read_turned(base, turn, ctx)
         assert candidate.ocr is not None
         score = readability(candidate.ocr.text, candidate.ocr.confidence).score
         tried.append(f"{turn}° {score:.2f}")
         if best is None or score > best_score:
-            if best is not None:
-                _discard(best)
             best, best_score, best_turn = candidate, score, turn
-        else:
-            _discard(candidate)
         if score >= minimum:
             break
     how = f"OCR text not words ({current.summary()}); tried {', '.join(tried)}"
     if best is None or best_score < current.score + float(ctx.param("min_gain", _MIN_GAIN)):
-        if best is not None:
-            _discard(best)
         return kept.flagged("orientation_uncertain").evolve(detail=f"{how}: left as it was")
-    _discard(kept)
     decided = best if best_score >= minimum else best.flagged("orientation_uncertain")
     return decided.evolve(
         detail=f"{how}: turned {best_turn}° further clockwise, reads best "
@@ -301,18 +293,3 @@ def _read_turned(base: Page, turn: int, ctx: StepContext) -> Page:
         image=turn_clockwise(base.image, turn), rotation=(base.rotation + turn) % 360
     )
     return ocr.ocr(turned, ctx)
-
-
-def _set_aside(page: Page, turn: int) -> Page:
-    """The page with its text layer moved to a name of its own: every OCR run of one page
-    writes the same file."""
-    if page.ocr is None or page.ocr.text_pdf is None or not page.ocr.text_pdf.exists():
-        return page
-    moved = page.ocr.text_pdf.with_name(f"{page.ocr.text_pdf.stem}-turn{turn}.pdf")
-    page.ocr.text_pdf.replace(moved)
-    return page.evolve(detail=page.detail, ocr=dataclasses.replace(page.ocr, text_pdf=moved))
-
-
-def _discard(page: Page) -> None:
-    if page.ocr is not None and page.ocr.text_pdf is not None:
-        page.ocr.text_pdf.unlink(missing_ok=True)

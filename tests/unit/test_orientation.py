@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from briefkasten.model import OcrResult, Page
+from briefkasten.model import OcrLine, OcrResult, OcrWord, Page
 from briefkasten.pipeline import ocr as ocr_step
 from briefkasten.pipeline.orientation import orient, text_orientation, turn_clockwise, verify
 from briefkasten.pipeline.runner import StepContext
@@ -60,10 +60,20 @@ def test_turn_clockwise_is_lossless() -> None:
 
 # -- verify: after OCR, text that is not words makes it try the other quarter turns ----------
 # Tesseract is replaced by a reader that sees words only when the pixels are the upright
-# page, and that writes its text layer where the real step does (one file name per page).
+# page, and whose one text-layer line says which turn it was read at.
 
 GOOD = "Sehr geehrte Frau Müller, bitte reichen Sie die Kontoauszüge bis zum 15. Juli ein."
 GIBBERISH = "JoH uop ıoqn fueßnz Jorarjararıreq KmqzımM 0L0/6 ‘OL PgJeigsIouLley :ossaıp"
+
+
+def layer_at(rotation: int) -> OcrLine:
+    word = OcrWord(f"layer{rotation}", (0, 0, 10, 10), 90.0)
+    return OcrLine((word,), (0, 0, 10, 10), (0.0, 0.0), 10.0, 0, 0)
+
+
+def layer_of(page: Page) -> str:
+    assert page.ocr is not None
+    return page.ocr.lines[0].words[0].text
 
 
 class FakeReader:
@@ -74,10 +84,10 @@ class FakeReader:
     def __call__(self, page: Page, ctx: StepContext) -> Page:
         assert page.image is not None
         self.reads.append(page.rotation)
-        text_pdf = ctx.workdir / "ocr-page.pdf"
-        text_pdf.write_text(f"text layer at {page.rotation}")
         good = np.array_equal(page.image, self.upright)
-        result = OcrResult(text_pdf, GOOD if good else GIBBERISH, 95.0 if good else 35.0, 14)
+        result = OcrResult(
+            GOOD if good else GIBBERISH, 95.0 if good else 35.0, 14, (layer_at(page.rotation),)
+        )
         return page.evolve(detail="OCR", ocr=result)
 
 
@@ -111,9 +121,7 @@ def test_an_upside_down_reading_is_turned_and_its_text_layer_kept(
     assert reader.reads == [180]  # the likeliest turn first, and it read as text
     assert result.rotation == 180 and "orientation_uncertain" not in result.flags
     assert result.ocr is not None and result.ocr.text == GOOD
-    assert result.ocr.text_pdf is not None
-    assert result.ocr.text_pdf.read_text() == "text layer at 180"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [result.ocr.text_pdf.name]
+    assert layer_of(result) == "layer180"  # the text layer of the run that read well
     assert "OCR text not words" in result.detail and "turned 180° further" in result.detail
 
 
@@ -144,16 +152,11 @@ def test_when_no_turn_reads_better_the_page_stays_and_is_flagged(
     page, reader = read_as_lying(tmp_path, monkeypatch, 0)
     reader.upright = np.zeros((1, 1), np.uint8)  # nothing reads as text
     page = page.evolve(ocr=dataclasses.replace(page.ocr, text=GIBBERISH, confidence=35.0))
-    kept_layer = page.ocr.text_pdf if page.ocr else None
     result = verify(page, step_context(tmp_path))
     assert reader.reads == [180, 90, 270]
     assert result.image is page.image and result.rotation == 0
     assert "orientation_uncertain" in result.flags
-    assert result.ocr is not None and result.ocr.text_pdf is not None
-    assert result.ocr.text_pdf.read_text() == "text layer at 0"
-    assert kept_layer is not None and [p.name for p in tmp_path.iterdir()] == [
-        result.ocr.text_pdf.name
-    ]
+    assert result.ocr is page.ocr and layer_of(result) == "layer0"  # the first run's layer
     assert result.detail.endswith("left as it was")
 
 
