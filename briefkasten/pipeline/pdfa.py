@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import numpy as np
+
 __all__ = [
     "HEADER",
     "OUTPUT_CONDITION",
@@ -102,12 +104,7 @@ def xmp_packet(meta: ArchivalMeta) -> bytes:
 def cid_set(cid_to_gid_map: bytes) -> bytes:
     """The ``/CIDSet`` of a CIDFontType2 subset from its ``/CIDToGIDMap`` stream: one bit per
     CID, most significant first, set for CID 0 and every CID mapped to a glyph other than 0."""
-    cids = [0] + [
-        cid
-        for cid in range(len(cid_to_gid_map) // 2)
-        if cid_to_gid_map[2 * cid : 2 * cid + 2] != b"\0\0"
-    ]
-    bits = bytearray(max(cids) // 8 + 1)
-    for cid in cids:
-        bits[cid // 8] |= 0x80 >> (cid % 8)
-    return bytes(bits)
+    glyphs = np.frombuffer(cid_to_gid_map[: len(cid_to_gid_map) // 2 * 2], dtype=">u2")
+    used = np.concatenate([[True], glyphs[1:] != 0]) if glyphs.size else np.ones(1, bool)
+    last = int(np.flatnonzero(used)[-1])  # the set stops at the last CID in use
+    return np.packbits(used[: last + 1]).tobytes()  # most significant bit first
