@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import mmap
-import os
 import shutil
 import tempfile
 import warnings
@@ -46,6 +45,7 @@ from briefkasten.errors import (
 from briefkasten.model import Original, PageKind
 from briefkasten.pipeline.jpeg import jpeg_layout
 from briefkasten.pipeline.pdfcost import check_pages
+from briefkasten.storage.records import atomic_file
 
 register_heif_opener()
 Image.MAX_IMAGE_PIXELS = None  # we check pixel counts ourselves, before decoding
@@ -113,11 +113,9 @@ def pdf_from_header(path: Path, workdir: Path, key: str = "") -> Path:
         copy = workdir / f"from-header-{key or path.stem[:40]}-{offset}.pdf"
         if copy.exists():
             return copy
-        partial = copy.with_name(f"{copy.name}.{os.getpid()}.part")
         source.seek(offset)
-        with partial.open("wb") as target:
+        with atomic_file(copy) as target:
             shutil.copyfileobj(source, target, 1024 * 1024)
-    partial.replace(copy)
     return copy
 
 
