@@ -214,6 +214,19 @@ async def test_status_of_unknown_or_foreign_submission_is_404(
     assert bad.status in (400, 404)
 
 
+@pytest.mark.parametrize("malformed", ["g" * 32, "abc", "0" * 31 + "Z"])
+async def test_a_malformed_submission_id_is_not_found(gateway: Gateway, malformed: str) -> None:
+    """An id that cannot name anything (``MalformedId``) answers 404, as an unknown one does:
+    status and receipt PDF alike, without a storage key ever being made from it."""
+    for path in (
+        f"/api/v1/submissions/{malformed}",
+        f"/api/v1/submissions/{malformed}/receipt.pdf",
+    ):
+        response = await gateway.client.get(path, headers=AUTH)
+        assert response.status == 404, path
+        assert (await response.json())["error"]["code"] == "not_found"
+
+
 async def test_unknown_route_is_json_404(gateway: Gateway) -> None:
     response = await gateway.client.get("/nope")
     assert response.status == 404
