@@ -30,7 +30,6 @@ pypdf's clone copies whole object graphs, and its limits (75 MB) are process-glo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
@@ -42,10 +41,12 @@ from briefkasten.pipeline.pdfcopy import (
     STREAM_KEYS,
     Copier,
     PageLimits,
+    Sanitised,
     Value,
     filters_of,
     number,
 )
+from briefkasten.pipeline.pdffonts import embed_fonts
 
 __all__ = ["PAGE_KEYS", "RESOURCE_KEYS", "PageLimits", "Sanitised", "inspect_page", "sanitise_page"]
 
@@ -94,27 +95,6 @@ _TILING_KEYS = STREAM_KEYS | {
 _SHADING_PATTERN_KEYS = frozenset({"/Type", "/PatternType", "/Shading", "/Matrix", "/ExtGState"})
 
 
-@dataclass(frozen=True)
-class Sanitised:
-    """The outcome of a rebuild: dropped key names (sorted), or why to rasterise instead."""
-
-    dropped: tuple[str, ...] = ()
-    unsafe: str | None = None
-
-    def also(self, other: Sanitised) -> Sanitised:
-        """Both outcomes: the dropped keys of each, the first reason to rasterise."""
-        dropped = tuple(sorted({*self.dropped, *other.dropped}))
-        return Sanitised(dropped=dropped, unsafe=self.unsafe or other.unsafe)
-
-    def detail(self) -> str:
-        if not self.dropped:
-            return "nothing dropped"
-        shown = ", ".join(self.dropped[:12])
-        more = f" and {len(self.dropped) - 12} more" if len(self.dropped) > 12 else ""
-        keys = "key" if len(self.dropped) == 1 else "keys"
-        return f"dropped {len(self.dropped)} {keys}: {shown}{more}"
-
-
 def inspect_page(path: Path, index: int, limits: PageLimits) -> Sanitised:
     """Page ``index`` of the original: what a rebuild drops, or why it must be rasterised.
 
@@ -140,7 +120,9 @@ def sanitise_page(source: Path, target: Path, limits: PageLimits, index: int = 0
     try:
         with pikepdf.open(source) as pdf, Pdf.new() as out:
             rebuild = _Rebuild(out, limits)
-            out.pages.append(pikepdf.Page(out.make_indirect(rebuild.page(pdf.pages[index].obj))))
+            page = out.make_indirect(rebuild.page(pdf.pages[index].obj))
+            fonts = embed_fonts(out, page)
+            out.pages.append(pikepdf.Page(page))
             out.save(
                 target,
                 stream_decode_level=pikepdf.StreamDecodeLevel.none,
@@ -150,7 +132,7 @@ def sanitise_page(source: Path, target: Path, limits: PageLimits, index: int = 0
         return Sanitised(unsafe=str(unsafe))
     except (pikepdf.PdfError, ValueError, TypeError, KeyError, IndexError, RecursionError):
         return Sanitised(unsafe="page structure cannot be rebuilt")
-    return Sanitised(dropped=tuple(sorted(rebuild.dropped)))
+    return Sanitised(dropped=tuple(sorted(rebuild.dropped)), fonts=fonts)
 
 
 def _array(value: object) -> Iterable[object]:

@@ -56,6 +56,38 @@ class PageLimits:
     max_page_stream_bytes: int
 
 
+@dataclass(frozen=True)
+class Sanitised:
+    """The outcome of a rebuild: dropped key names (sorted), the fonts that were embedded
+    (``"Helvetica→LiberationSans-Regular"``, sorted), or why to rasterise instead."""
+
+    dropped: tuple[str, ...] = ()
+    unsafe: str | None = None
+    fonts: tuple[str, ...] = ()
+
+    def also(self, other: Sanitised) -> Sanitised:
+        """Both outcomes: the dropped keys and fonts of each, the first reason to rasterise."""
+        return Sanitised(
+            dropped=tuple(sorted({*self.dropped, *other.dropped})),
+            unsafe=self.unsafe or other.unsafe,
+            fonts=tuple(sorted({*self.fonts, *other.fonts})),
+        )
+
+    def detail(self) -> str:
+        if not self.dropped:
+            said = "nothing dropped"
+        else:
+            shown = ", ".join(self.dropped[:12])
+            more = f" and {len(self.dropped) - 12} more" if len(self.dropped) > 12 else ""
+            keys = "key" if len(self.dropped) == 1 else "keys"
+            said = f"dropped {len(self.dropped)} {keys}: {shown}{more}"
+        if self.fonts:
+            fonts = ", ".join(self.fonts[:12])
+            more = f" and {len(self.fonts) - 12} more" if len(self.fonts) > 12 else ""
+            said += f"; embedded fonts for unembedded ones: {fonts}{more}"
+        return said
+
+
 Value = Callable[[str, object], object]
 
 
