@@ -62,7 +62,7 @@ RESOURCE_KEYS = frozenset(
 )
 _IMAGE_KEYS = STREAM_KEYS | {
     "/Type", "/Subtype", "/Width", "/Height", "/ColorSpace", "/BitsPerComponent", "/Intent",
-    "/ImageMask", "/Mask", "/Decode", "/Interpolate", "/SMask", "/SMaskInData", "/Matte",
+    "/ImageMask", "/Mask", "/Decode", "/SMask", "/SMaskInData", "/Matte",
     "/OC", "/Name",
 }  # fmt: skip
 _FORM_KEYS = STREAM_KEYS | {
@@ -87,7 +87,7 @@ _GSTATE_KEYS = frozenset({
     "/BG2", "/UCR", "/UCR2", "/TR", "/TR2", "/HT", "/FL", "/SM", "/SA", "/BM", "/SMask", "/CA",
     "/ca", "/AIS", "/TK", "/UseBlackPtComp", "/HTO",
 })  # fmt: skip
-_SOFT_MASK_KEYS = frozenset({"/Type", "/S", "/G", "/BC", "/TR"})
+_OPAQUE_BLENDS = frozenset({"/Normal", "/Compatible"})
 _TILING_KEYS = STREAM_KEYS | {
     "/Type", "/PatternType", "/PaintType", "/TilingType", "/BBox", "/XStep", "/YStep",
     "/Resources", "/Matrix",
@@ -255,8 +255,9 @@ class _Rebuild(Copier):
         def value(key: str, v: object) -> object:
             if key == "/Resources" and isinstance(v, Dictionary):
                 return self.resources(v, depth)
-            if key == "/Group" and isinstance(v, Dictionary):
-                return self.dictionary(v, _GROUP_KEYS, self.any_value)
+            if key == "/Group":  # nothing on the page is transparent (see gstate): a no-op
+                self.drop([key])
+                return None
             return self.any(v)
 
         return value
@@ -265,6 +266,8 @@ class _Rebuild(Copier):
         width, height = number(image.get("/Width")) or 0, number(image.get("/Height")) or 0
         if width * height > self.limits.max_pixels:
             raise UnsafeContent(f"image of {width:.0f}×{height:.0f} pixels over the pixel limit")
+        if isinstance(image.get("/SMask"), Stream) or number(image.get("/SMaskInData")):
+            raise UnsafeContent("image with a soft mask (transparency)")
         filters = [str(f) for f in filters_of(image)]
         if "/JPXDecode" in filters:
             raise UnsafeContent("JPEG 2000 image (its metadata is not cleaned)")
@@ -326,15 +329,9 @@ class _Rebuild(Copier):
             return None
 
         def value(key: str, v: object) -> object:
-            if key == "/SMask" and isinstance(v, Dictionary):
-                return self.dictionary(v, _SOFT_MASK_KEYS, mask)
+            _check_opaque(key, v)
             if key == "/Font" and isinstance(v, Array) and len(v) == 2:
                 return Array([self.font(v[0], depth), self.any(v[1])])
-            return self.any(v)
-
-        def mask(key: str, v: object) -> object:
-            if key == "/G" and isinstance(v, Stream):
-                return self.form(v, depth + 1)
             return self.any(v)
 
         return self.dictionary(state, _GSTATE_KEYS, value)
@@ -349,6 +346,18 @@ class _Rebuild(Copier):
 
             return self.dictionary(pattern, _SHADING_PATTERN_KEYS, value)
         return None
+
+
+def _check_opaque(key: str, value: object) -> None:
+    """Unsafe for a graphics state that makes things transparent (PDF/A-1 forbids it)."""
+    alpha = number(value) if key in ("/CA", "/ca") else None
+    if alpha is not None and alpha < 1:
+        raise UnsafeContent("constant alpha below 1 (transparency)")
+    if key == "/SMask" and value != Name("/None"):
+        raise UnsafeContent("soft mask in a graphics state (transparency)")
+    blends = list(value) if isinstance(value, Array) else [value]
+    if key == "/BM" and any(str(blend) not in _OPAQUE_BLENDS for blend in blends):
+        raise UnsafeContent("blend mode other than Normal (transparency)")
 
 
 def _inherited(page: Dictionary, key: str) -> object:
