@@ -12,7 +12,7 @@ transparency. Each builder writes one file and returns its path.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pikepdf
@@ -74,11 +74,18 @@ def arial_font(bold: bool = False) -> Dictionary:
     )
 
 
-def raw_font_pdf(path: Path, font: Dictionary, text: bytes, extra: Iterable[bytes] = ()) -> Path:
-    """A page that shows ``text`` (and each of ``extra`` on a line below) in ``font``."""
+def raw_font_pdf(
+    path: Path,
+    font: Dictionary | Callable[[pikepdf.Pdf], Dictionary],
+    text: bytes,
+    extra: Iterable[bytes] = (),
+) -> Path:
+    """A page that shows ``text`` (and each of ``extra`` on a line below) in ``font`` (or the
+    font ``font(pdf)`` makes, for one with streams)."""
     with pikepdf.new() as pdf:
         page = pdf.add_blank_page(page_size=(595, 842))
-        page.obj.Resources = Dictionary(Font=Dictionary(F1=pdf.make_indirect(font)))
+        made = font if isinstance(font, Dictionary) else font(pdf)
+        page.obj.Resources = Dictionary(Font=Dictionary(F1=pdf.make_indirect(made)))
         lines = [text, *extra]
         shown = b"".join(
             b"BT /F1 14 Tf 60 %d Td %s Tj ET\n" % (760 - 24 * i, _literal(line))
