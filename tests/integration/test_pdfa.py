@@ -10,6 +10,9 @@ XMP claim, the ICC version of the output intent), read back with pikepdf.
 
 from __future__ import annotations
 
+import html
+import re
+import subprocess
 from pathlib import Path
 
 import pikepdf
@@ -19,7 +22,7 @@ from briefkasten import ingest
 from briefkasten.config import Settings
 from briefkasten.gateway.receipt import receipt_pdf
 from briefkasten.model import DocumentRequest, ReceivedFile, Submission
-from tests.support import factories, preflight
+from tests.support import factories, preflight, vectorpages
 from tests.support.env import need
 
 
@@ -125,3 +128,151 @@ def test_receipt_is_pdfa_2u(tmp_path: Path, lang: str) -> None:
     assert_pdfa_2u(path, tmp_path)
     with pikepdf.open(path) as doc:
         assert str(doc.docinfo["/CreationDate"]) == "D:20261124100000Z"
+
+
+# -- born-digital pages that are not PDF/A as they come ------------------------------------------
+
+LIBERATION = tuple(
+    f"Liberation{kind}-{face}"
+    for kind in ("Sans", "Serif", "Mono")
+    for face in ("Regular", "Bold", "Italic", "BoldItalic")
+)
+
+
+def pdftotext(pdf: Path, *options: str) -> str:
+    done = subprocess.run(
+        ["pdftotext", *options, str(pdf), "-"], capture_output=True, check=True, timeout=60
+    )
+    return done.stdout.decode("utf-8")
+
+
+def word_boxes(pdf: Path) -> list[tuple[str, float, float, float]]:
+    """Each word ``pdftotext -bbox`` finds: text, left and right edge, vertical middle."""
+    found = []
+    for match in WORD.finditer(pdftotext(pdf, "-bbox")):
+        x0, y0, x1, y1 = (float(v) for v in match.group(1, 2, 3, 4))
+        found.append((html.unescape(match.group(5)), x0, x1, (y0 + y1) / 2))
+    return found
+
+
+WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>')
+
+
+def assert_same_text_and_places(source: Path, out: Path) -> None:
+    """The copy reads as the source and every word stands where it stood (x within 0.05 pt:
+    the widths are kept; y within 2 pt: the ascent of the substitute may differ)."""
+    assert pdftotext(out) == pdftotext(source)
+    before, after = word_boxes(source), word_boxes(out)
+    assert [w[0] for w in after] == [w[0] for w in before] and before
+    for (word, *was), (_, *now) in zip(before, after, strict=True):
+        assert abs(now[0] - was[0]) <= 0.05 and abs(now[1] - was[1]) <= 0.05, word
+        assert abs(now[2] - was[2]) <= 2.0, word
+
+
+def test_unembedded_core_fonts_are_embedded_and_pdfa_2u(tmp_path: Path, settings: Settings) -> None:
+    source = vectorpages.core_fonts_pdf(tmp_path / "core.pdf")
+    result = ingest([source], tmp_path / "out.pdf", settings=settings)
+    (page,) = result.pages
+    assert page.kind == "vector" and page.flags == ()
+    sanitize = page.history[0]
+    assert sanitize.step == "sanitize"
+    assert sorted(f.split("→")[1] for f in sanitize.detail.split(": ")[-1].split(", ")) == sorted(
+        LIBERATION
+    )
+    assert_pdfa_2u(tmp_path / "out.pdf", tmp_path)
+    assert_same_text_and_places(source, tmp_path / "out.pdf")
+    assert pdftotext(tmp_path / "out.pdf").count(vectorpages.CORE_LINE) == 12
+
+
+@pytest.mark.parametrize("bold", [False, True])
+def test_unembedded_truetype_arial_is_embedded_and_pdfa_2u(
+    tmp_path: Path, settings: Settings, bold: bool
+) -> None:
+    lines = ("Grüße aus Köln: 12,50 € für Äpfel", "Maß ± 0,5 µm · 3 ÷ 4 – „Zitat“")
+    encoded = [line.encode("cp1252") for line in lines]
+    source = vectorpages.raw_font_pdf(
+        tmp_path / "arial.pdf", vectorpages.arial_font(bold), encoded[0], encoded[1:]
+    )
+    result = ingest([source], tmp_path / "out.pdf", settings=settings)
+    (page,) = result.pages
+    face = "LiberationSans-Bold" if bold else "LiberationSans-Regular"
+    assert page.kind == "vector" and f"→{face}" in page.history[0].detail
+    assert_pdfa_2u(tmp_path / "out.pdf", tmp_path)
+    assert_same_text_and_places(source, tmp_path / "out.pdf")
+    assert pdftotext(tmp_path / "out.pdf").split("\n")[:2] == list(lines)
+
+
+def test_a_differences_encoding_becomes_a_symbolic_font_and_pdfa_2u(
+    tmp_path: Path, settings: Settings
+) -> None:
+    encoding = pikepdf.Dictionary(
+        Type=pikepdf.Name.Encoding,
+        BaseEncoding=pikepdf.Name.WinAnsiEncoding,
+        Differences=pikepdf.Array([1, pikepdf.Name.Euro, pikepdf.Name.germandbls]),
+    )
+    font = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font,
+        Subtype=pikepdf.Name.Type1,
+        BaseFont=pikepdf.Name("/Times-Bold"),
+        Encoding=encoding,
+    )
+    text = b"Stra\x02e und Geb\xfchren: 12 \x01, ein Brief vom Amt"
+    source = vectorpages.raw_font_pdf(tmp_path / "diff.pdf", font, text)
+    result = ingest([source], tmp_path / "out.pdf", settings=settings)
+    assert result.pages[0].kind == "vector"
+    assert_pdfa_2u(tmp_path / "out.pdf", tmp_path)
+    assert_same_text_and_places(source, tmp_path / "out.pdf")
+    assert pdftotext(tmp_path / "out.pdf").startswith("Straße und Gebühren: 12 €, ein Brief")
+
+
+def _soft_masked(pdf: pikepdf.Pdf) -> pikepdf.Object:
+    return vectorpages.image(pdf, SMask=vectorpages.image(pdf))
+
+
+def _half_alpha(pdf: pikepdf.Pdf) -> pikepdf.Object:
+    return pikepdf.Dictionary(Type=pikepdf.Name.ExtGState, ca=0.5, CA=0.5)
+
+
+@pytest.mark.parametrize(
+    ("content", "resources", "reason"),
+    [
+        (b"q 80 0 0 80 400 700 cm /Im9 Do Q", {"/XObject": {"/Im9": _soft_masked}}, "soft mask"),
+        (b"q /G9 gs 1 0 0 rg 400 700 80 80 re f Q", {"/ExtGState": {"/G9": _half_alpha}}, "alpha"),
+    ],
+)
+def test_a_page_with_transparency_is_rasterised_with_ocr_and_pdfa_2u(
+    tmp_path: Path, settings: Settings, content: bytes, resources: dict, reason: str
+) -> None:
+    digital = factories.born_digital_pdf(tmp_path / "digital.pdf")
+    source = vectorpages.with_drawing(digital, tmp_path / "transparent.pdf", content, resources)
+    result = ingest([source], tmp_path / "out.pdf", settings=settings)
+    (page,) = result.pages
+    assert page.kind == "raster" and "rasterised_unsafe_content" in page.flags
+    first = page.history[0]
+    assert first.step == "sanitize" and first.detail.startswith("rasterised:")
+    assert reason in first.detail and "transparency" in first.detail
+    assert any(step.step == "ocr" for step in page.history)
+    assert "Kontoauszüge" in page.text  # the OCR text layer
+    assert "Kontoauszüge" in pdftotext(tmp_path / "out.pdf")
+    assert_pdfa_2u(tmp_path / "out.pdf", tmp_path)
+
+
+def test_a_form_group_and_a_stencil_mask_stay_vectors_and_pdfa_2u(
+    tmp_path: Path, settings: Settings
+) -> None:
+    def grouped(pdf: pikepdf.Pdf) -> pikepdf.Object:
+        group = pikepdf.Dictionary(S=pikepdf.Name.Transparency, CS=pikepdf.Name.DeviceRGB)
+        return vectorpages.form(pdf, b"0 0 1 rg 0 0 50 50 re f", Group=group)
+
+    def masked(pdf: pikepdf.Pdf) -> pikepdf.Object:
+        return vectorpages.image(pdf, Mask=vectorpages.stencil(pdf), Interpolate=True)
+
+    content = b"q 1 0 0 1 400 700 cm /Fm9 Do Q q 80 0 0 80 400 600 cm /Im9 Do Q"
+    resources = {"/XObject": {"/Fm9": grouped, "/Im9": masked}}
+    digital = factories.born_digital_pdf(tmp_path / "digital.pdf")
+    source = vectorpages.with_drawing(digital, tmp_path / "drawn.pdf", content, resources)
+    result = ingest([source], tmp_path / "out.pdf", settings=settings)
+    (page,) = result.pages
+    assert page.kind == "vector"
+    assert "/Group" in page.history[0].detail and "/Interpolate" in page.history[0].detail
+    assert_pdfa_2u(tmp_path / "out.pdf", tmp_path)
