@@ -1,9 +1,8 @@
 """Fonts a born-digital page names but does not embed get a Liberation subset (PDF/A).
 
-``embed_fonts`` runs on the page ``pdfclean`` rebuilt (before it is saved). It finds every font
-of the page's resources (and of its form XObjects, tiling patterns and Type 3 glyphs) and the
-codes the content shows with each (``Tf``, ``gs`` with ``/Font``, ``q``/``Q``, ``Do`` into
-forms with the font in force). A simple font (Type 1, TrueType, MMType1) without
+``embed_fonts`` runs on the page ``pdfclean`` rebuilt (before it is saved). ``fontusage``
+finds every font under the page's resources and the codes the content shows with each. A
+simple font (Type 1, TrueType, MMType1) without
 ``/FontFile``/``2``/``3`` becomes a ``/TrueType`` font with ``/FontFile2``: the metric-compatible
 Liberation face (``fontmap.substitute``) cut down with fontTools to the glyphs of the codes
 shown. What the page looked like stays: each shown code keeps its width (the font's
@@ -24,9 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zlib
-from collections.abc import Iterable
 
-import pikepdf
 from fontTools import subset
 from fontTools.ttLib import TTFont
 from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
@@ -34,163 +31,32 @@ from pikepdf import Array, Dictionary, Name, Pdf, Stream
 
 from briefkasten.errors import UnsafeContent
 from briefkasten.pipeline import fontmap
+from briefkasten.pipeline.fontusage import FontUsage, page_streams
 from briefkasten.pipeline.pdfcopy import number
 
-__all__ = ["MAX_OPERATORS", "embed_fonts"]
+__all__ = ["MAX_DIFFERENCES", "MAX_WIDTH", "embed_fonts"]
 
-#: Content operators read per page to find the codes each font shows.
-MAX_OPERATORS = 1_000_000
-MAX_DEPTH = 12
 MAX_DIFFERENCES = 4096
 #: Widths a substituted glyph may have, in thousandths of an em.
 MAX_WIDTH = 4000.0
 _PROGRAMS = ("/FontFile", "/FontFile2", "/FontFile3")
 _SIMPLE = frozenset({"/Type1", "/TrueType", "/MMType1"})
-_SHOW = frozenset({"Tj", "'", '"', "TJ"})
 _BASES = ("/WinAnsiEncoding", "/MacRomanEncoding", "/StandardEncoding")
-FontKey = tuple[int, int]
 
 
 def embed_fonts(pdf: Pdf, page: Dictionary) -> tuple[str, ...]:
     """Embed a Liberation subset for every unembedded simple font of ``page`` (in ``pdf``);
     return ``"Helvetica→LiberationSans-Regular"`` for each, sorted."""
-    usage = _Usage(pdf)
+    usage = FontUsage(pdf)
     resources = page.get("/Resources")
     usage.resources(resources, 0)
-    contents = page.get("/Contents")
-    streams = [contents] if isinstance(contents, Stream) else list(_items(contents))
-    usage.content([s for s in streams if isinstance(s, Stream)], resources, 0, None)
+    usage.content(page_streams(page), resources, 0, None)
     embedded = {
         _embed(pdf, font, usage.codes.get(key, set()))
         for key, font in usage.fonts.items()
         if not _has_program(font)
     }
     return tuple(sorted(embedded))
-
-
-def _items(value: object) -> Iterable[object]:
-    return list(value) if isinstance(value, Array) else []
-
-
-class _Usage:
-    """Every font under a page's resources, and the codes its content shows with each."""
-
-    def __init__(self, pdf: Pdf) -> None:
-        self.pdf = pdf
-        self.fonts: dict[FontKey, Dictionary] = {}
-        self.codes: dict[FontKey, set[int]] = {}
-        self.operators = 0
-        self.walked: set[tuple[FontKey, FontKey | None]] = set()
-        self.seen: set[FontKey] = set()
-
-    def resources(self, resources: object, depth: int) -> None:
-        if not isinstance(resources, Dictionary) or depth > MAX_DEPTH:
-            return
-        if resources.is_indirect:
-            if resources.objgen in self.seen:
-                return
-            self.seen.add(resources.objgen)
-        fonts = resources.get("/Font")
-        for name in list(fonts.keys()) if isinstance(fonts, Dictionary) else []:
-            self.font(fonts, name, depth)
-        states = resources.get("/ExtGState")
-        for state in states.values() if isinstance(states, Dictionary) else []:
-            held = state.get("/Font") if isinstance(state, Dictionary) else None
-            if isinstance(held, Array) and len(held) == 2:
-                self.font(held, 0, depth)
-        for kind in ("/XObject", "/Pattern"):
-            entries = resources.get(kind)
-            for entry in entries.values() if isinstance(entries, Dictionary) else []:
-                if isinstance(entry, Stream) and entry.get("/Subtype") != Name.Image:
-                    inner = entry.get("/Resources")
-                    self.resources(inner, depth + 1)
-                    if kind == "/Pattern":  # a tiling pattern's cell starts with no font
-                        self.content([entry], inner, depth + 1, None)
-
-    def font(self, holder: Dictionary | Array, name: str | int, depth: int) -> FontKey | None:
-        """The font ``holder[name]`` (made indirect, so it can be told apart), registered."""
-        font = holder[name]  # type: ignore[index]
-        if not isinstance(font, Dictionary):
-            return None
-        if not font.is_indirect:
-            holder[name] = self.pdf.make_indirect(font)  # type: ignore[index]
-            font = holder[name]  # type: ignore[index]
-        key: FontKey = font.objgen
-        if key not in self.fonts:
-            self.fonts[key] = font
-            if font.get("/Subtype") == Name.Type3:  # glyphs are content with resources
-                inner = font.get("/Resources")
-                self.resources(inner, depth + 1)
-                procs = font.get("/CharProcs")
-                glyphs = procs.values() if isinstance(procs, Dictionary) else []
-                self.content([g for g in glyphs if isinstance(g, Stream)], inner, depth + 1, None)
-        return key
-
-    def content(
-        self, streams: list[Stream], resources: object, depth: int, font: FontKey | None
-    ) -> None:
-        """Read ``streams`` with ``resources``, the font in force at the start ``font``."""
-        if depth > MAX_DEPTH:
-            raise UnsafeContent(f"content nested deeper than {MAX_DEPTH} levels")
-        saved: list[FontKey | None] = []
-        for stream in streams:
-            try:
-                instructions = pikepdf.parse_content_stream(stream)
-            except pikepdf.PdfError as exc:
-                raise UnsafeContent("content stream cannot be read for its fonts") from exc
-            self.operators += len(instructions)
-            if self.operators > MAX_OPERATORS:
-                raise UnsafeContent(f"more than {MAX_OPERATORS} content operators")
-            for instruction in instructions:
-                if isinstance(instruction, pikepdf.ContentStreamInlineImage):
-                    continue
-                operands, operator = instruction.operands, str(instruction.operator)
-                if operator == "q":
-                    saved.append(font)
-                elif operator == "Q":
-                    font = saved.pop() if saved else font
-                elif operator in _SHOW and font is not None:
-                    self.codes.setdefault(font, set()).update(_shown(operator, operands))
-                elif operator in ("Tf", "gs", "Do") and operands:
-                    font = self.select(operator, operands[0], resources, depth, font)
-
-    def select(
-        self, operator: str, operand: object, resources: object, depth: int, font: FontKey | None
-    ) -> FontKey | None:
-        """The font in force after ``Tf``/``gs``; a form drawn by ``Do`` read with it."""
-        kind = {"Tf": "/Font", "gs": "/ExtGState", "Do": "/XObject"}[operator]
-        entries = resources.get(kind) if isinstance(resources, Dictionary) else None
-        if not isinstance(operand, Name) or not isinstance(entries, Dictionary):
-            return font
-        entry = entries.get(operand)
-        if operator == "Tf":
-            return self.font(entries, str(operand), depth) if entry is not None else font
-        if operator == "gs":
-            held = entry.get("/Font") if isinstance(entry, Dictionary) else None
-            if isinstance(held, Array) and len(held) == 2:
-                return self.font(held, 0, depth) or font
-            return font
-        if isinstance(entry, Stream) and entry.get("/Subtype") == Name.Form:
-            if (entry.objgen, font) not in self.walked:
-                self.walked.add((entry.objgen, font))
-                inner = entry.get("/Resources")
-                inner = inner if isinstance(inner, Dictionary) else resources
-                self.resources(inner, depth + 1)
-                self.content([entry], inner, depth + 1, font)
-        return font
-
-
-def _shown(operator: str, operands: list[object]) -> set[int]:
-    """The codes a text-showing operator shows (one byte, one code: simple fonts)."""
-    if operator == "TJ":
-        parts = list(operands[0]) if operands and isinstance(operands[0], Array) else []
-    else:
-        parts = operands[-1:]
-    codes: set[int] = set()
-    for part in parts:
-        if isinstance(part, pikepdf.String):
-            codes.update(bytes(part))
-    return codes
 
 
 def _has_program(font: Dictionary) -> bool:
@@ -377,7 +243,9 @@ def _subset(
     options.name_languages = [0x409]
     options.drop_tables += ["GSUB", "GPOS", "GDEF", "kern", "DSIG", "FFTM", "gasp"]
     subsetter = subset.Subsetter(options)
-    subsetter.populate(glyphs=sorted(set(glyphs.values())), unicodes={ord(c) for c in chars.values()})
+    subsetter.populate(
+        glyphs=sorted(set(glyphs.values())), unicodes={ord(c) for c in chars.values()}
+    )
     subsetter.subset(program)
     units = program["head"].unitsPerEm
     metrics = program["hmtx"].metrics
@@ -425,7 +293,9 @@ def _pdf_number(value: float) -> int | float:
 
 def _to_unicode(chars: dict[int, str]) -> bytes:
     """A ToUnicode CMap: one byte per code, each code its character."""
-    pairs = [f"<{code:02X}> <{char.encode('utf-16-be').hex().upper()}>" for code, char in chars.items()]
+    pairs = [
+        f"<{code:02X}> <{char.encode('utf-16-be').hex().upper()}>" for code, char in chars.items()
+    ]
     blocks = [
         f"{len(pairs[i : i + 100])} beginbfchar\n" + "\n".join(pairs[i : i + 100]) + "\nendbfchar\n"
         for i in range(0, len(pairs), 100)

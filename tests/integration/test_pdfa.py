@@ -155,7 +155,9 @@ def word_boxes(pdf: Path) -> list[tuple[str, float, float, float]]:
     return found
 
 
-WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>')
+WORD = re.compile(
+    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>'
+)
 
 
 def assert_same_text_and_places(source: Path, out: Path) -> None:

@@ -189,7 +189,10 @@ def test_codes_shown_in_forms_and_after_restore_are_counted(tmp_path: Path) -> N
     drawn = vectorpages.with_drawing(source, tmp_path / "b.pdf", content, extra)
     result = sanitise_page(drawn, tmp_path / "out.pdf", LIMITS)
     assert result.unsafe is None
-    assert set(result.fonts) == {"Courier→LiberationMono-Regular", "Times-Roman→LiberationSerif-Regular"}
+    assert set(result.fonts) == {
+        "Courier→LiberationMono-Regular",
+        "Times-Roman→LiberationSerif-Regular",
+    }
     _, program = embedded(tmp_path / "out.pdf")
     assert {"a", "b", "c", "A", "B", "C", "x", "y", "z"} <= set(program.getGlyphOrder())
 
@@ -218,7 +221,10 @@ def test_an_existing_to_unicode_map_is_kept(tmp_path: Path) -> None:
         (standard("Helvetica", FirstChar=32, Widths=Array([10**9] * 224)), "width"),
         (standard("Helvetica", FirstChar=32, Widths=Array([-300] * 224)), "width"),
         (standard("Helvetica", FirstChar=32, Widths=Array([Name.x] * 224)), "width"),
-        (standard("Helvetica", Encoding=Dictionary(Differences=Array([65, Name.g123]))), "no known"),
+        (
+            standard("Helvetica", Encoding=Dictionary(Differences=Array([65, Name.g123]))),
+            "no known",
+        ),
         (
             standard("Arial", FontDescriptor=Dictionary(Type=Name.FontDescriptor, Flags=4)),
             "symbolic",

@@ -1,0 +1,163 @@
+"""Which codes a page's content shows with each of its fonts: the walk ``pdffonts`` needs.
+
+``FontUsage`` collects every font under a page's resources (page, form XObjects, tiling
+patterns, Type 3 glyphs, graphics states with ``/Font``; a direct font dictionary is made
+indirect so it can be told apart) and reads the content: ``Tf`` and ``gs`` set the font,
+``q``/``Q`` save and restore it, ``Do`` reads a form with the font in force, ``Tj ' " TJ``
+show codes (one byte each: what simple fonts use). Bounded: ``MAX_OPERATORS`` per page,
+forms nested at most ``MAX_DEPTH`` deep, each form read once per font in force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name, Pdf, Stream
+
+from briefkasten.errors import UnsafeContent
+
+__all__ = ["MAX_DEPTH", "MAX_OPERATORS", "FontKey", "FontUsage", "page_streams"]
+
+#: Content operators read per page to find the codes each font shows.
+MAX_OPERATORS = 1_000_000
+MAX_DEPTH = 12
+_SHOW = frozenset({"Tj", "'", '"', "TJ"})
+FontKey = tuple[int, int]
+
+
+def page_streams(page: Dictionary) -> list[Stream]:
+    """The page's content streams in order."""
+    contents = page.get("/Contents")
+    streams = [contents] if isinstance(contents, Stream) else _items(contents)
+    return [s for s in streams if isinstance(s, Stream)]
+
+
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, Array) else []
+
+
+class FontUsage:
+    """Every font under a page's resources, and the codes its content shows with each."""
+
+    def __init__(self, pdf: Pdf) -> None:
+        self.pdf = pdf
+        self.fonts: dict[FontKey, Dictionary] = {}
+        self.codes: dict[FontKey, set[int]] = {}
+        self.operators = 0
+        self.walked: set[tuple[FontKey, FontKey | None]] = set()
+        self.seen: set[FontKey] = set()
+
+    def resources(self, resources: object, depth: int) -> None:
+        if not isinstance(resources, Dictionary) or depth > MAX_DEPTH:
+            return
+        if resources.is_indirect:
+            if resources.objgen in self.seen:
+                return
+            self.seen.add(resources.objgen)
+        fonts = resources.get("/Font")
+        if isinstance(fonts, Dictionary):
+            for name in list(fonts.keys()):
+                self.font(fonts, name, depth)
+        states = resources.get("/ExtGState")
+        for state in states.values() if isinstance(states, Dictionary) else []:
+            held = state.get("/Font") if isinstance(state, Dictionary) else None
+            if isinstance(held, Array) and len(held) == 2:
+                self.font(held, 0, depth)
+        for kind in ("/XObject", "/Pattern"):
+            entries = resources.get(kind)
+            for entry in entries.values() if isinstance(entries, Dictionary) else []:
+                if isinstance(entry, Stream) and entry.get("/Subtype") != Name.Image:
+                    inner = entry.get("/Resources")
+                    self.resources(inner, depth + 1)
+                    if kind == "/Pattern":  # a tiling pattern's cell starts with no font
+                        self.content([entry], inner, depth + 1, None)
+
+    def font(self, holder: Dictionary | Array, name: str | int, depth: int) -> FontKey | None:
+        """The font ``holder[name]`` (made indirect, so it can be told apart), registered."""
+        font = holder[name]  # type: ignore[index]
+        if not isinstance(font, Dictionary):
+            return None
+        if not font.is_indirect:
+            holder[name] = font = self.pdf.make_indirect(font)  # type: ignore[index]
+        assert isinstance(font, Dictionary)
+        key: FontKey = font.objgen
+        if key not in self.fonts:
+            self.fonts[key] = font
+            if font.get("/Subtype") == Name.Type3:  # glyphs are content with resources
+                inner = font.get("/Resources")
+                self.resources(inner, depth + 1)
+                procs = font.get("/CharProcs")
+                glyphs = procs.values() if isinstance(procs, Dictionary) else []
+                self.content([g for g in glyphs if isinstance(g, Stream)], inner, depth + 1, None)
+        return key
+
+    def content(
+        self, streams: list[Stream], resources: object, depth: int, font: FontKey | None
+    ) -> None:
+        """Read ``streams`` with ``resources``, the font in force at the start ``font``."""
+        if depth > MAX_DEPTH:
+            raise UnsafeContent(f"content nested deeper than {MAX_DEPTH} levels")
+        saved: list[FontKey | None] = []
+        for stream in streams:
+            try:
+                instructions = pikepdf.parse_content_stream(stream)
+            except pikepdf.PdfError as exc:
+                raise UnsafeContent("content stream cannot be read for its fonts") from exc
+            self.operators += len(instructions)
+            if self.operators > MAX_OPERATORS:
+                raise UnsafeContent(f"more than {MAX_OPERATORS} content operators")
+            for instruction in instructions:
+                if isinstance(instruction, pikepdf.ContentStreamInlineImage):
+                    continue
+                operands, operator = instruction.operands, str(instruction.operator)
+                if operator == "q":
+                    saved.append(font)
+                elif operator == "Q":
+                    font = saved.pop() if saved else font
+                elif operator in _SHOW and font is not None:
+                    self.codes.setdefault(font, set()).update(_shown(operator, list(operands)))
+                elif operator in ("Tf", "gs", "Do") and operands:
+                    font = self.select(operator, operands[0], resources, depth, font)
+
+    def select(
+        self, operator: str, operand: object, resources: object, depth: int, font: FontKey | None
+    ) -> FontKey | None:
+        """The font in force after ``Tf``/``gs``; a form drawn by ``Do`` read with it."""
+        kind = {"Tf": "/Font", "gs": "/ExtGState", "Do": "/XObject"}[operator]
+        entries = resources.get(kind) if isinstance(resources, Dictionary) else None
+        if not isinstance(operand, Name) or not isinstance(entries, Dictionary):
+            return font
+        entry = entries.get(operand)
+        if operator == "Tf":
+            return self.font(entries, str(operand), depth) if entry is not None else font
+        if operator == "gs":
+            held = entry.get("/Font") if isinstance(entry, Dictionary) else None
+            if isinstance(held, Array) and len(held) == 2:
+                return self.font(held, 0, depth) or font
+            return font
+        if (
+            isinstance(entry, Stream)
+            and entry.get("/Subtype") == Name.Form
+            and (entry.objgen, font) not in self.walked
+        ):
+            self.walked.add((entry.objgen, font))
+            own = entry.get("/Resources")
+            inner = own if isinstance(own, Dictionary) else resources
+            self.resources(inner, depth + 1)
+            self.content([entry], inner, depth + 1, font)
+        return font
+
+
+def _shown(operator: str, operands: Sequence[object]) -> set[int]:
+    """The codes a text-showing operator shows (one byte, one code: simple fonts)."""
+    parts: list[object]
+    if operator == "TJ":
+        parts = list(operands[0]) if operands and isinstance(operands[0], Array) else []
+    else:
+        parts = list(operands[-1:])
+    codes: set[int] = set()
+    for part in parts:
+        if isinstance(part, pikepdf.String):
+            codes.update(bytes(part))
+    return codes
