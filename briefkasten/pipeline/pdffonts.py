@@ -2,9 +2,8 @@
 
 ``embed_fonts`` runs on the page ``pdfclean`` rebuilt (before it is saved). ``fontusage``
 finds every font under the page's resources and the codes the content shows with each. A
-simple font (Type 1, TrueType, MMType1) without
-``/FontFile``/``2``/``3`` becomes a ``/TrueType`` font with ``/FontFile2``: the metric-compatible
-Liberation face (``fontmap.substitute``) cut down with fontTools to the glyphs of the codes
+simple font (Type 1, TrueType, MMType1) without ``/FontFile``/``2``/``3`` becomes a
+``/TrueType`` font with ``/FontFile2``: the metric-compatible Liberation face (``fontmap.substitute``) cut down with fontTools to the glyphs of the codes
 shown. What the page looked like stays: each shown code keeps its width (the font's
 ``/Widths``, or for a standard-14 font without them Adobe's AFM width), and the embedded
 font's advance widths are set to the same values, so the program and ``/Widths`` agree.
