@@ -33,13 +33,17 @@ from briefkasten.pipeline import fontmap
 from briefkasten.pipeline.fontusage import FontUsage, page_streams
 from briefkasten.pipeline.pdfcopy import number
 
-__all__ = ["MAX_DIFFERENCES", "MAX_WIDTH", "embed_fonts"]
+__all__ = ["MAX_DIFFERENCES", "MAX_FONTS", "MAX_WIDTH", "embed_fonts"]
 
+#: Unembedded fonts one page may have and still be copied as vectors.
+MAX_FONTS = 32
 MAX_DIFFERENCES = 4096
 #: Widths a substituted glyph may have, in thousandths of an em.
 MAX_WIDTH = 4000.0
 _PROGRAMS = ("/FontFile", "/FontFile2", "/FontFile3")
 _SIMPLE = frozenset({"/Type1", "/TrueType", "/MMType1"})
+#: Tables a PDF font program does not need (layout, signatures, hinting hints).
+_UNUSED_TABLES = ("GSUB", "GPOS", "GDEF", "kern", "DSIG", "FFTM", "gasp", "fpgm", "prep", "cvt ")
 _BASES = ("/WinAnsiEncoding", "/MacRomanEncoding", "/StandardEncoding")
 
 
@@ -50,12 +54,10 @@ def embed_fonts(pdf: Pdf, page: Dictionary) -> tuple[str, ...]:
     resources = page.get("/Resources")
     usage.resources(resources, 0)
     usage.content(page_streams(page), resources, 0, None)
-    embedded = {
-        _embed(pdf, font, usage.codes.get(key, set()))
-        for key, font in usage.fonts.items()
-        if not _has_program(font)
-    }
-    return tuple(sorted(embedded))
+    missing = [(key, font) for key, font in usage.fonts.items() if not _has_program(font)]
+    if len(missing) > MAX_FONTS:  # ~30 ms each
+        raise UnsafeContent(f"more than {MAX_FONTS} fonts to embed")
+    return tuple(sorted({_embed(pdf, font, usage.codes.get(key, set())) for key, font in missing}))
 
 
 def _has_program(font: Dictionary) -> bool:
@@ -240,7 +242,9 @@ def _subset(
     options.hinting = False  # viewers hint PDF fonts themselves; a third of the bytes
     options.glyph_names = True
     options.name_languages = [0x409]
-    options.drop_tables += ["GSUB", "GPOS", "GDEF", "kern", "DSIG", "FFTM", "gasp"]
+    for tag in _UNUSED_TABLES:  # before subsetting: it would read them (most of its time)
+        if tag in program:
+            del program[tag]
     subsetter = subset.Subsetter(options)
     subsetter.populate(
         glyphs=sorted(set(glyphs.values())), unicodes={ord(c) for c in chars.values()}

@@ -13,6 +13,7 @@ from pikepdf import Array, Dictionary, Name, Stream
 
 from briefkasten.pipeline import fontmap
 from briefkasten.pipeline.pdfclean import PageLimits, Sanitised, sanitise_page
+from briefkasten.pipeline.pdffonts import MAX_FONTS
 from tests.support import vectorpages
 
 LIMITS = PageLimits(max_pixels=1_000_000, max_stream_bytes=1 << 20, max_page_stream_bytes=2 << 20)
@@ -269,3 +270,14 @@ def test_missing_liberation_fonts_rasterise_with_a_reason(
     monkeypatch.setattr(fontmap, "FONT_DIRS", (tmp_path / "nothing",))
     result, _ = rebuild(tmp_path, standard("Helvetica"))
     assert result.unsafe is not None and "fonts-liberation2" in result.unsafe
+
+
+def test_a_page_with_too_many_fonts_to_embed_rasterises(tmp_path: Path) -> None:
+    def font(pdf: pikepdf.Pdf) -> Dictionary:
+        return standard("Helvetica")
+
+    fonts = {f"/H{i}": font for i in range(MAX_FONTS)}  # with F1: one too many
+    source = vectorpages.raw_font_pdf(tmp_path / "a.pdf", standard("Courier"), b"abc")
+    many = vectorpages.with_drawing(source, tmp_path / "b.pdf", b"", {"/Font": fonts})
+    result = sanitise_page(many, tmp_path / "out.pdf", LIMITS)
+    assert result.unsafe is not None and "fonts to embed" in result.unsafe
