@@ -3,10 +3,11 @@
 ``embed_fonts`` runs on the page ``pdfclean`` rebuilt (before it is saved). ``fontusage``
 finds every font under the page's resources and the codes the content shows with each. A
 simple font (Type 1, TrueType, MMType1) without ``/FontFile``/``2``/``3`` becomes a
-``/TrueType`` font with ``/FontFile2``: the metric-compatible Liberation face (``fontmap.substitute``) cut down with fontTools to the glyphs of the codes
-shown. What the page looked like stays: each shown code keeps its width (the font's
-``/Widths``, or for a standard-14 font without them Adobe's AFM width), and the embedded
-font's advance widths are set to the same values, so the program and ``/Widths`` agree.
+``/TrueType`` font with ``/FontFile2``: the metric-compatible Liberation face
+(``fontmap.substitute``) cut down with fontTools to the glyphs of the codes shown. What the
+page looked like stays: each shown code keeps its width (the font's ``/Widths``, or for a
+standard-14 font without them Adobe's AFM width), and the embedded font's advance widths are
+set to the same values, so the program and ``/Widths`` agree.
 
 Encoding: when every shown code means in WinAnsi (or MacRoman) what the font's encoding says,
 the font is non-symbolic with that ``/Encoding``; otherwise it is symbolic, without
@@ -14,7 +15,8 @@ the font is non-symbolic with that ``/Encoding``; otherwise it is symbolic, with
 (what PDF/A asks of a symbolic TrueType font). A ``/ToUnicode`` map is written unless the font
 has one. ``UnsafeContent`` (rasterise the page) for a font without a program that cannot be
 substituted safely: Symbol, ZapfDingbats, unknown names, composite fonts, a code without a
-known character or a glyph in Liberation, widths out of range, fonts-liberation2 missing.
+known character or a glyph in Liberation, widths out of range, more than ``MAX_FONTS`` fonts,
+fonts-liberation2 missing.
 """
 
 from __future__ import annotations
