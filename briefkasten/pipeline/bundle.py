@@ -10,8 +10,10 @@
   *under* the image: it is drawn first in the page's content.
 - Born-digital PDF pages keep their text and vectors: PDFium flattens form fields and
   annotations into the page, then ``pdfclean`` rebuilds the page from an allowlist of page and
-  resource keys (no annotation, action, file or metadata survives; see there). The output is
-  built from pages only, so no catalog-level JavaScript, open action or embedded file survives.
+  resource keys (no annotation, action, file or metadata survives; see there) and embeds a
+  Liberation subset for each font the file did not embed (``pdffonts``); a page with
+  transparency is rasterised instead. The output is built from pages only, so no
+  catalog-level JavaScript, open action or embedded file survives.
 - PDF/A-2u (``pdfa``): document info and the XMP claim from one set of values, an ICC v2 sRGB
   output intent, header 1.7, a trailer ``/ID``, no transparency group on any page.
 """

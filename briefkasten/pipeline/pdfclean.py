@@ -3,8 +3,8 @@
 ``sanitise_page`` copies one page into a new PDF by building every object anew: the page takes
 only the keys in ``PAGE_KEYS``, its ``/Resources`` only the categories in ``RESOURCE_KEYS``, and
 each resource only the keys its kind needs (fonts, images, form XObjects, graphics states,
-patterns, shadings), recursing into the resources of form XObjects, tiling patterns, soft masks
-and Type3 fonts. What is not on a list is dropped (custom keys, ``/AA``, ``/Annots``,
+patterns, shadings), recursing into the resources of form XObjects, tiling patterns and
+Type3 fonts. What is not on a list is dropped (custom keys, ``/AA``, ``/Annots``,
 ``/Metadata`` — XMP of an image may hold GPS —, ``/PieceInfo``, ``/Thumb``, ``/OPI``, reference
 XObjects, PostScript XObjects, file specifications, actions); the names of dropped keys (never
 values) are returned for the page's history. Objects of unknown shape below an allowed key are
@@ -19,7 +19,11 @@ its end and stripped of EXIF/XMP by ``jpeg.clean_jpeg``. ``inspect_page`` runs t
 says why it must be rasterised instead: an image over ``limits.max_pixels``, an inline image
 over it, a stream over a size limit or with a filter that cannot be measured, form XObjects
 nested deeper than ``MAX_FORM_DEPTH`` or in a loop, a JPEG that cannot be cleaned, JPEG 2000
-(whose metadata boxes we do not clean), or a structure pikepdf cannot read.
+(whose metadata boxes we do not clean), transparency (an image with a soft mask, a graphics
+state with alpha below 1, a soft mask or a blend mode other than Normal: PDF/A-1 forbids it),
+or a structure pikepdf cannot read. A form's ``/Group`` and an image's ``/Interpolate`` are
+dropped (PDF/A). ``sanitise_page`` also embeds fonts the file did not (``pdffonts``), or says
+why the page must be rasterised for one.
 
 pikepdf (qpdf), not pypdf: qpdf gives raw stream bytes without decoding and writes them back
 as they are (``StreamDecodeLevel.none``), repairs damaged cross-reference tables the same way
