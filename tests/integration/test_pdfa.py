@@ -241,6 +241,7 @@ def _half_alpha(pdf: pikepdf.Pdf) -> pikepdf.Object:
         (b"q 80 0 0 80 400 700 cm /Im9 Do Q", {"/XObject": {"/Im9": _soft_masked}}, "soft mask"),
         (b"q /G9 gs 1 0 0 rg 400 700 80 80 re f Q", {"/ExtGState": {"/G9": _half_alpha}}, "alpha"),
     ],
+    ids=["soft-masked-image", "alpha-0.5"],
 )
 def test_a_page_with_transparency_is_rasterised_with_ocr_and_pdfa_2u(
     tmp_path: Path, settings: Settings, content: bytes, resources: dict, reason: str
@@ -277,4 +278,25 @@ def test_a_form_group_and_a_stencil_mask_stay_vectors_and_pdfa_2u(
     (page,) = result.pages
     assert page.kind == "vector"
     assert "/Group" in page.history[0].detail and "/Interpolate" in page.history[0].detail
+    assert_pdfa_2u(tmp_path / "out.pdf", tmp_path)
+
+
+def test_a_font_that_cannot_be_substituted_rasterises_the_page_and_pdfa_2u(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """A BaseFont of 10 KB (no family we know): rasterised, with OCR, never a crash."""
+    font = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font,
+        Subtype=pikepdf.Name.TrueType,
+        BaseFont=pikepdf.Name("/Arial" + "X" * 10_000),
+        Encoding=pikepdf.Name.WinAnsiEncoding,
+    )
+    lines = [b"Kontoauszug vom Amt", b"Bitte reichen Sie die Unterlagen ein"]
+    source = vectorpages.raw_font_pdf(tmp_path / "odd.pdf", font, lines[0], lines[1:])
+    result = ingest([source], tmp_path / "out.pdf", settings=settings)
+    (page,) = result.pages
+    assert page.kind == "raster" and "rasterised_unsafe_content" in page.flags
+    assert page.history[0].detail.startswith("rasterised: font Arial")
+    assert len(page.history[0].detail) < 120
+    assert "Kontoauszug" in page.text
     assert_pdfa_2u(tmp_path / "out.pdf", tmp_path)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from fontTools.ttLib import TTFont
 from pikepdf import Array, Dictionary, Name, Stream
 
@@ -281,3 +283,49 @@ def test_a_page_with_too_many_fonts_to_embed_rasterises(tmp_path: Path) -> None:
     many = vectorpages.with_drawing(source, tmp_path / "b.pdf", b"", {"/Font": fonts})
     result = sanitise_page(many, tmp_path / "out.pdf", LIMITS)
     assert result.unsafe is not None and "fonts to embed" in result.unsafe
+
+
+_VALUES = st.one_of(
+    st.integers(-(10**12), 10**12),
+    st.floats(-1e9, 1e9, allow_nan=False),
+    st.sampled_from([Name.x, Name.WinAnsiEncoding, Name.Euro, Name("/.notdef")]),
+)
+_BASE_FONTS = st.one_of(
+    st.sampled_from(["Helvetica", "Arial,Bold", "TimesNewRomanPS-ItalicMT", "Courier", "Symbol"]),
+    st.text(max_size=300),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    base=_BASE_FONTS,
+    first=_VALUES,
+    last=_VALUES,
+    widths=st.lists(_VALUES, max_size=300),
+    differences=st.lists(_VALUES, max_size=300),
+    flags=_VALUES,
+    text=st.binary(min_size=1, max_size=200),
+)
+def test_any_simple_font_dictionary_is_embedded_or_rasterised_never_a_crash(
+    tmp_path: Path,
+    base: str,
+    first: object,
+    last: object,
+    widths: list[object],
+    differences: list[object],
+    flags: object,
+    text: bytes,
+) -> None:
+    font = standard("Helvetica", FirstChar=first, LastChar=last, Widths=Array(widths))
+    font.BaseFont = Name(
+        "/" + "".join(c for c in base if c.isprintable() and c not in "/ ") or "/x"
+    )
+    font.Encoding = Dictionary(BaseEncoding=Name.WinAnsiEncoding, Differences=Array(differences))
+    font.FontDescriptor = Dictionary(Type=Name.FontDescriptor, Flags=flags)
+    result, out = rebuild(tmp_path, font, text)
+    if result.unsafe is None:  # embedded: a font program with every shown code's glyph
+        keys, program = embedded(out)
+        assert str(keys["BaseFont"]).split("+")[1].startswith("Liberation")
+        assert len(program.getGlyphOrder()) <= len(set(text)) + 8
