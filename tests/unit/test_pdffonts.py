@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from fontTools.ttLib import TTFont
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from fontTools.ttLib import TTFont
 from pikepdf import Array, Dictionary, Name, Stream
 
 from briefkasten.pipeline import fontmap
