@@ -10,6 +10,7 @@ forms nested at most ``MAX_DEPTH`` deep, each form read once per font in force.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import pikepdf
@@ -101,7 +102,9 @@ class FontUsage:
         saved: list[FontKey | None] = []
         for stream in streams:
             try:
-                instructions = pikepdf.parse_content_stream(stream)
+                with warnings.catch_warnings():  # qpdf's word on broken content: not logged
+                    warnings.simplefilter("ignore")
+                    instructions = pikepdf.parse_content_stream(stream)
             except pikepdf.PdfError as exc:
                 raise UnsafeContent("content stream cannot be read for its fonts") from exc
             self.operators += len(instructions)
