@@ -72,6 +72,15 @@ _STYLES = {
     "boldoblique": (True, True),
 }
 _SUFFIXES = ("psmt", "mt", "ps")
+#: Where PDF's base encodings (ISO 32000-1, Annex D; as PDFBox reads them) differ from
+#: Python's codecs: WinAnsi's 0x7F is a bullet, Mac Roman's 0xDB the old currency sign, and
+#: Mac Roman lacks the Mac OS symbols (∞ ≠ π Ω …).
+_WIN_ANSI = {0x7F: "\u2022"}
+_MAC_ROMAN = {0xDB: "\u00a4"}
+_MAC_ROMAN_ABSENT = frozenset({
+    0x7F, 0xAD, 0xB0, 0xB2, 0xB3, 0xB6, 0xB7, 0xB8, 0xB9, 0xBA, 0xBD, 0xC3, 0xC5, 0xC6, 0xD7,
+    0xF0,
+})  # fmt: skip
 #: The standard-14 names that ``standard_width`` knows (pypdf's names for Adobe's AFMs).
 _STANDARD = frozenset({
     "Helvetica", "Helvetica-Bold", "Helvetica-Oblique", "Helvetica-BoldOblique",
@@ -129,17 +138,19 @@ def face_path(face: str) -> Path | None:
 def base_unicode(encoding: str, code: int) -> str | None:
     """The character ``code`` stands for in the PDF base encoding ``encoding`` (``/WinAnsi
     Encoding``, ``/MacRomanEncoding``, ``/StandardEncoding``); ``None`` for an unused code."""
-    if not 0 <= code <= 255:
+    if not 32 <= code <= 255:
         return None
     if encoding == "/WinAnsiEncoding":
-        if code < 32:
-            return None
+        if code in _WIN_ANSI:
+            return _WIN_ANSI[code]
         try:
             return bytes([code]).decode("cp1252")
-        except UnicodeDecodeError:  # the five unused codes over 127 are bullets (PDF Annex D)
+        except UnicodeDecodeError:  # the unused codes over 40 (octal) are bullets (Annex D)
             return "\u2022"
     if encoding == "/MacRomanEncoding":
-        return bytes([code]).decode("mac_roman") if code >= 32 and code != 127 else None
+        if code in _MAC_ROMAN:
+            return _MAC_ROMAN[code]
+        return None if code in _MAC_ROMAN_ABSENT else bytes([code]).decode("mac_roman")
     if encoding == "/StandardEncoding":
         return glyph_unicode(StandardEncoding[code])
     return None

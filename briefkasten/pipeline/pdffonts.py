@@ -7,7 +7,8 @@ simple font (Type 1, TrueType, MMType1) without ``/FontFile``/``2``/``3`` become
 (``fontmap.substitute``) cut down with fontTools to the glyphs of the codes shown. What the
 page looked like stays: each shown code keeps its width (the font's ``/Widths``, or for a
 standard-14 font without them Adobe's AFM width), and the embedded font's advance widths are
-set to the same values, so the program and ``/Widths`` agree.
+set to the same values, so the program and ``/Widths`` agree (a glyph two shown codes draw
+at different widths is copied, and the font is then symbolic).
 
 Encoding: when every shown code means in WinAnsi (or MacRoman) what the font's encoding says,
 the font is non-symbolic with that ``/Encoding``; otherwise it is symbolic, without
@@ -24,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zlib
+from copy import deepcopy
 
 from fontTools import subset
 from fontTools.ttLib import TTFont
@@ -46,6 +48,7 @@ _PROGRAMS = ("/FontFile", "/FontFile2", "/FontFile3")
 _SIMPLE = frozenset({"/Type1", "/TrueType", "/MMType1"})
 #: Tables a PDF font program does not need (layout, signatures, hinting hints).
 _UNUSED_TABLES = ("GSUB", "GPOS", "GDEF", "kern", "DSIG", "FFTM", "gasp", "fpgm", "prep", "cvt ")
+_AS_TEXT = {"\u00ad": "-"}
 _BASES = ("/WinAnsiEncoding", "/MacRomanEncoding", "/StandardEncoding")
 
 
@@ -106,8 +109,11 @@ def _embed(pdf: Pdf, font: Dictionary, codes: set[int]) -> str:
     program = TTFont(path)
     glyphs = _glyphs(program, chars, shown, face)
     widths = _widths(font, descriptor, base, chars, program, glyphs, shown)
-    encoding = _encoding(font, chars)
-    data = _subset(program, glyphs, widths, chars, symbolic=encoding is None, shown=shown)
+    units = program["head"].unitsPerEm
+    advances = {code: round(width * units / 1000.0) for code, width in widths.items()}
+    shared = len({(glyphs[c], a) for c, a in advances.items()}) > len(set(glyphs.values()))
+    encoding = None if shared else _encoding(font, chars)  # copies of a glyph: by code only
+    data = _subset(program, glyphs, advances, chars, symbolic=encoding is None)
     tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(data).digest()[:6])
     name = Name(f"/{tag}+{face}")
     file = Stream(pdf, zlib.compress(data, 9))
@@ -233,11 +239,13 @@ def _encoding(font: Dictionary, chars: dict[int, str]) -> str | None:
 def _subset(
     program: TTFont,
     glyphs: dict[int, str],
-    widths: dict[int, float],
+    advances: dict[int, int],
     chars: dict[int, str],
     symbolic: bool,
-    shown: str,
 ) -> bytes:
+    """The subset of ``program`` with the glyphs of ``glyphs`` (code → glyph name), each at
+    the code's advance; a glyph two codes show at different widths is copied (symbolic only).
+    The symbolic cmap is one (3,0) subtable from ``0xF000 + code`` to the code's glyph."""
     options = subset.Options()
     options.layout_features = []
     options.notdef_outline = True
@@ -252,18 +260,25 @@ def _subset(
         glyphs=sorted(set(glyphs.values())), unicodes={ord(c) for c in chars.values()}
     )
     subsetter.subset(program)
-    units = program["head"].unitsPerEm
-    metrics = program["hmtx"].metrics
-    advances: dict[str, int] = {}
-    for code, glyph in glyphs.items():
-        advance = round(widths[code] * units / 1000.0)
-        if abs(advances.setdefault(glyph, advance) - advance) > 2:
-            raise UnsafeContent(f"font {shown}: two codes share a glyph at different widths")
+    metrics, outlines = program["hmtx"].metrics, program["glyf"]
+    drawn: dict[str, int] = {}  # glyph → the advance it has now
+    final: dict[int, str] = {}
+    for code in sorted(glyphs):
+        glyph, advance = glyphs[code], advances[code]
+        if drawn.setdefault(glyph, advance) != advance:  # the same outline, another width
+            copy = f"{glyph}.w{advance}"
+            if copy not in drawn:
+                outlines[copy] = deepcopy(outlines[glyph])
+                drawn[copy] = advance
+                metrics[copy] = (advance, metrics[glyph][1])
+            glyph = copy
         metrics[glyph] = (advance, metrics[glyph][1])
+        final[code] = glyph
+    program.setGlyphOrder(list(outlines.glyphOrder))
     if symbolic:
         table = CmapSubtable.newSubtable(4)
         table.platformID, table.platEncID, table.language = 3, 0, 0
-        table.cmap = {0xF000 + code: glyph for code, glyph in glyphs.items()}
+        table.cmap = {0xF000 + code: glyph for code, glyph in final.items()}
         program["cmap"].tables = [table]
     out = io.BytesIO()
     program.save(out)
@@ -297,9 +312,11 @@ def _pdf_number(value: float) -> int | float:
 
 
 def _to_unicode(chars: dict[int, str]) -> bytes:
-    """A ToUnicode CMap: one byte per code, each code its character."""
+    """A ToUnicode CMap: one byte per code, each code its character (a soft hyphen as the
+    hyphen readers took it for before)."""
+    text = {code: _AS_TEXT.get(char, char) for code, char in chars.items()}
     pairs = [
-        f"<{code:02X}> <{char.encode('utf-16-be').hex().upper()}>" for code, char in chars.items()
+        f"<{code:02X}> <{char.encode('utf-16-be').hex().upper()}>" for code, char in text.items()
     ]
     blocks = [
         f"{len(pairs[i : i + 100])} beginbfchar\n" + "\n".join(pairs[i : i + 100]) + "\nendbfchar\n"

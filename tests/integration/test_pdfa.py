@@ -204,6 +204,31 @@ def test_unembedded_truetype_arial_is_embedded_and_pdfa_2u(
     assert pdftotext(tmp_path / "out.pdf").split("\n")[:2] == list(lines)
 
 
+@pytest.mark.parametrize("kind", ["Times-Roman", "Arial"])
+def test_every_winansi_code_is_embedded_and_pdfa_2u(
+    tmp_path: Path, settings: Settings, kind: str
+) -> None:
+    """All 224 codes of WinAnsi (the unused ones are bullets) in a standard-14 Times without
+    widths and in a TrueType Arial with them."""
+    codes = bytes(range(32, 256))
+    lines = [codes[i : i + 56] for i in range(0, len(codes), 56)]
+    font = (
+        vectorpages.arial_font()
+        if kind == "Arial"
+        else pikepdf.Dictionary(
+            Type=pikepdf.Name.Font,
+            Subtype=pikepdf.Name.Type1,
+            BaseFont=pikepdf.Name("/" + kind),
+            Encoding=pikepdf.Name.WinAnsiEncoding,
+        )
+    )
+    source = vectorpages.raw_font_pdf(tmp_path / "all.pdf", font, lines[0], lines[1:])
+    result = ingest([source], tmp_path / "out.pdf", settings=settings)
+    assert result.pages[0].kind == "vector"
+    assert_pdfa_2u(tmp_path / "out.pdf", tmp_path)
+    assert_same_text_and_places(source, tmp_path / "out.pdf")
+
+
 def test_a_differences_encoding_becomes_a_symbolic_font_and_pdfa_2u(
     tmp_path: Path, settings: Settings
 ) -> None:

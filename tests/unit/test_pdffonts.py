@@ -329,3 +329,23 @@ def test_any_simple_font_dictionary_is_embedded_or_rasterised_never_a_crash(
         keys, program = embedded(out)
         assert str(keys["BaseFont"]).split("+")[1].startswith("Liberation")
         assert len(program.getGlyphOrder()) <= len(set(text)) + 8
+
+
+def test_a_glyph_shown_by_two_codes_at_two_widths_is_copied(tmp_path: Path) -> None:
+    """WinAnsi's unused codes are all bullets; drawn 350 and 600 wide, each keeps its width."""
+    widths = [500] * 224
+    widths[0x95 - 32], widths[0x81 - 32] = 350, 600
+    font = standard("Helvetica", Encoding=Name.WinAnsiEncoding, FirstChar=32)
+    font.Widths = Array(widths)
+    result, out = rebuild(tmp_path, font, b"\x95\x81 ab")
+    assert result.unsafe is None
+    keys, program = embedded(out)
+    assert keys["Encoding"] == "" and keys["Flags"] & 4  # type: ignore[operator]
+    (table,) = program["cmap"].tables
+    narrow, wide = table.cmap[0xF095], table.cmap[0xF081]
+    assert {narrow, wide} == {"bullet", "bullet.w717"}  # the first code seen keeps the original
+    assert {narrow, wide} <= set(program.getGlyphOrder())
+    units = program["head"].unitsPerEm
+    assert program["hmtx"][narrow][0] == round(350 * units / 1000) == 717
+    assert program["hmtx"][wide][0] == round(600 * units / 1000)
+    assert program["glyf"][narrow].numberOfContours == program["glyf"][wide].numberOfContours
