@@ -48,7 +48,8 @@ _PROGRAMS = ("/FontFile", "/FontFile2", "/FontFile3")
 _SIMPLE = frozenset({"/Type1", "/TrueType", "/MMType1"})
 #: Tables a PDF font program does not need (layout, signatures, hinting hints).
 _UNUSED_TABLES = ("GSUB", "GPOS", "GDEF", "kern", "DSIG", "FFTM", "gasp", "fpgm", "prep", "cvt ")
-_AS_TEXT = {"\u00ad": "-"}
+#: What readers extracted for these before (a soft hyphen as a hyphen, ligatures as letters).
+_AS_TEXT = {"\u00ad": "-", "\ufb01": "fi", "\ufb02": "fl"}
 _BASES = ("/WinAnsiEncoding", "/MacRomanEncoding", "/StandardEncoding")
 
 
@@ -312,8 +313,7 @@ def _pdf_number(value: float) -> int | float:
 
 
 def _to_unicode(chars: dict[int, str]) -> bytes:
-    """A ToUnicode CMap: one byte per code, each code its character (a soft hyphen as the
-    hyphen readers took it for before)."""
+    """A ToUnicode CMap: one byte per code, each code its character (``_AS_TEXT``)."""
     text = {code: _AS_TEXT.get(char, char) for code, char in chars.items()}
     pairs = [
         f"<{code:02X}> <{char.encode('utf-16-be').hex().upper()}>" for code, char in text.items()
