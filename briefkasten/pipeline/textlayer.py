@@ -5,6 +5,12 @@
 - Each word is placed at its box and stretched with ``Tz`` to the box's width, so selecting
   it covers the word on the image; between words a real space glyph fills the gap, so every
   extractor joins words with spaces, and lines with line breaks.
+- A gap wider than ``MAX_GAP`` text heights (between the cells of a table row, or a wide
+  word space) is closed: the word before it is stretched over the blank up to ``CELL_GAP``
+  text heights before the next word. ``pdftotext``'s default mode (what DMS indexers use)
+  groups words by geometry and cuts a line at a gap of about a third of the font size; with
+  the gaps closed every OCR line stays one line, a table row is read cell by cell instead of
+  one block per table column. Columns stay apart: they are separate OCR lines.
 - Text render mode 3 (invisible), under the image.
 - The font is a glyphless TrueType (one empty glyph, 500/1000 wide) in a ``Type0`` /
   ``CIDFontType2`` font, embedded: the character code is the Unicode code point (UTF-16BE,
@@ -15,7 +21,6 @@
 from __future__ import annotations
 
 import base64
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,10 +56,13 @@ GLYPHLESS_TTF = base64.b64decode(
     "aGxlc3NSZWd1bGFyAEIAcgBpAGUAZgBrAGEAcwB0AGUAbgBHAGwAeQBwAGgAbABlAHMAcwBSAGUAZwB1AGwAYQBy"
     "AAACAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAIAAAECBWdseXBo"
 )
-#: A gap wider than this many text heights makes a line a table row.
-TABLE_GAP = 1.5
-#: Font size factors of consecutive table rows (extractors join lines of one size only).
-TABLE_ALTERNATION = (1.0, 1.1, 1.2)
+#: A gap between two words of a line wider than this many text heights is closed: poppler
+#: (``pdftotext``'s default mode) pulls a word into a block only within 0.3 font sizes of it
+#: (``minColSpacing1``), and more than three lines of a block with wider gaps split it.
+MAX_GAP = 0.28
+#: What is left of a closed gap, in text heights: wider than poppler's word break in ``-raw``
+#: mode (0.15 font sizes), narrower than ``MAX_GAP``: the words stay two words of one line.
+CELL_GAP = 0.25
 _SPACE = "0020"
 _REPLACEMENT = "FFFD"
 
@@ -104,38 +112,14 @@ def add_text_layer(
 
 
 def content(lines: Sequence[OcrLine], mapping: Mapping) -> bytes:
-    """The content stream of the text layer: one ``BT … ET`` per line.
-
-    A table row (a line with a gap wider than ``TABLE_GAP`` text heights) is split into cells
-    by extractors that read by geometry (``pdftotext``); consecutive rows alternate their font
-    size by ``TABLE_ALTERNATION`` so that no extractor joins the cells of one row with the cells
-    of the next into one block (which reads a table column by column).
-    """
-    out: list[str] = []
-    row = 0
-    for line in lines:
-        scale = 1.0
-        if _is_table_row(line):
-            scale = TABLE_ALTERNATION[row % len(TABLE_ALTERNATION)]
-            row += 1
-        else:
-            row = 0
-        out.extend(_line_ops(line, mapping, scale))
-    return "".join(out).encode("ascii")
+    """The content stream of the text layer: one ``BT … ET`` per line, in reading order."""
+    return "".join(op for line in lines for op in _line_ops(line, mapping)).encode("ascii")
 
 
-def _is_table_row(line: OcrLine) -> bool:
-    if line.angle not in (0, 180):
-        return False
-    boxes = sorted(word.box for word in line.words)
-    gaps = [b[0] - a[2] for a, b in itertools.pairwise(boxes)]
-    return any(gap > TABLE_GAP * line.size for gap in gaps)
-
-
-def _line_ops(line: OcrLine, mapping: Mapping, scale: float = 1.0) -> list[str]:
+def _line_ops(line: OcrLine, mapping: Mapping) -> list[str]:
     dx, dy = _direction(line)
-    size = max(line.size * mapping.sy * scale, 1.0)
-    runs = [_run(line, word, mapping) for word in line.words]
+    size = max(line.size * mapping.sy, 1.0)
+    runs = _close_gaps([_run(line, word, mapping) for word in line.words], dx, dy, size)
     ops = ["BT\n3 Tr\n", f"{FONT_NAME} {_num(size)} Tf\n"]
     unit = size * GLYPH_WIDTH / 1000  # one glyph's advance at Tz 100
     for i, run in enumerate(runs):
@@ -143,11 +127,27 @@ def _line_ops(line: OcrLine, mapping: Mapping, scale: float = 1.0) -> list[str]:
         glyphs = len(run.code) // 4
         ops.append(f"{_num(100 * max(run.length, 0.1) / (glyphs * unit))} Tz <{run.code}> Tj\n")
         if i + 1 < len(runs):
-            nxt = runs[i + 1]
-            gap = (nxt.x - run.x) * dx + (nxt.y - run.y) * dy - run.length
+            gap = _gap(run, runs[i + 1], dx, dy)
             ops.append(f"{_num(100 * max(gap, 0.1 * unit) / unit)} Tz <{_SPACE}> Tj\n")
     ops.append("ET\n")
     return ops
+
+
+def _gap(run: _Run, nxt: _Run, dx: float, dy: float) -> float:
+    """The blank between the end of ``run`` and the start of ``nxt`` along the line."""
+    return (nxt.x - run.x) * dx + (nxt.y - run.y) * dy - run.length
+
+
+def _close_gaps(runs: list[_Run], dx: float, dy: float, size: float) -> list[_Run]:
+    """Stretch every word followed by a gap wider than ``MAX_GAP`` text heights so that only
+    ``CELL_GAP`` text heights are left: an OCR line (a table row) stays one line for poppler."""
+    out = list(runs)
+    for i in range(len(out) - 1):
+        gap = _gap(out[i], out[i + 1], dx, dy)
+        if gap > MAX_GAP * size:
+            run = out[i]
+            out[i] = _Run(run.code, run.x, run.y, run.length + gap - CELL_GAP * size)
+    return out
 
 
 def _direction(line: OcrLine) -> tuple[float, float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from tests.support.textpages import (
     lines_of,
     two_column_page,
 )
+from tests.unit.test_textlayer import page_pdf, table_row
 
 PAGES = {"two-column": two_column_page, "dense": dense_page}
 
@@ -96,3 +98,18 @@ def test_upside_down_page_reads_upright(tmp_path: Path) -> None:
     for tool in ("pdftotext", "pdfminer", "pypdf"):
         assert lines_of(extract(pdf, tool)) == recognised, tool
     assert cer(extract(pdf, "pdftotext"), page.truth) <= 0.02
+
+
+@pytest.mark.parametrize("mode", [[], ["-raw"], ["-layout"]], ids=["plain", "raw", "layout"])
+def test_table_rows_extract_whole_in_pdftotext(tmp_path: Path, mode: list[str]) -> None:
+    """Word boxes of a table (no OCR): each row one line, its cells in order, in every mode
+    of pdftotext; the default mode used to read such a table column by column."""
+    pdf = page_pdf(tmp_path, [table_row(300 + 57 * i) for i in range(8)])
+    text = subprocess.run(
+        ["pdftotext", *mode, "-enc", "UTF-8", str(pdf), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert lines_of(text) == ["02.02.2024 Miete Februar -612,50"] * 8

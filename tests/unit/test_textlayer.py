@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import itertools
 import pickle
 from pathlib import Path
 
@@ -17,7 +16,9 @@ from pypdf.generic import DictionaryObject
 from briefkasten.model import OcrLine, OcrResult, OcrWord, Original, Page, PageRef
 from briefkasten.pipeline.bundle import raster_page_pdf
 from briefkasten.pipeline.textlayer import (
+    CELL_GAP,
     GLYPH_WIDTH,
+    MAX_GAP,
     Mapping,
     add_text_layer,
     content,
@@ -201,21 +202,59 @@ def test_hocr_lines_words_boxes_and_structure() -> None:
     assert second.baseline == (-0.01, -39.0) and second.size == 50.0  # from the box
 
 
-def test_table_rows_alternate_their_font_size_and_paragraph_lines_do_not() -> None:
-    """A row with column-wide gaps is cut into cells by pdftotext; rows of one size would
-    join the cells above and below into blocks and read the table column by column."""
+def table_row(y: int) -> OcrLine:
+    """A bank-statement row: date, booking text, amount, with column-wide gaps between; the
+    words of the booking text 12 px (0.24 text heights) apart."""
+    cells = [("02.02.2024", 230), ("Miete", 700), ("Februar", 832), ("-612,50", 2000)]
+    words = tuple(OcrWord(t, (x, y - 40, x + 24 * len(t), y + 10), 95.0) for t, x in cells)
+    return OcrLine(words, (230, y - 40, 2168, y + 10), (0.0, -10.0), 50.0, 0, 0)
 
-    def row(y: int) -> OcrLine:
-        cells = [("02.02.2024", 230), ("Miete", 700), ("-612,50", 2000)]
-        words = tuple(OcrWord(t, (x, y - 40, x + 24 * len(t), y + 10), 95.0) for t, x in cells)
-        return OcrLine(words, (230, y - 40, 2168, y + 10), (0.0, -10.0), 50.0, 0, 0)
 
-    def sizes(lines: list[OcrLine]) -> list[float]:
-        ops = content(lines, Mapping(0.24, 0.24, 842.0)).decode().split()
-        return [float(ops[i - 1]) for i, op in enumerate(ops) if op == "Tf"]
+def placed(lines: list[OcrLine], scale: float) -> list[tuple[float, float, float]]:
+    """(x, font size, length) of every word the content stream draws (spaces left out)."""
+    ops = content(lines, Mapping(scale, scale, 842.0)).decode().split("\n")
+    out, size, x = [], 0.0, 0.0
+    for op in ops:
+        parts = op.split()
+        if parts[-1:] == ["Tf"]:
+            size = float(parts[1])
+        elif parts[-1:] == ["Tm"]:
+            x = float(parts[4])
+        elif parts[-1:] == ["Tj"] and parts[2] != "<0020>":
+            glyphs = (len(parts[2]) - 2) // 4
+            out.append((x, size, float(parts[0]) / 100 * glyphs * size * GLYPH_WIDTH / 1000))
+    return out
 
-    table = sizes([row(300 + 57 * i) for i in range(6)])
-    assert all(a != b for a, b in itertools.pairwise(table))
-    assert table[0] == pytest.approx(50 * 0.24)
-    prose = sizes([line_at("ein ganz normaler Satz", 230, 300 + 57 * i) for i in range(4)])
-    assert prose == [pytest.approx(50 * 0.24)] * 4
+
+def test_a_table_row_keeps_one_size_and_its_cell_gaps_are_closed() -> None:
+    """Between cells the word before is stretched so that CELL_GAP text heights are left;
+    a gap narrower than MAX_GAP stays as it is on the image; every word starts at its box."""
+    scale = 0.24
+    words = placed([table_row(300 + 57 * i) for i in range(3)], scale)
+    assert [size for _, size, _ in words] == [pytest.approx(50 * scale)] * 12  # one size
+    row = words[:4]
+    ends = [x + length for x, _, length in row]
+    starts = [x for x, _, _ in row]
+    assert starts == [pytest.approx(x * scale) for x in (230, 700, 832, 2000)]
+    cell_gap = CELL_GAP * 50 * scale
+    assert starts[1] - ends[0] == pytest.approx(cell_gap, abs=0.01)  # closed
+    assert starts[2] - ends[1] == pytest.approx(12 * scale, abs=0.01)  # kept
+    assert MAX_GAP > 12 / 50
+    assert starts[3] - ends[2] == pytest.approx(cell_gap, abs=0.01)  # closed
+    assert ends[3] == pytest.approx((2000 + 24 * 7) * scale, abs=0.01)  # the last word as is
+
+
+def test_prose_words_start_on_their_boxes_and_cover_them() -> None:
+    scale = 0.24
+    line = line_at("ein ganz normaler Satz", 230, 300)
+    words = placed([line], scale)
+    for (x, _, length), word in zip(words, line.words, strict=True):
+        assert x == pytest.approx(word.box[0] * scale)
+        assert x + length >= word.box[2] * scale - 0.01
+    assert words[-1][0] + words[-1][2] == pytest.approx(line.words[-1].box[2] * scale, abs=0.01)
+
+
+@pytest.mark.parametrize("tool", ["pdfminer", "pypdf"])
+def test_table_rows_extract_row_by_row(tmp_path: Path, tool: str) -> None:
+    pdf = page_pdf(tmp_path, [table_row(300 + 57 * i) for i in range(5)])
+    assert lines_of(extract(pdf, tool)) == ["02.02.2024 Miete Februar -612,50"] * 5
