@@ -1,40 +1,61 @@
-"""Measure the pipeline on a generated sample set: deskew error, orientation, text accuracy.
+"""Measure the pipeline per class of generated pages: deskew, orientation, text accuracy.
 
 Usage::
 
-    python -m samples.evaluate [--count 12] [--seed 0] [--workdir DIR] [--lang deu]
+    python -m samples.evaluate [--classes skew,tables] [--count-per-class 4] [--seed 0]
+                               [--lang deu] [--workdir DIR]
 
-generates a set with :mod:`samples.generate`, runs every page through ``briefkasten.ingest``
-twice (``--before``, default ``ocr-only``: OCR without normalisation; ``--after``, default
-``default``: the full pipeline) and prints a per-page table and one ``eval NAME VALUE`` line per
-figure. The character error rate (CER) is the Levenshtein distance between the text layer
-(``pdftotext -raw``: the OCR's reading order; see ``--text-mode``) and the truth, both with
-whitespace collapsed and typographic quotes and dashes folded, divided by the length of the
-truth, summed over all pages. As the CER also counts reading-order differences (a table column
-read as its own block), ``word_miss`` gives the share of truth words missing from the text,
-ignoring order. A page whose run fails counts as CER 1 and as a wrong orientation. Exit
-status 1 when any run failed.
+generates every class of :mod:`samples.classes` with :mod:`samples.generate`, runs every page
+through ``briefkasten.ingest`` twice (``--before``, default ``ocr-only``: OCR without
+normalisation; ``--after``, default ``default``: the full pipeline) and prints a per-page
+table, a table per class and one ``eval CLASS.NAME VALUE`` line per figure (``eval NAME
+VALUE`` for all pages together).
+
+The character error rate (CER) is the Levenshtein distance between a text and the truth, both
+with whitespace collapsed and typographic quotes and dashes folded, divided by the length of
+the truth, summed over the pages. ``cer_before`` and ``cer_after`` read the text layer with
+``pdftotext -raw`` (the OCR's reading order); ``cer_TOOL`` reads the ``--after`` output with
+each tool of :mod:`samples.extract` (one pipeline run, five extractions). ``-layout`` prints
+text columns side by side, so it is measured against the page's lines as they sit
+(``layout_text``). ``word_miss`` is the share of truth words missing, ignoring order. A page
+whose run fails counts as CER 1 and as a wrong orientation. Exit status 1 when a run failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
-from samples.generate import generate_set
+from samples import classes
+from samples.extract import TOOLS, pdf_texts
+from samples.generate import write_plans
+from samples.report import class_table, fmt, report_lines
+
+__all__ = [
+    "Run",
+    "Score",
+    "char_errors",
+    "evaluate",
+    "main",
+    "normalise",
+    "report_lines",
+    "run_page",
+    "summarise",
+    "table",
+    "word_misses",
+]
 
 _FOLD = str.maketrans(
     {
@@ -49,6 +70,8 @@ _FOLD = str.maketrans(
         "\u00ad": None,  # en/em dash, soft hyphen
     }
 )
+#: The tool whose text ``cer_before`` and ``cer_after`` compare: the OCR's own order.
+BASE_TOOL = "raw"
 
 Runner = Callable[[Path, Path, str], Any]  # (image, output pdf, pipeline) -> DocumentResult
 
@@ -71,33 +94,21 @@ def word_misses(hypothesis: str, truth: str) -> tuple[int, int]:
     return sum(missing.values()), sum(ref.values())
 
 
-def pdf_text(pdf: Path, mode: str = "raw") -> str:
-    """The text layer of ``pdf`` as ``pdftotext`` extracts it (UTF-8).
-
-    ``mode`` ``"raw"`` (default) keeps the content-stream order, i.e. the OCR's reading order;
-    ``"layout"`` and ``"plain"`` use poppler's own reading-order heuristics, which split
-    word-positioned OCR text layers into fragments (tables, spaced words).
-    """
-    flags = {"raw": ["-raw"], "layout": ["-layout"], "plain": []}[mode]
-    done = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", *flags, str(pdf), "-"],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
-    return done.stdout.decode("utf-8", errors="replace")
-
-
 @dataclass(frozen=True)
 class Run:
-    """One pipeline run on one page."""
+    """One pipeline run on one page: its output's text by extraction tool, and the report."""
 
-    text: str
+    texts: dict[str, str]
     seconds: float
     rotation: int | None = None
     skew_degrees: float | None = None
     perspective_corrected: bool | None = None
     error: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The text ``cer_before``/``cer_after`` measure (``BASE_TOOL``)."""
+        return self.texts.get(BASE_TOOL, "")
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,7 @@ class Score:
     entry: dict[str, Any]
     before: Run
     after: Run
+    klass: str = field(default="")
 
     @property
     def skew_error(self) -> float | None:
@@ -120,10 +132,14 @@ class Score:
         got = self.after.rotation
         return got is not None and got % 360 == self.entry["expected"]["rotation"] % 360
 
-    def errors(self, run: Run, *, words: bool = False) -> tuple[int, int]:
-        """Character (or, with ``words``, order-free word) errors and the truth's length."""
+    def errors(self, run: Run, *, words: bool = False, tool: str = BASE_TOOL) -> tuple[int, int]:
+        """Character (or, with ``words``, order-free word) errors of ``tool``'s text and the
+        truth's length (for ``layout`` the truth as the lines sit on the page)."""
         measure = word_misses if words else char_errors
-        return measure("" if run.error is not None else run.text, self.entry["text"])
+        truth = self.entry["text"]
+        if tool == "layout":
+            truth = self.entry.get("layout_text", truth)
+        return measure("" if run.error is not None else run.texts.get(tool, ""), truth)
 
 
 def _ingest_runner(lang: str) -> Runner:
@@ -139,18 +155,24 @@ def _ingest_runner(lang: str) -> Runner:
 
 
 def run_page(
-    runner: Runner, image: Path, output: Path, pipeline: str, *, text_mode: str = "raw"
+    runner: Runner,
+    image: Path,
+    output: Path,
+    pipeline: str,
+    *,
+    tools: tuple[str, ...] = (BASE_TOOL,),
 ) -> Run:
-    """Run ``pipeline`` on ``image``; a failure is recorded, not raised."""
+    """Run ``pipeline`` on ``image`` once and read the output with each of ``tools``; a
+    failure is recorded, not raised."""
     start = time.perf_counter()
     try:
         result = runner(image, output, pipeline)
-        text = pdf_text(output, text_mode)
+        texts = pdf_texts(output, tools)
     except Exception as exc:  # the evaluation reports every failure per page
-        return Run("", time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}")
+        return Run({}, time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}")
     page = result.pages[0]
     return Run(
-        text=text,
+        texts=texts,
         seconds=time.perf_counter() - start,
         rotation=page.rotation,
         skew_degrees=page.skew_degrees,
@@ -166,37 +188,41 @@ def evaluate(
     *,
     before: str = "ocr-only",
     after: str = "default",
-    text_mode: str = "raw",
+    tools: tuple[str, ...] = TOOLS,
+    klass: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> list[Score]:
-    """Run both pipelines on every page of a generated set."""
+    """Run both pipelines on every page of a generated set; the ``after`` output is read with
+    every tool of ``tools``, the ``before`` output with ``BASE_TOOL``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     scores = []
     for entry in entries:
         image = set_dir / entry["file"]
         stem = Path(entry["file"]).stem
-        runs = [
-            run_page(runner, image, out_dir / f"{stem}.{name}.pdf", name, text_mode=text_mode)
-            for name in (before, after)
-        ]
-        scores.append(Score(entry, runs[0], runs[1]))
+        first = run_page(runner, image, out_dir / f"{stem}.{before}.pdf", before)
+        second = run_page(runner, image, out_dir / f"{stem}.{after}.pdf", after, tools=tools)
+        scores.append(Score(entry, first, second, klass))
         if progress:
-            progress(f"{entry['file']}: {runs[0].seconds:.1f}s / {runs[1].seconds:.1f}s")
+            progress(
+                f"{klass or '-'} {entry['file']}: {first.seconds:.1f}s / {second.seconds:.1f}s"
+            )
     return scores
 
 
-def _rate(scores: Sequence[Score], which: str, *, words: bool = False) -> float | None:
-    pairs = [s.errors(getattr(s, which), words=words) for s in scores]
+def _rate(
+    scores: Sequence[Score], which: str, *, words: bool = False, tool: str = BASE_TOOL
+) -> float | None:
+    pairs = [s.errors(getattr(s, which), words=words, tool=tool) for s in scores]
     total = sum(n for _, n in pairs)
     return None if total == 0 else sum(d for d, _ in pairs) / total
 
 
-def summarise(scores: Sequence[Score]) -> dict[str, float | None]:
-    """The figures ``make eval`` prints, by name."""
+def summarise(scores: Sequence[Score], tools: Sequence[str] = TOOLS) -> dict[str, float | None]:
+    """The figures ``make eval`` prints, by name (per class and for all pages)."""
     skew_errors = [e for s in scores if (e := s.skew_error) is not None]
     photos = [s for s in scores if s.entry["phone_photo"]]
     flat = [s for s in scores if not s.entry["phone_photo"]]
-    return {
+    summary: dict[str, float | None] = {
         "pages": float(len(scores)),
         "failures": float(sum(1 for s in scores if s.before.error or s.after.error)),
         "deskew_pages": float(len(skew_errors)),
@@ -219,22 +245,24 @@ def summarise(scores: Sequence[Score]) -> dict[str, float | None]:
         "cer_before": _rate(scores, "before"),
         "cer_after": _rate(scores, "after"),
         "cer_after_photos": _rate(photos, "after"),
+    }
+    for tool in tools:
+        summary[f"cer_{tool}"] = _rate(scores, "after", tool=tool)
+    summary |= {
         "word_miss_before": _rate(scores, "before", words=True),
         "word_miss_after": _rate(scores, "after", words=True),
         "seconds_per_page_before": mean(s.before.seconds for s in scores) if scores else None,
         "seconds_per_page_after": mean(s.after.seconds for s in scores) if scores else None,
     }
-
-
-def _fmt(value: float | None, spec: str = ".2f") -> str:
-    return "-" if value is None else format(value, spec)
+    return summary
 
 
 def table(scores: Sequence[Score]) -> str:
-    """A compact per-page table."""
+    """A compact per-page table: expected and found skew and rotation, CER before and after
+    (``raw``), after in plain ``pdftotext``, the order-free word misses, seconds per run."""
     head = (
-        f"{'file':<42} {'skew':>6} {'got':>6} {'err':>5} {'rot':>4} {'got':>4} "
-        f"{'persp':>5} {'cer0':>6} {'cer1':>6} {'wmiss1':>6} {'s0':>5} {'s1':>5}"
+        f"{'class':<12} {'file':<34} {'skew':>6} {'got':>6} {'err':>5} {'rot':>4} {'got':>4} "
+        f"{'persp':>5} {'cer0':>6} {'cer1':>6} {'plain':>6} {'wmiss1':>6} {'s0':>5} {'s1':>5}"
     )
     rows = [head, "-" * len(head)]
     for s in scores:
@@ -244,16 +272,21 @@ def table(scores: Sequence[Score]) -> str:
             if s.after.perspective_corrected is None
             else ("yes" if s.after.perspective_corrected else "no")
         )
-        cer0 = s.errors(s.before)
-        cer1 = s.errors(s.after)
-        miss1 = s.errors(s.after, words=True)
+        rates = [
+            d / max(1, n)
+            for d, n in (
+                s.errors(s.before),
+                s.errors(s.after),
+                s.errors(s.after, tool="plain"),
+                s.errors(s.after, words=True),
+            )
+        ]
         rows.append(
-            f"{s.entry['file'][:42]:<42} {_fmt(exp['skew_degrees'], '+.1f'):>6} "
-            f"{_fmt(s.after.skew_degrees, '+.1f'):>6} {_fmt(s.skew_error):>5} "
-            f"{exp['rotation']:>4} {_fmt(s.after.rotation, 'd'):>4} {persp:>5} "
-            f"{cer0[0] / max(1, cer0[1]):>6.3f} {cer1[0] / max(1, cer1[1]):>6.3f} "
-            f"{miss1[0] / max(1, miss1[1]):>6.3f} "
-            f"{s.before.seconds:>5.1f} {s.after.seconds:>5.1f}"
+            f"{s.klass[:12]:<12} {s.entry['file'][:34]:<34} {fmt(exp['skew_degrees'], '+.1f'):>6} "
+            f"{fmt(s.after.skew_degrees, '+.1f'):>6} {fmt(s.skew_error):>5} "
+            f"{exp['rotation']:>4} {fmt(s.after.rotation, 'd'):>4} {persp:>5} "
+            + " ".join(f"{r:>6.3f}" for r in rates)
+            + f" {s.before.seconds:>5.1f} {s.after.seconds:>5.1f}"
         )
     for s in scores:
         for name, run in (("before", s.before), ("after", s.after)):
@@ -262,69 +295,67 @@ def table(scores: Sequence[Score]) -> str:
     return "\n".join(rows)
 
 
-def report_lines(summary: dict[str, float | None]) -> list[str]:
-    """``eval NAME VALUE`` lines (``-`` for figures without data)."""
-    lines = []
-    for name, value in summary.items():
-        if value is None:
-            text = "-"
-        elif name in ("pages", "failures", "deskew_pages"):
-            text = str(int(value))
-        else:
-            text = f"{value:.3f}"
-        lines.append(f"eval {name} {text}")
-    return lines
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m samples.evaluate",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--count", type=int, default=12, help="pages to generate (default 12)")
+    parser.add_argument(
+        "--classes", help=f"comma-separated classes (default all: {','.join(classes.CLASSES)})"
+    )
+    parser.add_argument(
+        "--count-per-class", type=int, default=4, help="pages per class (default 4)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     parser.add_argument("--dpi", type=int, default=300, help="render resolution (default 300)")
     parser.add_argument(
-        "--workdir", type=Path, help="keep the set and PDFs here (default: a temp dir)"
+        "--workdir", type=Path, help="keep the sets and PDFs here (default: a temp dir)"
     )
     parser.add_argument("--lang", default="deu", help="OCR language (default deu)")
     parser.add_argument("--before", default="ocr-only", help="baseline pipeline (default ocr-only)")
     parser.add_argument("--after", default="default", help="pipeline under test (default default)")
-    parser.add_argument(
-        "--text-mode",
-        choices=("raw", "layout", "plain"),
-        default="raw",
-        help="pdftotext reading order for the CER (default raw: the OCR's own order)",
-    )
     args = parser.parse_args(argv)
+    try:
+        chosen = classes.select(args.classes)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.count_per_class < 1:
+        parser.error("--count-per-class must be at least 1")
     if shutil.which("pdftotext") is None:
         print("pdftotext not found (Debian package poppler-utils)", file=sys.stderr)
         return 2
     runner = _ingest_runner(args.lang)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="briefkasten-eval-"))
+    per_class: dict[str, list[Score]] = {}
     try:
-        set_dir = workdir / "set"
-        entries = generate_set(set_dir, count=args.count, seed=args.seed, dpi=args.dpi)
-        print(f"generated {len(entries)} pages in {set_dir}", file=sys.stderr)
-        scores = evaluate(
-            entries,
-            set_dir,
-            workdir / "out",
-            runner,
-            before=args.before,
-            after=args.after,
-            text_mode=args.text_mode,
-            progress=lambda m: print(m, file=sys.stderr),
-        )
+        for name, plans in classes.plans_of(chosen, args.seed, args.count_per_class).items():
+            set_dir = workdir / "set" / name
+            entries = write_plans(set_dir, plans, dpi=args.dpi, seed=args.seed)
+            per_class[name] = evaluate(
+                entries,
+                set_dir,
+                workdir / "out" / name,
+                runner,
+                before=args.before,
+                after=args.after,
+                klass=name,
+                progress=lambda m: print(m, file=sys.stderr),
+            )
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(table(scores))
+    every = [s for scores in per_class.values() for s in scores]
+    summaries = {name: summarise(scores) for name, scores in per_class.items()}
+    overall = summarise(every)
+    print(table(every))
     print()
-    summary = summarise(scores)
-    print("\n".join(report_lines(summary)))
-    return 1 if summary["failures"] else 0
+    print(class_table(summaries, overall))
+    print()
+    for name, summary in summaries.items():
+        print("\n".join(report_lines(summary, prefix=f"{name}.")))
+    print("\n".join(report_lines(overall)))
+    return 1 if overall["failures"] else 0
 
 
 if __name__ == "__main__":

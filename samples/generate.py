@@ -8,7 +8,8 @@ Usage::
 writes the pages (PNG/JPEG) and ``DIR/truth.json``: for every file its kind, seed, the skew
 applied (degrees counter-clockwise), quarter turns, whether it is a phone photo, the values a
 correct report shows (``expected.skew_degrees == -skew``, ``expected.rotation == 90 * turns``)
-and the exact text drawn. The same seed always gives the same files.
+and the exact text drawn in reading order (and, for pages with text columns side by side,
+``layout_text``: the lines as they sit on the page). The same seed always gives the same files.
 
 Rendered with Pillow and TrueType fonts rather than by a PDF toolkit so that the text is known
 line by line and the pages look like print, not like born-digital PDFs.
@@ -40,11 +41,13 @@ __all__ = [
     "quarter_turn",
     "render_form",
     "render_page",
+    "render_sheet",
     "skew",
+    "write_plans",
     "write_small_demo",
 ]
 
-KINDS = ("brief", "kontoauszug", "mietvertrag", "lohnabrechnung")
+KINDS = ("brief", "kontoauszug", "mietvertrag", "lohnabrechnung", "merkblatt")
 DEMO_DIR = Path(__file__).resolve().parent / "set"
 
 
@@ -69,24 +72,33 @@ def _family(rng: random.Random, kind: str, font: str | None) -> str:
     return rng.choice([f for f in fonts if f not in MONO] or list(fonts))
 
 
+def render_sheet(kind: str, *, seed: int, dpi: int = 300, font: str | None = None) -> Sheet:
+    """The drawn :class:`Sheet` of a page of ``kind`` (``"form"`` or one of ``KINDS``)."""
+    if kind == "form":
+        rng = random.Random(f"form:{seed}")
+        sheet = _sheet(rng, dpi, _family(rng, "form", None))
+        layout_form(sheet, rng)
+        return sheet
+    if kind not in LAYOUTS:
+        raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    rng = random.Random(f"{kind}:{seed}")
+    sheet = _sheet(rng, dpi, _family(rng, kind, font))
+    LAYOUTS[kind](sheet, rng)
+    return sheet
+
+
 def render_page(
     kind: str, *, seed: int, dpi: int = 300, font: str | None = None
 ) -> tuple[Image.Image, str]:
     """An upright RGB A4 page of ``kind`` at ``dpi`` (in ``img.info["dpi"]``) and its exact text."""
     if kind not in LAYOUTS:
         raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
-    rng = random.Random(f"{kind}:{seed}")
-    sheet = _sheet(rng, dpi, _family(rng, kind, font))
-    LAYOUTS[kind](sheet, rng)
-    return sheet.finish()
+    return render_sheet(kind, seed=seed, dpi=dpi, font=font).finish()
 
 
 def render_form(*, seed: int, dpi: int = 300) -> tuple[Image.Image, str]:
     """An upright A4 form: boxes, lines and check boxes with little text, and that text."""
-    rng = random.Random(f"form:{seed}")
-    sheet = _sheet(rng, dpi, _family(rng, "form", None))
-    layout_form(sheet, rng)
-    return sheet.finish()
+    return render_sheet("form", seed=seed, dpi=dpi).finish()
 
 
 @dataclass(frozen=True)
@@ -117,10 +129,9 @@ class Plan:
 
 def make_sample(plan: Plan, *, dpi: int = 300) -> tuple[Image.Image, dict[str, Any]]:
     """Render and degrade one sample; returns the image and its truth entry (without ``file``)."""
-    if plan.kind == "form":
-        img, text = render_form(seed=plan.seed, dpi=dpi)
-    else:
-        img, text = render_page(plan.kind, seed=plan.seed, dpi=dpi)
+    sheet = render_sheet(plan.kind, seed=plan.seed, dpi=dpi)
+    img, text = sheet.finish()
+    layout_text = sheet.layout_truth()
     if plan.low_dpi:
         img = low_resolution(img, plan.low_dpi)
     if plan.skew:
@@ -149,6 +160,8 @@ def make_sample(plan: Plan, *, dpi: int = 300) -> tuple[Image.Image, dict[str, A
         },
         "text": text,
     }
+    if layout_text != text:
+        entry["layout_text"] = layout_text
     return img, entry
 
 
@@ -224,6 +237,14 @@ def generate_set(out: Path, *, count: int, seed: int = 0, dpi: int = 300) -> lis
     The first twelve pages follow :func:`coverage_plans`; any further pages are random mixes.
     """
     plans = coverage_plans(seed)[:count] + [random_plan(seed, i) for i in range(12, count)]
+    return write_plans(out, plans, dpi=dpi, seed=seed)
+
+
+def write_plans(
+    out: Path, plans: list[Plan], *, dpi: int = 300, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Write the samples of ``plans`` (named by :meth:`Plan.name`) and ``truth.json`` to
+    ``out``; returns the truth entries."""
     return _write(
         out, [(p.name(i), p) for i, p in enumerate(plans)], dpi=dpi, seed=seed, quality=90
     )

@@ -1,4 +1,5 @@
-"""The page layouts: a Jobcenter letter, a Kontoauszug, a Mietvertrag, a Lohnabrechnung, a form.
+"""The page layouts: a Jobcenter letter, a Kontoauszug, a Mietvertrag, a Lohnabrechnung, a form
+(and, from :mod:`samples.columns`, the multi-column Merkblatt).
 
 Each ``layout_*`` function fills a :class:`~samples.sheet.Sheet` from a seeded ``random.Random``
 so that the same seed always gives the same page and the same truth text.
@@ -10,6 +11,7 @@ import random
 from collections.abc import Callable
 
 from samples import texts
+from samples.columns import layout_merkblatt
 from samples.sheet import Sheet
 
 _LETTERHEAD_COLOURS = ((170, 20, 30), (20, 60, 140), (25, 25, 30), (0, 100, 80))
@@ -344,4 +346,5 @@ LAYOUTS: dict[str, Callable[[Sheet, random.Random], None]] = {
     "kontoauszug": layout_kontoauszug,
     "mietvertrag": layout_mietvertrag,
     "lohnabrechnung": layout_lohnabrechnung,
+    "merkblatt": layout_merkblatt,
 }

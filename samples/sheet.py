@@ -2,8 +2,9 @@
 
 ``Sheet`` lays out lines top to bottom on an A4 page in millimetres and points, like a word
 processor would, and appends the text of each drawn line to ``sheet.lines``. Table rows are one
-line of truth with their cells joined by a single space; nothing is drawn side by side except
-table cells, so the reading order of the truth is unambiguous.
+line of truth with their cells joined by a single space. Text columns (``samples.columns``) are
+recorded column by column, the reading order; ``layout_truth`` gives the same lines as they sit
+on the page (lines at one height side by side), what ``pdftotext -layout`` means to print.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class Sheet:
         self.y = self.px(top)
         self.bottom = size[1] - self.px(bottom)
         self.lines: list[str] = []
+        self.placed: list[tuple[int, int, str]] = []  # (y, x, text) of every recorded line
 
     def px(self, mm: float) -> int:
         return round(mm / 25.4 * self.dpi)
@@ -143,8 +145,13 @@ class Sheet:
         elif align == "center":
             x = (self.left + self.right - round(font.getlength(text))) // 2
         self.draw.text((x, self.y), text, font=font, fill=color or self.ink)
-        self.lines.append(text)
+        self.record(x, text)
         self.y += self.line_height(pt, leading)
+
+    def record(self, x: int, text: str) -> None:
+        """Add ``text``, drawn at ``x`` pixels on the current line, to the truth."""
+        self.lines.append(text)
+        self.placed.append((self.y, x, text))
 
     def paragraph(
         self,
@@ -169,12 +176,14 @@ class Sheet:
     ) -> None:
         """Draw table cells on one line; the truth is the non-empty cells joined by a space."""
         font = self.font(pt, bold)
+        xs = []
         for text, x_mm, align in cells:
             x = self.left + self.px(x_mm)
             if align == "right":
                 x -= round(font.getlength(text))
             self.draw.text((x, self.y), text, font=font, fill=self.ink)
-        self.lines.append(" ".join(t for t, _, _ in cells if t))
+            xs.append(x)
+        self.record(min(xs, default=self.left), " ".join(t for t, _, _ in cells if t))
         self.y += self.line_height(pt, leading)
 
     def rule(
@@ -199,6 +208,14 @@ class Sheet:
 
     def truth(self) -> str:
         return "\n".join(self.lines)
+
+    def layout_truth(self) -> str:
+        """The recorded lines top to bottom, those drawn at one height left to right on one
+        line (three spaces apart): the page as ``pdftotext -layout`` prints it."""
+        rows: dict[int, list[tuple[int, str]]] = {}
+        for y, x, text in self.placed:
+            rows.setdefault(y, []).append((x, text))
+        return "\n".join("   ".join(t for _, t in sorted(rows[y])) for y in sorted(rows))
 
     def finish(self) -> tuple[Image.Image, str]:
         self.image.info["dpi"] = (self.dpi, self.dpi)

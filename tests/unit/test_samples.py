@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from samples import evaluate, generate
+from samples import classes, evaluate, generate, report
+from samples.extract import TOOLS
 from samples.generate import (
     KINDS,
     Plan,
@@ -221,15 +222,87 @@ def test_summary_and_failures(tmp_path: Path) -> None:
 
     failed = evaluate.run_page(broken, tmp_path / "a.png", tmp_path / "a.pdf", "default")
     assert failed.error and "no pipeline" in failed.error
-    good = evaluate.Run(
-        entry["text"], 1.0, rotation=90, skew_degrees=-3.2, perspective_corrected=False
-    )
-    scores = [evaluate.Score(entry, failed, good)]
+    texts = dict.fromkeys(TOOLS, entry["text"]) | {"plain": ""}
+    good = evaluate.Run(texts, 1.0, rotation=90, skew_degrees=-3.2, perspective_corrected=False)
+    scores = [evaluate.Score(entry, failed, good, "skew")]
     summary = evaluate.summarise(scores)
     assert summary["failures"] == 1
     assert summary["cer_before"] == 1.0 and summary["cer_after"] == 0.0
+    assert summary["cer_raw"] == 0.0 and summary["cer_pypdf"] == 0.0
+    assert summary["cer_plain"] == 1.0  # nothing extracted: every character missing
     assert summary["deskew_mean_error_deg"] == pytest.approx(0.2)
     assert summary["orientation_accuracy"] == 1.0
     lines = evaluate.report_lines(summary)
     assert "eval deskew_max_error_deg 0.200" in lines and "eval pages 1" in lines
+    assert "eval skew.cer_plain 1.000" in evaluate.report_lines(summary, prefix="skew.")
     assert "FAILED a.png (before)" in evaluate.table(scores)
+    table = report.class_table({"skew": summary}, summary)
+    head, _, row, overall = table.splitlines()
+    assert head.split()[:3] == ["class", "pages", "fail"] and "pdfminer" in head
+    assert row.split()[:3] == ["skew", "1", "1"] and overall.startswith("all ")
+
+
+def test_layout_tool_is_measured_against_the_page_as_it_sits() -> None:
+    _, entry = make_sample(Plan("merkblatt", 3), dpi=72)
+    assert entry["layout_text"] != entry["text"]
+    assert sorted(entry["layout_text"].split()) == sorted(entry["text"].split())
+    run = evaluate.Run({"layout": entry["layout_text"], "plain": entry["text"]}, 1.0)
+    score = evaluate.Score(entry, run, run)
+    assert score.errors(run, tool="layout")[0] == 0
+    assert score.errors(run, tool="plain")[0] == 0
+    assert char_errors_of(entry["layout_text"], entry["text"]) > 0.3  # the columns interleave
+
+
+def char_errors_of(text: str, truth: str) -> float:
+    distance, length = evaluate.char_errors(text, truth)
+    return distance / length
+
+
+def test_merkblatt_has_columns_side_by_side_and_the_truth_column_by_column() -> None:
+    for seed in (5, 6):
+        sheet = generate.render_sheet("merkblatt", seed=seed, dpi=100)
+        xs = sorted({x for _, x, _ in sheet.placed})
+        assert len(xs) in (2, 3)  # the left margin (first column) and one or two more
+        second = [i for i, (_, x, _) in enumerate(sheet.placed) if x == xs[1]]
+        assert second == list(range(second[0], second[-1] + 1))  # one run in the truth
+        before = sheet.placed[second[0] - 1]
+        assert before[1] == xs[0] and before[0] > sheet.placed[second[0]][0]  # column 1 ended
+        assert [t for _, _, t in sheet.placed] == sheet.truth().splitlines()
+        assert "43.456,78 €" in sheet.truth() and "ß" in sheet.truth()
+
+
+def test_class_registry_every_class_makes_its_pages() -> None:
+    assert list(classes.CLASSES) == ["skew", "rotation", "photos", "multi-column", "tables"]
+    seeds: set[int] = set()
+    for name, klass in classes.CLASSES.items():
+        plans = klass.plans(0, 4)
+        assert len(plans) == 4 and all(isinstance(p, Plan) for p in plans), name
+        assert klass.plans(0, 4) == plans and klass.plans(1, 4) != plans, name
+        assert klass.plans(0, 2) == plans[:2], name  # more pages add pages, the first stay
+        seeds |= {p.seed for p in plans}
+        assert klass.description
+    assert len(seeds) == 5 * 4  # no two classes share a document
+    skew = classes.CLASSES["skew"].plans(0, 4)
+    assert {p.skew > 0 for p in skew} == {True, False}
+    assert {p.border for p in skew} == {"white", "black"}
+    assert all(2 <= abs(p.skew) <= 20 and not p.turns and not p.photo for p in skew)
+    assert {p.turns for p in classes.CLASSES["rotation"].plans(0, 3)} == {1, 2, 3}
+    assert all(p.photo for p in classes.CLASSES["photos"].plans(0, 3))
+    assert {p.kind for p in classes.CLASSES["multi-column"].plans(0, 2)} == {"merkblatt"}
+    tables = {p.kind for p in classes.CLASSES["tables"].plans(0, 2)}
+    assert tables == {"kontoauszug", "lohnabrechnung"}
+
+
+def test_classes_are_selected_by_name() -> None:
+    assert [c.name for c in classes.select("tables,skew")] == ["skew", "tables"]
+    assert len(classes.select(None)) == len(classes.CLASSES)
+    with pytest.raises(ValueError, match="curved"):
+        classes.select("skew,curved")
+    plans = classes.plans_of(classes.select("photos"), 2, 1)
+    assert list(plans) == ["photos"] and len(plans["photos"]) == 1
+
+
+def test_cli_refuses_an_unknown_class(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        evaluate.main(["--classes", "nope"])
+    assert "unknown class nope" in capsys.readouterr().err

@@ -1,0 +1,139 @@
+"""The classes of pages ``make eval`` measures, each a name and the samples it generates.
+
+A class is one :class:`EvalClass` in ``CLASSES``: its name, a line saying what it covers, and
+a function ``(seed, count) -> list[Plan]`` giving ``count`` :class:`samples.generate.Plan`
+(deterministic in ``seed``; magnitudes drawn from a ``random.Random`` seeded with the class
+name). Adding a class is adding one entry, e.g. for a warp the generator knows::
+
+    EvalClass("curved", "phone photos of curved pages", lambda seed, n: [
+        Plan(KINDS[i % 4], _seed(seed, 6, i), warp="curved") for i in range(n)]),
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from samples.generate import Plan
+
+PlanMaker = Callable[[int, int], list[Plan]]  # (seed, count) -> plans
+
+_TEXT_KINDS = ("brief", "mietvertrag", "kontoauszug", "lohnabrechnung")
+
+
+@dataclass(frozen=True)
+class EvalClass:
+    """A named set of generated pages, measured together."""
+
+    name: str
+    description: str
+    plans: PlanMaker
+
+
+def _seed(seed: int, klass: int, index: int) -> int:
+    """The document seed of page ``index`` of class number ``klass`` (distinct per class)."""
+    return seed * 10_000 + klass * 1_000 + index + 1
+
+
+def _rng(name: str, seed: int) -> random.Random:
+    return random.Random(f"eval:{name}:{seed}")
+
+
+def skew_plans(seed: int, count: int) -> list[Plan]:
+    """Flat scans skewed 2–20°, alternating direction, white and black scanner borders."""
+    r = _rng("skew", seed)
+    plans = []
+    for i in range(count):
+        sign = 1 if i % 2 == 0 else -1
+        plans.append(
+            Plan(
+                _TEXT_KINDS[i % len(_TEXT_KINDS)],
+                _seed(seed, 1, i),
+                skew=round(sign * r.uniform(2.0, 20.0), 2),
+                border="black" if (i // 2) % 2 else "white",
+                fmt="jpg" if i % 3 == 2 else "png",
+            )
+        )
+    return plans
+
+
+def rotation_plans(seed: int, count: int) -> list[Plan]:
+    """Pages turned a quarter, half and three quarters (in turn), slightly skewed too."""
+    r = _rng("rotation", seed)
+    return [
+        Plan(
+            _TEXT_KINDS[(i + 1) % len(_TEXT_KINDS)],
+            _seed(seed, 2, i),
+            skew=round(r.choice((-1, 1)) * r.uniform(0.0, 2.0), 2),
+            border="black" if i % 2 else "white",
+            turns=1 + i % 3,
+        )
+        for i in range(count)
+    ]
+
+
+def photo_plans(seed: int, count: int) -> list[Plan]:
+    """Phone photos: perspective, shadow, blur, a 72-dpi tag."""
+    return [
+        Plan(_TEXT_KINDS[(i + 2) % len(_TEXT_KINDS)], _seed(seed, 3, i), photo=True)
+        for i in range(count)
+    ]
+
+
+def multi_column_plans(seed: int, count: int) -> list[Plan]:
+    """The Merkblatt: two or three text columns and a mixed-font paragraph, upright or
+    skewed by up to 3°."""
+    r = _rng("multi-column", seed)
+    return [
+        Plan(
+            "merkblatt",
+            _seed(seed, 4, i),
+            skew=0.0 if i % 2 == 0 else round(r.choice((-1, 1)) * r.uniform(0.5, 3.0), 2),
+        )
+        for i in range(count)
+    ]
+
+
+def table_plans(seed: int, count: int) -> list[Plan]:
+    """Bank statements and pay slips (tables with wide column gaps), upright or slightly
+    skewed."""
+    r = _rng("tables", seed)
+    return [
+        Plan(
+            ("kontoauszug", "lohnabrechnung")[i % 2],
+            _seed(seed, 5, i),
+            skew=0.0 if (i // 2) % 2 == 0 else round(r.choice((-1, 1)) * r.uniform(0.5, 2.0), 2),
+            fmt="jpg" if i % 2 else "png",
+        )
+        for i in range(count)
+    ]
+
+
+CLASSES: dict[str, EvalClass] = {
+    c.name: c
+    for c in (
+        EvalClass("skew", "flat scans skewed both ways, white and black borders", skew_plans),
+        EvalClass("rotation", "pages turned 90, 180 and 270 degrees", rotation_plans),
+        EvalClass("photos", "phone photos of whole pages", photo_plans),
+        EvalClass("multi-column", "two or three text columns, mixed fonts", multi_column_plans),
+        EvalClass("tables", "bank statements and pay slips", table_plans),
+    )
+}
+
+
+def select(names: str | None) -> list[EvalClass]:
+    """The classes named in the comma-separated ``names`` (all when ``None`` or empty), in the
+    registry's order; an unknown name raises ``ValueError``."""
+    if not names:
+        return list(CLASSES.values())
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in CLASSES]
+    if unknown:
+        raise ValueError(f"unknown class {', '.join(unknown)}; choose from {', '.join(CLASSES)}")
+    return [c for name, c in CLASSES.items() if name in wanted]
+
+
+def plans_of(classes: Sequence[EvalClass], seed: int, count: int) -> dict[str, list[Plan]]:
+    """Each class's ``count`` plans for ``seed``, by class name."""
+    return {c.name: c.plans(seed, count) for c in classes}
