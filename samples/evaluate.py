@@ -189,17 +189,20 @@ def evaluate(
     before: str = "ocr-only",
     after: str = "default",
     tools: tuple[str, ...] = TOOLS,
+    before_tools: tuple[str, ...] = (BASE_TOOL,),
     klass: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> list[Score]:
     """Run both pipelines on every page of a generated set; the ``after`` output is read with
-    every tool of ``tools``, the ``before`` output with ``BASE_TOOL``."""
+    every tool of ``tools``, the ``before`` output with ``before_tools``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     scores = []
     for entry in entries:
         image = set_dir / entry["file"]
         stem = Path(entry["file"]).stem
-        first = run_page(runner, image, out_dir / f"{stem}.{before}.pdf", before)
+        first = run_page(
+            runner, image, out_dir / f"{stem}.{before}.pdf", before, tools=before_tools
+        )
         second = run_page(runner, image, out_dir / f"{stem}.{after}.pdf", after, tools=tools)
         scores.append(Score(entry, first, second, klass))
         if progress:

@@ -1,7 +1,9 @@
 """The invisible text layer, drawn from Tesseract's lines and word boxes.
 
 - One text object (``BT … ET``) per line, in Tesseract's reading order (block by block, so a
-  two-column page comes out column by column), every word on the line's baseline.
+  two-column page comes out column by column), every word on the line's baseline; the end of
+  a line that Tesseract put into a one-line block of its own is joined back to the line
+  (``textrows.join_rows``).
 - Each word is placed at its box and stretched with ``Tz`` to the box's width, so selecting
   it covers the word on the image; between words a real space glyph fills the gap, so every
   extractor joins words with spaces, and lines with line breaks.
@@ -39,6 +41,7 @@ from pypdf.generic import (
 )
 
 from briefkasten.model import OcrLine, OcrWord
+from briefkasten.pipeline.textrows import join_rows
 
 FONT_NAME = "/BriefkastenText"
 #: Advance of every glyph, in 1/1000 of the font size.
@@ -116,7 +119,9 @@ def add_text_layer(
 
 
 def content(lines: Sequence[OcrLine], mapping: Mapping) -> bytes:
-    """The content stream of the text layer: one ``BT … ET`` per line, in reading order."""
+    """The content stream of the text layer: one ``BT … ET`` per line, in reading order (a
+    line's end that Tesseract put in a block of its own joined back: ``textrows``)."""
+    lines = join_rows(lines)
     sizes = font_sizes(lines)
     return "".join(
         op for line, size in zip(lines, sizes, strict=True) for op in _line_ops(line, mapping, size)

@@ -2,19 +2,25 @@
 
 ``two_column_page`` is a eurotext-like page (two columns, punctuation, figures, umlauts),
 ``dense_page`` one column of small print; both rendered with Pillow from installed fonts.
-``extract`` reads a PDF's text with pdftotext (plain and ``-layout``), pdfminer.six or pypdf.
+``extract`` reads a PDF's text with pdftotext (plain and ``-layout``), pdfminer.six or pypdf;
+``layer_pdf`` writes a blank page with the pipeline's own text layer of given lines.
 """
 
 from __future__ import annotations
 
+import io
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import img2pdf
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from pypdf import PdfWriter
 from rapidfuzz.distance import Levenshtein
 
+from briefkasten.model import OcrLine, OcrWord
+from briefkasten.pipeline.textlayer import add_text_layer
 from samples.sheet import FAMILIES, FONT_DIRS
 
 TOOLS = ("pdftotext", "pdftotext-layout", "pdfminer", "pypdf")
@@ -131,3 +137,26 @@ def cer(text: str, truth: str) -> float:
     """Character error rate of ``text`` against ``truth``, white space normalised."""
     got, want = "\n".join(lines_of(text)), "\n".join(lines_of(truth))
     return Levenshtein.distance(got, want) / max(len(want), 1)
+
+
+def layer_pdf(out: Path, lines: list[str], *, dpi: int = 300) -> Path:
+    """A blank A4 page whose text layer (``textlayer.add_text_layer``) holds ``lines`` one
+    under the other, words 20 px per letter and one letter apart, as the OCR would box them."""
+    width, height = round(210 / 25.4 * dpi), round(297 / 25.4 * dpi)
+    ocr = []
+    for i, text in enumerate(lines):
+        y, left, words = 300 + 60 * i, 230, []
+        for word in text.split():
+            words.append(OcrWord(word, (left, y - 40, left + 20 * len(word), y + 10), 95.0))
+            left += 20 * len(word) + 20
+        ocr.append(
+            OcrLine(tuple(words), (230, y - 40, left - 20, y + 10), (0.0, -10.0), 50.0, 0, 0)
+        )
+    buf = io.BytesIO()
+    Image.new("L", (width // 4, height // 4), 255).save(buf, format="PNG")
+    layout = img2pdf.get_fixed_dpi_layout_fun((dpi / 4, dpi / 4))
+    writer = PdfWriter(clone_from=io.BytesIO(img2pdf.convert(buf.getvalue(), layout_fun=layout)))
+    add_text_layer(writer, writer.pages[0], ocr, (width, height))
+    with out.open("wb") as handle:
+        writer.write(handle)
+    return out

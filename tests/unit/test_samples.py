@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from samples import classes, evaluate, generate, report
-from samples.extract import TOOLS
+from samples.extract import TOOLS, pdf_text
 from samples.generate import (
     KINDS,
     Plan,
@@ -22,6 +22,7 @@ from samples.generate import (
     render_page,
     skew,
 )
+from tests.support.textpages import layer_pdf
 
 SET_DIR = Path(__file__).resolve().parents[2] / "samples" / "set"
 UMLAUTS = set("äöüÄÖÜß")
@@ -306,3 +307,51 @@ def test_cli_refuses_an_unknown_class(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         evaluate.main(["--classes", "nope"])
     assert "unknown class nope" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tool", ["pdfminer", "pypdf"])
+def test_extraction_tools_read_the_text_layer(tmp_path: Path, tool: str) -> None:
+    lines = ["Größe der Wohnung: 61,50 m²", "Miete 612,50 € monatlich"]
+    pdf = layer_pdf(tmp_path / "p.pdf", lines)
+    assert evaluate.normalise(pdf_text(pdf, tool)) == evaluate.normalise("\n".join(lines))
+    with pytest.raises(ValueError, match="unknown extraction tool"):
+        pdf_text(pdf, "ocrmypdf")
+
+
+class _Page:
+    rotation, skew_degrees, perspective_corrected = 0, 0.0, False
+
+
+class _Result:
+    pages = (_Page(),)
+
+
+def test_evaluate_runs_each_pipeline_once_and_reads_the_output_with_every_tool(
+    tmp_path: Path,
+) -> None:
+    """A fake runner: ``default`` writes the truth as its text layer, ``ocr-only`` its first
+    half. One run per page and pipeline; every tool reads the same PDF."""
+    plans = classes.CLASSES["tables"].plans(0, 2)
+    entries = generate.write_plans(tmp_path / "set", plans, dpi=72)
+    calls: list[tuple[str, str]] = []
+
+    def runner(image: Path, output: Path, pipeline: str) -> _Result:
+        calls.append((image.name, pipeline))
+        text = next(e["text"] for e in entries if e["file"] == image.name).splitlines()
+        layer_pdf(output, text if pipeline == "default" else text[: len(text) // 2])
+        return _Result()
+
+    tools = ("pdfminer", "pypdf")
+    out = tmp_path / "out"
+    scores = evaluate.evaluate(
+        entries, tmp_path / "set", out, runner, tools=tools, before_tools=("pypdf",)
+    )
+    assert sorted(calls) == sorted((e["file"], p) for e in entries for p in ("ocr-only", "default"))
+    assert len(list(out.glob("*.pdf"))) == 4
+    summary = evaluate.summarise(scores, tools=tools)
+    assert summary["cer_pdfminer"] == 0.0 and summary["cer_pypdf"] == 0.0
+    assert summary["orientation_accuracy"] == 1.0 and summary["pages"] == 2
+    for score in scores:
+        assert set(score.after.texts) == set(tools) and set(score.before.texts) == {"pypdf"}
+        distance, length = score.errors(score.before, tool="pypdf")
+        assert 0.3 < distance / length < 0.7  # half the lines
