@@ -22,6 +22,7 @@ from briefkasten.pipeline.textlayer import (
     Mapping,
     add_text_layer,
     content,
+    font_sizes,
     to_unicode_cmap,
 )
 from briefkasten.tools.hocr import parse_hocr
@@ -258,3 +259,21 @@ def test_prose_words_start_on_their_boxes_and_cover_them() -> None:
 def test_table_rows_extract_row_by_row(tmp_path: Path, tool: str) -> None:
     pdf = page_pdf(tmp_path, [table_row(300 + 57 * i) for i in range(5)])
     assert lines_of(extract(pdf, tool)) == ["02.02.2024 Miete Februar -612,50"] * 5
+
+
+def sized(size: float, block: int) -> OcrLine:
+    line = line_at("Wort", 230, 300, block=block)
+    return OcrLine(line.words, line.box, line.baseline, size, block, 0)
+
+
+def test_jittering_line_heights_are_set_in_the_body_size() -> None:
+    """Tesseract's heights of one column's lines differ by a few per cent (poppler splits a
+    block at 5 %); a heading keeps its size, a block of small print its own median."""
+    body = [sized(s, 1) for s in (41, 40, 42, 45, 41, 36)] + [sized(s, 2) for s in (39, 41, 40)]
+    heading = [sized(66, 0)]
+    footnote = [sized(s, 3) for s in (31, 30, 33)]
+    sizes = font_sizes(heading + body + footnote)
+    assert sizes[0] == 66
+    assert set(sizes[1:10]) == {40}  # the page's median, 45 and 36 included (within 15 %)
+    assert sizes[10:] == [31, 31, 31]  # the footnote block's median
+    assert font_sizes([]) == []
