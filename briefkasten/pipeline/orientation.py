@@ -31,7 +31,6 @@ _OSD_SIDE = 2000  # long side (px) of the copy OSD reads
 _MIN_CONFIDENCE = 5.0  # Tesseract's orientation confidence below which we do not turn
 _MIN_LINE_RATIO = 1.8  # the line check's above/below ink ratio needed to skip OSD
 _MIN_AGREEMENT = 0.75  # share of text lines that must agree with the line check
-_OSD_TIMEOUT = 30.0
 _CHECK_SIDE = 1600  # long side (px) of the copy the cheap line check reads
 _MIN_LINES = 8
 
@@ -173,15 +172,11 @@ def orient(page: Page, ctx: StepContext) -> Page:
             axis_turn = 0 if guess.rotate in (0, 180) else guess.rotate
             turned = _turned(page, axis_turn, how + "; up/down left to OCR")
             return turned.evolve(detail=turned.detail, orientation_pending=True)
-    path = ctx.workdir / f"osd-{page.ref.index}-{id(page):x}.png"
-    if not cv2.imwrite(str(path), osd_copy(gray, int(ctx.param("osd_side", _OSD_SIDE)))):
-        return _uncertain(page, "could not write the orientation copy")
+    copy = osd_copy(gray, int(ctx.param("osd_side", _OSD_SIDE)))
     try:
-        verdict = tesseract.osd(path, timeout=float(ctx.param("timeout", _OSD_TIMEOUT)))
+        verdict = tesseract.osd(copy, dpi=page.dpi * copy.shape[0] / gray.shape[0])
     except ToolError as exc:
         return _uncertain(page, f"orientation detection failed ({exc})")
-    finally:
-        path.unlink(missing_ok=True)
     if verdict is None:
         return _uncertain(page, "too little text to detect the orientation")
     minimum = float(ctx.param("min_confidence", _MIN_CONFIDENCE))

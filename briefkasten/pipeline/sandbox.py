@@ -22,8 +22,9 @@ What becomes of a child's end, whatever ``fn`` is:
   next time.
 
 A ``CpuBudget`` bounds what a whole submission may cost: each child reports the CPU seconds it
-(and the Tesseract it started) used, each new child's CPU limit is at most what is left, and
-once the budget is spent the next call is refused as ``TooComplex`` before a child starts.
+used (OCR included: Tesseract runs inside the child), each new child's CPU limit is at most what
+is left, and once the budget is spent the next call is refused as ``TooComplex`` before a child
+starts.
 
 Why not ``concurrent.futures.ProcessPoolExecutor``: one dead worker breaks the whole executor
 (``BrokenProcessPool`` for every later call) and a worker that overruns cannot be killed alone.
@@ -49,7 +50,8 @@ from briefkasten.errors import BriefkastenError, ChildDied, ProcessingError, Too
 
 T = TypeVar("T")
 MIB = 1024 * 1024
-#: Modules the fork server imports once, so that each child starts warm: the pipeline, and the
+#: Modules the fork server imports once, so that each child starts warm: the pipeline with
+#: Tesseract's models (``warm``), and the
 #: edges' modules too, because multiprocessing prepares every child by running the parent's main
 #: script again (``briefkasten serve``, a bench or a deployment's own script that imports the
 #: gateway, aiohttp, pika, minio …). Imported here already, that re-run is a few dictionary
@@ -60,6 +62,7 @@ PRELOAD = [
     "briefkasten.worker",
     "briefkasten.pipeline.document",
     "briefkasten.pipeline.precheck",
+    "briefkasten.pipeline.warm",  # Tesseract's models, loaded once: children inherit them
 ]
 #: Seconds a finished child may take to exit after it answered, before it is killed.
 _EXIT_GRACE = 5.0
@@ -247,7 +250,8 @@ def _child_main(
 
 
 def _cpu_used() -> float:
-    """CPU seconds of this child and of the programs it ran and waited for (Tesseract)."""
+    """CPU seconds of this child (its in-process OCR included) and of any program it ran and
+    waited for."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     programs = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + programs.ru_utime + programs.ru_stime

@@ -1,11 +1,20 @@
-"""Thin wrapper around the ``tesseract`` program, called through pytesseract.
+"""Tesseract for the pipeline: a warm engine in this process, and what is installed.
 
-One run per page yields the plain text and the hOCR: every line with its box, baseline, text
-angle, block and paragraph, every word with its box and confidence. The invisible text layer
-is drawn from those lines by ``pipeline/textlayer.py`` (not by Tesseract's PDF renderer, whose
-per-word baselines extractors read as jumbled columns). Every call runs one single-threaded
-process (``OMP_THREAD_LIMIT=1``): parallelism comes from running pages side by side, which
-scales better than OpenMP threads.
+``ocr`` reads an 8-bit grey array once with the engine of ``tools.engine`` (``tesserocr``, its
+models loaded once per process and kept): the plain text and every line with its box,
+baseline, text angle, block and paragraph, every word with its box and confidence. The
+invisible text layer is drawn from those lines by ``pipeline/textlayer.py``. ``osd`` is
+Tesseract's orientation and script detection on the same kind of engine (``osd`` model).
+Tesseract runs single-threaded (``OMP_THREAD_LIMIT=1``): parallelism comes from running pages
+side by side.
+
+The models are Debian's (``tesseract-ocr-deu`` …): their directory is ``TESSDATA_PREFIX``
+when set, else the one ``tesseract --list-langs`` names. ``version`` is that CLI's version,
+``engine_version`` the library's the engine runs (the wheel's own, which may differ).
+
+Errors: a language that cannot be loaded, a bad page segmentation mode or a run that times out
+or fails is ``ToolError``. A run that exhausts the CPU limit of its sandboxed page child is
+stopped by the kernel (``SIGXCPU``): the sandbox answers ``TooComplex`` for the child.
 """
 
 from __future__ import annotations
@@ -13,20 +22,20 @@ from __future__ import annotations
 import functools
 import os
 import re
-import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytesseract
-from pytesseract import TesseractError, TesseractNotFoundError
+import numpy as np
 
-from briefkasten.errors import BriefkastenError, TooComplex, ToolError
+from briefkasten.errors import ToolError
 from briefkasten.model import OcrLine
-from briefkasten.tools.hocr import parse_hocr
+from briefkasten.tools import engine
 
-# Tesseract reads this from its environment; pytesseract passes os.environ on.
-os.environ["OMP_THREAD_LIMIT"] = "1"
+#: Seconds a ``tesseract --version`` / ``--list-langs`` call may take.
+_CLI_TIMEOUT = 30.0
+_ENGINES = engine.Engines()
 
 
 @dataclass(frozen=True)
@@ -47,28 +56,58 @@ class Orientation:
     confidence: float
 
 
+def _cli(*args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["tesseract", *args], capture_output=True, text=True, timeout=_CLI_TIMEOUT, check=True
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ToolError("tesseract is not installed or not on PATH") from exc
+    return done.stdout + done.stderr
+
+
 @functools.cache
 def version() -> str:
-    try:
-        return str(pytesseract.get_tesseract_version())
-    except (TesseractNotFoundError, OSError) as exc:
-        raise ToolError("tesseract is not installed or not on PATH") from exc
+    """The installed ``tesseract`` program's version (``5.3.0``)."""
+    found = re.search(r"tesseract\s+v?(\S+)", _cli("--version"))
+    if found is None:
+        raise ToolError("cannot read the tesseract version")
+    return found.group(1)
+
+
+def engine_version() -> str:
+    """The version of the Tesseract library that does the OCR (``5.5.4``)."""
+    return engine.library_version()
+
+
+@functools.cache
+def tessdata() -> Path:
+    """The directory of the language models: ``TESSDATA_PREFIX`` (the directory itself or its
+    parent), else the one the ``tesseract`` program reads."""
+    prefix = os.environ.get("TESSDATA_PREFIX")
+    candidates = [Path(prefix), Path(prefix) / "tessdata"] if prefix else []
+    if not candidates:
+        listed = re.search(r'languages in "([^"]+)"', _cli("--list-langs"))
+        if listed is None:
+            raise ToolError("tesseract does not say where its language data is")
+        candidates = [Path(listed.group(1))]
+    for candidate in candidates:
+        if any(candidate.glob("*.traineddata")):
+            return candidate
+    raise ToolError("no tesseract language data found (install tesseract-ocr-deu)")
 
 
 def available() -> bool:
+    """Whether OCR can run: the engine and at least one language model are there."""
     try:
-        version()
+        return bool(languages())
     except ToolError:
         return False
-    return True
 
 
 @functools.cache
 def languages() -> frozenset[str]:
-    try:
-        return frozenset(pytesseract.get_languages(config=""))
-    except (TesseractNotFoundError, TesseractError, OSError) as exc:
-        raise ToolError("cannot list tesseract languages") from exc
+    return engine.installed_languages(tessdata())
 
 
 def check_lang(lang: str) -> None:
@@ -78,9 +117,26 @@ def check_lang(lang: str) -> None:
         raise ToolError(f"tesseract language data missing: {', '.join(missing)}")
 
 
+def warm(langs: tuple[str, ...]) -> tuple[str, ...]:
+    """Load the models of ``langs`` now (for the fork server); the ones that loaded."""
+    done = []
+    for lang in langs:
+        try:
+            check_lang(lang)
+            with _ENGINES.use(tessdata(), lang):
+                done.append(lang)
+        except (ToolError, RuntimeError):
+            continue  # loaded, or refused, on first use instead
+    return tuple(done)
+
+
+def loaded() -> frozenset[str]:
+    """The languages whose models this process holds."""
+    return _ENGINES.loaded()
+
+
 def ocr(
-    image: Path,
-    out_base: Path,
+    image: np.ndarray,
     *,
     lang: str,
     dpi: float,
@@ -88,21 +144,31 @@ def ocr(
     psm: int = 3,
     detect_orientation: bool = False,
 ) -> TesseractOutput:
-    """OCR ``image`` once, reading the text (``out_base.txt``) and the lines (``.hocr``).
+    """OCR the 8-bit grey ``image`` once: text, lines, words, confidence.
 
     ``detect_orientation`` runs Tesseract's orientation detection inside the same run
-    (``--psm 1``, about 0.2 s more than a separate OSD run's 0.5 s): an upside-down page is
-    still read correctly, and ``text_angle`` (from the hOCR line angles) says how it lay.
+    (``--psm 1``): an upside-down page is still read correctly, and ``text_angle`` (the angle
+    most lines were read at) says how it lay. ``timeout`` bounds the recognition (Tesseract's
+    own deadline; the layout analysis before it is bounded by the page child's limits).
     """
-    config = f"--psm {1 if detect_orientation else psm} --dpi {round(dpi)}"
-    txt, hocr = out_base.with_suffix(".txt"), out_base.with_suffix(".hocr")
+    mode = 1 if detect_orientation else psm
+    if not 0 <= mode < engine.PSM_COUNT:
+        raise ToolError(f"tesseract page segmentation mode {mode} does not exist")
+    check_lang(lang)
+    started = time.monotonic()
     try:
-        _run(image, out_base, "txt hocr", lang=lang, config=config, timeout=timeout)
-        text = txt.read_text(encoding="utf-8")
-        lines = parse_hocr(hocr.read_text("utf-8"))
-    finally:
-        txt.unlink(missing_ok=True)
-        hocr.unlink(missing_ok=True)
+        with _ENGINES.use(tessdata(), lang) as api:
+            api.SetPageSegMode(mode)
+            engine.set_pixels(api, image, dpi)
+            if not api.Recognize(timeout=max(1, round(timeout * 1000))):
+                took = time.monotonic() - started
+                if took >= 0.9 * timeout:
+                    raise ToolError(f"tesseract timed out after {timeout:g}s")
+                raise ToolError("tesseract could not recognise the page")
+            text = api.GetUTF8Text()
+            lines = engine.read_lines(api)
+    except RuntimeError as exc:
+        raise ToolError(f"tesseract failed: {exc}") from exc
     confidences = [w.confidence for line in lines for w in line.words if w.confidence >= 0]
     confidence = sum(confidences) / len(confidences) if confidences else None
     angle = _text_angle(lines) if detect_orientation else None
@@ -110,7 +176,7 @@ def ocr(
 
 
 def _text_angle(lines: tuple[OcrLine, ...]) -> int | None:
-    """The angle most lines were read at (hOCR omits ``textangle`` when it is 0)."""
+    """The angle most lines were read at."""
     if not lines:
         return None
     votes: dict[int, int] = {}
@@ -119,45 +185,19 @@ def _text_angle(lines: tuple[OcrLine, ...]) -> int | None:
     return max(votes, key=lambda a: votes[a])
 
 
-def osd(image: Path, *, timeout: float) -> Orientation | None:
-    """Orientation and script detection; ``None`` when the page has too little text."""
+def osd(image: np.ndarray, *, dpi: float) -> Orientation | None:
+    """Orientation and script detection on the 8-bit grey ``image``; ``None`` when the page
+    has too little text. Bounded by the page child's limits (Tesseract has no deadline here)."""
+    check_lang("osd")
     try:
-        out = pytesseract.image_to_osd(str(image), timeout=timeout, config="--psm 0")
-    except TesseractError as exc:
-        if "Too few characters" in str(exc) or "0 dpi" in str(exc):
-            return None
-        if exc.status == -signal.SIGXCPU:
-            raise _failed(exc) from exc
-        raise ToolError(f"tesseract orientation detection failed: {exc.message}") from exc
-    except RuntimeError as exc:  # pytesseract's timeout
-        raise ToolError(f"tesseract orientation detection timed out after {timeout}s") from exc
-    except (TesseractNotFoundError, OSError) as exc:
-        raise ToolError("tesseract is not installed or not on PATH") from exc
-    rotate = re.search(r"Rotate: (\d+)", out)
-    conf = re.search(r"Orientation confidence: ([\d.]+)", out)
-    if not rotate or not conf:
+        with _ENGINES.use(tessdata(), "osd") as api:
+            api.SetPageSegMode(0)  # OSD only
+            engine.set_pixels(api, image, dpi)
+            found = api.DetectOrientationScript()
+    except RuntimeError as exc:
+        raise ToolError(f"tesseract orientation detection failed: {exc}") from exc
+    if not found:
         return None
-    return Orientation(int(rotate.group(1)) % 360, float(conf.group(1)))
-
-
-def _run(
-    image: Path, out_base: Path, outputs: str, *, lang: str, config: str, timeout: float
-) -> None:
-    try:
-        pytesseract.pytesseract.run_tesseract(
-            str(image), str(out_base), outputs, lang, config=config, timeout=timeout
-        )
-    except TesseractError as exc:
-        raise _failed(exc) from exc
-    except RuntimeError as exc:  # pytesseract's timeout
-        raise ToolError(f"tesseract timed out after {timeout}s") from exc
-    except (TesseractNotFoundError, OSError, subprocess.SubprocessError) as exc:
-        raise ToolError("tesseract is not installed or not on PATH") from exc
-
-
-def _failed(exc: TesseractError) -> BriefkastenError:
-    """Tesseract stopped by the CPU limit it inherited from its sandboxed page (``SIGXCPU``)
-    is the page's cost, not a broken tool: ``TooComplex``, not retried."""
-    if exc.status == -signal.SIGXCPU:
-        return TooComplex("OCR needed more CPU time than the page had left")
-    return ToolError(f"tesseract failed (exit {exc.status}): {exc.message}")
+    # orient_deg is how far the text is turned clockwise; the turn that undoes it is the rest.
+    rotate = (360 - int(found["orient_deg"])) % 360
+    return Orientation(rotate, float(found["orient_conf"]))

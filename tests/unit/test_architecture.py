@@ -51,7 +51,7 @@ ADAPTERS = {
     "minio": ("briefkasten.storage.s3",),
     "urllib3": ("briefkasten.storage.s3",),
     "aiohttp": ("briefkasten.gateway", "briefkasten.cli", "briefkasten.monitoring.summary"),
-    "pytesseract": ("briefkasten.tools.tesseract",),
+    "tesserocr": ("briefkasten.tools",),
     "jinja2": ("briefkasten.gateway",),
 }
 

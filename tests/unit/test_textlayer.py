@@ -25,7 +25,6 @@ from briefkasten.pipeline.textlayer import (
     font_sizes,
     to_unicode_cmap,
 )
-from briefkasten.tools.hocr import parse_hocr
 from tests.support.textpages import LEFT, RIGHT, extract, lines_of
 
 WIDTH, HEIGHT, DPI = 2480, 3508, 300
@@ -166,41 +165,6 @@ def test_raster_page_keeps_size_and_carries_the_layer(tmp_path: Path) -> None:
 def test_results_stay_picklable() -> None:
     result = OcrResult("a", 90.0, 1, (line_at("a b", 0, 100),))
     assert pickle.loads(pickle.dumps(result)) == result
-
-
-HOCR = """<?xml version="1.0" encoding="UTF-8"?>
-<html><head><meta name='ocr-system' content='tesseract 5' /></head><body>
-<div class='ocr_page' title='image "x.png"; bbox 0 0 2480 3508; ppageno 0'>
- <div class='ocr_carea' title="bbox 230 260 900 420">
-  <p class='ocr_par' lang='deu' title="bbox 230 260 900 420">
-   <span class='ocr_line' title="bbox 230 260 900 310; baseline 0.002 -10; x_size 46">
-    <span class='ocrx_word' title='bbox 230 262 420 310; x_wconf 96'>Straße</span>
-    <span class='ocrx_word' title='bbox 444 262 600 300; x_wconf 91'>&amp;</span>
-    <span class='ocrx_word' title='bbox 620 262 900 300;x_wconf 12'><em>12,50&#8364;</em></span>
-   </span>
-   <span class='ocr_line' title="bbox 230 330 400 380; baseline 0 -8; x_size 40"></span>
-  </p>
- </div>
- <div class='ocr_carea' title="bbox 1300 260 2000 310">
-  <p class='ocr_par' title="bbox 1300 260 2000 310">
-   <span class='ocr_header' title="bbox 1300 260 2000 310; textangle 180; baseline -0.01 -39">
-    <span class='ocrx_word' title='bbox 1300 260 2000 310; x_wconf 88'>Kopf</span>
-   </span>
-  </p>
- </div>
-</div></body></html>
-"""
-
-
-def test_hocr_lines_words_boxes_and_structure() -> None:
-    first, second = parse_hocr(HOCR)  # the empty line is dropped
-    assert [w.text for w in first.words] == ["Straße", "&", "12,50€"]
-    assert first.words[0].box == (230, 262, 420, 310) and first.words[2].confidence == 12.0
-    assert first.box == (230, 260, 900, 310) and first.baseline == (0.002, -10.0)
-    assert first.size == 46.0 and (first.block, first.paragraph, first.angle) == (0, 0, 0)
-    assert [w.text for w in second.words] == ["Kopf"]
-    assert (second.block, second.paragraph, second.angle) == (1, 1, 180)
-    assert second.baseline == (-0.01, -39.0) and second.size == 50.0  # from the box
 
 
 def table_row(y: int) -> OcrLine:
