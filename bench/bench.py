@@ -6,9 +6,14 @@ with ``#``. Benchmarks report; they never assert. Figures (targets from issue 2)
 * ``warm_per_page_vs_tesseract_omp1``: warm per-page wall time of ``briefkasten.ingest`` (one
   worker, process running, everything imported, one warm-up page first) divided by plain
   ``tesseract IMG - -l deu`` with ``OMP_THREAD_LIMIT=1`` (as our pipeline runs it) on the same
-  dense A4@300-dpi pages in the same run; target <= 1.15.
+  dense A4@300-dpi pages in the same run; target <= 0.9 (issue 11; it was 1.15 with Tesseract
+  as a program per page).
 * ``warm_per_page_vs_tesseract_default_env``: the same against Tesseract in the environment
   this benchmark was started with (OpenMP threads allowed unless the caller limited them).
+* ``photo_12mp_vs_tesseract_omp1`` (issue 11): the same for a 12-MP phone photo of such a page
+  (``samples.degrade.phone_photo``: perspective, shadow, blur, JPEG) against plain
+  ``tesseract`` on the raw photo; target <= 0.7. Perspective correction and resampling the OCR
+  copy to the text size Tesseract reads best are what pay for the normalisation.
 * ``scaling_2_vs_1_workers``: pages/s of a 6-page document with 2 worker processes divided by
   pages/s with 1, with a warm pool reused across documents (as a long-running worker runs);
   target >= 1.8. ``scaling_2_vs_1_workers_cold`` is the same for one CLI-like call that starts
@@ -25,8 +30,8 @@ with ``#``. Benchmarks report; they never assert. Figures (targets from issue 2)
   ``service.deliver``; target <= 60 (``limits.worker_cpu_s_min``): see
   ``bench/hostile_worker.py``.
 
-``bench.py --only SECTION`` (``warm``, ``scaling``, ``rss``, ``gateway``, ``hostile``) runs one
-section.
+``bench.py --only SECTION`` (``warm``, ``photo``, ``scaling``, ``rss``, ``gateway``,
+``hostile``) runs one section.
 
 Each timing is the median of a few repetitions; measurements alternate between our pipeline
 and the baselines so background load affects both alike. Runs in about 3-5 minutes on 2 cores
@@ -61,8 +66,9 @@ SEED = 11
 REPEATS = 3
 DOC_PAGES = 6
 TARGETS = {
-    "warm_per_page_vs_tesseract_omp1": "target <= 1.15",
-    "warm_per_page_vs_tesseract_default_env": "target <= 1.15",
+    "warm_per_page_vs_tesseract_omp1": "target <= 0.9",
+    "warm_per_page_vs_tesseract_default_env": "target <= 0.9",
+    "photo_12mp_vs_tesseract_omp1": "target <= 0.7",
     "scaling_2_vs_1_workers": "target >= 1.8 (warm pool)",
     "scaling_2_vs_1_workers_cold": "no target: includes starting the pool",
     "peak_rss_mb": "target < 400",
@@ -147,6 +153,37 @@ def bench_warm(pages: list[Path], work: Path) -> None:
     note("ratio = sum of per-page medians (ours) / sum of per-page medians (tesseract)")
     ratio("warm_per_page_vs_tesseract_omp1", ours_total / base1_total)
     ratio("warm_per_page_vs_tesseract_default_env", ours_total / based_total)
+
+
+def bench_photo(pages: list[Path], work: Path) -> None:
+    """Warm time of ``ingest`` on a 12-MP phone photo vs plain Tesseract on the same file."""
+    from samples import degrade, generate
+
+    image, _ = generate.render_page(KINDS[1], seed=SEED, dpi=300)
+    photo, info = degrade.phone_photo(image, seed=SEED)
+    path = work / "photo.jpg"
+    photo.save(path, quality=90)
+    settings = settings_with(1)
+    env_omp1 = {**START_ENV, "OMP_THREAD_LIMIT": "1"}
+    out = work / "photo.pdf"
+    ingest_seconds([pages[0]], out, settings)  # warm-up
+    ours, base = [], []
+    steps: dict[str, list[float]] = {}
+    for _ in range(REPEATS):
+        seconds, result = ingest_seconds([path], out, settings)
+        ours.append(seconds)
+        for record in result.pages[0].history:
+            steps.setdefault(record.step, []).append(record.ms)
+        base.append(tesseract_seconds(path, env_omp1))
+    o, b = statistics.median(ours), statistics.median(base)
+    megapixels = photo.width * photo.height / 1e6
+    note(
+        f"photo {photo.width}x{photo.height} ({megapixels:.1f} MP, page at "
+        f"{info['page_dpi']} dpi): ours {o:.2f}s, tesseract OMP_THREAD_LIMIT=1 {b:.2f}s"
+    )
+    summary = ", ".join(f"{k} {statistics.median(v):.0f}" for k, v in steps.items())
+    note(f"median ms per step: {summary}")
+    ratio("photo_12mp_vs_tesseract_omp1", o / b)
 
 
 def bench_scaling(pages: list[Path], work: Path) -> None:
@@ -242,6 +279,7 @@ def bench_hostile(pages: list[Path], work: Path) -> None:
 
 SECTIONS: dict[str, tuple[str, Section]] = {
     "warm": ("warm per-page", bench_warm),
+    "photo": ("12-MP phone photo", bench_photo),
     "scaling": ("scaling", bench_scaling),
     "rss": ("peak rss", bench_rss),
     "gateway": ("gateway", bench_gateway),
