@@ -58,3 +58,19 @@ def killed_while_checking(*_: object) -> None:
 def library_bug(*_: object) -> None:
     """Stands in for a parser raising an exception type nobody expected."""
     raise IndexError("list index out of range")
+
+
+def loaded_languages() -> frozenset[str]:
+    """The Tesseract models this child holds without having loaded any itself."""
+    from briefkasten.tools import tesseract
+
+    return tesseract.loaded()
+
+
+def read_page(image: object, lang: str = "deu") -> int:
+    """OCR ``image`` (an 8-bit grey array) in the child; the number of words read."""
+    from briefkasten.tools import tesseract
+
+    for _ in range(20):  # a few full passes: more CPU than a tight limit allows
+        out = tesseract.ocr(image, lang=lang, dpi=300, timeout=600)  # type: ignore[arg-type]
+    return out.words
