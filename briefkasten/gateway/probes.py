@@ -13,7 +13,8 @@ TESSERACT_TTL = 60.0
 
 
 class TesseractProbe:
-    """``tesseract --version`` and ``--list-langs`` for ``lang``, cached for ``ttl`` seconds."""
+    """The OCR engine's version and languages for ``lang`` (and the ``tesseract`` program's
+    version, where installed), cached for ``ttl`` seconds."""
 
     def __init__(self, lang: str, ttl: float = TESSERACT_TTL) -> None:
         self.lang = lang
@@ -30,8 +31,12 @@ class TesseractProbe:
 
     def _probe(self) -> tuple[bool, str]:
         try:
-            version = tesseract.version()
+            engine = tesseract.engine_version()
             tesseract.check_lang(self.lang)
         except BriefkastenError as exc:
             return False, exc.message_en
-        return True, f"tesseract {version}, languages {self.lang}"
+        try:
+            program = f"CLI {tesseract.version()}"
+        except BriefkastenError:
+            program = "no CLI"
+        return True, f"tesseract {engine} ({program}), languages {self.lang}"

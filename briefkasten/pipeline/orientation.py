@@ -5,10 +5,10 @@ Three judges, cheapest first. A line check written here (no library offers one; 
 statistics in ~50 ms and settles ordinary text pages. When it sees the lines' axis clearly but
 cannot tell up from down (tables of figures have no ascenders), the page is marked
 ``orientation_pending`` and the OCR step's own run detects it (``--psm 1``, ~0.2 s extra).
-Everything else goes to a
-separate run of Tesseract's orientation detection (OSD) on a grey copy under the step's work
-directory, which costs ~0.5 s a page (measured: even a small crop takes 0.3 s): too much to run
-on every page within our budget of 1.15× a plain OCR run. The page is turned with ``np.rot90``,
+Everything else goes to Tesseract's orientation detection (OSD) on the warm ``osd`` engine,
+handed a grey copy ~2000 px long: ~0.3 s a page (0.9 s as a ``tesseract`` program run, measured
+side by side on a letter), still too much to run on every page within our budget of 0.9× a
+plain OCR run. The page is turned with ``np.rot90``,
 which moves pixels without resampling. When no judge is sure, the page is left as it is and
 flagged ``orientation_uncertain``.
 """
@@ -146,8 +146,8 @@ def orient(page: Page, ctx: StepContext) -> Page:
 
     A clear verdict of the cheap line check (``text_orientation``) is taken as it is; otherwise
     Tesseract's OSD decides on a grey copy about ``osd_side`` pixels long (≈ 170 dpi for A4;
-    much smaller copies make OSD confidently wrong). One OSD run costs ~0.4 s, mostly loading
-    its model, so the check spares it on ordinary text pages.
+    much smaller copies make OSD confidently wrong). One OSD run costs ~0.3 s on the warm
+    engine, so the check spares it on ordinary text pages.
     """
     image = page.image
     if image is None:

@@ -127,6 +127,7 @@ def test_the_ocr_step_maps_words_of_the_resampled_copy_to_page_pixels(tmp_path: 
     assert full.detail.startswith("read at full size")
     assert re.match(r"read at 0\.[67]\d× \(x-height 2\d px\)", small.detail)
     assert full.ocr is not None and small.ocr is not None
+
     def unique(read: Page) -> dict[str, tuple[int, int, int, int]]:
         assert read.ocr is not None
         words = [w for line in read.ocr.lines for w in line.words if len(w.text) > 3]
