@@ -22,6 +22,7 @@ from briefkasten import ingest
 from briefkasten.config import Settings
 from briefkasten.gateway.receipt import receipt_pdf
 from briefkasten.model import DocumentRequest, ReceivedFile, Submission
+from briefkasten.pipeline import fontmap
 from tests.support import factories, preflight, vectorpages
 from tests.support.env import need
 
@@ -204,13 +205,20 @@ def test_unembedded_truetype_arial_is_embedded_and_pdfa_2u(
     assert pdftotext(tmp_path / "out.pdf").split("\n")[:2] == list(lines)
 
 
-@pytest.mark.parametrize("kind", ["Times-Roman", "Arial"])
-def test_every_winansi_code_is_embedded_and_pdfa_2u(
-    tmp_path: Path, settings: Settings, kind: str
+@pytest.mark.parametrize(
+    ("kind", "encoding"),
+    [
+        ("Times-Roman", "/WinAnsiEncoding"),
+        ("Arial", "/WinAnsiEncoding"),
+        ("Helvetica", "/MacRomanEncoding"),
+    ],
+)
+def test_every_code_of_a_base_encoding_is_embedded_and_pdfa_2u(
+    tmp_path: Path, settings: Settings, kind: str, encoding: str
 ) -> None:
     """All 224 codes of WinAnsi (the unused ones are bullets) in a standard-14 Times without
-    widths and in a TrueType Arial with them."""
-    codes = bytes(range(32, 256))
+    widths and in a TrueType Arial with them; the 208 of Mac Roman in Helvetica."""
+    codes = bytes(c for c in range(32, 256) if fontmap.base_unicode(encoding, c) is not None)
     lines = [codes[i : i + 56] for i in range(0, len(codes), 56)]
     font = (
         vectorpages.arial_font()
@@ -219,7 +227,7 @@ def test_every_winansi_code_is_embedded_and_pdfa_2u(
             Type=pikepdf.Name.Font,
             Subtype=pikepdf.Name.Type1,
             BaseFont=pikepdf.Name("/" + kind),
-            Encoding=pikepdf.Name.WinAnsiEncoding,
+            Encoding=pikepdf.Name(encoding),
         )
     )
     source = vectorpages.raw_font_pdf(tmp_path / "all.pdf", font, lines[0], lines[1:])

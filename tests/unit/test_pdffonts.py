@@ -349,3 +349,14 @@ def test_a_glyph_shown_by_two_codes_at_two_widths_is_copied(tmp_path: Path) -> N
     assert program["hmtx"][narrow][0] == round(350 * units / 1000) == 717
     assert program["hmtx"][wide][0] == round(600 * units / 1000)
     assert program["glyf"][narrow].numberOfContours == program["glyf"][wide].numberOfContours
+
+
+def test_ligatures_and_soft_hyphens_extract_as_readers_took_them_before(tmp_path: Path) -> None:
+    """Standard encoding's fi/fl (0xAE/0xAF) read as letters; WinAnsi's 0xAD as a hyphen."""
+    result, out = rebuild(tmp_path, standard("Times-Roman"), b"\xae\xaf ab")
+    assert result.unsafe is None
+    assert b"<AE> <00660069>" in embedded(out)[0]["ToUnicode"]  # type: ignore[operator]
+    assert b"<AF> <0066006C>" in embedded(out)[0]["ToUnicode"]  # type: ignore[operator]
+    result, out = rebuild(tmp_path, standard("Arial", Encoding=Name.WinAnsiEncoding), b"\xad ab")
+    assert result.unsafe is None
+    assert b"<AD> <002D>" in embedded(out)[0]["ToUnicode"]  # type: ignore[operator]
