@@ -26,7 +26,7 @@ from typing import Any
 
 from PIL import Image
 
-from samples.degrade import low_resolution, phone_photo, quarter_turn, skew
+from samples.degrade import WARPS, low_resolution, phone_photo, quarter_turn, skew, warped_photo
 from samples.layouts import LAYOUTS, layout_form
 from samples.sheet import MONO, Sheet, available_fonts
 
@@ -44,6 +44,7 @@ __all__ = [
     "render_sheet",
     "skew",
     "write_plans",
+    "warped_photo",
     "write_small_demo",
 ]
 
@@ -113,6 +114,11 @@ class Plan:
     photo: bool = False
     low_dpi: int | None = None
     fmt: str = "png"  # "png" | "jpg"; phone photos are always JPEG
+    warp: str | None = None  # "curved" | "folded": the photographed page is bent (photo only)
+
+    def __post_init__(self) -> None:
+        if self.warp is not None and (self.warp not in WARPS or not self.photo):
+            raise ValueError(f"warp {self.warp!r}: one of {', '.join(WARPS)}, on a phone photo")
 
     def name(self, index: int) -> str:
         parts = [f"{index:03d}", self.kind]
@@ -122,6 +128,8 @@ class Plan:
             parts.append(f"skew{self.skew:+.1f}{'b' if self.border == 'black' else ''}")
         if self.turns % 4:
             parts.append(f"rot{90 * (self.turns % 4)}")
+        if self.warp:
+            parts.append(self.warp)
         if self.photo:
             parts.append("photo")
         return "_".join(parts) + (".jpg" if self.photo else f".{self.fmt}")
@@ -139,7 +147,11 @@ def make_sample(plan: Plan, *, dpi: int = 300) -> tuple[Image.Image, dict[str, A
     if plan.turns % 4:
         img = quarter_turn(img, plan.turns)
     corners = None
-    if plan.photo:
+    warp = None
+    if plan.photo and plan.warp:
+        img, info = warped_photo(img, plan.warp, seed=plan.seed)
+        corners, warp = info["corners"], info["warp"]
+    elif plan.photo:
         img, info = phone_photo(img, seed=plan.seed)
         corners = info["corners"]
     entry: dict[str, Any] = {
@@ -162,6 +174,10 @@ def make_sample(plan: Plan, *, dpi: int = 300) -> tuple[Image.Image, dict[str, A
     }
     if layout_text != text:
         entry["layout_text"] = layout_text
+    if warp is not None:  # only on warped photos, so the other entries stay as they were
+        entry["warp"] = plan.warp
+        entry["warp_params"] = warp
+        entry["expected"]["dewarped"] = True
     return img, entry
 
 

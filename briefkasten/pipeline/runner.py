@@ -27,6 +27,7 @@ STEPS: Mapping[str, str] = {
     "perspective": "geometry:correct_perspective",
     "deskew": "geometry:deskew",
     "orientation": "orientation:orient",
+    "dewarp": "dewarp:dewarp",
     "estimate_dpi": "images:estimate_dpi",
     "quality": "quality:assess",
     "ocr": "ocr:ocr",

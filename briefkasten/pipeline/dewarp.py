@@ -1,0 +1,350 @@
+"""Dewarping: flatten curved and folded pages from the shape of their text lines.
+
+A page photographed curved (a book page, a bank statement on a knee) or folded (a letter folded
+in thirds) has text lines that bow or kink; Tesseract's line finder then cuts them into pieces
+and loses text. The page model here is the text itself, after the idea of Matt Zucker's "page
+dewarping": text lines are straight on the flat page, so the vertical displacement that makes
+them straight *is* the warp. Unlike the cubic-sheet model (a 3-D pose and a cubic surface fitted
+by a non-linear optimiser), the displacement is fitted directly in the image as a smooth 2-D
+field, a tensor product of linear splines in x and y, by one linear least-squares solve (numpy
+only): each text line's centre points must lie on a horizontal line after the shift, with one
+free height per line. Splines bend where a fold kinks the lines, where a cubic cannot; the
+price is no horizontal (arc-length) correction, which OCR does not need.
+
+Steps: the ink mask of a small copy (``geometry.ink_mask``); character-sized components; words
+by closing the characters horizontally; their centre points (ink centre of mass per character
+width); words chained into lines left to right; the field fitted (with a smoothness penalty,
+twice more without outliers); then, only if the field bends lines by more than a small
+tolerance, one ``cv2.remap`` of the full image with the field scaled up. A flat page, or one with
+too few lines, is returned unchanged (same array), and the step's detail says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from briefkasten.model import Page
+from briefkasten.pipeline.geometry import ink_mask
+from briefkasten.pipeline.runner import StepContext
+
+_WORK_SIDE = 1200  # long side (px) of the copy the lines are found and the field fitted on
+_MIN_LINES = 5  # lines needed (each at least _MIN_LINE_HEIGHTS text heights long)
+_MIN_LINE_HEIGHTS = 8.0
+_TOLERANCE = 0.2  # bend (text heights) of the most bent line below which lines are straight
+_MIN_GAIN = 0.9  # and the curved fit must leave under this share of the straight fit's error
+_KNOTS_X = 13  # spline knots across (odd: the middle column is the field's zero)
+_KNOTS_Y = 11
+_SMOOTH = 0.05  # weight of the smoothness penalty per point
+_ROUNDS = 3  # fits: the first, then two without the outliers of the one before
+_MAX_WORDS = 6000  # more word blobs than this is noise, not a page of text
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One text line's centre points (x, y) on the work copy, left to right."""
+
+    points: np.ndarray  # N×2 float
+
+    @property
+    def width(self) -> float:
+        return float(self.points[-1, 0] - self.points[0, 0]) if len(self.points) else 0.0
+
+
+@dataclass(frozen=True)
+class Field:
+    """A fitted vertical displacement: a source pixel at (x, y) belongs at (x, y - d(x, y)).
+
+    ``d`` is on the work copy's grid (pixels of the work copy); ``bend`` the most it bends a
+    text line (deviation from the straight line through its ends' displacement, work pixels);
+    ``text_height`` the median character height it was fitted with."""
+
+    straight_rms: float
+    fitted_rms: float
+    line_bends: np.ndarray
+    d: np.ndarray
+    bend: float
+    text_height: float
+    lines: int
+    residual: float
+
+
+def text_height(chars: np.ndarray) -> float | None:
+    """The median height of character-sized components of an ink mask, or ``None``."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(chars.astype(np.uint8), connectivity=8)
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    useful = heights[(areas >= 6) & (heights >= 3)]
+    if count < 2 or len(useful) < 10:
+        return None
+    return float(np.median(useful))
+
+
+def find_lines(ink: np.ndarray) -> tuple[list[TextLine], float] | None:
+    """The text lines of an ink mask (True = ink) and the text height, or ``None``."""
+    height = text_height(ink)
+    if height is None:
+        return None
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), 8)
+    hs, ws = stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_WIDTH]
+    char = (hs >= 0.35 * height) & (hs <= 2.5 * height) & (ws <= 4 * height)
+    char[0] = False
+    chars = char[labels]
+    k = max(3, round(1.2 * height))
+    words = cv2.morphologyEx(
+        chars.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, 1))
+    )
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(words, 8)
+    if count - 1 > _MAX_WORDS:
+        return None
+    ys, xs = np.nonzero(chars)
+    word = labels[ys, xs]
+    # Centre points: the ink's centre of mass in bins one text height wide, per word.
+    bin_w = max(2, round(height))
+    key = word.astype(np.int64) * (ink.shape[1] // bin_w + 1) + xs // bin_w
+    uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    mean_x = np.bincount(inverse, weights=xs) / counts
+    mean_y = np.bincount(inverse, weights=ys) / counts
+    owner = uniq // (ink.shape[1] // bin_w + 1)
+    spans: list[np.ndarray] = []
+    for label in range(1, count):
+        h, w = stats[label, cv2.CC_STAT_HEIGHT], stats[label, cv2.CC_STAT_WIDTH]
+        if h > 2.5 * height or w < 1.5 * height:
+            continue
+        pick = (owner == label) & (counts >= 0.15 * height)
+        if pick.sum() >= 2:
+            pts = np.stack([mean_x[pick], mean_y[pick]], axis=1)
+            spans.append(pts[np.argsort(pts[:, 0])])
+    return _chain(spans, height), height
+
+
+def _chain(spans: list[np.ndarray], height: float) -> list[TextLine]:
+    """Join words left to right into lines. The next word must continue the line's height
+    (extrapolated along the line's recent slope) within half a text height; near words (gap
+    under three text heights) first, table cells further along the row (up to 40 heights) only
+    within a third of a height, the closest match winning."""
+    spans.sort(key=lambda p: float(p[0, 0]))
+    lefts = np.array([p[0] for p in spans]) if spans else np.zeros((0, 2))
+    taken = np.zeros(len(spans), bool)
+    lines = []
+    for i, pts in enumerate(spans):
+        if taken[i]:
+            continue
+        taken[i] = True
+        chain = [pts]
+        for _ in range(len(spans)):  # bounded: each word joins one chain at most
+            tail = np.concatenate(chain[-4:])
+            tail = tail[tail[:, 0] >= tail[-1, 0] - 30 * height]
+            slope = _slope(tail)
+            end = tail[-1]
+            gap = lefts[:, 0] - end[0]
+            miss = np.abs(lefts[:, 1] - (end[1] + slope * np.maximum(gap, 0.0))) / height
+            near = ~taken & (gap > -0.5 * height) & (gap < 3.0 * height) & (miss < 0.5)
+            far = ~taken & (gap >= 3.0 * height) & (gap < 40.0 * height) & (miss < 0.33)
+            pick = near if near.any() else far
+            if not pick.any():
+                break
+            cost = miss + gap / (20.0 * height)
+            j = int(np.flatnonzero(pick)[np.argmin(cost[pick])])
+            taken[j] = True
+            chain.append(spans[j])
+        lines.append(TextLine(np.concatenate(chain)))
+    return lines
+
+
+def _slope(pts: np.ndarray) -> float:
+    if len(pts) < 2 or np.ptp(pts[:, 0]) < 1e-6:
+        return 0.0
+    return float(np.clip(np.polyfit(pts[:, 0], pts[:, 1], 1)[0], -0.3, 0.3))
+
+
+def _hats(values: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Linear-spline (hat) basis: ``len(values)`` × ``len(knots)`` interpolation weights."""
+    pos = np.clip(np.interp(values, knots, np.arange(len(knots))), 0, len(knots) - 1)
+    low = np.minimum(np.floor(pos).astype(int), len(knots) - 2)
+    frac = pos - low
+    basis = np.zeros((len(values), len(knots)))
+    rows = np.arange(len(values))
+    basis[rows, low] = 1 - frac
+    basis[rows, low + 1] = frac
+    return basis
+
+
+def fit_field(lines: list[TextLine], shape: tuple[int, int], height: float) -> Field:
+    """Fit the displacement field to the lines' centre points (work-copy pixels)."""
+    h, w = shape
+    pts = np.concatenate([ln.points for ln in lines])
+    owner = np.concatenate([np.full(len(ln.points), i) for i, ln in enumerate(lines)])
+    left, top = pts.min(axis=0)
+    right, bottom = pts.max(axis=0)
+    kx = np.linspace(left, right, _KNOTS_X)
+    ky = np.linspace(top, bottom, _KNOTS_Y)
+    free = [j for j in range(_KNOTS_X) if j != _KNOTS_X // 2]  # d = 0 down the middle
+    n_field = len(free) * _KNOTS_Y
+    reg = _penalty(_KNOTS_X, _KNOTS_Y, free, weight=np.sqrt(_SMOOTH * len(pts) / n_field))
+    design = (_hats(pts[:, 0], kx)[:, free][:, :, None] * _hats(pts[:, 1], ky)[:, None, :]).reshape(
+        len(pts), n_field
+    )
+    normal_reg = reg.T @ reg
+    keep = np.ones(len(pts), bool)
+    coef = np.zeros(n_field)
+    residual = 0.0
+    for _ in range(_ROUNDS):
+        # Each line's free height drops out when rows are centred on their line's mean.
+        weight = keep.astype(float)
+        count = np.maximum(np.bincount(owner, weight, len(lines)), 1.0)
+        mean_a = (
+            np.stack(
+                [np.bincount(owner, weight * design[:, c], len(lines)) for c in range(n_field)], 1
+            )
+            / count[:, None]
+        )
+        mean_b = np.bincount(owner, weight * pts[:, 1], len(lines)) / count
+        a = design - mean_a[owner]
+        b = pts[:, 1] - mean_b[owner]
+        aw = a * weight[:, None]
+        coef = np.linalg.solve(aw.T @ aw + normal_reg, aw.T @ (b * weight))
+        err = np.abs(b - a @ coef)
+        residual = float(np.median(err[keep]))
+        keep = err < max(0.35 * height, 4.0 * 1.4826 * residual)
+        keep &= np.bincount(owner, keep, len(lines))[owner] >= 2
+    straight = _straight_rms(pts[keep], owner[keep], len(lines))
+    fitted = float(np.sqrt(np.mean(err[keep] ** 2))) if keep.any() else 0.0
+    line_bends = _line_bends(pts[keep], owner[keep], design[keep] @ coef, len(lines))
+    grid_x = _hats(np.clip(np.arange(w, dtype=float), left, right), kx)[:, free]
+    grid_y = _hats(np.clip(np.arange(h, dtype=float), top, bottom), ky)
+    d = grid_y @ coef.reshape(len(free), _KNOTS_Y).T @ grid_x.T
+    return Field(
+        straight_rms=straight,
+        fitted_rms=fitted,
+        line_bends=line_bends,
+        d=d,
+        bend=float(line_bends.max()) if len(line_bends) else 0.0,
+        text_height=height,
+        lines=len(lines),
+        residual=residual,
+    )
+
+
+def _straight_rms(pts: np.ndarray, owner: np.ndarray, n: int) -> float:
+    """RMS distance of the points from their own line's least-squares straight line."""
+    if len(pts) == 0:
+        return 0.0
+    count = np.maximum(np.bincount(owner, None, n), 1)
+    xc = pts[:, 0] - (np.bincount(owner, pts[:, 0], n) / count)[owner]
+    yc = pts[:, 1] - (np.bincount(owner, pts[:, 1], n) / count)[owner]
+    slope = np.bincount(owner, xc * yc, n) / np.maximum(np.bincount(owner, xc * xc, n), 1e-9)
+    return float(np.sqrt(np.mean((yc - slope[owner] * xc) ** 2)))
+
+
+def _line_bends(pts: np.ndarray, owner: np.ndarray, d: np.ndarray, n: int) -> np.ndarray:
+    """Per line: how far the field bends it (largest deviation from its straight-line fit)."""
+    if len(pts) == 0:
+        return np.zeros(0)
+    count = np.maximum(np.bincount(owner, None, n), 1)
+    xc = pts[:, 0] - (np.bincount(owner, pts[:, 0], n) / count)[owner]
+    dc = d - (np.bincount(owner, d, n) / count)[owner]
+    slope = np.bincount(owner, xc * dc, n) / np.maximum(np.bincount(owner, xc * xc, n), 1e-9)
+    dev = np.abs(dc - slope[owner] * xc)
+    bends = np.zeros(n)
+    np.maximum.at(bends, owner, dev)
+    return bends
+
+
+def _penalty(nx: int, ny: int, free: list[int], *, weight: float) -> np.ndarray:
+    """Rows penalising second differences of the coefficients along x and along y (on the
+    full knot grid, the fixed middle column counting as zero), and a faint pull to zero that
+    keeps coefficients without data defined."""
+    index = np.arange(nx * ny).reshape(nx, ny)
+    rows = []
+    for i in range(nx):
+        for j in range(ny):
+            for di, dj in ((1, 0), (0, 1)):
+                if 0 < i < nx - 1 if di else 0 < j < ny - 1:
+                    row = np.zeros(nx * ny)
+                    row[index[i - di, j - dj]] += 1.0
+                    row[index[i, j]] -= 2.0
+                    row[index[i + di, j + dj]] += 1.0
+                    rows.append(row)
+    full = np.vstack(rows).reshape(len(rows), nx, ny)[:, free, :].reshape(len(rows), -1)
+    faint = np.eye(len(free) * ny) * 1e-3
+    result: np.ndarray = weight * np.vstack([full, faint])
+    return result
+
+
+def source_rows(d: np.ndarray, rounds: int = 3) -> np.ndarray:
+    """For each output pixel, the source row offset: ``s`` with ``s = d(x, y + s)`` (fixed
+    point, the field varies slowly), so that output (x, y) takes source (x, y + s)."""
+    h, w = d.shape
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    field = d.astype(np.float32)
+    shift = field.copy()
+    for _ in range(rounds):
+        shift = cv2.remap(field, xs, ys + shift, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return shift
+
+
+def flatten(image: np.ndarray, field: Field) -> np.ndarray:
+    """``image`` with the field removed: one ``cv2.remap`` (cubic) of the full-size image."""
+    h, w = image.shape[:2]
+    small_h = field.d.shape[0]
+    shift = source_rows(field.d) * (h / small_h)
+    full = cv2.resize(shift, (w, h), interpolation=cv2.INTER_LINEAR)
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    warped: np.ndarray = cv2.remap(
+        image, xs, ys + full, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+    return warped
+
+
+def model_page(
+    gray: np.ndarray, *, work_side: int = _WORK_SIDE, min_lines: int = _MIN_LINES
+) -> Field | str:
+    """The fitted field of a grey page, or why there is none (no text, too few lines)."""
+    ink = ink_mask(gray, work_side)
+    if ink is None:
+        return "no text lines, no dewarp"
+    found = find_lines(ink)
+    if found is None:
+        return "no text lines, no dewarp"
+    lines, height = found
+    long_lines = [ln for ln in lines if ln.width >= _MIN_LINE_HEIGHTS * height]
+    if len(long_lines) < min_lines:
+        return f"{len(long_lines)} text lines (fewer than {min_lines}), no dewarp"
+    return fit_field(long_lines, ink.shape, height)
+
+
+def dewarp(page: Page, ctx: StepContext) -> Page:
+    """Flatten a curved or folded page; a flat page (straight lines) passes unchanged."""
+    image = page.image
+    if image is None:
+        return page
+    if min(image.shape[:2]) < 64:
+        return page.evolve(detail="image too small, no dewarp")
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    model = model_page(
+        gray,
+        work_side=int(ctx.param("work_side", _WORK_SIDE)),
+        min_lines=int(ctx.param("min_lines", _MIN_LINES)),
+    )
+    if isinstance(model, str):
+        return page.evolve(detail=model)
+    scale = max(image.shape[:2]) / max(model.d.shape)
+    tolerance = float(ctx.param("tolerance", _TOLERANCE)) * model.text_height
+    if model.bend <= tolerance or model.fitted_rms > _MIN_GAIN * model.straight_rms:
+        return page.evolve(
+            detail=f"lines straight (bend {model.bend * scale:.1f} px over {model.lines} lines), "
+            "no dewarp"
+        )
+    flat = flatten(image, model)
+    moved = float(np.abs(model.d).max()) * scale
+    return page.evolve(
+        detail=(
+            f"dewarped: spline field {_KNOTS_X}×{_KNOTS_Y} fitted to {model.lines} text lines, "
+            f"bend {model.bend * scale:.1f} px, max displacement {moved:.1f} px removed "
+            f"(residual {model.residual * scale:.1f} px)"
+        ),
+        image=flat,
+    )

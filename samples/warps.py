@@ -1,0 +1,151 @@
+"""Measure the dewarp step on generated curved and folded phone photos.
+
+Usage::
+
+    python -m samples.warps [--count 4] [--seed 0] [--dpi 300] [--workdir DIR] [--lang deu]
+
+generates ``--count`` curved and ``--count`` folded photos (:func:`samples.generate.make_sample`
+with ``Plan.warp``), runs each through ``briefkasten.ingest`` three times — ``ocr-only`` (no
+normalisation), ``default`` without its ``dewarp`` step (written to a temporary pipeline
+directory) and ``default`` — and prints the character error rate (CER, as in
+:mod:`samples.evaluate`) per page and per warp, plus ``warps NAME VALUE`` lines. Exit status 1
+when a run failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import random
+import shutil
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from samples.evaluate import char_errors, pdf_text, word_misses
+from samples.generate import KINDS, Plan, make_sample
+
+PIPELINES = ("ocr-only", "no-dewarp", "default")
+
+
+def warp_plans(count: int, seed: int) -> list[Plan]:
+    """``count`` curved and ``count`` folded phone photos of every kind in turn."""
+    r = random.Random(f"warps:{seed}")
+    plans = []
+    for warp in ("curved", "folded"):
+        for i in range(count):
+            kind = KINDS[(i + (warp == "folded")) % len(KINDS)]
+            plans.append(Plan(kind, seed * 1000 + 500 + r.randrange(500), photo=True, warp=warp))
+    return plans
+
+
+def write_pipelines(directory: Path, source: Path) -> None:
+    """``ocr-only`` and ``default`` from ``source``, and ``no-dewarp``: default without dewarp."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("ocr-only", "default"):
+        shutil.copy(source / f"{name}.toml", directory / f"{name}.toml")
+    text = (source / "default.toml").read_text(encoding="utf-8")
+    steps = tomllib.loads(text)["steps"]
+    lines = ['name = "no-dewarp"', 'version = "1"', 'description = "default without dewarp"']
+    for step in steps:
+        if step["use"] == "dewarp":
+            continue
+        lines.append("\n[[steps]]")
+        lines += [f"{key} = {_toml(value)}" for key, value in step.items()]
+    (directory / "no-dewarp.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m samples.warps",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--count", type=int, default=4, help="pages per warp (default 4)")
+    parser.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
+    parser.add_argument("--dpi", type=int, default=300, help="render resolution (default 300)")
+    parser.add_argument("--workdir", type=Path, help="keep photos and PDFs here (default: temp)")
+    parser.add_argument("--lang", default="deu", help="OCR language (default deu)")
+    args = parser.parse_args(argv)
+    from briefkasten import PagePool, ingest, load_settings
+    from briefkasten.pipeline.sandbox import page_bounds
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="briefkasten-warps-"))
+    settings = load_settings()
+    write_pipelines(workdir / "pipelines", settings.pipeline.directory)
+    settings = dataclasses.replace(
+        settings,
+        pipeline=dataclasses.replace(settings.pipeline, directory=workdir / "pipelines"),
+    )
+    totals: dict[tuple[str, str], list[int]] = {}
+    failures = 0
+    print(f"{'file':<36} {'bow':>6} " + " ".join(f"{p:>9}" for p in PIPELINES) + "  dewarp step")
+    try:
+        with PagePool(1, page_bounds(settings.sandbox)) as pool:
+            for index, plan in enumerate(warp_plans(args.count, args.seed)):
+                img, entry = make_sample(plan, dpi=args.dpi)
+                image = workdir / plan.name(index)
+                img.save(image, quality=90)
+                cers, step = [], ""
+                for pipeline in PIPELINES:
+                    out = workdir / f"{image.stem}.{pipeline}.pdf"
+                    try:
+                        result = ingest(
+                            [image],
+                            out,
+                            settings=settings,
+                            pipeline=pipeline,
+                            lang=args.lang,
+                            pool=pool,
+                        )
+                        text = pdf_text(out)
+                    except Exception as exc:  # every failure is reported per page
+                        failures += 1
+                        print(
+                            f"FAILED {image.name} ({pipeline}): {type(exc).__name__}",
+                            file=sys.stderr,
+                        )
+                        text, result = "", None
+                    errors, length = char_errors(text, entry["text"])
+                    missed, words = word_misses(text, entry["text"])
+                    for key, add in (
+                        ((plan.warp or "", pipeline), (errors, length, missed, words)),
+                    ):
+                        acc = totals.setdefault(key, [0, 0, 0, 0])
+                        for i, v in enumerate(add):
+                            acc[i] += v
+                    cers.append(errors / max(1, length))
+                    if result is not None and pipeline == "default":
+                        step = next(
+                            (r.detail for r in result.pages[0].history if r.step == "dewarp"), ""
+                        )
+                bow = entry["warp_params"]["bow"]
+                print(
+                    f"{image.name:<36} {bow:>6.3f} "
+                    + " ".join(f"{c:>9.3f}" for c in cers)
+                    + f"  {step[:70]}"
+                )
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print()
+    for (warp, pipeline), (errors, length, missed, words) in sorted(totals.items()):
+        print(f"warps {warp}_cer_{pipeline.replace('-', '_')} {errors / max(1, length):.4f}")
+        print(f"warps {warp}_word_miss_{pipeline.replace('-', '_')} {missed / max(1, words):.4f}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
