@@ -39,6 +39,7 @@ _KNOTS_X = 13  # spline knots across (odd: the middle column is the field's zero
 _KNOTS_Y = 11
 _SMOOTH = 0.05  # weight of the smoothness penalty per point
 _ROUNDS = 3  # fits: the first, then two without the outliers of the one before
+_MAX_PASSES = 2  # fits: the page, then once more on the flattened copy if lines still bend
 _MAX_WORDS = 6000  # more word blobs than this is noise, not a page of text
 
 
@@ -286,23 +287,47 @@ def source_rows(d: np.ndarray, rounds: int = 3) -> np.ndarray:
     return shift
 
 
-def flatten(image: np.ndarray, field: Field) -> np.ndarray:
-    """``image`` with the field removed: one ``cv2.remap`` (cubic) of the full-size image."""
-    h, w = image.shape[:2]
-    small_h = field.d.shape[0]
-    shift = source_rows(field.d) * (h / small_h)
-    full = cv2.resize(shift, (w, h), interpolation=cv2.INTER_LINEAR)
+def compose(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The source offsets of applying ``first`` and then ``second`` (both from
+    :func:`source_rows`): output (x, y) takes (x, y + s2) of the once-flattened image, which took
+    (x, y + s2 + s1(x, y + s2)) of the original."""
+    h, w = first.shape
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    warped: np.ndarray = cv2.remap(
-        image, xs, ys + full, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
-    )
+    inner = cv2.remap(first, xs, ys + second, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    result: np.ndarray = second + inner
+    return result
+
+
+def shift_rows(image: np.ndarray, shift: np.ndarray, *, cubic: bool = True) -> np.ndarray:
+    """``image`` remapped once: output (x, y) takes source (x, y + shift), ``shift`` given on a
+    smaller grid (work-copy pixels) and scaled up."""
+    h, w = image.shape[:2]
+    full = cv2.resize(shift * (h / shift.shape[0]), (w, h), interpolation=cv2.INTER_LINEAR)
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    mode = cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR
+    warped: np.ndarray = cv2.remap(image, xs, ys + full, mode, borderMode=cv2.BORDER_REPLICATE)
     return warped
+
+
+def flatten(image: np.ndarray, field: Field) -> np.ndarray:
+    """``image`` with one fitted field removed (one ``cv2.remap``)."""
+    return shift_rows(image, source_rows(field.d))
+
+
+def work_copy(gray: np.ndarray, long_side: int) -> np.ndarray:
+    """A grey copy at most ``long_side`` pixels long (area-averaged)."""
+    scale = long_side / max(gray.shape[:2])
+    if scale >= 1.0:
+        return gray
+    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
 
 
 def model_page(
     gray: np.ndarray, *, work_side: int = _WORK_SIDE, min_lines: int = _MIN_LINES
 ) -> Field | str:
-    """The fitted field of a grey page, or why there is none (no text, too few lines)."""
+    """The fitted field of a grey page (on a copy at most ``work_side`` long, in its pixels), or
+    why there is none (no text, too few lines)."""
     ink = ink_mask(gray, work_side)
     if ink is None:
         return "no text lines, no dewarp"
@@ -316,6 +341,15 @@ def model_page(
     return fit_field(long_lines, ink.shape, height)
 
 
+def is_curved(model: Field, tolerance: float, *, min_gain: float = _MIN_GAIN) -> bool:
+    """Whether the lines bend: the most bent line by more than ``tolerance`` text heights, and
+    the curved fit leaves at most ``min_gain`` of the straight lines' error."""
+    return (
+        model.bend > tolerance * model.text_height
+        and model.fitted_rms <= min_gain * model.straight_rms
+    )
+
+
 def dewarp(page: Page, ctx: StepContext) -> Page:
     """Flatten a curved or folded page; a flat page (straight lines) passes unchanged."""
     image = page.image
@@ -324,27 +358,39 @@ def dewarp(page: Page, ctx: StepContext) -> Page:
     if min(image.shape[:2]) < 64:
         return page.evolve(detail="image too small, no dewarp")
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    model = model_page(
-        gray,
-        work_side=int(ctx.param("work_side", _WORK_SIDE)),
-        min_lines=int(ctx.param("min_lines", _MIN_LINES)),
-    )
+    small = work_copy(gray, int(ctx.param("work_side", _WORK_SIDE)))
+    min_lines = int(ctx.param("min_lines", _MIN_LINES))
+    tolerance = float(ctx.param("tolerance", _TOLERANCE))
+    model = model_page(small, min_lines=min_lines)
     if isinstance(model, str):
         return page.evolve(detail=model)
-    scale = max(image.shape[:2]) / max(model.d.shape)
-    tolerance = float(ctx.param("tolerance", _TOLERANCE)) * model.text_height
-    if model.bend <= tolerance or model.fitted_rms > _MIN_GAIN * model.straight_rms:
+    scale = max(image.shape[:2]) / max(small.shape[:2])
+    if not is_curved(model, tolerance):
         return page.evolve(
             detail=f"lines straight (bend {model.bend * scale:.1f} px over {model.lines} lines), "
             "no dewarp"
         )
-    flat = flatten(image, model)
-    moved = float(np.abs(model.d).max()) * scale
+    shift = source_rows(model.d)
+    passes, left = 1, 0.0
+    # The fit works in the warped page; what a strong bend leaves is fitted once more on the
+    # flattened work copy, and both shifts go into the one remap of the full image.
+    for _ in range(int(ctx.param("max_passes", _MAX_PASSES)) - 1):
+        again = model_page(shift_rows(small, shift, cubic=False), min_lines=min_lines)
+        if isinstance(again, str):
+            break
+        left = again.bend
+        if not is_curved(again, tolerance, min_gain=1.0):  # the page is known to be curved
+            break
+        shift = compose(shift, source_rows(again.d))
+        passes += 1
+        left = 0.0
+    moved = float(np.abs(shift).max()) * scale
     return page.evolve(
         detail=(
-            f"dewarped: spline field {_KNOTS_X}×{_KNOTS_Y} fitted to {model.lines} text lines, "
-            f"bend {model.bend * scale:.1f} px, max displacement {moved:.1f} px removed "
-            f"(residual {model.residual * scale:.1f} px)"
+            f"dewarped: spline field {_KNOTS_X}×{_KNOTS_Y} fitted to {model.lines} text lines "
+            f"({passes} pass{'es' if passes > 1 else ''}), bend {model.bend * scale:.1f} px"
+            + (f" → {left * scale:.1f} px" if left else "")
+            + f", max displacement {moved:.1f} px removed"
         ),
-        image=flat,
+        image=shift_rows(image, shift),
     )
