@@ -261,7 +261,8 @@ def warped_photo(
     turning the camera does), shaded by the panels' slope to the light (and a crease shadow),
     on a textured background with the photo look of :func:`phone_photo`. A curved page bows its
     text lines by ``bow`` (default 1–5 %) of the page height at the worst text line; a folded
-    page folds in thirds (creases across the lines) or in half (crease down the lines).
+    page folds in thirds or in half, its creases down the page (through the lines) for even
+    seeds, across it (between the lines) for odd ones.
 
     Returns the photo and ``{"corners", "size", "page_dpi", "warp": {...}}``, ``warp`` holding
     the deformation's parameters and the ``bow`` it gives (share of the page height).
@@ -273,8 +274,9 @@ def warped_photo(
     shape = random.Random(f"{warp}:{seed}")
     page = np.asarray(img.convert("RGB"), dtype=np.uint8)
     h, w = page.shape[:2]
-    # Curves bend across the lines (about a vertical axis); folds either way.
-    across_x = warp == "curved" or shape.random() < 0.5
+    # Curves bend across the lines (about a vertical axis); folds either way: creases down the
+    # page (kinking the lines) on even seeds, across it (between lines) on odd ones.
+    across_x = warp == "curved" or seed % 2 == 0
     length, along = (w, h) if across_x else (h, w)
     theta, params = _bend(warp, length, shape)
     distance = shape.uniform(1.2, 1.6) * h
@@ -333,7 +335,7 @@ def warped_photo(
     v1a, v1b = (x1, y1) if across_x else (y1, x1)
     a = np.interp(v1a, a1, np.arange(length), left=-10.0, right=length + 10.0)
     k = np.interp(a, np.arange(length), scale)
-    b = (v1b - centre[1]) / k + along / 2
+    b = (v1b - centre[1]) / k + centre[1] + along / 2
     mx, my = (a, b) if across_x else (b, a)
     size = (photo_w, photo_h)
     map_x = cv2.resize(mx.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)

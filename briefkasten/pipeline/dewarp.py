@@ -33,7 +33,7 @@ from briefkasten.pipeline.runner import StepContext
 _WORK_SIDE = 1200  # long side (px) of the copy the lines are found and the field fitted on
 _MIN_LINES = 5  # lines needed (each at least _MIN_LINE_HEIGHTS text heights long)
 _MIN_LINE_HEIGHTS = 8.0
-_TOLERANCE = 0.2  # bend (text heights) of the most bent line below which lines are straight
+TOLERANCE = 0.2  # bend (text heights) of the most bent line below which lines are straight
 _MIN_GAIN = 0.9  # and the curved fit must leave under this share of the straight fit's error
 _KNOTS_X = 13  # spline knots across (odd: the middle column is the field's zero)
 _KNOTS_Y = 11
@@ -323,6 +323,23 @@ def work_copy(gray: np.ndarray, long_side: int) -> np.ndarray:
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
 
 
+def empty_share(ink: np.ndarray, strips: int = 16) -> float:
+    """The median share of empty rows in narrow vertical strips of the text's box: high (~0.5–0.8)
+    where text lines run across, with blank rows between them, even when they bow; low where
+    they run down the page (a page on its side)."""
+    ys, xs = np.nonzero(ink)
+    if len(ys) == 0:
+        return 0.0
+    box = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    shares = []
+    for strip in np.array_split(box, min(strips, box.shape[1]), axis=1):
+        profile = strip.sum(axis=1)
+        rows = np.flatnonzero(profile)
+        if len(rows) >= 10:
+            shares.append(float(np.mean(profile[rows[0] : rows[-1] + 1] == 0)))
+    return float(np.median(shares)) if shares else 0.0
+
+
 def model_page(
     gray: np.ndarray, *, work_side: int = _WORK_SIDE, min_lines: int = _MIN_LINES
 ) -> Field | str:
@@ -331,6 +348,8 @@ def model_page(
     ink = ink_mask(gray, work_side)
     if ink is None:
         return "no text lines, no dewarp"
+    if empty_share(ink) <= empty_share(ink.T):
+        return "text lines do not run across the page, no dewarp"
     found = find_lines(ink)
     if found is None:
         return "no text lines, no dewarp"
@@ -360,7 +379,7 @@ def dewarp(page: Page, ctx: StepContext) -> Page:
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     small = work_copy(gray, int(ctx.param("work_side", _WORK_SIDE)))
     min_lines = int(ctx.param("min_lines", _MIN_LINES))
-    tolerance = float(ctx.param("tolerance", _TOLERANCE))
+    tolerance = float(ctx.param("tolerance", TOLERANCE))
     model = model_page(small, min_lines=min_lines)
     if isinstance(model, str):
         return page.evolve(detail=model)
