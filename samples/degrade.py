@@ -390,8 +390,8 @@ def _shading(theta: np.ndarray, rng: random.Random, params: dict[str, object]) -
     """Brightness across the bend: light from one side falls on each panel by its slope; a
     crease casts a thin shadow."""
     light = np.deg2rad(rng.uniform(-40.0, 40.0))
-    diffuse = 0.35 + 0.65 * np.clip(np.cos(theta + light), 0.0, None)
-    shade = diffuse / (0.35 + 0.65 * np.cos(light))
+    diffuse = 0.6 + 0.4 * np.clip(np.cos(theta + light), 0.0, None)  # ambient light indoors
+    shade = diffuse / (0.6 + 0.4 * np.cos(light))
     s = np.arange(len(theta), dtype=np.float64)
     for crease in params.get("creases", []):  # type: ignore[attr-defined]
         width = 0.002 * len(theta)

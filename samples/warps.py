@@ -29,14 +29,23 @@ from samples.generate import KINDS, Plan, make_sample
 PIPELINES = ("ocr-only", "no-dewarp", "default")
 
 
+#: Folded pages: text pages first, each kind with its crease down the page (even seed) and
+#: across it (odd seed).
+FOLDED_KINDS = (
+    "mietvertrag", "brief", "brief", "mietvertrag",
+    "kontoauszug", "lohnabrechnung", "lohnabrechnung", "kontoauszug",
+)  # fmt: skip
+
+
 def warp_plans(count: int, seed: int) -> list[Plan]:
-    """``count`` curved and ``count`` folded phone photos, the kinds in turn, consecutive seeds
-    (so folds alternate between creases down the page and across it)."""
+    """``count`` curved and ``count`` folded phone photos on consecutive seeds: curved pages of
+    every kind in turn, folded ones as in :data:`FOLDED_KINDS`."""
     plans = []
-    for warp in ("curved", "folded"):
-        for i in range(count):
-            kind = KINDS[(i + (warp == "folded")) % len(KINDS)]
-            plans.append(Plan(kind, seed * 1000 + 500 + i, photo=True, warp=warp))
+    for i in range(count):
+        plans.append(Plan(KINDS[i % len(KINDS)], seed * 1000 + 500 + i, photo=True, warp="curved"))
+    for i in range(count):
+        kind = FOLDED_KINDS[i % len(FOLDED_KINDS)]
+        plans.append(Plan(kind, seed * 1000 + 500 + i, photo=True, warp="folded"))
     return plans
 
 
@@ -66,6 +75,25 @@ def _toml(value: Any) -> str:
     return repr(value)
 
 
+#: The runs per page: (column, pipeline, photographed flat instead of warped).
+RUNS = (
+    ("ocr-only", "ocr-only", False),
+    ("no-dewarp", "no-dewarp", False),
+    ("default", "default", False),
+    ("flat", "default", True),
+)
+TEXT_KINDS = ("brief", "mietvertrag")  # running text; the others are tables (reading order)
+
+
+def _run(ingest: Any, image: Path, out: Path, pipeline: str, **options: Any) -> tuple[str, Any]:
+    try:
+        result = ingest([image], out, pipeline=pipeline, **options)
+        return pdf_text(out), result
+    except Exception as exc:  # every failure is reported per page
+        print(f"FAILED {image.name} ({pipeline}): {type(exc).__name__}", file=sys.stderr)
+        return "", None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m samples.warps",
@@ -88,65 +116,54 @@ def main(argv: list[str] | None = None) -> int:
         settings,
         pipeline=dataclasses.replace(settings.pipeline, directory=workdir / "pipelines"),
     )
-    totals: dict[tuple[str, str], list[int]] = {}
+    totals: dict[str, list[int]] = {}
     failures = 0
-    print(
-        f"{'file':<36} {'axis':>4} {'bow':>6} "
-        + " ".join(f"{p:>9}" for p in PIPELINES)
-        + "  dewarp step"
-    )
+    print(f"{'file':<36} {'axis':>4} {'bow':>6} " + " ".join(f"{c:>9}" for c, _, _ in RUNS))
     try:
         with PagePool(1, page_bounds(settings.sandbox)) as pool:
             for index, plan in enumerate(warp_plans(args.count, args.seed)):
-                img, entry = make_sample(plan, dpi=args.dpi)
-                image = workdir / plan.name(index)
-                img.save(image, quality=90)
+                images: dict[bool, Path] = {}
+                warp: dict[str, Any] = {}
+                truth = ""
+                for flat in (False, True):  # the same page warped, and photographed flat
+                    sample = dataclasses.replace(plan, warp=None) if flat else plan
+                    img, entry = make_sample(sample, dpi=args.dpi)
+                    images[flat] = workdir / sample.name(index)
+                    img.save(images[flat], quality=90)
+                    warp = warp or entry["warp_params"]
+                    truth = entry["text"]
                 cers, step = [], ""
-                for pipeline in PIPELINES:
-                    out = workdir / f"{image.stem}.{pipeline}.pdf"
-                    try:
-                        result = ingest(
-                            [image],
-                            out,
-                            settings=settings,
-                            pipeline=pipeline,
-                            lang=args.lang,
-                            pool=pool,
-                        )
-                        text = pdf_text(out)
-                    except Exception as exc:  # every failure is reported per page
-                        failures += 1
-                        print(
-                            f"FAILED {image.name} ({pipeline}): {type(exc).__name__}",
-                            file=sys.stderr,
-                        )
-                        text, result = "", None
-                    errors, length = char_errors(text, entry["text"])
-                    missed, words = word_misses(text, entry["text"])
-                    for key, add in (
-                        ((plan.warp or "", pipeline), (errors, length, missed, words)),
-                    ):
+                for column, pipeline, flat in RUNS:
+                    image = images[flat]
+                    out = workdir / f"{image.stem}.{column}.pdf"
+                    text, result = _run(
+                        ingest, image, out, pipeline, settings=settings, lang=args.lang, pool=pool
+                    )
+                    failures += result is None
+                    errors, length = char_errors(text, truth)
+                    missed, words = word_misses(text, truth)
+                    group = "text" if plan.kind in TEXT_KINDS else "table"
+                    for key in (f"{plan.warp}_{column}", f"{plan.warp}_{group}_{column}"):
                         acc = totals.setdefault(key, [0, 0, 0, 0])
-                        for i, v in enumerate(add):
+                        for i, v in enumerate((errors, length, missed, words)):
                             acc[i] += v
                     cers.append(errors / max(1, length))
-                    if result is not None and pipeline == "default":
-                        step = next(
-                            (r.detail for r in result.pages[0].history if r.step == "dewarp"), ""
-                        )
-                params = entry["warp_params"]
+                    if result is not None and column == "default":
+                        history = result.pages[0].history
+                        step = next((r.detail for r in history if r.step == "dewarp"), "")
                 print(
-                    f"{image.name:<36} {params['axis']:>4} {params['bow']:>6.3f} "
+                    f"{images[False].name:<36} {warp['axis']:>4} {warp['bow']:>6.3f} "
                     + " ".join(f"{c:>9.3f}" for c in cers)
-                    + f"  {step[:70]}"
+                    + f"  {step[:60]}"
                 )
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     print()
-    for (warp, pipeline), (errors, length, missed, words) in sorted(totals.items()):
-        print(f"warps {warp}_cer_{pipeline.replace('-', '_')} {errors / max(1, length):.4f}")
-        print(f"warps {warp}_word_miss_{pipeline.replace('-', '_')} {missed / max(1, words):.4f}")
+    for key, (errors, length, missed, words) in sorted(totals.items()):
+        name = key.replace("-", "_")
+        print(f"warps {name}_cer {errors / max(1, length):.4f}")
+        print(f"warps {name}_word_miss {missed / max(1, words):.4f}")
     return 1 if failures else 0
 
 
