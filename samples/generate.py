@@ -43,8 +43,8 @@ __all__ = [
     "render_page",
     "render_sheet",
     "skew",
-    "write_plans",
     "warped_photo",
+    "write_plans",
     "write_small_demo",
 ]
 

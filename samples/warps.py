@@ -23,7 +23,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from samples.evaluate import char_errors, pdf_text, word_misses
+from samples.evaluate import char_errors, word_misses
+from samples.extract import pdf_text
 from samples.generate import KINDS, Plan, make_sample
 
 PIPELINES = ("ocr-only", "no-dewarp", "default")

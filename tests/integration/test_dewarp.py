@@ -14,7 +14,8 @@ import pytest
 from briefkasten import ingest
 from briefkasten.config import Settings
 from briefkasten.tools import tesseract
-from samples.evaluate import char_errors, pdf_text
+from samples.evaluate import char_errors
+from samples.extract import pdf_text
 from samples.generate import Plan, make_sample
 from samples.warps import write_pipelines
 from tests.support.env import need
