@@ -33,10 +33,17 @@ def tesseract_installed() -> None:
     [
         # A rent contract bent around a cylinder (bow 2.2 % of the page height).
         Plan("mietvertrag", 502, photo=True, warp="curved"),
+        # A letter bent harder (bow 3.8 %, the edge seen at a steep slope): dewarped it reads at
+        # 5-7 % CER (23-27 % without the step, 0 % photographed flat); the step corrects no
+        # horizontal foreshortening yet. Strict, so that a fix shows here.
+        pytest.param(
+            Plan("brief", 500, photo=True, warp="curved"),
+            marks=pytest.mark.xfail(strict=True, reason="strong bow: 5-7 % CER after dewarp"),
+        ),
         # A rent contract folded in half down the page: every line kinked at the crease.
         Plan("mietvertrag", 502, photo=True, warp="folded"),
     ],
-    ids=["curved", "folded"],
+    ids=["curved", "curved-strong", "folded"],
 )
 def test_warped_photo_reads_only_with_dewarp(
     plan: Plan, settings: Settings, tmp_path: Path
