@@ -49,6 +49,12 @@ from briefkasten.config import SandboxSettings
 from briefkasten.errors import BriefkastenError, ChildDied, ProcessingError, TooComplex
 
 T = TypeVar("T")
+#: Pages run side by side, one per slot: numerical libraries in a child get one thread each
+#: (OpenBLAS's default of one thread per core made a small least-squares solve in ``dewarp``
+#: several times slower while the other slot was busy). Set here, before the fork server
+#: starts, because these libraries read them once when they load; an operator's own value wins.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 MIB = 1024 * 1024
 #: Modules the fork server imports once, so that each child starts warm: the pipeline with
 #: Tesseract's models (``warm``), and the

@@ -83,3 +83,9 @@ def timed_ocr(image: object) -> tuple[float, float, int]:
     wall, cpu = time.perf_counter(), time.process_time()
     out = tesseract.ocr(image, lang="deu", dpi=300, timeout=600)  # type: ignore[arg-type]
     return time.perf_counter() - wall, time.process_time() - cpu, out.words
+
+
+def thread_settings() -> dict[str, str | None]:
+    """The thread counts numerical libraries read in this process."""
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    return {name: os.environ.get(name) for name in names}

@@ -43,6 +43,11 @@ def test_a_child_runs_in_its_own_process_with_its_limits(sandbox: Sandbox) -> No
     assert core == 0
 
 
+def test_numerical_libraries_in_a_child_use_one_thread(sandbox: Sandbox) -> None:
+    """Pages run side by side; a BLAS thread per core in each would fight over the cores."""
+    assert set(sandbox.run(targets.thread_settings).values()) == {"1"}
+
+
 def test_memory_beyond_the_limit_is_too_complex_and_the_next_call_works(
     sandbox: Sandbox,
 ) -> None:
