@@ -3,10 +3,8 @@
 A class is one :class:`EvalClass` in ``CLASSES``: its name, a line saying what it covers, and
 a function ``(seed, count) -> list[Plan]`` giving ``count`` :class:`samples.generate.Plan`
 (deterministic in ``seed``; magnitudes drawn from a ``random.Random`` seeded with the class
-name). Adding a class is adding one entry, e.g. for a warp the generator knows::
-
-    EvalClass("curved", "phone photos of curved pages", lambda seed, n: [
-        Plan(KINDS[i % 4], _seed(seed, 6, i), warp="curved") for i in range(n)]),
+name). Adding a class is adding one entry (see ``warp_plans`` for the curved and folded
+photos).
 """
 
 from __future__ import annotations
@@ -110,6 +108,20 @@ def table_plans(seed: int, count: int) -> list[Plan]:
     ]
 
 
+def warp_plans(warp: str, klass: int) -> PlanMaker:
+    """Phone photos of letters and rent contracts bent around a cylinder (``curved``) or
+    folded (``folded``), the warps of :func:`samples.degrade.warped_photo`. Text pages only:
+    on tables the reading order, not the warp, dominates the CER (the ``tables`` class)."""
+
+    def plans(seed: int, count: int) -> list[Plan]:
+        return [
+            Plan(("brief", "mietvertrag")[i % 2], _seed(seed, klass, i), photo=True, warp=warp)
+            for i in range(count)
+        ]
+
+    return plans
+
+
 CLASSES: dict[str, EvalClass] = {
     c.name: c
     for c in (
@@ -118,6 +130,8 @@ CLASSES: dict[str, EvalClass] = {
         EvalClass("photos", "phone photos of whole pages", photo_plans),
         EvalClass("multi-column", "two or three text columns, mixed fonts", multi_column_plans),
         EvalClass("tables", "bank statements and pay slips", table_plans),
+        EvalClass("curved", "phone photos of curved pages", warp_plans("curved", 6)),
+        EvalClass("folded", "phone photos of folded pages", warp_plans("folded", 7)),
     )
 }
 

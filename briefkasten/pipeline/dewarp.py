@@ -36,7 +36,7 @@ from briefkasten.pipeline.runner import StepContext
 from briefkasten.pipeline.textlines import TextLine, empty_share, find_lines
 
 _WORK_SIDE = 1200  # long side (px) of the copy the lines are found and the field fitted on
-_MIN_LINES = 5  # lines needed (each at least _MIN_LINE_HEIGHTS text heights long)
+_MIN_LINES = 8  # lines needed (each _MIN_LINE_HEIGHTS text heights long); fewer: noise fits
 _MIN_LINE_HEIGHTS = 8.0
 TOLERANCE = 0.2  # bend (text heights) of the most bent line below which lines are straight
 _MIN_GAIN = 0.9  # and the curved fit must leave under this share of the straight fit's error

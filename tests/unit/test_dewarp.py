@@ -18,6 +18,7 @@ from briefkasten.pipeline import dewarp as dw
 from briefkasten.pipeline.geometry import correct_perspective, deskew, ink_mask
 from briefkasten.pipeline.runner import Options, StepContext
 from samples.generate import Plan, make_sample, render_page, warped_photo
+from tests.support import factories
 from tests.unit.test_geometry import page_of
 
 SET_DIR = Path(__file__).resolve().parents[2] / "samples" / "set"
@@ -100,6 +101,18 @@ def test_flat_page_is_untouched(ctx: StepContext, kind: str, seed: int) -> None:
     page = page_of(image, dpi=150.0)
     result = dw.dewarp(page, ctx)
     assert result.image is page.image  # the same array: byte-identical, nothing resampled
+    assert "no dewarp" in result.detail
+
+
+@pytest.mark.parametrize("repeat", [1, 2, 3])
+def test_flat_page_of_big_short_lines_is_untouched(ctx: StepContext, repeat: int) -> None:
+    """Six or more lines of large text, flat: ascenders and descenders make their centres wave
+    a little, which a spline field fitted to only a few lines mistook for a bend (found by
+    tests/integration/test_bundle.py's pass-through PNG)."""
+    image = np.asarray(factories.text_page(factories.LINES * repeat))
+    page = page_of(image, dpi=150.0)
+    result = dw.dewarp(page, ctx)
+    assert result.image is page.image, result.detail
     assert "no dewarp" in result.detail
 
 

@@ -273,7 +273,15 @@ def test_merkblatt_has_columns_side_by_side_and_the_truth_column_by_column() -> 
 
 
 def test_class_registry_every_class_makes_its_pages() -> None:
-    assert list(classes.CLASSES) == ["skew", "rotation", "photos", "multi-column", "tables"]
+    assert list(classes.CLASSES) == [
+        "skew",
+        "rotation",
+        "photos",
+        "multi-column",
+        "tables",
+        "curved",
+        "folded",
+    ]
     seeds: set[int] = set()
     for name, klass in classes.CLASSES.items():
         plans = klass.plans(0, 4)
@@ -282,7 +290,7 @@ def test_class_registry_every_class_makes_its_pages() -> None:
         assert klass.plans(0, 2) == plans[:2], name  # more pages add pages, the first stay
         seeds |= {p.seed for p in plans}
         assert klass.description
-    assert len(seeds) == 5 * 4  # no two classes share a document
+    assert len(seeds) == len(classes.CLASSES) * 4  # no two classes share a document
     skew = classes.CLASSES["skew"].plans(0, 4)
     assert {p.skew > 0 for p in skew} == {True, False}
     assert {p.border for p in skew} == {"white", "black"}
@@ -292,13 +300,16 @@ def test_class_registry_every_class_makes_its_pages() -> None:
     assert {p.kind for p in classes.CLASSES["multi-column"].plans(0, 2)} == {"merkblatt"}
     tables = {p.kind for p in classes.CLASSES["tables"].plans(0, 2)}
     assert tables == {"kontoauszug", "lohnabrechnung"}
+    for warp in ("curved", "folded"):
+        plans = classes.CLASSES[warp].plans(0, 2)
+        assert all(p.photo and p.warp == warp for p in plans)
 
 
 def test_classes_are_selected_by_name() -> None:
     assert [c.name for c in classes.select("tables,skew")] == ["skew", "tables"]
     assert len(classes.select(None)) == len(classes.CLASSES)
-    with pytest.raises(ValueError, match="curved"):
-        classes.select("skew,curved")
+    with pytest.raises(ValueError, match="crumpled"):
+        classes.select("skew,crumpled")
     plans = classes.plans_of(classes.select("photos"), 2, 1)
     assert list(plans) == ["photos"] and len(plans["photos"]) == 1
 
