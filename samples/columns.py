@@ -62,20 +62,6 @@ SECTIONS = (
 )
 
 
-def _wrap(sheet: Sheet, text: str, pt: float, width_px: int, *, bold: bool = False) -> list[str]:
-    font = sheet.font(pt, bold)
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        trial = f"{current} {word}" if current else word
-        if current and font.getlength(trial) > width_px:
-            lines.append(current)
-            current = word
-        else:
-            current = trial
-    return [*lines, current] if current else lines
-
-
 def mixed_paragraph(sheet: Sheet, rng: random.Random, text: str, pt: float) -> None:
     """Draw ``text`` full width, every word in a font drawn from the installed families (and
     bold now and then), wrapped by the words' own widths; each line is one truth line."""
@@ -113,7 +99,7 @@ def columns(sheet: Sheet, sections: list[tuple[str, str]], n: int, pt: float) ->
         x = sheet.left + c * (width + gutter)
         sheet.y = top
         for heading, body in sections[c * per_column : (c + 1) * per_column]:
-            lines = _wrap(sheet, body, pt, width)
+            lines = sheet.wrap(body, pt, width_px=width)
             if sheet.y + (len(lines) + 1) * pitch > sheet.bottom:
                 break
             sheet.draw.text((x, sheet.y), heading, font=sheet.font(pt, True), fill=sheet.ink)

@@ -104,11 +104,17 @@ class Sheet:
         self.y += self.px(mm)
 
     def wrap(
-        self, text: str, pt: float, *, bold: bool = False, indent_mm: float = 0.0
+        self,
+        text: str,
+        pt: float,
+        *,
+        bold: bool = False,
+        indent_mm: float = 0.0,
+        width_px: int | None = None,
     ) -> list[str]:
-        """Greedy word wrap of ``text`` to the text width."""
+        """Greedy word wrap of ``text`` to ``width_px`` (default: the text width)."""
         font = self.font(pt, bold)
-        width = self.right - self.left - self.px(indent_mm)
+        width = self.right - self.left - self.px(indent_mm) if width_px is None else width_px
         lines: list[str] = []
         current = ""
         for word in text.split():
