@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -55,7 +56,8 @@ def build_document(
 ) -> DocumentResult:
     """One searchable PDF (``workdir/document.pdf``) from ``originals`` (pages in order).
 
-    Every original is sniffed (``page_refs``: type, limits, its pages; skipped when the caller
+    Every original is sniffed (``page_refs``: type, limits, its pages, without decoding the
+    pixels, which each page child does; skipped when the caller
     passes the ``refs`` it sniffed already) and every page processed in a sandboxed child of
     ``pool`` (keep one for many documents), else of a pool of up to ``settings.worker_count``
     children made for this document: untrusted bytes are never parsed in this process.
@@ -199,7 +201,7 @@ def _sniff(
     path: Path, name: str, settings: Settings, pool: PagePool, budget: CpuBudget | None
 ) -> Sniffed:
     try:
-        return pool.call(sniff, path, settings.limits, budget=budget)
+        return pool.call(partial(sniff, decode=False), path, settings.limits, budget=budget)
     except BriefkastenError as exc:
         exc.source = name
         raise

@@ -15,6 +15,7 @@ from rapidfuzz import fuzz
 
 from briefkasten import ingest
 from briefkasten.config import Settings
+from briefkasten.errors import CorruptInput
 from tests.support import factories, hostile
 
 register_heif_opener()
@@ -101,6 +102,20 @@ def test_several_files_form_one_document_in_order(tmp_path: Path, settings: Sett
     assert [p.source for p in result.pages] == ["a.png", "b.pdf"]
     text = pdftotext(tmp_path / "out.pdf")
     assert text.index("eins") < text.index("zwei")
+
+
+def test_a_cut_png_among_good_pages_fails_the_document_and_writes_nothing(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """The worker's sniff does not decode pixels; the page child's decode refuses the file."""
+    good, whole, cut = tmp_path / "gut.png", tmp_path / "whole.png", tmp_path / "cut.png"
+    factories.text_page(("eins",)).save(good)
+    factories.text_page(("zwei",)).save(whole)
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    with pytest.raises(CorruptInput, match="cannot decode image") as caught:
+        ingest([good, cut], tmp_path / "out.pdf", settings=settings)
+    assert caught.value.source == "cut.png"
+    assert not (tmp_path / "out.pdf").exists()
 
 
 def test_pdf_with_junk_before_the_header(tmp_path: Path, settings: Settings) -> None:

@@ -61,6 +61,27 @@ def test_truncated_png_is_corrupt(tmp_path: Path) -> None:
         sniff(cut, LIMITS)
 
 
+def test_without_decoding_a_cut_png_passes_the_sniff_and_fails_at_decode(tmp_path: Path) -> None:
+    """``decode=False`` (the worker's sniff) leaves the pixels to the page child's decode,
+    which refuses the cut file with the same kind of error."""
+    whole = tmp_path / "whole.png"
+    factories.text_page().save(whole)
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    sniffed = sniff(cut, LIMITS, decode=False)
+    assert sniffed == Sniffed("image/png", ("raster",))
+    original = Original("cut.png", cut, "0" * 64, cut.stat().st_size, "image/png", 1)
+    with pytest.raises(CorruptInput, match="cannot decode image"):
+        decode(PageRef(original, 0, "raster"), raster_dpi=300)
+
+
+def test_without_decoding_the_limits_still_hold(tmp_path: Path) -> None:
+    path = tmp_path / "gross.png"
+    Image.new("L", (400, 300), 255).save(path)
+    with pytest.raises(LimitExceeded):
+        sniff(path, replace(LIMITS, max_pixels=100_000), decode=False)
+
+
 def test_png_bomb_is_refused_from_its_header_without_allocating(tmp_path: Path) -> None:
     bomb = factories.png_header_bomb(tmp_path / "bomb.png")
     tracemalloc.start()
