@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from briefkasten.model import Box, OcrLine, OcrWord
+from briefkasten.pipeline.geometry import contrast
 
 #: Long side (px) of the copy the x-height is measured on.
 _MEASURE_SIDE = 2000
@@ -56,7 +57,7 @@ def x_height(grey: np.ndarray) -> float | None:
     """The x-height of the text in ``grey`` in its pixels, or ``None`` (too little text)."""
     scale = min(1.0, _MEASURE_SIDE / max(grey.shape[:2]))
     small = grey if scale >= 1.0 else resample(grey, scale)
-    if float(small.std()) < 4.0:
+    if contrast(small) < 4.0:
         return None
     _, ink = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)

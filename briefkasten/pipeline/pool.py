@@ -4,8 +4,9 @@ A ``PagePool`` is the worker's view of the sandbox: ``run`` maps a page function
 ``workers`` at a time, and ``call`` runs one function (the sniff of an original) in a child.
 Each page gets a fresh child forked from a fork server preloaded with the pipeline, within the
 page limits (``sandbox.page_*``), so a page that exhausts its memory or is killed takes nothing
-else down: the next page starts a new child. Each child runs OpenCV single-threaded: the
-parallelism is the pages, and each Tesseract run is single-threaded too.
+else down: the next page starts a new child. The parallelism is the pages: each Tesseract run
+is single-threaded, and each child's OpenCV gets its share of the cores (``cores_per_slot``:
+one thread with a slot per core).
 """
 
 from __future__ import annotations

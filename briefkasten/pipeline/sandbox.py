@@ -77,11 +77,25 @@ _OWN_SIGNALS = {signal.SIGXCPU, signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, s
 
 @dataclass(frozen=True)
 class Bounds:
-    """Limits of one child: address space (MiB), CPU seconds, wall-clock seconds."""
+    """Limits of one child: address space (MiB), CPU seconds, wall-clock seconds; and its
+    share of the cores for OpenCV (``threads``, set by the sandbox)."""
 
     memory_mb: int = 2048
     cpu_s: float = 60.0
     wall_s: float = 120.0
+    threads: int = 1
+
+
+def cores_per_slot(slots: int) -> int:
+    """The cores this process may use (its CPU affinity) divided among ``slots``, at least one:
+    with a slot per core every child's OpenCV is single-threaded; one slot on two cores uses
+    both for its image steps (Tesseract itself stays single-threaded). The CPU limit counts
+    all threads, so a share never buys more CPU seconds."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - Linux has it
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, slots))
 
 
 class CpuBudget:
@@ -110,7 +124,7 @@ class Sandbox:
 
     def __init__(self, slots: int, bounds: Bounds | None = None) -> None:
         self.slots = max(1, slots)
-        self.bounds = bounds or Bounds()
+        self.bounds = replace(bounds or Bounds(), threads=cores_per_slot(self.slots))
         self._free = threading.BoundedSemaphore(self.slots)
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(PRELOAD)
@@ -273,7 +287,7 @@ def _apply(limits: Bounds) -> None:
     try:
         import cv2
 
-        cv2.setNumThreads(1)
+        cv2.setNumThreads(limits.threads)
     except ImportError:  # pragma: no cover - OpenCV is a dependency
         pass
 

@@ -89,3 +89,10 @@ def thread_settings() -> dict[str, str | None]:
     """The thread counts numerical libraries read in this process."""
     names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
     return {name: os.environ.get(name) for name in names}
+
+
+def opencv_threads() -> int:
+    """The number of threads OpenCV uses in this child."""
+    import cv2
+
+    return int(cv2.getNumThreads())

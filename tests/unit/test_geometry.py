@@ -16,6 +16,7 @@ from PIL import Image
 
 from briefkasten.model import Original, Page, PageRef
 from briefkasten.pipeline.geometry import (
+    contrast,
     correct_perspective,
     deskew,
     estimate_skew,
@@ -201,3 +202,12 @@ def test_an_outline_far_from_a_page_aspect_is_not_warped(ctx: StepContext) -> No
 def test_grey_pages_pass_perspective_untouched(ctx: StepContext) -> None:
     page = page_of(to_grey(upright_render("brief", 8)))
     assert correct_perspective(page, ctx).image is page.image
+
+
+def test_contrast_is_the_standard_deviation_of_the_pixels() -> None:
+    rng = np.random.default_rng(3)
+    grey = rng.integers(0, 256, (300, 200), dtype=np.uint8)
+    assert contrast(grey) == pytest.approx(float(grey.std()), rel=1e-9)
+    assert contrast(grey[::3, 1::2]) == pytest.approx(float(grey[::3, 1::2].std()), rel=1e-9)
+    assert contrast(np.full((10, 10), 7, np.uint8)) == 0.0
+    assert contrast(np.zeros((0, 5), np.uint8)) == 0.0

@@ -23,7 +23,7 @@ from briefkasten.errors import (
 )
 from briefkasten.gateway import checks as gateway_checks
 from briefkasten.gateway.checks import UploadChecks
-from briefkasten.pipeline.sandbox import Bounds, CpuBudget, Sandbox
+from briefkasten.pipeline.sandbox import Bounds, CpuBudget, Sandbox, cores_per_slot
 from tests.support import sandbox_targets as targets
 from tests.support.processes import sandbox_children
 
@@ -143,3 +143,11 @@ def test_an_unexpected_parser_error_is_a_clean_refusal_at_the_gateway(
     with pytest.raises(CorruptInput) as caught:
         UploadChecks(settings).sniff(upload)
     assert caught.value.http_status == 422
+
+
+def test_each_child_gets_its_share_of_the_cores_for_opencv() -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert Sandbox(cores).run(targets.opencv_threads) == 1
+    assert Sandbox(1).run(targets.opencv_threads) == cores
+    assert Sandbox(1).run(targets.opencv_threads, bounds=Bounds(threads=1)) == 1
+    assert cores_per_slot(2 * cores) == 1
