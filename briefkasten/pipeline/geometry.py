@@ -24,7 +24,10 @@ from briefkasten.pipeline.runner import StepContext
 
 _WORK_SIDE = 1600  # long side (px) of the copy the skew is measured on
 _COARSE_STEP = 0.5
-_FINE_STEP = 0.05
+#: 0.1° steps with the parabolic refinement: max error 0.019° on 21 generated pages turned by
+#: -7.3° … +11.9° (0.055° with 0.05° steps, whose peak is too flat for the parabola), 11
+#: projections instead of 21.
+_FINE_STEP = 0.1
 _MIN_INK = 400  # ink pixels (on the work copy) below which the skew is undecidable
 _MIN_CONTRAST = 1.08  # best profile score / median score: below it the page has no lines
 _QUAD_SIDE = 800  # long side (px) of the copy the page quad is searched on
