@@ -7,7 +7,8 @@ with ``#``. Benchmarks report; they never assert. Figures (targets from issue 2)
   worker, process running, everything imported, one warm-up page first) divided by plain
   ``tesseract IMG - -l deu`` with ``OMP_THREAD_LIMIT=1`` (as our pipeline runs it) on the same
   dense A4@300-dpi pages in the same run; target <= 0.9 (issue 11; it was 1.15 with Tesseract
-  as a program per page).
+  as a program per page). With one worker slot the page child's OpenCV uses every core
+  (``sandbox.cores_per_slot``); Tesseract, ours and the baseline, is single-threaded.
 * ``warm_per_page_vs_tesseract_default_env``: the same against Tesseract in the environment
   this benchmark was started with (OpenMP threads allowed unless the caller limited them).
 * ``photo_12mp_vs_tesseract_omp1`` (issue 11): the same for a 12-MP phone photo of such a page
@@ -19,7 +20,8 @@ with ``#``. Benchmarks report; they never assert. Figures (targets from issue 2)
   target >= 1.8. ``scaling_2_vs_1_workers_cold`` is the same for one CLI-like call that starts
   its own pool.
 * ``peak_rss_mb``: peak resident memory of one worker on an A4@300 page, measured in a fresh
-  process: its own peak plus the peak of the Tesseract child it ran; target < 400.
+  process: its own peak plus the peak of its largest child (the page child: decode, pipeline
+  and the in-process Tesseract engine); target < 400.
 * ``gateway_vs_bare_aiohttp`` and ``gateway_rss_growth_mb`` (issue 3): see ``bench/gateway.py``.
 * ``gateway_hostile_peak_rss_mb`` (issue 9): peak VmRSS of the real gateway (``briefkasten
   serve``, embedded mode) while 8 clients at once upload the worst accepted PDFs and TIFF;
@@ -230,8 +232,8 @@ def bench_rss(pages: list[Path], work: Path) -> None:
         return
     own, child = (float(x) for x in done.stdout.split())
     note(
-        f"worker process peak {own:.0f} MB, its Tesseract child peak {child:.0f} MB "
-        "(they overlap in time; the sum is an upper bound)"
+        f"worker process peak {own:.0f} MB, its largest child (the page child with the "
+        f"Tesseract engine) peak {child:.0f} MB (they overlap in time; the sum is an upper bound)"
     )
     ratio("peak_rss_mb", own + child)
 
