@@ -17,6 +17,7 @@ from aiohttp import web
 from briefkasten.broker import distributed, open_job_queue
 from briefkasten.cli.startup import (
     LISTEN_ERRORS,
+    check_fonts,
     check_pipelines,
     check_port,
     port_error,
@@ -40,6 +41,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = dataclasses.replace(settings, gateway=gateway)
     setup_logs(args, settings)
     check_pipelines(settings)
+    check_fonts()
     check_port(gateway.host, gateway.port)
     storage = open_storage_for(settings)
     jobs = open_job_queue(settings, recover=True)
@@ -67,6 +69,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 def worker(args: argparse.Namespace, settings: Settings) -> int:
     setup_logs(args, settings)
     check_pipelines(settings)
+    check_fonts()
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -2,7 +2,8 @@
 the logging setup every long-running command shares (``setup_logs``).
 
 Each failure is a ``ConfigError`` (exit 2 with one line): an OCR language whose Tesseract data
-is not installed (``ocr.lang`` and every pipeline step's ``lang``), and for ``serve`` a listen
+is not installed (``ocr.lang`` and every pipeline step's ``lang``), the fonts outputs embed
+(``check_fonts``: fonts-dejavu-core, fonts-liberation2), and for ``serve`` a listen
 address whose port is taken or may not be used. The pure checks of the settings are in
 ``briefkasten.config.checks`` (run by ``config.load``).
 """
@@ -17,7 +18,9 @@ from pathlib import Path
 
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError, ToolError
+from briefkasten.gateway.receipt import receipt_fonts
 from briefkasten.monitoring.logs import setup_logging
+from briefkasten.pipeline.fontmap import missing_faces
 from briefkasten.pipeline.runner import check_pipelines as check_pipeline_names
 from briefkasten.pipeline.runner import load_pipeline
 from briefkasten.tools import tesseract
@@ -32,6 +35,19 @@ def check_pipelines(settings: Settings) -> None:
     names = [settings.pipeline.name, *(t.pipeline for t in settings.tenants if t.pipeline)]
     check_pipeline_names(names, settings.pipeline.directory)
     check_languages(settings.ocr.lang, names, settings.pipeline.directory)
+
+
+def check_fonts() -> None:
+    """The fonts every output embeds are installed: DejaVu for the receipt, Liberation for the
+    fonts a born-digital PDF names but does not embed. Missing, a receipt or such a page could
+    not be PDF/A, so the service does not start."""
+    receipt_fonts()
+    missing = missing_faces()
+    if missing:
+        raise ConfigError(
+            f"{len(missing)} Liberation fonts are missing (e.g. {missing[0]}): install Debian's "
+            "fonts-liberation2"
+        )
 
 
 def check_languages(default: str, pipelines: Iterable[str], directory: Path) -> None:

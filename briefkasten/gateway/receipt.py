@@ -5,11 +5,12 @@ It names the job center, the case number, the server's time of receipt and, per 
 type, page count and every file with name, size and SHA-256 — what an applicant may need to
 prove that and what they handed in. Receipts fetched with an upload link show the case number
 masked in the middle (``12345BG•••2345``): the applicant recognises it, a finder of a lost QR
-code learns nothing new. Made with fpdf2; DejaVu Sans (Debian's fonts-dejavu-core) when
-installed, else the PDF core font Helvetica with characters outside Latin-1 replaced. No
-script, no attachment, no open action (fpdf2's is removed with pikepdf). PDF/A-2u like the
-document PDFs (``pipeline/pdfa.py``: XMP claim, sRGB v2 output intent, header 1.7, ``/ID``)
-when DejaVu is installed; the Helvetica fallback is not embedded, so not PDF/A.
+code learns nothing new. Made with fpdf2 in DejaVu Sans and Sans Mono (Debian's
+fonts-dejavu-core), embedded as subsets. No script, no attachment, no open action (fpdf2's is
+removed with pikepdf). PDF/A-2u like the document PDFs (``pipeline/pdfa.py``: XMP claim, sRGB
+v2 output intent, header 1.7, ``/ID``). Without the fonts there is no receipt at all, never one
+in an unembedded core font: ``receipt_fonts`` raises ``ConfigError``, and ``serve`` and
+``worker`` check it at start-up (``cli.startup.check_fonts``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from briefkasten.catalogue import label
+from briefkasten.errors import ConfigError
 from briefkasten.model import Submission
 from briefkasten.pipeline.pdfa import (
     OUTPUT_CONDITION,
@@ -225,30 +227,37 @@ def _add_cid_set(pdf: pikepdf.Pdf, font: pikepdf.Object) -> None:
     descriptor.CIDSet = pdf.make_indirect(pikepdf.Stream(pdf, cid_set(mapping.read_bytes())))
 
 
+#: The receipt's faces: regular, bold, mono.
+FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf")
+
+
+def receipt_fonts() -> tuple[Path, Path, Path]:
+    """The installed DejaVu files the receipt embeds; ``ConfigError`` naming the Debian
+    package when they are missing (a receipt in a core font would not be PDF/A)."""
+    for directory in FONT_DIRS:
+        regular, bold, mono = (directory / name for name in FONT_FILES)
+        if regular.is_file() and bold.is_file() and mono.is_file():
+            return regular, bold, mono
+    raise ConfigError(
+        f"the receipt fonts {', '.join(FONT_FILES)} are missing from "
+        f"{', '.join(str(d) for d in FONT_DIRS)}: install Debian's fonts-dejavu-core"
+    )
+
+
 class _Receipt(FPDF):
     def __init__(self) -> None:
         super().__init__(format="A4")
         self.set_margins(20, 20, 20)
         self.set_auto_page_break(True, margin=20)
-        self._family, self._unicode = "helvetica", False
-        for directory in FONT_DIRS:
-            regular, bold = directory / "DejaVuSans.ttf", directory / "DejaVuSans-Bold.ttf"
-            mono = directory / "DejaVuSansMono.ttf"
-            if regular.exists() and bold.exists() and mono.exists():
-                self.add_font("dejavu", "", str(regular))
-                self.add_font("dejavu", "B", str(bold))
-                self.add_font("dejavumono", "", str(mono))
-                self._family, self._unicode = "dejavu", True
-                break
-
-    def _text(self, text: str) -> str:
-        if self._unicode:
-            return text
-        return text.replace("•", "*").encode("latin-1", "replace").decode("latin-1")
+        regular, bold, mono = receipt_fonts()
+        self.add_font("dejavu", "", str(regular))
+        self.add_font("dejavu", "B", str(bold))
+        self.add_font("dejavumono", "", str(mono))
+        self._family = "dejavu"
 
     def _write(self, text: str, size: float, style: str = "", family: str = "") -> None:
         self.set_font(family or self._family, style, size)
-        self.multi_cell(0, size * 0.5, self._text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def heading(self, text: str) -> None:
         self._write(text, 18, "B")
@@ -264,7 +273,7 @@ class _Receipt(FPDF):
         self._write(text, 10.5)
 
     def mono(self, text: str) -> None:
-        self._write(text, 8.5, family="dejavumono" if self._unicode else "courier")
+        self._write(text, 8.5, family="dejavumono")
 
     def small(self, text: str) -> None:
         self._write(text, 8.5)

@@ -126,6 +126,19 @@ def _strip_suffix(word: str) -> str:
     return word
 
 
+#: Every Liberation face ``substitute`` can name.
+FACES = tuple(
+    f"Liberation{family}-{style}"
+    for family in ("Sans", "Serif", "Mono")
+    for style in ("Regular", "Bold", "Italic", "BoldItalic")
+)
+
+
+def missing_faces() -> list[str]:
+    """The Liberation faces that are not installed (empty when fonts-liberation2 is)."""
+    return [face for face in FACES if face_path(face) is None]
+
+
 def face_path(face: str) -> Path | None:
     """The installed file of a Liberation face, or ``None`` (fonts-liberation2 missing)."""
     for directory in FONT_DIRS:
