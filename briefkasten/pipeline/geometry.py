@@ -189,15 +189,14 @@ def find_page_quad(rgb: np.ndarray) -> np.ndarray | None:
         return None
     h, w = rgb.shape[:2]
     scale = min(1.0, _QUAD_SIDE / max(h, w))
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # grey first: a third of the pixels to shrink
     small = (
         cv2.resize(
-            grey, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+            rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
         )
         if scale < 1.0
-        else grey
+        else rgb
     )
-    gray = cv2.GaussianBlur(small, (5, 5), 0)
+    gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0)
     _, paper = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     k = max(3, round(0.02 * max(small.shape[:2])) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
