@@ -4,7 +4,9 @@ On an ink mask (``geometry.ink_mask``): character-sized components (by the media
 height), words by closing the characters horizontally, each word's centre points (the ink's
 centre of mass in bins one text height wide), and words chained left to right into lines, also
 across table gaps where the next cell continues the line's height. Bowed and kinked lines are
-followed along their own slope, so a curved page gives whole lines, not fragments.
+followed along their own slope, so a curved page gives whole lines, not fragments. Closing often
+joins a whole line into one blob; one bowed by more than a line's height is still used, bin by
+bin (each bin one line high), not dropped as if two lines touched.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import cv2
 import numpy as np
 
 MAX_WORDS = 6000  # more word blobs than this is noise, not a page of text
+_BOWED_WIDTH = 6.0  # a blob over 2.5 text heights tall but this many wide may be a bowed line
+_BIN_EXTENT = 2.2  # whose bins (one text height wide) are each at most this many heights tall
 
 
 @dataclass(frozen=True)
@@ -65,16 +69,38 @@ def find_lines(ink: np.ndarray) -> tuple[list[TextLine], float] | None:
     mean_x = np.bincount(inverse, weights=xs) / counts
     mean_y = np.bincount(inverse, weights=ys) / counts
     owner = uniq // (ink.shape[1] // bin_w + 1)
+    # Each bin's ink extent: a tall word blob may be a whole bowed line (closing joins a line's
+    # words), whose bins are each one line high, or two lines touching, whose bins are not.
+    top = np.full(len(uniq), np.inf)
+    bottom = np.full(len(uniq), -np.inf)
+    np.minimum.at(top, inverse, ys)
+    np.maximum.at(bottom, inverse, ys)
+    extent = bottom - top + 1
     spans: list[np.ndarray] = []
     for label in range(1, count):
         h, w = stats[label, cv2.CC_STAT_HEIGHT], stats[label, cv2.CC_STAT_WIDTH]
-        if h > 2.5 * height or w < 1.5 * height:
+        if w < 1.5 * height:
             continue
         pick = (owner == label) & (counts >= 0.15 * height)
+        if h > 2.5 * height:
+            if w < _BOWED_WIDTH * height:
+                continue
+            pick &= extent <= _BIN_EXTENT * height
         if pick.sum() >= 2:
             pts = np.stack([mean_x[pick], mean_y[pick]], axis=1)
-            spans.append(pts[np.argsort(pts[:, 0])])
+            pts = pts[np.argsort(pts[:, 0])]
+            spans += _runs(pts, height) if h > 2.5 * height else [pts]
     return _chain(spans, height), height
+
+
+def _runs(pts: np.ndarray, height: float) -> list[np.ndarray]:
+    """The pieces of a tall blob's centre points (sorted by x) that run on without a jump
+    (half a text height between neighbours, or a gap of over three bins): a bowed line stays
+    one piece, two lines touching at a character fall apart (or lost their mixed bins)."""
+    step = np.abs(np.diff(pts[:, 1])) > 0.5 * height
+    step |= np.diff(pts[:, 0]) > 3.0 * height
+    pieces = np.split(pts, np.flatnonzero(step) + 1)
+    return [p for p in pieces if len(p) >= 2]
 
 
 def _chain(spans: list[np.ndarray], height: float) -> list[TextLine]:

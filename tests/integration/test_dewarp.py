@@ -33,13 +33,10 @@ def tesseract_installed() -> None:
     [
         # A rent contract bent around a cylinder (bow 2.2 % of the page height).
         Plan("mietvertrag", 502, photo=True, warp="curved"),
-        # A letter bent harder (bow 3.8 %, the edge seen at a steep slope): dewarped it reads at
-        # 5-7 % CER (23-27 % without the step, 0 % photographed flat); the step corrects no
-        # horizontal foreshortening yet. Strict, so that a fix shows here.
-        pytest.param(
-            Plan("brief", 500, photo=True, warp="curved"),
-            marks=pytest.mark.xfail(strict=True, reason="strong bow: 5-7 % CER after dewarp"),
-        ),
+        # A letter bent harder (bow 3.8 %, the edge seen at a steep slope): 21 % CER without
+        # the step. Its lower lines bow so much that closing a line's words gives a blob over
+        # 2.5 text heights tall, which the line finder once dropped (5-7 % CER after dewarp).
+        Plan("brief", 500, photo=True, warp="curved"),
         # A rent contract folded in half down the page: every line kinked at the crease.
         Plan("mietvertrag", 502, photo=True, warp="folded"),
     ],
