@@ -220,3 +220,22 @@ def test_page_on_its_side_is_untouched(ctx: StepContext) -> None:
     result = dw.dewarp(page, ctx)
     assert result.image is page.image
     assert result.detail == "text lines do not run across the page, no dewarp"
+
+
+def test_a_tall_blob_splits_where_its_centre_points_jump() -> None:
+    """``textlines._runs``: a bowed line (smooth) stays one piece; two lines touching (a jump of
+    more than half a text height) or a gap of over three bins fall apart; single points go."""
+    from briefkasten.pipeline.textlines import _runs
+
+    height = 10.0
+    xs = np.arange(0.0, 200.0, 10.0)
+    bowed = np.stack([xs, 50 + 0.002 * (xs - 100) ** 2], axis=1)  # 20 px of bow, smooth
+    assert [len(p) for p in _runs(bowed, height)] == [20]
+    jump = bowed.copy()
+    jump[10:, 1] += 12.0  # the second half is the next line
+    assert [len(p) for p in _runs(jump, height)] == [10, 10]
+    shift = np.array([50.0, 0.0])
+    gap = np.concatenate([bowed[:8], bowed[8:] + shift])  # a 60 px gap: over 3 bins
+    assert [len(p) for p in _runs(gap, height)] == [8, 12]
+    lonely = np.concatenate([bowed[:1] - 2 * shift, bowed[1:]])
+    assert [len(p) for p in _runs(lonely, height)] == [19]
