@@ -253,10 +253,9 @@ class _Receipt(FPDF):
         self.add_font("dejavu", "", str(regular))
         self.add_font("dejavu", "B", str(bold))
         self.add_font("dejavumono", "", str(mono))
-        self._family = "dejavu"
 
-    def _write(self, text: str, size: float, style: str = "", family: str = "") -> None:
-        self.set_font(family or self._family, style, size)
+    def _write(self, text: str, size: float, style: str = "", family: str = "dejavu") -> None:
+        self.set_font(family, style, size)
         self.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def heading(self, text: str) -> None:
