@@ -1,10 +1,11 @@
 """The classes of pages ``make eval`` measures, each a name and the samples it generates.
 
 A class is one :class:`EvalClass` in ``CLASSES``: its name, a line saying what it covers, and
-a function ``(seed, count) -> list[Plan]`` giving ``count`` :class:`samples.generate.Plan`
-(deterministic in ``seed``; magnitudes drawn from a ``random.Random`` seeded with the class
-name). Adding a class is adding one entry (see ``warp_plans`` for the curved and folded
-photos).
+a function ``(seed, count) -> list[Sample]`` giving ``count`` files, each a
+:class:`samples.generate.Plan` (one page) or a :class:`samples.generate.MultiPagePlan` (one file
+of several pages; deterministic in ``seed``; magnitudes drawn from a ``random.Random`` seeded
+with the class name). Adding a class is adding one entry (see ``warp_plans`` for the curved and
+folded photos, ``multi_page_plans`` for files of several pages).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from samples.generate import Plan
+from samples.generate import MultiPagePlan, Plan, Sample
 
-PlanMaker = Callable[[int, int], list[Plan]]  # (seed, count) -> plans
+PlanMaker = Callable[[int, int], Sequence[Sample]]  # (seed, count) -> one plan per file
 
 _TEXT_KINDS = ("brief", "mietvertrag", "kontoauszug", "lohnabrechnung")
 
@@ -108,6 +109,32 @@ def table_plans(seed: int, count: int) -> list[Plan]:
     ]
 
 
+#: The quarter turns of the pages of the multi-page files, file by file in turn: three
+#: different ones in each file, all four over the first two files.
+_PAGE_TURNS = ((0, 1, 2), (1, 3, 2), (2, 0, 3), (3, 2, 1))
+
+
+def multi_page_plans(seed: int, count: int) -> list[MultiPagePlan]:
+    """Files of three scanned pages, a multi-page TIFF and an image-only PDF in turn: each
+    page a different kind of document, turned its own way (0/90/180, 90/270/180, ...) and
+    skewed by up to 2°."""
+    r = _rng("multi-page", seed)
+    plans = []
+    for i in range(count):
+        turns = _PAGE_TURNS[i % len(_PAGE_TURNS)]
+        pages = tuple(
+            Plan(
+                _TEXT_KINDS[(i + k) % len(_TEXT_KINDS)],
+                _seed(seed, 8, len(turns) * i + k),
+                skew=round(r.choice((-1, 1)) * r.uniform(0.3, 2.0), 2),
+                turns=turn,
+            )
+            for k, turn in enumerate(turns)
+        )
+        plans.append(MultiPagePlan(pages, container=("tiff", "pdf")[i % 2]))
+    return plans
+
+
 def warp_plans(warp: str, klass: int) -> PlanMaker:
     """Phone photos of letters and rent contracts bent around a cylinder (``curved``) or
     folded (``folded``), the warps of :func:`samples.degrade.warped_photo`. Text pages only:
@@ -132,6 +159,7 @@ CLASSES: dict[str, EvalClass] = {
         EvalClass("tables", "bank statements and pay slips", table_plans),
         EvalClass("curved", "phone photos of curved pages", warp_plans("curved", 6)),
         EvalClass("folded", "phone photos of folded pages", warp_plans("folded", 7)),
+        EvalClass("multi-page", "3-page TIFF and PDF scans, pages turned apart", multi_page_plans),
     )
 }
 
@@ -148,6 +176,6 @@ def select(names: str | None) -> list[EvalClass]:
     return [c for name, c in CLASSES.items() if name in wanted]
 
 
-def plans_of(classes: Sequence[EvalClass], seed: int, count: int) -> dict[str, list[Plan]]:
-    """Each class's ``count`` plans for ``seed``, by class name."""
+def plans_of(classes: Sequence[EvalClass], seed: int, count: int) -> dict[str, Sequence[Sample]]:
+    """Each class's ``count`` plans (one per file) for ``seed``, by class name."""
     return {c.name: c.plans(seed, count) for c in classes}

@@ -10,6 +10,8 @@ applied (degrees counter-clockwise), quarter turns, whether it is a phone photo,
 correct report shows (``expected.skew_degrees == -skew``, ``expected.rotation == 90 * turns``)
 and the exact text drawn in reading order (and, for pages with text columns side by side,
 ``layout_text``: the lines as they sit on the page). The same seed always gives the same files.
+A :class:`MultiPagePlan` writes several such pages into one file (a multi-page TIFF or an
+image-only PDF), with one truth entry per page (``page``: its 0-based index in the file).
 
 Rendered with Pillow and TrueType fonts rather than by a PDF toolkit so that the text is known
 line by line and the pages look like print, not like born-digital PDFs.
@@ -20,23 +22,28 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
+from samples.containers import CONTAINERS, save_pages
 from samples.degrade import WARPS, low_resolution, phone_photo, quarter_turn, skew, warped_photo
 from samples.layouts import LAYOUTS, layout_form
 from samples.sheet import MONO, Sheet, available_fonts
 
 __all__ = [
     "KINDS",
+    "MultiPagePlan",
     "Plan",
+    "Sample",
     "available_fonts",
     "generate_set",
     "low_resolution",
     "make_sample",
+    "page_plans",
     "phone_photo",
     "quarter_turn",
     "render_form",
@@ -135,6 +142,39 @@ class Plan:
         return "_".join(parts) + (".jpg" if self.photo else f".{self.fmt}")
 
 
+@dataclass(frozen=True)
+class MultiPagePlan:
+    """One scanned file of several pages, as a scanner writes it (``container``: a multi-page
+    ``tiff`` or an image-only ``pdf``, see :mod:`samples.containers`), each page made by its
+    own :class:`Plan`. Flat scans only (no phone photos, no low resolution: one resolution per
+    file); a page's ``fmt`` is not used. Each page gets its own truth entry, with ``page``
+    (0-based) and ``container``."""
+
+    pages: tuple[Plan, ...]
+    container: str = "tiff"
+
+    def __post_init__(self) -> None:
+        if self.container not in CONTAINERS:
+            raise ValueError(f"container {self.container!r}: one of {', '.join(CONTAINERS)}")
+        if not self.pages:
+            raise ValueError("a multi-page plan needs at least one page")
+        if any(p.photo or p.low_dpi for p in self.pages):
+            raise ValueError("the pages of a multi-page file are flat scans at one resolution")
+
+    def name(self, index: int) -> str:
+        turns = "-".join(str(90 * (p.turns % 4)) for p in self.pages)
+        return f"{index:03d}_{len(self.pages)}pages_rot{turns}{CONTAINERS[self.container]}"
+
+
+#: What one generated file is made from: one page, or several in one file.
+Sample = Plan | MultiPagePlan
+
+
+def page_plans(sample: Sample) -> tuple[Plan, ...]:
+    """The plans of the pages of ``sample``'s file, in order."""
+    return sample.pages if isinstance(sample, MultiPagePlan) else (sample,)
+
+
 def make_sample(plan: Plan, *, dpi: int = 300) -> tuple[Image.Image, dict[str, Any]]:
     """Render and degrade one sample; returns the image and its truth entry (without ``file``)."""
     sheet = render_sheet(plan.kind, seed=plan.seed, dpi=dpi)
@@ -231,15 +271,27 @@ def _save(img: Image.Image, path: Path, *, quality: int = 90) -> None:
         img.save(path, dpi=dpi)
 
 
+def _write_file(path: Path, sample: Sample, *, dpi: int, quality: int) -> list[dict[str, Any]]:
+    """Render ``sample``, write its file to ``path``; its truth entries (one per page)."""
+    if isinstance(sample, Plan):
+        img, entry = make_sample(sample, dpi=dpi)
+        _save(img, path, quality=quality)
+        return [{"file": path.name, **entry}]
+    made = [make_sample(plan, dpi=dpi) for plan in sample.pages]
+    save_pages([img for img, _ in made], path, sample.container, quality=quality)
+    return [
+        {"file": path.name, "page": index, "container": sample.container, **entry}
+        for index, (_, entry) in enumerate(made)
+    ]
+
+
 def _write(
-    out: Path, items: list[tuple[str, Plan]], *, dpi: int, seed: int, quality: int
+    out: Path, items: Sequence[tuple[str, Sample]], *, dpi: int, seed: int, quality: int
 ) -> list[dict[str, Any]]:
     out.mkdir(parents=True, exist_ok=True)
     entries = []
-    for filename, plan in items:
-        img, entry = make_sample(plan, dpi=dpi)
-        _save(img, out / filename, quality=quality)
-        entries.append({"file": filename, **entry})
+    for filename, sample in items:
+        entries.extend(_write_file(out / filename, sample, dpi=dpi, quality=quality))
     truth = {"generator": "samples.generate", "seed": seed, "render_dpi": dpi, "pages": entries}
     (out / "truth.json").write_text(
         json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
@@ -257,10 +309,10 @@ def generate_set(out: Path, *, count: int, seed: int = 0, dpi: int = 300) -> lis
 
 
 def write_plans(
-    out: Path, plans: list[Plan], *, dpi: int = 300, seed: int = 0
+    out: Path, plans: Sequence[Sample], *, dpi: int = 300, seed: int = 0
 ) -> list[dict[str, Any]]:
-    """Write the samples of ``plans`` (named by :meth:`Plan.name`) and ``truth.json`` to
-    ``out``; returns the truth entries."""
+    """Write the files of ``plans`` (named by their ``name``) and ``truth.json`` to ``out``;
+    returns the truth entries, one per page (a multi-page file has one per page, in order)."""
     return _write(
         out, [(p.name(i), p) for i, p in enumerate(plans)], dpi=dpi, seed=seed, quality=90
     )

@@ -14,6 +14,7 @@ from samples import classes, evaluate, generate, report
 from samples.extract import TOOLS, pdf_text
 from samples.generate import (
     KINDS,
+    MultiPagePlan,
     Plan,
     make_sample,
     phone_photo,
@@ -281,16 +282,20 @@ def test_class_registry_every_class_makes_its_pages() -> None:
         "tables",
         "curved",
         "folded",
+        "multi-page",
     ]
     seeds: set[int] = set()
+    pages = 0
     for name, klass in classes.CLASSES.items():
         plans = klass.plans(0, 4)
-        assert len(plans) == 4 and all(isinstance(p, Plan) for p in plans), name
+        assert len(plans) == 4 and all(isinstance(p, Plan | MultiPagePlan) for p in plans), name
         assert klass.plans(0, 4) == plans and klass.plans(1, 4) != plans, name
         assert klass.plans(0, 2) == plans[:2], name  # more pages add pages, the first stay
-        seeds |= {p.seed for p in plans}
+        page_plans = [page for p in plans for page in generate.page_plans(p)]
+        seeds |= {p.seed for p in page_plans}
+        pages += len(page_plans)
         assert klass.description
-    assert len(seeds) == len(classes.CLASSES) * 4  # no two classes share a document
+    assert len(seeds) == pages  # no two pages, of one class or of two, share a document
     skew = classes.CLASSES["skew"].plans(0, 4)
     assert {p.skew > 0 for p in skew} == {True, False}
     assert {p.border for p in skew} == {"white", "black"}
@@ -330,7 +335,9 @@ def test_extraction_tools_read_the_text_layer(tmp_path: Path, tool: str) -> None
 
 
 class _Page:
-    rotation, skew_degrees, perspective_corrected = 0, 0.0, False
+    index, rotation, skew_degrees, perspective_corrected = 0, 0, 0.0, False
+    flags: tuple[str, ...] = ()
+    history: tuple[object, ...] = ()
 
 
 class _Result:
