@@ -5,7 +5,7 @@ Usage::
     python -m samples.evaluate [--classes skew,tables] [--count-per-class 4] [--seed 0]
                                [--lang deu] [--workdir DIR]
 
-generates every class of :mod:`samples.classes` with :mod:`samples.generate`, runs every page
+generates every class of :mod:`samples.classes` with :mod:`samples.generate`, runs every file
 through ``briefkasten.ingest`` twice (``--before``, default ``ocr-only``: OCR without
 normalisation; ``--after``, default ``default``: the full pipeline) and prints a per-page
 table, a table per class and one ``eval CLASS.NAME VALUE`` line per figure (``eval NAME
@@ -19,6 +19,11 @@ each tool of :mod:`samples.extract` (one pipeline run, five extractions). ``-lay
 text columns side by side, so it is measured against the page's lines as they sit
 (``layout_text``). ``word_miss`` is the share of truth words missing, ignoring order. A page
 whose run fails counts as CER 1 and as a wrong orientation. Exit status 1 when a run failed.
+
+Everything is scored per page: a file of several pages (``multi-page``) is run once per
+pipeline, page *n* of its output PDF (the report's page *n*, whose ``index`` says which page of
+the file it is) is read by every tool on its own and scored against the truth of that page
+of the file. ``file_orientation_accuracy`` is the share of files with every page upright.
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ import argparse
 import shutil
 import sys
 import tempfile
-import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -39,9 +43,10 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from samples import classes
-from samples.extract import TOOLS, pdf_texts
+from samples.extract import TOOLS
 from samples.generate import write_plans
 from samples.report import class_table, fmt, report_lines
+from samples.runs import BASE_TOOL, Run, Runner, run_file, run_page
 
 __all__ = [
     "Run",
@@ -51,6 +56,7 @@ __all__ = [
     "main",
     "normalise",
     "report_lines",
+    "run_file",
     "run_page",
     "summarise",
     "table",
@@ -70,10 +76,6 @@ _FOLD = str.maketrans(
         "\u00ad": None,  # en/em dash, soft hyphen
     }
 )
-#: The tool whose text ``cer_before`` and ``cer_after`` compare: the OCR's own order.
-BASE_TOOL = "raw"
-
-Runner = Callable[[Path, Path, str], Any]  # (image, output pdf, pipeline) -> DocumentResult
 
 
 def normalise(text: str) -> str:
@@ -95,23 +97,6 @@ def word_misses(hypothesis: str, truth: str) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class Run:
-    """One pipeline run on one page: its output's text by extraction tool, and the report."""
-
-    texts: dict[str, str]
-    seconds: float
-    rotation: int | None = None
-    skew_degrees: float | None = None
-    perspective_corrected: bool | None = None
-    error: str | None = None
-
-    @property
-    def text(self) -> str:
-        """The text ``cer_before``/``cer_after`` measure (``BASE_TOOL``)."""
-        return self.texts.get(BASE_TOOL, "")
-
-
-@dataclass(frozen=True)
 class Score:
     """What one page's truth entry says, and what the two runs made of it."""
 
@@ -119,6 +104,12 @@ class Score:
     before: Run
     after: Run
     klass: str = field(default="")
+
+    @property
+    def label(self) -> str:
+        """The file's name, and the page number for a page of a multi-page file."""
+        page = self.entry.get("page")
+        return self.entry["file"] if page is None else f"{self.entry['file']} p{page + 1}"
 
     @property
     def skew_error(self) -> float | None:
@@ -154,30 +145,12 @@ def _ingest_runner(lang: str) -> Runner:
     return run
 
 
-def run_page(
-    runner: Runner,
-    image: Path,
-    output: Path,
-    pipeline: str,
-    *,
-    tools: tuple[str, ...] = (BASE_TOOL,),
-) -> Run:
-    """Run ``pipeline`` on ``image`` once and read the output with each of ``tools``; a
-    failure is recorded, not raised."""
-    start = time.perf_counter()
-    try:
-        result = runner(image, output, pipeline)
-        texts = pdf_texts(output, tools)
-    except Exception as exc:  # the evaluation reports every failure per page
-        return Run({}, time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}")
-    page = result.pages[0]
-    return Run(
-        texts=texts,
-        seconds=time.perf_counter() - start,
-        rotation=page.rotation,
-        skew_degrees=page.skew_degrees,
-        perspective_corrected=page.perspective_corrected,
-    )
+def _by_file(entries: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The truth entries grouped by file, files and pages in the order of ``entries``."""
+    files: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        files.setdefault(entry["file"], []).append(entry)
+    return files
 
 
 def evaluate(
@@ -193,22 +166,22 @@ def evaluate(
     klass: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> list[Score]:
-    """Run both pipelines on every page of a generated set; the ``after`` output is read with
-    every tool of ``tools``, the ``before`` output with ``before_tools``."""
+    """Run both pipelines on every file of a generated set, once each, and score its pages;
+    the ``after`` output is read with every tool of ``tools``, ``before`` with
+    ``before_tools``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     scores = []
-    for entry in entries:
-        image = set_dir / entry["file"]
-        stem = Path(entry["file"]).stem
-        first = run_page(
-            runner, image, out_dir / f"{stem}.{before}.pdf", before, tools=before_tools
-        )
-        second = run_page(runner, image, out_dir / f"{stem}.{after}.pdf", after, tools=tools)
-        scores.append(Score(entry, first, second, klass))
+    for name, group in _by_file(entries).items():
+        image, stem = set_dir / name, Path(name).stem
+        pages = [e.get("page", 0) for e in group]
+        runs = [
+            run_file(runner, image, out_dir / f"{stem}.{p}.pdf", p, pages=pages, tools=t)
+            for p, t in ((before, before_tools), (after, tools))
+        ]
+        scores += [Score(e, a, b, klass) for e, a, b in zip(group, *runs, strict=True)]
         if progress:
-            progress(
-                f"{klass or '-'} {entry['file']}: {first.seconds:.1f}s / {second.seconds:.1f}s"
-            )
+            took = [sum(r.seconds for r in pipeline_runs) for pipeline_runs in runs]
+            progress(f"{klass or '-'} {name}: {took[0]:.1f}s / {took[1]:.1f}s")
     return scores
 
 
@@ -225,8 +198,13 @@ def summarise(scores: Sequence[Score], tools: Sequence[str] = TOOLS) -> dict[str
     skew_errors = [e for s in scores if (e := s.skew_error) is not None]
     photos = [s for s in scores if s.entry["phone_photo"]]
     flat = [s for s in scores if not s.entry["phone_photo"]]
+    files: dict[tuple[str, str], bool] = {}
+    for s in scores:  # a file is upright when every page of it is
+        key = (s.klass, s.entry["file"])
+        files[key] = files.get(key, True) and s.orientation_ok
     summary: dict[str, float | None] = {
         "pages": float(len(scores)),
+        "files": float(len(files)),
         "failures": float(sum(1 for s in scores if s.before.error or s.after.error)),
         "deskew_pages": float(len(skew_errors)),
         "deskew_mean_error_deg": mean(skew_errors) if skew_errors else None,
@@ -237,6 +215,7 @@ def summarise(scores: Sequence[Score], tools: Sequence[str] = TOOLS) -> dict[str
         "orientation_accuracy": (
             sum(s.orientation_ok for s in scores) / len(scores) if scores else None
         ),
+        "file_orientation_accuracy": sum(files.values()) / len(files) if files else None,
         "perspective_recall": (
             sum(bool(s.after.perspective_corrected) for s in photos) / len(photos)
             if photos
@@ -285,7 +264,7 @@ def table(scores: Sequence[Score]) -> str:
             )
         ]
         rows.append(
-            f"{s.klass[:12]:<12} {s.entry['file'][:34]:<34} {fmt(exp['skew_degrees'], '+.1f'):>6} "
+            f"{s.klass[:12]:<12} {s.label[:34]:<34} {fmt(exp['skew_degrees'], '+.1f'):>6} "
             f"{fmt(s.after.skew_degrees, '+.1f'):>6} {fmt(s.skew_error):>5} "
             f"{exp['rotation']:>4} {fmt(s.after.rotation, 'd'):>4} {persp:>5} "
             + " ".join(f"{r:>6.3f}" for r in rates)
@@ -294,7 +273,12 @@ def table(scores: Sequence[Score]) -> str:
     for s in scores:
         for name, run in (("before", s.before), ("after", s.after)):
             if run.error:
-                rows.append(f"FAILED {s.entry['file']} ({name}): {run.error}")
+                rows.append(f"FAILED {s.label} ({name}): {run.error}")
+        if not s.after.error and not s.orientation_ok:
+            rows.append(
+                f"WRONG ORIENTATION {s.label}: expected {s.entry['expected']['rotation']}, "
+                f"got {s.after.rotation}; {s.after.decision or 'no orientation step'}"
+            )
     return "\n".join(rows)
 
 

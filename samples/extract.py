@@ -17,11 +17,13 @@ TOOLS = ("plain", "layout", "raw", "pdfminer", "pypdf")
 PDFTOTEXT = {"plain": [], "layout": ["-layout"], "raw": ["-raw"]}
 
 
-def pdf_text(pdf: Path, tool: str = "raw") -> str:
-    """The text of every page of ``pdf`` as ``tool`` (one of ``TOOLS``) extracts it."""
+def pdf_text(pdf: Path, tool: str = "raw", *, page: int | None = None) -> str:
+    """The text of every page of ``pdf`` (or only of page ``page``, 0-based) as ``tool`` (one
+    of ``TOOLS``) extracts it."""
     if tool in PDFTOTEXT:
+        pages = [] if page is None else ["-f", str(page + 1), "-l", str(page + 1)]
         done = subprocess.run(
-            ["pdftotext", "-enc", "UTF-8", *PDFTOTEXT[tool], str(pdf), "-"],
+            ["pdftotext", "-enc", "UTF-8", *PDFTOTEXT[tool], *pages, str(pdf), "-"],
             capture_output=True,
             check=True,
             timeout=120,
@@ -30,14 +32,25 @@ def pdf_text(pdf: Path, tool: str = "raw") -> str:
     if tool == "pdfminer":
         from pdfminer.high_level import extract_text
 
-        return str(extract_text(str(pdf)))
+        return str(extract_text(str(pdf), page_numbers=None if page is None else [page]))
     if tool == "pypdf":
         from pypdf import PdfReader
 
-        return "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+        pages_read = PdfReader(pdf).pages
+        chosen = pages_read if page is None else [pages_read[page]]
+        return "\n".join(p.extract_text() for p in chosen)
     raise ValueError(f"unknown extraction tool {tool!r}; choose one of {', '.join(TOOLS)}")
 
 
-def pdf_texts(pdf: Path, tools: tuple[str, ...] = TOOLS) -> dict[str, str]:
-    """``pdf``'s text by each of ``tools``."""
-    return {tool: pdf_text(pdf, tool) for tool in tools}
+def pdf_texts(
+    pdf: Path, tools: tuple[str, ...] = TOOLS, *, page: int | None = None
+) -> dict[str, str]:
+    """``pdf``'s text (or page ``page``'s, 0-based) by each of ``tools``."""
+    return {tool: pdf_text(pdf, tool, page=page) for tool in tools}
+
+
+def pdf_page_count(pdf: Path) -> int:
+    """The number of pages of ``pdf``."""
+    from pypdf import PdfReader
+
+    return len(PdfReader(pdf).pages)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 #: Figures that count things (printed as integers).
-COUNTS = ("pages", "failures", "deskew_pages")
+COUNTS = ("pages", "files", "failures", "deskew_pages")
 #: The per-class table's columns: (heading, figure, format).
 COLUMNS = (
     ("pages", "pages", "d"),
@@ -13,6 +13,8 @@ COLUMNS = (
     ("skew_mean", "deskew_mean_error_deg", ".2f"),
     ("skew_max", "deskew_max_error_deg", ".2f"),
     ("orient", "orientation_accuracy", ".2f"),
+    ("files", "files", "d"),
+    ("f_orient", "file_orientation_accuracy", ".2f"),
     ("cer_before", "cer_before", ".3f"),
     ("cer_after", "cer_after", ".3f"),
     ("plain", "cer_plain", ".3f"),
@@ -35,7 +37,8 @@ def fmt(value: float | None, spec: str = ".2f") -> str:
 
 def class_table(summaries: Mapping[str, Summary], overall: Summary | None = None) -> str:
     """One row per class (and ``all`` for ``overall``): pages, deskew error (degrees, where the
-    skew is known), orientation accuracy, CER before/after and CER of each extraction tool."""
+    skew is known), orientation accuracy per page, files and the share of files with every
+    page upright, CER before/after and CER of each extraction tool."""
     widths = [max(len(head), 6) for head, _, _ in COLUMNS]
     head = f"{'class':<14}" + " ".join(
         f"{h:>{w}}" for (h, _, _), w in zip(COLUMNS, widths, strict=True)
