@@ -1,17 +1,15 @@
 """The OCR step: one Tesseract run per page for the text, its lines and words, and confidence.
 
 Tesseract runs in this process on warm models (``tools.tesseract``) and is handed the pixels
-of a grey copy: any enhancement for OCR, and the resampling to the size it reads best
-(``ocrscale``), is applied only to that copy; the stored page keeps its colour and pixels.
+of a grey copy (``ocrcopy``): any enhancement for OCR, the blanking of a dark scanner border,
+and the resampling to the size it reads best with the rules kept (``ocrscale``), is applied
+only to that copy; the stored page keeps its colour and pixels.
 """
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
-
 from briefkasten.model import OcrResult, Page
-from briefkasten.pipeline import ocrscale
+from briefkasten.pipeline import ocrcopy, ocrscale
 from briefkasten.pipeline.runner import StepContext
 from briefkasten.tools import tesseract
 
@@ -36,7 +34,7 @@ def ocr(page: Page, ctx: StepContext) -> Page:
     assert page.image is not None
     if min(page.image.shape[:2]) < MIN_OCR_SIDE:
         return page.flagged("low_resolution").evolve(detail="page too small to read, OCR skipped")
-    copy = ocr_copy(page.image, dark="too_dark" in page.flags)
+    copy = ocrcopy.ocr_copy(page.image, dark="too_dark" in page.flags)
     scale = ocrscale.choose(
         copy.shape,
         ocrscale.x_height(copy),
@@ -47,6 +45,9 @@ def ocr(page: Page, ctx: StepContext) -> Page:
     small = ocrscale.resample(copy, scale.factor)
     if min(small.shape[:2]) < MIN_OCR_SIDE:
         small, scale = copy, scale._replace(factor=1.0)
+    if scale.factor < 1.0 and scale.x_height is not None:
+        small = ocrscale.keep_rules(small, scale.x_height * scale.factor)
+    small, blanked = ocrcopy.blank_border(small)
     out = tesseract.ocr(
         small,
         lang=str(ctx.param("lang", ctx.options.lang)),
@@ -63,6 +64,8 @@ def ocr(page: Page, ctx: StepContext) -> Page:
         flagged = page.flagged("low_ocr_confidence")
     conf = "n/a" if out.confidence is None else f"{out.confidence:.1f}"
     detail = f"{scale.describe()}: {out.words} words, mean confidence {conf}"
+    if blanked:
+        detail += f"; dark border ({blanked:.0%} of the page) blanked for OCR"
     if page.orientation_pending:
         flagged, how = _settle_orientation(flagged, out.text_angle)
         detail += f"; {how}"
@@ -84,12 +87,3 @@ def _settle_orientation(page: Page, text_angle: int | None) -> tuple[Page, str]:
         )
         return turned, "OCR read the page upside down: turned 180° in the PDF"
     return settled.flagged("orientation_uncertain"), f"OCR text angle {text_angle}, left as is"
-
-
-def ocr_copy(image: np.ndarray, *, dark: bool = False) -> np.ndarray:
-    """The grey image Tesseract reads; dark photos get their contrast stretched first."""
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    if dark:
-        clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
-        grey = clahe.apply(cv2.normalize(grey, np.empty_like(grey), 0, 255, cv2.NORM_MINMAX))
-    return grey

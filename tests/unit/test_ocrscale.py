@@ -114,3 +114,42 @@ def test_mapped_boxes_stay_on_the_page() -> None:
 def test_full_size_lines_are_returned_as_they_are() -> None:
     lines = (line([("a", (1, 2, 3, 4))], (1, 2, 3, 4)),)
     assert ocrscale.to_page(lines, 1.0, (100, 100)) is lines
+
+
+def ruled_page() -> np.ndarray:
+    """A 300-dpi-like page: rows of letters, a 1-px rule across, a 1-px rule down, dotted
+    leaders, and a thick dark bar (not a rule)."""
+    page = blobs([23] * 120, side=1600)
+    page[700, 40:1500] = 20  # the rule under a table's header
+    page[800:1500, 900] = 20  # a column rule
+    page[1520, 40:1500:6] = 20  # dotted leader: gaps every 6 px
+    page[1550:1590, 40:1500] = 30  # a 40 px bar
+    return page
+
+
+@pytest.mark.parametrize("factor", [0.66, 0.7, 0.72, 0.74, 0.76])
+def test_a_thin_rule_stays_black_in_the_shrunk_copy(factor: float) -> None:
+    small = ocrscale.resample(ruled_page(), factor)
+    kept = ocrscale.keep_rules(small, 23 * factor)
+    across = round(700 * factor)
+    down = round(900 * factor)
+    along = slice(round(100 * factor), round(1400 * factor))
+    assert kept[across - 1 : across + 2, along].min(axis=0).max() == 0  # black all along it
+    column = slice(round(850 * factor), round(1450 * factor))
+    assert kept[column, down - 1 : down + 2].min(axis=1).max() == 0
+
+
+def test_letters_leaders_and_thick_areas_are_left_as_they_are() -> None:
+    small = ocrscale.resample(ruled_page(), 0.72)
+    kept = ocrscale.keep_rules(small, 23 * 0.72)
+    changed = kept != small
+    rule_rows = {round(700 * 0.72) + d for d in (-1, 0, 1)}
+    rule_cols = {round(900 * 0.72) + d for d in (-1, 0, 1)}
+    ys, xs = np.nonzero(changed)
+    assert changed.any()
+    assert all(y in rule_rows or x in rule_cols for y, x in zip(ys, xs, strict=True))
+
+
+def test_a_page_without_rules_is_returned_unchanged() -> None:
+    small = ocrscale.resample(blobs([23] * 120, side=1600), 0.72)
+    assert ocrscale.keep_rules(small, 23 * 0.72) is small
