@@ -58,8 +58,8 @@ def blank_border(grey: np.ndarray) -> tuple[np.ndarray, float]:
     solid = np.intersect1d(candidates, np.unique(labels[core > 0]))
     if solid.size == 0:
         return grey, 0.0
-    region = np.isin(labels, solid).astype(np.uint8)
-    region = cv2.dilate(region, np.ones((2 * _MARGIN + 1, 2 * _MARGIN + 1), np.uint8)) > 0
+    found = np.isin(labels, solid).astype(np.uint8)
+    region = cv2.dilate(found, np.ones((2 * _MARGIN + 1, 2 * _MARGIN + 1), np.uint8)) > 0
     blanked = grey.copy()
     blanked[region] = round(paper)
     return blanked, float(np.count_nonzero(region)) / (h * w)
