@@ -1,11 +1,16 @@
-"""Which codes a page's content shows with each of its fonts: the walk ``pdffonts`` needs.
+"""Which codes a page's content shows with each of its fonts, and which graphics states it
+selects: the walk ``pdffonts`` and ``gstates`` need.
 
-``FontUsage`` collects every font under a page's resources (page, form XObjects, tiling
-patterns, Type 3 glyphs, graphics states with ``/Font``; a direct font dictionary is made
-indirect so it can be told apart) and reads the content: ``Tf`` and ``gs`` set the font,
-``q``/``Q`` save and restore it, ``Do`` reads a form with the font in force, ``Tj ' " TJ``
-show codes (one byte each: what simple fonts use). Bounded: ``MAX_OPERATORS`` per page,
-forms nested at most ``MAX_DEPTH`` deep, each form read once per font in force.
+``FontUsage`` collects every font and graphics state under a page's resources (page, form
+XObjects, tiling patterns, Type 3 glyphs, graphics states with ``/Font``; a direct font or
+graphics state dictionary, and a direct ``/Resources`` of a form, pattern or Type 3 font, is
+made indirect so it can be told apart) and reads the content: ``Tf`` and ``gs`` set the font,
+``q``/``Q`` save and restore it, ``Do`` reads a form with the font in force (and its own
+resources, or the ones in force), ``Tj ' " TJ`` show codes (one byte each: what simple fonts
+use). ``gs`` also marks the graphics state it names as selected; a ``gs`` whose state is not
+found sets ``unresolved``, content qpdf warns about sets ``damaged``. Bounded:
+``MAX_OPERATORS`` per walk, forms nested at most ``MAX_DEPTH`` deep, each form read once per
+font and resources in force.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from pikepdf import Array, Dictionary, Name, Pdf, Stream
 
 from briefkasten.errors import UnsafeContent
 
-__all__ = ["MAX_DEPTH", "MAX_OPERATORS", "FontKey", "FontUsage", "page_streams"]
+__all__ = ["MAX_DEPTH", "MAX_OPERATORS", "FontKey", "FontUsage", "ObjectKey", "page_streams"]
 
 #: Content operators read per page to find the codes each font shows.
 MAX_OPERATORS = 1_000_000
 MAX_DEPTH = 12
 _SHOW = frozenset({"Tj", "'", '"', "TJ"})
-FontKey = tuple[int, int]
+ObjectKey = tuple[int, int]
+FontKey = ObjectKey
 
 
 def page_streams(page: Dictionary) -> list[Stream]:
@@ -39,15 +45,22 @@ def _items(value: object) -> list[object]:
 
 
 class FontUsage:
-    """Every font under a page's resources, and the codes its content shows with each."""
+    """Every font and graphics state under a page's resources, the codes its content shows
+    with each font and the graphics states it selects."""
 
     def __init__(self, pdf: Pdf) -> None:
         self.pdf = pdf
         self.fonts: dict[FontKey, Dictionary] = {}
         self.codes: dict[FontKey, set[int]] = {}
+        self.states: dict[ObjectKey, Dictionary] = {}  # graphics states under the resources
+        self.selected: set[ObjectKey] = set()  # ... that a ``gs`` names
+        self.unresolved = False  # a ``gs`` named a state that is not there
+        self.damaged = False  # qpdf warned while parsing (a viewer may read more than it did)
+        self.forms: dict[ObjectKey, Stream] = {}  # form XObjects under the resources
+        self.drawn: set[ObjectKey] = set()  # ... that a ``Do`` draws
         self.operators = 0
-        self.walked: set[tuple[FontKey, FontKey | None]] = set()
-        self.seen: set[FontKey] = set()
+        self.walked: set[tuple[ObjectKey, FontKey | None, ObjectKey | None]] = set()
+        self.seen: set[ObjectKey] = set()
 
     def resources(self, resources: object, depth: int) -> None:
         if not isinstance(resources, Dictionary) or depth > MAX_DEPTH:
@@ -61,18 +74,41 @@ class FontUsage:
             for name in list(fonts.keys()):
                 self.font(fonts, name, depth)
         states = resources.get("/ExtGState")
-        for state in states.values() if isinstance(states, Dictionary) else []:
-            held = state.get("/Font") if isinstance(state, Dictionary) else None
+        states = states if isinstance(states, Dictionary) else Dictionary()
+        for name in list(states.keys()):
+            state = self.graphics_state(states, name)
+            held = state.get("/Font") if state is not None else None
             if isinstance(held, Array) and len(held) == 2:
                 self.font(held, 0, depth)
         for kind in ("/XObject", "/Pattern"):
             entries = resources.get(kind)
             for entry in entries.values() if isinstance(entries, Dictionary) else []:
                 if isinstance(entry, Stream) and entry.get("/Subtype") != Name.Image:
-                    inner = entry.get("/Resources")
+                    inner = self.own_resources(entry)
                     self.resources(inner, depth + 1)
                     if kind == "/Pattern":  # a tiling pattern's cell starts with no font
                         self.content([entry], inner, depth + 1, None)
+                    elif entry.get("/Subtype") == Name.Form and entry.is_indirect:
+                        self.forms[entry.objgen] = entry
+
+    def graphics_state(self, holder: Dictionary, name: str) -> Dictionary | None:
+        """The graphics state ``holder[name]`` (made indirect, so it can be told apart),
+        registered."""
+        state = holder.get(name)
+        if not isinstance(state, Dictionary):
+            return None
+        if not state.is_indirect:
+            holder[name] = state = self.pdf.make_indirect(state)
+        self.states[state.objgen] = state
+        return state
+
+    def own_resources(self, holder: Dictionary | Stream) -> object:
+        """``holder``'s ``/Resources``, made indirect so that resources in force can be told
+        apart (only the page's own may stay direct)."""
+        resources = holder.get("/Resources")
+        if isinstance(resources, Dictionary) and not resources.is_indirect:
+            holder["/Resources"] = resources = self.pdf.make_indirect(resources)
+        return resources
 
     def font(self, holder: Dictionary | Array, name: str | int, depth: int) -> FontKey | None:
         """The font ``holder[name]`` (made indirect, so it can be told apart), registered."""
@@ -86,7 +122,7 @@ class FontUsage:
         if key not in self.fonts:
             self.fonts[key] = font
             if font.get("/Subtype") == Name.Type3:  # glyphs are content with resources
-                inner = font.get("/Resources")
+                inner = self.own_resources(font)
                 self.resources(inner, depth + 1)
                 procs = font.get("/CharProcs")
                 glyphs = procs.values() if isinstance(procs, Dictionary) else []
@@ -102,9 +138,10 @@ class FontUsage:
         saved: list[FontKey | None] = []
         for stream in streams:
             try:
-                with warnings.catch_warnings():  # qpdf's word on broken content: not logged
-                    warnings.simplefilter("ignore")
+                with warnings.catch_warnings(record=True) as heard:  # not logged: counted
+                    warnings.simplefilter("always")
                     instructions = pikepdf.parse_content_stream(stream)
+                self.damaged = self.damaged or bool(heard)
             except pikepdf.PdfError as exc:
                 raise UnsafeContent("content stream cannot be read for its fonts") from exc
             self.operators += len(instructions)
@@ -130,26 +167,46 @@ class FontUsage:
         kind = {"Tf": "/Font", "gs": "/ExtGState", "Do": "/XObject"}[operator]
         entries = resources.get(kind) if isinstance(resources, Dictionary) else None
         if not isinstance(operand, Name) or not isinstance(entries, Dictionary):
+            self.unresolved = self.unresolved or operator == "gs"
             return font
         entry = entries.get(operand)
         if operator == "Tf":
             return self.font(entries, str(operand), depth) if entry is not None else font
         if operator == "gs":
-            held = entry.get("/Font") if isinstance(entry, Dictionary) else None
-            if isinstance(held, Array) and len(held) == 2:
-                return self.font(held, 0, depth) or font
+            return self.select_state(entries, str(operand), depth, font)
+        if not isinstance(entry, Stream) or entry.get("/Subtype") != Name.Form:
             return font
-        if (
-            isinstance(entry, Stream)
-            and entry.get("/Subtype") == Name.Form
-            and (entry.objgen, font) not in self.walked
-        ):
-            self.walked.add((entry.objgen, font))
-            own = entry.get("/Resources")
-            inner = own if isinstance(own, Dictionary) else resources
+        own = self.own_resources(entry)
+        inner = own if isinstance(own, Dictionary) else resources
+        walk = (entry.objgen, font, inner.objgen if isinstance(inner, Dictionary) else None)
+        self.drawn.add(entry.objgen)
+        if walk not in self.walked:
+            self.walked.add(walk)
             self.resources(inner, depth + 1)
             self.content([entry], inner, depth + 1, font)
         return font
+
+    def select_state(
+        self, states: Dictionary, name: str, depth: int, font: FontKey | None
+    ) -> FontKey | None:
+        """``gs``: the state ``states[name]`` selected; the font in force after it."""
+        state = self.graphics_state(states, name)
+        if state is None:
+            self.unresolved = True
+            return font
+        self.selected.add(state.objgen)
+        held = state.get("/Font")
+        if isinstance(held, Array) and len(held) == 2:
+            return self.font(held, 0, depth) or font
+        return font
+
+    def undrawn_forms(self) -> None:
+        """Read the forms under the resources that no ``Do`` drew, with their own resources
+        (what they select stays in the copy: it must not name a state that was left out)."""
+        for key, form in list(self.forms.items()):
+            if key not in self.drawn:
+                self.drawn.add(key)
+                self.content([form], form.get("/Resources"), 1, None)
 
 
 def _shown(operator: str, operands: Sequence[object]) -> set[int]:
