@@ -20,8 +20,10 @@ says why it must be rasterised instead: an image over ``limits.max_pixels``, an 
 over it, a stream over a size limit or with a filter that cannot be measured, form XObjects
 nested deeper than ``MAX_FORM_DEPTH`` or in a loop, a JPEG that cannot be cleaned, JPEG 2000
 (whose metadata boxes we do not clean), transparency (an image with a soft mask, a graphics
-state with alpha below 1, a soft mask or a blend mode other than Normal: PDF/A-1 forbids it),
-or a structure pikepdf cannot read. A form's ``/Group`` and an image's ``/Interpolate`` are
+state with alpha below 1, a soft mask or a blend mode other than Normal that the content
+selects with ``gs``: PDF/A-1 forbids it), or a structure pikepdf cannot read. Such a graphics
+state that nothing selects (``gstates``) is left out of the copy; when in doubt it counts as
+selected. A form's ``/Group`` and an image's ``/Interpolate`` are
 dropped (PDF/A). ``sanitise_page`` also embeds fonts the file did not (``pdffonts``), or says
 why the page must be rasterised for one.
 
@@ -40,6 +42,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, Pdf, Stream
 
 from briefkasten.errors import InputRejected, UnsafeContent
+from briefkasten.pipeline.gstates import ALL_USED, StateUse, state_use, transparency
 from briefkasten.pipeline.jpeg import clean_jpeg
 from briefkasten.pipeline.pdfcopy import (
     STREAM_KEYS,
@@ -91,7 +94,6 @@ _GSTATE_KEYS = frozenset({
     "/BG2", "/UCR", "/UCR2", "/TR", "/TR2", "/HT", "/FL", "/SM", "/SA", "/BM", "/SMask", "/CA",
     "/ca", "/AIS", "/TK", "/UseBlackPtComp", "/HTO",
 })  # fmt: skip
-_OPAQUE_BLENDS = frozenset({"/Normal", "/Compatible"})
 _TILING_KEYS = STREAM_KEYS | {
     "/Type", "/PatternType", "/PaintType", "/TilingType", "/BBox", "/XStep", "/YStep",
     "/Resources", "/Matrix",
@@ -106,12 +108,12 @@ def inspect_page(path: Path, index: int, limits: PageLimits) -> Sanitised:
     try:
         with pikepdf.open(path) as pdf:
             page = pdf.pages[index].obj
-            rebuild = _Rebuild(Pdf.new(), limits)
+            appearances = _appearances(page)
+            states = state_use(pdf, page, _inherited(page, "/Resources"), appearances)
+            rebuild = _Rebuild(Pdf.new(), limits, states)
             rebuild.page(page)
-            for annot in _array(page.get("/Annots")):
-                ap = annot.get("/AP") if isinstance(annot, Dictionary) else None
-                if isinstance(ap, Dictionary):
-                    rebuild.appearance(ap)
+            for stream in appearances:
+                rebuild.form(stream, depth=1)
     except UnsafeContent as unsafe:
         return Sanitised(unsafe=str(unsafe))
     except (pikepdf.PdfError, ValueError, TypeError, KeyError, IndexError, RecursionError):
@@ -123,8 +125,10 @@ def sanitise_page(source: Path, target: Path, limits: PageLimits, index: int = 0
     """Write page ``index`` of ``source`` rebuilt from the allowlist as a one-page PDF."""
     try:
         with pikepdf.open(source) as pdf, Pdf.new() as out:
-            rebuild = _Rebuild(out, limits)
-            page = out.make_indirect(rebuild.page(pdf.pages[index].obj))
+            original = pdf.pages[index].obj
+            states = state_use(pdf, original, _inherited(original, "/Resources"))
+            rebuild = _Rebuild(out, limits, states)
+            page = out.make_indirect(rebuild.page(original))
             fonts = embed_fonts(out, page)
             out.pages.append(pikepdf.Page(page))
             out.save(
@@ -143,12 +147,25 @@ def _array(value: object) -> Iterable[object]:
     return list(value) if isinstance(value, Array) else []
 
 
+def _appearances(page: Dictionary) -> list[Stream]:
+    """The annotations' appearance streams, every state of each (PDFium's flattening draws
+    them)."""
+    found: list[Stream] = []
+    for annot in _array(page.get("/Annots")):
+        ap = annot.get("/AP") if isinstance(annot, Dictionary) else None
+        for state in ap.values() if isinstance(ap, Dictionary) else []:
+            candidates = [state, *(state.values() if isinstance(state, Dictionary) else [])]
+            found += [stream for stream in candidates if isinstance(stream, Stream)]
+    return found
+
+
 class _Rebuild(Copier):
     """One page's objects copied into ``target`` by the rules of each kind of object."""
 
-    def __init__(self, target: Pdf, limits: PageLimits) -> None:
+    def __init__(self, target: Pdf, limits: PageLimits, states: StateUse = ALL_USED) -> None:
         super().__init__(target, limits)
         self.forms: list[tuple[int, int]] = []  # the form XObjects being walked, outermost first
+        self.states = states  # which graphics states the content selects
 
     # -- the page -------------------------------------------------------------------------------
 
@@ -181,14 +198,6 @@ class _Rebuild(Copier):
             new["/Group"] = self.dictionary(group, _GROUP_KEYS, self.any_value)
         return new
 
-    def appearance(self, ap: Dictionary) -> None:
-        """Walk an annotation's appearance streams as PDFium's flattening will draw them."""
-        for state in ap.values():
-            candidates = [state, *(state.values() if isinstance(state, Dictionary) else [])]
-            for stream in candidates:
-                if isinstance(stream, Stream):
-                    self.form(stream, depth=1)
-
     def content(self, stream: Stream) -> object:
         return self.stream(stream, STREAM_KEYS, self.any_value, measure=True, content=True)
 
@@ -214,7 +223,7 @@ class _Rebuild(Copier):
         cleaners: dict[str, Callable[[object], object]] = {
             "/Font": lambda v: self.font(v, depth),
             "/XObject": lambda v: self.xobject(v, depth),
-            "/ExtGState": lambda v: self.gstate(v, depth),
+            "/ExtGState": lambda v: self.gstate(v, depth, listed=True),
             "/Pattern": lambda v: self.pattern(v, depth),
         }
         cleaner = cleaners.get(key, self.any)
@@ -328,12 +337,19 @@ class _Rebuild(Copier):
             return self.stream(value, _FONT_FILE_KEYS, self.any_value, measure=True)
         return self.any(value)
 
-    def gstate(self, state: object, depth: int) -> object:
+    def gstate(self, state: object, depth: int, listed: bool = False) -> object:
+        """A graphics state's copy; unsafe when it is transparent and may be selected. One
+        ``listed`` in a resource dictionary that nothing selects is left out instead."""
         if not isinstance(state, Dictionary):
             return None
+        reason = transparency(state)
+        if reason is not None and listed and self.states.unused(state):
+            self.drop(["/ExtGStateUnused"])
+            return None
+        if reason is not None:
+            raise UnsafeContent(reason)
 
         def value(key: str, v: object) -> object:
-            _check_opaque(key, v)
             if key == "/Font" and isinstance(v, Array) and len(v) == 2:
                 return Array([self.font(v[0], depth), self.any(v[1])])
             return self.any(v)
@@ -350,18 +366,6 @@ class _Rebuild(Copier):
 
             return self.dictionary(pattern, _SHADING_PATTERN_KEYS, value)
         return None
-
-
-def _check_opaque(key: str, value: object) -> None:
-    """Unsafe for a graphics state that makes things transparent (PDF/A-1 forbids it)."""
-    alpha = number(value) if key in ("/CA", "/ca") else None
-    if alpha is not None and alpha < 1:
-        raise UnsafeContent("constant alpha below 1 (transparency)")
-    if key == "/SMask" and value != Name("/None"):
-        raise UnsafeContent("soft mask in a graphics state (transparency)")
-    blends = list(value) if isinstance(value, Array) else [value]
-    if key == "/BM" and any(str(blend) not in _OPAQUE_BLENDS for blend in blends):
-        raise UnsafeContent("blend mode other than Normal (transparency)")
 
 
 def _inherited(page: Dictionary, key: str) -> object:
