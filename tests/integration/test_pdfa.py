@@ -23,6 +23,7 @@ from briefkasten.config import Settings
 from briefkasten.gateway.receipt import receipt_pdf
 from briefkasten.model import DocumentRequest, ReceivedFile, Submission
 from briefkasten.pipeline import fontmap
+from briefkasten.pipeline.gstates import transparency
 from tests.support import factories, preflight, vectorpages
 from tests.support.env import need
 
@@ -268,13 +269,24 @@ def _half_alpha(pdf: pikepdf.Pdf) -> pikepdf.Object:
     return pikepdf.Dictionary(Type=pikepdf.Name.ExtGState, ca=0.5, CA=0.5)
 
 
+def _half_alpha_form(pdf: pikepdf.Pdf) -> pikepdf.Object:
+    """A form that selects a ``ca 0.5`` state of its own resources (the page selects none)."""
+    own = pikepdf.Dictionary(ExtGState=pikepdf.Dictionary(G9=_half_alpha(pdf)))
+    return vectorpages.form(pdf, b"q /G9 gs 1 0 0 rg 0 0 80 80 re f Q", Resources=own)
+
+
 @pytest.mark.parametrize(
     ("content", "resources", "reason"),
     [
         (b"q 80 0 0 80 400 700 cm /Im9 Do Q", {"/XObject": {"/Im9": _soft_masked}}, "soft mask"),
         (b"q /G9 gs 1 0 0 rg 400 700 80 80 re f Q", {"/ExtGState": {"/G9": _half_alpha}}, "alpha"),
+        (
+            b"q 1 0 0 1 400 700 cm /Fm9 Do Q",
+            {"/XObject": {"/Fm9": _half_alpha_form}, "/ExtGState": {"/G9": _half_alpha}},
+            "alpha",
+        ),
     ],
-    ids=["soft-masked-image", "alpha-0.5"],
+    ids=["soft-masked-image", "alpha-0.5", "alpha-0.5-in-a-form"],
 )
 def test_a_page_with_transparency_is_rasterised_with_ocr_and_pdfa_2u(
     tmp_path: Path, settings: Settings, content: bytes, resources: dict, reason: str
@@ -290,6 +302,27 @@ def test_a_page_with_transparency_is_rasterised_with_ocr_and_pdfa_2u(
     assert any(step.step == "ocr" for step in page.history)
     assert "Kontoauszüge" in page.text  # the OCR text layer
     assert "Kontoauszüge" in pdftotext(tmp_path / "out.pdf")
+    assert_pdfa_2u(tmp_path / "out.pdf", tmp_path)
+
+
+def test_a_transparent_state_nothing_selects_is_dropped_and_the_page_stays_vector(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Word, LibreOffice and browsers list ``ca < 1`` states that no content selects: the page
+    keeps its vectors and text (no OCR), the state is left out, the file is PDF/A-2u."""
+    content = b"q 1 0 0 rg 400 700 80 80 re f Q"
+    resources = {"/ExtGState": {"/G9": _half_alpha}}
+    digital = factories.born_digital_pdf(tmp_path / "digital.pdf")
+    source = vectorpages.with_drawing(digital, tmp_path / "listed.pdf", content, resources)
+    result = ingest([source], tmp_path / "out.pdf", settings=settings)
+    (page,) = result.pages
+    assert page.kind == "vector" and page.flags == ()
+    assert page.history[0].step == "sanitize" and "/ExtGStateUnused" in page.history[0].detail
+    assert not any(step.step == "ocr" for step in page.history)
+    assert pdftotext(tmp_path / "out.pdf") == pdftotext(source)
+    with pikepdf.open(tmp_path / "out.pdf") as doc:
+        dictionaries = [obj for obj in doc.objects if isinstance(obj, pikepdf.Dictionary)]
+        assert dictionaries and all(transparency(obj) is None for obj in dictionaries)
     assert_pdfa_2u(tmp_path / "out.pdf", tmp_path)
 
 
