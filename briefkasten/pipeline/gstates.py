@@ -90,8 +90,8 @@ def state_use(
         for stream in appearances:
             usage.content([stream], stream.get("/Resources"), 1, None)
         usage.undrawn_forms()
-    except (UnsafeContent, pikepdf.PdfError):
-        return ALL_USED  # a stream that cannot be read, or too much of it: as before
+    except (UnsafeContent, pikepdf.PdfError, ValueError, TypeError, KeyError, IndexError):
+        return ALL_USED  # a stream that cannot be read, too much of it, odd objects: as before
     if usage.unresolved or usage.damaged:
         return ALL_USED
     return StateUse(frozenset(usage.states), frozenset(usage.selected), complete=True)
