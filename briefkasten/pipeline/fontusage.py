@@ -8,7 +8,8 @@ made indirect so it can be told apart) and reads the content: ``Tf`` and ``gs`` 
 ``q``/``Q`` save and restore it, ``Do`` reads a form with the font in force (and its own
 resources, or the ones in force), ``Tj ' " TJ`` show codes (one byte each: what simple fonts
 use). ``gs`` also marks the graphics state it names as selected; a ``gs`` whose state is not
-found sets ``unresolved``, content qpdf warns about sets ``damaged``. Bounded:
+found, or a ``Do`` with no resources in force, sets ``unresolved``, content qpdf warns about
+sets ``damaged``. Bounded:
 ``MAX_OPERATORS`` per walk, forms nested at most ``MAX_DEPTH`` deep, each form read once per
 font and resources in force.
 """
@@ -167,7 +168,9 @@ class FontUsage:
         kind = {"Tf": "/Font", "gs": "/ExtGState", "Do": "/XObject"}[operator]
         entries = resources.get(kind) if isinstance(resources, Dictionary) else None
         if not isinstance(operand, Name) or not isinstance(entries, Dictionary):
-            self.unresolved = self.unresolved or operator == "gs"
+            # a state, or a form drawn with no resources in force: what it selects is unknown
+            missing = operator == "gs" or not isinstance(resources, Dictionary)
+            self.unresolved = self.unresolved or (missing and operator != "Tf")
             return font
         entry = entries.get(operand)
         if operator == "Tf":

@@ -23,9 +23,9 @@ nested deeper than ``MAX_FORM_DEPTH`` or in a loop, a JPEG that cannot be cleane
 state with alpha below 1, a soft mask or a blend mode other than Normal that the content
 selects with ``gs``: PDF/A-1 forbids it), or a structure pikepdf cannot read. Such a graphics
 state that nothing selects (``gstates``) is left out of the copy; when in doubt it counts as
-selected. A form's ``/Group`` and an image's ``/Interpolate`` are
-dropped (PDF/A). ``sanitise_page`` also embeds fonts the file did not (``pdffonts``), or says
-why the page must be rasterised for one.
+selected. A form's ``/Group`` and an image's ``/Interpolate`` are dropped (PDF/A).
+``sanitise_page`` also embeds fonts the file did not (``pdffonts``), or says why the page
+must be rasterised for one.
 
 pikepdf (qpdf), not pypdf: qpdf gives raw stream bytes without decoding and writes them back
 as they are (``StreamDecodeLevel.none``), repairs damaged cross-reference tables the same way

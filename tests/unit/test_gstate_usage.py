@@ -173,23 +173,26 @@ def test_a_gs_that_names_no_state_counts_every_state_as_used(content: bytes) -> 
         assert found == ALL_USED and not unused(found, page.Resources, "/GS1")
 
 
-def test_a_gs_in_a_glyph_without_resources_counts_every_state_as_used() -> None:
-    """A Type 3 glyph without ``/Resources`` would take them from where the font is used."""
+@pytest.mark.parametrize("glyph", [b"/GS1 gs", b"/Fm1 Do"], ids=["gs", "Do"])
+def test_a_glyph_without_resources_counts_every_state_as_used(glyph: bytes) -> None:
+    """A Type 3 glyph without ``/Resources`` would take them from where the font is used (a
+    form that inherits them, drawn there, would select from those)."""
     with pikepdf.new() as pdf:
         type3 = Dictionary(
             Type=Name.Font,
             Subtype=Name.Type3,
             FontBBox=Array([0, 0, 10, 10]),
             FontMatrix=Array([0.1, 0, 0, 0.1, 0, 0]),
-            CharProcs=Dictionary(a=Stream(pdf, b"0 0 d0 /GS1 gs 0 0 10 10 re f")),
+            CharProcs=Dictionary(a=Stream(pdf, b"0 0 d0 " + glyph + b" 0 0 10 10 re f")),
             Encoding=Dictionary(Type=Name.Encoding, Differences=Array([97, Name.a])),
             FirstChar=97,
             LastChar=97,
             Widths=Array([10]),
         )
-        page = new_page(pdf, b"BT /T3 10 Tf (a) Tj ET")
+        page = new_page(pdf, b"/Fm1 Do BT /T3 10 Tf (a) Tj ET")
         page.Resources.Font.T3 = type3
         page.Resources.ExtGState.GS1 = alpha()
+        page.Resources.XObject = Dictionary(Fm1=form(pdf, b"/GS1 gs"))  # inherits
         assert use(pdf, page) == ALL_USED
 
 
