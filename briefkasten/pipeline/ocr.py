@@ -1,15 +1,18 @@
 """The OCR step: one Tesseract run per page for the text, its lines and words, and confidence.
 
 Tesseract runs in this process on warm models (``tools.tesseract``) and is handed the pixels
-of a grey copy (``ocrcopy``): any enhancement for OCR, the blanking of a dark scanner border,
-and the resampling to the size it reads best with the rules kept (``ocrscale``), is applied
-only to that copy; the stored page keeps its colour and pixels.
+of a grey copy: any enhancement for OCR, and the resampling to the size it reads best
+(``ocrscale``), is applied only to that copy; the stored page keeps its colour and pixels.
+A table Tesseract read column by column is joined back into rows (``tablerows``).
 """
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
+
 from briefkasten.model import OcrResult, Page
-from briefkasten.pipeline import ocrcopy, ocrscale
+from briefkasten.pipeline import ocrscale, tablerows
 from briefkasten.pipeline.runner import StepContext
 from briefkasten.tools import tesseract
 
@@ -34,7 +37,7 @@ def ocr(page: Page, ctx: StepContext) -> Page:
     assert page.image is not None
     if min(page.image.shape[:2]) < MIN_OCR_SIDE:
         return page.flagged("low_resolution").evolve(detail="page too small to read, OCR skipped")
-    copy = ocrcopy.ocr_copy(page.image, dark="too_dark" in page.flags)
+    copy = ocr_copy(page.image, dark="too_dark" in page.flags)
     scale = ocrscale.choose(
         copy.shape,
         ocrscale.x_height(copy),
@@ -45,9 +48,6 @@ def ocr(page: Page, ctx: StepContext) -> Page:
     small = ocrscale.resample(copy, scale.factor)
     if min(small.shape[:2]) < MIN_OCR_SIDE:
         small, scale = copy, scale._replace(factor=1.0)
-    if scale.factor < 1.0 and scale.x_height is not None:
-        small = ocrscale.keep_rules(small, scale.x_height * scale.factor)
-    small, blanked = ocrcopy.blank_border(small)
     out = tesseract.ocr(
         small,
         lang=str(ctx.param("lang", ctx.options.lang)),
@@ -57,15 +57,19 @@ def ocr(page: Page, ctx: StepContext) -> Page:
         detect_orientation=page.orientation_pending,
     )
     lines = ocrscale.to_page(out.lines, scale.factor, copy.shape)
-    result = OcrResult(out.text, out.confidence, out.words, lines)
+    rows = tablerows.merge_rows(lines)
+    text = out.text
+    if rows != list(lines):  # a table read by columns: the text follows the rows too
+        text, lines = tablerows.text_of(rows), tuple(rows)
+    result = OcrResult(text, out.confidence, out.words, lines)
     flagged = page
     min_confidence = float(ctx.param("min_confidence", 60.0))
     if out.confidence is not None and out.confidence < min_confidence:
         flagged = page.flagged("low_ocr_confidence")
     conf = "n/a" if out.confidence is None else f"{out.confidence:.1f}"
     detail = f"{scale.describe()}: {out.words} words, mean confidence {conf}"
-    if blanked:
-        detail += f"; dark border ({blanked:.0%} of the page) blanked for OCR"
+    if text is not out.text:
+        detail += "; a table read by columns joined into rows"
     if page.orientation_pending:
         flagged, how = _settle_orientation(flagged, out.text_angle)
         detail += f"; {how}"
@@ -87,3 +91,12 @@ def _settle_orientation(page: Page, text_angle: int | None) -> tuple[Page, str]:
         )
         return turned, "OCR read the page upside down: turned 180° in the PDF"
     return settled.flagged("orientation_uncertain"), f"OCR text angle {text_angle}, left as is"
+
+
+def ocr_copy(image: np.ndarray, *, dark: bool = False) -> np.ndarray:
+    """The grey image Tesseract reads; dark photos get their contrast stretched first."""
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    if dark:
+        clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+        grey = clahe.apply(cv2.normalize(grey, np.empty_like(grey), 0, 255, cv2.NORM_MINMAX))
+    return grey

@@ -13,14 +13,6 @@ The x-height is the commonest height of character-sized ink components (Otsu thr
 at 300 dpi). Digits and capitals form a second peak about 1.4× higher; on a page of figures
 that peak can be the taller one, so a clear peak at 0.55-0.85× the tallest counts as the
 x-height instead.
-
-Shrinking must not lose a table's rules. A rule one pixel thick at 300 dpi, shrunk by 0.72,
-lands on two rows at about 60 % of its darkness; Tesseract's binarisation drops it, its table
-finder no longer sees the table, and a bank statement is read column by column (all dates,
-then all texts: CER 0.65 instead of 0.00 on a generated statement; 0.70 and 0.74 read right,
-so it depends on where the rule falls between rows). ``keep_rules`` darkens on the shrunk copy
-what is long and thin and clearly darker than the paper beside it (rules and frame lines,
-across and down); letters are short, dotted leaders have gaps, shadows are thick, so they stay.
 """
 
 from __future__ import annotations
@@ -42,11 +34,6 @@ _MIN_COMPONENTS = 40
 #: A lower peak at least this share of the tallest one is the x-height (the taller one: digits
 #: and capitals).
 _LOWER_PEAK_SHARE = 0.3
-#: A rule is at least this many x-heights long, at most half an x-height thick, and at least
-#: this much darker (grey levels) than the paper right beside it.
-_RULE_LENGTH = 4.0
-_RULE_THICKNESS = 0.5
-_RULE_CONTRAST = 40
 
 
 class Scale(NamedTuple):
@@ -136,31 +123,6 @@ def resample(grey: np.ndarray, factor: float) -> np.ndarray:
     height, width = grey.shape[:2]
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
     return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-
-
-def keep_rules(grey: np.ndarray, x_height: float) -> np.ndarray:
-    """``grey`` with its rules set to black: dark runs at least ``_RULE_LENGTH`` x-heights long
-    across or down, at most ``_RULE_THICKNESS`` x-heights thick, and ``_RULE_CONTRAST`` grey
-    levels darker than the paper on both sides (the edge of a dark area has paper on one side
-    only). Everything else is left as it is (a copy where something changed)."""
-    length = max(8, round(_RULE_LENGTH * x_height))
-    side = max(2, round(_RULE_THICKNESS * x_height))
-    rules = np.zeros(grey.shape, bool)
-    for horizontal in (True, False):
-        line = (length, 1) if horizontal else (1, length)  # OpenCV sizes are (width, height)
-        beside = np.ones((side + 1, 1) if horizontal else (1, side + 1), np.uint8)
-        # Closing with a long line keeps dark only what is dark along the whole line.
-        runs = cv2.morphologyEx(grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(0, line))
-        # The paper on each side: the brightest value within ``side`` pixels before / after.
-        before = cv2.dilate(runs, beside, anchor=(0, side) if horizontal else (side, 0))
-        after = cv2.dilate(runs, beside, anchor=(0, 0))
-        paper = np.minimum(before, after).astype(np.int16)
-        rules |= runs.astype(np.int16) <= paper - _RULE_CONTRAST
-    if not rules.any():
-        return grey
-    kept = grey.copy()
-    kept[rules] = 0
-    return kept
 
 
 def to_page(

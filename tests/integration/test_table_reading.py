@@ -1,7 +1,7 @@
-"""A bank statement's table is read row by row, with the real Tesseract: when the OCR copy is
-shrunk so far that its one-pixel rules fade (``ocrscale.keep_rules``), and when the scan lies
-on a black scanner bed (``ocrcopy.blank_border``). Both made Tesseract read it column by column
-(all dates, then all texts)."""
+"""A bank statement's table is read row by row, with the real Tesseract, in the two cases where
+Tesseract missed the table and read it column by column (all dates, then all texts): the OCR
+copy shrunk so far that its one-pixel rules fade, and a skewed scan on a black scanner bed.
+``tablerows`` joins the columns back into rows."""
 
 from __future__ import annotations
 
@@ -60,7 +60,6 @@ def test_a_skewed_statement_on_a_black_bed_is_read_row_by_row(
     )
     source = tmp_path / "statement.jpg"
     image.save(source, quality=90)
-    result = ingest([source], output=tmp_path / "out.pdf", settings=settings)
-    assert "dark border" in next(r.detail for r in result.pages[0].history if r.step == "ocr")
+    ingest([source], output=tmp_path / "out.pdf", settings=settings)
     for tool in ("raw", "plain"):
         assert rows_in_order(pdf_text(tmp_path / "out.pdf", tool), entry["text"]) > 0.9, tool
