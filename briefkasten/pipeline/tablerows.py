@@ -9,11 +9,12 @@ lines of the block beside it.
 
 ``merge_rows`` joins lines of different blocks that sit on one baseline into one row, for
 every pair of blocks that shares at least ``MIN_ROWS`` rows and of which one is a column of
-figures: at most ``NARROW`` of the text's width, and most of its lines (``FIGURES``) with a
-digit. The blocks so joined are one table: its rows, and the lines of its blocks that have no
-partner (a booking's second line), are read top to bottom where the table's first line stood.
-Text columns stay apart (both are wide), and so do a letter's address and contact blocks
-(an address is not a column of figures).
+figures: at most ``NARROW`` of the text's width, and most of its lines (``FIGURES``) starting
+with a figure (a word at least half digits: a date, an amount, a number). The blocks so
+joined are one table: its rows, and the lines of its blocks that have no partner (a booking's
+second line), are read top to bottom where the table's first line stood.
+Text columns stay apart (prose does not start its lines with figures), and so do a letter's
+address and contact blocks (``Telefon: 0471 …`` starts with its label).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from briefkasten.pipeline.textrows import BASELINE_BAND, SIZE_BAND, baseline_at,
 #: Rows two blocks must share to be columns of one table.
 MIN_ROWS = 3
 #: The narrower of the two blocks is at most this share of the text's width.
-NARROW = 0.25
-#: Share of the narrow block's lines that must hold a digit.
+NARROW = 0.35
+#: Share of the narrow block's lines that must start with a figure.
 FIGURES = 2 / 3
 #: The widest gap (text heights) between two cells of one row.
 MAX_CELL_GAP = 40.0
@@ -102,15 +103,20 @@ def merge_rows(lines: Sequence[OcrLine]) -> list[OcrLine]:
     return _reassembled(lines, in_table, tables, rows)
 
 
+def _starts_with_figure(line: OcrLine) -> bool:
+    """Whether the line's first word is a figure: at least half of it digits."""
+    first = line.words[0].text
+    digits = sum(c.isdigit() for c in first)
+    return digits > 0 and 2 * digits >= len(first)
+
+
 class _Blocks:
     """Tesseract's blocks as boxes around their lines, and how many lines each has."""
 
     def __init__(self, lines: Sequence[OcrLine]) -> None:
         self.box: dict[int, list[int]] = {}
         self.lines = Counter(line.block for line in lines)
-        self.figures = Counter(
-            line.block for line in lines if any(c.isdigit() for w in line.words for c in w.text)
-        )
+        self.figures = Counter(line.block for line in lines if _starts_with_figure(line))
         for line in lines:
             box = self.box.setdefault(line.block, list(line.box))
             box[0], box[1] = min(box[0], line.box[0]), min(box[1], line.box[1])

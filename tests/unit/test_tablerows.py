@@ -98,3 +98,17 @@ def test_text_of_puts_a_blank_line_between_paragraphs() -> None:
     lines = [line("eins zwei", 0, 100, 1), line("drei", 0, 150, 1), line("vier", 0, 250, 2)]
     assert text_of(lines) == "eins zwei\ndrei\n\nvier\n"
     assert text_of([]) == ""
+
+
+def test_one_block_holding_both_amount_columns_joins_the_rows() -> None:
+    """Tesseract put date and text in one wide block per run of rows and both amount columns
+    (30 % of the text's width) in one block of their own."""
+    rows = [400 + 50 * i for i in range(5)]
+    lines = [
+        line(f"{d} {t}", 100, y, 1 + i // 3)
+        for i, (d, t, y) in enumerate(zip(DATES, TEXTS, rows, strict=True))
+    ]
+    lines += [line(f"{a} € 1.234,56 €", 1450, y, 9) for a, y in zip(AMOUNTS, rows, strict=True)]
+    merged = merge_rows(lines)
+    assert texts(merged)[0] == "03.07.2025 Kartenzahlung REWE -28,46 € 1.234,56 €"
+    assert len(merged) == 5
