@@ -41,6 +41,7 @@ from pypdf.generic import (
 )
 
 from briefkasten.model import OcrLine, OcrWord
+from briefkasten.pipeline.textreach import reaches
 from briefkasten.pipeline.textrows import join_rows
 
 FONT_NAME = "/BriefkastenText"
@@ -71,6 +72,10 @@ CELL_GAP = 0.25
 #: height is set in that median (:func:`font_sizes`).
 SIZE_TOLERANCE = 0.15
 _SPACE = "0020"
+#: The invisible filler word that makes a line below columns reach under them (``textreach``):
+#: a soft hyphen, which poppler counts as a character (a space it does not), and which shows
+#: nowhere.
+FILLER = "00AD"
 _REPLACEMENT = "FFFD"
 
 
@@ -120,11 +125,12 @@ def add_text_layer(
 
 def content(lines: Sequence[OcrLine], mapping: Mapping) -> bytes:
     """The content stream of the text layer: one ``BT … ET`` per line, in reading order (a
-    line's end that Tesseract put in a block of its own joined back: ``textrows``)."""
+    line's end that Tesseract put in a block of its own joined back: ``textrows``; a line
+    below columns reaching under them: ``textreach``)."""
     lines = join_rows(lines)
-    sizes = font_sizes(lines)
+    per_line = zip(lines, font_sizes(lines), reaches(lines), strict=True)
     return "".join(
-        op for line, size in zip(lines, sizes, strict=True) for op in _line_ops(line, mapping, size)
+        op for line, size, reach in per_line for op in _line_ops(line, mapping, size, reach)
     ).encode("ascii")
 
 
@@ -158,10 +164,14 @@ def font_sizes(lines: Sequence[OcrLine]) -> list[float]:
     ]
 
 
-def _line_ops(line: OcrLine, mapping: Mapping, size_px: float) -> list[str]:
+def _line_ops(
+    line: OcrLine, mapping: Mapping, size_px: float, reach_px: float | None = None
+) -> list[str]:
     dx, dy = _direction(line)
     size = max(size_px * mapping.sy, 1.0)
     runs = _close_gaps([_run(line, word, mapping) for word in line.words], dx, dy, size)
+    if reach_px is not None:
+        runs.append(_filler(runs[-1], reach_px * mapping.sx, dx, dy, size))
     ops = ["BT\n3 Tr\n", f"{FONT_NAME} {_num(size)} Tf\n"]
     unit = size * GLYPH_WIDTH / 1000  # one glyph's advance at Tz 100
     for i, run in enumerate(runs):
@@ -190,6 +200,14 @@ def _close_gaps(runs: list[_Run], dx: float, dy: float, size: float) -> list[_Ru
             run = out[i]
             out[i] = _Run(run.code, run.x, run.y, run.length + gap - CELL_GAP * size)
     return out
+
+
+def _filler(last: _Run, reach: float, dx: float, dy: float, size: float) -> _Run:
+    """The filler word after ``last``, ``CELL_GAP`` text heights on, reaching x ``reach``
+    (PDF points): a word of its own, so the last word keeps its box."""
+    start = last.length + CELL_GAP * size
+    x, y = last.x + start * dx, last.y + start * dy
+    return _Run(FILLER, x, y, max((reach - x) / dx, 0.01))
 
 
 def _direction(line: OcrLine) -> tuple[float, float]:
