@@ -2,6 +2,8 @@
 
 ``two_column_page`` is a eurotext-like page (two columns, punctuation, figures, umlauts),
 ``dense_page`` one column of small print; both rendered with Pillow from installed fonts.
+``leaflet_page`` is the eval's multi-column leaflet (``samples.columns``): a title, a full-width
+paragraph, three columns and a short footer line under the first two.
 ``extract`` reads a PDF's text with pdftotext (plain and ``-layout``), pdfminer.six or pypdf;
 ``layer_pdf`` writes a blank page with the pipeline's own text layer of given lines.
 """
@@ -21,6 +23,7 @@ from rapidfuzz.distance import Levenshtein
 
 from briefkasten.model import OcrLine, OcrWord
 from briefkasten.pipeline.textlayer import add_text_layer
+from samples.generate import render_page
 from samples.sheet import FAMILIES, FONT_DIRS
 
 TOOLS = ("pdftotext", "pdftotext-layout", "pdfminer", "pypdf")
@@ -106,6 +109,15 @@ def two_column_page() -> TextPage:
 
 def dense_page() -> TextPage:
     return render([DENSE], pt=9.0)
+
+
+def leaflet_page(seed: int = 1) -> TextPage:
+    """The leaflet of ``seed``; its truth is one column of lines in reading order, the footer
+    last. Seed 1 has three columns whose paragraphs do not line up across columns 2 and 3
+    (seeds 0, 3, 4 and 7 do: poppler takes such a 2 × 2 grid for a table and reads it row by
+    row)."""
+    image, truth = render_page("merkblatt", seed=seed, dpi=300)
+    return TextPage(np.asarray(image.convert("L")), 300, (tuple(truth.splitlines()),))
 
 
 def extract(pdf: Path, tool: str) -> str:
