@@ -13,6 +13,11 @@
   groups words by geometry and cuts a line at a gap of about a third of the font size; with
   the gaps closed every OCR line stays one line, a table row is read cell by cell instead of
   one block per table column. Columns stay apart: they are separate OCR lines.
+- A line below text columns that does not reach under the last of them (a short footer)
+  gets one word more after its last: a soft hyphen stretched to just past that column's left
+  edge (``textreach.reaches``). Plain ``pdftotext`` would read the footer before the last
+  column; with the line's extent under it, it reads it after, as Tesseract does. The line's
+  words keep their boxes; every extractor reads the line with a space and U+00AD at its end.
 - Text render mode 3 (invisible), under the image.
 - The font is a glyphless TrueType (one empty glyph, 500/1000 wide) in a ``Type0`` /
   ``CIDFontType2`` font, embedded: the character code is the Unicode code point (UTF-16BE,
