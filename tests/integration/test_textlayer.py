@@ -173,3 +173,11 @@ def test_footer_under_columns_last_in_plain_pdftotext_words_keep_their_boxes(
     column_3 = min(w[1] for w in without if w[0] == lines[8].words[0].text)
     assert last[3] < filler[1] and filler[3] > column_3
     assert filler[2] == pytest.approx(last[2]) and filler[4] == pytest.approx(last[4])
+
+
+def test_a_two_line_footer_comes_last_in_plain_pdftotext_as_two_lines(tmp_path: Path) -> None:
+    """One filler, on the first line: the second follows it, not joined to it."""
+    lines = leaflet(FOOTER, "Seite 1 von 1")
+    texts = [" ".join(w.text for w in line.words) for line in lines]
+    got = lines_of(pdftotext(page_pdf(tmp_path, lines)))
+    assert got == [*texts[:-2], f"{FOOTER} {FILLER}", "Seite 1 von 1"]
