@@ -33,6 +33,9 @@ NARROW = 0.35
 FIGURES = 2 / 3
 #: The widest gap (text heights) between two cells of one row.
 MAX_CELL_GAP = 40.0
+#: Lines beyond which a page is left in Tesseract's order (the search is quadratic at worst:
+#: every line on one baseline).
+MAX_LINES = 2000
 
 
 class _Sets:
@@ -86,7 +89,7 @@ def merge_rows(lines: Sequence[OcrLine]) -> list[OcrLine]:
     """``lines`` with every table read by columns joined into rows (see the module's text);
     the same lines, in the same order, when there is none."""
     upright = [line for line in lines if line.angle == 0 and line.words]
-    if len(upright) < 2 * MIN_ROWS or len(upright) != len(lines):
+    if not 2 * MIN_ROWS <= len(upright) == len(lines) <= MAX_LINES:
         return list(lines)  # (a page with turned lines keeps Tesseract's order)
     partners = _left_partners(lines)
     joined_pairs = _table_pairs(lines, partners)
@@ -156,10 +159,11 @@ def _table_pairs(lines: Sequence[OcrLine], partners: dict[int, int | None]) -> s
             first.setdefault(pair, lines[j])
     chosen = {pair for pair, n in votes.items() if n >= MIN_ROWS and blocks.figures_column(pair)}
     for _ in range(len(votes)):  # bounded: each round adds a pair or stops
+        members = {b for p in chosen for b in p}
         more = {
             pair
             for pair in votes
-            if pair not in chosen and blocks.narrow(pair) and _joins(pair, chosen, blocks, first)
+            if pair not in chosen and blocks.narrow(pair) and _joins(pair, members, blocks, first)
         }
         if not more:
             break
@@ -169,14 +173,13 @@ def _table_pairs(lines: Sequence[OcrLine], partners: dict[int, int | None]) -> s
 
 def _joins(
     pair: tuple[int, int],
-    chosen: set[tuple[int, int]],
+    members: set[int],
     blocks: _Blocks,
     first: dict[tuple[int, int], OcrLine],
 ) -> bool:
-    """Whether ``pair`` belongs to a table of ``chosen``: it shares a block with one and has a
-    column of figures, or it is a row of one-line blocks within three text heights of a
-    table's top or bottom (its head, which has no figures)."""
-    members = {b for p in chosen for b in p}
+    """Whether ``pair`` belongs to the tables made of the blocks ``members``: it shares a block
+    with them and has a column of figures, or it is a row of one-line blocks within three text
+    heights of their top or bottom (a table's head, which has no figures)."""
     if not members:
         return False
     if pair[0] in members or pair[1] in members:

@@ -112,3 +112,12 @@ def test_one_block_holding_both_amount_columns_joins_the_rows() -> None:
     merged = merge_rows(lines)
     assert texts(merged)[0] == "03.07.2025 Kartenzahlung REWE -28,46 € 1.234,56 €"
     assert len(merged) == 5
+
+
+def test_a_hostile_page_of_lines_all_on_one_baseline_is_bounded() -> None:
+    """3000 one-word blocks on one row: beyond MAX_LINES the page keeps Tesseract's order;
+    under it the search ends (quadratic only in that worst case) and finds no table."""
+    many = [line("7", 10 * i, 400, i) for i in range(3000)]
+    assert merge_rows(many) == many
+    fewer = [line("7", 40 * i, 400 + 50 * (i % 3), i) for i in range(600)]
+    assert merge_rows(fewer) == fewer  # one-line blocks, each pair sharing one row: no table
