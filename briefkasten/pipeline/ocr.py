@@ -58,9 +58,8 @@ def ocr(page: Page, ctx: StepContext) -> Page:
     )
     lines = ocrscale.to_page(out.lines, scale.factor, copy.shape)
     rows = tablerows.merge_rows(lines)
-    text = out.text
-    if rows != list(lines):  # a table read by columns: the text follows the rows too
-        text, lines = tablerows.text_of(rows), tuple(rows)
+    joined = rows != list(lines)  # a table read by columns: the text follows the rows too
+    text, lines = (tablerows.text_of(rows), tuple(rows)) if joined else (out.text, lines)
     result = OcrResult(text, out.confidence, out.words, lines)
     flagged = page
     min_confidence = float(ctx.param("min_confidence", 60.0))
@@ -68,7 +67,7 @@ def ocr(page: Page, ctx: StepContext) -> Page:
         flagged = page.flagged("low_ocr_confidence")
     conf = "n/a" if out.confidence is None else f"{out.confidence:.1f}"
     detail = f"{scale.describe()}: {out.words} words, mean confidence {conf}"
-    if text is not out.text:
+    if joined:
         detail += "; a table read by columns joined into rows"
     if page.orientation_pending:
         flagged, how = _settle_orientation(flagged, out.text_angle)

@@ -126,17 +126,16 @@ class _Blocks:
             box[2], box[3] = max(box[2], line.box[2]), max(box[3], line.box[3])
         self.width = max(b[2] for b in self.box.values()) - min(b[0] for b in self.box.values())
 
+    def _narrow(self, block: int) -> bool:
+        return self.box[block][2] - self.box[block][0] <= NARROW * self.width
+
     def narrow(self, pair: tuple[int, int]) -> bool:
         """Whether one block of ``pair`` is narrow (a column)."""
-        return min(self.box[b][2] - self.box[b][0] for b in pair) <= NARROW * self.width
+        return any(self._narrow(b) for b in pair)
 
     def figures_column(self, pair: tuple[int, int]) -> bool:
         """Whether one block of ``pair`` is a narrow column mostly of figures."""
-        return any(
-            self.box[b][2] - self.box[b][0] <= NARROW * self.width
-            and self.figures[b] >= FIGURES * self.lines[b]
-            for b in pair
-        )
+        return any(self._narrow(b) and self.figures[b] >= FIGURES * self.lines[b] for b in pair)
 
     def span(self, blocks: set[int]) -> tuple[int, int]:
         return min(self.box[b][1] for b in blocks), max(self.box[b][3] for b in blocks)

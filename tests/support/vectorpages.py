@@ -7,6 +7,8 @@ transparency. Each builder writes one file and returns its path.
   TrueType font as Word writes it, a ``/Differences`` encoding, hostile values …).
 - ``with_drawing``: an existing PDF with one more content stream and resources on page 1
   (an image with a soft mask, a graphics state with ``ca 0.5``, a form with a group …).
+- ``type3_font``, ``tiling_pattern``: a one-glyph Type 3 font and a 5×5 tiling pattern with
+  the content and resources a test gives.
 """
 
 from __future__ import annotations
@@ -159,3 +161,36 @@ def form(pdf: pikepdf.Pdf, content: bytes, **keys: object) -> Stream:
     for key, value in keys.items():
         stream[f"/{key}"] = value
     return stream
+
+
+def type3_font(pdf: pikepdf.Pdf, glyph: bytes, resources: Dictionary) -> Dictionary:
+    """A Type 3 font whose one glyph (``a``, code 97) draws ``glyph`` with ``resources``."""
+    return Dictionary(
+        Type=Name.Font,
+        Subtype=Name.Type3,
+        FontBBox=Array([0, 0, 10, 10]),
+        FontMatrix=Array([0.1, 0, 0, 0.1, 0, 0]),
+        CharProcs=Dictionary(a=Stream(pdf, glyph)),
+        Encoding=Dictionary(Type=Name.Encoding, Differences=Array([97, Name.a])),
+        FirstChar=97,
+        LastChar=97,
+        Widths=Array([10]),
+        Resources=resources,
+    )
+
+
+def tiling_pattern(pdf: pikepdf.Pdf, content: bytes, resources: Dictionary) -> Stream:
+    """A coloured 5×5 tiling pattern drawing ``content`` with ``resources``."""
+    tile = Stream(pdf, content)
+    tile.update(
+        {
+            "/PatternType": 1,
+            "/PaintType": 1,
+            "/TilingType": 1,
+            "/BBox": Array([0, 0, 5, 5]),
+            "/XStep": 5,
+            "/YStep": 5,
+            "/Resources": resources,
+        }
+    )
+    return tile

@@ -16,6 +16,7 @@ from briefkasten.pipeline import fontusage
 from briefkasten.pipeline.fontusage import FontUsage, page_streams
 from briefkasten.pipeline.gstates import ALL_USED, StateUse, state_use, transparency
 from briefkasten.pipeline.pdfclean import PageLimits, inspect_page, sanitise_page
+from tests.support.vectorpages import tiling_pattern, type3_font
 
 LIMITS = PageLimits(max_pixels=1_000_000, max_stream_bytes=1 << 20, max_page_stream_bytes=2 << 20)
 TEXT = b"BT /F1 12 Tf 20 100 Td (Hallo Welt) Tj ET\n"
@@ -122,31 +123,10 @@ def test_a_form_nothing_draws_keeps_what_it_selects() -> None:
 
 def test_type3_glyphs_and_tiling_patterns_select_from_their_resources() -> None:
     with pikepdf.new() as pdf:
-        glyph = Stream(pdf, b"0 0 d0 /GS1 gs 0 0 10 10 re f")
-        type3 = Dictionary(
-            Type=Name.Font,
-            Subtype=Name.Type3,
-            FontBBox=Array([0, 0, 10, 10]),
-            FontMatrix=Array([0.1, 0, 0, 0.1, 0, 0]),
-            CharProcs=Dictionary(a=glyph),
-            Encoding=Dictionary(Type=Name.Encoding, Differences=Array([97, Name.a])),
-            FirstChar=97,
-            LastChar=97,
-            Widths=Array([10]),
-            Resources=Dictionary(ExtGState=Dictionary(GS1=alpha())),
-        )
-        tile = Stream(pdf, b"/GS2 gs 0 0 5 5 re f")
-        tile.update(
-            {
-                "/PatternType": 1,
-                "/PaintType": 1,
-                "/TilingType": 1,
-                "/BBox": Array([0, 0, 5, 5]),
-                "/XStep": 5,
-                "/YStep": 5,
-                "/Resources": Dictionary(ExtGState=Dictionary(GS2=alpha())),
-            }
-        )
+        glyph_res = Dictionary(ExtGState=Dictionary(GS1=alpha()))
+        type3 = type3_font(pdf, b"0 0 d0 /GS1 gs 0 0 10 10 re f", glyph_res)
+        tile_res = Dictionary(ExtGState=Dictionary(GS2=alpha()))
+        tile = tiling_pattern(pdf, b"/GS2 gs 0 0 5 5 re f", tile_res)
         page = new_page(pdf, b"BT /T3 10 Tf (a) Tj ET")
         page.Resources.Font.T3 = type3
         page.Resources.Pattern = Dictionary(P1=tile)

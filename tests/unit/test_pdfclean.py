@@ -23,6 +23,7 @@ from briefkasten.pipeline.streams import (
     decoded_size,
 )
 from tests.support.pdfaudit import audit
+from tests.support.vectorpages import tiling_pattern, type3_font
 
 LIMITS = PageLimits(max_pixels=1_000_000, max_stream_bytes=1 << 20, max_page_stream_bytes=2 << 20)
 SCRIPT = b"<script>alert(1)</script>"
@@ -182,31 +183,10 @@ def test_private_keys_deep_in_resources_are_dropped(tmp_path: Path) -> None:
 
 def test_type3_font_and_tiling_pattern_resources_are_cleaned(tmp_path: Path) -> None:
     def build(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:
-        glyph = Stream(pdf, b"0 0 d0 0 0 10 10 re f")
-        type3 = Dictionary(
-            Type=Name.Font,
-            Subtype=Name.Type3,
-            FontBBox=Array([0, 0, 10, 10]),
-            FontMatrix=Array([0.1, 0, 0, 0.1, 0, 0]),
-            CharProcs=Dictionary(a=glyph),
-            Encoding=Dictionary(Type=Name.Encoding, Differences=Array([97, Name.a])),
-            FirstChar=97,
-            LastChar=97,
-            Widths=Array([10]),
-            Resources=Dictionary(Evil=Dictionary(S=Name.JavaScript, JS=String("x"))),
-        )
-        tile = Stream(pdf, b"0 0 5 5 re f")
-        tile.update(
-            {
-                "/PatternType": 1,
-                "/PaintType": 1,
-                "/TilingType": 1,
-                "/BBox": Array([0, 0, 5, 5]),
-                "/XStep": 5,
-                "/YStep": 5,
-                "/Resources": Dictionary(ProcSet=Array([Name.PDF]), Junk=Stream(pdf, SCRIPT)),
-            }
-        )
+        evil = Dictionary(Evil=Dictionary(S=Name.JavaScript, JS=String("x")))
+        type3 = type3_font(pdf, b"0 0 d0 0 0 10 10 re f", evil)
+        junk = Dictionary(ProcSet=Array([Name.PDF]), Junk=Stream(pdf, SCRIPT))
+        tile = tiling_pattern(pdf, b"0 0 5 5 re f", junk)
         page.obj.Resources.Font.T3 = type3
         page.obj.Resources.Pattern = Dictionary(P1=tile)
 
