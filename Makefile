@@ -6,7 +6,9 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 SUDO        := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd \
-                poppler-utils fonts-dejavu-core fonts-liberation2
+                tesseract-ocr-ukr tesseract-ocr-rus tesseract-ocr-bul tesseract-ocr-ara \
+                tesseract-ocr-fas tesseract-ocr-tur tesseract-ocr-ron tesseract-ocr-pol \
+                poppler-utils fonts-dejavu-core fonts-liberation2 fonts-noto-core
 DEMO_OUT    := var/demo
 
 .PHONY: run link demo test test-fast bench eval lint setup system-deps samples clean rabbitmq chromium \
