@@ -63,12 +63,25 @@ class SandboxSettings:
     page_wall_s: float = 600.0
 
 
+#: The languages the OCR can read (Tesseract codes; their models are Debian's
+#: ``tesseract-ocr-*`` packages): the default and the bound of ``ocr.languages``.
+OCR_LANGUAGES = ("deu", "eng", "ukr", "rus", "bul", "ara", "fas", "tur", "ron", "pol")
+
+
 @dataclass(frozen=True)
 class OcrSettings:
-    """Tesseract: language(s) as ``deu`` or ``deu+eng``, and a per-page time limit."""
+    """Tesseract: language(s) every page is read with first, as ``deu`` or ``deu+eng``, and
+    a per-page time limit. ``languages`` (comma-separated Tesseract codes out of
+    ``OCR_LANGUAGES``) bounds which other language a page not in ``lang`` may be read with;
+    a tenant's ``ocr_languages`` narrows it for its documents."""
 
     lang: str = "deu"
     timeout_s: float = 300.0
+    languages: str = ",".join(OCR_LANGUAGES)
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        return split_list(self.languages)
 
 
 @dataclass(frozen=True)
@@ -229,8 +242,10 @@ class TenantSettings:
     ``document_type_labels`` (``code=Deutsch|English`` entries, comma-separated) names the
     types the built-in labels do not know, ``pipeline`` names a definition under
     ``pipeline.directory``, ``routing_key_prefix`` (default: the id) starts the routing key of
-    its messages (``<prefix>.<document_type>``) and ``api_keys`` (comma-separated) are keys of
-    this tenant in addition to the ``TENANT:KEY`` entries of ``gateway.api_keys``."""
+    its messages (``<prefix>.<document_type>``), ``api_keys`` (comma-separated) are keys of
+    this tenant in addition to the ``TENANT:KEY`` entries of ``gateway.api_keys`` and
+    ``ocr_languages`` (comma-separated Tesseract codes) the languages its pages may be read
+    in, instead of ``ocr.languages``."""
 
     id: str
     name: str = ""
@@ -243,6 +258,7 @@ class TenantSettings:
     pipeline: str = ""
     routing_key_prefix: str = ""
     api_keys: str = ""
+    ocr_languages: str = ""
 
     @property
     def display_name(self) -> str:
@@ -367,6 +383,10 @@ class Settings:
     def pipeline_for(self, tenant_id: str) -> str:
         """The pipeline that normalises ``tenant_id``'s documents (its own, else global)."""
         return self.tenant(tenant_id).pipeline or self.pipeline.name
+
+    def ocr_languages_for(self, tenant_id: str) -> tuple[str, ...]:
+        """The languages ``tenant_id``'s pages may be read in (its own list, else global)."""
+        return split_list(self.tenant(tenant_id).ocr_languages) or self.ocr.allowed
 
     def routing_prefix_for(self, tenant_id: str) -> str:
         """The first word of the routing key of ``tenant_id``'s messages."""

@@ -53,6 +53,7 @@ def build_document(
     pool: PagePool | None = None,
     cpu_budget: CpuBudget | None = None,
     refs: Sequence[PageRef] | None = None,
+    languages: Sequence[str] | None = None,
 ) -> DocumentResult:
     """One searchable PDF (``workdir/document.pdf``) from ``originals`` (pages in order).
 
@@ -62,11 +63,13 @@ def build_document(
     ``pool`` (keep one for many documents), else of a pool of up to ``settings.worker_count``
     children made for this document: untrusted bytes are never parsed in this process.
     ``cpu_budget`` bounds the CPU seconds of all of them together (the worker's per-submission
-    budget).
+    budget). ``languages`` bounds the languages a page not in ``lang`` may be read in
+    (default ``ocr.languages``; the worker passes the tenant's).
     """
     definition = load_pipeline(pipeline or settings.pipeline.name, settings.pipeline.directory)
     options = Options(
         lang=lang or settings.ocr.lang,
+        languages=tuple(settings.ocr.allowed if languages is None else languages),
         ocr_timeout=settings.ocr.timeout_s,
         jpeg_quality=settings.pipeline.jpeg_quality,
         max_render_pixels=settings.limits.max_render_pixels,
@@ -264,6 +267,7 @@ def build_page(
         ocr_confidence=page.ocr.confidence if page.ocr else None,
         flags=page.flags,
         history=(*page.history, bundled),
+        language=(page.ocr.language or None) if page.ocr else None,
     )
 
 
