@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (the texts are in Cyrillic, Turkish and Arabic script on purpose)
 """Short documents in the ten languages the OCR reads, for ``samples.langpages``.
 
 Per Tesseract language code three invented documents of a few lines each, as they reach a

@@ -9,8 +9,8 @@ the child on first use: the second language of a page that is not German (``deu+
 loaded by its page child (~0.1-0.2 s), never preloaded here, so that the fork server does not
 hold every combination. The language detector (lingua, ``tools.langdetect``) for the
 configured allowlists (``ocr.languages`` and each tenant's ``ocr_languages``, with ``ocr.lang``)
-is built here too: its models are shared copy-on-write as well. Nothing here may raise: a fork server whose preload fails starts no
-children at all.
+is built here too: its models are shared copy-on-write as well. Nothing here may raise: a
+fork server whose preload fails starts no children at all.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def detectors() -> tuple[frozenset[str], ...]:
     except Exception:  # refused at startup, not here
         settings = Settings()
     base = set(settings.ocr.lang.split("+"))
-    lists = {settings.ocr.allowed, *(settings.ocr_languages_for(t.id) for t in settings.tenants)}
+    tenants = (settings.ocr_languages_for(t.id) for t in settings.tenants)
+    lists = {settings.ocr.allowed, *tenants}
     return tuple(sorted({frozenset(base | set(codes)) for codes in lists}, key=sorted))
 
 
