@@ -42,17 +42,25 @@ def render(lang: str, index: int, *, dpi: int = 300) -> tuple[Image.Image, str]:
     width, height = (round(mm / 25.4 * dpi) for mm in _A4_MM)
     margin = round(_MARGIN_MM / 25.4 * dpi)
     rtl = script in RTL
-    options = {"direction": "rtl", "language": lang[:2]} if rtl else {}
+    direction, language = ("rtl", lang[:2]) if rtl else (None, None)
     page = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(page)
     lines: list[str] = []
     for paragraph in DOCUMENTS[lang][index].split("\n"):
-        lines.extend(_wrap(draw, paragraph, font, width - 2 * margin, options))
+        lines.extend(_wrap(draw, paragraph, font, width - 2 * margin, direction))
     step = round(font.size * 1.6)
     y = margin
     for line in lines:
         x, anchor = (width - margin, "rs") if rtl else (margin, "ls")
-        draw.text((x, y + font.size), line, fill=0, font=font, anchor=anchor, **options)
+        draw.text(
+            (x, y + font.size),
+            line,
+            fill=0,
+            font=font,
+            anchor=anchor,
+            direction=direction,
+            language=language,
+        )
         y += step
     page.info["dpi"] = (dpi, dpi)
     return page, "\n".join(lines)
@@ -63,14 +71,14 @@ def _wrap(
     text: str,
     font: ImageFont.FreeTypeFont,
     width: int,
-    options: dict[str, str],
+    direction: str | None,
 ) -> list[str]:
     """``text`` broken at spaces into lines no wider than ``width`` pixels."""
     lines: list[str] = []
     current = ""
     for word in text.split():
         candidate = f"{current} {word}" if current else word
-        if current and draw.textlength(candidate, font=font, **options) > width:
+        if current and draw.textlength(candidate, font=font, direction=direction) > width:
             lines.append(current)
             current = word
         else:
