@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 from limits import parse
 
-from briefkasten.config.settings import OCR_LANGUAGES, Settings
+from briefkasten.config.ocr import OCR_LANGUAGES
+from briefkasten.config.settings import Settings
 from briefkasten.config.values import MIN_KEY_LENGTH, TENANT_ID, api_key_entry, split_list
 from briefkasten.errors import ConfigError
 

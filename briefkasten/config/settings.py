@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from briefkasten.config.ocr import OcrSettings
 from briefkasten.config.values import api_key_entry, split_list
 from briefkasten.errors import ConfigError
 
@@ -61,27 +62,6 @@ class SandboxSettings:
     page_memory_mb: int = 3072
     page_cpu_s: float = 300.0
     page_wall_s: float = 600.0
-
-
-#: The languages the OCR can read (Tesseract codes; their models are Debian's
-#: ``tesseract-ocr-*`` packages): the default and the bound of ``ocr.languages``.
-OCR_LANGUAGES = ("deu", "eng", "ukr", "rus", "bul", "ara", "fas", "tur", "ron", "pol")
-
-
-@dataclass(frozen=True)
-class OcrSettings:
-    """Tesseract: language(s) every page is read with first, as ``deu`` or ``deu+eng``, and
-    a per-page time limit. ``languages`` (comma-separated Tesseract codes out of
-    ``OCR_LANGUAGES``) bounds which other language a page not in ``lang`` may be read with;
-    a tenant's ``ocr_languages`` narrows it for its documents."""
-
-    lang: str = "deu"
-    timeout_s: float = 300.0
-    languages: str = ",".join(OCR_LANGUAGES)
-
-    @property
-    def allowed(self) -> tuple[str, ...]:
-        return split_list(self.languages)
 
 
 @dataclass(frozen=True)
@@ -243,9 +223,8 @@ class TenantSettings:
     types the built-in labels do not know, ``pipeline`` names a definition under
     ``pipeline.directory``, ``routing_key_prefix`` (default: the id) starts the routing key of
     its messages (``<prefix>.<document_type>``), ``api_keys`` (comma-separated) are keys of
-    this tenant in addition to the ``TENANT:KEY`` entries of ``gateway.api_keys`` and
-    ``ocr_languages`` (comma-separated Tesseract codes) the languages its pages may be read
-    in, instead of ``ocr.languages``."""
+    this tenant in addition to the ``TENANT:KEY`` entries of ``gateway.api_keys``,
+    ``ocr_languages`` its pages' languages instead of ``ocr.languages``."""
 
     id: str
     name: str = ""
@@ -385,7 +364,6 @@ class Settings:
         return self.tenant(tenant_id).pipeline or self.pipeline.name
 
     def ocr_languages_for(self, tenant_id: str) -> tuple[str, ...]:
-        """The languages ``tenant_id``'s pages may be read in (its own list, else global)."""
         return split_list(self.tenant(tenant_id).ocr_languages) or self.ocr.allowed
 
     def routing_prefix_for(self, tenant_id: str) -> str:

@@ -17,10 +17,11 @@ Otherwise, in order:
   generated page, whichever of the script's models read it), and only when lingua names
   another language is the page read a third time with that one.
 
-Of the passes, the one with the best mean confidence is kept (a German page wrongly sent on
-keeps its German reading). ``allowed`` bounds every choice (``ocr.languages``, per tenant
-``ocr_languages``). The functions take the reader, the language guesser and the script
-detector as arguments, so the decision is tested with fakes (tests/unit/test_languages.py).
+The last pass is kept, unless the first read the page with clearly better mean confidence
+(a German page wrongly sent on keeps its German reading). ``allowed`` bounds every choice
+(``ocr.languages``, per tenant ``ocr_languages``). The functions take the reader, the
+language guesser and the script detector as arguments, so the decision is tested with fakes
+(tests/unit/test_languages.py).
 """
 
 from __future__ import annotations
@@ -159,19 +160,16 @@ def _said(found: Guess) -> str:
 
 
 def _best(passes: Sequence[tuple[str, R]], language: str, script: str, why: str) -> Decision[R]:
-    """The last pass, unless an earlier one read the page with clearly better confidence."""
+    """The last pass, unless the first (German) one read the page with clearly better
+    confidence. Only against the first: the confidences of two models of one script are not
+    comparable (the Arabic model reads a Persian page more confidently and worse)."""
     lang, reading = passes[-1]
     models = tuple(model for model, _ in passes)
-    best_lang, best = max(passes, key=lambda p: p[1].confidence or 0.0)
-    if (best.confidence or 0.0) > (reading.confidence or 0.0) + 1.0:
-        kept = f"read with {', '.join(models)}; kept {best_lang} (confidence {best.confidence:.0f})"
-        home = codes(passes[0][0])[0]
-        return Decision(
-            best,
-            best_lang,
-            home if best_lang == passes[0][0] else language,
-            script,
-            models,
-            f"{why}: {kept}",
+    first_lang, first = passes[0]
+    if (first.confidence or 0.0) > (reading.confidence or 0.0) + 1.0:
+        kept = (
+            f"read with {', '.join(models)}; kept {first_lang} (confidence {first.confidence:.0f})"
         )
+        home = codes(first_lang)[0]
+        return Decision(first, first_lang, home, script, models, f"{why}: {kept}")
     return Decision(reading, lang, language, script, models, f"{why}: read with {lang}")
