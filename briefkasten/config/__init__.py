@@ -13,6 +13,7 @@ module.
 """
 
 from briefkasten.config.loading import ALIASES, OPERATOR_ROLES, load
+from briefkasten.config.ocr import OCR_LANGUAGES, OcrSettings
 from briefkasten.config.settings import (
     DEFAULT_DOCUMENT_TYPES,
     MIB,
@@ -23,7 +24,6 @@ from briefkasten.config.settings import (
     LimitSettings,
     LinkSettings,
     LoggingSettings,
-    OcrSettings,
     OperatorSettings,
     PipelineSettings,
     ReconcileSettings,
@@ -40,6 +40,7 @@ __all__ = [
     "ALIASES",
     "DEFAULT_DOCUMENT_TYPES",
     "MIB",
+    "OCR_LANGUAGES",
     "OPERATOR_ROLES",
     "REPO_PIPELINES",
     "AdminSettings",
