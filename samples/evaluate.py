@@ -74,12 +74,21 @@ _FOLD = str.maketrans(
         "\u2013": "-",
         "\u2014": "-",
         "\u00ad": None,  # en/em dash, soft hyphen
+        # Invisible bidi marks and embeddings: Tesseract and pdftotext put them around
+        # right-to-left text; they are not characters of the text.
+        **dict.fromkeys("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e", None),
+        **dict.fromkeys("\u2066\u2067\u2068\u2069", None),
+        "\u015f": "\u0219",
+        "\u0163": "\u021b",
+        "\u015e": "\u0218",
+        "\u0162": "\u021a",  # Romanian s and t with cedilla: the same letters as with comma
     }
 )
 
 
 def normalise(text: str) -> str:
-    """NFC, typographic quotes and dashes folded to ASCII, whitespace runs collapsed."""
+    """NFC, typographic quotes and dashes folded to ASCII, bidi marks dropped, Romanian
+    cedilla letters as comma letters, whitespace runs collapsed."""
     return " ".join(unicodedata.normalize("NFC", text).translate(_FOLD).split())
 
 

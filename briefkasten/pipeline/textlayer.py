@@ -18,6 +18,14 @@
   edge (``textreach.reaches``). Plain ``pdftotext`` would read the footer before the last
   column; with the line's extent under it, it reads it after, as Tesseract does. The line's
   words keep their boxes; every extractor reads the line with a space and U+00AD at its end.
+- A right-to-left line (Arabic, Persian: most of its letters of bidi class R or AL) is held
+  in visual order, as PDFs made by office programs hold Arabic script: its words left to
+  right, each word's characters reversed (``engine.logical_order`` undoes the reading order
+  it has from Tesseract). Readers with bidi support turn it back into reading order: pypdf
+  exactly, poppler's ``pdftotext`` word by word (a long line may come out in pieces);
+  pdfminer.six has none and reads it reversed (measured in ``make eval``'s languages class).
+  Tried and dropped: a mirrored or half-turned text matrix with the text in reading order
+  (poppler takes it for upside-down text: lines and words out of order).
 - Text render mode 3 (invisible), under the image.
 - The font is a glyphless TrueType (one empty glyph, 500/1000 wide) in a ``Type0`` /
   ``CIDFontType2`` font, embedded: the character code is the Unicode code point (UTF-16BE,
@@ -30,6 +38,7 @@ from __future__ import annotations
 import base64
 import math
 import statistics
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,6 +57,7 @@ from pypdf.generic import (
 from briefkasten.model import OcrLine, OcrWord
 from briefkasten.pipeline.textreach import reaches
 from briefkasten.pipeline.textrows import join_rows
+from briefkasten.tools.engine import logical_order
 
 FONT_NAME = "/BriefkastenText"
 #: Advance of every glyph, in 1/1000 of the font size.
@@ -173,14 +183,22 @@ def _line_ops(
     line: OcrLine, mapping: Mapping, size_px: float, reach_px: float | None = None
 ) -> list[str]:
     dx, dy = _direction(line)
+    up = (-dy, dx)
+    rtl = right_to_left(line)
     size = max(size_px * mapping.sy, 1.0)
-    runs = _close_gaps([_run(line, word, mapping) for word in line.words], dx, dy, size)
-    if reach_px is not None:
+    words = [_run(line, word, mapping) for word in line.words]
+    if rtl:  # in visual order, as PDFs with Arabic script hold it: the readers undo it
+        visual = (logical_order(word.text) for word in line.words)
+        words = [_Run(_encode(t), r.x, r.y, r.length) for t, r in zip(visual, words, strict=True)]
+        words.reverse()
+    runs = _close_gaps(words, dx, dy, size)
+    if reach_px is not None and not rtl:
         runs.append(_filler(runs[-1], reach_px * mapping.sx, dx, dy, size))
     ops = ["BT\n3 Tr\n", f"{FONT_NAME} {_num(size)} Tf\n"]
     unit = size * GLYPH_WIDTH / 1000  # one glyph's advance at Tz 100
+    matrix = f"{_num(dx)} {_num(dy)} {_num(up[0])} {_num(up[1])}"
     for i, run in enumerate(runs):
-        ops.append(f"{_num(dx)} {_num(dy)} {_num(-dy)} {_num(dx)} {_num(run.x)} {_num(run.y)} Tm\n")
+        ops.append(f"{matrix} {_num(run.x)} {_num(run.y)} Tm\n")
         glyphs = len(run.code) // 4
         ops.append(f"{_num(100 * max(run.length, 0.1) / (glyphs * unit))} Tz <{run.code}> Tj\n")
         if i + 1 < len(runs):
@@ -188,6 +206,17 @@ def _line_ops(
             ops.append(f"{_num(100 * max(gap, 0.1 * unit) / unit)} Tz <{_SPACE}> Tj\n")
     ops.append("ET\n")
     return ops
+
+
+def right_to_left(line: OcrLine) -> bool:
+    """Whether most letters of ``line`` are of a right-to-left script (bidi class R, AL)."""
+    rtl = ltr = 0
+    for word in line.words:
+        for char in word.text:
+            kind = unicodedata.bidirectional(char)
+            rtl += kind in ("R", "AL")
+            ltr += kind == "L"
+    return rtl > ltr
 
 
 def _gap(run: _Run, nxt: _Run, dx: float, dy: float) -> float:
@@ -222,8 +251,9 @@ def _direction(line: OcrLine) -> tuple[float, float]:
     return math.cos(angle), math.sin(angle)
 
 
-def _run(line: OcrLine, word: OcrWord, mapping: Mapping) -> _Run:
-    """Where ``word`` starts on the line's baseline, and how long it is, in PDF points."""
+def _run(line: OcrLine, word: OcrWord, mapping: Mapping, *, from_right: bool = False) -> _Run:
+    """Where ``word`` starts on the line's baseline, and how long it is, in PDF points
+    (``from_right``: a right-to-left word of an upright line starts at its right edge)."""
     left, top, right, bottom = (float(v) for v in word.box)
     slope, offset = line.baseline
     descent = 0.2 * line.size
@@ -235,7 +265,7 @@ def _run(line: OcrLine, word: OcrWord, mapping: Mapping) -> _Run:
     elif line.angle == 270:  # reads top to bottom, letters' tops to the right
         x_px, y_px, length = left + descent, top, (bottom - top) * mapping.sy
     else:
-        x_px, length = left, (right - left) * mapping.sx
+        x_px, length = (right if from_right else left), (right - left) * mapping.sx
         y_px = line.box[3] + offset + slope * (x_px - line.box[0])
     x, y = x_px * mapping.sx, mapping.height - y_px * mapping.sy
     return _Run(_encode(word.text), x, y, max(length, 0.01))
