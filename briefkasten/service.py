@@ -217,6 +217,7 @@ def _store(
         pipeline=(result.pipeline, result.pipeline_version),
         failure_reason=None,
         processed_at=_now(),
+        languages=result.languages,
     )
 
 

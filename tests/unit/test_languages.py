@@ -204,3 +204,18 @@ def test_a_known_allowlist_loads(tmp_path) -> None:
     settings = config.load(path, environ={})
     assert settings.ocr.allowed == ("deu", "ukr")
     assert settings.ocr_languages_for("nord") == ("ara",)
+
+
+def test_a_document_lists_german_first_then_its_pages_languages_in_order(tmp_path) -> None:
+    from briefkasten.model import DocumentResult, PageResult
+
+    def page(language: str | None) -> PageResult:
+        return PageResult(
+            "s", 0, "raster", tmp_path, "", 0, 0.0, False, 300.0, 90.0, (), (), language=language
+        )
+
+    pages = tuple(page(code) for code in ("ukr", None, "deu", "ukr", "ara"))
+    result = DocumentResult(tmp_path, "0" * 64, "", "default", "1", (), pages)
+    assert result.languages == ("deu", "ukr", "ara")
+    assert result.report()["document"]["languages"] == ["deu", "ukr", "ara"]
+    assert result.report()["pages"][0]["language"] == "ukr"
