@@ -135,6 +135,19 @@ def multi_page_plans(seed: int, count: int) -> list[MultiPagePlan]:
     return plans
 
 
+def language_plans(seed: int, count: int) -> list[Plan]:
+    """``count`` pages in each of the OCR's ten languages (certificate, rent receipt, letter
+    in turn, two fonts per script), every other one skewed by 1.5° as a flat scan may be."""
+    from samples.langpages import kind
+    from samples.langtexts import LANGUAGES
+
+    return [
+        Plan(kind(lang, i % 3), _seed(seed, 9, 10 * n + i), skew=1.5 if i % 2 else 0.0)
+        for n, lang in enumerate(LANGUAGES)
+        for i in range(count)
+    ]
+
+
 def warp_plans(warp: str, klass: int) -> PlanMaker:
     """Phone photos of letters and rent contracts bent around a cylinder (``curved``) or
     folded (``folded``), the warps of :func:`samples.degrade.warped_photo`. Text pages only:
@@ -160,6 +173,7 @@ CLASSES: dict[str, EvalClass] = {
         EvalClass("curved", "phone photos of curved pages", warp_plans("curved", 6)),
         EvalClass("folded", "phone photos of folded pages", warp_plans("folded", 7)),
         EvalClass("multi-page", "3-page TIFF and PDF scans, pages turned apart", multi_page_plans),
+        EvalClass("languages", "the OCR's ten languages, three scripts", language_plans),
     )
 }
 

@@ -45,6 +45,7 @@ from rapidfuzz.distance import Levenshtein
 from samples import classes
 from samples.extract import TOOLS
 from samples.generate import write_plans
+from samples.langeval import language_figures
 from samples.report import class_table, fmt, report_lines
 from samples.runs import BASE_TOOL, Run, Runner, run_file, run_page
 
@@ -245,7 +246,7 @@ def summarise(scores: Sequence[Score], tools: Sequence[str] = TOOLS) -> dict[str
         "seconds_per_page_before": mean(s.before.seconds for s in scores) if scores else None,
         "seconds_per_page_after": mean(s.after.seconds for s in scores) if scores else None,
     }
-    return summary
+    return summary | language_figures(scores)
 
 
 def table(scores: Sequence[Score]) -> str:

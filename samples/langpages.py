@@ -86,3 +86,15 @@ def _wrap(
     if current:
         lines.append(current)
     return lines
+
+
+def kind(lang: str, index: int) -> str:
+    """The sample kind of document ``index`` of ``lang`` (``lang-ukr-0``)."""
+    return f"lang-{lang}-{index}"
+
+
+def render_kind(name: str, *, dpi: int = 300) -> tuple[Image.Image, str, str]:
+    """The page, its text and its language for a kind made by :func:`kind`."""
+    _, lang, index = name.split("-")
+    page, text = render(lang, int(index), dpi=dpi)
+    return page.convert("RGB"), text, lang

@@ -40,6 +40,8 @@ class Run:
     perspective_corrected: bool | None = None
     error: str | None = None
     decision: str = ""
+    #: The language the page was read as (the report's ``language``).
+    language: str | None = None
 
     @property
     def text(self) -> str:
@@ -91,6 +93,7 @@ def run_file(
             skew_degrees=page.skew_degrees,
             perspective_corrected=page.perspective_corrected,
             decision=_decision(page),
+            language=page.language,
         )
         for p in pages
     ]

@@ -1,0 +1,35 @@
+"""The figures of the ``languages`` class: CER per language and script, and how often the
+page's language and script were told right (``make eval``'s ``languages.*`` lines)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from samples.langtexts import LANGUAGES, SCRIPTS
+
+
+def language_figures(scores: Sequence[Any]) -> dict[str, float | None]:
+    """For the scores whose truth names a language: ``cer_<lang>`` (the ``--after`` run's
+    text, ``pdftotext -raw``), ``cer_<script>``, ``language_accuracy`` (the report's page
+    language is the truth's) and ``script_accuracy`` (it is of the truth's script)."""
+    ours = [s for s in scores if s.entry.get("language")]
+    if not ours:
+        return {}
+    figures: dict[str, float | None] = {}
+    groups = {lang: [s for s in ours if s.entry["language"] == lang] for lang in LANGUAGES}
+    for script in sorted(set(SCRIPTS.values())):
+        groups[script.lower()] = [s for s in ours if SCRIPTS[s.entry["language"]] == script]
+    for name, group in groups.items():
+        pairs = [s.errors(s.after) for s in group]
+        total = sum(n for _, n in pairs)
+        figures[f"cer_{name}"] = sum(d for d, _ in pairs) / total if total else None
+    told = [s.after.language for s in ours]
+    figures["language_accuracy"] = sum(
+        got == s.entry["language"] for got, s in zip(told, ours, strict=True)
+    ) / len(ours)
+    figures["script_accuracy"] = sum(
+        got is not None and SCRIPTS.get(got) == SCRIPTS[s.entry["language"]]
+        for got, s in zip(told, ours, strict=True)
+    ) / len(ours)
+    return figures
