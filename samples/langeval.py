@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from samples.extract import TOOLS
 from samples.langtexts import LANGUAGES, SCRIPTS
 
 
 def language_figures(scores: Sequence[Any]) -> dict[str, float | None]:
-    """For the scores whose truth names a language: ``cer_<lang>`` (the ``--after`` run's
-    text, ``pdftotext -raw``), ``cer_<script>``, ``language_accuracy`` (the report's page
-    language is the truth's) and ``script_accuracy`` (it is of the truth's script)."""
+    """For the scores whose truth names a language: ``cer_<lang>`` and ``cer_<script>`` of
+    the ``--after`` run's text layer as pypdf reads it (in reading order for right-to-left
+    lines too; ``pdftotext -raw`` keeps the content stream's visual order there), per script
+    also ``cer_<script>_<tool>`` for every other extractor, ``language_accuracy`` (the
+    report's page language is the truth's) and ``script_accuracy`` (it is of its script)."""
     ours = [s for s in scores if s.entry.get("language")]
     if not ours:
         return {}
@@ -21,9 +24,12 @@ def language_figures(scores: Sequence[Any]) -> dict[str, float | None]:
     for script in sorted(set(SCRIPTS.values())):
         groups[script.lower()] = [s for s in ours if SCRIPTS[s.entry["language"]] == script]
     for name, group in groups.items():
-        pairs = [s.errors(s.after) for s in group]
-        total = sum(n for _, n in pairs)
-        figures[f"cer_{name}"] = sum(d for d, _ in pairs) / total if total else None
+        tools = ("pypdf", *(TOOLS if name not in LANGUAGES else ()))
+        for tool in tools:
+            pairs = [s.errors(s.after, tool=tool) for s in group]
+            total = sum(n for _, n in pairs)
+            key = f"cer_{name}" if tool == "pypdf" else f"cer_{name}_{tool}"
+            figures[key] = sum(d for d, _ in pairs) / total if total else None
     told = [s.after.language for s in ours]
     figures["language_accuracy"] = sum(
         got == s.entry["language"] for got, s in zip(told, ours, strict=True)
