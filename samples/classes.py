@@ -136,16 +136,18 @@ def multi_page_plans(seed: int, count: int) -> list[MultiPagePlan]:
 
 
 def language_plans(seed: int, count: int) -> list[Plan]:
-    """``count`` pages in each of the OCR's ten languages (certificate, rent receipt, letter
-    in turn, two fonts per script), every other one skewed by 1.5° as a flat scan may be."""
+    """Pages in the OCR's ten languages, language after language: the certificates first,
+    then the rent receipts (skewed 1.5°, as a flat scan may be), then the letters; 30 pages
+    hold every document once (two fonts per script, in turn)."""
     from samples.langpages import kind
     from samples.langtexts import LANGUAGES
 
-    return [
-        Plan(kind(lang, i % 3), _seed(seed, 9, 10 * n + i), skew=1.5 if i % 2 else 0.0)
-        for n, lang in enumerate(LANGUAGES)
-        for i in range(count)
-    ]
+    plans = []
+    for i in range(count):
+        lang, document = LANGUAGES[i % len(LANGUAGES)], (i // len(LANGUAGES)) % 3
+        skew = 1.5 if document == 1 else 0.0
+        plans.append(Plan(kind(lang, document), _seed(seed, 9, i), skew=skew))
+    return plans
 
 
 def warp_plans(warp: str, klass: int) -> PlanMaker:

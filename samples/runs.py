@@ -93,7 +93,7 @@ def run_file(
             skew_degrees=page.skew_degrees,
             perspective_corrected=page.perspective_corrected,
             decision=_decision(page),
-            language=page.language,
+            language=getattr(page, "language", None),  # reports before languages: none
         )
         for p in pages
     ]
