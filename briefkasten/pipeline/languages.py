@@ -139,7 +139,11 @@ def recognise(
     name, confidence = seen
     probes = [code for code in PROBES.get(name, ()) if code in allowed]
     if not probes:
-        why = f"script {name} (OSD {confidence:.1f}), no allowed language of it"
+        why = f"script {name} (OSD {confidence:.1f}), " + (
+            f"words not plausible ({words.summary()})"
+            if name == "Latin"  # upside down, a poor photo: the orientation check's concern
+            else "no allowed language of it"
+        )
         return Decision(first, base, home[0], name, (base,), f"{why}: read with {base}")
     probe = with_base(base, probes[0])
     probed = read(probe)

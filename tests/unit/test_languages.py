@@ -134,6 +134,7 @@ def test_a_latin_page_whose_words_are_not_words_is_left_in_german() -> None:
     fake = Fake({"deu": Read(GARBAGE, 35.0)}, {GARBAGE: Guess("tur", 1.0)}, script=("Latin", 3.0))
     decided = fake.decide()
     assert fake.passes == ["deu"] and fake.osd_runs == 1 and decided.language == "deu"
+    assert decided.detail.startswith("script Latin (OSD 3.0), words not plausible")
 
 
 def test_an_earlier_pass_with_clearly_better_confidence_is_kept() -> None:
