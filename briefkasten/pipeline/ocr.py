@@ -92,8 +92,8 @@ def ocr(page: Page, ctx: StepContext) -> Page:
     conf = "n/a" if out.confidence is None else f"{out.confidence:.1f}"
     passes = len(decided.passes)
     detail = (
-        f"{decided.detail} ({passes} recognition pass{'es' if passes > 1 else ''}); "
-        f"{scale.describe()}: {out.words} words, mean confidence {conf}"
+        f"{scale.describe()}: {out.words} words, mean confidence {conf}; "
+        f"{decided.detail} ({passes} recognition pass{'es' if passes > 1 else ''})"
     )
     if joined:
         detail += "; a table read by columns joined into rows"
