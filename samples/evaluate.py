@@ -302,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         "--classes", help=f"comma-separated classes (default all: {','.join(classes.CLASSES)})"
     )
     parser.add_argument(
-        "--count-per-class", type=int, default=4, help="pages per class (default 4)"
+        "--count-per-class",
+        type=int,
+        help="pages per class (default 4; languages: 30, every document of its ten languages)",
     )
     parser.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     parser.add_argument("--dpi", type=int, default=300, help="render resolution (default 300)")
@@ -317,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         chosen = classes.select(args.classes)
     except ValueError as exc:
         parser.error(str(exc))
-    if args.count_per_class < 1:
+    if args.count_per_class is not None and args.count_per_class < 1:
         parser.error("--count-per-class must be at least 1")
     if shutil.which("pdftotext") is None:
         print("pdftotext not found (Debian package poppler-utils)", file=sys.stderr)

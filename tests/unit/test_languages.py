@@ -220,3 +220,21 @@ def test_a_document_lists_german_first_then_its_pages_languages_in_order(tmp_pat
     assert result.languages == ("deu", "ukr", "ara")
     assert result.report()["document"]["languages"] == ["deu", "ukr", "ara"]
     assert result.report()["pages"][0]["language"] == "ukr"
+
+
+def test_the_languages_eval_class_holds_every_document_once_by_default() -> None:
+    from samples import classes
+    from samples.langtexts import DOCUMENTS
+
+    plans = classes.plans_of(classes.select("languages"), 0, None)["languages"]
+    kinds = [plan.kind for plan in plans]  # type: ignore[union-attr]
+    assert len(kinds) == len(set(kinds)) == 3 * len(DOCUMENTS) == 30
+    assert {k.split("-")[1] for k in kinds} == set(OCR_LANGUAGES)
+    assert len(classes.plans_of(classes.select("skew"), 0, None)["skew"]) == classes.DEFAULT_COUNT
+
+
+def test_every_sample_document_renders_with_its_text() -> None:
+    from samples.langpages import render
+
+    image, text = render("fas", 2, dpi=50)
+    assert image.size == (413, 585) and "گذرنامه" in text
