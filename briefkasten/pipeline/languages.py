@@ -95,6 +95,15 @@ def with_base(base: str, language: str) -> str:
     return base if language in codes(base) else f"{base}+{language}"
 
 
+def text_language(text: str, guess: Callable[[str], Guess]) -> str | None:
+    """The language of a born-digital page's own text, when lingua is sure (>= ``MIN_GUESS``)
+    and there are at least ``MIN_TOKENS`` words; ``None`` otherwise."""
+    if len(text.split()) < MIN_TOKENS:
+        return None
+    found = guess(text)
+    return found.language if found.confidence >= MIN_GUESS else None
+
+
 def recognise(
     read: Callable[[str], R],
     *,

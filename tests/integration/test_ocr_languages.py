@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from briefkasten import ingest
+from briefkasten.config import Settings
 from briefkasten.config.ocr import OCR_LANGUAGES
 from briefkasten.model import Original, Page, PageRef
 from briefkasten.pipeline.ocr import ocr as ocr_step
@@ -16,6 +18,7 @@ from briefkasten.pipeline.runner import Options, StepContext
 from briefkasten.tools import tesseract
 from samples.evaluate import char_errors
 from samples.langpages import render
+from tests.support import factories
 from tests.support.env import need
 
 #: (language, document, script, CER bound): the bound is about twice the CER measured on
@@ -89,3 +92,15 @@ def test_the_allowlist_bounds_the_choice(tmp_path: Path, passes: list[str]) -> N
     passes.clear()
     page, _ = read("ukr", 2, tmp_path, allowed=("deu",))
     assert passes == ["deu"] and page.ocr is not None and page.ocr.language == "deu"
+
+
+def test_a_born_digital_page_is_named_by_its_own_text(tmp_path: Path, settings: Settings) -> None:
+    from samples.langtexts import DOCUMENTS
+
+    german = factories.born_digital_pdf(tmp_path / "de.pdf")
+    lines = tuple(line[:60] for line in DOCUMENTS["ukr"][2].split("\n"))
+    ukrainian = factories.born_digital_pdf(tmp_path / "uk.pdf", lines)
+    result = ingest([ukrainian, german], tmp_path / "out.pdf", settings=settings)
+    assert [p.kind for p in result.pages] == ["vector", "vector"]
+    assert [p.language for p in result.pages] == ["ukr", "deu"]
+    assert result.languages == ("deu", "ukr")  # German first

@@ -238,3 +238,10 @@ def test_every_sample_document_renders_with_its_text() -> None:
 
     image, text = render("fas", 2, dpi=50)
     assert image.size == (413, 585) and "گذرنامه" in text
+
+
+def test_a_born_digital_text_is_named_only_when_lingua_is_sure() -> None:
+    sure = {POLISH: Guess("pol", 0.97)}.get
+    assert languages.text_language(POLISH, lambda t: sure(t) or Guess(None, 0.0)) == "pol"
+    assert languages.text_language(POLISH, lambda t: Guess("pol", 0.6)) is None
+    assert languages.text_language("Seite 1", lambda t: Guess("deu", 1.0)) is None
