@@ -47,7 +47,7 @@ from samples.extract import TOOLS
 from samples.generate import write_plans
 from samples.langeval import language_figures
 from samples.report import class_table, fmt, report_lines
-from samples.runs import BASE_TOOL, Run, Runner, run_file, run_page
+from samples.runs import BASE_TOOL, OCR_TEXT, Run, Runner, run_file, run_page
 
 __all__ = [
     "Run",
@@ -140,7 +140,8 @@ class Score:
         truth = self.entry["text"]
         if tool == "layout":
             truth = self.entry.get("layout_text", truth)
-        return measure("" if run.error is not None else run.texts.get(tool, ""), truth)
+        text = run.ocr_text if tool == OCR_TEXT else run.texts.get(tool, "")
+        return measure("" if run.error is not None else text, truth)
 
 
 def _ingest_runner(lang: str) -> Runner:

@@ -18,14 +18,9 @@
   edge (``textreach.reaches``). Plain ``pdftotext`` would read the footer before the last
   column; with the line's extent under it, it reads it after, as Tesseract does. The line's
   words keep their boxes; every extractor reads the line with a space and U+00AD at its end.
-- A right-to-left line (Arabic, Persian: most of its letters of bidi class R or AL) is held
-  in visual order, as PDFs made by office programs hold Arabic script: its words left to
-  right, each word's characters reversed (``engine.logical_order`` undoes the reading order
-  it has from Tesseract). Readers with bidi support turn it back into reading order: pypdf
-  exactly, poppler's ``pdftotext`` word by word (a long line may come out in pieces);
-  pdfminer.six has none and reads it reversed (measured in ``make eval``'s languages class).
-  Tried and dropped: a mirrored or half-turned text matrix with the text in reading order
-  (poppler takes it for upside-down text: lines and words out of order).
+- A right-to-left line (most letters of bidi class R/AL) keeps reading order in the stream,
+  each letter one advance left of the one before: pdfminer.six and ``pdftotext`` read it in
+  reading order (docs/operations.md, "The text layer"; overlapping words are shortened).
 - Text render mode 3 (invisible), under the image.
 - The font is a glyphless TrueType (one empty glyph, 500/1000 wide) in a ``Type0`` /
   ``CIDFontType2`` font, embedded: the character code is the Unicode code point (UTF-16BE,
@@ -57,7 +52,6 @@ from pypdf.generic import (
 from briefkasten.model import OcrLine, OcrWord
 from briefkasten.pipeline.textreach import reaches
 from briefkasten.pipeline.textrows import join_rows
-from briefkasten.tools.engine import logical_order
 
 FONT_NAME = "/BriefkastenText"
 #: Advance of every glyph, in 1/1000 of the font size.
@@ -186,13 +180,11 @@ def _line_ops(
     up = (-dy, dx)
     rtl = right_to_left(line)
     size = max(size_px * mapping.sy, 1.0)
+    if rtl:
+        return _rtl_line_ops(line, mapping, size, (dx, dy))
     words = [_run(line, word, mapping) for word in line.words]
-    if rtl:  # in visual order, as PDFs with Arabic script hold it: the readers undo it
-        visual = (logical_order(word.text) for word in line.words)
-        words = [_Run(_encode(t), r.x, r.y, r.length) for t, r in zip(visual, words, strict=True)]
-        words.reverse()
     runs = _close_gaps(words, dx, dy, size)
-    if reach_px is not None and not rtl:
+    if reach_px is not None:
         runs.append(_filler(runs[-1], reach_px * mapping.sx, dx, dy, size))
     ops = ["BT\n3 Tr\n", f"{FONT_NAME} {_num(size)} Tf\n"]
     unit = size * GLYPH_WIDTH / 1000  # one glyph's advance at Tz 100
@@ -203,6 +195,34 @@ def _line_ops(
         ops.append(f"{_num(100 * max(run.length, 0.1) / (glyphs * unit))} Tz <{run.code}> Tj\n")
         if i + 1 < len(runs):
             gap = _gap(run, runs[i + 1], dx, dy)
+            ops.append(f"{_num(100 * max(gap, 0.1 * unit) / unit)} Tz <{_SPACE}> Tj\n")
+    ops.append("ET\n")
+    return ops
+
+
+def _rtl_line_ops(
+    line: OcrLine, mapping: Mapping, size: float, direction: tuple[float, float]
+) -> list[str]:
+    """A right-to-left line: words and letters in reading order in the content stream, each
+    letter placed one advance left of the one before (``TJ`` moves back two advances)."""
+    ex, ey = direction  # left to right along the baseline
+    dx, dy = -ex, -ey  # the reading direction
+    words = [_run(line, word, mapping, from_right=True) for word in line.words]
+    runs = _close_gaps(_no_overlaps(words, dx, dy, size), dx, dy, size)
+    ops = ["BT\n3 Tr\n", f"{FONT_NAME} {_num(size)} Tf\n"]
+    unit = size * GLYPH_WIDTH / 1000
+    matrix = f"{_num(ex)} {_num(ey)} {_num(-ey)} {_num(ex)}"
+    for i, run in enumerate(runs):
+        codes = [run.code[k : k + 4] for k in range(0, len(run.code), 4)]
+        advance = max(run.length, 0.1) / len(codes)
+        x, y = run.x + advance * dx, run.y + advance * dy  # the first letter's left edge
+        ops.append(f"{matrix} {_num(x)} {_num(y)} Tm\n{_num(100 * advance / unit)} Tz ")
+        back = f" {2 * GLYPH_WIDTH} "
+        ops.append("[" + back.join(f"<{code}>" for code in codes) + "] TJ\n")
+        if i + 1 < len(runs):
+            nxt = runs[i + 1]
+            gap = _gap(run, nxt, dx, dy)
+            ops.append(f"{matrix} {_num(nxt.x)} {_num(nxt.y)} Tm\n")
             ops.append(f"{_num(100 * max(gap, 0.1 * unit) / unit)} Tz <{_SPACE}> Tj\n")
     ops.append("ET\n")
     return ops
@@ -222,6 +242,19 @@ def right_to_left(line: OcrLine) -> bool:
 def _gap(run: _Run, nxt: _Run, dx: float, dy: float) -> float:
     """The blank between the end of ``run`` and the start of ``nxt`` along the line."""
     return (nxt.x - run.x) * dx + (nxt.y - run.y) * dy - run.length
+
+
+def _no_overlaps(runs: list[_Run], dx: float, dy: float, size: float) -> list[_Run]:
+    """Shorten every word that runs into the next one (Arabic words' boxes overlap where a
+    letter's tail reaches under its neighbour) to end ``CELL_GAP`` text heights before it:
+    poppler takes a word that starts before the last one ended for a new column."""
+    out = list(runs)
+    for i in range(len(out) - 1):
+        run = out[i]
+        room = (out[i + 1].x - run.x) * dx + (out[i + 1].y - run.y) * dy - CELL_GAP * size
+        if run.length > room:
+            out[i] = _Run(run.code, run.x, run.y, max(room, 0.2 * run.length))
+    return out
 
 
 def _close_gaps(runs: list[_Run], dx: float, dy: float, size: float) -> list[_Run]:

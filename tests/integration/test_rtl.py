@@ -1,6 +1,6 @@
 """Right-to-left pages (Arabic, Persian) with the real Tesseract: the words come out of the
 engine in reading order (as Tesseract's hOCR has them), and the PDF's text layer gives them
-back in reading order to readers with bidi support (pypdf exactly, pdftotext word by word)."""
+back in reading order to pdftotext (plain, -layout) and pdfminer.six."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from briefkasten.pipeline.bundle import raster_page_pdf
 from briefkasten.pipeline.ocr import ocr
 from briefkasten.pipeline.runner import Options, StepContext
 from briefkasten.tools import engine, tesseract
-from samples.evaluate import char_errors, word_misses
+from samples.evaluate import word_misses
 from samples.extract import pdf_text
 from samples.langpages import render
 from tests.support.env import need
@@ -55,11 +55,8 @@ def test_the_text_layer_reads_in_reading_order(lang: str, index: int, tmp_path: 
     assert read.ocr is not None and read.ocr.language == lang
     pdf = tmp_path / "page.pdf"
     raster_page_pdf(read, pdf, jpeg_quality=85)
-    errors, length = char_errors(read.ocr.text, truth)
-    ocr_cer = errors / length
-    errors, length = char_errors(pdf_text(pdf, "pypdf"), truth)
-    assert errors / length <= ocr_cer + 0.02  # measured: +0.000 to +0.013
-    for tool in ("plain", "layout"):
+    for tool in ("plain", "layout", "pdfminer"):
         missed, words = word_misses(pdf_text(pdf, tool), truth)
-        # Reversed words would all be missed; measured 0-21 % (misreadings, split lines).
-        assert missed / words <= 0.3, tool
+        # Reversed words would nearly all be missed; measured 0-29 % (misreadings, a long
+        # line cut into pieces, punctuation split off by poppler's bidi marks).
+        assert missed / words <= 0.4, tool
