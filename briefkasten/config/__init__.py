@@ -12,6 +12,7 @@ module that reads ``os.environ``), ``checks`` checks what was loaded. None of th
 module.
 """
 
+from briefkasten.config.accessibility import AccessibilitySettings
 from briefkasten.config.loading import ALIASES, OPERATOR_ROLES, load
 from briefkasten.config.settings import (
     DEFAULT_DOCUMENT_TYPES,
@@ -32,8 +33,8 @@ from briefkasten.config.settings import (
     ScanSettings,
     Settings,
     StorageSettings,
-    TenantSettings,
 )
+from briefkasten.config.tenants import TenantSettings
 from briefkasten.errors import ConfigError
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "MIB",
     "OPERATOR_ROLES",
     "REPO_PIPELINES",
+    "AccessibilitySettings",
     "AdminSettings",
     "BrokerSettings",
     "ConfigError",

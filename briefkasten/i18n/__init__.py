@@ -83,7 +83,8 @@ def placeholders(template: str) -> frozenset[str]:
 
 
 def section(lang: str, prefix: str) -> dict[str, str]:
-    """The texts whose key starts with ``prefix.``, keyed without it (``page.title`` → ``title``)."""
+    """The texts whose key starts with ``prefix.``, keyed without it (``page.title``:
+    ``title``)."""
     start = prefix + "."
     return {k[len(start) :]: v for k, v in catalogue(lang).items() if k.startswith(start)}
 
