@@ -884,7 +884,7 @@
 
   function stateText(status) {
     const key = 'state_' + status;
-    return ALL.de[key] ? t(key) : t('state_unknown');
+    return key in ALL[state.lang].texts ? t(key) : t('state_unknown');
   }
 
   function renderHistory() {
