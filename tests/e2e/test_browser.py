@@ -239,10 +239,14 @@ def scan(page: Any, state: str, *, screenshot: bool = True) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{state}.png"
         page.screenshot(path=str(path), full_page=True)
-        # 256 colours are plenty for a page of text: a third of the bytes in the repository.
-        with Image.open(path) as shot:
-            palette = shot.convert("RGB").quantize(colors=256, dither=Image.Dither.NONE)
-        palette.save(path, optimize=True)
+        shrink_screenshot(path)
+
+
+def shrink_screenshot(path: Path) -> None:
+    """256 colours are plenty for a page of text: a third of the bytes in the repository."""
+    with Image.open(path) as shot:
+        palette = shot.convert("RGB").quantize(colors=256, dither=Image.Dither.NONE)
+    palette.save(path, optimize=True)
 
 
 def choose_language(page: Any, name: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from html import escape
 from pathlib import Path
+from urllib.parse import urljoin
 from typing import Any
 
 import pytest
@@ -73,8 +74,12 @@ async def test_easy_page_has_every_step_with_a_picture(client: Client, lang: str
     assert len(pictures) == 4
     assert all(img["alt"] for img in pictures)  # every picture says what it shows
     for img in pictures:
-        response = await client.get("/static/" + str(img["src"]).removeprefix("../static/"))
+        response = await client.get(urljoin(f"/t/{OWN.id}/einfach", str(img["src"])))
         assert response.status == 200 and response.content_type == "image/svg+xml"
+    # The style sheet and icons resolve from one level below the start page.
+    (sheet,) = document.find("link", rel="stylesheet")
+    response = await client.get(urljoin(f"/t/{OWN.id}/einfach", str(sheet["href"])))
+    assert response.status == 200 and response.content_type == "text/css"
     (back,) = [a for a in document.find("a") if a.get("href") == f"../{OWN.id}?lang={lang}"]
     assert back
 

@@ -182,6 +182,8 @@ def load(
             context = frame(lang, start_texts(lang), "start", tenant.id if tenant else "")
             context["tenant"] = tenant
             start[(key, lang)] = env.get_template("start.html").render(**context).encode()
+            # One level deeper (``/t/<tenant>/einfach``): static files are ``../../static/``.
+            context["static"] = static_urls(files, "../../")
             context["footer_base"] = "." if tenant else ""
             context["t"] = {**context["t"], **i18n.section(lang, "easy")}
             info[(key, "einfach", lang)] = env.get_template("easy.html").render(**context).encode()
