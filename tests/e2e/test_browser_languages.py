@@ -141,9 +141,7 @@ def test_switching_into_and_out_of_right_to_left_keeps_the_pages(
     expect(page.get_by_role("radio", name=label("mietvertrag", "ar"))).to_be_checked()
     expect(card).to_have_count(1)
     expect(card.locator(".card-status")).to_have_text(t("ar", "status_done"))
-    expect(page.locator("#easy-link")).to_have_attribute(
-        "href", f"/t/{TENANT}/einfach?lang=ar"
-    )
+    expect(page.locator("#easy-link")).to_have_attribute("href", f"/t/{TENANT}/einfach?lang=ar")
     assert_direction(page, "ar")
     check(page, "ar", "06-switched")
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import dataclasses
 from html import escape
 from pathlib import Path
-from urllib.parse import urljoin
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 from aiohttp.test_utils import TestClient
