@@ -133,6 +133,14 @@ def test_switching_into_and_out_of_right_to_left_keeps_the_pages(
     card = page.locator("#page-list > li")
     expect(card.locator(".card-status")).to_have_text(t("de", "status_done"))
 
+    # The menu opens and closes with the keyboard too; Escape returns to its button.
+    page.locator("#lang-menu summary").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#lang-list")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#lang-list")).to_be_hidden()
+    expect(page.locator("#lang-menu summary")).to_be_focused()
+
     choose_language(page, i18n.NAMES["ar"])
     assert page.url.endswith("?lang=ar")
     assert page.evaluate("document.documentElement.dir") == "rtl"
@@ -143,6 +151,10 @@ def test_switching_into_and_out_of_right_to_left_keeps_the_pages(
     expect(card.locator(".card-status")).to_have_text(t("ar", "status_done"))
     expect(page.locator("#easy-link")).to_have_attribute("href", f"/t/{TENANT}/einfach?lang=ar")
     assert_direction(page, "ar")
+    # The progress bar runs right to left.
+    assert page.eval_on_selector("#overall-progress", "(e) => getComputedStyle(e).direction") == (
+        "rtl"
+    )
     check(page, "ar", "06-switched")
 
     choose_language(page, i18n.NAMES["uk"])

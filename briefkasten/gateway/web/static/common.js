@@ -38,6 +38,11 @@
   function languageMenu(all, onChange) {
     const menu = $('lang-menu');
     if (!menu) return;
+    menu.addEventListener('keydown', (event) => {
+      if (event.key !== 'Escape' || !menu.open) return;
+      menu.open = false;
+      menu.querySelector('summary').focus();
+    });
     menu.addEventListener('click', async (event) => {
       const link = event.target.closest('a[data-lang]');
       if (!link) return;
