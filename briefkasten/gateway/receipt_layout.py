@@ -17,15 +17,17 @@ comes through ``receipt_fonts.displayable`` first.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
+from fpdf.line_break import Fragment
 
 from briefkasten.gateway.receipt_fonts import displayable, has_arabic, receipt_fonts, uncovered
 
 #: The invisible strong characters of each direction (LEFT-TO-RIGHT and RIGHT-TO-LEFT MARK).
 MARKS = {"ltr": "\u200e", "rtl": "\u200f"}
+_MARK_SET = frozenset(MARKS.values())
 
 
 def first_strong(text: str) -> str | None:
@@ -56,6 +58,18 @@ class ReceiptLayout(FPDF):
         self.add_font("arabic", "", str(fonts.arabic))
         self.add_font("arabic", "B", str(fonts.arabic_bold))
         self.set_text_shaping(True, direction="rtl" if rtl else "ltr")
+
+    def _preload_bidirectional_text(self, text: str, markdown: bool) -> Sequence[Fragment]:
+        """fpdf2's runs in visual order, the direction marks taken out once they have done
+        their work: drawn, they are zero-width glyphs that text extractors (Poppler) take for
+        right-to-left letters, splitting ``Jobcenter`` into ``J`` and ``obcenter``."""
+        fragments = super()._preload_bidirectional_text(text, markdown)
+        kept = []
+        for fragment in fragments:
+            fragment.characters = [c for c in fragment.characters if c not in _MARK_SET]
+            if fragment.characters:
+                kept.append(fragment)
+        return tuple(kept)
 
     def ltr(self, value: str) -> str:
         """``value`` (a number, id or date) as one left-to-right run, also in an ``rtl`` line."""

@@ -14,8 +14,10 @@ from briefkasten.model import DocumentRequest, ReceivedFile, Submission
 
 CASE = "12345BG0012345"
 SUBMISSION_ID = "0123456789abcdef0123456789abcdef"
-#: Direction marks and isolates: invisible, part of the text layer, not of what one reads.
-BIDI_FORMAT = dict.fromkeys(map(ord, "\u200e\u200f\u061c\u2066\u2067\u2068\u2069\u202a\u202b"))
+BIDI_CHARS = "\u200e\u200f\u061c\u2066\u2067\u2068\u2069\u202a\u202b\u202c"
+#: Direction marks, isolates, embeddings (pdftotext adds RLE…PDF around RTL runs): invisible,
+#: not part of what one reads.
+BIDI_FORMAT = dict.fromkeys(map(ord, BIDI_CHARS))
 
 
 def submission(*names: str, document_type: str = "kontoauszug") -> Submission:

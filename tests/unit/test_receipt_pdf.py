@@ -9,6 +9,7 @@ import unicodedata
 
 import pikepdf
 import pytest
+from pypdf import PdfReader
 
 from briefkasten import i18n
 from briefkasten.catalogue import label
@@ -94,7 +95,8 @@ def row_with(pdf: bytes, needle: str) -> list[tuple[float, float, str]]:
 
 
 def test_arabic_lines_run_right_to_left_with_left_to_right_values() -> None:
-    pdf = receipt.receipt_pdf(submission("Довідка 2026.pdf"), "Jobcenter Test", lang="ar")
+    names = ("Довідка 2026.pdf", "2026-11 Bescheid.pdf")
+    pdf = receipt.receipt_pdf(submission(*names), "Jobcenter Test", lang="ar")
     rows = lines(pdf)
     # right-aligned
     assert all(abs(row[-1][1] - (RIGHT - PADDING)) < SLACK for row in rows.values())
@@ -106,6 +108,10 @@ def test_arabic_lines_run_right_to_left_with_left_to_right_values() -> None:
     assert "".join(c for _, _, c in row_with(pdf, SUBMISSION_ID)).startswith(SUBMISSION_ID)
     name = "Довідка" + "2026.pdf"  # as read from left to right, without spaces
     assert name in "".join(c for _, _, c in row_with(pdf, "Довідка"))
+    assert "2026-11Bescheid.pdf" in "".join(c for _, _, c in row_with(pdf, "Bescheid"))
+    # the direction marks that fence the values are not drawn, so not in the text layer
+    raw = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "\u200e" not in raw and "\u200f" not in raw
 
 
 def test_german_lines_start_at_the_left_margin() -> None:
