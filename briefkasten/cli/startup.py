@@ -18,7 +18,7 @@ from pathlib import Path
 
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError, ToolError
-from briefkasten.gateway.receipt import receipt_fonts
+from briefkasten.gateway.receipt import check_receipt_texts, receipt_fonts
 from briefkasten.monitoring.logs import setup_logging
 from briefkasten.pipeline.fontmap import missing_faces
 from briefkasten.pipeline.runner import check_pipelines as check_pipeline_names
@@ -41,8 +41,10 @@ def check_fonts() -> None:
     """The fonts every output embeds are installed: DejaVu and Noto Sans Arabic for the receipt
     (its Arabic and Persian letters, and Arabic file names in any receipt), Liberation for the
     fonts a born-digital PDF names but does not embed. Missing, a receipt or such a page could
-    not be PDF/A (or not be read), so the service does not start."""
+    not be PDF/A (or not be read), so the service does not start. And every receipt text of
+    every language has its glyphs in those fonts."""
     receipt_fonts()
+    check_receipt_texts()
     missing = missing_faces()
     if missing:
         raise ConfigError(

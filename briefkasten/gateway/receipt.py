@@ -46,7 +46,7 @@ from briefkasten.pipeline.pdfa import (
     xmp_packet,
 )
 
-__all__ = ["receipt_fonts", "receipt_json", "receipt_pdf"]
+__all__ = ["check_receipt_texts", "receipt_fonts", "receipt_json", "receipt_pdf"]
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -118,6 +118,18 @@ def received_local(received_at: str, lang: str = i18n.DEFAULT) -> str:
 def byte_count(size: int, lang: str = i18n.DEFAULT) -> str:
     """``1234567`` as ``1.234.567`` (German), ``1,234,567`` (English) and so on."""
     return f"{size:,}".replace(",", THOUSANDS.get(lang, THOUSANDS[i18n.DEFAULT]))
+
+
+def check_receipt_texts() -> None:
+    """Every receipt text and built-in type label of every language can be drawn with the
+    installed fonts (``ConfigError`` naming the characters otherwise): at start-up, not when
+    an applicant asks for the receipt."""
+    layout = ReceiptLayout(rtl=False)
+    for lang in i18n.LANGUAGES:
+        texts = [*i18n.section(lang, "receipt").values(), *i18n.section(lang, "type").values()]
+        for text in texts:
+            layout.check(text)
+            layout.check(text, "B")
 
 
 def receipt_pdf(

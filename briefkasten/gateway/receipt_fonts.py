@@ -7,10 +7,11 @@ unembedded core font (``receipt_fonts`` raises ``ConfigError``, checked at start
 ``cli.startup.check_fonts``).
 
 Text we did not write — a file name, a tenant's name or type label — goes through ``displayable``
-first: bidi controls are dropped (a U+202E in ``rechnung‮fdp.exe`` must not turn the receipt
-around), other control and format characters and anything neither font has (CJK, emoji) become
-U+FFFD, and a pile of combining marks is cut to a few per letter. Our own texts are not cleaned:
-a glyph missing from them is an error (``uncovered``), never a silent box or gap.
+first: bidi controls are dropped (the U+202E in ``rechnung<U+202E>fdp.exe`` must not make it
+read ``rechnungexe.pdf``), other control and format characters and anything neither font has
+(CJK, most emoji) become U+FFFD, and a pile of combining marks is cut to a few per letter. Our
+own texts are not cleaned: a glyph missing from them is an error (``uncovered``, raised by
+``receipt_layout``), never a silent box or gap.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ invisible direction marks (LRM, RLM) rather than Unicode isolates, whose right-t
 fpdf2 2.8 misorders inside a left-to-right line: ``ltr`` values (BG-Nummer, submission number,
 dates, counts) stay left to right inside an Arabic line, and text from outside (``outside``)
 keeps its own direction without pulling the label or the byte count next to it across. A
-character no font can draw is an error here (fpdf2 would leave a gap silently): outside text
-comes through ``receipt_fonts.displayable`` first.
+character no font can draw is an error here (``ConfigError``; fpdf2 would leave a gap
+silently): outside text comes through ``receipt_fonts.displayable`` first.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from fpdf.line_break import Fragment
 
+from briefkasten.errors import ConfigError
 from briefkasten.gateway.receipt_fonts import displayable, has_arabic, receipt_fonts, uncovered
 
 #: The invisible strong characters of each direction (LEFT-TO-RIGHT and RIGHT-TO-LEFT MARK).
@@ -41,8 +42,11 @@ def first_strong(text: str) -> str | None:
     return None
 
 
-class MissingGlyphError(ValueError):
-    """A text of ours holds a character none of the receipt's fonts has."""
+def _families(text: str, *, mono: bool) -> tuple[str, str]:
+    """The font a line is set in, and its fallback."""
+    if has_arabic(text):
+        return "arabic", "dejavu"
+    return ("dejavumono" if mono else "dejavu"), "arabic"
 
 
 class ReceiptLayout(FPDF):
@@ -90,14 +94,17 @@ class ReceiptLayout(FPDF):
     def _cmaps(self, keys: Iterable[str]) -> list[Iterable[int]]:
         return [self.fonts[key].cmap for key in keys]  # type: ignore[union-attr]
 
-    def _write(self, text: str, size: float, style: str = "", mono: bool = False) -> None:
-        if has_arabic(text):
-            family, fallback = "arabic", "dejavu"
-        else:
-            family, fallback = ("dejavumono" if mono else "dejavu"), "arabic"
+    def check(self, text: str, style: str = "") -> None:
+        """``ConfigError`` naming the characters of ``text`` no receipt font has (a text of
+        ours in a script the fonts lack: a translation the receipt cannot show)."""
+        family, fallback = _families(text, mono=False)
         missing = uncovered(text, self._cmaps((family + style, fallback + style)))
         if missing:
-            raise MissingGlyphError(f"no receipt font has {', '.join(missing)}")
+            raise ConfigError(f"no receipt font has {', '.join(missing)}: receipt texts")
+
+    def _write(self, text: str, size: float, style: str = "", mono: bool = False) -> None:
+        family, fallback = _families(text, mono=mono)
+        self.check(text, style)
         self.set_font(family, style, size)
         self.set_fallback_fonts([fallback])
         self.multi_cell(

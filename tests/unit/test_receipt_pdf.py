@@ -13,9 +13,10 @@ from pypdf import PdfReader
 
 from briefkasten import i18n
 from briefkasten.catalogue import label
+from briefkasten.errors import ConfigError
 from briefkasten.gateway import receipt
 from briefkasten.gateway.receipt_fonts import MAX_MARKS, displayable, has_arabic, is_arabic
-from briefkasten.gateway.receipt_layout import MissingGlyphError, ReceiptLayout
+from briefkasten.gateway.receipt_layout import ReceiptLayout
 from tests.support.receipts import CASE, SUBMISSION_ID, chars, notdef_shows, submission, text_of
 
 PT_PER_MM = 72 / 25.4
@@ -167,6 +168,14 @@ def test_outside_text_is_cleaned() -> None:
 def test_a_glyph_missing_from_our_own_texts_is_an_error() -> None:
     layout = ReceiptLayout(rtl=False)
     layout.add_page()
-    with pytest.raises(MissingGlyphError, match=re.escape("U+4E2D")):
+    with pytest.raises(ConfigError, match=re.escape("U+4E2D")):
         layout.line_of("Eingang \u4e2d")
     layout.line_of("Eingang")  # the same page still takes text that has its glyphs
+
+
+def test_every_catalogue_text_has_its_glyphs(monkeypatch: pytest.MonkeyPatch) -> None:
+    receipt.check_receipt_texts()  # the catalogues as they are
+    german = i18n.section("de", "receipt")
+    monkeypatch.setattr(i18n, "section", lambda lang, prefix: {**german, "title": "\u4e2d\u6587"})
+    with pytest.raises(ConfigError, match=re.escape("U+4E2D, U+6587")):
+        receipt.check_receipt_texts()
