@@ -21,6 +21,7 @@ from pdfminer.high_level import extract_text
 
 from briefkasten import i18n
 from briefkasten.gateway.receipt import receipt_pdf
+from briefkasten.gateway.receipt_fonts import is_arabic
 from tests.support.env import need
 from tests.support.receipts import BIDI_FORMAT, CASE, submission
 
@@ -49,7 +50,10 @@ def test_pdftotext_reads_an_arabic_script_receipt_in_logical_order(
     text = pdftotext(path)
     texts = i18n.section(lang, "receipt")
     for key in ("title", "jobcenter", "received", "file"):
-        for word in texts[key].split():
+        words = [w.strip(".,:;()،؛") for w in texts[key].split()]
+        arabic = [w for w in words if w and all(is_arabic(c) or c == "\u200c" for c in w)]
+        assert arabic or key != "title", "the title is in Arabic script"
+        for word in arabic:  # a Latin word in an Arabic line: Poppler places it its own way
             assert as_poppler_reads(word) in text, (key, word)
     assert CASE in text
     assert "Довідка.pdf" in text and "Jobcenter Test" in text
