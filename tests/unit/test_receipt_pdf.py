@@ -80,11 +80,13 @@ def test_dates_follow_the_language_with_latin_digits() -> None:
 
 def lines(pdf: bytes) -> dict[float, list[tuple[float, float, str]]]:
     """The characters of page 1 by baseline: ``(x0, x1, text)`` from left to right (marks,
-    which HarfBuzz places above or below their letter, left out)."""
+    which HarfBuzz places above or below their letter, left out: by category, or as glyphs
+    without width, whose ToUnicode may name their whole cluster, e.g. ``أُ``)."""
     rows: dict[float, list[tuple[float, float, str]]] = {}
     for page, char in chars(pdf):
         text = char.get_text()
-        if page == 1 and text.strip() and unicodedata.category(text[0]) not in VISUALLY_EMPTY:
+        mark = unicodedata.category(text[0]) in VISUALLY_EMPTY or char.x1 - char.x0 < 0.01
+        if page == 1 and text.strip() and not mark:
             baseline = round(char.matrix[5])
             rows.setdefault(baseline, []).append((char.x0, char.x1, char.get_text()))
     return {y: sorted(row) for y, row in rows.items()}
