@@ -1,8 +1,10 @@
 """One exception hierarchy for Briefkasten.
 
 Every class states what it means at each edge: the CLI exit code, the HTTP status, whether a
-job is retried, a plain-language German message for applicants and an English one for
-operators and logs. Messages never contain document content.
+job is retried, a plain-language German message for applicants (``message_de``: the text of
+``error.<code>`` in the German catalogue of ``briefkasten.i18n``, where the other applicant
+languages have theirs) and an English one for operators and logs. Messages never contain
+document content.
 
 ::
 
@@ -60,6 +62,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from briefkasten import i18n
+
 
 class BriefkastenError(Exception):
     """Base of every error Briefkasten raises on purpose."""
@@ -68,10 +72,12 @@ class BriefkastenError(Exception):
     exit_code: ClassVar[int] = 4
     http_status: ClassVar[int] = 500
     retry: ClassVar[bool] = True
-    message_de: ClassVar[str] = (
-        "Bei der Verarbeitung ist ein Fehler aufgetreten. "
-        "Bitte versuchen Sie es später noch einmal."
-    )
+    #: For applicants: ``error.<code>`` of the German catalogue (set per class).
+    message_de: ClassVar[str] = i18n.text(i18n.DEFAULT, "error.internal_error")
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.message_de = i18n.text(i18n.DEFAULT, f"error.{cls.code}")
 
     def __init__(self, message_en: str, *, source: str | None = None) -> None:
         super().__init__(message_en)
@@ -94,7 +100,6 @@ class ConfigError(BriefkastenError):
     code = "config_error"
     exit_code = 2
     retry = False
-    message_de = "Der Dienst ist falsch eingerichtet. Bitte wenden Sie sich an das Jobcenter."
 
 
 class InputRejected(BriefkastenError):
@@ -104,7 +109,6 @@ class InputRejected(BriefkastenError):
     exit_code = 3
     http_status = 422
     retry = False
-    message_de = "Die Datei kann nicht angenommen werden."
 
 
 class UnsupportedType(InputRejected):
@@ -112,31 +116,24 @@ class UnsupportedType(InputRejected):
 
     code = "unsupported_type"
     http_status = 415
-    message_de = (
-        "Diese Art von Datei können wir nicht annehmen. Bitte senden Sie ein Foto "
-        "(JPEG, PNG, HEIC, WebP, TIFF, BMP, GIF) oder ein PDF."
-    )
 
 
 class CorruptInput(InputRejected):
     """The file claims a supported type but cannot be read (damaged or truncated)."""
 
     code = "corrupt_input"
-    message_de = "Die Datei ist beschädigt oder unvollständig. Bitte senden Sie sie noch einmal."
 
 
 class PasswordProtected(InputRejected):
     """A PDF needs a password to be opened."""
 
     code = "password_protected"
-    message_de = "Das PDF ist mit einem Passwort geschützt. Bitte senden Sie es ohne Passwort."
 
 
 class EmptyInput(InputRejected):
     """The file has no content: zero bytes, or a PDF without pages."""
 
     code = "empty_input"
-    message_de = "Die Datei ist leer. Bitte wählen Sie eine andere Datei aus."
 
 
 class LimitExceeded(InputRejected):
@@ -144,9 +141,6 @@ class LimitExceeded(InputRejected):
 
     code = "limit_exceeded"
     http_status = 413
-    message_de = (
-        "Die Datei ist zu groß oder hat zu viele Seiten. Bitte senden Sie eine kleinere Datei."
-    )
 
 
 class TooComplex(InputRejected):
@@ -156,10 +150,6 @@ class TooComplex(InputRejected):
 
     code = "too_complex"
     http_status = 422
-    message_de = (
-        "Diese Datei ist zu aufwendig für uns. Bitte senden Sie ein einfacheres Foto oder PDF, "
-        "zum Beispiel jede Seite einzeln als Foto."
-    )
 
 
 class MalwareFound(InputRejected):
@@ -167,10 +157,6 @@ class MalwareFound(InputRejected):
     file is kept in quarantine for operators (never processed, never delivered)."""
 
     code = "malware_found"
-    message_de = (
-        "In einer Datei wurde Schadsoftware (ein Virus) gefunden. Wir haben die Sendung nicht "
-        "angenommen. Bitte prüfen Sie Ihr Gerät und senden Sie die Unterlagen noch einmal."
-    )
 
 
 class InvalidRequest(InputRejected):
@@ -178,7 +164,6 @@ class InvalidRequest(InputRejected):
 
     code = "invalid_request"
     http_status = 400
-    message_de = "Die Angaben sind unvollständig oder falsch. Bitte prüfen Sie das Formular."
 
 
 class RequestTimeout(InvalidRequest):
@@ -186,10 +171,6 @@ class RequestTimeout(InvalidRequest):
 
     code = "request_timeout"
     http_status = 408
-    message_de = (
-        "Die Übertragung hat zu lange gedauert oder ist stehen geblieben. "
-        "Bitte prüfen Sie Ihre Internetverbindung und versuchen Sie es noch einmal."
-    )
 
 
 class QuotaExceeded(InputRejected):
@@ -197,10 +178,6 @@ class QuotaExceeded(InputRejected):
 
     code = "quota_exceeded"
     http_status = 413
-    message_de = (
-        "Sie haben zu viele angefangene Uploads. Bitte senden Sie diese zuerst ab "
-        "oder brechen Sie sie ab."
-    )
 
 
 class Unauthorized(BriefkastenError):
@@ -210,25 +187,18 @@ class Unauthorized(BriefkastenError):
     exit_code = 2
     http_status = 401
     retry = False
-    message_de = "Sie sind nicht angemeldet oder der Link ist nicht mehr gültig."
 
 
 class LinkExpired(Unauthorized):
     """The upload link's expiry date has passed."""
 
     code = "link_expired"
-    message_de = (
-        "Dieser Link ist abgelaufen. Bitte fragen Sie beim Jobcenter nach einem neuen Link."
-    )
 
 
 class LinkRevoked(Unauthorized):
     """The upload link was revoked by the job center."""
 
     code = "link_revoked"
-    message_de = (
-        "Dieser Link gilt nicht mehr. Bitte fragen Sie beim Jobcenter nach einem neuen Link."
-    )
 
 
 class Forbidden(BriefkastenError):
@@ -239,7 +209,6 @@ class Forbidden(BriefkastenError):
     exit_code = 2
     http_status = 403
     retry = False
-    message_de = "Das ist hier nicht erlaubt."
 
 
 class RateLimited(BriefkastenError):
@@ -247,10 +216,6 @@ class RateLimited(BriefkastenError):
 
     code = "rate_limited"
     http_status = 429
-    message_de = (
-        "Sie haben in kurzer Zeit sehr viele Anfragen gesendet. "
-        "Bitte warten Sie eine Minute und versuchen Sie es dann noch einmal."
-    )
 
     def __init__(
         self, message_en: str, *, source: str | None = None, retry_after: int | None = None
@@ -267,7 +232,6 @@ class NotFound(BriefkastenError):
     exit_code = 2
     http_status = 404
     retry = False
-    message_de = "Das haben wir nicht gefunden."
 
 
 class MalformedId(NotFound):
@@ -282,10 +246,6 @@ class MisdirectedRequest(BriefkastenError):
     exit_code = 2
     http_status = 421
     retry = False
-    message_de = (
-        "Diese Adresse gehört nicht zu diesem Dienst. Bitte öffnen Sie den Link, den Sie vom "
-        "Jobcenter erhalten haben."
-    )
 
 
 class RequestInProgress(BriefkastenError):
@@ -293,10 +253,6 @@ class RequestInProgress(BriefkastenError):
 
     code = "request_in_progress"
     http_status = 409
-    message_de = (
-        "Ihre Sendung wird gerade noch angenommen. Bitte warten Sie einen Moment und "
-        "versuchen Sie es dann noch einmal."
-    )
 
 
 class CorruptJob(BriefkastenError):
@@ -331,10 +287,6 @@ class TemporaryFailure(BriefkastenError):
     code = "temporarily_unavailable"
     exit_code = 5
     http_status = 503
-    message_de = (
-        "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es in einigen Minuten "
-        "noch einmal."
-    )
 
 
 class StorageError(TemporaryFailure):
@@ -370,10 +322,6 @@ class ScanUnavailable(TemporaryFailure):
     closed) unless ``scan.fail_open`` is set."""
 
     code = "scan_unavailable"
-    message_de = (
-        "Ihre Dateien können gerade nicht auf Viren geprüft werden. Bitte versuchen Sie es in "
-        "einigen Minuten noch einmal."
-    )
 
 
 class ScanFailed(ScanUnavailable):
@@ -389,10 +337,6 @@ class TusVersionUnsupported(InvalidRequest):
 
     code = "tus_version_unsupported"
     http_status = 412
-    message_de = (
-        "Ihr Browser verwendet ein Upload-Verfahren, das wir nicht kennen. "
-        "Bitte laden Sie die Seite neu."
-    )
 
 
 class OffsetMismatch(InvalidRequest):
@@ -400,7 +344,6 @@ class OffsetMismatch(InvalidRequest):
 
     code = "offset_mismatch"
     http_status = 409
-    message_de = "Der Upload ist durcheinandergeraten. Bitte versuchen Sie es noch einmal."
 
 
 class ChecksumMismatch(InvalidRequest):
@@ -408,16 +351,12 @@ class ChecksumMismatch(InvalidRequest):
 
     code = "checksum_mismatch"
     http_status = 460
-    message_de = "Ein Teil der Datei ist beschädigt angekommen. Bitte versuchen Sie es noch einmal."
 
 
 class UploadInterrupted(InvalidRequest):
     """The connection broke or stalled mid-chunk; what arrived is kept (without checksum)."""
 
     code = "upload_interrupted"
-    message_de = (
-        "Die Verbindung ist abgebrochen. Der Upload geht weiter, sobald Sie wieder verbunden sind."
-    )
 
 
 class WrongContentType(InvalidRequest):

@@ -3,8 +3,8 @@ the logging setup every long-running command shares (``setup_logs``).
 
 Each failure is a ``ConfigError`` (exit 2 with one line): an OCR language whose Tesseract data
 is not installed (``ocr.lang`` and every pipeline step's ``lang``), the fonts outputs embed
-(``check_fonts``: fonts-dejavu-core, fonts-liberation2), and for ``serve`` a listen
-address whose port is taken or may not be used. The pure checks of the settings are in
+(``check_fonts``: fonts-dejavu-core, fonts-noto-core, fonts-liberation2), and for ``serve`` a
+listen address whose port is taken or may not be used. The pure checks of the settings are in
 ``briefkasten.config.checks`` (run by ``config.load``).
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError, ToolError
-from briefkasten.gateway.receipt import receipt_fonts
+from briefkasten.gateway.receipt import check_receipt_texts, receipt_fonts
 from briefkasten.monitoring.logs import setup_logging
 from briefkasten.pipeline.fontmap import missing_faces
 from briefkasten.pipeline.runner import check_pipelines as check_pipeline_names
@@ -50,10 +50,13 @@ def check_pipelines(settings: Settings) -> None:
 
 
 def check_fonts() -> None:
-    """The fonts every output embeds are installed: DejaVu for the receipt, Liberation for the
+    """The fonts every output embeds are installed: DejaVu and Noto Sans Arabic for the receipt
+    (its Arabic and Persian letters, and Arabic file names in any receipt), Liberation for the
     fonts a born-digital PDF names but does not embed. Missing, a receipt or such a page could
-    not be PDF/A, so the service does not start."""
+    not be PDF/A (or not be read), so the service does not start. And every receipt text of
+    every language has its glyphs in those fonts."""
     receipt_fonts()
+    check_receipt_texts()
     missing = missing_faces()
     if missing:
         raise ConfigError(

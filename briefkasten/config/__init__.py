@@ -12,6 +12,7 @@ module that reads ``os.environ``), ``checks`` checks what was loaded. None of th
 module.
 """
 
+from briefkasten.config.accessibility import AccessibilitySettings
 from briefkasten.config.loading import ALIASES, OPERATOR_ROLES, load
 from briefkasten.config.ocr import OCR_LANGUAGES, OcrSettings
 from briefkasten.config.settings import (
@@ -32,8 +33,8 @@ from briefkasten.config.settings import (
     ScanSettings,
     Settings,
     StorageSettings,
-    TenantSettings,
 )
+from briefkasten.config.tenants import TenantSettings
 from briefkasten.errors import ConfigError
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "OCR_LANGUAGES",
     "OPERATOR_ROLES",
     "REPO_PIPELINES",
+    "AccessibilitySettings",
     "AdminSettings",
     "BrokerSettings",
     "ConfigError",

@@ -25,9 +25,11 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from limits import parse
 
+from briefkasten.config.accessibility import CONFORMANCE
 from briefkasten.config.ocr import OCR_LANGUAGES
 from briefkasten.config.settings import Settings
 from briefkasten.config.values import MIN_KEY_LENGTH, TENANT_ID, api_key_entry, split_list
@@ -136,6 +138,7 @@ def check(settings: Settings) -> None:
     _check_secrets(settings)
     _check_totp(settings)
     check_allowed_hosts(settings.gateway.allowed_hosts)
+    _check_accessibility(settings)
     if not LANG.fullmatch(settings.ocr.lang):
         raise ConfigError(f"ocr.lang: {settings.ocr.lang[:40]!r} is not like deu or deu+eng")
     check_ocr_languages("ocr.languages", settings.ocr.languages)
@@ -172,6 +175,27 @@ def check_ocr_languages(where: str, spec: str) -> None:
         raise ConfigError(
             f"{where}: name at least one language (known: {', '.join(OCR_LANGUAGES)})"
         )
+
+
+def _check_accessibility(settings: Settings) -> None:
+    """The statement's conformance word, its date and every enforcement URL (https only: it
+    becomes a link on a public page)."""
+    common = settings.accessibility
+    if common.conformance not in CONFORMANCE:
+        raise ConfigError(f"accessibility.conformance must be one of {', '.join(CONFORMANCE)}")
+    try:
+        date.fromisoformat(common.statement_date)
+    except ValueError:
+        raise ConfigError("accessibility.statement_date must be a date like 2026-12-02") from None
+    for where, url in (
+        ("accessibility.enforcement_url", common.enforcement_url),
+        *(
+            (f"[tenants.{t.id}] accessibility_enforcement_url", t.accessibility_enforcement_url)
+            for t in settings.tenants
+        ),
+    ):
+        if url and not url.startswith("https://"):
+            raise ConfigError(f"{where} must be an https:// URL")
 
 
 def check_admin(settings: Settings) -> None:

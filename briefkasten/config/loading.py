@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from briefkasten.config.checks import check
-from briefkasten.config.settings import OperatorSettings, Settings, TenantSettings
+from briefkasten.config.settings import OperatorSettings, Settings
+from briefkasten.config.tenants import TenantSettings
 from briefkasten.errors import ConfigError
 
 #: Short names for the variables operators set most: name → (section, key).

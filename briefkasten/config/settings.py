@@ -10,7 +10,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from briefkasten.config.accessibility import AccessibilitySettings, Statement, statement
 from briefkasten.config.ocr import OcrSettings
+from briefkasten.config.tenants import TenantSettings
 from briefkasten.config.values import api_key_entry, split_list
 from briefkasten.errors import ConfigError
 
@@ -211,59 +213,6 @@ class LinkSettings:
 
 
 @dataclass(frozen=True)
-class TenantSettings:
-    """One job center (tenant), from a ``[tenants.<id>]`` table: the name and logo its
-    applicants see, and whether they may upload without a case-bound link (they then type
-    their BG-Nummer themselves; off unless switched on here). ``retention_grace_days`` and
-    ``retention_max_days`` override ``[retention]`` for this tenant (0 = the global value).
-
-    Empty values fall back to the global ones: ``document_types`` (comma-separated, like
-    ``gateway.document_types``) is the catalogue its applicants choose from,
-    ``document_type_labels`` (``code=Deutsch|English`` entries, comma-separated) names the
-    types the built-in labels do not know, ``pipeline`` names a definition under
-    ``pipeline.directory``, ``routing_key_prefix`` (default: the id) starts the routing key of
-    its messages (``<prefix>.<document_type>``), ``api_keys`` (comma-separated) are keys of
-    this tenant in addition to the ``TENANT:KEY`` entries of ``gateway.api_keys``,
-    ``ocr_languages`` its pages' languages instead of ``ocr.languages``."""
-
-    id: str
-    name: str = ""
-    logo: str = ""
-    allow_uploads_without_link: bool = False
-    retention_grace_days: int = 0
-    retention_max_days: int = 0
-    document_types: str = ""
-    document_type_labels: str = ""
-    pipeline: str = ""
-    routing_key_prefix: str = ""
-    api_keys: str = ""
-    ocr_languages: str = ""
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.id
-
-    @property
-    def catalogue(self) -> tuple[str, ...]:
-        """The tenant's own document types; empty: it uses ``gateway.document_types``."""
-        return split_list(self.document_types)
-
-    @property
-    def routing_prefix(self) -> str:
-        return self.routing_key_prefix or self.id
-
-    @property
-    def labels(self) -> dict[str, tuple[str, str]]:
-        """``{code: (German, English)}`` from ``document_type_labels``."""
-        found = {}
-        for entry in split_list(self.document_type_labels):
-            code, _, text = entry.partition("=")
-            de, _, en = text.partition("|")
-            found[code.strip()] = (de.strip(), en.strip() or de.strip())
-        return found
-
-
-@dataclass(frozen=True)
 class AdminSettings:
     """The operators' dashboard ``/admin``. ``secret`` signs its session tokens: set it from
     the environment (``BRIEFKASTEN_ADMIN_SECRET``, at least 32 characters); empty switches the
@@ -345,6 +294,7 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     scan: ScanSettings = field(default_factory=ScanSettings)
+    accessibility: AccessibilitySettings = field(default_factory=AccessibilitySettings)
     tenants: tuple[TenantSettings, ...] = ()
     operators: tuple[OperatorSettings, ...] = ()
 
@@ -354,6 +304,18 @@ class Settings:
             if tenant.id == tenant_id:
                 return tenant
         return TenantSettings(tenant_id)
+
+    def accessibility_for(self, tenant_id: str) -> Statement:
+        """The accessibility statement of ``tenant_id``'s pages."""
+        t = self.tenant(tenant_id)
+        return statement(
+            self.accessibility,
+            email=t.accessibility_email,
+            phone=t.accessibility_phone,
+            address=t.accessibility_address,
+            enforcement_name=t.accessibility_enforcement_name,
+            enforcement_url=t.accessibility_enforcement_url,
+        )
 
     def catalogue_for(self, tenant_id: str) -> tuple[str, ...]:
         """The document types ``tenant_id``'s applicants choose from (its own, else global)."""

@@ -123,7 +123,9 @@ def create_app(
     app[SPOOL] = spool
     app.cleanup_ctx.append(_executor)
     # The pages and the operators' dashboard (which uses the pages' static files).
-    app[SITE] = load_site(tenants=settings.tenants)
+    statements = {t.id: settings.accessibility_for(t.id) for t in settings.tenants}
+    statements[""] = settings.accessibility_for("")
+    app[SITE] = load_site(tenants=settings.tenants, statements=statements)
     app[ACCOUNTS] = Accounts(settings.admin, settings.operators)
     app[LOGIN_LIMIT], app[ACCOUNT_LIMIT] = login_limits(settings.admin)
     app[ADMIN_STATE] = AdminState(storage)

@@ -1,16 +1,24 @@
 """The applicant's receipt (Eingangsbestätigung) of a submission: as the 202 JSON answer
-(``receipt_json``) and as a PDF, in German or English (``receipt_pdf``).
+(``receipt_json``) and as a PDF in any applicant language (``receipt_pdf``; German for a language
+we do not have).
 
 It names the job center, the case number, the server's time of receipt and, per document, its
 type, page count and every file with name, size and SHA-256 — what an applicant may need to
 prove that and what they handed in. Receipts fetched with an upload link show the case number
 masked in the middle (``12345BG•••2345``): the applicant recognises it, a finder of a lost QR
-code learns nothing new. Made with fpdf2 in DejaVu Sans and Sans Mono (Debian's
-fonts-dejavu-core), embedded as subsets. No script, no attachment, no open action (fpdf2's is
-removed with pikepdf). PDF/A-2u like the document PDFs (``pipeline/pdfa.py``: XMP claim, sRGB
-v2 output intent, header 1.7, ``/ID``). Without the fonts there is no receipt at all, never one
-in an unembedded core font: ``receipt_fonts`` raises ``ConfigError``, and ``serve`` and
-``worker`` check it at start-up (``cli.startup.check_fonts``).
+code learns nothing new. The texts are the catalogue's (``i18n.section(lang, "receipt")``), the
+type labels ``catalogue.label``; dates are Berlin time in each language's way, digits Latin.
+
+Made with fpdf2 (``receipt_layout``): shaped with HarfBuzz, in DejaVu Sans and Sans Mono and Noto
+Sans Arabic (``receipt_fonts``), embedded as subsets with ToUnicode; Arabic and Persian
+receipts run right to left (right-aligned, the label right of its value) with the BG-Nummer,
+numbers, dates and checksums as left-to-right runs. File names and other outside text are
+cleaned before they are set (no bidi overrides, no control characters). No script, no
+attachment, no open action (fpdf2's is removed with pikepdf). PDF/A-2u like the document PDFs
+(``pipeline/pdfa.py``: XMP claim, sRGB v2 output intent, header 1.7, ``/ID``). Without the fonts
+there is no receipt at all, never one in an unembedded core font: ``receipt_fonts`` raises
+``ConfigError``, and ``serve`` and ``worker`` check it at start-up
+(``cli.startup.check_fonts``).
 """
 
 from __future__ import annotations
@@ -18,16 +26,15 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pikepdf
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 
+from briefkasten import i18n
 from briefkasten.catalogue import label
-from briefkasten.errors import ConfigError
+from briefkasten.gateway.receipt_fonts import receipt_fonts
+from briefkasten.gateway.receipt_layout import ReceiptLayout
 from briefkasten.model import Submission
 from briefkasten.pipeline.pdfa import (
     OUTPUT_CONDITION,
@@ -39,45 +46,9 @@ from briefkasten.pipeline.pdfa import (
     xmp_packet,
 )
 
-FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
-BERLIN = ZoneInfo("Europe/Berlin")
+__all__ = ["check_receipt_texts", "receipt_fonts", "receipt_json", "receipt_pdf"]
 
-TEXTS = {
-    "de": {
-        "title": "Eingangsbestätigung",
-        "intro": "Wir haben diese Unterlagen erhalten. Bitte heben Sie diese Bestätigung auf.",
-        "jobcenter": "Jobcenter",
-        "case": "BG-Nummer",
-        "received": "Eingegangen am",
-        "submission": "Vorgangsnummer",
-        "document": "Dokument",
-        "page": "Seite",
-        "pages": "Seiten",
-        "file": "Datei",
-        "bytes": "Bytes",
-        "footer": (
-            "Diese Bestätigung wurde automatisch erstellt und ist ohne Unterschrift gültig. "
-            "Die SHA-256-Prüfsumme zeigt, dass eine Datei unverändert angekommen ist."
-        ),
-    },
-    "en": {
-        "title": "Receipt",
-        "intro": "We have received these documents. Please keep this receipt.",
-        "jobcenter": "Job center",
-        "case": "Case number (BG-Nummer)",
-        "received": "Received at",
-        "submission": "Submission number",
-        "document": "Document",
-        "page": "page",
-        "pages": "pages",
-        "file": "File",
-        "bytes": "bytes",
-        "footer": (
-            "This receipt was created automatically and is valid without a signature. "
-            "The SHA-256 checksum shows that a file arrived unchanged."
-        ),
-    },
-}
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def mask_case_number(case_number: str) -> str:
@@ -121,24 +92,61 @@ def receipt_json(
     }
 
 
-def received_local(received_at: str) -> str:
-    """The ISO UTC time as German local time, e.g. ``24.11.2026, 18:03:00 (CET)``."""
+#: How each language writes a date and time (digits Latin everywhere): day first with dots
+#: where that is the custom, ISO 8601 for English, Arabic and Persian (unambiguous, and a run of
+#: digits that stays left to right).
+DATE_FORMATS: Mapping[str, str] = {
+    **{lang: "%d.%m.%Y, %H:%M:%S" for lang in ("de", "uk", "ru", "tr", "ro", "bg", "pl")},
+    **{lang: "%Y-%m-%d, %H:%M:%S" for lang in ("en", "ar", "fa")},
+}
+#: The thousands separator of a byte count.
+THOUSANDS: Mapping[str, str] = {
+    **{lang: "." for lang in ("de", "tr", "ro")},
+    **{lang: "\u00a0" for lang in ("uk", "ru", "bg", "pl")},
+    **{lang: "," for lang in ("en", "ar", "fa")},
+}
+
+
+def received_local(received_at: str, lang: str = i18n.DEFAULT) -> str:
+    """The ISO UTC time as Berlin local time in ``lang``'s way, e.g. ``24.11.2026, 18:03:00
+    (CET)`` (German and any language we do not have) or ``2026-11-24, 18:03:00 (CET)``."""
     moment = datetime.fromisoformat(received_at).astimezone(BERLIN)
-    return moment.strftime("%d.%m.%Y, %H:%M:%S ") + f"({moment.tzname()})"
+    pattern = DATE_FORMATS.get(lang, DATE_FORMATS[i18n.DEFAULT])
+    return moment.strftime(pattern) + f" ({moment.tzname()})"
+
+
+def byte_count(size: int, lang: str = i18n.DEFAULT) -> str:
+    """``1234567`` as ``1.234.567`` (German), ``1,234,567`` (English) and so on."""
+    return f"{size:,}".replace(",", THOUSANDS.get(lang, THOUSANDS[i18n.DEFAULT]))
+
+
+def check_receipt_texts() -> None:
+    """Every receipt text and built-in type label of every language can be drawn with the
+    installed fonts (``ConfigError`` naming the characters otherwise): at start-up, not when
+    an applicant asks for the receipt."""
+    layout = ReceiptLayout(rtl=False)
+    for lang in i18n.LANGUAGES:
+        texts = [*i18n.section(lang, "receipt").values(), *i18n.section(lang, "type").values()]
+        for text in texts:
+            layout.check(text)
+            layout.check(text, "B")
 
 
 def receipt_pdf(
     submission: Submission,
     tenant_name: str,
     *,
-    lang: str = "de",
+    lang: str = i18n.DEFAULT,
     mask_case: bool = False,
     labels: Mapping[str, tuple[str, str]] | None = None,
 ) -> bytes:
-    """The receipt of ``submission`` as PDF bytes (``labels``: the tenant's own type labels)."""
-    texts = TEXTS["en" if lang == "en" else "de"]
-    pdf = _Receipt()
+    """The receipt of ``submission`` as PDF bytes in ``lang`` (German for a language we do not
+    have; ``labels``: the tenant's own type labels)."""
+    lang = lang if lang in i18n.LANGUAGES else i18n.DEFAULT
+    texts = i18n.section(lang, "receipt")
+    pdf = ReceiptLayout(rtl=i18n.direction(lang) == "rtl")
     pdf.set_title(texts["title"])
+    pdf.set_lang(lang)
     pdf.set_creator("Briefkasten")
     pdf.add_page()
     pdf.heading(texts["title"])
@@ -146,22 +154,21 @@ def receipt_pdf(
     pdf.ln(2)
     case = mask_case_number(submission.case_number) if mask_case else submission.case_number
     for name, value in (
-        (texts["jobcenter"], tenant_name),
-        (texts["case"], case),
-        (texts["received"], received_local(submission.received_at)),
-        (texts["submission"], submission.submission_id),
+        (texts["jobcenter"], pdf.outside(tenant_name)),
+        (texts["case"], pdf.ltr(case)),
+        (texts["received"], pdf.ltr(received_local(submission.received_at, lang))),
+        (texts["submission"], pdf.ltr(submission.submission_id)),
     ):
         pdf.field(name, value)
     for number, document in enumerate(submission.documents, start=1):
         pages = sum(f.pages for f in document.files)
+        kind = pdf.outside(label(document.document_type, lang, labels))
+        count = f"{pdf.ltr(str(pages))} {texts['page'] if pages == 1 else texts['pages']}"
         pdf.ln(3)
-        pdf.subheading(
-            f"{texts['document']} {number}: {label(document.document_type, lang, labels)} "
-            f"({pages} {texts['page'] if pages == 1 else texts['pages']})"
-        )
+        pdf.subheading(f"{texts['document']} {pdf.ltr(str(number))}: {kind} ({count})")
         for file in document.files:
-            size = f"{file.size:,}".replace(",", "." if lang != "en" else ",")
-            pdf.line_of(f"{texts['file']}: {file.name} ({size} {texts['bytes']})")
+            size = pdf.ltr(byte_count(file.size, lang))
+            pdf.line_of(f"{texts['file']}: {pdf.outside(file.name)} ({size} {texts['bytes']})")
             pdf.mono(f"SHA-256: {file.sha256}")
     pdf.ln(4)
     pdf.small(texts["footer"])
@@ -225,54 +232,3 @@ def _add_cid_set(pdf: pikepdf.Pdf, font: pikepdf.Object) -> None:
     if not isinstance(mapping, pikepdf.Stream) or descriptor is None or "/CIDSet" in descriptor:
         return
     descriptor.CIDSet = pdf.make_indirect(pikepdf.Stream(pdf, cid_set(mapping.read_bytes())))
-
-
-#: The receipt's faces: regular, bold, mono.
-FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf")
-
-
-def receipt_fonts() -> tuple[Path, Path, Path]:
-    """The installed DejaVu files the receipt embeds; ``ConfigError`` naming the Debian
-    package when they are missing (a receipt in a core font would not be PDF/A)."""
-    for directory in FONT_DIRS:
-        regular, bold, mono = (directory / name for name in FONT_FILES)
-        if regular.is_file() and bold.is_file() and mono.is_file():
-            return regular, bold, mono
-    raise ConfigError(
-        f"the receipt fonts {', '.join(FONT_FILES)} are missing from "
-        f"{', '.join(str(d) for d in FONT_DIRS)}: install Debian's fonts-dejavu-core"
-    )
-
-
-class _Receipt(FPDF):
-    def __init__(self) -> None:
-        super().__init__(format="A4")
-        self.set_margins(20, 20, 20)
-        self.set_auto_page_break(True, margin=20)
-        regular, bold, mono = receipt_fonts()
-        self.add_font("dejavu", "", str(regular))
-        self.add_font("dejavu", "B", str(bold))
-        self.add_font("dejavumono", "", str(mono))
-
-    def _write(self, text: str, size: float, style: str = "", family: str = "dejavu") -> None:
-        self.set_font(family, style, size)
-        self.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-    def heading(self, text: str) -> None:
-        self._write(text, 18, "B")
-        self.ln(3)
-
-    def subheading(self, text: str) -> None:
-        self._write(text, 12, "B")
-
-    def field(self, name: str, value: str) -> None:
-        self._write(f"{name}: {value}", 11)
-
-    def line_of(self, text: str) -> None:
-        self._write(text, 10.5)
-
-    def mono(self, text: str) -> None:
-        self._write(text, 8.5, family="dejavumono")
-
-    def small(self, text: str) -> None:
-        self._write(text, 8.5)

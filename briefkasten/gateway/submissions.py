@@ -45,7 +45,7 @@ async def get_submission(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/submissions/{submission_id}/receipt.pdf", name="receipt-pdf")
 async def get_receipt_pdf(request: web.Request) -> web.Response:
-    """The Eingangsbestätigung as PDF; ``?lang=en`` for English."""
+    """The Eingangsbestätigung as PDF; ``?lang=`` one of the applicant languages (else German)."""
     tenant, link, submission_id = await readable_submission(request)
     submission = await run(request, load_submission, request.app[STORAGE], tenant, submission_id)
     settings = request.app[SETTINGS]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from briefkasten import i18n
 from briefkasten.config import Settings
 from briefkasten.model import Original, PageRef
 from briefkasten.pipeline.images import decode
@@ -26,37 +27,9 @@ MAX_PAGES = 3
 #: PDF pages are rendered at this resolution for the check (quality is measured at 150 dpi).
 RENDER_DPI = 150
 
-#: What to tell the applicant for each quality flag, in German (plain language) and English.
-ADVICE: dict[str, tuple[str, str]] = {
-    "blurry": (
-        "Das Foto ist unscharf. Bitte halten Sie das Handy ruhig "
-        "und fotografieren Sie noch einmal.",
-        "The photo is blurred. Please hold your phone still and take the photo again.",
-    ),
-    "too_dark": (
-        "Das Foto ist zu dunkel. Bitte machen Sie mehr Licht an "
-        "oder gehen Sie zum Fenster. Fotografieren Sie dann noch einmal.",
-        "The photo is too dark. Please turn on more light or move to a window. "
-        "Then take the photo again.",
-    ),
-    "low_resolution": (
-        "Das Bild ist sehr klein. Vielleicht kann man die Schrift nicht lesen. "
-        "Bitte gehen Sie näher an das Blatt heran.",
-        "The image is very small. The text may not be readable. Please move closer to the page.",
-    ),
-    "cut_off": (
-        "Am Rand fehlt ein Stück vom Blatt. Bitte fotografieren Sie das ganze Blatt "
-        "mit etwas Abstand.",
-        "Part of the page is cut off at the edge. Please take a photo of the whole page "
-        "with a little space around it.",
-    ),
-    "blank": (
-        "Auf dem Bild ist keine Schrift zu sehen. Bitte prüfen Sie, "
-        "ob Sie die richtige Seite fotografiert haben.",
-        "We cannot see any text in the image. Please check that you took a photo of the "
-        "right page.",
-    ),
-}
+#: The quality flags the applicant gets advice for (``advice.<flag>`` in the catalogues of
+#: ``briefkasten.i18n``, one per applicant language).
+ADVICE: frozenset[str] = frozenset(i18n.section(i18n.DEFAULT, "advice"))
 
 
 @dataclass(frozen=True)
@@ -67,8 +40,13 @@ class Finding:
     page: int
 
     def to_json(self) -> dict[str, Any]:
-        de, en = ADVICE[self.code]
-        return {"code": self.code, "page": self.page, "message_de": de, "message_en": en}
+        key = f"advice.{self.code}"
+        return {
+            "code": self.code,
+            "page": self.page,
+            "message_de": i18n.text("de", key),
+            "message_en": i18n.text("en", key),
+        }
 
 
 def precheck(path: Path, settings: Settings) -> tuple[str, int, tuple[Finding, ...]]:

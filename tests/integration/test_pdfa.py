@@ -111,11 +111,14 @@ def test_multi_page_tiff_document_is_pdfa_2u(tmp_path: Path, settings: Settings)
     assert_pdfa_2u(tmp_path / "out.pdf", tmp_path)
 
 
-@pytest.mark.parametrize("lang", ["de", "en"])
+@pytest.mark.parametrize("lang", ["de", "en", "uk", "ar", "fa"])
 def test_receipt_is_pdfa_2u(tmp_path: Path, lang: str) -> None:
+    """Latin, Cyrillic and shaped Arabic script, file names in all three in every receipt."""
     files = (
         ReceivedFile("f1", "Kontoauszug März.pdf", "k1", "a" * 64, 1234, "application/pdf", 2),
         ReceivedFile("f2", "Foto •1.jpg", "k2", "b" * 64, 56789, "image/jpeg", 1),
+        ReceivedFile("f3", "Довідка.pdf", "k3", "c" * 64, 999, "application/pdf", 1),
+        ReceivedFile("f4", "عقد الإيجار.pdf", "k4", "d" * 64, 4321, "application/pdf", 1),
     )
     submission = Submission(
         "s1",
@@ -130,6 +133,8 @@ def test_receipt_is_pdfa_2u(tmp_path: Path, lang: str) -> None:
     assert_pdfa_2u(path, tmp_path)
     with pikepdf.open(path) as doc:
         assert str(doc.docinfo["/CreationDate"]) == "D:20261124100000Z"
+        names = {str(font.BaseFont).split("+", 1)[1] for font in fonts(doc)}
+        assert {"DejaVuSansBook", "NotoSansArabic"} <= names  # both embedded as subsets
 
 
 # -- born-digital pages that are not PDF/A as they come ------------------------------------------

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, make_mocked_request
 from pypdf import PdfReader
 
-from briefkasten import config, links
+from briefkasten import config, i18n, links
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings, TenantSettings
 from briefkasten.gateway.keys import STORAGE
@@ -232,9 +232,9 @@ async def test_a_link_sends_only_the_types_it_asks_for(make_page: Factory) -> No
     assert described["document_types"] == ["lohnabrechnung"]
     assert described["requested_types"] == ["lohnabrechnung"]
     assert described["tenant_name"] == "Jobcenter Musterstadt"
-    assert {"code": "kontoauszug", "label_de": "Kontoauszug", "label_en": "Bank statement"} in (
-        described["catalogue"]
-    )
+    (statement,) = [c for c in described["catalogue"] if c["code"] == "kontoauszug"]
+    assert (statement["label_de"], statement["label_en"]) == ("Kontoauszug", "Bank statement")
+    assert statement["labels"]["uk"] == i18n.text("uk", "type.kontoauszug")
     assert "case_number" not in described
     assert CASE not in str(described)
 

@@ -43,6 +43,7 @@ RANKS = {
     "briefkasten.config": 0,
     "briefkasten.errors": 0,
     "briefkasten.model": 0,
+    "briefkasten.i18n": 0,  # the applicant texts: imports nothing of the package
 }
 
 #: Foreign libraries that only their adapter (or an edge) may import.
@@ -217,11 +218,7 @@ def test_top_level_holds_at_most_fourteen_modules() -> None:
 #: Lines a module may have; every line counts (docstrings, blanks).
 MAX_LINES = 400
 #: Modules allowed a little more, and why. Keep this list short and say when it ends.
-LONGER = {
-    # The one tree: 30 classes, each with its German text for applicants. The texts move into
-    # the per-language catalogues of the languages issue, which brings it well under 400.
-    "briefkasten.errors": 440,
-}
+LONGER: dict[str, int] = {}
 
 
 @pytest.mark.parametrize("module", modules(), ids=lambda m: m.name)

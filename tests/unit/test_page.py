@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import json
 import re
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from briefkasten import i18n
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings, TenantSettings
 from briefkasten.gateway.web import page
-from briefkasten.gateway.web.texts import START_TEXTS, TEXTS
 from briefkasten.intake import CASE_NUMBER
 from briefkasten.storage import open_storage
 from tests.support.gateway import GatewayClient
@@ -130,21 +131,27 @@ async def test_page_is_german_by_default_and_holds_no_inline_code(client: Client
     assert TOKEN not in html  # the page is the same for every token
 
 
-async def test_texts_block_carries_both_languages(client: Client) -> None:
+async def test_texts_block_carries_its_language_and_where_the_others_are(client: Client) -> None:
     html, _ = await get_page(client)
     (texts,) = [text for attrs, text in parse(html).scripts if attrs.get("id") == "texts"]
     data = json.loads(texts)
     assert data["lang"] == "de"
-    assert set(data["de"]) == set(data["en"]) == set(TEXTS["de"])
-    assert data["de"]["save_pdf"] == "Quittung als PDF speichern"
+    assert set(data) == {"lang", "languages", "de"}  # only the page's own language inline
+    assert data["de"]["texts"] == page.page_texts("de")
+    assert data["de"]["texts"]["save_pdf"] == "Quittung als PDF speichern"
+    assert data["de"]["errors"]["link_expired"] == i18n.text("de", "error.link_expired")
+    assert data["de"]["advice"]["blurry"] == i18n.text("de", "advice.blurry")
+    assert set(data["languages"]) == set(i18n.LANGUAGES)
     assert "</" not in texts  # nothing in the JSON can close the script element
-
-
-def test_both_languages_have_the_same_texts_and_placeholders() -> None:
-    assert set(TEXTS["de"]) == set(TEXTS["en"])
-    for key, german in TEXTS["de"].items():
-        placeholders = set(re.findall(r"\{(\w+)\}", german))
-        assert placeholders == set(re.findall(r"\{(\w+)\}", TEXTS["en"][key])), key
+    # Each other language's texts are a versioned static file the menu fetches.
+    for lang, url in data["languages"].items():
+        assert url.startswith(f"../static/i18n/page-{lang}.json?v=")
+        response = await client.get("/static/" + url.removeprefix("../static/"))
+        assert response.status == 200
+        assert response.headers["Cache-Control"] == page.LONG_CACHE
+        fetched = await response.json()
+        assert fetched["texts"] == page.page_texts(lang)
+        assert fetched["errors"] == i18n.section(lang, "error")
 
 
 @pytest.mark.parametrize(
@@ -155,7 +162,11 @@ def test_both_languages_have_the_same_texts_and_placeholders() -> None:
         ("", "en-GB,en;q=0.9,de;q=0.8", "en"),
         ("", "de-DE,de;q=0.9,en;q=0.8", "de"),
         ("", "fr-FR,fr;q=0.9,en;q=0.5", "en"),
-        ("", "tr", "de"),
+        ("", "tr", "tr"),
+        ("", "uk-UA,ru;q=0.8", "uk"),
+        ("?lang=ar", "de", "ar"),
+        ("", "fa-IR", "fa"),
+        ("", "sv", "de"),
         ("?lang=xx", "", "de"),
     ],
 )
@@ -167,10 +178,17 @@ async def test_language_from_query_or_accept_language(
     document = parse(html)
     assert document.find("html")[0]["lang"] == expected
     assert response.headers["Content-Language"] == expected
-    other = "de" if expected == "en" else "en"
-    (switch,) = document.find("a", id="lang-switch")
-    assert switch["href"] == f"?lang={other}" and switch["lang"] == other
-    assert TEXTS[expected]["take_photo"] in html
+    assert document.find("html")[0]["dir"] == ("rtl" if expected in ("ar", "fa") else "ltr")
+    # The menu: every language by its own name, as a ?lang= link; the page's one is current.
+    menu = [a for a in document.find("a") if a.get("data-lang")]
+    assert [a["data-lang"] for a in menu] == list(i18n.LANGUAGES)
+    for link in menu:
+        code = str(link["data-lang"])
+        assert link["href"] == f"?lang={code}" and link["lang"] == link["hreflang"] == code
+        assert link["dir"] == i18n.direction(code)
+        assert (link.get("aria-current") == "true") == (code == expected)
+        assert f">{i18n.NAMES[code]}</a>" in html
+    assert html.count(page.page_texts(expected)["take_photo"]) >= 1
 
 
 def test_language_ignores_malformed_quality_values() -> None:
@@ -306,8 +324,9 @@ async def test_start_page_has_the_form_where_the_tenant_allows_it(client: Client
     (texts,) = [text for attrs, text in document.scripts if attrs.get("id") == "texts"]
     data = json.loads(texts)
     assert data["lang"] == "de"
-    assert set(data["de"]) == set(data["en"]) == set(START_TEXTS["de"])
-    assert "rate_limited" in data["errors"]["en"]
+    assert data["de"]["texts"] == page.start_texts("de")
+    assert "rate_limited" in data["de"]["errors"]
+    assert set(data["languages"]) == set(i18n.LANGUAGES)
     assert "</" not in texts
 
 
@@ -318,6 +337,8 @@ async def test_start_page_has_the_form_where_the_tenant_allows_it(client: Client
         ("?lang=de", "en-US,en;q=0.9", "de"),
         ("", "en-GB,en;q=0.9,de;q=0.8", "en"),
         ("", "", "de"),
+        ("?lang=uk", "", "uk"),
+        ("", "ar", "ar"),
     ],
 )
 async def test_start_page_language(client: Client, query: str, accept: str, expected: str) -> None:
@@ -326,12 +347,18 @@ async def test_start_page_language(client: Client, query: str, accept: str, expe
     assert_page_headers(response, expected)
     document = parse(html)
     assert document.find("html")[0]["lang"] == expected
-    other = "de" if expected == "en" else "en"
-    (switch,) = document.find("a", id="lang-switch")
-    assert switch["href"] == f"?lang={other}" and switch["lang"] == other
-    texts = START_TEXTS[expected]
-    assert texts["case_label"] in html and texts["case_hint"] in html
-    assert texts["to_jobcenter"].format(name=OPEN.display_name) in html
+    assert document.find("html")[0]["dir"] == i18n.direction(expected)
+    (current,) = [a for a in document.find("a") if a.get("aria-current") == "true"]
+    assert current["data-lang"] == expected
+    texts = page.start_texts(expected)
+    assert escape(texts["case_label"]) in html and escape(texts["case_hint"]) in html
+    assert escape(texts["to_jobcenter"].format(name=OPEN.display_name)) in html
+    (field,) = document.find("input", id="case-number")
+    assert field["dir"] == "ltr"  # the BG-Nummer reads left to right on RTL pages too
+    # The footer and the intro lead to the tenant's information pages, in this language.
+    links = {a["id"]: a["href"] for a in document.find("a") if a.get("id")}
+    assert links["easy-link"] == f"{OPEN.id}/einfach?lang={expected}"
+    assert links["a11y-link"] == f"{OPEN.id}/barrierefreiheit?lang={expected}"
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
@@ -344,11 +371,12 @@ async def test_start_page_without_the_form_where_the_tenant_does_not_allow_it(
     document = parse(html)
     assert not document.find("form") and not document.find("input")
     assert not document.scripts  # a plain message: nothing to run
-    assert START_TEXTS[lang]["no_link_title"] in html and START_TEXTS[lang]["no_link"] in html
+    texts = page.start_texts(lang)
+    assert escape(texts["no_link_title"]) in html and escape(texts["no_link"]) in html
     assert document.find("p", id="tenant") and CLOSED.display_name in html
     assert not document.find("img", id="tenant-logo")  # none configured
     assert document.find("link", rel="stylesheet")  # the same look
-    assert document.find("a", id="lang-switch")
+    assert document.find("details", id="lang-menu")
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
@@ -359,7 +387,9 @@ async def test_start_page_for_an_unknown_tenant_is_a_404_page(client: Client, la
     document = parse(html)
     assert not document.find("form") and not document.scripts
     assert not document.find("p", id="tenant") and not document.find("img", id="tenant-logo")
-    assert START_TEXTS[lang]["unknown_title"] in html and START_TEXTS[lang]["unknown"] in html
+    texts = page.start_texts(lang)
+    assert escape(texts["unknown_title"]) in html and escape(texts["unknown"]) in html
+    assert "hidden" in parse(html).find("p", id="footer-links")[0]
     assert "nirgendwo" not in html  # nothing from the address is echoed
     # A path that looks like markup is not echoed either.
     html, _ = await get_start(client, "%3Cscript%3Ealert(1)%3C%2Fscript%3E", status=404)
@@ -374,13 +404,6 @@ async def test_start_page_static_files_are_versioned(client: Client) -> None:
         response = await client.get(f"/static/{name}?v={version}")
         assert response.status == 200, name
         assert response.headers["Cache-Control"] == page.LONG_CACHE
-
-
-def test_start_texts_have_the_same_keys_and_placeholders_in_both_languages() -> None:
-    assert set(START_TEXTS["de"]) == set(START_TEXTS["en"])
-    for key, german in START_TEXTS["de"].items():
-        placeholders = set(re.findall(r"\{(\w+)\}", german))
-        assert placeholders == set(re.findall(r"\{(\w+)\}", START_TEXTS["en"][key])), key
 
 
 def test_start_script_checks_the_same_format_as_the_gateway() -> None:

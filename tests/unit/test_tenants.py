@@ -21,7 +21,7 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from pypdf import PdfReader
 
-from briefkasten import config, links
+from briefkasten import config, i18n, links
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
 from briefkasten.errors import ConfigError, InvalidRequest
@@ -273,10 +273,19 @@ async def test_self_description_shows_the_tenants_catalogue(deployment: Deployme
     body = await response.json()
     assert body["tenant_name"] == "Jobcenter A"
     assert body["document_types"] == ["kontoauszug", "heizkosten"]
-    assert body["catalogue"][1] == {
-        "code": "heizkosten",
-        "label_de": "Heizkostenabrechnung",
-        "label_en": "Heating bill",
+    own = body["catalogue"][1]
+    assert (own["code"], own["label_de"], own["label_en"]) == (
+        "heizkosten",
+        "Heizkostenabrechnung",
+        "Heating bill",
+    )
+    # A tenant's own label comes in German and English: other languages show the English one.
+    assert own["labels"] == {
+        lang: "Heizkostenabrechnung" if lang == "de" else "Heating bill" for lang in i18n.LANGUAGES
+    }
+    built_in = body["catalogue"][0]
+    assert built_in["labels"] == {
+        lang: i18n.text(lang, "type.kontoauszug") for lang in i18n.LANGUAGES
     }
     response = await deployment.client.get("/api/v1/upload-links/self", headers=auth(token_b))
     body = await response.json()

@@ -4,38 +4,47 @@ their files under ``GET /static/…`` (the handlers are in ``routes.py``) and th
 environment, which the operators' dashboard renders with too.
 
 The page holds no case data. Its HTML is the same for every token (only the language differs),
-so both languages are rendered once at start-up; the script reads the token from the address,
-sends it only as ``Authorization: Bearer`` and learns everything else from the API (an invalid,
-expired or revoked token still gets the page, which then shows the API's message). The script's
-texts travel in a ``<script type="application/json">`` block, so the page runs under a CSP
-without inline code. Static files are read once, served from memory with their content hash in
-the URL (cached for a year), gzipped for text types; there are no third-party origins.
+so every applicant language (``briefkasten.i18n``: ten, ``dir="rtl"`` for Arabic and Persian)
+is rendered once at start-up; the script reads the token from the address, sends it only as
+``Authorization: Bearer`` and learns everything else from the API (an invalid, expired or
+revoked token still gets the page, which then shows the API's message). The script's texts in
+the page's language travel in a ``<script type="application/json">`` block, so the page runs
+under a CSP without inline code; the language menu switches in place (what was added stays),
+fetching the other language's texts from ``static/i18n/page-<lang>.json`` (versioned, cached).
+Static files are read once, served from memory with their content hash in the URL (cached
+for a year), gzipped for text types; there are no third-party origins.
 
 The start page ``/t/{tenant}`` is rendered at start-up too, per configured tenant and language,
 from the settings: where the tenant allows uploads without a link it holds the form for the
 BG-Nummer (its script asks ``POST /api/v1/tenants/{tenant}/upload-links`` for a one-day link and
 opens it), elsewhere only a message; an unknown tenant gets the message page with status 404.
+So are each tenant's "Einfach erklärt" page ``/t/{tenant}/einfach`` (the steps in easy-to-read
+sentences, German in Leichte Sprache style, with pictures) and its accessibility statement
+``/t/{tenant}/barrierefreiheit`` (BITV 2.0: conformance, known limits, the contact for reporting
+a barrier, the enforcement body; from ``[accessibility]`` and the tenant's own entries).
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import mimetypes
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from briefkasten import i18n
 from briefkasten.config import TenantSettings
-from briefkasten.gateway.web.texts import ERRORS, LANGUAGES, START_TEXTS, TEXTS
+from briefkasten.config.accessibility import AccessibilitySettings, Statement, statement
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 TEMPLATES_DIR = HERE / "templates"
-DEFAULT_LANGUAGE = "de"
+DEFAULT_LANGUAGE = i18n.DEFAULT
 #: Versioned static URLs never change their content: cache them for a year.
 LONG_CACHE = "public, max-age=31536000, immutable"
 COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
@@ -46,7 +55,6 @@ CONTENT_TYPES = {
     ".txt": "text/plain",
     ".map": "application/json",
 }
-MAX_ACCEPT_LANGUAGE_ENTRIES = 20
 
 
 def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
@@ -78,6 +86,9 @@ class Site:
     files: dict[str, StaticFile]
     #: The start page per (tenant id, language); the tenant id ``""`` is the unknown tenant.
     start: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    #: The "Einfach erklärt" page and the accessibility statement per (tenant id, ``einfach``
+    #: or ``barrierefreiheit``, language).
+    info: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
     #: The templates, for pages rendered elsewhere (the operators' dashboard).
     templates: jinja2.Environment = field(default_factory=environment, compare=False, repr=False)
 
@@ -97,75 +108,108 @@ def static_urls(files: dict[str, StaticFile], base: str) -> Callable[[str], str]
     return static_url
 
 
+def page_texts(lang: str) -> dict[str, str]:
+    """The upload page's texts in ``lang``."""
+    return i18n.section(lang, "page")
+
+
+def start_texts(lang: str) -> dict[str, str]:
+    """The start page's texts in ``lang``: the upload page's frame and its own."""
+    return {**page_texts(lang), **i18n.section(lang, "start")}
+
+
+def script_texts(lang: str, texts: dict[str, str]) -> dict[str, Any]:
+    """What a page's script needs in ``lang``: its texts, the applicant error texts by code and
+    the advice on a photo by quality flag (also served as ``static/i18n/…json`` for switching
+    the language in place)."""
+    return {
+        "texts": texts,
+        "errors": i18n.section(lang, "error"),
+        "advice": i18n.section(lang, "advice"),
+    }
+
+
 def load(
     static_dir: Path = STATIC_DIR,
     templates_dir: Path = TEMPLATES_DIR,
     tenants: tuple[TenantSettings, ...] = (),
+    statements: Mapping[str, Statement] | None = None,
 ) -> Site:
-    """Read the static files and render the pages in every language (the start page for each
-    of ``tenants`` and for an unknown one)."""
+    """Read the static files and render the pages in every language: the upload page, and for
+    each of ``tenants`` and for an unknown one the start page, the "Einfach erklärt" page and
+    the accessibility statement (``statements`` by tenant id; the key ``""`` for an unknown
+    tenant; default: empty ones)."""
     files = {
         path.relative_to(static_dir).as_posix(): _static(path)
         for path in sorted(static_dir.rglob("*"))
         if path.is_file()
     }
+    for lang in i18n.LANGUAGES:
+        for name, texts in (("page", page_texts(lang)), ("start", start_texts(lang))):
+            body = json.dumps(script_texts(lang, texts), ensure_ascii=False).encode()
+            files[f"i18n/{name}-{lang}.json"] = _file(body, "application/json")
     env = environment(templates_dir)
     # Relative, so the pages also work under a path prefix (``/briefkasten/u/…``).
     static_url = static_urls(files, "../")
+    statements = statements or {}
+    common = statements.get("", statement(AccessibilitySettings()))
+
+    def frame(lang: str, texts: dict[str, str], kind: str, footer: str = "") -> dict[str, Any]:
+        return {
+            "footer_base": footer,
+            "lang": lang,
+            "dir": i18n.direction(lang),
+            "languages": [(c, i18n.NAMES[c], i18n.direction(c)) for c in i18n.LANGUAGES],
+            "t": texts,
+            "texts": {
+                "lang": lang,
+                "languages": {c: static_url(f"i18n/{kind}-{c}.json") for c in i18n.LANGUAGES},
+                lang: script_texts(lang, texts),
+            },
+            "static": static_url,
+        }
+
     template = env.get_template("page.html")
     html = {
-        lang: template.render(
-            lang=lang,
-            other=next(other for other in LANGUAGES if other != lang),
-            t=TEXTS[lang],
-            texts={"lang": lang, "errors": ERRORS, **TEXTS},
-            static=static_url,
-        ).encode()
-        for lang in LANGUAGES
+        lang: template.render(**frame(lang, page_texts(lang), "page")).encode()
+        for lang in i18n.LANGUAGES
     }
-    start_template = env.get_template("start.html")
-    start = {
-        (tenant.id if tenant else "", lang): start_template.render(
-            lang=lang,
-            other=next(other for other in LANGUAGES if other != lang),
-            t=START_TEXTS[lang],
-            texts={"lang": lang, "errors": ERRORS, **START_TEXTS},
-            static=static_url,
-            tenant=tenant,
-        ).encode()
-        for tenant in (None, *tenants)
-        for lang in LANGUAGES
-    }
-    return Site(html=html, files=files, start=start, templates=env)
+    start: dict[tuple[str, str], bytes] = {}
+    info: dict[tuple[str, str, str], bytes] = {}
+    for tenant in (None, *tenants):
+        key = tenant.id if tenant else ""
+        for lang in i18n.LANGUAGES:
+            context = frame(lang, start_texts(lang), "start", tenant.id if tenant else "")
+            context["tenant"] = tenant
+            start[(key, lang)] = env.get_template("start.html").render(**context).encode()
+            # One level deeper (``/t/<tenant>/einfach``): static files are ``../../static/``.
+            context["static"] = static_urls(files, "../../")
+            context["footer_base"] = "." if tenant else ""
+            context["t"] = {**context["t"], **i18n.section(lang, "easy")}
+            info[(key, "einfach", lang)] = env.get_template("easy.html").render(**context).encode()
+            context["t"] = {**start_texts(lang), **i18n.section(lang, "a11y")}
+            context["statement"] = statements.get(key, common)
+            context["name"] = tenant.display_name if tenant else i18n.text(lang, "page.brand")
+            body = env.get_template("accessibility.html").render(**context).encode()
+            info[(key, "barrierefreiheit", lang)] = body
+    return Site(html=html, files=files, start=start, info=info, templates=env)
 
 
 def language(query: str | None, accept_language: str) -> str:
     """``?lang=`` if it names a language we have, else the best of ``Accept-Language``."""
-    if query in LANGUAGES:
-        return query
-    best, best_q = DEFAULT_LANGUAGE, 0.0
-    for entry in accept_language.split(",")[:MAX_ACCEPT_LANGUAGE_ENTRIES]:
-        tag, _, params = entry.partition(";")
-        primary = tag.strip().lower().split("-", 1)[0]
-        q = 1.0
-        name, _, value = params.strip().partition("=")
-        if name.strip() == "q":
-            try:
-                q = float(value)
-            except ValueError:
-                q = 0.0
-        if primary in LANGUAGES and q > best_q:
-            best, best_q = primary, q
-    return best
+    return i18n.negotiate(query, accept_language)
 
 
 def _static(path: Path) -> StaticFile:
-    body = path.read_bytes()
     content_type = (
         CONTENT_TYPES.get(path.suffix)
         or mimetypes.guess_type(path.name)[0]
         or "application/octet-stream"
     )
+    return _file(path.read_bytes(), content_type)
+
+
+def _file(body: bytes, content_type: str) -> StaticFile:
     if content_type.startswith("text/"):
         content_type += "; charset=utf-8"
     compress = content_type.startswith(COMPRESSIBLE) and len(body) > 1024

@@ -1,5 +1,7 @@
-"""The handlers of the pages: ``GET /u/{token}``, ``GET /t/{tenant}`` and ``GET /static/…``
-(what they serve is loaded once at start-up: ``page.Site``)."""
+"""The handlers of the pages: ``GET /u/{token}``, ``GET /t/{tenant}`` with its information pages
+``/t/{tenant}/einfach`` and ``/t/{tenant}/barrierefreiheit``, and ``GET /static/…`` (what they
+serve is loaded once at start-up: ``page.Site``). The language: ``?lang=``, else
+``Accept-Language``, else German."""
 
 from __future__ import annotations
 
@@ -16,12 +18,7 @@ routes = web.RouteTableDef()
 async def upload_page(request: web.Request) -> web.Response:
     """The page for any token: the script validates it against the API."""
     lang = language(request.query.get("lang"), request.headers.get("Accept-Language", ""))
-    return web.Response(
-        body=request.app[SITE].html[lang],
-        content_type="text/html",
-        charset="utf-8",
-        headers={"Vary": "Accept-Language", "Content-Language": lang},
-    )
+    return _html(request.app[SITE].html[lang], lang)
 
 
 @routes.get("/t/{tenant}", name="start-page")
@@ -31,9 +28,24 @@ async def start_page(request: web.Request) -> web.Response:
     lang = language(request.query.get("lang"), request.headers.get("Accept-Language", ""))
     pages = request.app[SITE].start
     body = pages.get((request.match_info["tenant"], lang))
+    return _html(body or pages[("", lang)], lang, status=200 if body else 404)
+
+
+@routes.get("/t/{tenant}/{page:einfach|barrierefreiheit}", name="info-page")
+async def info_page(request: web.Request) -> web.Response:
+    """ "Einfach erklärt" or the accessibility statement of a tenant; a tenant without a table
+    (one known only from its API keys) gets the general ones."""
+    lang = language(request.query.get("lang"), request.headers.get("Accept-Language", ""))
+    pages = request.app[SITE].info
+    which = request.match_info["page"]
+    body = pages.get((request.match_info["tenant"], which, lang)) or pages[("", which, lang)]
+    return _html(body, lang)
+
+
+def _html(body: bytes, lang: str, status: int = 200) -> web.Response:
     return web.Response(
-        status=200 if body else 404,
-        body=body or pages[("", lang)],
+        status=status,
+        body=body,
         content_type="text/html",
         charset="utf-8",
         headers={"Vary": "Accept-Language", "Content-Language": lang},

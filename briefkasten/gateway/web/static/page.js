@@ -8,7 +8,7 @@
 (function () {
   'use strict';
 
-  const { $, lookup } = window.Briefkasten; // common.js
+  const { $, lookup, languageMenu } = window.Briefkasten; // common.js
   const ALL = window.Briefkasten.texts();
   const API = '/api/v1';
   const CHUNK_BYTES = 5 * 1024 * 1024;
@@ -24,7 +24,7 @@
   const DONE_STATES = ['delivered', 'normalisation_failed'];
 
   const state = {
-    lang: ALL.lang === 'en' ? 'en' : 'de',
+    lang: ALL.lang,
     base: '',
     token: '',
     link: null,
@@ -65,22 +65,23 @@
     return t(message.key, message.vars);
   }
 
-  /** German: the server's message_de (written for applicants); English: our applicant text for
-      the code, since message_en is written for operators. */
+  /** Our applicant text for the error's code in the page's language (message_en is written for
+      operators); the server's message_de for a code we do not know. */
   function errorText(error) {
-    const ours = ALL.errors[state.lang] && ALL.errors[state.lang][error.code];
-    if (ours) return ours;
-    return localized(error, 'message') || t('upload_error');
+    const ours = ALL[state.lang].errors[error.code];
+    return ours || error.message_de || t('upload_error');
   }
 
-  function localized(object, field) {
-    return object[field + '_' + state.lang] || object[field + '_de'] || object[field] || '';
+  /** The advice on a photo (a finding of the quick check) in the page's language. */
+  function adviceText(finding) {
+    return ALL[state.lang].advice[finding.code] || finding.message_de || '';
   }
 
   function typeLabel(code) {
     const catalogue = (state.link && state.link.catalogue) || [];
     const entry = catalogue.find((c) => c.code === code);
-    return entry ? localized(entry, 'label') : code;
+    if (!entry) return code;
+    return (entry.labels && entry.labels[state.lang]) || entry.label_de || code;
   }
 
   function formatDate(iso) {
@@ -191,20 +192,11 @@
   // --- language -------------------------------------------------------------------------------
 
   function applyTexts() {
-    document.documentElement.lang = state.lang;
     for (const node of document.querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
-    const other = state.lang === 'de' ? 'en' : 'de';
-    const link = $('lang-switch');
-    link.textContent = t('lang_switch');
-    link.lang = other;
-    link.hreflang = other;
-    link.href = '?lang=' + other;
   }
 
-  function switchLanguage(event) {
-    event.preventDefault();
-    state.lang = state.lang === 'de' ? 'en' : 'de';
-    history.replaceState(null, '', '?lang=' + state.lang);
+  function switchLanguage(code) {
+    state.lang = code;
     applyTexts();
     renderAll();
   }
@@ -277,6 +269,10 @@
 
   function renderLink() {
     const link = state.link;
+    const tenantPages = state.base + '/t/' + encodeURIComponent(link.tenant);
+    $('easy-link').href = tenantPages + '/einfach?lang=' + state.lang;
+    $('a11y-link').href = tenantPages + '/barrierefreiheit?lang=' + state.lang;
+    $('footer-links').hidden = false;
     $('tenant').textContent = t('to_jobcenter', { name: link.tenant_name || link.tenant });
     const logo = $('tenant-logo');
     if (link.logo_url && !logo.getAttribute('src')) {
@@ -497,7 +493,7 @@
       const entry = el('li', 'finding');
       entry.append(
         el('strong', '', t('finding_prefix')),
-        document.createTextNode(' ' + localized(finding, 'message') + ' ' + t('finding_may_send'))
+        document.createTextNode(' ' + adviceText(finding) + ' ' + t('finding_may_send'))
       );
       e.findings.append(entry);
     }
@@ -688,7 +684,7 @@
     const n = state.items.indexOf(item) + 1;
     announce(t('announce_done', { n: n }));
     for (const finding of item.findings) {
-      announce(t('announce_finding', { n: n, message: localized(finding, 'message') }));
+      announce(t('announce_finding', { n: n, message: adviceText(finding) }));
     }
     renderItem(item);
   }
@@ -733,7 +729,7 @@
       if (item.findings.length) {
         warned += 1;
         entry.append(el('span', 'finding-note', t('finding_prefix') + ' ' +
-          item.findings.map((f) => localized(f, 'message')).join(' ')));
+          item.findings.map(adviceText).join(' ')));
       }
       list.append(entry);
     });
@@ -822,7 +818,9 @@
       for (const file of files) {
         const entry = el('li');
         entry.append(el('strong', 'file-name', file.name), el('br'));
-        entry.append(el('span', '', t('receipt_checksum') + ' '), el('code', 'mono', file.sha256));
+        const hash = el('code', 'mono', file.sha256);
+        hash.dir = 'ltr';
+        entry.append(el('span', '', t('receipt_checksum') + ' '), hash);
         if (file.duplicate_of) entry.append(el('br'), el('em', '', t('receipt_duplicate')));
         list.append(entry);
       }
@@ -831,8 +829,10 @@
     }
   }
 
+  /** The receipt PDF's path, in the page's language. */
   function receiptPath(submissionId, given) {
-    return given || API + '/submissions/' + encodeURIComponent(submissionId) + '/receipt.pdf';
+    const path = given || API + '/submissions/' + encodeURIComponent(submissionId) + '/receipt.pdf';
+    return path + (path.includes('?') ? '&' : '?') + 'lang=' + encodeURIComponent(state.lang);
   }
 
   async function savePdf(path, submissionId, alertId) {
@@ -884,7 +884,7 @@
 
   function stateText(status) {
     const key = 'state_' + status;
-    return ALL.de[key] ? t(key) : t('state_unknown');
+    return key in ALL[state.lang].texts ? t(key) : t('state_unknown');
   }
 
   function renderHistory() {
@@ -929,7 +929,7 @@
   // --- wiring ------------------------------------------------------------------------------------
 
   function wire() {
-    $('lang-switch').addEventListener('click', switchLanguage);
+    languageMenu(ALL, switchLanguage);
     $('link-retry').addEventListener('click', () => start(true));
     $('take-photo').addEventListener('click', () => $('camera-input').click());
     $('choose-files').addEventListener('click', () => $('files-input').click());

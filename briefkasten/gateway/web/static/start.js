@@ -7,13 +7,13 @@
 (function () {
   'use strict';
 
-  const { $, lookup } = window.Briefkasten; // common.js
+  const { $, lookup, languageMenu } = window.Briefkasten; // common.js
   const ALL = window.Briefkasten.texts();
   // The format the gateway checks (briefkasten/intake.py CASE_NUMBER).
   const CASE_NUMBER = /^[0-9]{5}BG[0-9]{7}$/;
 
   const state = {
-    lang: ALL.lang === 'en' ? 'en' : 'de',
+    lang: ALL.lang,
     base: '',
     busy: false,
     fieldError: null, // a text key
@@ -24,13 +24,12 @@
     return lookup(ALL, state.lang, key, vars);
   }
 
-  /** German: the server's message_de (written for applicants); English: our applicant text for
-      the code, since message_en is written for operators. */
+  /** Our applicant text for an API error's code in the page's language (message_en is written
+      for operators); the server's message_de for a code we do not know. */
   function render(message) {
     if (!message.error) return t(message.key);
-    const ours = ALL.errors[state.lang] && ALL.errors[state.lang][message.error.code];
-    if (ours) return ours;
-    return message.error['message_' + state.lang] || message.error.message_de || t('start_failed');
+    const ours = ALL[state.lang].errors[message.error.code];
+    return ours || message.error.message_de || t('start_failed');
   }
 
   function announce(text) {
@@ -80,26 +79,17 @@
   // --- language -------------------------------------------------------------------------------
 
   function applyTexts() {
-    document.documentElement.lang = state.lang;
     for (const node of document.querySelectorAll('[data-t]')) {
       node.textContent = t(node.dataset.t, node.dataset);
     }
-    const other = state.lang === 'de' ? 'en' : 'de';
-    const link = $('lang-switch');
-    link.textContent = t('lang_switch');
-    link.lang = other;
-    link.hreflang = other;
-    link.href = '?lang=' + other;
     renderField();
     renderAlert();
     if (state.busy) $('waiting').textContent = t('waiting');
   }
 
   /** Switch in place (what was typed stays), as the upload page does. */
-  function switchLanguage(event) {
-    event.preventDefault();
-    state.lang = state.lang === 'de' ? 'en' : 'de';
-    history.replaceState(null, '', '?lang=' + state.lang);
+  function switchLanguage(code) {
+    state.lang = code;
     applyTexts();
   }
 
@@ -167,7 +157,7 @@
     const match = /^(.*)\/t\/[^/]+\/?$/.exec(location.pathname);
     state.base = match ? match[1] : '';
     applyTexts();
-    $('lang-switch').addEventListener('click', switchLanguage);
+    languageMenu(ALL, switchLanguage);
     $('start-form').addEventListener('submit', submit);
     $('case-number').addEventListener('input', () => {
       if (!state.fieldError) return;
