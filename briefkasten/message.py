@@ -31,6 +31,8 @@ class DocumentOutcome:
     pipeline: tuple[str, str] | None
     failure_reason: str | None
     processed_at: str
+    #: The languages its pages were read in (Tesseract codes, German first); since 1.2.
+    languages: tuple[str, ...] = ()
 
     def status_entry(self) -> dict[str, Any]:
         if self.failure_reason:
@@ -47,6 +49,7 @@ class DocumentOutcome:
             "pipeline": list(self.pipeline) if self.pipeline else None,
             "failure_reason": self.failure_reason,
             "processed_at": self.processed_at,
+            "languages": list(self.languages),
         }
 
     @classmethod
@@ -61,6 +64,7 @@ class DocumentOutcome:
             pipeline=tuple(data["pipeline"]) if data["pipeline"] else None,  # type: ignore[arg-type]
             failure_reason=data["failure_reason"],
             processed_at=data["processed_at"],
+            languages=tuple(data.get("languages", ())),  # outcomes recorded before 1.2: none
         )
 
 
@@ -121,6 +125,7 @@ def _document(outcome: DocumentOutcome, bucket: str) -> dict[str, Any]:
         ],
         "quality_flags": outcome.quality_flags,
         "ocr_confidence": outcome.ocr_confidence,
+        "languages": list(outcome.languages),
         "pipeline": (
             {"name": outcome.pipeline[0], "version": outcome.pipeline[1]}
             if outcome.pipeline

@@ -17,6 +17,8 @@ from typing import Any, Literal
 import numpy as np
 
 PageKind = Literal["raster", "vector"]
+#: The reference language (Tesseract's code): listed first among a document's languages.
+GERMAN = "deu"
 
 
 @dataclass(frozen=True)
@@ -91,12 +93,16 @@ class OcrLine:
 
 @dataclass(frozen=True)
 class OcrResult:
-    """One Tesseract run: plain text, confidence and the lines the text layer is drawn from."""
+    """One Tesseract run: plain text, confidence and the lines the text layer is drawn from;
+    the page's language (a Tesseract code, ``deu``) and script (``Latin``, ``Cyrillic``,
+    ``Arabic``; empty when not determined) as the OCR step decided them."""
 
     text: str
     confidence: float | None
     words: int
     lines: tuple[OcrLine, ...] = ()
+    language: str = ""
+    script: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,6 +165,8 @@ class PageResult:
     ocr_confidence: float | None
     flags: tuple[str, ...]
     history: tuple[StepRecord, ...]
+    #: The language the page was read as (a Tesseract code); ``None`` without OCR.
+    language: str | None = None
 
     def to_report(self) -> dict[str, Any]:
         return {
@@ -172,6 +180,7 @@ class PageResult:
             "ocr_confidence": None
             if self.ocr_confidence is None
             else round(self.ocr_confidence, 1),
+            "language": self.language,
             "flags": list(self.flags),
             "timings_ms": {r.step: round(r.ms, 1) for r in self.history},
             "steps": [{"step": r.step, "detail": r.detail} for r in self.history],
@@ -190,6 +199,13 @@ class DocumentResult:
     originals: tuple[Original, ...]
     pages: tuple[PageResult, ...]
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages its pages were read as (Tesseract codes): German first when present,
+        then in the order of the pages."""
+        found = list(dict.fromkeys(p.language for p in self.pages if p.language))
+        return tuple(sorted(found, key=lambda code: code != GERMAN))
+
     def report(self) -> dict[str, Any]:
         return {
             "pages": [p.to_report() for p in self.pages],
@@ -199,6 +215,7 @@ class DocumentResult:
                 "pages": len(self.pages),
                 "pipeline": self.pipeline,
                 "pipeline_version": self.pipeline_version,
+                "languages": list(self.languages),
             },
         }
 

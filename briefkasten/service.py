@@ -183,6 +183,7 @@ def _build(
         workdir,
         settings=services.settings,
         pipeline=services.settings.pipeline_for(submission.tenant),
+        languages=services.settings.ocr_languages_for(submission.tenant),
         title=f"{document.document_type} {submission.case_number}",
         document_type=document.document_type,
         pool=services.pool,
@@ -216,6 +217,7 @@ def _store(
         pipeline=(result.pipeline, result.pipeline_version),
         failure_reason=None,
         processed_at=_now(),
+        languages=result.languages,
     )
 
 

@@ -18,6 +18,8 @@ from samples.generate import MultiPagePlan, Plan, Sample
 
 PlanMaker = Callable[[int, int], Sequence[Sample]]  # (seed, count) -> one plan per file
 
+#: Pages per class unless the class or ``--count-per-class`` says otherwise.
+DEFAULT_COUNT = 4
 _TEXT_KINDS = ("brief", "mietvertrag", "kontoauszug", "lohnabrechnung")
 
 
@@ -28,6 +30,8 @@ class EvalClass:
     name: str
     description: str
     plans: PlanMaker
+    #: Pages when ``--count-per-class`` is not given (0: the evaluation's default).
+    default_count: int = 0
 
 
 def _seed(seed: int, klass: int, index: int) -> int:
@@ -135,6 +139,21 @@ def multi_page_plans(seed: int, count: int) -> list[MultiPagePlan]:
     return plans
 
 
+def language_plans(seed: int, count: int) -> list[Plan]:
+    """Pages in the OCR's ten languages, language after language: the certificates first,
+    then the rent receipts (skewed 1.5°, as a flat scan may be), then the letters; 30 pages
+    hold every document once (two fonts per script, in turn)."""
+    from samples.langpages import kind
+    from samples.langtexts import LANGUAGES
+
+    plans = []
+    for i in range(count):
+        lang, document = LANGUAGES[i % len(LANGUAGES)], (i // len(LANGUAGES)) % 3
+        skew = 1.5 if document == 1 else 0.0
+        plans.append(Plan(kind(lang, document), _seed(seed, 9, i), skew=skew))
+    return plans
+
+
 def warp_plans(warp: str, klass: int) -> PlanMaker:
     """Phone photos of letters and rent contracts bent around a cylinder (``curved``) or
     folded (``folded``), the warps of :func:`samples.degrade.warped_photo`. Text pages only:
@@ -160,6 +179,7 @@ CLASSES: dict[str, EvalClass] = {
         EvalClass("curved", "phone photos of curved pages", warp_plans("curved", 6)),
         EvalClass("folded", "phone photos of folded pages", warp_plans("folded", 7)),
         EvalClass("multi-page", "3-page TIFF and PDF scans, pages turned apart", multi_page_plans),
+        EvalClass("languages", "the OCR's ten languages, three scripts", language_plans, 30),
     )
 }
 
@@ -176,6 +196,9 @@ def select(names: str | None) -> list[EvalClass]:
     return [c for name, c in CLASSES.items() if name in wanted]
 
 
-def plans_of(classes: Sequence[EvalClass], seed: int, count: int) -> dict[str, Sequence[Sample]]:
-    """Each class's ``count`` plans (one per file) for ``seed``, by class name."""
-    return {c.name: c.plans(seed, count) for c in classes}
+def plans_of(
+    classes: Sequence[EvalClass], seed: int, count: int | None
+) -> dict[str, Sequence[Sample]]:
+    """Each class's ``count`` plans (one per file) for ``seed``, by class name; without
+    ``count`` its ``default_count`` (else ``DEFAULT_COUNT``)."""
+    return {c.name: c.plans(seed, count or c.default_count or DEFAULT_COUNT) for c in classes}

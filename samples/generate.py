@@ -29,6 +29,7 @@ from typing import Any
 
 from PIL import Image
 
+from samples import langpages
 from samples.containers import CONTAINERS, save_pages
 from samples.degrade import WARPS, low_resolution, phone_photo, quarter_turn, skew, warped_photo
 from samples.layouts import LAYOUTS, layout_form
@@ -177,9 +178,14 @@ def page_plans(sample: Sample) -> tuple[Plan, ...]:
 
 def make_sample(plan: Plan, *, dpi: int = 300) -> tuple[Image.Image, dict[str, Any]]:
     """Render and degrade one sample; returns the image and its truth entry (without ``file``)."""
-    sheet = render_sheet(plan.kind, seed=plan.seed, dpi=dpi)
-    img, text = sheet.finish()
-    layout_text = sheet.layout_truth()
+    language = None
+    if plan.kind.startswith("lang-"):  # a document in one of the OCR's ten languages
+        img, text, language = langpages.render_kind(plan.kind, dpi=dpi)
+        layout_text = text
+    else:
+        sheet = render_sheet(plan.kind, seed=plan.seed, dpi=dpi)
+        img, text = sheet.finish()
+        layout_text = sheet.layout_truth()
     if plan.low_dpi:
         img = low_resolution(img, plan.low_dpi)
     if plan.skew:
@@ -214,6 +220,8 @@ def make_sample(plan: Plan, *, dpi: int = 300) -> tuple[Image.Image, dict[str, A
     }
     if layout_text != text:
         entry["layout_text"] = layout_text
+    if language is not None:
+        entry["language"] = language
     if warp is not None:  # only on warped photos, so the other entries stay as they were
         entry["warp"] = plan.warp
         entry["warp_params"] = warp

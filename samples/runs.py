@@ -40,6 +40,10 @@ class Run:
     perspective_corrected: bool | None = None
     error: str | None = None
     decision: str = ""
+    #: The language the page was read as (the report's ``language``).
+    language: str | None = None
+    #: The text the pipeline returned for the page (``document.txt``: the OCR's own).
+    ocr_text: str = ""
 
     @property
     def text(self) -> str:
@@ -51,6 +55,10 @@ def _decision(page: Any) -> str:
     """What the report's orientation steps of ``page`` say (``step: detail; ...``)."""
     steps = [f"{r.step}: {r.detail}" for r in page.history if r.step in ORIENTATION_STEPS]
     return "; ".join(steps + [f"flag {f}" for f in page.flags if f.startswith("orientation")])
+
+
+#: The key of the text the pipeline itself returned (the page's OCR text) in ``Run.texts``.
+OCR_TEXT = "ocr"
 
 
 def run_file(
@@ -91,6 +99,8 @@ def run_file(
             skew_degrees=page.skew_degrees,
             perspective_corrected=page.perspective_corrected,
             decision=_decision(page),
+            language=getattr(page, "language", None),  # reports before languages: none
+            ocr_text=str(getattr(page, "text", "")),
         )
         for p in pages
     ]

@@ -35,6 +35,18 @@ def check_pipelines(settings: Settings) -> None:
     names = [settings.pipeline.name, *(t.pipeline for t in settings.tenants if t.pipeline)]
     check_pipeline_names(names, settings.pipeline.directory)
     check_languages(settings.ocr.lang, names, settings.pipeline.directory)
+    allowed = {
+        *settings.ocr.allowed,
+        *(c for t in settings.tenants for c in settings.ocr_languages_for(t.id)),
+    }
+    for lang in sorted(allowed):  # the languages a page may be read in beside ocr.lang
+        try:
+            tesseract.check_lang(lang)
+        except ToolError as exc:
+            raise ConfigError(
+                f"OCR language {lang!r} of ocr.languages: {exc.message_en} (install "
+                "tesseract-ocr-<lang> or remove it from ocr.languages)"
+            ) from exc
 
 
 def check_fonts() -> None:

@@ -14,6 +14,7 @@ module.
 
 from briefkasten.config.accessibility import AccessibilitySettings
 from briefkasten.config.loading import ALIASES, OPERATOR_ROLES, load
+from briefkasten.config.ocr import OCR_LANGUAGES, OcrSettings
 from briefkasten.config.settings import (
     DEFAULT_DOCUMENT_TYPES,
     MIB,
@@ -24,7 +25,6 @@ from briefkasten.config.settings import (
     LimitSettings,
     LinkSettings,
     LoggingSettings,
-    OcrSettings,
     OperatorSettings,
     PipelineSettings,
     ReconcileSettings,
@@ -41,6 +41,7 @@ __all__ = [
     "ALIASES",
     "DEFAULT_DOCUMENT_TYPES",
     "MIB",
+    "OCR_LANGUAGES",
     "OPERATOR_ROLES",
     "REPO_PIPELINES",
     "AccessibilitySettings",

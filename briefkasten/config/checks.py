@@ -14,6 +14,7 @@ error. Checks that need the system (OCR languages installed, the port free) are 
 * **Rate limits**: each parses as the ``limits`` notation (``10/minute``).
 * ``admin.require_totp``: every operator has a ``totp_secret``.
 * ``gateway.allowed_hosts``: entries are host names or addresses with an optional port.
+* ``ocr.languages`` and a tenant's ``ocr_languages``: codes out of ``OCR_LANGUAGES``.
 * **Tenants**: routing-key words, pipeline names and ``document_type_labels`` entries;
   **operators**' ``tenants`` name known tenants; ``admin.metrics_urls`` are http(s) URLs.
 """
@@ -29,6 +30,7 @@ from datetime import date
 from limits import parse
 
 from briefkasten.config.accessibility import CONFORMANCE
+from briefkasten.config.ocr import OCR_LANGUAGES
 from briefkasten.config.settings import Settings
 from briefkasten.config.values import MIN_KEY_LENGTH, TENANT_ID, api_key_entry, split_list
 from briefkasten.errors import ConfigError
@@ -45,6 +47,7 @@ __all__ = [
     "check",
     "check_admin",
     "check_allowed_hosts",
+    "check_ocr_languages",
     "check_tenants",
     "totp_secret_bytes",
 ]
@@ -138,6 +141,7 @@ def check(settings: Settings) -> None:
     _check_accessibility(settings)
     if not LANG.fullmatch(settings.ocr.lang):
         raise ConfigError(f"ocr.lang: {settings.ocr.lang[:40]!r} is not like deu or deu+eng")
+    check_ocr_languages("ocr.languages", settings.ocr.languages)
     if settings.links.default_expiry_days > settings.links.max_expiry_days:
         raise ConfigError("links.default_expiry_days must not exceed links.max_expiry_days")
 
@@ -153,9 +157,24 @@ def check_tenants(settings: Settings) -> None:
                 raise ConfigError(f"{where}: {word!r} is not a routing-key word (a-z, 0-9, _, -)")
         if tenant.pipeline and not _ROUTING_WORD.fullmatch(tenant.pipeline):
             raise ConfigError(f"{where}: invalid pipeline name {tenant.pipeline!r}")
+        if tenant.ocr_languages:
+            check_ocr_languages(f"{where} ocr_languages", tenant.ocr_languages)
         for entry in split_list(tenant.document_type_labels):
             if "=" not in entry:
                 raise ConfigError(f"{where}: document_type_labels entries are code=Label|Label")
+
+
+def check_ocr_languages(where: str, spec: str) -> None:
+    """An OCR allowlist: comma-separated codes out of ``OCR_LANGUAGES``, at least one."""
+    codes = split_list(spec)
+    unknown = [code for code in codes if code not in OCR_LANGUAGES]
+    if unknown:
+        shown = ", ".join(repr(code[:12]) for code in unknown[:3])
+        raise ConfigError(f"{where}: unknown language {shown} (known: {', '.join(OCR_LANGUAGES)})")
+    if not codes:
+        raise ConfigError(
+            f"{where}: name at least one language (known: {', '.join(OCR_LANGUAGES)})"
+        )
 
 
 def _check_accessibility(settings: Settings) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from briefkasten.config.accessibility import AccessibilitySettings, Statement, statement
+from briefkasten.config.ocr import OcrSettings
 from briefkasten.config.tenants import TenantSettings
 from briefkasten.config.values import api_key_entry, split_list
 from briefkasten.errors import ConfigError
@@ -63,14 +64,6 @@ class SandboxSettings:
     page_memory_mb: int = 3072
     page_cpu_s: float = 300.0
     page_wall_s: float = 600.0
-
-
-@dataclass(frozen=True)
-class OcrSettings:
-    """Tesseract: language(s) as ``deu`` or ``deu+eng``, and a per-page time limit."""
-
-    lang: str = "deu"
-    timeout_s: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -331,6 +324,9 @@ class Settings:
     def pipeline_for(self, tenant_id: str) -> str:
         """The pipeline that normalises ``tenant_id``'s documents (its own, else global)."""
         return self.tenant(tenant_id).pipeline or self.pipeline.name
+
+    def ocr_languages_for(self, tenant_id: str) -> tuple[str, ...]:
+        return split_list(self.tenant(tenant_id).ocr_languages) or self.ocr.allowed
 
     def routing_prefix_for(self, tenant_id: str) -> str:
         """The first word of the routing key of ``tenant_id``'s messages."""

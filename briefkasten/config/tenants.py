@@ -33,6 +33,8 @@ class TenantSettings:
     pipeline: str = ""
     routing_key_prefix: str = ""
     api_keys: str = ""
+    #: The languages its pages may be read in (Tesseract codes; empty: ``ocr.languages``).
+    ocr_languages: str = ""
     #: The tenant's own entries of its accessibility statement (empty: ``[accessibility]``).
     accessibility_email: str = ""
     accessibility_phone: str = ""

@@ -29,6 +29,7 @@ from briefkasten.config import Settings
 from briefkasten.config import load as load_settings
 from briefkasten.errors import BriefkastenError, LimitExceeded, ProcessingError
 from briefkasten.model import DocumentResult, Original, PageRef, PageResult, StepRecord, safe_name
+from briefkasten.pipeline import languages
 from briefkasten.pipeline.bundle import DocumentMeta, merge, raster_page_pdf, vector_page_pdf
 from briefkasten.pipeline.images import decode
 from briefkasten.pipeline.pdfclean import PageLimits, inspect_page
@@ -37,7 +38,7 @@ from briefkasten.pipeline.runner import Options, Pipeline, load_pipeline, run_st
 from briefkasten.pipeline.sandbox import CpuBudget, page_bounds
 from briefkasten.pipeline.sniff import Sniffed, readable, sniff
 from briefkasten.storage.records import atomic_file, sha256_file
-from briefkasten.tools import tesseract
+from briefkasten.tools import langdetect, tesseract
 
 
 def build_document(
@@ -53,6 +54,7 @@ def build_document(
     pool: PagePool | None = None,
     cpu_budget: CpuBudget | None = None,
     refs: Sequence[PageRef] | None = None,
+    languages: Sequence[str] | None = None,
 ) -> DocumentResult:
     """One searchable PDF (``workdir/document.pdf``) from ``originals`` (pages in order).
 
@@ -62,11 +64,13 @@ def build_document(
     ``pool`` (keep one for many documents), else of a pool of up to ``settings.worker_count``
     children made for this document: untrusted bytes are never parsed in this process.
     ``cpu_budget`` bounds the CPU seconds of all of them together (the worker's per-submission
-    budget).
+    budget). ``languages`` bounds the languages a page not in ``lang`` may be read in
+    (default ``ocr.languages``; the worker passes the tenant's).
     """
     definition = load_pipeline(pipeline or settings.pipeline.name, settings.pipeline.directory)
     options = Options(
         lang=lang or settings.ocr.lang,
+        languages=tuple(settings.ocr.allowed if languages is None else languages),
         ocr_timeout=settings.ocr.timeout_s,
         jpeg_quality=settings.pipeline.jpeg_quality,
         max_render_pixels=settings.limits.max_render_pixels,
@@ -264,6 +268,7 @@ def build_page(
         ocr_confidence=page.ocr.confidence if page.ocr else None,
         flags=page.flags,
         history=(*page.history, bundled),
+        language=(page.ocr.language or None) if page.ocr else None,
     )
 
 
@@ -278,12 +283,14 @@ def _vector_page(ref: PageRef, out: Path, options: Options) -> PageResult | Step
     elapsed = (time.perf_counter() - started) * 1000
     if sanitised.unsafe is not None:
         return StepRecord("sanitize", f"rasterised: {sanitised.unsafe}", elapsed)
+    text = _pdf_page_text(ref)
+    allowed = frozenset((*options.languages, *languages.codes(options.lang)))
     return PageResult(
         source=ref.original.name,
         index=ref.index,
         kind="vector",
         pdf=out,
-        text=_pdf_page_text(ref),
+        text=text,
         rotation=0,
         skew_degrees=0.0,
         perspective_corrected=False,
@@ -294,6 +301,10 @@ def _vector_page(ref: PageRef, out: Path, options: Options) -> PageResult | Step
             StepRecord("sanitize", sanitised.detail(), elapsed),
             StepRecord("bundle", how, 0.0),
         ),
+        # Its own text, when lingua is sure of it (only with other languages allowed).
+        language=languages.text_language(text, langdetect.detector(allowed).guess)
+        if options.languages
+        else None,
     )
 
 

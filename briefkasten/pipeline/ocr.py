@@ -3,7 +3,9 @@
 Tesseract runs in this process on warm models (``tools.tesseract``) and is handed the pixels
 of a grey copy: any enhancement for OCR, and the resampling to the size it reads best
 (``ocrscale``), is applied only to that copy; the stored page keeps its colour and pixels.
-A table Tesseract read column by column is joined back into rows (``tablerows``).
+A table Tesseract read column by column is joined back into rows (``tablerows``). The page is
+read with ``ocr.lang`` first; a page that is not German is read again with German plus its
+language (``languages.recognise``: lingua on the first pass, Tesseract's OSD for the script).
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from briefkasten.errors import ToolError
 from briefkasten.model import OcrResult, Page
-from briefkasten.pipeline import ocrscale, tablerows
+from briefkasten.pipeline import languages, ocrscale, tablerows
 from briefkasten.pipeline.runner import StepContext
-from briefkasten.tools import tesseract
+from briefkasten.tools import langdetect, tesseract
 
 #: Tesseract cannot read anything from images smaller than this (pixels, short side).
 MIN_OCR_SIDE = 32
@@ -26,6 +29,8 @@ TARGET_X_HEIGHT = 16.0
 MIN_X_HEIGHT = 12.0
 #: Pixels of the OCR copy beyond which it is shrunk even when its text is small.
 MAX_OCR_PIXELS = 12_000_000
+#: Long side (px) of the copy OSD names the script on (as the orientation step's OSD copy).
+OSD_SIDE = 2000
 
 
 def ocr(page: Page, ctx: StepContext) -> Page:
@@ -48,31 +53,66 @@ def ocr(page: Page, ctx: StepContext) -> Page:
     small = ocrscale.resample(copy, scale.factor)
     if min(small.shape[:2]) < MIN_OCR_SIDE:
         small, scale = copy, scale._replace(factor=1.0)
-    out = tesseract.ocr(
-        small,
-        lang=str(ctx.param("lang", ctx.options.lang)),
-        dpi=page.dpi * scale.factor,
-        timeout=ctx.options.ocr_timeout,
-        psm=int(ctx.param("psm", 3)),
-        detect_orientation=page.orientation_pending,
+    dpi = page.dpi * scale.factor
+
+    def read(lang: str) -> tesseract.TesseractOutput:
+        return tesseract.ocr(
+            small,
+            lang=lang,
+            dpi=dpi,
+            timeout=ctx.options.ocr_timeout,
+            psm=int(ctx.param("psm", 3)),
+            detect_orientation=page.orientation_pending,
+        )
+
+    base = str(ctx.param("lang", ctx.options.lang))
+    installed = tesseract.languages()  # checked at start-up; a missing model is not chosen
+    allowed = frozenset(c for c in ctx.options.languages if c in installed) | set(
+        languages.codes(base)
     )
+    decided = languages.recognise(
+        read,
+        base=base,
+        allowed=allowed,
+        guess=langdetect.detector(allowed).guess,
+        script=lambda: _script(small, dpi),
+    )
+    out = decided.reading
     lines = ocrscale.to_page(out.lines, scale.factor, copy.shape)
     rows = tablerows.merge_rows(lines)
     joined = rows != list(lines)  # a table read by columns: the text follows the rows too
     text, lines = (tablerows.text_of(rows), tuple(rows)) if joined else (out.text, lines)
-    result = OcrResult(text, out.confidence, out.words, lines)
+    result = OcrResult(
+        text, out.confidence, out.words, lines, language=decided.language, script=decided.script
+    )
     flagged = page
     min_confidence = float(ctx.param("min_confidence", 60.0))
     if out.confidence is not None and out.confidence < min_confidence:
         flagged = page.flagged("low_ocr_confidence")
     conf = "n/a" if out.confidence is None else f"{out.confidence:.1f}"
-    detail = f"{scale.describe()}: {out.words} words, mean confidence {conf}"
+    passes = len(decided.passes)
+    detail = (
+        f"{scale.describe()}: {out.words} words, mean confidence {conf}; "
+        f"{decided.detail} ({passes} recognition pass{'es' if passes > 1 else ''})"
+    )
     if joined:
         detail += "; a table read by columns joined into rows"
     if page.orientation_pending:
         flagged, how = _settle_orientation(flagged, out.text_angle)
         detail += f"; {how}"
     return flagged.evolve(detail=detail, ocr=result)
+
+
+def _script(image: np.ndarray, dpi: float) -> tuple[str, float] | None:
+    """The script Tesseract's OSD sees on a copy of ``image`` at most ``OSD_SIDE`` long, with
+    its confidence; ``None`` when it sees too little text or fails."""
+    factor = min(1.0, OSD_SIDE / max(image.shape[:2]))
+    copy = ocrscale.resample(image, factor) if factor < 1.0 else image
+    try:
+        found = tesseract.osd(copy, dpi=dpi * factor)
+    except ToolError:
+        return None
+    return None if found is None or not found.script else (found.script, found.script_confidence)
 
 
 def _settle_orientation(page: Page, text_angle: int | None) -> tuple[Page, str]:

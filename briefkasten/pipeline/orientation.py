@@ -22,7 +22,7 @@ import numpy as np
 
 from briefkasten.errors import ToolError
 from briefkasten.model import Page
-from briefkasten.pipeline import geometry, ocr
+from briefkasten.pipeline import geometry, languages, ocr
 from briefkasten.pipeline.runner import StepContext
 from briefkasten.pipeline.wordcheck import readability
 from briefkasten.tools import tesseract
@@ -231,6 +231,16 @@ def verify(page: Page, ctx: StepContext) -> Page:
     minimum = float(ctx.param("min_score", _MIN_SCORE))
     if "orientation_uncertain" in page.flags:  # no judge was sure: the words must be clearer
         minimum = max(minimum, float(ctx.param("min_score_unsure", _MIN_SCORE_UNSURE)))
+    read_as = page.ocr.language
+    if read_as and read_as not in languages.codes(ctx.options.lang):
+        # ``wordcheck`` knows German and English words only. A page the OCR step read as
+        # another language was recognised as that language by lingua and then read by its
+        # model with confidence; read upside down it gives ~30-40.
+        confidence = page.ocr.confidence or 0.0
+        if confidence >= float(ctx.param("min_confidence_other", languages.MIN_CONFIDENCE)):
+            return page.evolve(
+                detail=f"text reads as {read_as} (confidence {confidence:.0f}): not re-read"
+            )
     current = readability(page.ocr.text, page.ocr.confidence)
     if current.tokens < int(ctx.param("min_words", _MIN_TOKENS)):
         return page.evolve(detail=f"too few words to check the orientation ({current.tokens})")

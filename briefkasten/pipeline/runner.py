@@ -40,6 +40,9 @@ class Options:
     """What steps need from the settings, made explicit (see ``options_from``)."""
 
     lang: str = "deu"
+    #: The languages the OCR may choose beyond ``lang`` (``ocr.languages``, Tesseract codes);
+    #: empty: ``lang`` only, no language detection.
+    languages: tuple[str, ...] = ()
     ocr_timeout: float = 300.0
     jpeg_quality: int = 90
     #: Pixels a rendered PDF page may have (``limits.max_render_pixels``).

@@ -18,6 +18,9 @@
   edge (``textreach.reaches``). Plain ``pdftotext`` would read the footer before the last
   column; with the line's extent under it, it reads it after, as Tesseract does. The line's
   words keep their boxes; every extractor reads the line with a space and U+00AD at its end.
+- A right-to-left line (most letters of bidi class R/AL) keeps reading order in the stream,
+  each letter one advance left of the one before: pdfminer.six and ``pdftotext`` read it in
+  reading order (docs/operations.md, "The text layer"; overlapping words are shortened).
 - Text render mode 3 (invisible), under the image.
 - The font is a glyphless TrueType (one empty glyph, 500/1000 wide) in a ``Type0`` /
   ``CIDFontType2`` font, embedded: the character code is the Unicode code point (UTF-16BE,
@@ -30,6 +33,7 @@ from __future__ import annotations
 import base64
 import math
 import statistics
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -173,14 +177,20 @@ def _line_ops(
     line: OcrLine, mapping: Mapping, size_px: float, reach_px: float | None = None
 ) -> list[str]:
     dx, dy = _direction(line)
+    up = (-dy, dx)
+    rtl = right_to_left(line)
     size = max(size_px * mapping.sy, 1.0)
-    runs = _close_gaps([_run(line, word, mapping) for word in line.words], dx, dy, size)
+    if rtl:
+        return _rtl_line_ops(line, mapping, size, (dx, dy))
+    words = [_run(line, word, mapping) for word in line.words]
+    runs = _close_gaps(words, dx, dy, size)
     if reach_px is not None:
         runs.append(_filler(runs[-1], reach_px * mapping.sx, dx, dy, size))
     ops = ["BT\n3 Tr\n", f"{FONT_NAME} {_num(size)} Tf\n"]
     unit = size * GLYPH_WIDTH / 1000  # one glyph's advance at Tz 100
+    matrix = f"{_num(dx)} {_num(dy)} {_num(up[0])} {_num(up[1])}"
     for i, run in enumerate(runs):
-        ops.append(f"{_num(dx)} {_num(dy)} {_num(-dy)} {_num(dx)} {_num(run.x)} {_num(run.y)} Tm\n")
+        ops.append(f"{matrix} {_num(run.x)} {_num(run.y)} Tm\n")
         glyphs = len(run.code) // 4
         ops.append(f"{_num(100 * max(run.length, 0.1) / (glyphs * unit))} Tz <{run.code}> Tj\n")
         if i + 1 < len(runs):
@@ -190,9 +200,61 @@ def _line_ops(
     return ops
 
 
+def _rtl_line_ops(
+    line: OcrLine, mapping: Mapping, size: float, direction: tuple[float, float]
+) -> list[str]:
+    """A right-to-left line: words and letters in reading order in the content stream, each
+    letter placed one advance left of the one before (``TJ`` moves back two advances)."""
+    ex, ey = direction  # left to right along the baseline
+    dx, dy = -ex, -ey  # the reading direction
+    words = [_run(line, word, mapping, from_right=True) for word in line.words]
+    runs = _close_gaps(_no_overlaps(words, dx, dy, size), dx, dy, size)
+    ops = ["BT\n3 Tr\n", f"{FONT_NAME} {_num(size)} Tf\n"]
+    unit = size * GLYPH_WIDTH / 1000
+    matrix = f"{_num(ex)} {_num(ey)} {_num(-ey)} {_num(ex)}"
+    for i, run in enumerate(runs):
+        codes = [run.code[k : k + 4] for k in range(0, len(run.code), 4)]
+        advance = max(run.length, 0.1) / len(codes)
+        x, y = run.x + advance * dx, run.y + advance * dy  # the first letter's left edge
+        ops.append(f"{matrix} {_num(x)} {_num(y)} Tm\n{_num(100 * advance / unit)} Tz ")
+        back = f" {2 * GLYPH_WIDTH} "
+        ops.append("[" + back.join(f"<{code}>" for code in codes) + "] TJ\n")
+        if i + 1 < len(runs):
+            nxt = runs[i + 1]
+            gap = _gap(run, nxt, dx, dy)
+            ops.append(f"{matrix} {_num(nxt.x)} {_num(nxt.y)} Tm\n")
+            ops.append(f"{_num(100 * max(gap, 0.1 * unit) / unit)} Tz <{_SPACE}> Tj\n")
+    ops.append("ET\n")
+    return ops
+
+
+def right_to_left(line: OcrLine) -> bool:
+    """Whether most letters of ``line`` are of a right-to-left script (bidi class R, AL)."""
+    rtl = ltr = 0
+    for word in line.words:
+        for char in word.text:
+            kind = unicodedata.bidirectional(char)
+            rtl += kind in ("R", "AL")
+            ltr += kind == "L"
+    return rtl > ltr
+
+
 def _gap(run: _Run, nxt: _Run, dx: float, dy: float) -> float:
     """The blank between the end of ``run`` and the start of ``nxt`` along the line."""
     return (nxt.x - run.x) * dx + (nxt.y - run.y) * dy - run.length
+
+
+def _no_overlaps(runs: list[_Run], dx: float, dy: float, size: float) -> list[_Run]:
+    """Shorten every word that runs into the next one (Arabic words' boxes overlap where a
+    letter's tail reaches under its neighbour) to end ``CELL_GAP`` text heights before it:
+    poppler takes a word that starts before the last one ended for a new column."""
+    out = list(runs)
+    for i in range(len(out) - 1):
+        run = out[i]
+        room = (out[i + 1].x - run.x) * dx + (out[i + 1].y - run.y) * dy - CELL_GAP * size
+        if run.length > room:
+            out[i] = _Run(run.code, run.x, run.y, max(room, 0.2 * run.length))
+    return out
 
 
 def _close_gaps(runs: list[_Run], dx: float, dy: float, size: float) -> list[_Run]:
@@ -222,8 +284,9 @@ def _direction(line: OcrLine) -> tuple[float, float]:
     return math.cos(angle), math.sin(angle)
 
 
-def _run(line: OcrLine, word: OcrWord, mapping: Mapping) -> _Run:
-    """Where ``word`` starts on the line's baseline, and how long it is, in PDF points."""
+def _run(line: OcrLine, word: OcrWord, mapping: Mapping, *, from_right: bool = False) -> _Run:
+    """Where ``word`` starts on the line's baseline, and how long it is, in PDF points
+    (``from_right``: a right-to-left word of an upright line starts at its right edge)."""
     left, top, right, bottom = (float(v) for v in word.box)
     slope, offset = line.baseline
     descent = 0.2 * line.size
@@ -235,7 +298,7 @@ def _run(line: OcrLine, word: OcrWord, mapping: Mapping) -> _Run:
     elif line.angle == 270:  # reads top to bottom, letters' tops to the right
         x_px, y_px, length = left + descent, top, (bottom - top) * mapping.sy
     else:
-        x_px, length = left, (right - left) * mapping.sx
+        x_px, length = (right if from_right else left), (right - left) * mapping.sx
         y_px = line.box[3] + offset + slope * (x_px - line.box[0])
     x, y = x_px * mapping.sx, mapping.height - y_px * mapping.sy
     return _Run(_encode(word.text), x, y, max(length, 0.01))

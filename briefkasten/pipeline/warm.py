@@ -5,15 +5,19 @@ OCR language (``ocr.lang`` as ``config.load`` reads it from ``BRIEFKASTEN_CONFIG
 environment, else the default) and for orientation detection (``osd``). Every page child forked
 afterwards inherits them copy-on-write and reads its first page without loading a model
 (~0.1 s per language otherwise). Languages a pipeline step asks for beyond these are loaded in
-the child on first use. Nothing here may raise: a fork server whose preload fails starts no
-children at all.
+the child on first use: the second language of a page that is not German (``deu+ukr``) is
+loaded by its page child (~0.1-0.2 s), never preloaded here, so that the fork server does not
+hold every combination. The language detector (lingua, ``tools.langdetect``) for the
+configured allowlists (``ocr.languages`` and each tenant's ``ocr_languages``, with ``ocr.lang``)
+is built here too: its models are shared copy-on-write as well. Nothing here may raise: a
+fork server whose preload fails starts no children at all.
 """
 
 from __future__ import annotations
 
-from briefkasten.config import OcrSettings
+from briefkasten.config import OcrSettings, Settings
 from briefkasten.config import load as load_settings
-from briefkasten.tools import tesseract
+from briefkasten.tools import langdetect, tesseract
 
 
 def wanted() -> tuple[str, ...]:
@@ -26,5 +30,31 @@ def wanted() -> tuple[str, ...]:
     return (lang, "osd")
 
 
+def detectors() -> tuple[frozenset[str], ...]:
+    """The language sets to build detectors for: ``ocr.lang`` with the global allowlist and
+    with each tenant's (the defaults if the configuration cannot be read here)."""
+    try:
+        settings = load_settings()
+    except Exception:  # refused at startup, not here
+        settings = Settings()
+    base = set(settings.ocr.lang.split("+"))
+    tenants = (settings.ocr_languages_for(t.id) for t in settings.tenants)
+    lists = {settings.ocr.allowed, *tenants}
+    return tuple(sorted({frozenset(base | set(codes)) for codes in lists}, key=sorted))
+
+
+def _build_detectors() -> tuple[frozenset[str], ...]:
+    built = []
+    for codes in detectors():
+        try:
+            langdetect.detector(codes)
+        except Exception:  # built, or refused, on first use instead
+            continue
+        built.append(codes)
+    return tuple(built)
+
+
 #: The languages whose models this process (the fork server) holds.
 WARM = tesseract.warm(wanted())
+#: The language sets whose detectors it holds.
+DETECTORS = _build_detectors()

@@ -49,6 +49,32 @@ _NON_TEXT_BLOCKS = frozenset(
 )
 
 
+#: ``WordDirection`` values of right-to-left words (``DIR_RIGHT_TO_LEFT``, ``DIR_MIX``).
+_RTL_WORDS = frozenset((int(tesserocr.DIR.RIGHT_TO_LEFT), int(tesserocr.DIR.MIX)))
+
+
+def logical_order(visual: str) -> str:
+    """A right-to-left word in reading order from the left-to-right (visual) order in which
+    tesserocr's iterator hands out its characters (``"ةداهش"`` → ``"شهادة"``): the characters
+    reversed, runs of left-to-right characters (digits, Latin letters) kept as they are, so
+    that ``"2021."`` in an Arabic line stays ``2021`` followed by its full stop. Tesseract's
+    own text output and hOCR have the words in this order (checked word for word in
+    ``tests/integration/test_rtl.py``)."""
+    runs: list[str] = []
+    for ch in visual:
+        if runs and _is_ltr(ch) and _is_ltr(runs[-1][0]):
+            runs[-1] += ch
+        else:
+            runs.append(ch)
+    return "".join(reversed(runs))
+
+
+def _is_ltr(ch: str) -> bool:
+    """A character that runs left to right inside right-to-left text: a digit, a Latin
+    letter."""
+    return (ch.isascii() and ch.isalnum()) or ch.isdigit()
+
+
 def library_version() -> str:
     """The version of the Tesseract library the engine runs (``5.5.4``), not the CLI's."""
     first = tesserocr.tesseract_version().split()  # "tesseract 5.5.4\n leptonica-1.87.0 …"
@@ -139,6 +165,8 @@ class _LineReader:
         if it.IsAtBeginningOf(RIL.TEXTLINE) or self._open is None:
             self._open = _line_geometry(it)
         text = " ".join((it.GetUTF8Text(RIL.WORD) or "").split())
+        if int(it.WordDirection()) in _RTL_WORDS:
+            text = logical_order(text)
         box = it.BoundingBox(RIL.WORD)
         if text and box is not None:
             self._words.append(OcrWord(text, _box(box), float(it.Confidence(RIL.WORD))))

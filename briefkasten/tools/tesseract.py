@@ -50,10 +50,13 @@ class TesseractOutput:
 
 @dataclass(frozen=True)
 class Orientation:
-    """OSD verdict: turn the image ``rotate`` degrees clockwise to make it upright."""
+    """OSD verdict: turn the image ``rotate`` degrees clockwise to make it upright; the
+    writing system it saw (``Latin``, ``Cyrillic``, ``Arabic``, …) and how sure it is."""
 
     rotate: int
     confidence: float
+    script: str = ""
+    script_confidence: float = 0.0
 
 
 def _cli(*args: str) -> str:
@@ -200,4 +203,9 @@ def osd(image: np.ndarray, *, dpi: float) -> Orientation | None:
         return None
     # orient_deg is how far the text is turned clockwise; the turn that undoes it is the rest.
     rotate = (360 - int(found["orient_deg"])) % 360
-    return Orientation(rotate, float(found["orient_conf"]))
+    return Orientation(
+        rotate,
+        float(found["orient_conf"]),
+        str(found.get("script_name") or ""),
+        float(found.get("script_conf") or 0.0),
+    )

@@ -19,6 +19,7 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, NameObject
 
+from briefkasten import contract
 from briefkasten.errors import ScanFailed
 from briefkasten.gateway.keys import INTAKE, TUS_STORE
 from briefkasten.intake import load_submission
@@ -202,7 +203,9 @@ async def test_a_clean_file_is_accepted_as_clean_up_to_the_message(
         submission.documents[0], None, None, 0, [], None, None, "test", "2026-01-01T00:00:00Z"
     )
     message = json.loads(build_message(submission, [outcome], bucket="b").body)
-    assert message["malware_scan"] == "clean" and message["schema_version"] == "1.1"
+    assert (
+        message["malware_scan"] == "clean" and message["schema_version"] == contract.SCHEMA_VERSION
+    )
     status, check = await gateway.readyz_check()
     assert status == 200 and check["ok"] and check["detail"].startswith("ClamAV ")
 

@@ -53,6 +53,7 @@ ADAPTERS = {
     "urllib3": ("briefkasten.storage.s3",),
     "aiohttp": ("briefkasten.gateway", "briefkasten.cli", "briefkasten.monitoring.summary"),
     "tesserocr": ("briefkasten.tools",),
+    "lingua": ("briefkasten.tools",),
     "jinja2": ("briefkasten.gateway",),
 }
 

@@ -160,3 +160,55 @@ def test_routing_key() -> None:
     for tenant, kind in [("jc.berlin", "ausweis"), ("jc", "a.b"), ("#", "ausweis"), ("", "x")]:
         with pytest.raises(InvalidRequest):
             contract.routing_key(tenant, kind)
+
+
+def test_a_message_of_1_1_without_languages_still_validates() -> None:
+    message = example()
+    message["schema_version"] = "1.1"
+    for document in message["documents"]:
+        del document["languages"]
+    contract.validate(message)
+
+
+@pytest.mark.parametrize("value", [["deu", "deu"], ["Deutsch"], "deu", [1]])
+def test_wrong_languages_are_refused(value: Any) -> None:
+    message = example()
+    message["documents"][0]["languages"] = value
+    with pytest.raises(InvalidRequest):
+        contract.validate(message)
+
+
+def test_the_built_message_carries_each_document_s_languages() -> None:
+    from briefkasten.message import DocumentOutcome, build_message
+    from briefkasten.model import DocumentRequest, ReceivedFile, Submission
+    from briefkasten.storage.base import StoredObject
+
+    sha = "a" * 64
+    received = ReceivedFile("f1", "scan.jpg", "t/k/originals/f1", sha, 10, "image/jpeg", 2)
+    document = DocumentRequest("d1", "bescheinigung", (received,))
+    submission = Submission(
+        "s1", "jc-nord", "12345BG0012345", "2026-12-02T20:00:00+00:00", "upload", (document,)
+    )
+    pdf = StoredObject("b", "t/k/document.pdf", sha, 100, "application/pdf")
+    outcome = DocumentOutcome(
+        document,
+        pdf,
+        None,
+        2,
+        [[], []],
+        93.0,
+        ("default", "1"),
+        None,
+        "2026-12-02T20:01:00+00:00",
+        languages=("deu", "ukr"),
+    )
+    built = build_message(submission, [outcome], bucket="b")
+    body = json.loads(built.body)
+    contract.validate(body)
+    assert body["schema_version"] == built.headers["schema_version"] == "1.2"
+    assert body["documents"][0]["languages"] == ["deu", "ukr"]
+    restored = DocumentOutcome.from_json(outcome.to_json(), document)
+    assert restored.languages == ("deu", "ukr")
+    older = outcome.to_json()
+    del older["languages"]  # an outcome recorded before 1.2
+    assert DocumentOutcome.from_json(older, document).languages == ()

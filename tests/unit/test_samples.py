@@ -283,6 +283,7 @@ def test_class_registry_every_class_makes_its_pages() -> None:
         "curved",
         "folded",
         "multi-page",
+        "languages",
     ]
     seeds: set[int] = set()
     pages = 0
