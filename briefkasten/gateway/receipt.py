@@ -163,7 +163,8 @@ def receipt_pdf(
     for number, document in enumerate(submission.documents, start=1):
         pages = sum(f.pages for f in document.files)
         kind = pdf.outside(label(document.document_type, lang, labels))
-        count = f"{pdf.ltr(str(pages))} {texts['page'] if pages == 1 else texts['pages']}"
+        word = texts["page"] if pages == 1 else i18n.plural(lang, "receipt.pages", pages)
+        count = f"{pdf.ltr(str(pages))} {word}"
         pdf.ln(3)
         pdf.subheading(f"{texts['document']} {pdf.ltr(str(number))}: {kind} ({count})")
         for file in document.files:

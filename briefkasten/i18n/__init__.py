@@ -8,6 +8,9 @@ with Babel once per process. German (``de``) is the default and the reference: a
 another catalogue falls back to German (the test suite makes sure none is missing). Texts hold
 ``{name}`` placeholders, filled in as text (never as HTML) by whoever shows them.
 
+Where a word agrees with a number, a catalogue may hold one text per CLDR plural category of its
+language as ``<key>#<category>`` (``receipt.pages#many``); ``plural`` picks it, else ``<key>``.
+
 Only this package knows the languages; it imports nothing else of Briefkasten, so every layer
 (errors, pipeline, gateway) may use it.
 """
@@ -19,6 +22,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+from babel.core import Locale
 from babel.messages.pofile import read_po
 
 LOCALES = Path(__file__).parent / "locales"
@@ -70,6 +74,21 @@ def text(lang: str, key: str, **values: object) -> str:
     filled with ``values``; ``KeyError`` for a key no catalogue has."""
     found = catalogue(lang if lang in LANGUAGES else DEFAULT)[key]
     return fill(found, **values) if values else found
+
+
+def plural(lang: str, key: str, n: int, **values: object) -> str:
+    """The text ``key`` for the number ``n`` in ``lang``: ``<key>#<category>`` (the CLDR plural
+    category of ``n`` in ``lang``: zero, one, two, few, many, other) where the catalogue has
+    it, else ``<key>``; ``{n}`` and ``values`` filled in."""
+    lang = lang if lang in LANGUAGES else DEFAULT
+    texts = catalogue(lang)
+    found = texts.get(f"{key}#{plural_category(lang, n)}", texts[key])
+    return fill(found, n=n, **values)
+
+
+def plural_category(lang: str, n: int) -> str:
+    """The CLDR plural category of ``n`` in ``lang``."""
+    return str(Locale.parse(lang).plural_form(n))
 
 
 def fill(template: str, **values: object) -> str:

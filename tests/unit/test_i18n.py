@@ -24,12 +24,33 @@ def test_ten_languages_each_with_a_catalogue_and_a_name() -> None:
     assert {i18n.direction(lang) for lang in OTHERS if lang not in i18n.RTL} == {"ltr"}
 
 
+def plural_forms(lang: str) -> dict[str, str]:
+    """The ``<key>#<category>`` entries of ``lang``'s catalogue, by their full key."""
+    return {k: k.partition("#")[0] for k in i18n.own_keys(lang) if "#" in k}
+
+
 @pytest.mark.parametrize("lang", OTHERS)
 def test_every_key_of_german_is_translated(lang: str) -> None:
     reference = i18n.own_keys("de")
-    own = i18n.own_keys(lang)
+    own = i18n.own_keys(lang) - set(plural_forms(lang))
     assert sorted(reference - own) == [], f"{lang} lacks these keys"
     assert sorted(own - reference) == [], f"{lang} has keys German does not have"
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_plural_forms_name_a_key_and_a_category_of_the_language(lang: str) -> None:
+    categories = {i18n.plural_category(lang, n) for n in range(0, 1000)}
+    for key, base in plural_forms(lang).items():
+        assert base in i18n.own_keys("de"), key
+        assert key.partition("#")[2] in categories, key
+
+
+def test_plural_picks_the_form_of_the_number() -> None:
+    assert i18n.plural("ar", "receipt.pages", 5) == i18n.text("ar", "receipt.pages")
+    assert i18n.plural("ar", "receipt.pages", 11) == i18n.text("ar", "receipt.pages#many")
+    assert i18n.plural("ar", "receipt.pages", 100) == i18n.text("ar", "receipt.pages#other")
+    assert i18n.plural("de", "receipt.pages", 11) == "Seiten"  # no forms: the key itself
+    assert i18n.plural("xx", "page.page_n", 3) == "Seite 3"
 
 
 @pytest.mark.parametrize("lang", OTHERS)
@@ -37,9 +58,10 @@ def test_placeholders_match_german(lang: str) -> None:
     german = i18n.catalogue("de")
     own = i18n.catalogue(lang)
     wrong = {
-        key: (sorted(i18n.placeholders(german[key])), sorted(i18n.placeholders(text)))
+        key: (sorted(i18n.placeholders(german[base])), sorted(i18n.placeholders(text)))
         for key, text in own.items()
-        if i18n.placeholders(text) != i18n.placeholders(german[key])
+        for base in [key.partition("#")[0]]
+        if i18n.placeholders(text) != i18n.placeholders(german[base])
     }
     assert wrong == {}
 
@@ -52,7 +74,7 @@ def test_translations_are_not_german_copies(lang: str) -> None:
     own = i18n.catalogue(lang)
     copied = [
         key
-        for key in i18n.own_keys(lang)
+        for key in i18n.own_keys(lang) - set(plural_forms(lang))
         if own[key] == german[key] and len(german[key]) > 24 and key not in SAME_EVERYWHERE
     ]
     assert copied == []

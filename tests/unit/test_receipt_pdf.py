@@ -181,3 +181,16 @@ def test_every_catalogue_text_has_its_glyphs(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(i18n, "section", lambda lang, prefix: {**german, "title": "\u4e2d\u6587"})
     with pytest.raises(ConfigError, match=re.escape("U+4E2D, U+6587")):
         receipt.check_receipt_texts()
+
+
+def test_the_page_count_takes_the_plural_form_of_its_number() -> None:
+    """Arabic: 3-10 pages "صفحات", 11-99 pages "صفحة" (CLDR few / many)."""
+    few = text_of(receipt.receipt_pdf(submission("a", "b", "c", "d"), "Jobcenter", lang="ar"))
+    many = text_of(receipt.receipt_pdf(submission("a", "b", "c", "d", "e"), "Jobcenter", lang="ar"))
+    assert i18n.plural_category("ar", 10) == "few" and i18n.plural_category("ar", 15) == "many"
+    plural_few, plural_many = (
+        i18n.text("ar", "receipt.pages"),
+        i18n.text("ar", "receipt.pages#many"),
+    )
+    assert plural_few != plural_many
+    assert few.count(plural_few) == many.count(plural_few) + 1  # only the count line differs
