@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from briefkasten.pipeline.languages import SCRIPTS
 from samples.extract import TOOLS
-from samples.langtexts import LANGUAGES, SCRIPTS
+from samples.langtexts import LANGUAGES
 from samples.runs import OCR_TEXT
 
 

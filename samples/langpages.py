@@ -14,7 +14,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, features
 
-from samples.langtexts import DOCUMENTS, SCRIPTS
+from briefkasten.pipeline.languages import SCRIPTS
+from samples.langtexts import DOCUMENTS
 
 _FONTS = Path("/usr/share/fonts/truetype")
 #: Fonts per script, chosen in turn by the document's index.

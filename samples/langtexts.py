@@ -10,20 +10,6 @@ Pillow's text shaping (raqm) lays out right to left.
 
 from __future__ import annotations
 
-#: Tesseract code → the writing system Tesseract's OSD reports for it.
-SCRIPTS: dict[str, str] = {
-    "deu": "Latin",
-    "eng": "Latin",
-    "pol": "Latin",
-    "tur": "Latin",
-    "ron": "Latin",
-    "ukr": "Cyrillic",
-    "rus": "Cyrillic",
-    "bul": "Cyrillic",
-    "ara": "Arabic",
-    "fas": "Arabic",
-}
-
 #: Tesseract code → (certificate, rent receipt, letter), each lines joined by newlines.
 DOCUMENTS: dict[str, tuple[str, str, str]] = {
     "deu": (

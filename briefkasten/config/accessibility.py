@@ -9,7 +9,7 @@ override the contact and the enforcement body (each job center has its own).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: How far the pages conform: ``partial`` (the honest default: see the known limits the
 #: statement lists) or ``full``.
@@ -31,19 +31,6 @@ class AccessibilitySettings:
     enforcement_name: str = ""
     enforcement_url: str = ""
 
-
-@dataclass(frozen=True)
-class Statement:
-    """One tenant's statement: the global values with its own contact and enforcement body."""
-
-    conformance: str
-    statement_date: str
-    email: str
-    phone: str
-    address: str
-    enforcement_name: str
-    enforcement_url: str
-
     @property
     def has_contact(self) -> bool:
         return bool(self.email or self.phone or self.address)
@@ -57,14 +44,13 @@ def statement(
     address: str = "",
     enforcement_name: str = "",
     enforcement_url: str = "",
-) -> Statement:
+) -> AccessibilitySettings:
     """The statement of a tenant whose own entries are the keyword arguments (empty: global)."""
-    return Statement(
-        conformance=common.conformance,
-        statement_date=common.statement_date,
-        email=email or common.email,
-        phone=phone or common.phone,
-        address=address or common.address,
-        enforcement_name=enforcement_name or common.enforcement_name,
-        enforcement_url=enforcement_url or common.enforcement_url,
-    )
+    own = {
+        "email": email,
+        "phone": phone,
+        "address": address,
+        "enforcement_name": enforcement_name,
+        "enforcement_url": enforcement_url,
+    }
+    return replace(common, **{name: value for name, value in own.items() if value})

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from briefkasten.config.accessibility import AccessibilitySettings, Statement, statement
+from briefkasten.config.accessibility import AccessibilitySettings, statement
 from briefkasten.config.ocr import OcrSettings
 from briefkasten.config.tenants import TenantSettings
 from briefkasten.config.values import api_key_entry, split_list
@@ -305,7 +305,7 @@ class Settings:
                 return tenant
         return TenantSettings(tenant_id)
 
-    def accessibility_for(self, tenant_id: str) -> Statement:
+    def accessibility_for(self, tenant_id: str) -> AccessibilitySettings:
         """The accessibility statement of ``tenant_id``'s pages."""
         t = self.tenant(tenant_id)
         return statement(

@@ -4,7 +4,6 @@ browser (the browser tests check them with axe)."""
 
 from __future__ import annotations
 
-import dataclasses
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from briefkasten import i18n
-from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import ConfigError, Settings, TenantSettings, load
 from briefkasten.config.accessibility import AccessibilitySettings
-from briefkasten.storage import open_storage
 from tests.support.gateway import GatewayClient
-from tests.unit.test_page import assert_no_inline_code, assert_page_headers, parse
+from tests.unit.test_page import assert_no_inline_code, assert_page_headers, page_client, parse
 
 Client = TestClient[Any, Any]
 OWN = TenantSettings(
@@ -35,20 +32,14 @@ COMMON = TenantSettings("jc-allgemein", name="Jobcenter Allgemein")
 
 @pytest.fixture
 async def client(tmp_path: Path, settings: Settings, gateway_client: GatewayClient) -> Client:
-    settings = dataclasses.replace(
-        settings,
-        gateway=dataclasses.replace(
-            settings.gateway, api_keys="jc-test:page-key-0123456789", spool_dir=tmp_path / "spool"
-        ),
-        accessibility=AccessibilitySettings(
-            conformance="partial",
-            statement_date="2026-11-30",
-            address="Musterstraße 1, 12345 Musterstadt",
-        ),
-        tenants=(OWN, COMMON),
+    accessibility = AccessibilitySettings(
+        conformance="partial",
+        statement_date="2026-11-30",
+        address="Musterstraße 1, 12345 Musterstadt",
     )
-    storage = open_storage(f"memory://{tmp_path.name}")
-    return await gateway_client(settings, storage=storage, jobs=MemoryJobQueue())
+    return await page_client(
+        gateway_client, settings, tmp_path, accessibility=accessibility, tenants=(OWN, COMMON)
+    )
 
 
 async def get(client: Client, path: str, status: int = 200) -> tuple[str, Any]:
@@ -117,16 +108,7 @@ async def test_accessibility_statement_of_a_tenant_with_its_own_contact(
 async def test_accessibility_statement_without_a_contact_says_so(
     client: Client, tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:
-    bare = dataclasses.replace(
-        settings,
-        gateway=dataclasses.replace(
-            settings.gateway, api_keys="jc-test:page-key-0123456789", spool_dir=tmp_path / "s2"
-        ),
-        tenants=(COMMON,),
-    )
-    other = await gateway_client(
-        bare, storage=open_storage(f"memory://{tmp_path.name}-2"), jobs=MemoryJobQueue()
-    )
+    other = await page_client(gateway_client, settings, tmp_path / "bare", tenants=(COMMON,))
     html, _ = await get(other, f"/t/{COMMON.id}/barrierefreiheit")
     assert escape(i18n.text("de", "a11y.not_configured")) in html
     assert "mailto:" not in html

@@ -76,17 +76,25 @@ def parse(html: str) -> _Document:
     return document
 
 
-@pytest.fixture
-async def client(tmp_path: Path, settings: Settings, gateway_client: GatewayClient) -> Client:
+async def page_client(
+    gateway_client: GatewayClient, settings: Settings, folder: Path, **changes: Any
+) -> Client:
+    """A gateway for the pages' tests: one tenant API key, a spool in ``folder``, memory
+    storage and queue; ``changes`` replace sections of ``settings`` (``tenants=…``)."""
     settings = dataclasses.replace(
         settings,
         gateway=dataclasses.replace(
-            settings.gateway, api_keys="jc-test:page-key-0123456789", spool_dir=tmp_path / "spool"
+            settings.gateway, api_keys="jc-test:page-key-0123456789", spool_dir=folder / "spool"
         ),
-        tenants=(OPEN, CLOSED),
+        **changes,
     )
-    storage = open_storage(f"memory://{tmp_path.name}")
+    storage = open_storage(f"memory://{folder.name}")
     return await gateway_client(settings, storage=storage, jobs=MemoryJobQueue())
+
+
+@pytest.fixture
+async def client(tmp_path: Path, settings: Settings, gateway_client: GatewayClient) -> Client:
+    return await page_client(gateway_client, settings, tmp_path, tenants=(OPEN, CLOSED))
 
 
 async def get_page(client: Client, query: str = "", **headers: str) -> tuple[str, Any]:

@@ -39,7 +39,7 @@ import jinja2
 
 from briefkasten import i18n
 from briefkasten.config import TenantSettings
-from briefkasten.config.accessibility import AccessibilitySettings, Statement, statement
+from briefkasten.config.accessibility import AccessibilitySettings
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -133,7 +133,7 @@ def load(
     static_dir: Path = STATIC_DIR,
     templates_dir: Path = TEMPLATES_DIR,
     tenants: tuple[TenantSettings, ...] = (),
-    statements: Mapping[str, Statement] | None = None,
+    statements: Mapping[str, AccessibilitySettings] | None = None,
 ) -> Site:
     """Read the static files and render the pages in every language: the upload page, and for
     each of ``tenants`` and for an unknown one the start page, the "Einfach erklärt" page and
@@ -152,7 +152,7 @@ def load(
     # Relative, so the pages also work under a path prefix (``/briefkasten/u/…``).
     static_url = static_urls(files, "../")
     statements = statements or {}
-    common = statements.get("", statement(AccessibilitySettings()))
+    common = statements.get("", AccessibilitySettings())
 
     def frame(lang: str, texts: dict[str, str], kind: str, footer: str = "") -> dict[str, Any]:
         return {
