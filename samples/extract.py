@@ -3,8 +3,9 @@
 ``TOOLS`` names them: ``plain`` (``pdftotext`` in its default mode: poppler's own reading
 order, what many DMS indexers run), ``layout`` (``pdftotext -layout``: the page's physical
 layout, columns side by side), ``raw`` (``pdftotext -raw``: the content stream's order, i.e.
-the OCR's reading order), ``pdfminer`` (pdfminer.six's ``extract_text``) and ``pypdf``
-(``PdfReader.extract_text``).
+the OCR's reading order), ``pdfminer`` (pdfminer.six's ``extract_text``), ``pypdf``
+(``PdfReader.extract_text``) and ``pdfium`` (PDFium's text page, what Chromium's viewer copies
+and finds; pypdfium2).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-TOOLS = ("plain", "layout", "raw", "pdfminer", "pypdf")
+TOOLS = ("plain", "layout", "raw", "pdfminer", "pypdf", "pdfium")
 #: The ``pdftotext`` flags of the poppler tools.
 PDFTOTEXT = {"plain": [], "layout": ["-layout"], "raw": ["-raw"]}
 
@@ -39,6 +40,15 @@ def pdf_text(pdf: Path, tool: str = "raw", *, page: int | None = None) -> str:
         pages_read = PdfReader(pdf).pages
         chosen = pages_read if page is None else [pages_read[page]]
         return "\n".join(p.extract_text() for p in chosen)
+    if tool == "pdfium":
+        import pypdfium2
+
+        document = pypdfium2.PdfDocument(str(pdf))
+        try:
+            numbers = range(len(document)) if page is None else [page]
+            return "\n".join(document[i].get_textpage().get_text_range() for i in numbers)
+        finally:
+            document.close()
     raise ValueError(f"unknown extraction tool {tool!r}; choose one of {', '.join(TOOLS)}")
 
 

@@ -22,6 +22,7 @@ COLUMNS = (
     ("raw", "cer_raw", ".3f"),
     ("pdfminer", "cer_pdfminer", ".3f"),
     ("pypdf", "cer_pypdf", ".3f"),
+    ("pdfium", "cer_pdfium", ".3f"),
     ("s/page", "seconds_per_page_after", ".1f"),
 )
 

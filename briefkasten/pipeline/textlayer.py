@@ -18,58 +18,39 @@
   edge (``textreach.reaches``). Plain ``pdftotext`` would read the footer before the last
   column; with the line's extent under it, it reads it after, as Tesseract does. The line's
   words keep their boxes; every extractor reads the line with a space and U+00AD at its end.
-- A right-to-left line (most letters of bidi class R/AL) keeps reading order in the stream,
-  each letter one advance left of the one before: pdfminer.six and ``pdftotext`` read it in
-  reading order (docs/operations.md, "The text layer"; overlapping words are shortened).
+- A right-to-left line (most letters of bidi class R/AL) is written as it stands on the
+  page, in visual order: its words from left to right, each word's letters as they stand
+  (``tools/bidi.py``), as PDF producers write Arabic script. Extractors with a bidi step read
+  it in reading order (poppler, PDFBox, PDFium, pypdf); pdfminer.six, which has none, reads
+  it reversed (docs/operations.md, "The text layer"). A word's box that reaches over its
+  neighbours is shortened first.
 - Text render mode 3 (invisible), under the image.
-- The font is a glyphless TrueType (one empty glyph, 500/1000 wide) in a ``Type0`` /
-  ``CIDFontType2`` font, embedded: the character code is the Unicode code point (UTF-16BE,
-  ``Identity-H``), every code maps to glyph 1 and the ``ToUnicode`` map gives the code point
-  back, so umlauts, ß and € extract as they are.
+- The font (``textfont.py``) is an embedded TrueType of one glyph (a box, 500/1000 wide,
+  never seen) in a ``Type0`` / ``CIDFontType2`` font: the character code is the Unicode code
+  point, the ``ToUnicode`` map gives it back, so umlauts, ß and € extract as they are.
 """
 
 from __future__ import annotations
 
-import base64
 import math
 import statistics
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pypdf import PageObject, PdfWriter
 from pypdf.generic import (
-    ArrayObject,
     DecodedStreamObject,
     DictionaryObject,
-    IndirectObject,
     NameObject,
-    NumberObject,
-    StreamObject,
-    TextStringObject,
 )
 
 from briefkasten.model import OcrLine, OcrWord
+from briefkasten.pipeline.textfont import FONT_NAME, GLYPH_WIDTH, glyphless_font
 from briefkasten.pipeline.textreach import reaches
 from briefkasten.pipeline.textrows import join_rows
+from briefkasten.tools.bidi import swap_order
 
-FONT_NAME = "/BriefkastenText"
-#: Advance of every glyph, in 1/1000 of the font size.
-GLYPH_WIDTH = 500
-#: A TrueType font with ``.notdef`` and one empty glyph, both 500 of 1000 units wide (made with
-#: fontTools' FontBuilder; ascent 1000, descent -200).
-GLYPHLESS_TTF = base64.b64decode(
-    "AAEAAAAKAIAAAwAgT1MvMkWnRFgAAAEoAAAAYGNtYXAADABGAAABkAAAACxnbHlmAAAAAAAAAcQAAAABaGVhZC2A"
-    "/ewAAACsAAAANmhoZWED6gEuAAAA5AAAACRobXR4AfQAAAAAAYgAAAAGbG9jYQAAAAAAAAG8AAAABm1heHAAAwAC"
-    "AAABCAAAACBuYW1lTCdjVQAAAcgAAACHcG9zdG1/dc8AAAJQAAAALAABAAAAAQAAQCBjOV8PPPUAAwPoAAAAAOc1"
-    "XoYAAAAA5zVehgAAAAAAAAAAAAAAAwACAAAAAAAAAAEAAAPo/zgAAAH0AAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAB"
-    "AAEAAAACAAAAAAAAAAAAAgAAAAAAAAAAAAAAAAAAAAAAAwH0AZAABQAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAPz8/PwAAAAAAAAPo/zgAAAPoAMgAAAAAAAAAAAAAAAAAAAAgAAAB"
-    "9AAAAAAAAAAAAAIAAAADAAAAFAADAAEAAAAUAAQAGAAAAAIAAgAAAAD//wAA//8AAQAAAAAAAAAAAAAAAAAAAAAA"
-    "BAA2AAEAAAAAAAEAFAAAAAEAAAAAAAIABwAUAAMAAQQJAAEAKAAbAAMAAQQJAAIADgBDQnJpZWZrYXN0ZW5HbHlw"
-    "aGxlc3NSZWd1bGFyAEIAcgBpAGUAZgBrAGEAcwB0AGUAbgBHAGwAeQBwAGgAbABlAHMAcwBSAGUAZwB1AGwAYQBy"
-    "AAACAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAIAAAECBWdseXBo"
-)
 #: A gap between two words of a line wider than this many text heights is closed: poppler
 #: (``pdftotext``'s default mode) pulls a word into a block only within 0.3 font sizes of it
 #: (``minColSpacing1``), and more than three lines of a block with wider gaps split it.
@@ -178,14 +159,13 @@ def _line_ops(
 ) -> list[str]:
     dx, dy = _direction(line)
     up = (-dy, dx)
-    rtl = right_to_left(line)
     size = max(size_px * mapping.sy, 1.0)
-    if rtl:
-        return _rtl_line_ops(line, mapping, size, (dx, dy))
-    words = [_run(line, word, mapping) for word in line.words]
-    runs = _close_gaps(words, dx, dy, size)
-    if reach_px is not None:
-        runs.append(_filler(runs[-1], reach_px * mapping.sx, dx, dy, size))
+    if right_to_left(line):
+        runs = _visual_runs(line, mapping, dx, dy, size)
+    else:
+        runs = _close_gaps([_run(line, word, mapping) for word in line.words], dx, dy, size)
+        if reach_px is not None:
+            runs.append(_filler(runs[-1], reach_px * mapping.sx, dx, dy, size))
     ops = ["BT\n3 Tr\n", f"{FONT_NAME} {_num(size)} Tf\n"]
     unit = size * GLYPH_WIDTH / 1000  # one glyph's advance at Tz 100
     matrix = f"{_num(dx)} {_num(dy)} {_num(up[0])} {_num(up[1])}"
@@ -200,32 +180,15 @@ def _line_ops(
     return ops
 
 
-def _rtl_line_ops(
-    line: OcrLine, mapping: Mapping, size: float, direction: tuple[float, float]
-) -> list[str]:
-    """A right-to-left line: words and letters in reading order in the content stream, each
-    letter placed one advance left of the one before (``TJ`` moves back two advances)."""
-    ex, ey = direction  # left to right along the baseline
-    dx, dy = -ex, -ey  # the reading direction
-    words = [_run(line, word, mapping, from_right=True) for word in line.words]
-    runs = _close_gaps(_no_overlaps(words, dx, dy, size), dx, dy, size)
-    ops = ["BT\n3 Tr\n", f"{FONT_NAME} {_num(size)} Tf\n"]
-    unit = size * GLYPH_WIDTH / 1000
-    matrix = f"{_num(ex)} {_num(ey)} {_num(-ey)} {_num(ex)}"
-    for i, run in enumerate(runs):
-        codes = [run.code[k : k + 4] for k in range(0, len(run.code), 4)]
-        advance = max(run.length, 0.1) / len(codes)
-        x, y = run.x + advance * dx, run.y + advance * dy  # the first letter's left edge
-        ops.append(f"{matrix} {_num(x)} {_num(y)} Tm\n{_num(100 * advance / unit)} Tz ")
-        back = f" {2 * GLYPH_WIDTH} "
-        ops.append("[" + back.join(f"<{code}>" for code in codes) + "] TJ\n")
-        if i + 1 < len(runs):
-            nxt = runs[i + 1]
-            gap = _gap(run, nxt, dx, dy)
-            ops.append(f"{matrix} {_num(nxt.x)} {_num(nxt.y)} Tm\n")
-            ops.append(f"{_num(100 * max(gap, 0.1 * unit) / unit)} Tz <{_SPACE}> Tj\n")
-    ops.append("ET\n")
-    return ops
+def _visual_runs(line: OcrLine, mapping: Mapping, dx: float, dy: float, size: float) -> list[_Run]:
+    """A right-to-left line as it stands on the page: its words from left to right (along
+    the line's direction ``dx, dy``), each word's letters in visual order (``bidi``), as
+    PDF producers write Arabic script and extractors with a bidi step (poppler, PDFBox,
+    PDFium, pypdf) expect it. A word's box that reaches over its neighbours (Tesseract's boxes
+    of Arabic words do, by a letter's tail or by a whole word) is shortened first."""
+    runs = [_run(line, replace(word, text=swap_order(word.text)), mapping) for word in line.words]
+    runs.sort(key=lambda run: run.x * dx + run.y * dy)
+    return _close_gaps(_no_overlaps(runs, dx, dy, size), dx, dy, size)
 
 
 def right_to_left(line: OcrLine) -> bool:
@@ -284,9 +247,9 @@ def _direction(line: OcrLine) -> tuple[float, float]:
     return math.cos(angle), math.sin(angle)
 
 
-def _run(line: OcrLine, word: OcrWord, mapping: Mapping, *, from_right: bool = False) -> _Run:
+def _run(line: OcrLine, word: OcrWord, mapping: Mapping) -> _Run:
     """Where ``word`` starts on the line's baseline, and how long it is, in PDF points
-    (``from_right``: a right-to-left word of an upright line starts at its right edge)."""
+    (a word of an upside-down line starts at its right edge)."""
     left, top, right, bottom = (float(v) for v in word.box)
     slope, offset = line.baseline
     descent = 0.2 * line.size
@@ -298,7 +261,7 @@ def _run(line: OcrLine, word: OcrWord, mapping: Mapping, *, from_right: bool = F
     elif line.angle == 270:  # reads top to bottom, letters' tops to the right
         x_px, y_px, length = left + descent, top, (bottom - top) * mapping.sy
     else:
-        x_px, length = (right if from_right else left), (right - left) * mapping.sx
+        x_px, length = left, (right - left) * mapping.sx
         y_px = line.box[3] + offset + slope * (x_px - line.box[0])
     x, y = x_px * mapping.sx, mapping.height - y_px * mapping.sy
     return _Run(_encode(word.text), x, y, max(length, 0.01))
@@ -319,81 +282,3 @@ def _encode(text: str) -> str:
 def _num(value: float) -> str:
     text = f"{value:.3f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
-
-
-def glyphless_font(writer: PdfWriter) -> IndirectObject:
-    """The ``Type0`` font of the text layer, added to ``writer`` (identical objects on every
-    page; ``PdfWriter.compress_identical_objects`` keeps one)."""
-    font_file = _stream(GLYPHLESS_TTF, {NameObject("/Length1"): NumberObject(len(GLYPHLESS_TTF))})
-    descriptor = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/FontDescriptor"),
-            NameObject("/FontName"): NameObject("/BriefkastenGlyphless"),
-            NameObject("/Flags"): NumberObject(4),
-            NameObject("/FontBBox"): ArrayObject(
-                [NumberObject(0), NumberObject(-200), NumberObject(500), NumberObject(1000)]
-            ),
-            NameObject("/ItalicAngle"): NumberObject(0),
-            NameObject("/Ascent"): NumberObject(1000),
-            NameObject("/Descent"): NumberObject(-200),
-            NameObject("/CapHeight"): NumberObject(1000),
-            NameObject("/StemV"): NumberObject(80),
-            NameObject("/FontFile2"): writer._add_object(font_file),
-        }
-    )
-    # Every code to glyph 1 (the empty one): .notdef is never drawn.
-    cid_to_gid = _stream(b"\x00\x01" * 0x10000, {})
-    cid_font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/CIDFontType2"),
-            NameObject("/BaseFont"): NameObject("/BriefkastenGlyphless"),
-            NameObject("/CIDSystemInfo"): DictionaryObject(
-                {
-                    NameObject("/Registry"): TextStringObject("Adobe"),
-                    NameObject("/Ordering"): TextStringObject("Identity"),
-                    NameObject("/Supplement"): NumberObject(0),
-                }
-            ),
-            NameObject("/FontDescriptor"): writer._add_object(descriptor),
-            NameObject("/DW"): NumberObject(GLYPH_WIDTH),
-            NameObject("/CIDToGIDMap"): writer._add_object(cid_to_gid),
-        }
-    )
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type0"),
-            NameObject("/BaseFont"): NameObject("/BriefkastenGlyphless"),
-            NameObject("/Encoding"): NameObject("/Identity-H"),
-            NameObject("/DescendantFonts"): ArrayObject([writer._add_object(cid_font)]),
-            NameObject("/ToUnicode"): writer._add_object(_stream(to_unicode_cmap(), {})),
-        }
-    )
-    return writer._add_object(font)
-
-
-def to_unicode_cmap() -> bytes:
-    """Code → the same code point, for all of the BMP but the surrogates."""
-    highs = [hi for hi in range(256) if not 0xD8 <= hi <= 0xDF]
-    ranges = [f"<{hi:02X}00> <{hi:02X}FF> <{hi:02X}00>" for hi in highs]
-    blocks = []
-    for start in range(0, len(ranges), 100):
-        chunk = ranges[start : start + 100]
-        blocks.append(f"{len(chunk)} beginbfrange\n" + "\n".join(chunk) + "\nendbfrange\n")
-    return (
-        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
-        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
-        "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
-        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
-        + "".join(blocks)
-        + "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
-    ).encode("ascii")
-
-
-def _stream(data: bytes, extra: dict[NameObject, NumberObject]) -> StreamObject:
-    stream = DecodedStreamObject()
-    stream.set_data(data)
-    for key, value in extra.items():
-        stream[key] = value
-    return stream.flate_encode()

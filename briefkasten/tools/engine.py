@@ -31,6 +31,7 @@ import tesserocr
 from tesserocr import PSM, RIL, PyTessBaseAPI
 
 from briefkasten.model import Box, OcrLine, OcrWord
+from briefkasten.tools.bidi import swap_order
 
 #: Page segmentation modes Tesseract knows (``--psm 0`` … ``13``).
 PSM_COUNT = int(PSM.COUNT)
@@ -55,24 +56,10 @@ _RTL_WORDS = frozenset((int(tesserocr.DIR.RIGHT_TO_LEFT), int(tesserocr.DIR.MIX)
 
 def logical_order(visual: str) -> str:
     """A right-to-left word in reading order from the left-to-right (visual) order in which
-    tesserocr's iterator hands out its characters (``"ةداهش"`` → ``"شهادة"``): the characters
-    reversed, runs of left-to-right characters (digits, Latin letters) kept as they are, so
-    that ``"2021."`` in an Arabic line stays ``2021`` followed by its full stop. Tesseract's
-    own text output and hOCR have the words in this order (checked word for word in
-    ``tests/integration/test_rtl.py``)."""
-    runs: list[str] = []
-    for ch in visual:
-        if runs and _is_ltr(ch) and _is_ltr(runs[-1][0]):
-            runs[-1] += ch
-        else:
-            runs.append(ch)
-    return "".join(reversed(runs))
-
-
-def _is_ltr(ch: str) -> bool:
-    """A character that runs left to right inside right-to-left text: a digit, a Latin
-    letter."""
-    return (ch.isascii() and ch.isalnum()) or ch.isdigit()
+    tesserocr's iterator hands out its characters (``"ةداهش"`` → ``"شهادة"``, ``bidi``).
+    Tesseract's own text output and hOCR have the words in this order (checked word for word
+    in ``tests/integration/test_rtl.py``)."""
+    return swap_order(visual)
 
 
 def library_version() -> str:

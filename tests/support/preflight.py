@@ -85,3 +85,15 @@ def as_part_1_errors(pdf: Path, scratch: Path) -> list[tuple[str, str]]:
     copy = scratch / f"{pdf.stem}.as-part-1.pdf"
     copy.write_bytes(data)
     return errors(copy)
+
+
+def extract_text(pdf: Path, *, sort: bool = False, timeout: float = TIMEOUT) -> str:
+    """``pdf``'s text as PDFBox's ``ExtractText`` gives it (what Apache Tika, and with it many
+    Java DMS indexers, runs); ``sort``: its ``-sort`` option (by position, not stream order)."""
+    jars = ("pdfbox2.jar", "fontbox2.jar", "pdfbox2-tools.jar", "commons-logging.jar")
+    classpath = ":".join(str(JARS / jar) for jar in jars)
+    out = pdf.with_suffix(".pdfbox.txt")
+    command = ["java", "-Xmx512m", "-cp", classpath, "org.apache.pdfbox.tools.ExtractText"]
+    command += ["-encoding", "UTF-8", *(["-sort"] if sort else []), str(pdf), str(out)]
+    subprocess.run(command, capture_output=True, timeout=timeout, check=True)
+    return out.read_text(encoding="utf-8")

@@ -15,16 +15,16 @@ from pypdf.generic import DictionaryObject
 
 from briefkasten.model import OcrLine, OcrResult, OcrWord, Original, Page, PageRef
 from briefkasten.pipeline.bundle import raster_page_pdf
+from briefkasten.pipeline.textfont import GLYPH_WIDTH, to_unicode_cmap
 from briefkasten.pipeline.textlayer import (
     CELL_GAP,
-    GLYPH_WIDTH,
     MAX_GAP,
     Mapping,
     add_text_layer,
     content,
     font_sizes,
-    to_unicode_cmap,
 )
+from samples.extract import pdf_text
 from tests.support.textpages import LEFT, RIGHT, extract, lines_of
 
 WIDTH, HEIGHT, DPI = 2480, 3508, 300
@@ -135,6 +135,14 @@ def test_font_is_embedded_glyphless_and_maps_every_code(tmp_path: Path) -> None:
     cmap = to_unicode_cmap().decode()
     assert "<0000> <00FF> <0000>" in cmap and "<2000> <20FF> <2000>" in cmap  # € is U+20AC
     assert "<D800>" not in cmap  # no lone surrogates
+
+
+@pytest.mark.parametrize("tool", ["pdfminer", "pypdf", "pdfium"])
+def test_one_letter_words_are_read(tmp_path: Path, tool: str) -> None:
+    """PDFium dropped a text object of one character whose glyph had no outline."""
+    text = "Nr. 7 vom 3. Mai: 12 € a"
+    pdf = page_pdf(tmp_path, [line_at(text, 200, 400), line_at("a b c", 200, 470)])
+    assert lines_of(pdf_text(pdf, tool)) == [text, "a b c"]
 
 
 def test_text_is_invisible_and_under_the_image(tmp_path: Path) -> None:
