@@ -11,12 +11,9 @@ The order is the promise made to applicants (nothing lost, nothing twice):
    the worker may already have set to ``processing`` or ``delivered``;
 4. only now the key record ``{S, "state": "queued"}``.
 
-A failure in 2 removes what was stored (best effort; the ``Reconciler`` deletes what is left
-after a grace period). A failure in 3 (``BrokerError``: 503) keeps the manifest: the client's
-retry with the same key finds the pending record and queues *that* submission (``find``), and
-without a retry the ``Reconciler`` queues it. A file whose SHA-256 the same case already has is
-accepted and marked ``duplicate_of``. All methods block (storage is blocking); the gateway runs
-them in an executor.
+The pending key record and the duplicate markers are *created if absent* (atomic, across
+gateways): of two requests with one key one claims it, the other gets 409 before storing
+anything (``_claim_key``; docs/operations.md "Shared state across gateways").
 """
 
 from __future__ import annotations
@@ -40,6 +37,7 @@ from briefkasten.errors import (
     LimitExceeded,
     MalwareFound,
     NotFound,
+    RequestInProgress,
 )
 from briefkasten.malware.quarantine import quarantine_file
 from briefkasten.malware.scanner import OffScanner, Scanner, Verdict
@@ -47,7 +45,7 @@ from briefkasten.model import DocumentRequest, ReceivedFile, Submission
 from briefkasten.status import status_body
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
-from briefkasten.storage.records import get_json, load_json, put_json
+from briefkasten.storage.records import create_json, get_json, load_json, put_json
 
 log = logging.getLogger("briefkasten.intake")
 
@@ -55,6 +53,8 @@ log = logging.getLogger("briefkasten.intake")
 CASE_NUMBER = re.compile(r"^[0-9]{5}BG[0-9]{7}$")
 #: States of ``intake.json`` and of an Idempotency-Key record.
 STORING, PENDING, QUEUED = "storing", "pending", "queued"
+#: A pending key record whose submission has no manifest after this long is a crash's leftover.
+CLAIM_STALE_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -124,26 +124,33 @@ class Intake:
         *,
         channel: str = "upload",
         idempotency_key: str | None = None,
+        shared_lock: bool = False,
     ) -> Submission:
         """Scan every file, store originals and manifest, queue the job, then remember the
-        idempotency key."""
+        idempotency key (claimed first: ``RequestInProgress`` if another request holds it;
+        ``shared_lock``: the caller holds the key's lock across every gateway)."""
         malware_scan = self._scan(tenant, documents)
         case_number = check_case_number(case_number)
         if not documents or not all(d.files for d in documents):
             raise InvalidRequest("a submission needs at least one document with a file")
         submission_id = new_id()
-        self._put_json(
-            layout.intake_key(tenant, submission_id),
-            {"state": STORING, "case_number": case_number, "started_at": _now()},
-        )
         if idempotency_key:
-            self._remember_key(tenant, idempotency_key, submission_id, PENDING)
+            self._claim_key(tenant, idempotency_key, submission_id, shared_lock)
         try:
+            self._put_json(
+                layout.intake_key(tenant, submission_id),
+                {"state": STORING, "case_number": case_number, "started_at": _now()},
+            )
             submission = self._store(
                 tenant, case_number, submission_id, documents, channel, malware_scan
             )
         except BaseException:
             discard_unfinished(self.storage, tenant, case_number, submission_id)
+            if idempotency_key:  # drop our pending claim: the client's retry starts afresh
+                key = layout.idempotency_key(tenant, _key_hash(idempotency_key))
+                with contextlib.suppress(BriefkastenError, ValueError):
+                    if (get_json(self.storage, key) or {}).get("submission_id") == submission_id:
+                        self.storage.delete(key)
             raise
         queue_submission(self.storage, self.jobs, submission)  # BrokerError: the manifest stays
         if idempotency_key:
@@ -206,6 +213,34 @@ class Intake:
             queue_submission(self.storage, self.jobs, submission)
         self._remember_key(tenant, idempotency_key, submission.submission_id, QUEUED)
         return submission, not queued
+
+    def _claim_key(self, tenant: str, key_text: str, sid: str, shared_lock: bool) -> None:
+        """Create the pending key record or take over a stale one; else ``RequestInProgress``."""
+        key = layout.idempotency_key(tenant, _key_hash(key_text))
+        record = {"submission_id": sid, "state": PENDING, "updated_at": _now()}
+        if create_json(self.storage, key, record, ensure_ascii=False):
+            return
+        if shared_lock or self._stale_claim(tenant, key):
+            self._put_json(key, record)
+            return
+        raise RequestInProgress("another request with this Idempotency-Key is still in progress")
+
+    def _stale_claim(self, tenant: str, key: str) -> bool:
+        """A leftover a new request may take over: no manifest, and ``queued`` (deleted after
+        retention) or older than ``CLAIM_STALE_S`` (a crash while storing)."""
+        try:
+            record = load_json(self.storage, key)
+            submission_id = str(record["submission_id"])
+            if self.storage.exists(layout.manifest_key(tenant, submission_id)):
+                return False  # a live submission: the retry's ``find`` answers with it
+            if record.get("state") == QUEUED:
+                return True  # queued once, since deleted after its retention period
+            updated = datetime.fromisoformat(str(record["updated_at"]))
+        except NotFound:  # released in between: the client's retry claims it afresh
+            return False
+        except (ValueError, KeyError, TypeError, InvalidRequest):
+            return True  # unreadable (or a malformed id): nothing to keep
+        return (datetime.now(UTC) - updated).total_seconds() > CLAIM_STALE_S
 
     def _remember_key(
         self, tenant: str, idempotency_key: str, submission_id: str, state: str
@@ -272,10 +307,10 @@ class Intake:
         )
         marker = layout.hash_marker_key(tenant, case_number, stored.sha256)
         duplicate_of = None
-        if self.storage.exists(marker):
-            duplicate_of = load_json(self.storage, marker).get("file_id")
-        else:
-            self._put_json(marker, {"file_id": file_id, "submission_id": submission_id})
+        first = {"file_id": file_id, "submission_id": submission_id}
+        if not create_json(self.storage, marker, first, ensure_ascii=False):  # atomic
+            earlier = get_json(self.storage, marker) or {}  # gone in between: no duplicate
+            duplicate_of = earlier.get("file_id")
         return ReceivedFile(
             file_id=file_id,
             name=incoming.name,

@@ -11,7 +11,8 @@ error. Checks that need the system (OCR languages installed, the port free) are 
 * **Secrets** (``links.secret``, ``admin.secret``): at least ``MIN_SECRET_LENGTH`` characters
   when set; an operator's ``totp_secret`` is base32 of at least 16 bytes (128 bits).
 * **Ranges**: ``RANGES``, one table for every number with a meaningful range.
-* **Rate limits**: each parses as the ``limits`` notation (``10/minute``).
+* **Rate limits**: each parses as the ``limits`` notation (``10/minute``);
+  ``gateway.rate_limit_storage`` is empty or ``redis://``/``rediss://`` host, port, database.
 * ``admin.require_totp``: every operator has a ``totp_secret``.
 * ``gateway.allowed_hosts``: entries are host names or addresses with an optional port.
 * ``ocr.languages`` and a tenant's ``ocr_languages``: codes out of ``OCR_LANGUAGES``.
@@ -26,6 +27,7 @@ import binascii
 import re
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlsplit
 
 from limits import parse
 
@@ -48,6 +50,7 @@ __all__ = [
     "check_admin",
     "check_allowed_hosts",
     "check_ocr_languages",
+    "check_rate_limit_storage",
     "check_tenants",
     "totp_secret_bytes",
 ]
@@ -135,6 +138,7 @@ def check(settings: Settings) -> None:
     check_admin(settings)
     _check_ranges(settings)
     _check_rate_limits(settings)
+    check_rate_limit_storage(settings.gateway.rate_limit_storage)
     _check_secrets(settings)
     _check_totp(settings)
     check_allowed_hosts(settings.gateway.allowed_hosts)
@@ -243,6 +247,29 @@ def _check_rate_limits(settings: Settings) -> None:
             parse(value)
         except ValueError as exc:
             raise ConfigError(f"{name} = {value[:40]!r}: not a rate like 10/minute") from exc
+
+
+def check_rate_limit_storage(url: str) -> None:
+    """Empty, or ``redis://`` / ``rediss://`` with a host, an optional port and database number
+    (the message never repeats the URL: it may hold the password)."""
+    if not url:
+        return
+    where = "gateway.rate_limit_storage"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{where}: not a URL like redis://127.0.0.1:6379/0") from None
+    if parts.scheme not in ("redis", "rediss"):
+        raise ConfigError(f"{where}: the scheme must be redis:// or rediss://")
+    if not parts.hostname:
+        raise ConfigError(f"{where}: the URL names no host (redis://HOST:PORT/DB)")
+    if port == 0:
+        raise ConfigError(f"{where}: port 0 is not a port")
+    if parts.path not in ("", "/") and not re.fullmatch(r"/[0-9]{1,2}", parts.path):
+        raise ConfigError(f"{where}: the path must be a database number like /0")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{where}: no query or fragment (redis://HOST:PORT/DB)")
 
 
 def _check_secrets(settings: Settings) -> None:

@@ -100,6 +100,10 @@ class GatewaySettings:
     tus_cleanup_interval_s: float = 600.0
     rate_limit_per_ip: str = "300/minute"
     rate_limit_per_link: str = "1000/hour"
+    #: Where the rate-limit counters and the Idempotency-Key locks live: empty = in this
+    #: process (embedded); ``redis://[:PASSWORD@]HOST[:PORT][/DB]`` (``rediss://`` for TLS) =
+    #: shared by every gateway using the same Redis. Unreachable: per-process counters.
+    rate_limit_storage: str = ""
     trust_forwarded_for: bool = False
     precheck_workers: int = 1
     min_free_disk_mb: int = 500
@@ -225,7 +229,8 @@ class AdminSettings:
     session_ttl_s: float = 1800.0
     login_rate_limit: str = "10/minute"
     #: Logins per account name (any address) since its last successful one before it is
-    #: locked for the rest of the window (429 with Retry-After); counted per gateway process.
+    #: locked for the rest of the window (429 with Retry-After); counted per gateway process
+    #: unless ``gateway.rate_limit_storage`` shares the counters in Redis.
     login_rate_limit_per_account: str = "5/15minutes"
     #: Refuse to start unless every operator has a ``totp_secret`` (second factor).
     require_totp: bool = False

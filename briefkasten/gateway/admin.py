@@ -12,7 +12,8 @@ cross-site POSTs on top. ``POST /admin/api/logout`` revokes the token for every 
 account, storage-backed). A wrong name, password or code all answer the same 401. Logins are
 limited per client address (``admin.login_rate_limit``, every attempt) and per account name
 (``admin.login_rate_limit_per_account``, attempts since the last success; a locked name
-answers 429 with ``Retry-After``, even with the right password, and is audited as ``locked``).
+answers 429 with ``Retry-After``, even with the right password, and is audited as ``locked``);
+counted where the gateway's rate limits are (``gateway.rate_limit_storage``: Redis shares them).
 Unknown names are counted and locked the same way, so locking tells nothing about which names
 exist.
 
@@ -36,8 +37,6 @@ Blocking work (the queue probes, RabbitMQ, storage) runs in the gateway's execut
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -168,8 +167,9 @@ async def login(request: web.Request) -> web.Response:
     accounts = _accounts(request)
     client = _client(request)
     limiter = request.app[RATE_LIMITS].limiter
-    if not limiter.hit(request.app[LOGIN_LIMIT], "admin-login", client):
-        raise RateLimited("too many login attempts from this address")
+    allowed, retry_after = await limiter.hit(request.app[LOGIN_LIMIT], "admin-login", client)
+    if not allowed:
+        raise RateLimited("too many login attempts from this address", retry_after=retry_after)
     body = await json_object(request, MAX_LOGIN_BODY)
     given = [body.get("name"), body.get("password"), body.get("totp", "")]
     if not all(isinstance(v, str) for v in given):
@@ -179,12 +179,12 @@ async def login(request: web.Request) -> web.Response:
     shown = name if name.replace("-", "").replace("_", "").isalnum() else "?"
     per_account = request.app[ACCOUNT_LIMIT]
     # Counted before the check (a success clears it), so parallel guesses cannot overtake it.
-    if not limiter.hit(per_account, "admin-account", name):
-        reset = limiter.get_window_stats(per_account, "admin-account", name).reset_time
+    allowed, retry_after = await limiter.hit(per_account, "admin-account", name)
+    if not allowed:
         await _audit(request, AuditEvent(shown, "-", "login", "locked", client))
         raise RateLimited(
             "too many failed logins for this account: wait before trying again",
-            retry_after=max(1, math.ceil(reset - time.time())),
+            retry_after=retry_after,
         )
     state = request.app[ADMIN_STATE]
 
@@ -200,7 +200,7 @@ async def login(request: web.Request) -> web.Response:
         result = "failed_totp" if exc.source == SECOND_FACTOR else "failed"
         await _audit(request, AuditEvent(shown, "-", "login", result, client))
         raise Unauthorized(WRONG_LOGIN) from None  # the same answer, whichever part was wrong
-    limiter.clear(per_account, "admin-account", name)
+    await limiter.clear(per_account, "admin-account", name)
     await _audit(request, AuditEvent(session.name, session.role, "login", "ok", client))
     if state.sweep_due(accounts.ttl):
         await run(request, state.sweep)

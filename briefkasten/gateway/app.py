@@ -117,11 +117,12 @@ def create_app(
     app[INTAKE] = Intake(
         storage, jobs, scanner=scanner_for(settings.scan), on_malware=metrics.malware
     )
-    app[KEY_LOCKS] = KeyLocks()
+    app[KEY_LOCKS] = KeyLocks(shared=app[RATE_LIMITS].limiter)  # Redis: one lock everywhere
     spool = settings.gateway.spool_dir.absolute()
     spool.mkdir(parents=True, exist_ok=True, mode=0o700)
     app[SPOOL] = spool
     app.cleanup_ctx.append(_executor)
+    app.on_cleanup.append(_close_shared)
     # The pages and the operators' dashboard (which uses the pages' static files).
     statements = {t.id: settings.accessibility_for(t.id) for t in settings.tenants}
     statements[""] = settings.accessibility_for("")
@@ -151,6 +152,10 @@ async def _executor(app: web.Application) -> AsyncIterator[None]:
     with ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="gateway-io") as executor:
         app[EXECUTOR] = executor
         yield
+
+
+async def _close_shared(app: web.Application) -> None:
+    await app[RATE_LIMITS].limiter.close()
 
 
 def _origin(url: str) -> str:

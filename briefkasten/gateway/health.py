@@ -13,8 +13,10 @@ RabbitMQ when configured (a connection with a short timeout), free disk space fo
 journal and outbox directories (``gateway.min_free_disk_mb``), the sandbox (a child process can
 be started and answers), and the malware scan: ``off`` when no clamd is configured (passes),
 clamd's version when it answers ``PING``, a failure when it does not (passes with
-``scan.fail_open``, saying uploads are accepted unscanned). Details never contain secrets or
-paths.
+``scan.fail_open``, saying uploads are accepted unscanned), and Redis when
+``gateway.rate_limit_storage`` is set: it passes either way (fail open: the rate limits and
+Idempotency-Key locks fall back to this process), its detail says whether Redis answers.
+Details never contain secrets or paths.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import asyncio
 import functools
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -36,6 +39,7 @@ from briefkasten.gateway.keys import (
     EXECUTOR,
     INTAKE,
     METRICS,
+    RATE_LIMITS,
     SETTINGS,
     SPOOL,
     STORAGE,
@@ -72,7 +76,12 @@ async def readyz(request: web.Request) -> web.Response:
     if settings.broker.amqp_url:
         checks["broker"] = functools.partial(_broker, settings.broker.amqp_url)
     names = list(checks)
-    answers = await asyncio.gather(*(_bounded(app, checks[n]) for n in names))
+    waits = [_bounded(app, checks[n]) for n in names]
+    shared = app[RATE_LIMITS].limiter
+    if shared.shared:
+        names.append("redis")
+        waits.append(_bounded_async(shared.ping()))
+    answers = await asyncio.gather(*waits)
     results = {
         n: {"ok": ok, "detail": detail} for n, (ok, detail) in zip(names, answers, strict=True)
     }
@@ -94,6 +103,13 @@ async def _bounded(app: web.Application, check: Callable[[], tuple[bool, str]]) 
         return await asyncio.wait_for(
             loop.run_in_executor(app[EXECUTOR], check), timeout=CHECK_TIMEOUT
         )
+    except TimeoutError:
+        return False, f"no answer within {CHECK_TIMEOUT:g} s"
+
+
+async def _bounded_async(check: Coroutine[Any, Any, tuple[bool, str]]) -> tuple[bool, str]:
+    try:
+        return await asyncio.wait_for(check, timeout=CHECK_TIMEOUT)
     except TimeoutError:
         return False, f"no answer within {CHECK_TIMEOUT:g} s"
 

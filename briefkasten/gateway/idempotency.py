@@ -1,23 +1,26 @@
 """One ``Idempotency-Key``, one submission: requests with the same key take turns.
 
-A per-key ``asyncio.Lock`` in the gateway process: the second of two concurrent requests waits
-until the first has answered, then finds the first's key record (``Intake.find``) and answers
-with its receipt. The key record itself (pending before storing, queued after the job is
-durable; see ``intake``) is the storage-level claim that outlives the process: a retry after a
-crash or a 503 finds the first submission by it. Across several gateway processes two
-requests with one key can still race between reading and writing that record (object storage
-has no create-if-absent here); a shared lock (Redis) is a later step. Waits are bounded: after
-``wait_s`` the waiting request is answered ``409 request_in_progress``.
+A per-key ``asyncio.Lock`` in the gateway process and, with ``gateway.rate_limit_storage`` set,
+the same key's lock in Redis (``shared.SharedState.hold``) for every gateway: the second of two
+concurrent requests (on any gateway) waits until the first has answered, then finds the first's
+key record (``Intake.find``) and answers with its receipt. The key record itself (pending
+before storing, queued after the job is durable; see ``intake``) is the storage-level claim
+that outlives the process, *created if absent*: without Redis, or while it is unreachable, two
+gateways that both found no record cannot both store a submission; the later one answers
+``409 request_in_progress`` and the client's retry gets the first one's receipt. Waits are
+bounded: after ``wait_s`` the waiting request is answered ``409 request_in_progress``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from briefkasten.errors import RequestInProgress
+from briefkasten.gateway.shared import SharedState
 
 #: How long a request waits for an earlier one with the same key (a slow upload) to finish.
 WAIT_S = 120.0
@@ -32,17 +35,21 @@ class _Entry:
 class KeyLocks:
     """Locks by name, created on first use and dropped when nobody holds or waits for them."""
 
-    def __init__(self, wait_s: float = WAIT_S) -> None:
+    def __init__(self, wait_s: float = WAIT_S, *, shared: SharedState | None = None) -> None:
         self.wait_s = wait_s
+        self.shared = shared or SharedState()
         self._entries: dict[str, _Entry] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
     @contextlib.asynccontextmanager
-    async def hold(self, name: str) -> AsyncIterator[None]:
+    async def hold(self, name: str) -> AsyncIterator[bool]:
+        """Hold ``name`` here and, where configured, across gateways: yields whether the lock
+        is held across every gateway (Redis), else only in this process."""
         entry = self._entries.setdefault(name, _Entry())
         entry.users += 1
+        deadline = time.monotonic() + self.wait_s
         try:
             try:
                 async with asyncio.timeout(self.wait_s):
@@ -52,7 +59,9 @@ class KeyLocks:
                     "another request with this Idempotency-Key is still in progress"
                 ) from None
             try:
-                yield
+                left = max(0.0, deadline - time.monotonic())
+                async with self.shared.hold(name, left) as everywhere:
+                    yield everywhere
             finally:
                 entry.lock.release()
         finally:

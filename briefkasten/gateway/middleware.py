@@ -174,7 +174,7 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
         token = request.path.removeprefix("/u/").split("/", 1)[0]
     if request.path.startswith("/admin"):
         token = ""  # a dashboard session, not an upload link: only the per-address limit
-    request.app[RATE_LIMITS].check(request, token or None)
+    await request.app[RATE_LIMITS].check(request, token or None)
     return await handler(request)
 
 

@@ -11,10 +11,12 @@ the hook and the middlewares that apply it are in ``middleware``).
   refused with 403.
 * **Access log** without credentials: ``/u/<token>`` is logged as ``/u/…`` (the token is a
   bearer credential), and never a query string.
-* **Rate limits** (the ``limits`` library, moving window, in memory): per client address and per
-  upload-link token for everything applicants can reach. Requests with an API key (the case
-  software) are not limited. Counters are per gateway process; behind a load balancer the
-  effective limit is N × the configured one.
+* **Rate limits** (the ``limits`` library, moving window): per client address and per
+  upload-link token for everything applicants can reach; 429 with ``Retry-After`` (the seconds
+  until the window frees a slot). Requests with an API key (the case software) are not
+  limited. The counters are in ``shared.SharedState``: per gateway process by default (behind
+  a load balancer the effective limit is N × the configured one), or in one Redis for all
+  gateways (``gateway.rate_limit_storage``).
 """
 
 from __future__ import annotations
@@ -26,11 +28,10 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from briefkasten.config import GatewaySettings
 from briefkasten.errors import ConfigError, RateLimited
+from briefkasten.gateway.shared import SharedState
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
@@ -59,7 +60,7 @@ class RateLimits:
     per_ip: RateLimitItem
     per_link: RateLimitItem
     trust_forwarded_for: bool
-    limiter: MovingWindowRateLimiter
+    limiter: SharedState
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> RateLimits:
@@ -68,9 +69,8 @@ class RateLimits:
             per_link = parse(settings.rate_limit_per_link)
         except ValueError as exc:
             raise ConfigError(f"gateway rate limit: {exc}") from exc
-        return cls(
-            per_ip, per_link, settings.trust_forwarded_for, MovingWindowRateLimiter(MemoryStorage())
-        )
+        limiter = SharedState(settings.rate_limit_storage)
+        return cls(per_ip, per_link, settings.trust_forwarded_for, limiter)
 
     def client(self, request: web.Request) -> str:
         """The client's address: the proxy's last ``X-Forwarded-For`` entry if trusted."""
@@ -81,13 +81,17 @@ class RateLimits:
                 return last
         return request.remote or "unknown"
 
-    def check(self, request: web.Request, link_token: str | None) -> None:
-        if not self.limiter.hit(self.per_ip, "ip", self.client(request)):
-            raise RateLimited("too many requests from this address")
+    async def check(self, request: web.Request, link_token: str | None) -> None:
+        allowed, retry_after = await self.limiter.hit(self.per_ip, "ip", self.client(request))
+        if not allowed:
+            raise RateLimited("too many requests from this address", retry_after=retry_after)
         if link_token:
             digest = hashlib.sha256(link_token.encode()).hexdigest()[:32]
-            if not self.limiter.hit(self.per_link, "link", digest):
-                raise RateLimited("too many requests with this upload link")
+            allowed, retry_after = await self.limiter.hit(self.per_link, "link", digest)
+            if not allowed:
+                raise RateLimited(
+                    "too many requests with this upload link", retry_after=retry_after
+                )
 
 
 #: Path segments that are credentials: the upload-link token of the page URL.

@@ -19,7 +19,13 @@ import logging
 from aiohttp import web
 
 from briefkasten import links
-from briefkasten.errors import BriefkastenError, InvalidRequest, LimitExceeded, MalwareFound
+from briefkasten.errors import (
+    BriefkastenError,
+    InvalidRequest,
+    LimitExceeded,
+    LinkRevoked,
+    MalwareFound,
+)
 from briefkasten.gateway.auth import owner_of, uploader
 from briefkasten.gateway.keys import (
     CHECKS,
@@ -67,10 +73,10 @@ async def _receive(request: web.Request, tenant: str, link: UploadLink | None) -
         raise InvalidRequest("Idempotency-Key is too long")
     if link is not None:  # a link's keys never find another client's receipt
         idempotency_key = f"link:{link.link_id}:{idempotency_key}"
-    async with request.app[KEY_LOCKS].hold(f"{tenant}\n{idempotency_key}"):
+    async with request.app[KEY_LOCKS].hold(f"{tenant}\n{idempotency_key}") as everywhere:
         earlier = await run(request, request.app[INTAKE].find, tenant, idempotency_key)
         if earlier is None:
-            return await _submit(request, tenant, link, idempotency_key)
+            return await _submit(request, tenant, link, idempotency_key, shared_lock=everywhere)
     submission, queued_now = earlier
     if queued_now:  # the first request stored it but could not queue it (503): done now
         if link is not None:
@@ -86,9 +92,15 @@ async def _receive(request: web.Request, tenant: str, link: UploadLink | None) -
 
 
 async def _submit(
-    request: web.Request, tenant: str, link: UploadLink | None, idempotency_key: str | None
+    request: web.Request,
+    tenant: str,
+    link: UploadLink | None,
+    idempotency_key: str | None,
+    *,
+    shared_lock: bool = False,
 ) -> web.Response:
-    """Read the form, hand it to ``Intake.receive``, answer with the receipt."""
+    """Read the form, hand it to ``Intake.receive``, answer with the receipt. The link is
+    looked at once more after the body (a long upload): revoked meanwhile, it is refused."""
     intake = request.app[INTAKE]
     uploads: list[str] = []
     if request.content_type == "application/json":
@@ -105,6 +117,10 @@ async def _submit(
             catalogue=request.app[SETTINGS].catalogue_for(tenant),
         )
     try:
+        if link is not None and await run(
+            request, links.is_revoked, request.app[STORAGE], link.tenant, link.link_id
+        ):
+            raise LinkRevoked(f"upload link {link.link_id} was revoked during the upload")
         submission = await run(
             request,
             intake.receive,
@@ -113,6 +129,7 @@ async def _submit(
             form.documents,
             channel="link" if link else "upload",
             idempotency_key=idempotency_key,
+            shared_lock=shared_lock,
         )
     except MalwareFound:  # refused for good: the tus uploads go too (the file is quarantined)
         for upload_id in uploads:

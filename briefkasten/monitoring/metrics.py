@@ -262,6 +262,9 @@ class CountingStorage:
         )
         return stored
 
+    def create_bytes(self, key: str, data: bytes, *, content_type: str) -> bool:
+        return bool(self._call(self._inner.create_bytes, key, data, content_type=content_type))
+
     def get_file(self, key: str, destination: Path) -> None:
         self._call(self._inner.get_file, key, destination)
 

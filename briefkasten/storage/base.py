@@ -48,6 +48,13 @@ class Storage(Protocol):
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str) -> StoredObject: ...
 
+    def create_bytes(self, key: str, data: bytes, *, content_type: str) -> bool:
+        """Store ``data`` under ``key`` only if there is no object yet, atomically: of writers
+        racing for one key (threads, gateways) exactly one gets ``True``, the others ``False``
+        and the object stays the winner's. Durable like ``put_bytes``. (Files: ``link(2)`` of
+        a written temp file; S3: ``PUT`` with ``If-None-Match: *``.)"""
+        ...
+
     def get_file(self, key: str, destination: Path) -> None:
         """Copy the object to ``destination``; ``NotFound`` if there is none."""
         ...

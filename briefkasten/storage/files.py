@@ -17,6 +17,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -74,6 +75,27 @@ class FileStorage:
         with _translate(f"cannot store {key}"):
             sha256, size = self._write_atomically(target, _BytesReader(data))
         return StoredObject(self.bucket, key, sha256, size, content_type)
+
+    def create_bytes(self, key: str, data: bytes, *, content_type: str) -> bool:
+        """A temp file written and synced, then hard-linked to its name: ``link(2)`` fails
+        when the name exists, so of racing writers exactly one succeeds (also on NFS)."""
+        target = self._path(key)
+        with _translate(f"cannot store {key}"):
+            _make_dirs(self.root, target.parent)
+            temp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.new")
+            try:
+                with temp.open("xb") as writer:
+                    writer.write(data)
+                    writer.flush()
+                    os.fsync(writer.fileno())
+                try:
+                    os.link(temp, target)
+                except FileExistsError:
+                    return False
+            finally:
+                temp.unlink(missing_ok=True)
+            fsync_dir(target.parent)
+        return True
 
     def get_file(self, key: str, destination: Path) -> None:
         path = self._path(key)

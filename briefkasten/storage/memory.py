@@ -55,6 +55,18 @@ class MemoryStorage:
             self._objects[key] = (data, stored)
         return stored
 
+    def create_bytes(self, key: str, data: bytes, *, content_type: str) -> bool:
+        validate_key(key)
+        data = bytes(data)
+        stored = StoredObject(
+            self._bucket, key, hashlib.sha256(data).hexdigest(), len(data), content_type
+        )
+        with self._lock:
+            if key in self._objects:
+                return False
+            self._objects[key] = (data, stored)
+        return True
+
     def get_file(self, key: str, destination: Path) -> None:
         data = self.get_bytes(key)
         try:

@@ -97,3 +97,12 @@ def put_json(
     """Store ``data`` under ``key`` as compact JSON (``json.dumps`` with these options)."""
     body = json.dumps(data, ensure_ascii=ensure_ascii, sort_keys=sort_keys).encode("utf-8")
     return storage.put_bytes(key, body, content_type=JSON)
+
+
+def create_json(
+    storage: Storage, key: str, data: dict[str, Any], *, ensure_ascii: bool = True
+) -> bool:
+    """Store ``data`` under ``key`` only if there is no object there yet (atomic across
+    processes: ``Storage.create_bytes``); ``False`` if there was one (left as it is)."""
+    body = json.dumps(data, ensure_ascii=ensure_ascii).encode("utf-8")
+    return storage.create_bytes(key, body, content_type=JSON)

@@ -43,6 +43,8 @@ RETRIES = 2
 PROBE_TIMEOUT = 3.0
 _MISSING = {"NoSuchKey", "NoSuchBucket", "NoSuchObject", "NotFound", "ResourceNotFound"}
 _EXISTS = {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}
+#: A conditional create that lost: the key exists (412), or a racing write is in flight (409).
+_TAKEN = {"PreconditionFailed", "ConditionalRequestConflict"}
 
 
 def http_pool(*, connect: float, read: float, retries: int) -> urllib3.PoolManager:
@@ -150,6 +152,29 @@ class S3Storage:
                 num_parallel_uploads=1,
             )
         return StoredObject(self._bucket, key, sha256, len(data), content_type)
+
+    def create_bytes(self, key: str, data: bytes, *, content_type: str) -> bool:
+        """``PUT`` with ``If-None-Match: *``: S3 (AWS since 2024, MinIO, SeaweedFS) refuses it
+        with 412 when the key exists, atomically. The SDK's ``put_object`` has no way to send
+        that header, so this calls its single-request ``_put_object`` (the objects are small
+        JSON records; no multipart)."""
+        validate_key(key)
+        headers: dict[str, str | list[str] | tuple[str]] = {
+            "Content-Type": content_type,
+            "If-None-Match": "*",
+            SHA256_META: hashlib.sha256(data).hexdigest(),
+        }
+        if self._sse is not None:
+            headers.update(self._sse.headers())
+        with self._translate(f"cannot store {key}"):
+            self._ensure_bucket(self._client)
+            try:
+                self._client._put_object(self._bucket, key, data, headers=headers)
+            except S3Error as exc:
+                if exc.code in _TAKEN:
+                    return False
+                raise
+        return True
 
     def get_file(self, key: str, destination: Path) -> None:
         validate_key(key)

@@ -55,6 +55,7 @@ ADAPTERS = {
     "tesserocr": ("briefkasten.tools",),
     "lingua": ("briefkasten.tools",),
     "jinja2": ("briefkasten.gateway",),
+    "redis": ("briefkasten.gateway.shared",),
 }
 
 

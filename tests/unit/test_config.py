@@ -153,6 +153,11 @@ GOOD_KEY = "0123456789abcdef"
         ({"BRIEFKASTEN_ADMIN_SESSION_TTL_S": "5"}, "admin.session_ttl_s"),
         ({"BRIEFKASTEN_GATEWAY_RATE_LIMIT_PER_IP": "lots"}, "gateway.rate_limit_per_ip"),
         ({"BRIEFKASTEN_ADMIN_LOGIN_RATE_LIMIT_PER_ACCOUNT": "x/y"}, "per_account"),
+        ({"BRIEFKASTEN_GATEWAY_RATE_LIMIT_STORAGE": "memcached://h:1"}, "redis:// or rediss://"),
+        ({"BRIEFKASTEN_GATEWAY_RATE_LIMIT_STORAGE": "redis://:SECRET@/0"}, "names no host"),
+        ({"BRIEFKASTEN_GATEWAY_RATE_LIMIT_STORAGE": "redis://h:SECRETport/0"}, "not a URL"),
+        ({"BRIEFKASTEN_GATEWAY_RATE_LIMIT_STORAGE": "redis://h:6379/zero"}, "database number"),
+        ({"BRIEFKASTEN_GATEWAY_RATE_LIMIT_STORAGE": "redis://h/0?ssl=1"}, "no query"),
         ({"BRIEFKASTEN_OCR_LANG": "deu; rm"}, "ocr.lang"),
         ({"BRIEFKASTEN_GATEWAY_ALLOWED_HOSTS": "ok.example, evil/x"}, "allowed_hosts"),
         ({"BRIEFKASTEN_LINKS_DEFAULT_EXPIRY_DAYS": "100"}, "default_expiry_days"),
@@ -182,6 +187,7 @@ def test_good_keys_and_secrets_load() -> None:
             "BRIEFKASTEN_API_KEYS": f"jc-a:{GOOD_KEY},{GOOD_KEY}x",
             "BRIEFKASTEN_LINKS_SECRET": "s" * 32,
             "BRIEFKASTEN_GATEWAY_ALLOWED_HOSTS": "post.example.de, [::1]:8080,10.0.0.5:443",
+            "BRIEFKASTEN_GATEWAY_RATE_LIMIT_STORAGE": "rediss://:pw@redis.internal:6380/2",
             "BRIEFKASTEN_PIPELINE_RASTER_DPI": "1200",
         }
     )
