@@ -12,7 +12,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-
 DEMO_OUT    := var/demo
 
 .PHONY: run link demo test test-fast bench eval lint setup system-deps samples clean rabbitmq chromium \
-        clamd promtool pdfbox
+        clamd promtool pdfbox redis
 
 # make run's API key when none is configured: for trying it out on 127.0.0.1 only.
 DEMO_API_KEYS := demo:demo-key-change-me
@@ -63,7 +63,7 @@ demo: setup
 
 # Every tier (tests/unit, tests/integration, tests/e2e), after lint and with every server the
 # tests need. Under CI=true (CI sets it) a test whose server or program is missing fails.
-test: setup lint rabbitmq chromium clamd promtool pdfbox
+test: setup lint rabbitmq redis chromium clamd promtool pdfbox
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 # The unit tier only: no servers, no external programs; well under a minute.
@@ -121,6 +121,22 @@ rabbitmq:
 			sleep 2; \
 		done; \
 		$(SUDO) rabbitmqctl await_startup --timeout 60; \
+	fi
+
+# The shared-state tests (tests/integration/test_shared_state.py) start their own redis-server
+# on a free loopback port (tests/support/redis_server.py: no persistence, a random password);
+# only the binary is needed. For trying gateway.rate_limit_storage by hand, one is started on
+# 127.0.0.1:6379 where none answers (nothing saved to disk).
+redis:
+	@if ! command -v redis-server >/dev/null; then \
+		echo "Installing Debian's redis-server for the shared-state tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends redis-server; \
+	fi
+	@if ! $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 6379), 2).close()" 2>/dev/null; then \
+		echo "No Redis on 127.0.0.1:6379: starting one"; \
+		redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no --daemonize yes \
+			--logfile /tmp/briefkasten-redis.log >/dev/null; \
 	fi
 
 lint: setup

@@ -18,6 +18,7 @@ from briefkasten import config  # noqa: E402
 from briefkasten.config import Settings  # noqa: E402
 from tests.support.gateway import Client, GatewayClient, gateway_client_factory  # noqa: E402
 from tests.support.rabbit import rabbit_url, rabbit_vhost  # noqa: E402, F401
+from tests.support.redis_server import redis_server_fixture, redis_url_fixture  # noqa: E402, F401
 from tests.support.servers import s3_server_fixture, s3_url_fixture  # noqa: E402, F401
 
 

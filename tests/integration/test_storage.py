@@ -36,12 +36,14 @@ from tests.unit.test_storage import (  # noqa: F401  (the contract, run here on 
     test_bytes_round_trip,
     test_check_answers,
     test_concurrent_writers,
+    test_create_if_absent_keeps_the_first,
     test_delete_is_idempotent,
     test_empty_object_and_overwrite,
     test_large_file_round_trip,
     test_list_by_prefix_is_sorted,
     test_missing_objects_are_not_found,
     test_missing_source_is_a_storage_error,
+    test_racing_creators_have_exactly_one_winner,
 )
 
 big_file = unit_storage.big_file  # the fixture, shared with tests/unit/test_storage.py

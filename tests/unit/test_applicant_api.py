@@ -325,7 +325,8 @@ async def test_rate_limits_per_address_and_per_link(make_page: Factory) -> None:
     ]
     assert statuses == [200] * 5 + [429] * 2
     limited = await page.client.get("/api/v1/upload-links/self", headers=page.auth())
-    assert limited.headers["Retry-After"] == "60"
+    # the seconds until the oldest request leaves the one-minute window
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
     assert (await limited.json())["error"]["code"] == "rate_limited"
     # The case software's API key is not limited.
     for _ in range(7):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -177,6 +178,32 @@ def test_concurrent_writers(storage: Storage) -> None:
         keys = list(pool.map(put, range(24)))
     assert storage.list(layout.case_prefix(TENANT, CASE)) == sorted(keys)
     assert storage.get_bytes(keys[7]) == bytes([7]) * 1000
+
+
+def test_create_if_absent_keeps_the_first(storage: Storage) -> None:
+    key = layout.hash_marker_key(TENANT, CASE, "c" * 64)
+    assert storage.create_bytes(key, b'{"first": 1}', content_type="application/json")
+    assert not storage.create_bytes(key, b'{"second": 2}', content_type="application/json")
+    assert storage.get_bytes(key) == b'{"first": 1}'
+    assert storage.list(layout.case_prefix(TENANT, CASE)) == [key]  # no temp file left
+    storage.delete(key)
+    assert storage.create_bytes(key, b"again", content_type="application/json")
+
+
+def test_racing_creators_have_exactly_one_winner(storage: Storage) -> None:
+    key = layout.hash_marker_key(TENANT, CASE, "d" * 64)
+    start = threading.Barrier(8)
+
+    def create(i: int) -> bool:
+        start.wait(timeout=30)
+        return storage.create_bytes(key, f"writer {i}".encode(), content_type="text/plain")
+
+    for _ in range(5):
+        storage.delete(key)
+        with ThreadPoolExecutor(8) as pool:
+            won = [i for i, created in enumerate(pool.map(create, range(8))) if created]
+        assert len(won) == 1
+        assert storage.get_bytes(key) == f"writer {won[0]}".encode()
 
 
 BAD_KEYS = ["", "../x", "a/../b", "/etc/passwd", "a//b", "a/./b", "a/", ".hidden", "a/.tmp",
