@@ -25,6 +25,7 @@ from briefkasten.cli.startup import (
 )
 from briefkasten.config import Settings
 from briefkasten.gateway import create_app, security
+from briefkasten.gateway.keys import RATE_LIMITS
 from briefkasten.monitoring.metrics import Metrics
 from briefkasten.storage import open_storage_for
 from briefkasten.worker import Worker, start_in_thread
@@ -50,6 +51,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         start_in_thread(Worker(settings, storage, jobs, threading.Event(), metrics))
         log.info("embedded mode: workers run in this process, the outbox is the sink")
     app = create_app(settings, storage=storage, jobs=jobs, metrics=metrics)
+    log.info("rate limits and Idempotency-Key locks: %s", app[RATE_LIMITS].limiter.where)
     log.info("listening on http://%s:%d", gateway.host, gateway.port)
     try:
         web.run_app(

@@ -26,6 +26,7 @@ import math
 import secrets
 import time
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from limits import RateLimitItem
@@ -82,6 +83,16 @@ class SharedState:
                 connection_pool=self._client.connection_pool,  # type: ignore[arg-type]
             )
             self._shared = MovingWindowRateLimiter(storage)
+
+    @property
+    def where(self) -> str:
+        """For the start-up log: ``in this process`` or ``in Redis at HOST:PORT/DB`` (never
+        the password)."""
+        if not self.redis_url:
+            return "in this gateway process (gateway.rate_limit_storage is empty)"
+        parts = urlsplit(self.redis_url)
+        db = parts.path.strip("/") or "0"
+        return f"in Redis at {parts.hostname}:{parts.port or 6379}/{db}, shared by every gateway"
 
     @property
     def shared(self) -> bool:

@@ -204,6 +204,7 @@ async def test_in_process_limits_count_and_say_when_to_retry() -> None:
     state = SharedState()
     item = parse("2/minute")
     assert not state.shared
+    assert state.where.startswith("in this gateway process")
     answers = [await state.hit(item, "ip", "192.0.2.1") for _ in range(3)]
     assert [allowed for allowed, _ in answers] == [True, True, False]
     assert 1 <= answers[2][1] <= 60
@@ -219,6 +220,7 @@ async def test_in_process_limits_count_and_say_when_to_retry() -> None:
 async def test_an_unreachable_redis_fails_open(caplog: pytest.LogCaptureFixture) -> None:
     port = free_ports(1, ("redis",))["redis"]  # nothing listens there
     state = SharedState(f"redis://:pw@127.0.0.1:{port}/0")
+    assert state.where == f"in Redis at 127.0.0.1:{port}/0, shared by every gateway"
     item = parse("2/minute")
     try:
         with caplog.at_level(logging.WARNING, logger="briefkasten.gateway"):
