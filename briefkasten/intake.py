@@ -124,18 +124,16 @@ class Intake:
         *,
         channel: str = "upload",
         idempotency_key: str | None = None,
-        shared_lock: bool = False,
     ) -> Submission:
         """Scan every file, store originals and manifest, queue the job, then remember the
-        idempotency key (claimed first: ``RequestInProgress`` if another request holds it;
-        ``shared_lock``: the caller holds the key's lock across every gateway)."""
+        idempotency key (claimed first: ``RequestInProgress`` if another request holds it)."""
         malware_scan = self._scan(tenant, documents)
         case_number = check_case_number(case_number)
         if not documents or not all(d.files for d in documents):
             raise InvalidRequest("a submission needs at least one document with a file")
         submission_id = new_id()
         if idempotency_key:
-            self._claim_key(tenant, idempotency_key, submission_id, shared_lock)
+            self._claim_key(tenant, idempotency_key, submission_id)
         try:
             self._put_json(
                 layout.intake_key(tenant, submission_id),
@@ -214,13 +212,13 @@ class Intake:
         self._remember_key(tenant, idempotency_key, submission.submission_id, QUEUED)
         return submission, not queued
 
-    def _claim_key(self, tenant: str, key_text: str, sid: str, shared_lock: bool) -> None:
+    def _claim_key(self, tenant: str, key_text: str, sid: str) -> None:
         """Create the pending key record or take over a stale one; else ``RequestInProgress``."""
         key = layout.idempotency_key(tenant, _key_hash(key_text))
         record = {"submission_id": sid, "state": PENDING, "updated_at": _now()}
         if create_json(self.storage, key, record, ensure_ascii=False):
             return
-        if shared_lock or self._stale_claim(tenant, key):
+        if self._stale_claim(tenant, key):
             self._put_json(key, record)
             return
         raise RequestInProgress("another request with this Idempotency-Key is still in progress")

@@ -44,9 +44,8 @@ class KeyLocks:
         return len(self._entries)
 
     @contextlib.asynccontextmanager
-    async def hold(self, name: str) -> AsyncIterator[bool]:
-        """Hold ``name`` here and, where configured, across gateways: yields whether the lock
-        is held across every gateway (Redis), else only in this process."""
+    async def hold(self, name: str) -> AsyncIterator[None]:
+        """Hold ``name`` in this process and, with Redis, across every gateway."""
         entry = self._entries.setdefault(name, _Entry())
         entry.users += 1
         deadline = time.monotonic() + self.wait_s
@@ -60,8 +59,8 @@ class KeyLocks:
                 ) from None
             try:
                 left = max(0.0, deadline - time.monotonic())
-                async with self.shared.hold(name, left) as everywhere:
-                    yield everywhere
+                async with self.shared.hold(name, left):
+                    yield
             finally:
                 entry.lock.release()
         finally:
