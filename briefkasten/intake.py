@@ -11,6 +11,13 @@ The order is the promise made to applicants (nothing lost, nothing twice):
    the worker may already have set to ``processing`` or ``delivered``;
 4. only now the key record ``{S, "state": "queued"}``.
 
+A failure in 2 removes what was stored (best effort; the ``Reconciler`` deletes what is left
+after a grace period). A failure in 3 (``BrokerError``: 503) keeps the manifest: the client's
+retry with the same key finds the pending record and queues *that* submission (``find``), and
+without a retry the ``Reconciler`` queues it. A file whose SHA-256 the same case already has is
+accepted and marked ``duplicate_of``. All methods block (storage is blocking); the gateway runs
+them in an executor.
+
 The pending key record and the duplicate markers are *created if absent* (atomic, across
 gateways): of two requests with one key one claims it, the other gets 409 before storing
 anything (``_claim_key``; docs/operations.md "Shared state across gateways").
