@@ -14,7 +14,8 @@ of the settings (``[tenants.<id>]`` tables and the tenants of the API keys). A s
 born at 1 with its first event has no ``increase()`` over the window it was born in: after a
 restart an alert such as ``BriefkastenNoDocumentsDelivered`` would fire although documents
 were delivered. Each process creates the series of its own role (``ROLES``): the gateway's
-uploads, the worker's pages, documents, steps and publishes; in embedded mode both.
+uploads, the worker's pages, documents and steps; in embedded mode both. The publish results
+start at 0 where a publisher is made (``publisher_factory``: RabbitMQ configured).
 """
 
 from __future__ import annotations
@@ -158,8 +159,6 @@ class Metrics:
                     self.documents.labels(tenant, result)
             for step in RECORDED_STEPS:
                 self.stage_seconds.labels(step)
-            for result in PUBLISH_RESULTS:
-                self.publish.labels(result)
 
     @classmethod
     def for_settings(cls, settings: Settings, roles: Collection[str] = ROLES) -> Metrics:
@@ -216,6 +215,8 @@ class Metrics:
     ) -> Callable[[], Publisher] | None:
         if factory is None:
             return None
+        for result in PUBLISH_RESULTS:  # this process publishes (embedded mode never does)
+            self.publish.labels(result)
         made = factory
         return lambda: self.publisher(made())
 
