@@ -379,3 +379,14 @@ class StreamTooLarge(Verdict):  # a result of measuring, caught by the caller
 
 class UnsafeContent(Verdict):  # a verdict, not an error: rasterise the page
     """The page must be rasterised; ``args[0]`` says why (no content, no names)."""
+
+
+def error_codes() -> tuple[str, ...]:
+    """Every ``code`` of the ``BriefkastenError`` tree, sorted (the outcomes the metrics know)."""
+    found: set[str] = set()
+    todo: list[type[BriefkastenError]] = [BriefkastenError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.code)
+        todo.extend(cls.__subclasses__())
+    return tuple(sorted(found))

@@ -53,6 +53,10 @@ log = logging.getLogger("briefkasten.intake")
 
 #: BG-Nummer (§51a SGB II): five digits (the job center), "BG", seven digits.
 CASE_NUMBER = re.compile(r"^[0-9]{5}BG[0-9]{7}$")
+#: How a submission came in (``Submission.channel``, the message's ``channel``, an enum of the
+#: contract): ``upload`` with an API key (the job center's own apps), ``link`` through an upload
+#: link (the applicants' upload page, also one started on ``/t/<tenant>``).
+CHANNELS = ("upload", "link")
 #: States of ``intake.json`` and of an Idempotency-Key record.
 STORING, PENDING, QUEUED = "storing", "pending", "queued"
 
