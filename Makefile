@@ -147,7 +147,7 @@ lint: setup
 eval: setup
 	$(PY) -m samples.evaluate
 
-bench: setup
+bench: setup rabbitmq
 	$(PY) bench/bench.py
 
 samples: setup

@@ -32,8 +32,12 @@ with ``#``. Benchmarks report; they never assert. Figures (targets from issue 2)
   ``service.deliver``; target <= 60 (``limits.worker_cpu_s_min``): see
   ``bench/hostile_worker.py``.
 
+* ``multinode_*`` (issue 13): 2 gateways and 2 workers as processes on RabbitMQ and SeaweedFS,
+  200 submissions from 20 clients: receipts/s, p95 receipt latency, delivered/s (``figure``
+  lines): see ``bench/multinode.py``.
+
 ``bench.py --only SECTION`` (``warm``, ``photo``, ``scaling``, ``rss``, ``gateway``,
-``hostile``) runs one section.
+``hostile``, ``multinode``) runs one section.
 
 Each timing is the median of a few repetitions; measurements alternate between our pipeline
 and the baselines so background load affects both alike. Runs in about 3-5 minutes on 2 cores
@@ -272,6 +276,13 @@ def bench_gateway(pages: list[Path], work: Path) -> None:
     gateway.bench_gateway(pages, work)
 
 
+def bench_multinode(pages: list[Path], work: Path) -> None:
+    """2 gateways + 2 workers on RabbitMQ and SeaweedFS: receipts/s, p95 latency, delivered/s."""
+    import multinode  # bench/multinode.py
+
+    multinode.bench_multinode(pages, work)
+
+
 def bench_hostile(pages: list[Path], work: Path) -> None:
     """Gateway RSS under the worst accepted uploads, worker CPU of the costliest <= 1 MB upload."""
     import hostile  # bench/hostile.py
@@ -286,6 +297,7 @@ SECTIONS: dict[str, tuple[str, Section]] = {
     "rss": ("peak rss", bench_rss),
     "gateway": ("gateway", bench_gateway),
     "hostile": ("hostile uploads", bench_hostile),
+    "multinode": ("multi-node", bench_multinode),
 }
 
 

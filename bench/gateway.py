@@ -4,16 +4,18 @@ Figures (targets from issue 3):
 
 * ``gateway_vs_bare_aiohttp``: uploads/s of our gateway (``create_app`` with file storage and
   the embedded on-disk ``LocalJobQueue``, no worker consuming) divided by uploads/s of a bare
-  aiohttp handler that streams each multipart part with ``read_chunk()`` into a file with
-  aiofiles while hashing it (SHA-256) and answers 202: the same streaming minus our checks
-  (sniffing), durable storage (copy + fsync), manifest, status and job. Both servers run as
-  subprocesses of this file (``--serve gateway|bare``, one event loop each, same ``run_app``
-  arguments) on 127.0.0.1 ports they bind themselves; one client (aiohttp ``ClientSession``)
-  sends the same bodies to both: ``CONCURRENCY`` concurrent uploads of ~2 MiB JPEG pages
-  (``case_number``, ``document_type=kontoauszug``, one ``file``), each body made unique by a
-  hex nonce after the JPEG's end marker. Rounds alternate between the two servers; before each
-  round the output directories are emptied and ``sync`` flushes dirty pages, so write-back of
-  one server's data does not land in the other's timing. Ratio of the medians; target >= 0.8.
+  aiohttp handler that does the mandatory work of a durable upload: it streams each multipart
+  part with ``read_chunk()`` into a file with aiofiles while hashing it (SHA-256), fsyncs the
+  file and its directory and answers 202 — our gateway minus its checks (sniffing), manifest,
+  status, hash marker and job (issue 13 made the baseline durable; before it had no fsync). Both
+  servers run as subprocesses of this file (``--serve gateway|bare``, one event loop each, same
+  ``run_app`` arguments) on 127.0.0.1 ports they bind themselves; one client (aiohttp
+  ``ClientSession``) sends the same bodies to both: ``CONCURRENCY`` concurrent uploads of ~2 MiB
+  JPEG pages (``case_number``, ``document_type=kontoauszug``, one ``file``), each body made
+  unique by a hex nonce after the JPEG's end marker. Rounds alternate between the two servers;
+  before each round the output directories are emptied and ``sync`` flushes dirty pages, so
+  write-back of one server's data does not land in the other's timing. Ratio of the medians;
+  target >= 0.8.
 * ``gateway_rss_growth_mb``: the gateway alone in a fresh subprocess; after one small warm-up
   upload its VmRSS is the baseline, VmHWM is reset (``/proc/PID/clear_refs``), then 50
   concurrent ~20 MB PNG uploads (RGB noise, incompressible) arrive; growth = the peak (VmHWM after
@@ -93,7 +95,8 @@ def _gateway_app() -> web.Application:
 
 
 def _bare_app(directory: Path) -> web.Application:
-    """The baseline: stream every part to a file with aiofiles while hashing it, answer 202."""
+    """The baseline: the mandatory work of a durable upload. Stream every part to a file with
+    aiofiles while hashing it (SHA-256), fsync the file and its directory, answer 202."""
     from briefkasten.gateway.multipart import CHUNK
 
     async def upload(request: web.Request) -> web.Response:
@@ -113,6 +116,9 @@ def _bare_app(directory: Path) -> web.Application:
                     size += len(chunk)
                     digest.update(chunk)
                     await out.write(chunk)
+                await out.flush()
+                await asyncio.to_thread(os.fsync, out.fileno())  # durable before the 202
+            await asyncio.to_thread(_fsync_directory, directory)
             files.append({"name": part.name, "size": size, "sha256": digest.hexdigest()})
         return web.json_response({"files": files}, status=202)
 
@@ -124,6 +130,14 @@ def _bare_app(directory: Path) -> web.Application:
     app.router.add_post("/api/v1/submissions", upload)
     app.router.add_get("/healthz", healthz)
     return app
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def serve(kind: str, directory: Path) -> None:
@@ -337,7 +351,7 @@ def bench_throughput(pages: list[Path], work: Path) -> None:
     rates = {}
     for kind, label in (
         ("gateway", "gateway (create_app, file storage, LocalJobQueue on disk, no worker)"),
-        ("bare", "bare aiohttp (multipart → aiofiles + sha256, no fsync, 202)"),
+        ("bare", "bare aiohttp (multipart → aiofiles + sha256, fsync file and directory, 202)"),
     ):
         median = statistics.median(times[kind])
         rates[kind] = UPLOADS_PER_ROUND / median
@@ -354,6 +368,12 @@ def bench_throughput(pages: list[Path], work: Path) -> None:
     _note(
         "the gateway does more per file: sniff (JPEG end marker, header), move spool → "
         "storage with fsync of file and directory, manifest, hash marker, job journal"
+    )
+    cores = len(os.sched_getaffinity(0))
+    _note(
+        f"per core: gateway {rates['gateway'] / cores:.1f} uploads/s, bare "
+        f"{rates['bare'] / cores:.1f} uploads/s ({cores} cores, shared with the client: a "
+        "lower bound for a gateway with a core of its own)"
     )
     _ratio("gateway_vs_bare_aiohttp", rates["gateway"] / rates["bare"])
 

@@ -71,6 +71,8 @@ class BriefkastenError(Exception):
     code: ClassVar[str] = "internal_error"
     exit_code: ClassVar[int] = 4
     http_status: ClassVar[int] = 500
+    #: The HTTP reason phrase where the status is not a standard one (tus's 460).
+    http_reason: ClassVar[str | None] = None
     retry: ClassVar[bool] = True
     #: For applicants: ``error.<code>`` of the German catalogue (set per class).
     message_de: ClassVar[str] = i18n.text(i18n.DEFAULT, "error.internal_error")
@@ -351,6 +353,7 @@ class ChecksumMismatch(InvalidRequest):
 
     code = "checksum_mismatch"
     http_status = 460
+    http_reason = "Checksum Mismatch"
 
 
 class UploadInterrupted(InvalidRequest):
@@ -376,3 +379,14 @@ class StreamTooLarge(Verdict):  # a result of measuring, caught by the caller
 
 class UnsafeContent(Verdict):  # a verdict, not an error: rasterise the page
     """The page must be rasterised; ``args[0]`` says why (no content, no names)."""
+
+
+def error_codes() -> tuple[str, ...]:
+    """Every ``code`` of the ``BriefkastenError`` tree, sorted (the outcomes the metrics know)."""
+    found: set[str] = set()
+    todo: list[type[BriefkastenError]] = [BriefkastenError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.code)
+        todo.extend(cls.__subclasses__())
+    return tuple(sorted(found))

@@ -12,15 +12,13 @@ The order is the promise made to applicants (nothing lost, nothing twice):
 4. only now the key record ``{S, "state": "queued"}``.
 
 A failure in 2 removes what was stored (best effort; the ``Reconciler`` deletes what is left
-after a grace period). A failure in 3 (``BrokerError``: 503) keeps the manifest: the client's
-retry with the same key finds the pending record and queues *that* submission (``find``), and
-without a retry the ``Reconciler`` queues it. A file whose SHA-256 the same case already has is
-accepted and marked ``duplicate_of``. All methods block (storage is blocking); the gateway runs
-them in an executor.
-
-The pending key record and the duplicate markers are *created if absent* (atomic, across
-gateways): of two requests with one key one claims it, the other gets 409 before storing
-anything (``_claim_key``; docs/operations.md "Shared state across gateways").
+after a grace period) and the key record. A failure in 3 (``BrokerError``: 503) keeps the
+manifest: the client's retry with the same key finds the pending record and queues *that*
+submission (``find``), and without a retry the ``Reconciler`` queues it. A file whose SHA-256
+the same case already has is accepted and marked ``duplicate_of``. The pending key record and
+the duplicate markers are *created if absent*, atomically across gateways (``_claim_key``;
+docs/operations.md "Shared state across gateways"). All methods block (storage is blocking);
+the gateway runs them in an executor.
 """
 
 from __future__ import annotations
@@ -47,7 +45,7 @@ from briefkasten.errors import (
     RequestInProgress,
 )
 from briefkasten.malware.quarantine import quarantine_file
-from briefkasten.malware.scanner import OffScanner, Scanner, Verdict
+from briefkasten.malware.scanner import OffScanner, Scanner, summarise
 from briefkasten.model import DocumentRequest, ReceivedFile, Submission
 from briefkasten.status import status_body
 from briefkasten.storage import layout
@@ -58,6 +56,10 @@ log = logging.getLogger("briefkasten.intake")
 
 #: BG-Nummer (§51a SGB II): five digits (the job center), "BG", seven digits.
 CASE_NUMBER = re.compile(r"^[0-9]{5}BG[0-9]{7}$")
+#: How a submission came in (``Submission.channel``, the message's ``channel``, an enum of the
+#: contract): ``upload`` with an API key (the job center's own apps), ``link`` through an upload
+#: link (the applicants' upload page, also one started on ``/t/<tenant>``).
+CHANNELS = ("upload", "link")
 #: States of ``intake.json`` and of an Idempotency-Key record.
 STORING, PENDING, QUEUED = "storing", "pending", "queued"
 #: A pending key record whose submission has no manifest after this long is a crash's leftover.
@@ -300,7 +302,7 @@ class Intake:
         if infected:
             names = ", ".join(sorted({v.signature or "unknown" for _, v in infected}))
             raise MalwareFound(f"malware signature found ({names}); the file is quarantined")
-        return _summary([v for _, v in verdicts])
+        return summarise([v for _, v in verdicts])
 
     def _store_original(
         self, tenant: str, case_number: str, submission_id: str, incoming: IncomingFile
@@ -383,17 +385,6 @@ def discard_unfinished(storage: Storage, tenant: str, case_number: str, submissi
 
 def load_submission(storage: Storage, tenant: str, submission_id: str) -> Submission:
     return Submission.from_json(load_json(storage, layout.manifest_key(tenant, submission_id)))
-
-
-def _summary(verdicts: Sequence[Verdict]) -> str:
-    """One value for the submission: ``not_scanned`` if any file was not, ``off`` if the scan
-    is off, else ``clean``."""
-    statuses = {v.status for v in verdicts}
-    if "not_scanned" in statuses:
-        return "not_scanned"
-    if statuses <= {"off"}:
-        return "off"
-    return "clean"
 
 
 def _now() -> str:

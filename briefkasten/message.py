@@ -100,6 +100,7 @@ def build_message(
         ),
         body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
         headers={"schema_version": contract.SCHEMA_VERSION},
+        message_type=contract.MESSAGE_TYPE,
     )
 
 

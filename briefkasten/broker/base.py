@@ -36,6 +36,9 @@ class OutboundMessage:
     routing_key: str
     body: bytes
     headers: dict[str, Any] = field(default_factory=dict)
+    #: The AMQP ``type`` property, the AsyncAPI ``messageType`` (``contract.MESSAGE_TYPE``);
+    #: empty: none (messages written to the outbox before it was set).
+    message_type: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +46,7 @@ class OutboundMessage:
             "routing_key": self.routing_key,
             "headers": dict(self.headers),
             "body": self.body.decode("utf-8"),
+            "message_type": self.message_type,
         }
 
     @classmethod
@@ -52,6 +56,7 @@ class OutboundMessage:
             routing_key=data["routing_key"],
             body=data["body"].encode("utf-8"),
             headers=dict(data.get("headers") or {}),
+            message_type=data.get("message_type") or "",
         )
 
 

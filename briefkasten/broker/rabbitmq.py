@@ -84,6 +84,7 @@ class RabbitPublisher:
             message_id=message.message_id,
             timestamp=int(time.time()),
             app_id="briefkasten",
+            type=message.message_type or None,
             headers=dict(message.headers),
         )
 

@@ -26,7 +26,7 @@ from briefkasten.cli.startup import (
 from briefkasten.config import Settings
 from briefkasten.gateway import create_app, security
 from briefkasten.gateway.keys import RATE_LIMITS
-from briefkasten.monitoring.metrics import Metrics
+from briefkasten.monitoring.metrics import GATEWAY, ROLES, WORKER, Metrics
 from briefkasten.storage import open_storage_for
 from briefkasten.worker import Worker, start_in_thread
 
@@ -46,7 +46,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     check_port(gateway.host, gateway.port)
     storage = open_storage_for(settings)
     jobs = open_job_queue(settings, recover=True)
-    metrics = Metrics.for_settings(settings)  # embedded workers count into the gateway's
+    # Embedded workers count into the gateway's; a distributed gateway has the gateway's series.
+    metrics = Metrics.for_settings(settings, ROLES if not distributed(settings) else (GATEWAY,))
     if not distributed(settings):
         start_in_thread(Worker(settings, storage, jobs, threading.Event(), metrics))
         log.info("embedded mode: workers run in this process, the outbox is the sink")
@@ -81,7 +82,7 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     storage = open_storage_for(settings)
-    metrics = Metrics.for_settings(settings)
+    metrics = Metrics.for_settings(settings, (WORKER,))
     stop_metrics = None
     if args.metrics_port is not None:
         try:

@@ -48,7 +48,8 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
         except TemporaryFailure as exc:
             problems.append(exc.message_en)
     figures = summary.summarise(families)
-    figures["queue"] = summary.summarise(Metrics.for_settings(settings).registry.collect())["queue"]
+    probes = Metrics.for_settings(settings, roles=())  # the queue gauges only
+    figures["queue"] = summary.summarise(probes.registry.collect())["queue"]
     dead: list[dict[str, Any]] = []
     letters = open_dead_letters(settings)
     try:

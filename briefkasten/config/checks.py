@@ -124,6 +124,7 @@ RANGES: dict[str, Range] = {
     "links.max_expiry_days": _AT_LEAST_1,
     "admin.session_ttl_s": Range(60, 86400),
 }
+TUS_STORES = ("spool", "storage")
 RATE_LIMITS = (
     "gateway.rate_limit_per_ip",
     "gateway.rate_limit_per_link",
@@ -142,6 +143,8 @@ def check(settings: Settings) -> None:
     _check_secrets(settings)
     _check_totp(settings)
     check_allowed_hosts(settings.gateway.allowed_hosts)
+    if settings.gateway.tus_store not in TUS_STORES:
+        raise ConfigError(f"gateway.tus_store must be one of {', '.join(TUS_STORES)}")
     _check_accessibility(settings)
     if not LANG.fullmatch(settings.ocr.lang):
         raise ConfigError(f"ocr.lang: {settings.ocr.lang[:40]!r} is not like deu or deu+eng")

@@ -123,6 +123,9 @@ class GatewaySettings:
     tus_quota_per_owner_bytes: int = 1024 * MIB
     #: Bytes of unfinished tus uploads all owners together may hold (0 = no quota).
     tus_quota_bytes: int = 20 * 1024 * MIB
+    #: Where unfinished tus uploads live: ``spool`` (this gateway's ``spool_dir``, the embedded
+    #: default) or ``storage`` (the object storage, shared by every gateway: no sticky routing).
+    tus_store: str = "spool"
 
     @property
     def catalogue(self) -> tuple[str, ...]:

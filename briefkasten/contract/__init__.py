@@ -33,7 +33,9 @@ from jsonschema.exceptions import best_match
 from briefkasten.errors import InvalidRequest
 
 __all__ = [
+    "CONFIRMATION_MESSAGE_TYPE",
     "CONFIRMATION_SCHEMA_FILE",
+    "MESSAGE_TYPE",
     "SCHEMA_FILE",
     "SCHEMA_VERSION",
     "confirmation_message_id_for",
@@ -52,6 +54,12 @@ SCHEMA_FILE = "submission-v1.schema.json"
 #: The schema file of the confirmations case systems send (major version 1): named before the
 #: rename ("receipt"), kept because its ``$id`` names it and case systems may have pinned it.
 CONFIRMATION_SCHEMA_FILE = "receipt-v1.schema.json"
+#: The AMQP ``type`` property of the announcements (AsyncAPI ``messageType``): schema name and
+#: major version.
+MESSAGE_TYPE = "briefkasten.submission.v1"
+#: The ``type`` of the confirmations (AsyncAPI ``messageType``; the schema's name before the
+#: rename, like its file).
+CONFIRMATION_MESSAGE_TYPE = "briefkasten.receipt.v1"
 #: Namespace of the uuid5 message ids; never change it, or retried messages get new ids.
 _MESSAGE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:briefkasten:message:v1")
 #: Namespace of the confirmations' uuid5 ids (the name predates the rename; never change it).

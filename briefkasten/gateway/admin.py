@@ -66,7 +66,7 @@ from briefkasten.gateway.keys import (
     SETTINGS,
     STORAGE,
 )
-from briefkasten.gateway.request import json_object, run
+from briefkasten.gateway.request import compress, json_object, run
 from briefkasten.gateway.web.page import Site
 from briefkasten.monitoring import summary as summary_module
 from briefkasten.operators import SECOND_FACTOR, WRONG_LOGIN, Accounts, AuditEvent, Session, audit
@@ -159,7 +159,14 @@ async def _audit(request: web.Request, event: AuditEvent) -> None:
 @routes.get("/admin")
 async def page(request: web.Request) -> web.Response:
     _accounts(request)
-    return web.Response(body=request.app[ADMIN_PAGE], content_type="text/html", charset="utf-8")
+    response = web.Response(
+        body=request.app[ADMIN_PAGE],
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Vary": "Accept-Encoding"},
+    )
+    compress(request, response)
+    return response
 
 
 @routes.post("/admin/api/login")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -63,8 +64,9 @@ from briefkasten.gateway.security import RateLimits
 from briefkasten.gateway.submissions import routes as submission_routes
 from briefkasten.gateway.tus import expiry as tus_expiry
 from briefkasten.gateway.tus import routes as tus_routes
+from briefkasten.gateway.tus_objects import ObjectTusStore
 from briefkasten.gateway.tus_protocol import UploadLocks, protocol_headers
-from briefkasten.gateway.tus_store import TusStore
+from briefkasten.gateway.tus_store import TusBackend, TusStore
 from briefkasten.gateway.upload import routes as upload_routes
 from briefkasten.gateway.web.page import load as load_site
 from briefkasten.gateway.web.routes import routes as page_routes
@@ -133,19 +135,27 @@ def create_app(
     app[ADMIN_PAGE] = page_html(app[SITE])
     app[TESSERACT] = TesseractProbe(settings.ocr.lang)
     # Resumable uploads: the store, a lock per upload, the protocol headers, the expiry task.
-    app[TUS_STORE] = TusStore(
-        spool / "tus",
-        expiry_s=settings.gateway.tus_expiry_s,
-        max_bytes=settings.limits.max_file_bytes,
-        quota_per_owner=settings.gateway.tus_quota_per_owner_bytes,
-        quota=settings.gateway.tus_quota_bytes,
-    )
+    app[TUS_STORE] = _tus_store(settings, storage, spool)
     app[TUS_LOCKS] = UploadLocks()
     app.on_response_prepare.append(protocol_headers)
     app.cleanup_ctx.append(tus_expiry)
     for routes in ROUTES:
         app.router.add_routes(routes)
     return app
+
+
+def _tus_store(settings: Settings, storage: Storage, spool: Path) -> TusBackend:
+    """This gateway's spool (embedded default), or the object storage all gateways share."""
+    gateway = settings.gateway
+    expiry_s, max_bytes = gateway.tus_expiry_s, settings.limits.max_file_bytes
+    quotas = {
+        "quota_per_owner": gateway.tus_quota_per_owner_bytes,
+        "quota": gateway.tus_quota_bytes,
+    }
+    if gateway.tus_store == "storage":
+        staging = spool / "tus-staging"
+        return ObjectTusStore(storage, staging, expiry_s=expiry_s, max_bytes=max_bytes, **quotas)
+    return TusStore(spool / "tus", expiry_s=expiry_s, max_bytes=max_bytes, **quotas)
 
 
 async def _executor(app: web.Application) -> AsyncIterator[None]:

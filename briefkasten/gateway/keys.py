@@ -20,7 +20,7 @@ from briefkasten.gateway.idempotency import KeyLocks
 from briefkasten.gateway.probes import TesseractProbe
 from briefkasten.gateway.security import RateLimits
 from briefkasten.gateway.tus_protocol import UploadLocks
-from briefkasten.gateway.tus_store import TusStore
+from briefkasten.gateway.tus_store import TusBackend
 from briefkasten.gateway.web.page import Site
 from briefkasten.intake import Intake
 from briefkasten.monitoring.metrics import Metrics
@@ -44,7 +44,7 @@ RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
 
 # --- submissions: one per Idempotency-Key; resumable uploads (tus)
 KEY_LOCKS = web.AppKey("idempotency_locks", KeyLocks)
-TUS_STORE = web.AppKey("tus_store", TusStore)
+TUS_STORE = web.AppKey("tus_store", TusBackend)
 TUS_LOCKS = web.AppKey("tus_locks", UploadLocks)
 
 # --- the pages: upload page, start page, static files

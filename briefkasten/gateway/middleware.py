@@ -64,7 +64,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         headers = RETRY_AFTER.get(exc.http_status)
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
             headers = {"Retry-After": str(exc.retry_after)}
-        return web.json_response(error_body(exc), status=exc.http_status, headers=headers)
+        return web.json_response(
+            error_body(exc), status=exc.http_status, reason=exc.http_reason, headers=headers
+        )
     except web.HTTPNotFound:
         return web.json_response(error_body(NotFound("no such endpoint")), status=404)
     except web.HTTPException:

@@ -1,9 +1,12 @@
 """Resumable uploads on ``/api/v1/tus/``: tus 1.0.0 (creation, termination, expiration, checksum).
 
 Written by hand because no maintained tus server exists for aiohttp (the Python servers are
-FastAPI/Django routers) and the protocol is small: five handlers over the blocking
-``TusStore`` (``tus_store.py``), which keeps one data and one JSON info file per upload; the
-protocol's headers, constants and per-upload locks are in ``tus_protocol.py``.
+FastAPI/Django routers) and the protocol is small: five handlers over a blocking
+``TusBackend`` (``tus_store.py``): ``TusStore``, one data and one JSON info file per upload in
+this gateway's spool (the embedded default), or ``ObjectTusStore`` (``tus_objects.py``,
+``gateway.tus_store = "storage"``), parts and records in the object storage every gateway
+shares, so that any gateway answers for any upload. The protocol's headers, constants and
+per-upload locks are in ``tus_protocol.py``.
 
 - Applicants (link token) and clients (API key) authenticate with ``Authorization: Bearer``;
   an upload belongs to ``tenant/link_id`` or ``tenant/api``; anyone else's id answers 404.
@@ -26,11 +29,14 @@ protocol's headers, constants and per-upload locks are in ``tus_protocol.py``.
 - Errors go through the gateway's one error boundary (the JSON error body); the protocol
   headers (``Tus-Resumable``, ``Tus-Version`` on 412, ``Cache-Control: no-store``) are added
   to every response under the prefix by an ``on_response_prepare`` hook, errors included.
+- ``POST`` on an upload with ``X-HTTP-Method-Override: PATCH`` (or ``DELETE``, ``HEAD``) is
+  answered as that method; a checksum mismatch is ``460 Checksum Mismatch``.
 - A background task (``expiry``, in the app's ``cleanup_ctx``) deletes expired uploads every
   ``tus_cleanup_interval_s`` seconds.
 
-Limitation: unfinished uploads live in this gateway's local spool. Several gateways need
-sticky routing by upload URL (``/api/v1/tus/<id>``) or a spool directory shared by all.
+With the spool store, several gateways need sticky routing by upload URL; with the object
+store they do not (the per-upload lock is per process: two gateways writing the same upload
+at the same moment each add an immutable part, and the longest run of parts from 0 counts).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ import aiofiles
 from aiohttp import web
 
 from briefkasten.errors import (
+    BriefkastenError,
     ChecksumMismatch,
     InvalidRequest,
     LimitExceeded,
@@ -174,6 +181,19 @@ async def delete(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@routes.post(PREFIX + "{upload_id}")
+async def method_override(request: web.Request) -> web.StreamResponse:
+    """``POST`` with ``X-HTTP-Method-Override`` (tus 1.0.0: a server MUST honour it) for
+    clients behind proxies that drop ``PATCH`` and ``DELETE``."""
+    handler = OVERRIDABLE.get(request.headers.get("X-HTTP-Method-Override", "").upper())
+    if handler is None:
+        raise InvalidRequest("POST on an upload needs X-HTTP-Method-Override: PATCH or DELETE")
+    return await handler(request)
+
+
+OVERRIDABLE = {"PATCH": patch, "DELETE": delete, "HEAD": head}
+
+
 async def _receive(
     request: web.Request, owner: str, upload: TusUpload, checksum: tuple[str, bytes] | None
 ) -> TusUpload:
@@ -195,9 +215,10 @@ async def _append(
     digest = hashlib.new(checksum[0], usedforsecurity=False) if checksum else None
     clock = BodyClock(READ_TIMEOUT_S, request.app[SETTINGS].gateway.body_deadline_s)
     received = keep = 0
+    path, start = await run(request, store.chunk_file, upload)
     try:
-        async with aiofiles.open(upload.path, "r+b") as out:
-            await out.seek(upload.offset)
+        async with aiofiles.open(path, "r+b") as out:
+            await out.seek(start)
             await out.truncate()  # what a writer that died left beyond the recorded offset
             try:
                 chunks = request.content.iter_chunked(CHUNK)
@@ -216,13 +237,21 @@ async def _append(
                 raise
             finally:
                 if keep < received:
-                    await out.truncate(upload.offset + keep)
+                    await out.truncate(start + keep)
     except (UploadInterrupted, asyncio.CancelledError):
         if keep:
-            await run(request, store.advance, owner, upload.upload_id, upload.offset + keep)
+            end = upload.offset + keep
+            await run(request, store.commit, owner, upload.upload_id, upload.offset, end)
             log.info("tus upload %s interrupted: kept %d bytes", upload.upload_id, keep)
+        else:
+            await run(request, store.truncate, owner, upload.upload_id)
         raise
-    return await run(request, store.advance, owner, upload.upload_id, upload.offset + keep)
+    except BriefkastenError:  # refused (460, 413): nothing of the request is kept
+        await run(request, store.truncate, owner, upload.upload_id)
+        raise
+    return await run(
+        request, store.commit, owner, upload.upload_id, upload.offset, upload.offset + keep
+    )
 
 
 async def _next_chunk(chunks: AsyncIterator[bytes], clock: BodyClock) -> bytes:

@@ -28,7 +28,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import threading
@@ -36,7 +35,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from briefkasten.errors import (
     EmptyInput,
@@ -51,11 +50,12 @@ from briefkasten.gateway.checks import UploadChecks
 from briefkasten.gateway.spool import space_checked
 from briefkasten.intake import IncomingFile
 from briefkasten.model import safe_name
+from briefkasten.storage.layout import TUS_UPLOAD_ID
 from briefkasten.storage.records import atomic_file
 
 log = logging.getLogger("briefkasten.gateway")
 
-UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+UPLOAD_ID = TUS_UPLOAD_ID
 #: Temporary files of interrupted info writes are removed after this many seconds.
 STALE_TEMP_S = 3600.0
 
@@ -80,6 +80,63 @@ class TusUpload:
         return self.offset == self.length
 
 
+class TusBackend(Protocol):
+    """Where unfinished uploads live: this ``TusStore`` (one gateway's spool, the embedded
+    default) or ``tus_objects.ObjectTusStore`` (the object storage every gateway shares).
+    Blocking; the handlers run it in the gateway's executor."""
+
+    max_bytes: int
+
+    def create(self, owner: str, length: int, metadata: dict[str, str]) -> TusUpload: ...
+
+    def get(self, owner: str, upload_id: str) -> TusUpload: ...
+
+    def chunk_file(self, upload: TusUpload) -> tuple[Path, int]:
+        """Where a ``PATCH`` at ``upload.offset`` writes: a file and the position to seek to."""
+        ...
+
+    def commit(self, owner: str, upload_id: str, start: int, end: int) -> TusUpload:
+        """Bytes ``start..end`` are in ``chunk_file``'s file (flushed): record them."""
+        ...
+
+    def truncate(self, owner: str, upload_id: str) -> None:
+        """Drop what a failed or refused write left in the chunk file."""
+        ...
+
+    def finish(self, owner: str, upload_id: str, checks: UploadChecks) -> IncomingFile: ...
+
+    def completed(self, owner: str, upload_id: str) -> IncomingFile: ...
+
+    def delete(self, owner: str, upload_id: str) -> None: ...
+
+    def expire(self, now: float | None = None) -> int: ...
+
+
+def check_length(length: int, max_bytes: int) -> None:
+    """A new upload's ``Upload-Length``: not empty and not over the file limit."""
+    if length < 0:
+        raise InvalidRequest("Upload-Length must not be negative")
+    if length == 0:
+        raise EmptyInput("file is empty (Upload-Length: 0)")
+    if length > max_bytes:
+        raise LimitExceeded(f"file has {length} bytes, limit is {max_bytes}")
+
+
+def quota_check(
+    owner: str, length: int, totals: Mapping[str, int], quota_per_owner: int, quota: int
+) -> None:
+    """``QuotaExceeded`` or ``SpoolFull`` if a new upload of ``length`` bytes does not fit
+    beside the bytes ``totals`` (per owner) already reserved."""
+    mine = totals.get(owner, 0)
+    if quota_per_owner and mine + length > quota_per_owner:
+        raise QuotaExceeded(
+            f"unfinished uploads of this owner would reserve {mine + length} bytes, "
+            f"quota is {quota_per_owner}"
+        )
+    if quota and sum(totals.values()) + length > quota:
+        raise SpoolFull(f"the tus spool quota of {quota} bytes is used up")
+
+
 class TusStore:
     """Unfinished and finished tus uploads under ``directory``, per owner."""
 
@@ -101,12 +158,7 @@ class TusStore:
 
     def create(self, owner: str, length: int, metadata: dict[str, str]) -> TusUpload:
         """A new, empty upload of ``length`` bytes; the client's file name is sanitised."""
-        if length < 0:
-            raise InvalidRequest("Upload-Length must not be negative")
-        if length == 0:
-            raise EmptyInput("file is empty (Upload-Length: 0)")
-        if length > self.max_bytes:
-            raise LimitExceeded(f"file has {length} bytes, limit is {self.max_bytes}")
+        check_length(length, self.max_bytes)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # made when first needed
         with self._creating, space_checked("cannot create an upload"):
             self._check_quota(owner, length)
@@ -133,14 +185,7 @@ class TusStore:
 
     def _check_quota(self, owner: str, length: int) -> None:
         totals, pending = self.reserved()
-        mine = totals.get(owner, 0)
-        if self.quota_per_owner and mine + length > self.quota_per_owner:
-            raise QuotaExceeded(
-                f"unfinished uploads of this owner would reserve {mine + length} bytes, "
-                f"quota is {self.quota_per_owner}"
-            )
-        if self.quota and sum(totals.values()) + length > self.quota:
-            raise SpoolFull(f"the tus spool quota of {self.quota} bytes is used up")
+        quota_check(owner, length, totals, self.quota_per_owner, self.quota)
         if shutil.disk_usage(self.directory).free < pending + length:
             raise SpoolFull("the spool file system has no room for this upload")
 
@@ -180,6 +225,14 @@ class TusStore:
         with space_checked("cannot record an upload's offset"):
             self._write(upload_id, info)
         return self._upload(info)
+
+    def chunk_file(self, upload: TusUpload) -> tuple[Path, int]:
+        """The upload's data file, written at its recorded offset."""
+        return upload.path, upload.offset
+
+    def commit(self, owner: str, upload_id: str, start: int, end: int) -> TusUpload:
+        """The data file holds ``end`` bytes now (``start`` was the offset written at)."""
+        return self.advance(owner, upload_id, end)
 
     def truncate(self, owner: str, upload_id: str) -> None:
         """Cut the data file back to the recorded offset (after a failed or refused write)."""

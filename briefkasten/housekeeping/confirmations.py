@@ -50,6 +50,7 @@ def confirmation_message(
         routing_key=tenant,
         body=json.dumps(body).encode("utf-8"),
         headers={"schema_version": contract.SCHEMA_VERSION},
+        message_type=contract.CONFIRMATION_MESSAGE_TYPE,
     )
 
 

@@ -6,12 +6,22 @@ it on ``GET /metrics``, ``briefkasten worker --metrics-port`` on a port of its o
 mode gateway and worker share one object. Queue depth, outbox and dead letters are gauges
 computed at scrape time by ``_QueueCollector`` (cheap probes: a passive ``queue_declare`` on a
 short-lived connection, or counting files in the journal and outbox).
+
+Every counter and histogram series whose label values are known up front exists at 0 from the
+first scrape (``start_at_zero``): the outcomes (``accepted``, ``duplicate``, every error code of
+``errors.py``), the document results, the pipeline steps, the publish results, and the tenants
+of the settings (``[tenants.<id>]`` tables and the tenants of the API keys). A series that is
+born at 1 with its first event has no ``increase()`` over the window it was born in: after a
+restart an alert such as ``BriefkastenNoDocumentsDelivered`` would fire although documents
+were delivered. Each process creates the series of its own role (``ROLES``): the gateway's
+uploads, the worker's pages, documents and steps; in embedded mode both. The publish results
+start at 0 where a publisher is made (``publisher_factory``: RabbitMQ configured).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +41,15 @@ from briefkasten.broker.base import OutboundMessage, Publisher
 from briefkasten.broker.local import count_jobs
 from briefkasten.broker.outbox import count_pending
 from briefkasten.config import Settings
-from briefkasten.errors import BrokerError, ConfigError, MessageUnroutable, StorageError
+from briefkasten.errors import (
+    BrokerError,
+    ConfigError,
+    MessageUnroutable,
+    StorageError,
+    error_codes,
+)
 from briefkasten.model import DocumentResult
+from briefkasten.pipeline.runner import RECORDED_STEPS
 from briefkasten.storage.base import Storage, StoredObject
 
 log = logging.getLogger("briefkasten.monitoring")
@@ -42,12 +59,28 @@ STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 
 #: Tesseract's mean word confidence, 0–100.
 CONFIDENCE_BUCKETS = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 100.0)
 PROBE_TIMEOUT = 2.0
+#: The processes' roles: which series a process creates at 0 (``start_at_zero``).
+GATEWAY, WORKER = "gateway", "worker"
+ROLES = (GATEWAY, WORKER)
+#: ``briefkasten_uploads_total{result}`` besides the error codes.
+UPLOAD_OUTCOMES = ("accepted", "duplicate")
+#: ``briefkasten_documents_total{result}``.
+DOCUMENT_RESULTS = ("normalised", "normalisation_failed")
+#: ``briefkasten_publish_total{result}`` (``CountingPublisher``).
+PUBLISH_RESULTS = ("ok", "unroutable", "error")
+
+
+def known_tenants(settings: Settings) -> tuple[str, ...]:
+    """The tenants the settings name: ``[tenants.<id>]`` tables and the API keys' tenants."""
+    named = {t.id for t in settings.tenants} | set(settings.api_key_tenants().values())
+    return tuple(sorted(named))
 
 
 class Metrics:
-    """The metrics of one process, in a registry of its own."""
+    """The metrics of one process, in a registry of its own; the series of ``tenants`` and
+    the known outcomes for ``roles`` exist at 0 from the start."""
 
-    def __init__(self) -> None:
+    def __init__(self, tenants: Iterable[str] = (), roles: Collection[str] = ROLES) -> None:
         self.registry = CollectorRegistry()
         reg = self.registry
         ProcessCollector(registry=reg)
@@ -107,11 +140,31 @@ class Metrics:
             "Storage operations that failed (StorageError)",
             registry=reg,
         )
+        self.start_at_zero(tuple(tenants), roles)
+
+    def start_at_zero(self, tenants: Collection[str], roles: Collection[str] = ROLES) -> None:
+        """Create the series of ``tenants`` and every known label value (value 0) for the
+        process's ``roles``, so that ``increase()`` sees their first events."""
+        if GATEWAY in roles:
+            for tenant in tenants:
+                for result in (*UPLOAD_OUTCOMES, *error_codes()):
+                    self.uploads.labels(tenant, result)
+                self.upload_bytes.labels(tenant)
+                self.malware_found.labels(tenant)
+        if WORKER in roles:
+            for tenant in tenants:
+                self.pages.labels(tenant)
+                self.ocr_confidence.labels(tenant)
+                for result in DOCUMENT_RESULTS:
+                    self.documents.labels(tenant, result)
+            for step in RECORDED_STEPS:
+                self.stage_seconds.labels(step)
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> Metrics:
-        """Metrics with the scrape-time queue, outbox and dead-letter gauges for ``settings``."""
-        metrics = cls()
+    def for_settings(cls, settings: Settings, roles: Collection[str] = ROLES) -> Metrics:
+        """Metrics with the scrape-time queue, outbox and dead-letter gauges for ``settings``,
+        the series of its tenants for ``roles`` at 0."""
+        metrics = cls(known_tenants(settings), roles)
         metrics.registry.register(_QueueCollector(settings))
         return metrics
 
@@ -162,6 +215,8 @@ class Metrics:
     ) -> Callable[[], Publisher] | None:
         if factory is None:
             return None
+        for result in PUBLISH_RESULTS:  # this process publishes (embedded mode never does)
+            self.publish.labels(result)
         made = factory
         return lambda: self.publisher(made())
 

@@ -13,6 +13,9 @@ figures without a tenant label (queue depths, outbox, dead-letter count, step la
 publishing, storage errors) cover all tenants and are left out (``None``, empty), and
 ``scope`` names the tenants. Unscoped (the default), ``scope`` is ``None``.
 
+Series at 0 (``Metrics`` creates every known one at the start) count as nothing happened: an
+upload or publish result of 0 and a tenant without any figure are left out.
+
 ``fetch_all(urls)`` reads several endpoints concurrently (aiohttp, the dashboard) and leaves
 out their queue gauges (``without_queue``): the caller probes the queue once (every process
 would report the same). ``fetch(url)`` reads one, blocking (``briefkasten status``).
@@ -94,7 +97,7 @@ def summarise(families: Iterable[Metric], tenants: Collection[str] | None = None
             by_result[result] += int(value)
     return {
         "uploads": {
-            "by_result": dict(sorted(by_result.items())),
+            "by_result": {r: n for r, n in sorted(by_result.items()) if n},
             "bytes": int(upload_bytes),
         },
         "tenants": [
@@ -110,6 +113,7 @@ def summarise(families: Iterable[Metric], tenants: Collection[str] | None = None
                 "ocr_confidence_mean": _mean(confidence_sum[tenant], confidence_count[tenant]),
             }
             for tenant, figures in sorted(per_tenant.items())
+            if any(figures.values()) or confidence_count[tenant]
         ],
         "pages_processed": int(sum(f.get("pages", 0) for f in per_tenant.values())),
         "documents": {
@@ -119,7 +123,7 @@ def summarise(families: Iterable[Metric], tenants: Collection[str] | None = None
             ),
         },
         "ocr_confidence_mean": _mean(sum(confidence_sum.values()), sum(confidence_count.values())),
-        "publish": {result: int(value) for result, value in sorted(publish.items())},
+        "publish": {result: int(value) for result, value in sorted(publish.items()) if value},
         "storage_errors": None if scoped else int(storage_errors),
         "steps": [
             {

@@ -33,6 +33,10 @@ STEPS: Mapping[str, str] = {
     "ocr": "ocr:ocr",
     "verify_orientation": "orientation:verify",
 }
+#: Every step name a page's history can carry (the ``step`` label of
+#: ``briefkasten_stage_seconds``): the definable ``STEPS`` and those the builder records itself
+#: (``images.decode``; ``document``: sanitize, bundle; the runner: born_digital).
+RECORDED_STEPS: tuple[str, ...] = ("decode", "sanitize", "born_digital", *STEPS, "bundle")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,10 @@ case number (BG-Nummer), ``S`` a submission id, ``F`` a file id, ``D`` a documen
     _quarantine/T/YYYY/MM/DD/Q.json  its record: tenant, time, sha256, size, signature (no name)
     _admin/revoked/<sha256>.json     a logged-out dashboard session (sha256 of its token id)
     _admin/totp-used/O/<step>.json   operator O's one-time code of this time step was used
+    _tus/T/W/U/info-<n>-<ms>.json    an unfinished resumable upload U of W (link id or ``api``):
+                                     n bytes announced, created at <ms> (Unix milliseconds)
+    _tus/T/W/U/part-<a>-<b>-<ms>     its bytes a..b (exclusive), written at <ms>, never rewritten
+    _tus/T/W/U/complete-<ms>.json    all bytes arrived and were checked: name, SHA-256, type
 
 Manifest and status sit under the tenant only, because the gateway answers
 ``GET /api/v1/submissions/{id}`` knowing the tenant (from the API key) and the id, not the case.
@@ -201,6 +205,44 @@ def totp_used_key(operator: str, step: int) -> str:
         raise InvalidRequest(f"invalid operator or time step {operator[:70]!r}")
     return f"{ADMIN_TOTP_USED}{operator}/{step}.json"
 
+
+TUS_PREFIX = "_tus/"
+#: A key under ``_tus/``: tenant, owner (link id or ``api``), upload id, kind and its numbers.
+TUS_KEY = re.compile(
+    r"^_tus/(?P<tenant>[a-z0-9-]+)/(?P<who>[0-9a-f]{16,64}|api)/(?P<upload>[0-9a-f]{32})/"
+    r"(?:info-(?P<length>[0-9]{1,19})-(?P<created>[0-9]{1,16})\.json"
+    r"|part-(?P<start>[0-9]{20})-(?P<end>[0-9]{20})-(?P<written>[0-9]{1,16})"
+    r"|complete-(?P<completed>[0-9]{1,16})\.json)$"
+)
+
+
+def tus_upload_prefix(tenant: str, who: str, upload_id: str) -> str:
+    """``_tus/T/W/U/``: one resumable upload's info record, parts and completion record; ``W``
+    is the upload link's id or ``api`` (the tenant's API clients)."""
+    if who != "api":
+        _id(who)
+    if not TUS_UPLOAD_ID.fullmatch(upload_id):
+        raise MalformedId(f"invalid upload id {upload_id[:70]!r}")
+    return f"{TUS_PREFIX}{_tenant(tenant)}/{who}/{upload_id}/"
+
+
+def tus_info_key(prefix: str, length: int, created_ms: int) -> str:
+    """``<upload prefix>info-<length>-<ms>.json``: written once, when the upload is created."""
+    return f"{prefix}info-{length}-{created_ms}.json"
+
+
+def tus_part_key(prefix: str, start: int, end: int, written_ms: int) -> str:
+    """``<upload prefix>part-<start>-<end>-<ms>``: bytes ``start..end`` (exclusive)."""
+    return f"{prefix}part-{start:020d}-{end:020d}-{written_ms}"
+
+
+def tus_complete_key(prefix: str, completed_ms: int) -> str:
+    """``<upload prefix>complete-<ms>.json``: the checked file's facts."""
+    return f"{prefix}complete-{completed_ms}.json"
+
+
+#: A tus upload id (``secrets.token_hex(16)``).
+TUS_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 #: Prefixes of the dashboard's own state (swept by ``briefkasten.admin_state``).
 ADMIN_REVOKED = "_admin/revoked/"

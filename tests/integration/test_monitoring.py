@@ -150,6 +150,23 @@ def test_promtool_accepts_the_alert_rules() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_promtool_alert_rule_tests_pass() -> None:
+    """``config/prometheus-alerts.test.yml``: every alert fires where it should, and not after
+    a worker restart that delivered (series at 0), a quiet night, a short blip, ..."""
+    promtool = shutil.which("promtool")
+    need(promtool is not None, "promtool (Prometheus) is not on PATH: run `make promtool`")
+    assert promtool is not None
+    result = subprocess.run(
+        [promtool, "test", "rules", str(ROOT / "config" / "prometheus-alerts.test.yml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
 async def test_readyz_names_every_check_and_is_ready_with_defaults(
     tmp_path: Path, settings: Settings, gateway_client: GatewayClient
 ) -> None:

@@ -75,7 +75,15 @@ def outbound(n: int, tenant: str = "jc") -> OutboundMessage:
     message_id = contract.message_id_for(f"submission-{n}")
     body = json.dumps({"message_id": message_id, "n": n}).encode()
     headers = {"schema_version": contract.SCHEMA_VERSION}
-    return OutboundMessage(message_id, f"{tenant}.kontoauszug", body, headers)
+    return OutboundMessage(
+        message_id, f"{tenant}.kontoauszug", body, headers, message_type=contract.MESSAGE_TYPE
+    )
+
+
+def without_type(message: OutboundMessage) -> dict[str, Any]:
+    data = message.to_json()
+    del data["message_type"]
+    return data
 
 
 def test_publish_is_confirmed_persistent_and_carries_its_headers(
@@ -87,15 +95,20 @@ def test_publish_is_confirmed_persistent_and_carries_its_headers(
     publisher = RabbitPublisher(rabbit_url, exchange)
     try:
         publisher.publish(outbound(1))
+        # one written to the outbox before the type was set (no "message_type" in its file)
+        publisher.publish(OutboundMessage.from_json(without_type(outbound(2))))
         publisher.check()
     finally:
         publisher.close()
-    [(properties, body)] = tap.take(1)
+    [(properties, body), (older, _)] = tap.take(2)
+    assert older.type is None and older.message_id == contract.message_id_for("submission-2")
     assert json.loads(body)["n"] == 1
     assert properties.message_id == contract.message_id_for("submission-1")
     assert properties.delivery_mode == 2
     assert properties.content_type == "application/json"
     assert properties.headers == {"schema_version": contract.SCHEMA_VERSION}
+    assert properties.type == contract.MESSAGE_TYPE == "briefkasten.submission.v1"  # AsyncAPI
+    assert properties.app_id == "briefkasten" and properties.content_encoding == "utf-8"
 
 
 def test_unroutable_message_is_an_error_not_a_silent_drop(

@@ -10,8 +10,11 @@ import uuid
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import pika
 import pytest
+import yaml
 from jsonschema import Draft202012Validator
 
 from briefkasten import contract
@@ -206,9 +209,93 @@ def test_the_built_message_carries_each_document_s_languages() -> None:
     body = json.loads(built.body)
     contract.validate(body)
     assert body["schema_version"] == built.headers["schema_version"] == "1.2"
+    assert built.message_type == contract.MESSAGE_TYPE  # the AMQP type property
     assert body["documents"][0]["languages"] == ["deu", "ukr"]
     restored = DocumentOutcome.from_json(outcome.to_json(), document)
     assert restored.languages == ("deu", "ukr")
     older = outcome.to_json()
     del older["languages"]  # an outcome recorded before 1.2
     assert DocumentOutcome.from_json(older, document).languages == ()
+
+
+def test_asyncapi_message_types_are_the_ones_published() -> None:
+    """The AMQP ``type`` each message carries is the binding's ``messageType``."""
+    from briefkasten.housekeeping.confirmations import confirmation_message
+
+    spec = yaml.safe_load((DOCS / "asyncapi.yaml").read_text(encoding="utf-8"))
+    messages = spec["components"]["messages"]
+    assert messages["submission"]["bindings"]["amqp"]["messageType"] == contract.MESSAGE_TYPE
+    confirmation = messages["confirmation"]["bindings"]["amqp"]["messageType"]
+    assert confirmation == contract.CONFIRMATION_MESSAGE_TYPE
+    sent = confirmation_message("jc-nord", "a" * 32)
+    assert sent.message_type == contract.CONFIRMATION_MESSAGE_TYPE
+
+
+def test_asyncapi_and_the_docs_name_the_vhost_of_the_one_example_url() -> None:
+    """The vhost is whatever the AMQP URL says (its path, as pika reads it): the AsyncAPI
+    server and bindings, contract.md and the README use the README's one example URL."""
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"BRIEFKASTEN_AMQP_URL='(amqps?://[^']+)'", readme)
+    assert found is not None
+    url = found.group(1)
+    vhost = pika.URLParameters(url).virtual_host
+    assert vhost == "briefkasten"
+    assert pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/").virtual_host == "/"
+    spec = yaml.safe_load((DOCS / "asyncapi.yaml").read_text(encoding="utf-8"))
+    server = spec["servers"]["production"]
+    parts = urlsplit(url)
+    assert (server["protocol"], server["host"]) == (parts.scheme, parts.netloc.split("@")[-1])
+    assert server["pathname"] == parts.path and url.split("@")[-1] in server["description"]
+    bindings = [c["bindings"]["amqp"]["exchange"] for c in spec["channels"].values()]
+    assert len(bindings) == 2 and all(b["vhost"] == vhost for b in bindings)
+    assert f"`{vhost}` for `amqps://…@{parts.netloc.split('@')[-1]}{parts.path}`" in (
+        DOCS / "contract.md"
+    ).read_text(encoding="utf-8")
+
+
+def test_channel_is_one_of_the_intake_s_channels() -> None:
+    """The schema's ``channel`` enum is what the intake records (``intake.CHANNELS``: the
+    gateway's ``upload`` for API keys, ``link`` for upload links); others are refused."""
+    from briefkasten.intake import CHANNELS, Intake
+
+    channel = contract.schema()["properties"]["channel"]
+    assert channel["enum"] == list(CHANNELS) == ["upload", "link"]
+    assert all(f"{c} (" in channel["description"] for c in CHANNELS)
+    assert "api or web" not in channel["description"]
+    assert Intake.receive.__kwdefaults__["channel"] == "upload"
+    for value in CHANNELS:
+        message = example()
+        message["channel"] = value
+        contract.validate(message)
+    for value in ("api", "web", "UPLOAD"):
+        message = example()
+        message["channel"] = value
+        with pytest.raises(InvalidRequest):
+            contract.validate(message)
+
+
+def test_documented_example_keys_are_the_storage_layout_s() -> None:
+    """Every key in contract.md's example is the one ``storage.layout`` makes for its ids."""
+    from briefkasten.storage import layout
+
+    message = example()
+    ids = (message["tenant"], message["case_number"], message["submission_id"])
+    originals = []
+    for document in message["documents"]:
+        for suffix in ("pdf", "text"):
+            if document[suffix] is not None:
+                expected = layout.document_key(
+                    *ids, document["document_id"], "txt" if suffix == "text" else "pdf"
+                )
+                assert document[suffix]["key"] == expected
+        for original in document["originals"]:
+            file_id = original["key"].rpartition("/")[2].partition(".")[0]
+            expected = layout.original_key(*ids, file_id, original["media_type"])
+            assert original["key"] == expected
+            originals.append(original)
+    assert len(originals) == 3
+    assert len({o["sha256"] for o in originals}) == 3  # a duplicate of this submission's own
+    assert any(o["duplicate_of"] for o in originals)  # file would have its SHA-256
+    for text in (DOCS / "contract.md").read_text(encoding="utf-8").split("```")[1::2]:
+        for key in re.findall(r'"key": "([^"]+)"', text):
+            layout.validate_key(key)

@@ -21,10 +21,14 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from briefkasten.broker.local import MemoryJobQueue
+from briefkasten.broker.local import MemoryJobQueue, StubPublisher
 from briefkasten.config import Settings
+from briefkasten.config.tenants import TenantSettings
+from briefkasten.errors import error_codes
 from briefkasten.monitoring.logs import JsonFormatter, TextFormatter
-from briefkasten.monitoring.metrics import Metrics
+from briefkasten.monitoring.metrics import GATEWAY, WORKER, Metrics, known_tenants
+from briefkasten.monitoring.summary import summarise
+from briefkasten.pipeline.runner import RECORDED_STEPS, STEPS
 from briefkasten.storage import open_storage
 from tests.support import factories
 from tests.support.gateway import GatewayClient
@@ -183,3 +187,109 @@ def test_alert_rules_use_only_our_metrics(settings: Settings, tmp_path: Path) ->
     assert {"BriefkastenNoDocumentsDelivered", "BriefkastenDeadLetters"} <= names
     assert {"BriefkastenOutboxGrowing", "BriefkastenOcrConfidenceDropping"} <= names
     assert "BriefkastenGatewayNotReady" in names
+
+
+def test_every_alert_has_promtool_cases_where_it_fires_and_where_it_must_not() -> None:
+    """``config/prometheus-alerts.test.yml`` (run by promtool in the integration tier) covers
+    every alert of the rules file both ways, with labels and annotations where it fires."""
+    rules = yaml.safe_load((ROOT / "config" / "prometheus-alerts.yml").read_text())
+    alerts = {r["alert"]: r for g in rules["groups"] for r in g["rules"]}
+    tests = yaml.safe_load((ROOT / "config" / "prometheus-alerts.test.yml").read_text())
+    assert tests["rule_files"] == ["prometheus-alerts.yml"]
+    cases = [c for t in tests["tests"] for c in t["alert_rule_test"]]
+    assert {c["alertname"] for c in cases} == set(alerts)
+    for name, rule in alerts.items():
+        firing = [a for c in cases if c["alertname"] == name for a in c["exp_alerts"]]
+        assert firing, f"{name}: no case where it fires"
+        assert any(c["alertname"] == name and not c["exp_alerts"] for c in cases), name
+        for alert in firing:
+            assert alert["exp_labels"]["severity"] == rule["labels"]["severity"], name
+            assert set(alert["exp_annotations"]) == set(rule["annotations"]), name
+    (restart,) = [t for t in tests["tests"] if "restart that delivered" in t["name"]]
+    *after_restart, much_later = restart["alert_rule_test"]
+    assert after_restart and not any(c["exp_alerts"] for c in after_restart)
+    assert much_later["exp_alerts"]  # the same series, 50 minutes without a document: it fires
+
+
+# ----------------------------------------------------------- series born at 0
+
+
+def exposed(metrics: Metrics) -> dict[Any, float]:
+    return samples(metrics.exposition().decode())
+
+
+def test_a_fresh_registry_has_every_known_series_at_zero(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = monitored_settings(settings, tmp_path)
+    settings = dataclasses.replace(settings, tenants=(TenantSettings("jc-table"),))
+    assert known_tenants(settings) == ("jc-monitor", "jc-table")
+    found = exposed(Metrics.for_settings(settings))
+    for tenant in ("jc-monitor", "jc-table"):
+        for result in ("accepted", "duplicate", *error_codes()):
+            assert value(found, "briefkasten_uploads_total", tenant=tenant, result=result) == 0
+        assert "unsupported_type" in error_codes() and "storage_unavailable" in error_codes()
+        assert value(found, "briefkasten_upload_bytes_total", tenant=tenant) == 0
+        assert value(found, "briefkasten_malware_found_total", tenant=tenant) == 0
+        assert value(found, "briefkasten_pages_processed_total", tenant=tenant) == 0
+        assert value(found, "briefkasten_ocr_confidence_count", tenant=tenant) == 0
+        for result in ("normalised", "normalisation_failed"):
+            assert value(found, "briefkasten_documents_total", tenant=tenant, result=result) == 0
+    for step in ("decode", "deskew", "ocr", "bundle"):
+        assert value(found, "briefkasten_stage_seconds_count", step=step) == 0
+        assert value(found, "briefkasten_stage_seconds_bucket", step=step, le="+Inf") == 0
+    assert value(found, "briefkasten_storage_errors_total") == 0
+    assert value(found, "briefkasten_uploads_total", tenant="jc-other", result="accepted") is None
+
+
+def test_each_process_has_the_series_of_its_role(settings: Settings, tmp_path: Path) -> None:
+    settings = monitored_settings(settings, tmp_path)
+    gateway = exposed(Metrics.for_settings(settings, roles=(GATEWAY,)))
+    worker = exposed(Metrics.for_settings(settings, roles=(WORKER,)))
+    upload = ("briefkasten_uploads_total", {"tenant": TENANT, "result": "accepted"})
+    delivered = ("briefkasten_documents_total", {"tenant": TENANT, "result": "normalised"})
+    assert value(gateway, upload[0], **upload[1]) == 0
+    assert value(gateway, delivered[0], **delivered[1]) is None
+    assert value(worker, delivered[0], **delivered[1]) == 0
+    assert value(worker, upload[0], **upload[1]) is None
+    # Publish results where this process publishes: with a publisher (RabbitMQ configured).
+    metrics = Metrics.for_settings(settings, roles=(WORKER,))
+    assert value(exposed(metrics), "briefkasten_publish_total", result="ok") is None
+    assert metrics.publisher_factory(None) is None
+    assert value(exposed(metrics), "briefkasten_publish_total", result="ok") is None
+    assert metrics.publisher_factory(lambda: StubPublisher()) is not None
+    for result in ("ok", "unroutable", "error"):
+        assert value(exposed(metrics), "briefkasten_publish_total", result=result) == 0
+
+
+def test_counting_goes_on_from_zero_and_the_summary_leaves_zeros_out(
+    settings: Settings, tmp_path: Path
+) -> None:
+    metrics = Metrics.for_settings(monitored_settings(settings, tmp_path))
+    metrics.document_delivered(TENANT, failed=False)
+    metrics.upload(TENANT, "accepted", 10)
+    found = exposed(metrics)
+    assert value(found, "briefkasten_documents_total", tenant=TENANT, result="normalised") == 1
+    assert (
+        value(found, "briefkasten_documents_total", tenant=TENANT, result="normalisation_failed")
+        == 0
+    )
+    figures = summarise(metrics.registry.collect())
+    assert figures["uploads"]["by_result"] == {"accepted": 1}
+    assert figures["publish"] == {}
+    assert [t["tenant"] for t in figures["tenants"]] == [TENANT]
+    assert (
+        summarise(Metrics.for_settings(monitored_settings(settings, tmp_path)).registry.collect())[
+            "tenants"
+        ]
+        == []
+    )
+
+
+def test_every_step_a_page_can_record_is_known_up_front() -> None:
+    """The names of ``StepRecord("…")`` in the pipeline's code are in ``RECORDED_STEPS``."""
+    pipeline = ROOT / "briefkasten" / "pipeline"
+    literal = re.compile(r'StepRecord\(\s*"([a-z_]+)"')
+    named = {m for f in pipeline.glob("*.py") for m in literal.findall(f.read_text())}
+    assert {"decode", "bundle", "sanitize", "born_digital"} <= named
+    assert named | set(STEPS) <= set(RECORDED_STEPS)

@@ -107,7 +107,7 @@ def assert_page_headers(response: Any, lang: str) -> None:
     assert response.content_type == "text/html"
     assert response.charset == "utf-8"
     assert response.headers["Content-Language"] == lang
-    assert response.headers["Vary"] == "Accept-Language"
+    assert response.headers["Vary"] == "Accept-Language, Accept-Encoding"
     assert "Content-Security-Policy" in response.headers
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]

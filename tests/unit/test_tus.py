@@ -347,6 +347,55 @@ async def test_checksums_are_checked(gateway: Tus) -> None:
         assert status == 400
 
 
+async def test_checksum_mismatch_has_its_reason_phrase(gateway: Tus) -> None:
+    location = await create(gateway, 100)
+    wrong = base64.b64encode(hashlib.sha1(b"other").digest()).decode()
+    response = await gateway.client.patch(
+        location,
+        data=b"x" * 10,
+        headers=gateway.headers(
+            **{"Upload-Offset": "0", "Content-Type": OCTETS, "Upload-Checksum": f"sha1 {wrong}"}
+        ),
+    )
+    assert (response.status, response.reason) == (460, "Checksum Mismatch")
+
+
+async def test_post_with_method_override_is_patch_or_delete(gateway: Tus) -> None:
+    """tus 1.0.0: a server MUST read X-HTTP-Method-Override (proxies that drop PATCH)."""
+    data = SAMPLE.read_bytes()
+    location = await create(gateway, len(data))
+    response = await gateway.client.post(
+        location,
+        data=data[:1000],
+        headers=gateway.headers(
+            **{
+                "X-HTTP-Method-Override": "PATCH",
+                "Upload-Offset": "0",
+                "Content-Type": OCTETS,
+            }
+        ),
+    )
+    assert response.status == 204, await response.text()
+    assert response.headers["Upload-Offset"] == "1000"
+    assert await offset_of(gateway, location) == 1000
+    response = await gateway.client.post(
+        location, headers=gateway.headers(**{"X-HTTP-Method-Override": "HEAD"})
+    )
+    assert (response.status, response.headers["Upload-Offset"]) == (200, "1000")
+    for wrong in ("GET", "", "POST"):
+        response = await gateway.client.post(
+            location, headers=gateway.headers(**{"X-HTTP-Method-Override": wrong})
+        )
+        assert response.status == 400
+        assert (await response.json())["error"]["code"] == "invalid_request"
+    response = await gateway.client.post(
+        location, headers=gateway.headers(**{"X-HTTP-Method-Override": "delete"})
+    )
+    assert response.status == 204
+    response = await gateway.client.head(location, headers=gateway.headers())
+    assert response.status == 404
+
+
 async def test_wrong_offset_is_409(gateway: Tus) -> None:
     data = SAMPLE.read_bytes()
     location = await create(gateway, len(data))

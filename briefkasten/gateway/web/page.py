@@ -89,6 +89,8 @@ class Site:
     #: The "Einfach erklärt" page and the accessibility statement per (tenant id, ``einfach``
     #: or ``barrierefreiheit``, language).
     info: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
+    #: ``GET /`` in German and English.
+    home: dict[str, bytes] = field(default_factory=dict)
     #: The templates, for pages rendered elsewhere (the operators' dashboard).
     templates: jinja2.Environment = field(default_factory=environment, compare=False, repr=False)
 
@@ -192,7 +194,75 @@ def load(
             context["name"] = tenant.display_name if tenant else i18n.text(lang, "page.brand")
             body = env.get_template("accessibility.html").render(**context).encode()
             info[(key, "barrierefreiheit", lang)] = body
-    return Site(html=html, files=files, start=start, info=info, templates=env)
+    home = {
+        lang: env.get_template("home.html")
+        .render(lang=lang, other=other, t=HOME_TEXTS[lang], tenants=tenants, static=home_static)
+        .encode()
+        for lang, other, home_static in (
+            ("de", "en", static_urls(files, "")),
+            ("en", "de", static_urls(files, "")),
+        )
+    }
+    return Site(html=html, files=files, start=start, info=info, home=home, templates=env)
+
+
+def home_language(query: str | None, accept_language: str) -> str:
+    """``GET /`` speaks German, or English where that is what the client asks for."""
+    return "en" if language(query, accept_language) == "en" else "de"
+
+
+#: The texts of ``GET /`` (for operators and developers as much as applicants: German and
+#: English only, so they live here and not in the applicant catalogues).
+HOME_TEXTS = {
+    "de": {
+        "title": "Briefkasten – der digitale Briefkasten des Jobcenters",
+        "language": "Sprache",
+        "other_language": "English",
+        "what": (
+            "Hier reichen Menschen, die Bürgergeld bekommen, Unterlagen bei ihrem Jobcenter ein: "
+            "Fotos oder PDF-Dateien, vom Handy oder vom Computer, zu jeder Zeit. Briefkasten macht "
+            "daraus durchsuchbare PDF-Dokumente und gibt sie an die Fachsoftware des Jobcenters."
+        ),
+        "applicants_title": "Für Antragstellende",
+        "applicants": (
+            "Ihr Jobcenter gibt Ihnen einen Link oder einen QR-Code, zum Beispiel in einem Brief. "
+            "Öffnen Sie den Link oder scannen Sie den Code mit dem Handy. Dort laden Sie Ihre "
+            "Unterlagen hoch. Sie brauchen kein Konto."
+        ),
+        "start_pages": "Manche Jobcenter haben eine eigene Startseite:",
+        "operators_title": "Für den Betrieb",
+        "admin": "Übersicht für den Betrieb (Anmeldung mit zweitem Faktor)",
+        "metrics": "Kennzahlen für Prometheus",
+        "health": "Lebens- und Bereitschaftsprüfung",
+        "developers_title": "Für Entwicklerinnen und Entwickler",
+        "openapi": "die HTTP-Schnittstelle (OpenAPI 3.1)",
+        "asyncapi": "die Nachrichten an die Fachsoftware (AsyncAPI)",
+    },
+    "en": {
+        "title": "Briefkasten – the job centre's digital mailbox",
+        "language": "Language",
+        "other_language": "Deutsch",
+        "what": (
+            "People who receive Bürgergeld hand in documents to their job centre here: photos or "
+            "PDF files, from a phone or a computer, at any time. Briefkasten turns them into "
+            "searchable PDF documents and delivers them to the job centre's case software."
+        ),
+        "applicants_title": "For applicants",
+        "applicants": (
+            "Your job centre gives you a link or a QR code, for example in a letter. Open the "
+            "link or scan the code with your phone. There you upload your documents. You do not "
+            "need an account."
+        ),
+        "start_pages": "Some job centres have their own start page:",
+        "operators_title": "For operators",
+        "admin": "the administrators' dashboard (sign-in with a second factor)",
+        "metrics": "metrics for Prometheus",
+        "health": "liveness and readiness probes",
+        "developers_title": "For developers",
+        "openapi": "the HTTP API (OpenAPI 3.1)",
+        "asyncapi": "the messages to the case software (AsyncAPI)",
+    },
+}
 
 
 def language(query: str | None, accept_language: str) -> str:

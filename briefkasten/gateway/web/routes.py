@@ -1,4 +1,5 @@
-"""The handlers of the pages: ``GET /u/{token}``, ``GET /t/{tenant}`` with its information pages
+"""The handlers of the pages: ``GET /`` (what this service is, German and English),
+``GET /u/{token}``, ``GET /t/{tenant}`` with its information pages
 ``/t/{tenant}/einfach`` and ``/t/{tenant}/barrierefreiheit``, and ``GET /static/…`` (what they
 serve is loaded once at start-up: ``page.Site``). The language: ``?lang=``, else
 ``Accept-Language``, else German."""
@@ -9,16 +10,24 @@ from aiohttp import web
 
 from briefkasten.errors import NotFound
 from briefkasten.gateway.keys import SITE
-from briefkasten.gateway.web.page import LONG_CACHE, language
+from briefkasten.gateway.request import compress
+from briefkasten.gateway.web.page import LONG_CACHE, home_language, language
 
 routes = web.RouteTableDef()
+
+
+@routes.get("/", name="home")
+async def home(request: web.Request) -> web.Response:
+    """What this service is and where applicants, operators and developers go."""
+    lang = home_language(request.query.get("lang"), request.headers.get("Accept-Language", ""))
+    return _html(request, request.app[SITE].home[lang], lang)
 
 
 @routes.get("/u/{token}", name="upload-page")
 async def upload_page(request: web.Request) -> web.Response:
     """The page for any token: the script validates it against the API."""
     lang = language(request.query.get("lang"), request.headers.get("Accept-Language", ""))
-    return _html(request.app[SITE].html[lang], lang)
+    return _html(request, request.app[SITE].html[lang], lang)
 
 
 @routes.get("/t/{tenant}", name="start-page")
@@ -28,7 +37,7 @@ async def start_page(request: web.Request) -> web.Response:
     lang = language(request.query.get("lang"), request.headers.get("Accept-Language", ""))
     pages = request.app[SITE].start
     body = pages.get((request.match_info["tenant"], lang))
-    return _html(body or pages[("", lang)], lang, status=200 if body else 404)
+    return _html(request, body or pages[("", lang)], lang, status=200 if body else 404)
 
 
 @routes.get("/t/{tenant}/{page:einfach|barrierefreiheit}", name="info-page")
@@ -39,17 +48,19 @@ async def info_page(request: web.Request) -> web.Response:
     pages = request.app[SITE].info
     which = request.match_info["page"]
     body = pages.get((request.match_info["tenant"], which, lang)) or pages[("", which, lang)]
-    return _html(body, lang)
+    return _html(request, body, lang)
 
 
-def _html(body: bytes, lang: str, status: int = 200) -> web.Response:
-    return web.Response(
+def _html(request: web.Request, body: bytes, lang: str, status: int = 200) -> web.Response:
+    response = web.Response(
         status=status,
         body=body,
         content_type="text/html",
         charset="utf-8",
-        headers={"Vary": "Accept-Language", "Content-Language": lang},
+        headers={"Vary": "Accept-Language, Accept-Encoding", "Content-Language": lang},
     )
+    compress(request, response)
+    return response
 
 
 @routes.get("/static/{name:.+}", name="static")

@@ -1,0 +1,383 @@
+"""Resumable (tus) uploads in the object storage every gateway shares (``tus_store = "storage"``).
+
+Any gateway answers ``HEAD`` and ``PATCH`` for any upload, so a phone that loses its
+connection may resume through another gateway behind a load balancer without sticky routing.
+An upload is a few objects under ``_tus/<tenant>/<owner>/<id>/`` (``storage.layout``):
+
+- ``info-<length>-<created ms>.json``, written once at creation: owner, length, name, metadata;
+- ``part-<start>-<end>-<written ms>``, one per ``PATCH`` (or kept part of an interrupted one),
+  never rewritten;
+- ``complete-<ms>.json``, once all bytes arrived and were sniffed and hashed.
+
+There is nothing to update in place, so no object needs a compare-and-swap: the offset is the
+end of the longest run of parts from byte 0 (``offset_of``), and the expiry runs from the newest
+object's time, both read off one ``list``. Two gateways writing the same upload at the same
+moment (a client that gave up on a stalled request and resumed elsewhere) each add a part; tus
+clients send the same bytes for the same offsets, so either run is right and the longer wins.
+A ``PATCH`` streams into a chunk file in this gateway's staging directory, which is stored as
+the part when the request ends. ``finish`` and ``completed`` assemble the parts into one local
+file, the ``IncomingFile`` the submission code adopts; a gateway that did not receive the bytes
+assembles them again and checks the recorded SHA-256.
+
+Quotas are those of the spool store, counted from the listing (per process, like there: two
+gateways creating at the same moment can overshoot by those uploads).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from briefkasten.errors import InputRejected, InvalidRequest, NotFound, StorageError
+from briefkasten.gateway.checks import UploadChecks
+from briefkasten.gateway.tus_store import UPLOAD_ID, TusUpload, check_length, quota_check
+from briefkasten.intake import IncomingFile
+from briefkasten.model import safe_name
+from briefkasten.storage import layout
+from briefkasten.storage.base import Storage
+
+log = logging.getLogger("briefkasten.gateway")
+
+#: Staging files younger than this are never swept (a request may be about to use them).
+STAGING_GRACE_S = 300.0
+
+
+@dataclass
+class Listed:
+    """What one ``list`` of an upload's prefix says about it."""
+
+    info_key: str = ""
+    length: int = 0
+    newest_ms: int = 0
+    parts: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, key)
+    complete_key: str = ""
+    keys: list[str] = field(default_factory=list)
+
+    def run(self) -> list[tuple[int, int, str]]:
+        """The longest run of parts from byte 0: the bytes received, in order."""
+        return longest_run(self.parts)
+
+    @property
+    def offset(self) -> int:
+        found = self.run()
+        return found[-1][1] if found else 0
+
+
+def longest_run(parts: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The chain of parts ``0..a, a..b, …`` that reaches furthest (parts may overlap or
+    repeat when two gateways wrote at once; the first key wins a tie)."""
+    by_start: dict[int, list[tuple[int, int, str]]] = {}
+    for part in sorted(parts):
+        if part[1] > part[0]:
+            by_start.setdefault(part[0], []).append(part)
+    best: dict[int, list[tuple[int, int, str]]] = {0: []}  # reached offset → chain to it
+    for start in sorted(by_start):  # parts only ever go forward: one pass in order of start
+        if start not in best:
+            continue
+        for part in by_start[start]:
+            if part[1] not in best:
+                best[part[1]] = [*best[start], part]
+    return best[max(best)]
+
+
+class ObjectTusStore:
+    """Unfinished and finished tus uploads as objects in ``storage``, per owner."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        staging: Path,
+        *,
+        expiry_s: float,
+        max_bytes: int,
+        quota_per_owner: int = 0,
+        quota: int = 0,
+    ) -> None:
+        self.storage = storage
+        self.staging = staging
+        self.expiry_s = expiry_s
+        self.max_bytes = max_bytes
+        self.quota_per_owner = quota_per_owner  # 0: no quota
+        self.quota = quota
+        self._creating = threading.Lock()
+
+    def create(self, owner: str, length: int, metadata: dict[str, str]) -> TusUpload:
+        """A new, empty upload of ``length`` bytes; the client's file name is sanitised."""
+        check_length(length, self.max_bytes)
+        upload_id = secrets.token_hex(16)
+        prefix = self._prefix(owner, upload_id)
+        created_ms = _now_ms()
+        info = {
+            "upload_id": upload_id,
+            "owner": owner,
+            "length": length,
+            "name": safe_name(metadata.get("filename") or metadata.get("name") or "upload"),
+            "metadata": dict(metadata),
+        }
+        with self._creating:
+            totals, _ = self.reserved()
+            quota_check(owner, length, totals, self.quota_per_owner, self.quota)
+            self.storage.put_bytes(
+                layout.tus_info_key(prefix, length, created_ms),
+                json.dumps(info).encode("utf-8"),
+                content_type="application/json",
+            )
+        return self._upload(info, offset=0, newest_ms=created_ms, incoming=None)
+
+    def reserved(self) -> tuple[dict[str, int], int]:
+        """Bytes reserved by the uploads not yet expired, per owner, and how many of all of
+        them are still to come."""
+        totals: dict[str, int] = {}
+        pending = 0
+        now_ms = _now_ms()
+        for owner_and_id, listed in self._all().items():
+            if listed.info_key and listed.newest_ms + self.expiry_s * 1000 > now_ms:
+                owner = owner_and_id.rsplit("/", 1)[0]
+                totals[owner] = totals.get(owner, 0) + listed.length
+                pending += listed.length - listed.offset
+        return totals, pending
+
+    def get(self, owner: str, upload_id: str) -> TusUpload:
+        """The upload; ``NotFound`` if it is absent, expired or someone else's."""
+        return self._get(owner, upload_id, expired_ok=False)[0]
+
+    def chunk_file(self, upload: TusUpload) -> tuple[Path, int]:
+        """An empty staging file for the bytes from ``upload.offset`` on (one per upload and
+        offset: this gateway's lock lets one request at a time write an upload)."""
+        path = self._chunk_path(upload.upload_id, upload.offset)
+        self.staging.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.close(fd)
+        return path, 0
+
+    def commit(self, owner: str, upload_id: str, start: int, end: int) -> TusUpload:
+        """Store the chunk file's ``end - start`` bytes as the part ``start..end``."""
+        chunk = self._chunk_path(upload_id, start)
+        try:
+            upload, listed = self._get(owner, upload_id, expired_ok=False)
+            if not 0 <= start <= end <= upload.length:
+                raise InvalidRequest(f"bytes {start}..{end} are outside 0..{upload.length}")
+            if end > start:
+                if chunk.stat().st_size != end - start:
+                    raise StorageError("the chunk file does not hold the bytes received")
+                key = layout.tus_part_key(self._prefix(owner, upload_id), start, end, _now_ms())
+                self.storage.put_file(key, chunk, content_type="application/octet-stream")
+                listed.parts.append((start, end, key))
+                listed.newest_ms = _now_ms()
+        finally:
+            chunk.unlink(missing_ok=True)
+        return dataclasses.replace(
+            upload, offset=listed.offset, expires=listed.newest_ms / 1000 + self.expiry_s
+        )
+
+    def truncate(self, owner: str, upload_id: str) -> None:
+        """Forget what a failed or refused request left in this gateway's chunk files."""
+        for path in self.staging.glob(f"{upload_id}.*.part"):
+            path.unlink(missing_ok=True)
+
+    def finish(self, owner: str, upload_id: str, checks: UploadChecks) -> IncomingFile:
+        """Assemble a complete upload, sniff (sandboxed) and hash it, record it; a rejected
+        file is deleted."""
+        upload, listed = self._get(owner, upload_id, expired_ok=False)
+        if not upload.complete:
+            raise InvalidRequest(f"upload {upload_id} is not complete")
+        sha256 = self._assemble(listed, upload.path)
+        try:
+            sniffed = checks.sniff(upload.path)
+        except InputRejected:
+            self.delete(owner, upload_id)
+            raise
+        facts: dict[str, Any] = {
+            "name": upload.name,
+            "sha256": sha256,
+            "size": upload.length,
+            "media_type": sniffed.media_type,
+            "pages": len(sniffed.kinds),
+        }
+        self.storage.put_bytes(
+            layout.tus_complete_key(self._prefix(owner, upload_id), _now_ms()),
+            json.dumps(facts).encode("utf-8"),
+            content_type="application/json",
+        )
+        return IncomingFile(path=upload.path, **facts)
+
+    def completed(self, owner: str, upload_id: str) -> IncomingFile:
+        """The finished, checked file, assembled here if another gateway received it;
+        ``InvalidRequest`` while bytes are still missing."""
+        upload, listed = self._get(owner, upload_id, expired_ok=False)
+        incoming = upload.incoming
+        if incoming is None:
+            raise InvalidRequest(f"upload {upload_id} is not complete")
+        here = incoming.path.is_file() and incoming.path.stat().st_size == incoming.size
+        if not here and self._assemble(listed, incoming.path) != incoming.sha256:
+            incoming.path.unlink(missing_ok=True)
+            raise StorageError(f"tus upload {upload_id}: stored parts do not match its hash")
+        return incoming
+
+    def delete(self, owner: str, upload_id: str) -> None:
+        """Remove the upload: its info record first (then it no longer exists), the rest after."""
+        listed = self._list(owner, upload_id)
+        if not listed.info_key:
+            raise NotFound("no such upload")
+        self._remove(listed)
+        self.truncate(owner, upload_id)
+        self._assembled_path(upload_id).unlink(missing_ok=True)
+
+    def expire(self, now: float | None = None) -> int:
+        """Delete expired uploads, the parts of uploads whose info record is gone, and staging
+        files of uploads that no longer exist; the number of uploads deleted."""
+        now_ms = int((time.time() if now is None else now) * 1000)
+        removed = 0
+        alive: set[str] = set()
+        for owner_and_id, listed in self._all().items():
+            upload_id = owner_and_id.rsplit("/", 1)[1]
+            expired = listed.newest_ms + self.expiry_s * 1000 <= now_ms
+            if listed.info_key and not expired:
+                alive.add(upload_id)
+                continue
+            try:
+                self._remove(listed)
+            except StorageError as exc:
+                log.warning("tus objects: cannot delete an expired upload: %s", exc)
+                continue
+            removed += 1 if listed.info_key else 0
+        self._sweep_staging(alive, now_ms / 1000)
+        if removed:
+            log.info("tus objects: deleted %d expired upload(s)", removed)
+        return removed
+
+    # --- objects -----------------------------------------------------------------------------
+
+    def _get(self, owner: str, upload_id: str, *, expired_ok: bool) -> tuple[TusUpload, Listed]:
+        listed = self._list(owner, upload_id)
+        if not listed.info_key:
+            raise NotFound("no such upload")
+        if not expired_ok and listed.newest_ms + self.expiry_s * 1000 <= _now_ms():
+            raise NotFound("upload has expired")
+        incoming = None
+        if listed.complete_key:
+            incoming = json.loads(self.storage.get_bytes(listed.complete_key))
+        info = self._info(listed)
+        return self._upload(info, listed.offset, listed.newest_ms, incoming), listed
+
+    def _info(self, listed: Listed) -> dict[str, Any]:
+        try:
+            info: dict[str, Any] = json.loads(self.storage.get_bytes(listed.info_key))
+        except ValueError:
+            raise NotFound("no such upload") from None
+        return info
+
+    def _list(self, owner: str, upload_id: str) -> Listed:
+        prefix = self._prefix(owner, upload_id)
+        return _read_listing(self.storage.list(prefix)).get(f"{owner}/{upload_id}", Listed())
+
+    def _all(self) -> dict[str, Listed]:
+        return _read_listing(self.storage.list(layout.TUS_PREFIX))
+
+    def _remove(self, listed: Listed) -> None:
+        if listed.info_key:
+            self.storage.delete(listed.info_key)
+        for key in listed.keys:
+            if key != listed.info_key:
+                self.storage.delete(key)
+
+    def _assemble(self, listed: Listed, destination: Path) -> str:
+        """The run of parts, in order, into ``destination`` (atomically); its SHA-256."""
+        self.staging.mkdir(parents=True, exist_ok=True, mode=0o700)
+        digest = hashlib.sha256()
+        temporary = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.tmp")
+        piece = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.piece")
+        try:
+            with temporary.open("xb") as out:
+                temporary.chmod(0o600)
+                for start, _end, key in listed.run():
+                    self.storage.get_file(key, piece)
+                    if out.tell() != start:
+                        raise StorageError("tus parts do not form one run")
+                    with piece.open("rb") as part:
+                        while block := part.read(1024 * 1024):
+                            digest.update(block)
+                            out.write(block)
+                    piece.unlink()
+                out.flush()
+                os.fsync(out.fileno())
+            temporary.replace(destination)
+        finally:
+            temporary.unlink(missing_ok=True)
+            piece.unlink(missing_ok=True)
+        return digest.hexdigest()
+
+    def _sweep_staging(self, alive: set[str], now: float) -> None:
+        if not self.staging.is_dir():
+            return
+        for path in self.staging.iterdir():
+            upload_id = path.name.lstrip(".").split(".", 1)[0]
+            try:
+                if upload_id not in alive and path.stat().st_mtime + STAGING_GRACE_S <= now:
+                    path.unlink(missing_ok=True)
+            except FileNotFoundError:
+                continue
+
+    def _prefix(self, owner: str, upload_id: str) -> str:
+        if not UPLOAD_ID.match(upload_id):
+            raise NotFound("no such upload")
+        tenant, _, who = owner.partition("/")
+        return layout.tus_upload_prefix(tenant, who, upload_id)
+
+    def _chunk_path(self, upload_id: str, start: int) -> Path:
+        return self.staging / f"{upload_id}.{start}.part"
+
+    def _assembled_path(self, upload_id: str) -> Path:
+        return self.staging / f"{upload_id}.bin"
+
+    def _upload(
+        self, info: dict[str, Any], offset: int, newest_ms: int, incoming: dict[str, Any] | None
+    ) -> TusUpload:
+        path = self._assembled_path(info["upload_id"])
+        return TusUpload(
+            upload_id=info["upload_id"],
+            owner=info["owner"],
+            length=info["length"],
+            offset=offset,
+            name=info["name"],
+            expires=newest_ms / 1000 + self.expiry_s,
+            path=path,
+            metadata=dict(info.get("metadata") or {}),
+            incoming=IncomingFile(path=path, **incoming) if incoming else None,
+        )
+
+
+def _read_listing(keys: Iterable[str]) -> dict[str, Listed]:
+    """Keys under ``_tus/`` → per ``<tenant>/<owner>/<upload id>`` what they say."""
+    found: dict[str, Listed] = {}
+    for key in keys:
+        match = layout.TUS_KEY.match(key)
+        if match is None:
+            continue
+        listed = found.setdefault(f"{match['tenant']}/{match['who']}/{match['upload']}", Listed())
+        listed.keys.append(key)
+        if match["length"] is not None:
+            listed.info_key, listed.length = key, int(match["length"])
+            written = int(match["created"])
+        elif match["start"] is not None:
+            listed.parts.append((int(match["start"]), int(match["end"]), key))
+            written = int(match["written"])
+        else:
+            listed.complete_key = key
+            written = int(match["completed"])
+        listed.newest_ms = max(listed.newest_ms, written)
+    return found
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
