@@ -15,16 +15,15 @@ A failure in 2 removes what was stored (best effort; the ``Reconciler`` deletes 
 after a grace period) and the key record. A failure in 3 (``BrokerError``: 503) keeps the
 manifest: the client's retry with the same key finds the pending record and queues *that*
 submission (``find``), and without a retry the ``Reconciler`` queues it. A file whose SHA-256
-the same case already has is accepted and marked ``duplicate_of``. The pending key record and
-the duplicate markers are *created if absent*, atomically across gateways (``_claim_key``;
-docs/operations.md "Shared state across gateways"). All methods block (storage is blocking);
-the gateway runs them in an executor.
+the same case already has is accepted and marked ``duplicate_of``. The pending key record
+(``idempotency.claim``) and the duplicate markers are *created if absent*, atomically across
+gateways (docs/operations.md "Shared state across gateways"). All methods block (storage is
+blocking); the gateway runs them in an executor.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import re
 import secrets
@@ -34,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from briefkasten import idempotency as keys
 from briefkasten.broker.base import Job, JobQueue
 from briefkasten.config import LimitSettings
 from briefkasten.errors import (
@@ -42,10 +42,10 @@ from briefkasten.errors import (
     LimitExceeded,
     MalwareFound,
     NotFound,
-    RequestInProgress,
 )
+from briefkasten.idempotency import QUEUED as QUEUED  # intake.json's state too (re-exported)
 from briefkasten.malware.quarantine import quarantine_file
-from briefkasten.malware.scanner import OffScanner, Scanner, summarise
+from briefkasten.malware.scanner import OffScanner, Scanner, Verdict
 from briefkasten.model import DocumentRequest, ReceivedFile, Submission
 from briefkasten.status import status_body
 from briefkasten.storage import layout
@@ -60,10 +60,8 @@ CASE_NUMBER = re.compile(r"^[0-9]{5}BG[0-9]{7}$")
 #: contract): ``upload`` with an API key (the job center's own apps), ``link`` through an upload
 #: link (the applicants' upload page, also one started on ``/t/<tenant>``).
 CHANNELS = ("upload", "link")
-#: States of ``intake.json`` and of an Idempotency-Key record.
-STORING, PENDING, QUEUED = "storing", "pending", "queued"
-#: A pending key record whose submission has no manifest after this long is a crash's leftover.
-CLAIM_STALE_S = 600.0
+#: States of ``intake.json``: ``STORING``, then ``QUEUED`` (the Idempotency-Key record's word too).
+STORING = "storing"
 
 
 @dataclass(frozen=True)
@@ -133,35 +131,37 @@ class Intake:
         *,
         channel: str = "upload",
         idempotency_key: str | None = None,
+        shared_lock: bool = False,
     ) -> Submission:
         """Scan every file, store originals and manifest, queue the job, then remember the
-        idempotency key (claimed first: ``RequestInProgress`` if another request holds it)."""
+        idempotency key (claimed first: ``RequestInProgress`` if another request holds it;
+        ``shared_lock``: the caller holds the key's lock on every gateway, Redis)."""
         malware_scan = self._scan(tenant, documents)
         case_number = check_case_number(case_number)
         if not documents or not all(d.files for d in documents):
             raise InvalidRequest("a submission needs at least one document with a file")
         submission_id = new_id()
+        beat = _nothing
         if idempotency_key:
-            self._claim_key(tenant, idempotency_key, submission_id)
+            beat = keys.claim(
+                self.storage, tenant, idempotency_key, submission_id, locked=shared_lock
+            )
         try:
             self._put_json(
                 layout.intake_key(tenant, submission_id),
                 {"state": STORING, "case_number": case_number, "started_at": _now()},
             )
             submission = self._store(
-                tenant, case_number, submission_id, documents, channel, malware_scan
+                tenant, case_number, submission_id, documents, channel, malware_scan, beat
             )
         except BaseException:
             discard_unfinished(self.storage, tenant, case_number, submission_id)
-            if idempotency_key:  # drop our pending claim: the client's retry starts afresh
-                key = layout.idempotency_key(tenant, _key_hash(idempotency_key))
-                with contextlib.suppress(BriefkastenError, ValueError):
-                    if (get_json(self.storage, key) or {}).get("submission_id") == submission_id:
-                        self.storage.delete(key)
+            if idempotency_key:  # drop our claim: the client's retry starts afresh at once
+                keys.release(self.storage, tenant, idempotency_key, submission_id)
             raise
         queue_submission(self.storage, self.jobs, submission)  # BrokerError: the manifest stays
         if idempotency_key:
-            self._remember_key(tenant, idempotency_key, submission_id, QUEUED)
+            keys.remember(self.storage, tenant, idempotency_key, submission_id, QUEUED)
         return submission
 
     def _store(
@@ -172,14 +172,16 @@ class Intake:
         documents: Sequence[IncomingDocument],
         channel: str,
         malware_scan: str,
+        beat: Callable[[], None],
     ) -> Submission:
-        """Every original, then the manifest (no status object: "received" is read from it)."""
+        """Every original (``beat()`` after each), then the manifest (no status object:
+        "received" is read from it)."""
         requests = tuple(
             DocumentRequest(
                 document_id=new_id(),
                 document_type=document.document_type,
                 files=tuple(
-                    self._store_original(tenant, case_number, submission_id, incoming)
+                    self._store_original(tenant, case_number, submission_id, incoming, beat)
                     for incoming in document.files
                 ),
                 note=document.note,
@@ -207,9 +209,8 @@ class Intake:
         one. ``None``: no key, or its submission never got a manifest (start afresh) or was
         deleted after its retention period.
         """
-        key = layout.idempotency_key(tenant, _key_hash(idempotency_key))
         try:
-            record = load_json(self.storage, key)
+            record = keys.read(self.storage, tenant, idempotency_key)
             submission = load_submission(self.storage, tenant, str(record["submission_id"]))
         except (NotFound, ValueError, KeyError, TypeError, InvalidRequest):
             return None  # none, or unreadable: the new request overwrites it
@@ -218,44 +219,8 @@ class Intake:
         queued = is_queued(self.storage, tenant, submission.submission_id)
         if not queued:
             queue_submission(self.storage, self.jobs, submission)
-        self._remember_key(tenant, idempotency_key, submission.submission_id, QUEUED)
+        keys.remember(self.storage, tenant, idempotency_key, submission.submission_id, QUEUED)
         return submission, not queued
-
-    def _claim_key(self, tenant: str, key_text: str, sid: str) -> None:
-        """Create the pending key record or take over a stale one; else ``RequestInProgress``."""
-        key = layout.idempotency_key(tenant, _key_hash(key_text))
-        record = {"submission_id": sid, "state": PENDING, "updated_at": _now()}
-        if create_json(self.storage, key, record, ensure_ascii=False):
-            return
-        if self._stale_claim(tenant, key):
-            self._put_json(key, record)
-            return
-        raise RequestInProgress("another request with this Idempotency-Key is still in progress")
-
-    def _stale_claim(self, tenant: str, key: str) -> bool:
-        """A leftover a new request may take over: no manifest, and ``queued`` (deleted after
-        retention) or older than ``CLAIM_STALE_S`` (a crash while storing)."""
-        try:
-            record = load_json(self.storage, key)
-            submission_id = str(record["submission_id"])
-            if self.storage.exists(layout.manifest_key(tenant, submission_id)):
-                return False  # a live submission: the retry's ``find`` answers with it
-            if record.get("state") == QUEUED:
-                return True  # queued once, since deleted after its retention period
-            updated = datetime.fromisoformat(str(record["updated_at"]))
-        except NotFound:  # released in between: the client's retry claims it afresh
-            return False
-        except (ValueError, KeyError, TypeError, InvalidRequest):
-            return True  # unreadable (or a malformed id): nothing to keep
-        return (datetime.now(UTC) - updated).total_seconds() > CLAIM_STALE_S
-
-    def _remember_key(
-        self, tenant: str, idempotency_key: str, submission_id: str, state: str
-    ) -> None:
-        self._put_json(
-            layout.idempotency_key(tenant, _key_hash(idempotency_key)),
-            {"submission_id": submission_id, "state": state, "updated_at": _now()},
-        )
 
     def status(self, tenant: str, submission_id: str) -> dict[str, Any]:
         """The recorded status; ``received`` while a worker has not written one yet."""
@@ -302,16 +267,22 @@ class Intake:
         if infected:
             names = ", ".join(sorted({v.signature or "unknown" for _, v in infected}))
             raise MalwareFound(f"malware signature found ({names}); the file is quarantined")
-        return summarise([v for _, v in verdicts])
+        return _summary([v for _, v in verdicts])
 
     def _store_original(
-        self, tenant: str, case_number: str, submission_id: str, incoming: IncomingFile
+        self,
+        tenant: str,
+        case_number: str,
+        submission_id: str,
+        incoming: IncomingFile,
+        beat: Callable[[], None],
     ) -> ReceivedFile:
         file_id = new_id()
         key = layout.original_key(tenant, case_number, submission_id, file_id, incoming.media_type)
         stored = self.storage.adopt_file(
             key, incoming.path, content_type=incoming.media_type, sha256=incoming.sha256
         )
+        beat()  # the Idempotency-Key claim is alive while originals are stored
         marker = layout.hash_marker_key(tenant, case_number, stored.sha256)
         duplicate_of = None
         first = {"file_id": file_id, "submission_id": submission_id}
@@ -387,9 +358,20 @@ def load_submission(storage: Storage, tenant: str, submission_id: str) -> Submis
     return Submission.from_json(load_json(storage, layout.manifest_key(tenant, submission_id)))
 
 
+def _summary(verdicts: Sequence[Verdict]) -> str:
+    """One value for the submission: ``not_scanned`` if any file was not, ``off`` if the scan
+    is off, else ``clean``."""
+    statuses = {v.status for v in verdicts}
+    if "not_scanned" in statuses:
+        return "not_scanned"
+    if statuses <= {"off"}:
+        return "off"
+    return "clean"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _key_hash(idempotency_key: str) -> str:
-    return hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()
+def _nothing() -> None:
+    """The heartbeat of an intake without an Idempotency-Key."""

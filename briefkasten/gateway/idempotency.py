@@ -5,10 +5,12 @@ the same key's lock in Redis (``shared.SharedState.hold``) for every gateway: th
 concurrent requests (on any gateway) waits until the first has answered, then finds the first's
 key record (``Intake.find``) and answers with its receipt. The key record itself (pending
 before storing, queued after the job is durable; see ``intake``) is the storage-level claim
-that outlives the process, *created if absent*: without Redis, or while it is unreachable, two
-gateways that both found no record cannot both store a submission; the later one answers
-``409 request_in_progress`` and the client's retry gets the first one's receipt. Waits are
-bounded: after ``wait_s`` the waiting request is answered ``409 request_in_progress``.
+that outlives the process, *created if absent* (``briefkasten.idempotency``): without Redis, or
+while it is unreachable, two gateways that both found no record cannot both store a
+submission; the later one answers ``409 request_in_progress`` and the client's retry gets the
+first one's receipt. Holding the Redis lock, a gateway takes over a leftover claim at once (its
+holder's lease ran out: it died). Waits are bounded: after ``wait_s`` the waiting request is
+answered ``409 request_in_progress``.
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ class KeyLocks:
         return len(self._entries)
 
     @contextlib.asynccontextmanager
-    async def hold(self, name: str) -> AsyncIterator[None]:
-        """Hold ``name`` in this process and, with Redis, across every gateway."""
+    async def hold(self, name: str) -> AsyncIterator[bool]:
+        """Hold ``name`` in this process and, with Redis, across every gateway: yields whether
+        the lock is held on every gateway (Redis answered)."""
         entry = self._entries.setdefault(name, _Entry())
         entry.users += 1
         deadline = time.monotonic() + self.wait_s
@@ -59,8 +62,8 @@ class KeyLocks:
                 ) from None
             try:
                 left = max(0.0, deadline - time.monotonic())
-                async with self.shared.hold(name, left):
-                    yield
+                async with self.shared.hold(name, left) as everywhere:
+                    yield everywhere
             finally:
                 entry.lock.release()
         finally:

@@ -73,10 +73,10 @@ async def _receive(request: web.Request, tenant: str, link: UploadLink | None) -
         raise InvalidRequest("Idempotency-Key is too long")
     if link is not None:  # a link's keys never find another client's receipt
         idempotency_key = f"link:{link.link_id}:{idempotency_key}"
-    async with request.app[KEY_LOCKS].hold(f"{tenant}\n{idempotency_key}"):
+    async with request.app[KEY_LOCKS].hold(f"{tenant}\n{idempotency_key}") as everywhere:
         earlier = await run(request, request.app[INTAKE].find, tenant, idempotency_key)
         if earlier is None:
-            return await _submit(request, tenant, link, idempotency_key)
+            return await _submit(request, tenant, link, idempotency_key, shared_lock=everywhere)
     submission, queued_now = earlier
     if queued_now:  # the first request stored it but could not queue it (503): done now
         if link is not None:
@@ -92,7 +92,12 @@ async def _receive(request: web.Request, tenant: str, link: UploadLink | None) -
 
 
 async def _submit(
-    request: web.Request, tenant: str, link: UploadLink | None, idempotency_key: str | None
+    request: web.Request,
+    tenant: str,
+    link: UploadLink | None,
+    idempotency_key: str | None,
+    *,
+    shared_lock: bool = False,
 ) -> web.Response:
     """Read the form, hand it to ``Intake.receive``, answer with the receipt. The link is
     looked at once more after the body (a long upload): revoked meanwhile, it is refused."""
@@ -124,6 +129,7 @@ async def _submit(
             form.documents,
             channel="link" if link else "upload",
             idempotency_key=idempotency_key,
+            shared_lock=shared_lock,  # the key's Redis lock: a leftover claim is taken over
         )
     except MalwareFound:  # refused for good: the tus uploads go too (the file is quarantined)
         for upload_id in uploads:

@@ -14,11 +14,11 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from briefkasten.errors import NotFound
+from briefkasten.errors import BriefkastenError, NotFound
 from briefkasten.storage.base import Storage, StoredObject
 
 CHUNK = 1024 * 1024
@@ -106,3 +106,23 @@ def create_json(
     processes: ``Storage.create_bytes``); ``False`` if there was one (left as it is)."""
     body = json.dumps(data, ensure_ascii=ensure_ascii).encode("utf-8")
     return storage.create_bytes(key, body, content_type=JSON)
+
+
+def claim_json(
+    storage: Storage, key: str, data: dict[str, Any], *, take_over: Callable[[], bool]
+) -> bool:
+    """Create ``key`` with ``data`` if absent (atomic), else overwrite the object there if
+    ``take_over()`` says it is a leftover; ``False``: it is left to its holder."""
+    if create_json(storage, key, data, ensure_ascii=False):
+        return True
+    if not take_over():
+        return False
+    put_json(storage, key, data, ensure_ascii=False)
+    return True
+
+
+def drop_json_if(storage: Storage, key: str, name: str, value: object) -> None:
+    """Delete the JSON object at ``key`` if its ``name`` is ``value``; best effort, never raises."""
+    with contextlib.suppress(BriefkastenError, ValueError):
+        if (get_json(storage, key) or {}).get(name) == value:
+            storage.delete(key)

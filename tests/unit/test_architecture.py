@@ -27,6 +27,7 @@ RANKS = {
     "briefkasten.service": 3,
     "briefkasten.housekeeping": 3,
     "briefkasten.intake": 2,
+    "briefkasten.idempotency": 2,
     "briefkasten.status": 2,
     "briefkasten.admin_state": 2,
     "briefkasten.links": 2,

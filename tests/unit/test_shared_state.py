@@ -118,6 +118,51 @@ def test_a_pending_claim_of_a_request_in_flight_is_not_taken_over(
     assert not [k for k in storage.list(f"{TENANT}/") if "/intake.json" in k]
     assert key_record(storage, "k1") == in_flight  # left to its holder
 
+    # the caller holding the key's lock on every gateway (Redis) knows it is a leftover: the
+    # holder's lease ran out, so it died
+    taken = intake.receive(
+        TENANT, CASE, documents(tmp_path, b"x", "b"), idempotency_key="k1", shared_lock=True
+    )
+    assert key_record(storage, "k1")["submission_id"] == taken.submission_id
+
+
+class CountingClaims:
+    """A storage that remembers every write of the Idempotency-Key records, in order."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+        self.writes: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _note(self, key: str, data: bytes) -> None:
+        if "/idempotency/" in key:
+            self.writes.append(json.loads(data)["state"])
+        elif "/originals/" in key:
+            self.writes.append("original")
+
+    def create_bytes(self, key: str, data: bytes, *, content_type: str) -> bool:
+        self._note(key, data)
+        return bool(self.inner.create_bytes(key, data, content_type=content_type))
+
+    def put_bytes(self, key: str, data: bytes, *, content_type: str) -> Any:
+        self._note(key, data)
+        return self.inner.put_bytes(key, data, content_type=content_type)
+
+    def adopt_file(self, key: str, source: Path, *, content_type: str, sha256: str) -> Any:
+        self._note(key, b"")
+        return self.inner.adopt_file(key, source, content_type=content_type, sha256=sha256)
+
+
+def test_the_claim_is_refreshed_after_every_original(storage: Storage, tmp_path: Path) -> None:
+    counting = CountingClaims(storage)
+    intake = Intake(counting, MemoryJobQueue())  # type: ignore[arg-type]
+    docs = documents(tmp_path, b"one", "h1") + documents(tmp_path, b"two", "h2")
+    intake.receive(TENANT, CASE, docs, idempotency_key="long-upload")
+    claims = [w for w in counting.writes if w in ("pending", "queued", "original")]
+    assert claims == ["pending", "original", "pending", "original", "pending", "queued"]
+
 
 @pytest.mark.parametrize(
     "leftover",
