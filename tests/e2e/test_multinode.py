@@ -1,5 +1,5 @@
 """Many gateways for real: 2 gateways and 2 workers as processes on one RabbitMQ vhost and one
-SeaweedFS bucket, 200 submissions from 20 concurrent clients spread over both gateways (every
+SeaweedFS bucket (and once more with one Redis for the gateways' shared state), 200 submissions from 20 concurrent clients spread over both gateways (every
 tenth a tus upload begun on one gateway and resumed on the other), while one gateway and one
 worker are SIGKILLed and RabbitMQ is restarted. Every submission is delivered, with the hashes
 the clients sent; a message seen twice is a redelivery with the same message id, never a second
@@ -27,9 +27,15 @@ CLIENTS = 20
 DELIVERY_DEADLINE_S = 420.0
 
 
-@pytest.fixture
-def nodes(tmp_path: Path, rabbit_vhost: str, s3_url: str) -> Iterator[cluster.Cluster]:
-    """Not ``rabbit_url``: its shared lock would block ``broker_stopped``."""
+@pytest.fixture(params=["storage claims", "redis"])
+def nodes(
+    request: pytest.FixtureRequest, tmp_path: Path, rabbit_vhost: str, s3_url: str
+) -> Iterator[cluster.Cluster]:
+    """Not ``rabbit_url``: its shared lock would block ``broker_stopped``. Twice: the gateways
+    sharing only the storage (its create-if-absent claims), and also one Redis
+    (``gateway.rate_limit_storage``: shared limits and Idempotency-Key locks, a killed
+    gateway's locks left to expire)."""
+    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
     storage = open_storage(s3_url)
     storage.check()  # the bucket
     group = cluster.Cluster(
@@ -38,6 +44,7 @@ def nodes(tmp_path: Path, rabbit_vhost: str, s3_url: str) -> Iterator[cluster.Cl
         storage_url=s3_url,
         exchange=unique("documents"),
         work_queue=unique("jobs"),
+        redis_url=redis_url,
     )
     with cluster.running(group, gateways=2, workers=2):
         yield group
