@@ -8,7 +8,9 @@ pass, else 503; the JSON body names every check and which failed::
 
 Checks: Tesseract and the configured OCR languages (the probe spawns processes, so its answer
 is kept for ``TESSERACT_TTL`` seconds), storage (it answers, and a write probe: a tiny object
-put under ``_readyz/`` and deleted again, so a full disk or a read-only bucket fails it),
+created under ``_readyz/``, created again, which must be refused (create-if-absent, the
+Idempotency-Key claims: the detail says if the server ignores it), and deleted, so a full disk
+or a read-only bucket fails it),
 RabbitMQ when configured (a connection with a short timeout), free disk space for the spool, job
 journal and outbox directories (``gateway.min_free_disk_mb``), the sandbox (a child process can
 be started and answers), and the malware scan: ``off`` when no clamd is configured (passes),
@@ -119,11 +121,14 @@ def _storage(app: web.Application) -> tuple[bool, str]:
     try:
         storage.check()
         key = f"{PROBE_PREFIX}{secrets.token_hex(8)}"
-        storage.put_bytes(key, b"readyz", content_type="text/plain")
+        created = storage.create_bytes(key, b"readyz", content_type="text/plain")
+        again = storage.create_bytes(key, b"again", content_type="text/plain")
         storage.delete(key)
     except BriefkastenError as exc:
         return False, exc.message_en
-    return True, "ok (written and deleted a probe object)"
+    if not created or again:  # an S3 that ignores If-None-Match: create-if-absent overwrites
+        return True, "ok, but create-if-absent is not honoured (several gateways need Redis)"
+    return True, "ok (written and deleted a probe object; create-if-absent honoured)"
 
 
 def _broker(url: str) -> tuple[bool, str]:

@@ -1,9 +1,9 @@
 """Many gateways for real: 2 gateways and 2 workers as processes on one RabbitMQ vhost and one
-SeaweedFS bucket (and once more with one Redis for the gateways' shared state), 200 submissions from 20 concurrent clients spread over both gateways (every
-tenth a tus upload begun on one gateway and resumed on the other), while one gateway and one
-worker are SIGKILLed and RabbitMQ is restarted. Every submission is delivered, with the hashes
-the clients sent; a message seen twice is a redelivery with the same message id, never a second
-submission."""
+SeaweedFS bucket (and once more with one Redis for the gateways' shared state), 200 submissions
+from 20 concurrent clients spread over both gateways (every tenth a tus upload begun on one
+gateway and resumed on the other), while one gateway and one worker are SIGKILLed and RabbitMQ
+is restarted. Every submission is delivered, with the hashes the clients sent; a message seen
+twice is a redelivery with the same message id, never a second submission."""
 
 from __future__ import annotations
 

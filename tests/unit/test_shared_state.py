@@ -332,3 +332,40 @@ async def test_a_link_revoked_during_the_upload_is_refused(
     assert manifests(inner) == [] and jobs.jobs == []
     assert not [k for k in inner.list(f"{TENANT}/") if "/originals/" in k]
     assert not [p for p in (tmp_path / "spool").glob("*.part")]  # the spooled file is gone
+
+
+# --- /readyz: does the storage honour create-if-absent? --------------------------------------
+
+
+class IgnoresIfNoneMatch:
+    """An S3 server that ignores ``If-None-Match``: every create overwrites and says so."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def create_bytes(self, key: str, data: bytes, *, content_type: str) -> bool:
+        self.inner.put_bytes(key, data, content_type=content_type)
+        return True
+
+
+@pytest.mark.parametrize("honoured", [True, False])
+async def test_readyz_says_whether_create_if_absent_is_honoured(
+    settings: Settings, tmp_path: Path, gateway_client: GatewayClient, honoured: bool
+) -> None:
+    settings = dataclasses.replace(
+        settings,
+        gateway=dataclasses.replace(
+            settings.gateway, api_keys=f"{TENANT}:{KEY}", spool_dir=tmp_path / "spool"
+        ),
+    )
+    inner = open_storage(f"memory://{tmp_path.name}")
+    storage = inner if honoured else IgnoresIfNoneMatch(inner)
+    client = await gateway_client(settings, storage=storage)
+    check = (await (await client.get("/readyz")).json())["checks"]["storage"]
+    assert check["ok"] is True
+    assert ("create-if-absent honoured" in check["detail"]) is honoured
+    assert ("not honoured" in check["detail"]) is not honoured
+    assert inner.list("_readyz/") == []  # the probe object is gone again
