@@ -320,3 +320,14 @@ async def test_gateways_keep_serving_while_redis_is_away(
     assert len(logged) <= 2  # once per gateway, not once per request
     back = await (await a.get("/readyz")).json()
     assert back["checks"]["redis"]["detail"].startswith("ok")
+
+
+async def test_readyz_finds_create_if_absent_honoured_by_the_storage(
+    settings: Settings, tmp_path: Path, gateway_client: GatewayClient, storage: Storage
+) -> None:
+    client = await gateway_client(shared_settings(settings, tmp_path), storage=storage)
+    check = (await (await client.get("/readyz")).json())["checks"]["storage"]
+    assert check == {
+        "ok": True,
+        "detail": "ok (written and deleted a probe object; create-if-absent honoured)",
+    }
