@@ -15,6 +15,10 @@ Eingangsbestätigung only.)
 Routing: ``<tenant>.<document_type>`` of the *first* document. A submission with several
 document types is still one message; consumers that care about every type bind
 ``<tenant>.*`` (or ``#``) and read ``documents[].document_type`` from the body.
+
+The HTTP side: ``openapi.yaml`` (OpenAPI 3.1.0, package data; ``docs/openapi.yaml`` is a
+symlink to it) describes every endpoint of the gateway; ``openapi()`` parses it (PyYAML) and
+the gateway serves it as JSON at ``GET /api/v1/openapi.json`` (``gateway/apidocs.py``).
 """
 
 from __future__ import annotations
@@ -27,18 +31,21 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from briefkasten.errors import InvalidRequest
+from briefkasten.errors import ConfigError, InvalidRequest
 
 __all__ = [
     "CONFIRMATION_SCHEMA_FILE",
+    "OPENAPI_FILE",
     "SCHEMA_FILE",
     "SCHEMA_VERSION",
     "confirmation_message_id_for",
     "confirmation_schema",
     "message_id_for",
+    "openapi",
     "routing_key",
     "schema",
     "validate",
@@ -52,6 +59,8 @@ SCHEMA_FILE = "submission-v1.schema.json"
 #: The schema file of the confirmations case systems send (major version 1): named before the
 #: rename ("receipt"), kept because its ``$id`` names it and case systems may have pinned it.
 CONFIRMATION_SCHEMA_FILE = "receipt-v1.schema.json"
+#: The OpenAPI 3.1 document of the gateway's HTTP interface (package data).
+OPENAPI_FILE = "openapi.yaml"
 #: Namespace of the uuid5 message ids; never change it, or retried messages get new ids.
 _MESSAGE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:briefkasten:message:v1")
 #: Namespace of the confirmations' uuid5 ids (the name predates the rename; never change it).
@@ -81,6 +90,21 @@ def schema() -> dict[str, Any]:
 def confirmation_schema() -> dict[str, Any]:
     """The JSON Schema of confirmation messages (a fresh copy)."""
     document: dict[str, Any] = copy.deepcopy(_validator(CONFIRMATION_SCHEMA_FILE).schema)
+    return document
+
+
+def openapi() -> dict[str, Any]:
+    """The gateway's OpenAPI document (a fresh copy, parsed from the package's YAML)."""
+    document: dict[str, Any] = copy.deepcopy(_openapi())
+    return document
+
+
+@cache
+def _openapi() -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where it is built in
+    document = yaml.load(_schema_text(OPENAPI_FILE), Loader=loader)  # a safe loader
+    if not isinstance(document, dict) or "openapi" not in document:
+        raise ConfigError(f"{OPENAPI_FILE} is not an OpenAPI document")
     return document
 
 

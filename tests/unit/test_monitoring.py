@@ -28,6 +28,7 @@ from briefkasten.monitoring.metrics import Metrics
 from briefkasten.storage import open_storage
 from tests.support import factories
 from tests.support.gateway import GatewayClient
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 
 ROOT = Path(__file__).resolve().parents[2]
 CASE = "12345BG0012345"
