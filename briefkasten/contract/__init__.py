@@ -15,6 +15,10 @@ Eingangsbestätigung only.)
 Routing: ``<tenant>.<document_type>`` of the *first* document. A submission with several
 document types is still one message; consumers that care about every type bind
 ``<tenant>.*`` (or ``#``) and read ``documents[].document_type`` from the body.
+
+The HTTP side: ``openapi.yaml`` (OpenAPI 3.1.0, package data; ``docs/openapi.yaml`` is a
+symlink to it) describes every endpoint of the gateway; ``openapi()`` parses it (PyYAML) and
+the gateway serves it as JSON at ``GET /api/v1/openapi.json`` (``gateway/apidocs.py``).
 """
 
 from __future__ import annotations
@@ -27,20 +31,25 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from briefkasten.errors import InvalidRequest
+from briefkasten.errors import ConfigError, InvalidRequest
 
 __all__ = [
+    "ASYNCAPI_FILE",
     "CONFIRMATION_MESSAGE_TYPE",
     "CONFIRMATION_SCHEMA_FILE",
     "MESSAGE_TYPE",
+    "OPENAPI_FILE",
     "SCHEMA_FILE",
     "SCHEMA_VERSION",
+    "asyncapi",
     "confirmation_message_id_for",
     "confirmation_schema",
     "message_id_for",
+    "openapi",
     "routing_key",
     "schema",
     "validate",
@@ -60,6 +69,10 @@ MESSAGE_TYPE = "briefkasten.submission.v1"
 #: The ``type`` of the confirmations (AsyncAPI ``messageType``; the schema's name before the
 #: rename, like its file).
 CONFIRMATION_MESSAGE_TYPE = "briefkasten.receipt.v1"
+#: The OpenAPI 3.1 document of the gateway's HTTP interface (package data).
+OPENAPI_FILE = "openapi.yaml"
+#: The AsyncAPI document of the messages (package data; ``docs/asyncapi.yaml`` links to it).
+ASYNCAPI_FILE = "asyncapi.yaml"
 #: Namespace of the uuid5 message ids; never change it, or retried messages get new ids.
 _MESSAGE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:briefkasten:message:v1")
 #: Namespace of the confirmations' uuid5 ids (the name predates the rename; never change it).
@@ -89,6 +102,27 @@ def schema() -> dict[str, Any]:
 def confirmation_schema() -> dict[str, Any]:
     """The JSON Schema of confirmation messages (a fresh copy)."""
     document: dict[str, Any] = copy.deepcopy(_validator(CONFIRMATION_SCHEMA_FILE).schema)
+    return document
+
+
+def openapi() -> dict[str, Any]:
+    """The gateway's OpenAPI document (a fresh copy, parsed from the package's YAML)."""
+    document: dict[str, Any] = copy.deepcopy(_yaml_document(OPENAPI_FILE, "openapi"))
+    return document
+
+
+def asyncapi() -> dict[str, Any]:
+    """The messages' AsyncAPI document (a fresh copy, parsed from the package's YAML)."""
+    document: dict[str, Any] = copy.deepcopy(_yaml_document(ASYNCAPI_FILE, "asyncapi"))
+    return document
+
+
+@cache
+def _yaml_document(name: str, kind: str) -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where it is built in
+    document = yaml.load(_schema_text(name), Loader=loader)  # a safe loader
+    if not isinstance(document, dict) or kind not in document:
+        raise ConfigError(f"{name} is not an {kind} document")
     return document
 
 

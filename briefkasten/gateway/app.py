@@ -22,6 +22,8 @@ from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
 from briefkasten.gateway.admin import login_limits, page_html
 from briefkasten.gateway.admin import routes as admin_routes
+from briefkasten.gateway.apidocs import document_json
+from briefkasten.gateway.apidocs import routes as apidocs_routes
 from briefkasten.gateway.checks import UploadChecks
 from briefkasten.gateway.feedback import routes as feedback_routes
 from briefkasten.gateway.health import routes as health_routes
@@ -41,6 +43,7 @@ from briefkasten.gateway.keys import (
     KEY_LOCKS,
     LOGIN_LIMIT,
     METRICS,
+    OPENAPI,
     RATE_LIMITS,
     SETTINGS,
     SITE,
@@ -88,6 +91,7 @@ ROUTES = (
     admin_routes,  # /admin
     health_routes,  # /healthz, /readyz, /metrics
     tus_routes,  # /api/v1/tus/
+    apidocs_routes,  # /api/v1/openapi.json
 )
 
 
@@ -134,6 +138,7 @@ def create_app(
     app[ADMIN_STATE] = AdminState(storage)
     app[ADMIN_PAGE] = page_html(app[SITE])
     app[TESSERACT] = TesseractProbe(settings.ocr.lang)
+    app[OPENAPI] = document_json()  # contract/openapi.yaml as JSON, converted once
     # Resumable uploads: the store, a lock per upload, the protocol headers, the expiry task.
     app[TUS_STORE] = _tus_store(settings, storage, spool)
     app[TUS_LOCKS] = UploadLocks()

@@ -59,3 +59,6 @@ ADMIN_STATE = web.AppKey("admin_state", AdminState)
 
 # --- readiness
 TESSERACT = web.AppKey("tesseract_probe", TesseractProbe)
+
+# --- the OpenAPI document (apidocs.py), as the JSON bytes served
+OPENAPI = web.AppKey("openapi_json", bytes)

@@ -36,13 +36,15 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         "BRIEFKASTEN_API_KEYS": "jc-serve:serve-key-0123456789",
         "BRIEFKASTEN_PIPELINE_WORKERS": "1",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "briefkasten", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log_file = tmp_path / "serve.log"  # not a pipe: a full one (the access log) stalls serve
+    with log_file.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "briefkasten", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(
@@ -60,9 +62,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=20)
-        assert process.stderr is not None
-        log = process.stderr.read().decode()
-        process.stderr.close()
+        log = log_file.read_text(errors="replace")
         assert "Umlaut" not in log  # no document content in the log
         assert "Traceback" not in log, log
 

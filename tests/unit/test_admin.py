@@ -40,6 +40,7 @@ from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.support import factories
 from tests.support.gateway import GatewayClient, gateway_app
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 
 Client = TestClient[Any, Any]
 SECRET = "a" * 40

@@ -26,6 +26,7 @@ from briefkasten.config import OperatorSettings, Settings
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.support.gateway import GatewayClient
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 from tests.unit.test_admin import OPERATORS, SECRET, Admin, admin_settings
 
 Client = TestClient[Any, Any]

@@ -24,6 +24,10 @@ from briefkasten.gateway.security import CONTENT_SECURITY_POLICY, AccessLogger
 from briefkasten.gateway.tus_protocol import PREFIX
 from briefkasten.storage import open_storage
 from tests.support.gateway import gateway_app
+from tests.support.openapi import (  # noqa: F401 (fixture: every response checked)
+    ConformingClient,
+    aiohttp_client_cls,
+)
 
 CASE = "12345BG0012345"
 KEY = "test-key-0123456789"
@@ -351,7 +355,7 @@ async def test_tenant_logo(make_page: Factory, tmp_path: Path) -> None:
         page.settings, tenants=(TenantSettings("jc-musterstadt", logo=str(logo)),)
     )
     app = gateway_app(settings, storage=open_storage("memory://logo"), jobs=MemoryJobQueue())
-    client = TestClient(page.client.server.__class__(app))
+    client = ConformingClient(page.client.server.__class__(app))
     await client.start_server()
     try:
         answer = await client.get("/tenant-logo/jc-musterstadt")

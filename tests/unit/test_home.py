@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from briefkasten.config import Settings
 from tests.support.gateway import GatewayClient
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 from tests.unit.test_admin import admin_settings
 from tests.unit.test_page import CLOSED, OPEN, assert_no_inline_code, page_client, parse
 
@@ -64,7 +65,13 @@ async def test_home_page_says_what_this_is_and_where_everyone_goes(
 
 
 async def test_home_page_links_that_the_gateway_answers(client: Client) -> None:
-    for target in ("healthz", "metrics", "t/jc-offen"):
+    for target in (
+        "healthz",
+        "metrics",
+        "t/jc-offen",
+        "api/v1/openapi.json",
+        "api/v1/asyncapi.json",
+    ):
         assert (await client.get("/" + target)).status == 200, target
 
 

@@ -17,6 +17,7 @@ from briefkasten.config import Settings
 from briefkasten.gateway.hosts import split_host
 from briefkasten.storage import open_storage
 from tests.support.gateway import GatewayClient
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 
 KEY = "hosts-key-0123456789"
 Client = TestClient[Any, Any]

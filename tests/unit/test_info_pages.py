@@ -16,6 +16,7 @@ from briefkasten import i18n
 from briefkasten.config import ConfigError, Settings, TenantSettings, load
 from briefkasten.config.accessibility import AccessibilitySettings
 from tests.support.gateway import GatewayClient
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 from tests.unit.test_page import assert_no_inline_code, assert_page_headers, page_client, parse
 
 Client = TestClient[Any, Any]

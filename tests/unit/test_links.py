@@ -27,6 +27,7 @@ from briefkasten.storage.base import Storage
 from briefkasten.storage.layout import manifest_key
 from tests.support import factories
 from tests.support.gateway import GatewayClient
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 
 CASE = "12345BG0012345"
 OTHER_CASE = "12345BG0099999"

@@ -32,6 +32,7 @@ from briefkasten.pipeline.runner import RECORDED_STEPS, STEPS
 from briefkasten.storage import open_storage
 from tests.support import factories
 from tests.support.gateway import GatewayClient
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 
 ROOT = Path(__file__).resolve().parents[2]
 CASE = "12345BG0012345"

@@ -29,6 +29,7 @@ from briefkasten.gateway.web import page
 from briefkasten.intake import CASE_NUMBER
 from briefkasten.storage import open_storage
 from tests.support.gateway import GatewayClient
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 
 Client = TestClient[Any, Any]
 TOKEN = "not-a-real-token.signature"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from briefkasten import i18n
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 from tests.support.receipts import text_of
 from tests.unit.test_applicant_api import SCAN, Page, make_page, page  # noqa: F401 (fixtures)
 

@@ -34,6 +34,7 @@ from briefkasten.model import Submission
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
 from tests.support.gateway import GatewayClient
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 
 CASE = "12345BG0012345"
 TENANT = "jc-test"

@@ -53,6 +53,7 @@ from tests.support.clamd import (  # noqa: F401  (pytest fixtures)
     eicar,
 )
 from tests.support.gateway import gateway_app
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 
 CASE = "12345BG0012345"
 TENANT = "jc-musterstadt"

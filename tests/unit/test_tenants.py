@@ -31,6 +31,7 @@ from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
 from tests.support import factories
 from tests.support.gateway import GatewayClient
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 
 CASE = "12345BG0012345"
 SECRET = "s" * 40

@@ -29,6 +29,7 @@ from briefkasten.gateway.tus_store import TusStore
 from briefkasten.storage import open_storage
 from tests.support.env import wait_for_async
 from tests.support.gateway import gateway_app
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 
 CASE = "12345BG0012345"
 KEY = "test-key-0123456789"

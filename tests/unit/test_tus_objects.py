@@ -28,6 +28,7 @@ from briefkasten.gateway.tus_objects import ObjectTusStore, longest_run
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
 from tests.support.env import wait_for_async
+from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
 from tests.unit.test_tus import (
     CASE,
     CHUNK,
