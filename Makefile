@@ -147,7 +147,7 @@ lint: setup
 eval: setup
 	$(PY) -m samples.evaluate
 
-bench: setup rabbitmq
+bench: setup rabbitmq redis
 	$(PY) bench/bench.py
 
 samples: setup

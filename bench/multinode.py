@@ -1,5 +1,5 @@
 """``make bench``, multi-node section (issue 13): 2 gateways and 2 workers as processes on one
-RabbitMQ vhost and one SeaweedFS bucket (the harness of ``tests/e2e/test_multinode.py``,
+RabbitMQ vhost, one SeaweedFS bucket and one Redis (the harness of ``tests/e2e/test_multinode.py``,
 ``tests/support/cluster.py``), without faults.
 
 Figures (context lines, no target in the issue):
@@ -20,6 +20,7 @@ share them), so these are lower bounds for machines of their own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import sys
 import time
@@ -48,12 +49,23 @@ def bench_multinode(pages: list[Path], work: Path) -> None:
     from tests.integration.test_failures import collect, message_ids
     from tests.support import cluster
     from tests.support.rabbit import reachable, temporary_vhost
+    from tests.support.redis_server import RedisServer, redis_binary
     from tests.support.servers import seaweedfs
 
     if not reachable():
         raise RuntimeError("no RabbitMQ on 127.0.0.1:5672 (make bench starts one)")
     root = work / "multinode"
-    with seaweedfs(root / "s3") as s3, temporary_vhost("bk-bench") as amqp_url:
+    binary = redis_binary()
+    if binary is None:
+        raise RuntimeError("no redis-server (make bench installs it)")
+    redis = RedisServer(binary, root / "redis")
+    redis.start()
+    with (
+        contextlib.ExitStack() as cleanup,
+        seaweedfs(root / "s3") as s3,
+        temporary_vhost("bk-bench") as amqp_url,
+    ):
+        cleanup.callback(redis.stop)
         storage_url = s3.bucket_url("bench-" + secrets.token_hex(4))
         open_storage(storage_url).check()
         group = cluster.Cluster(
@@ -62,6 +74,7 @@ def bench_multinode(pages: list[Path], work: Path) -> None:
             storage_url=storage_url,
             exchange="bench.documents",
             work_queue="bench.jobs",
+            redis_url=redis.url(),
         )
         subscriber = RabbitSubscriber(
             amqp_url, group.exchange, "bench.case-system", bindings=(f"{cluster.TENANT}.#",)
@@ -84,7 +97,10 @@ def bench_multinode(pages: list[Path], work: Path) -> None:
             raise RuntimeError(
                 f"{len(missing)} submissions not delivered in {delivery_s_text(delivered_s)}"
             )
-    _note(f"2 gateways + 2 workers (processes), RabbitMQ, SeaweedFS, one client: {load.summary()}")
+    _note(
+        f"2 gateways + 2 workers (processes), RabbitMQ, SeaweedFS, Redis, one client: "
+        f"{load.summary()}"
+    )
     _note(f"all {SUBMISSIONS} delivered {delivered_s:.1f} s after the first request")
     _figure(
         "multinode_receipts_per_s",

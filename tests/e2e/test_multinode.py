@@ -1,5 +1,5 @@
 """Many gateways for real: 2 gateways and 2 workers as processes on one RabbitMQ vhost and one
-SeaweedFS bucket (and once more with one Redis for the gateways' shared state), 200 submissions
+SeaweedFS bucket and one Redis for the gateways' shared state, 200 submissions
 from 20 concurrent clients spread over both gateways (every tenth a tus upload begun on one
 gateway and resumed on the other), while one gateway and one worker are SIGKILLed and RabbitMQ
 is restarted. Every submission is delivered, with the hashes the clients sent; a message seen
@@ -27,15 +27,15 @@ CLIENTS = 20
 DELIVERY_DEADLINE_S = 420.0
 
 
-@pytest.fixture(params=["storage claims", "redis"])
+@pytest.fixture
 def nodes(
-    request: pytest.FixtureRequest, tmp_path: Path, rabbit_vhost: str, s3_url: str
+    tmp_path: Path, rabbit_vhost: str, s3_url: str, redis_url: str
 ) -> Iterator[cluster.Cluster]:
-    """Not ``rabbit_url``: its shared lock would block ``broker_stopped``. Twice: the gateways
-    sharing only the storage (its create-if-absent claims), and also one Redis
-    (``gateway.rate_limit_storage``: shared limits and Idempotency-Key locks, a killed
-    gateway's locks left to expire)."""
-    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+    """Not ``rabbit_url``: its shared lock would block ``broker_stopped``. The gateways share
+    one Redis (``gateway.rate_limit_storage``: shared limits and Idempotency-Key locks, a
+    killed gateway's locks left to expire) besides the storage's create-if-absent claims (the
+    gateways without Redis: ``tests/integration/test_shared_state.py``; once more here costs
+    90 s of the suite's time)."""
     storage = open_storage(s3_url)
     storage.check()  # the bucket
     group = cluster.Cluster(
