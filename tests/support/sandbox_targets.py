@@ -96,3 +96,27 @@ def opencv_threads() -> int:
     import cv2
 
     return int(cv2.getNumThreads())
+
+
+def answer_then_linger(seconds: float) -> int:
+    """Answer at once, then take ``seconds`` to exit (a finaliser that runs at the child's
+    exit, as a library's slow teardown would); the pid, to find the child afterwards."""
+    import multiprocessing.util
+    import time
+
+    multiprocessing.util.Finalize(None, time.sleep, args=(seconds,), exitpriority=100)
+    return os.getpid()
+
+
+def busy(directory: str, seconds: float) -> None:
+    """Work for ``seconds``, with a file named by the pid in ``directory`` meanwhile (so a test
+    can count the children at work, not those that answered and are exiting)."""
+    import time
+    from pathlib import Path
+
+    marker = Path(directory) / str(os.getpid())
+    marker.touch()
+    try:
+        time.sleep(seconds)
+    finally:
+        marker.unlink()

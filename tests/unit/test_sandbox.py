@@ -23,8 +23,10 @@ from briefkasten.errors import (
 )
 from briefkasten.gateway import checks as gateway_checks
 from briefkasten.gateway.checks import UploadChecks
+from briefkasten.pipeline import sandbox as sandbox_module
 from briefkasten.pipeline.sandbox import Bounds, CpuBudget, Sandbox, cores_per_slot
 from tests.support import sandbox_targets as targets
+from tests.support.env import wait_for
 from tests.support.processes import sandbox_children
 
 TIGHT = Bounds(memory_mb=1024, cpu_s=2, wall_s=30)
@@ -63,6 +65,31 @@ def test_a_child_that_overruns_its_wall_time_is_killed(sandbox: Sandbox) -> None
     assert sandbox_children() <= before  # nothing left running
 
 
+def test_a_child_that_answered_frees_its_slot_before_it_has_exited(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The answer is what counts: with one slot, the next call runs while the first child is
+    still exiting (here: lingering on purpose)."""
+    monkeypatch.setattr(sandbox_module, "_EXIT_GRACE", 60.0)
+    one_slot = Sandbox(1, TIGHT)
+    pid = one_slot.run(targets.answer_then_linger, 60)
+    try:
+        assert one_slot.run(len, "abc") == 3
+        assert pid in sandbox_children()  # the first child has not exited yet
+    finally:
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: pid not in sandbox_children(), "the lingering child gone", 20, poll=0.05)
+
+
+def test_a_child_that_answered_but_lingers_is_killed_in_the_background(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox_module, "_EXIT_GRACE", 0.5)
+    pid = sandbox.run(targets.answer_then_linger, 60)
+    assert pid != os.getpid()
+    wait_for(lambda: pid not in sandbox_children(), "the lingering child killed", 20, poll=0.05)
+
+
 def test_a_child_killed_from_outside_is_retryable_not_the_files_fault(sandbox: Sandbox) -> None:
     with pytest.raises(ChildDied) as caught:
         sandbox.run(targets.kill_myself)
@@ -85,16 +112,20 @@ def test_errors_cross_the_boundary_typed_and_bugs_by_type_only(sandbox: Sandbox)
     assert "secret-file-name" not in str(caught.value)  # no message (it may hold a file name)
 
 
-def test_at_most_slots_children_run_at_once() -> None:
+def test_at_most_slots_children_run_at_once(tmp_path: Path) -> None:
+    """At work at once: at most ``slots`` (children that answered may still be exiting)."""
     sandbox = Sandbox(2, TIGHT)
-    threads = [threading.Thread(target=sandbox.run, args=(targets.sleep, 0.3)) for _ in range(6)]
+    threads = [
+        threading.Thread(target=sandbox.run, args=(targets.busy, str(tmp_path), 0.3))
+        for _ in range(6)
+    ]
     for thread in threads:
         thread.start()
     peak = 0
-    for _ in range(2000):  # sample the fork server's children while six calls share two slots
+    for _ in range(2000):  # sample the children at work while six calls share two slots
         if not any(t.is_alive() for t in threads):
             break
-        peak = max(peak, len(sandbox_children()))
+        peak = max(peak, len(list(tmp_path.iterdir())))
         threading.Event().wait(0.005)
     for thread in threads:
         thread.join(30)
