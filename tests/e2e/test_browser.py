@@ -68,6 +68,7 @@ RECORD_ANNOUNCEMENTS = """
 window.announced = [];
 document.addEventListener('DOMContentLoaded', () => {
   const region = document.getElementById('announcer');
+  if (!region) return;  // a page without a live region (GET /)
   new MutationObserver(() => window.announced.push(region.textContent))
     .observe(region, { childList: true, characterData: true, subtree: true });
 });

@@ -122,6 +122,18 @@ def test_information_pages_in_every_language(
     check(page, lang, f"05-{which}")
 
 
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_home_page_in_german_and_english(page: Any, gateway: Gateway, lang: str) -> None:
+    """``GET /``: the service, how applicants get a link, where operators and developers go."""
+    page.goto(f"{gateway.base}/?lang={lang}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Briefkasten")
+    assert page.locator("html").get_attribute("lang") == lang
+    check(page, lang, "00-home")
+    other = "en" if lang == "de" else "de"
+    page.locator(f'a[hreflang="{other}"]').click()
+    assert page.locator("html").get_attribute("lang") == other
+
+
 def test_switching_into_and_out_of_right_to_left_keeps_the_pages(
     page: Any, gateway: Gateway, photos: Photos
 ) -> None:
