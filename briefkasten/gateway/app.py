@@ -91,7 +91,7 @@ ROUTES = (
     admin_routes,  # /admin
     health_routes,  # /healthz, /readyz, /metrics
     tus_routes,  # /api/v1/tus/
-    apidocs_routes,  # /api/v1/openapi.json
+    apidocs_routes,  # /api/v1/openapi.json, /api/v1/asyncapi.json
 )
 
 

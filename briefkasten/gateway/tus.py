@@ -187,7 +187,7 @@ async def method_override(request: web.Request) -> web.StreamResponse:
     clients behind proxies that drop ``PATCH`` and ``DELETE``."""
     handler = OVERRIDABLE.get(request.headers.get("X-HTTP-Method-Override", "").upper())
     if handler is None:
-        raise InvalidRequest("POST on an upload needs X-HTTP-Method-Override: PATCH or DELETE")
+        raise InvalidRequest("POST on an upload needs X-HTTP-Method-Override: PATCH/DELETE/HEAD")
     return await handler(request)
 
 
@@ -244,14 +244,21 @@ async def _append(
             await run(request, store.commit, owner, upload.upload_id, upload.offset, end)
             log.info("tus upload %s interrupted: kept %d bytes", upload.upload_id, keep)
         else:
-            await run(request, store.truncate, owner, upload.upload_id)
+            await _forget_chunk(request, owner, upload.upload_id)
         raise
     except BriefkastenError:  # refused (460, 413): nothing of the request is kept
-        await run(request, store.truncate, owner, upload.upload_id)
+        await _forget_chunk(request, owner, upload.upload_id)
         raise
     return await run(
         request, store.commit, owner, upload.upload_id, upload.offset, upload.offset + keep
     )
+
+
+async def _forget_chunk(request: web.Request, owner: str, upload_id: str) -> None:
+    """Best effort: what a refused or cut request wrote goes (the upload may be gone already;
+    the request's own error is the one to answer)."""
+    with contextlib.suppress(BriefkastenError, OSError):
+        await run(request, request.app[TUS_STORE].truncate, owner, upload_id)
 
 
 async def _next_chunk(chunks: AsyncIterator[bytes], clock: BodyClock) -> bytes:

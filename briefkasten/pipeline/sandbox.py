@@ -12,7 +12,8 @@ a call costs a fork, not an import. Per child:
 * no core dumps; at most ``slots`` children at work at once per sandbox (callers wait for a
   slot). A child frees its slot when its answer is in; its exit is awaited in the background
   (killed if it takes longer than ``_EXIT_GRACE``), which saves each call the ~10 ms a child
-  with the pipeline's libraries mapped needs to exit.
+  with the pipeline's libraries mapped needs to exit. A child that answered but lingers is
+  therefore beside the slots for at most ``_EXIT_GRACE``, still within its own limits.
 
 What becomes of a child's end, whatever ``fn`` is:
 
