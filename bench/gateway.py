@@ -98,6 +98,7 @@ def _bare_app(directory: Path) -> web.Application:
     """The baseline: the mandatory work of a durable upload. Stream every part to a file with
     aiofiles while hashing it (SHA-256), fsync the file and its directory, answer 202."""
     from briefkasten.gateway.multipart import CHUNK
+    from briefkasten.storage.records import fsync_dir
 
     async def upload(request: web.Request) -> web.Response:
         reader = await request.multipart()
@@ -118,7 +119,7 @@ def _bare_app(directory: Path) -> web.Application:
                     await out.write(chunk)
                 await out.flush()
                 await asyncio.to_thread(os.fsync, out.fileno())  # durable before the 202
-            await asyncio.to_thread(_fsync_directory, directory)
+            await asyncio.to_thread(fsync_dir, directory)
             files.append({"name": part.name, "size": size, "sha256": digest.hexdigest()})
         return web.json_response({"files": files}, status=202)
 
@@ -130,14 +131,6 @@ def _bare_app(directory: Path) -> web.Application:
     app.router.add_post("/api/v1/submissions", upload)
     app.router.add_get("/healthz", healthz)
     return app
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def serve(kind: str, directory: Path) -> None:

@@ -2,8 +2,9 @@
 ``GET /api/v1/asyncapi.json`` (the messages to the case software).
 
 The canonical files are ``briefkasten/contract/openapi.yaml`` and ``asyncapi.yaml`` (package
-data; ``docs/`` has symlinks to them). ``document_json`` converts each to JSON once per
-process; the handlers answer those bytes. No authentication: the documents hold no secrets.
+data; ``docs/`` has symlinks to them). ``document_json`` and ``asyncapi_json`` convert them
+to JSON once per process, when ``create_app`` builds the app; the handlers answer those bytes.
+No authentication: the documents hold no secrets.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from functools import cache
 from aiohttp import web
 
 from briefkasten import contract
-from briefkasten.gateway.keys import OPENAPI
+from briefkasten.gateway.keys import ASYNCAPI, OPENAPI
 from briefkasten.gateway.request import compress
 
 PATH = "/api/v1/openapi.json"
@@ -42,7 +43,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 @routes.get(ASYNCAPI_PATH, name="asyncapi")
 async def asyncapi(request: web.Request) -> web.Response:
-    return _json(request, asyncapi_json())
+    return _json(request, request.app[ASYNCAPI])
 
 
 def _json(request: web.Request, body: bytes) -> web.Response:

@@ -22,7 +22,7 @@ from briefkasten.config import Settings
 from briefkasten.errors import ConfigError
 from briefkasten.gateway.admin import login_limits, page_html
 from briefkasten.gateway.admin import routes as admin_routes
-from briefkasten.gateway.apidocs import document_json
+from briefkasten.gateway.apidocs import asyncapi_json, document_json
 from briefkasten.gateway.apidocs import routes as apidocs_routes
 from briefkasten.gateway.checks import UploadChecks
 from briefkasten.gateway.feedback import routes as feedback_routes
@@ -37,6 +37,7 @@ from briefkasten.gateway.keys import (
     ALLOWED_HOSTS,
     ALLOWED_ORIGINS,
     API_KEYS,
+    ASYNCAPI,
     CHECKS,
     EXECUTOR,
     INTAKE,
@@ -139,6 +140,7 @@ def create_app(
     app[ADMIN_PAGE] = page_html(app[SITE])
     app[TESSERACT] = TesseractProbe(settings.ocr.lang)
     app[OPENAPI] = document_json()  # contract/openapi.yaml as JSON, converted once
+    app[ASYNCAPI] = asyncapi_json()  # and contract/asyncapi.yaml
     # Resumable uploads: the store, a lock per upload, the protocol headers, the expiry task.
     app[TUS_STORE] = _tus_store(settings, storage, spool)
     app[TUS_LOCKS] = UploadLocks()

@@ -62,3 +62,4 @@ TESSERACT = web.AppKey("tesseract_probe", TesseractProbe)
 
 # --- the OpenAPI document (apidocs.py), as the JSON bytes served
 OPENAPI = web.AppKey("openapi_json", bytes)
+ASYNCAPI = web.AppKey("asyncapi_json", bytes)

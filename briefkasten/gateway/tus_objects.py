@@ -5,12 +5,11 @@ connection may resume through another gateway behind a load balancer without sti
 An upload is a few objects under ``_tus/<tenant>/<owner>/<id>/`` (``storage.layout``):
 
 - ``info-<length>-<created ms>.json``, written once at creation: owner, length, name, metadata;
-- ``part-<start>-<end>-<written ms>``, one per ``PATCH`` (or kept part of an interrupted one),
-  never rewritten;
+- ``part-<start>-<end>-<written ms>``, one per ``PATCH`` (or an interrupted one's), never rewritten;
 - ``complete-<ms>.json``, once all bytes arrived and were sniffed and hashed.
 
 There is nothing to update in place, so no object needs a compare-and-swap: the offset is the
-end of the longest run of parts from byte 0 (``offset_of``), and the expiry runs from the newest
+end of the longest run of parts from byte 0 (``longest_run``), and the expiry runs from the newest
 object's time, both read off one ``list``. Two gateways writing the same upload at the same
 moment (a client that gave up on a stalled request and resumed elsewhere) each add a part; tus
 clients send the same bytes for the same offsets, so either run is right and the longer wins.
@@ -19,8 +18,8 @@ the part when the request ends. ``finish`` and ``completed`` assemble the parts 
 file, the ``IncomingFile`` the submission code adopts; a gateway that did not receive the bytes
 assembles them again and checks the recorded SHA-256.
 
-Quotas are those of the spool store, counted from the listing (per process, like there: two
-gateways creating at the same moment can overshoot by those uploads).
+Records never change, so the last ones read are cached. Quotas are those of the spool store,
+counted from the listing (per process, like there: simultaneous creations can overshoot).
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ import os
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +48,8 @@ from briefkasten.storage.base import Storage
 
 log = logging.getLogger("briefkasten.gateway")
 
+#: Info and completion records kept in memory (they never change once written).
+RECORD_CACHE = 1024
 #: Staging files younger than this are never swept (a request may be about to use them).
 STAGING_GRACE_S = 300.0
 
@@ -110,6 +112,8 @@ class ObjectTusStore:
         self.quota_per_owner = quota_per_owner  # 0: no quota
         self.quota = quota
         self._creating = threading.Lock()
+        self._records: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def create(self, owner: str, length: int, metadata: dict[str, str]) -> TusUpload:
         """A new, empty upload of ``length`` bytes; the client's file name is sanitised."""
@@ -127,11 +131,11 @@ class ObjectTusStore:
         with self._creating:
             totals, _ = self.reserved()
             quota_check(owner, length, totals, self.quota_per_owner, self.quota)
+            key = layout.tus_info_key(prefix, length, created_ms)
             self.storage.put_bytes(
-                layout.tus_info_key(prefix, length, created_ms),
-                json.dumps(info).encode("utf-8"),
-                content_type="application/json",
+                key, json.dumps(info).encode("utf-8"), content_type="application/json"
             )
+        self._remember(key, info)
         return self._upload(info, offset=0, newest_ms=created_ms, incoming=None)
 
     def reserved(self) -> tuple[dict[str, int], int]:
@@ -264,18 +268,31 @@ class ObjectTusStore:
             raise NotFound("no such upload")
         if not expired_ok and listed.newest_ms + self.expiry_s * 1000 <= _now_ms():
             raise NotFound("upload has expired")
-        incoming = None
-        if listed.complete_key:
-            incoming = json.loads(self.storage.get_bytes(listed.complete_key))
-        info = self._info(listed)
+        incoming = self._record(listed.complete_key) if listed.complete_key else None
+        info = self._record(listed.info_key)
         return self._upload(info, listed.offset, listed.newest_ms, incoming), listed
 
-    def _info(self, listed: Listed) -> dict[str, Any]:
+    def _record(self, key: str) -> dict[str, Any]:
+        """An info or completion record. Both are written once and never change (a key names
+        one version), so the last ``RECORD_CACHE`` read are kept: a ``HEAD`` or ``PATCH`` then
+        costs one ``LIST``; whether the upload still exists is the listing's to say."""
+        with self._cache_lock:
+            cached = self._records.get(key)
+            if cached is not None:
+                self._records.move_to_end(key)
+                return cached
         try:
-            info: dict[str, Any] = json.loads(self.storage.get_bytes(listed.info_key))
+            record: dict[str, Any] = json.loads(self.storage.get_bytes(key))
         except ValueError:
             raise NotFound("no such upload") from None
-        return info
+        self._remember(key, record)
+        return record
+
+    def _remember(self, key: str, record: dict[str, Any]) -> None:
+        with self._cache_lock:
+            self._records[key] = record
+            while len(self._records) > RECORD_CACHE:
+                self._records.popitem(last=False)
 
     def _list(self, owner: str, upload_id: str) -> Listed:
         prefix = self._prefix(owner, upload_id)
