@@ -13,7 +13,6 @@ The e2e tier's part (processes: serve, worker, the CLI, the browser); the other 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import json
 import os
@@ -39,6 +38,7 @@ from tests.integration.test_failures import (
 from tests.integration.test_service import upload
 from tests.support import factories
 from tests.support.gateway import GatewayClient
+from tests.support.servers import stop_group
 
 
 def worker_process(settings: Settings, cwd: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -69,14 +69,7 @@ def worker_process(settings: Settings, cwd: Path, log: Path) -> subprocess.Popen
 
 
 def kill(process: subprocess.Popen[bytes], signum: int = signal.SIGKILL) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signum)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
+    stop_group(process, kill=signum == signal.SIGKILL, timeout=30)
 
 
 def full_page(number: int) -> bytes:

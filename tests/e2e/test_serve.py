@@ -3,78 +3,34 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.support import cluster
 from tests.support.env import wait_for
 
 CASE = "12345BG0012345"
 AUTH = {"Authorization": "Bearer serve-key-0123456789"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("BRIEFKASTEN_")},
-        "BRIEFKASTEN_API_KEYS": "jc-serve:serve-key-0123456789",
-        "BRIEFKASTEN_PIPELINE_WORKERS": "1",
-    }
-    log_file = tmp_path / "serve.log"  # not a pipe: a full one (the access log) stalls serve
-    with log_file.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "briefkasten", "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=output,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(
-            serving(process, lambda: get(f"{base}/healthz")[0] == 200),
-            "/healthz to answer 200",
-            90,
-            poll=0.2,
-            ignore=(urllib.error.URLError, ConnectionError),
-        )
-        yield base, env
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
-        log = log_file.read_text(errors="replace")
-        assert "Umlaut" not in log  # no document content in the log
-        assert "Traceback" not in log, log
-
-
-def serving(process: subprocess.Popen[bytes], condition: Callable[[], bool]) -> Callable[[], bool]:
-    """``condition``, failing at once when the server process has exited."""
-
-    def check() -> bool:
-        assert process.poll() is None, "the server exited"
-        return condition()
-
-    return check
+    env = cluster.clean_environ(
+        BRIEFKASTEN_API_KEYS="jc-serve:serve-key-0123456789", BRIEFKASTEN_PIPELINE_WORKERS="1"
+    )
+    node = cluster.Node("gateway", "serve", tmp_path, env)  # its log a file: a pipe could fill
+    with cluster.started(node):
+        yield node.url, env
+    log = node.log.read_text(errors="replace")
+    assert "Umlaut" not in log  # no document content in the log
+    assert "Traceback" not in log, log
 
 
 def get(url: str) -> tuple[int, dict[str, object]]:

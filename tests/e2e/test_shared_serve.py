@@ -5,9 +5,6 @@ revocation: tests/integration/test_shared_state.py."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,56 +13,24 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.test_serve import free_port, get, serving
-from tests.support.env import wait_for
+from tests.e2e.test_serve import get
+from tests.support import cluster
 
 LIMIT = 4
 
 
 @pytest.fixture
 def two_servers(tmp_path: Path, redis_url: str) -> Iterator[list[tuple[str, Path]]]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("BRIEFKASTEN_")},
-        "BRIEFKASTEN_API_KEYS": "jc-serve:serve-key-0123456789",
-        "BRIEFKASTEN_PIPELINE_WORKERS": "1",
-        "BRIEFKASTEN_GATEWAY_PRECHECK_WORKERS": "0",
-        "BRIEFKASTEN_GATEWAY_RATE_LIMIT_PER_IP": f"{LIMIT}/minute",
-        "BRIEFKASTEN_GATEWAY_RATE_LIMIT_STORAGE": redis_url,
-    }
-    started: list[tuple[subprocess.Popen[bytes], str, Path]] = []
-    try:
-        for name in ("a", "b"):
-            directory = tmp_path / name
-            directory.mkdir()
-            port = free_port()
-            log = directory / "serve.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "briefkasten", "serve", "--port", str(port)],
-                    cwd=directory,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=out,
-                )
-            started.append((process, f"http://127.0.0.1:{port}", log))
-        for process, base, _ in started:
-            wait_for(
-                serving(process, lambda base=base: get(f"{base}/healthz")[0] == 200),
-                "/healthz to answer 200",
-                90,
-                poll=0.2,
-                ignore=(urllib.error.URLError, ConnectionError),
-            )
-        yield [(base, log) for _, base, log in started]
-    finally:
-        for process, _, _ in started:
-            process.terminate()
-        for process, _, _ in started:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=20)
+    env = cluster.clean_environ(
+        BRIEFKASTEN_API_KEYS="jc-serve:serve-key-0123456789",
+        BRIEFKASTEN_PIPELINE_WORKERS="1",
+        BRIEFKASTEN_GATEWAY_PRECHECK_WORKERS="0",
+        BRIEFKASTEN_GATEWAY_RATE_LIMIT_PER_IP=f"{LIMIT}/minute",
+        BRIEFKASTEN_GATEWAY_RATE_LIMIT_STORAGE=redis_url,
+    )
+    nodes = [cluster.Node("gateway", "serve", tmp_path / name, env) for name in ("a", "b")]
+    with cluster.started(*nodes):
+        yield [(node.url, node.log) for node in nodes]
 
 
 def status_of(url: str) -> tuple[int, str | None]:

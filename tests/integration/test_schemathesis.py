@@ -12,11 +12,8 @@ operation, each with a timeout.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,8 +32,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from briefkasten import contract
-from tests.e2e.test_serve import free_port, serving
-from tests.support.env import wait_for
+from tests.support import cluster
 
 KEY = "schemathesis-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -55,49 +51,19 @@ CHECKS = [
 schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
 
 
-def answers(url: str) -> bool:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return bool(response.status == 200)
-
-
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home: Path = tmp_path_factory.mktemp("schemathesis")
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("BRIEFKASTEN_")},
-        "BRIEFKASTEN_API_KEYS": f"jc-fuzz:{KEY}",
-        "BRIEFKASTEN_LINKS_SECRET": "fuzz-links-secret-" + "x" * 32,
-        "BRIEFKASTEN_PIPELINE_WORKERS": "1",
-    }
-    log_file = home / "serve.log"  # a file, not a pipe: a full pipe would stall the server
-    with log_file.open("wb") as log_out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "briefkasten", "serve", "--port", str(port)],
-            cwd=home,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log_out,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(
-            serving(process, lambda: answers(f"{base}/healthz")),
-            "/healthz to answer 200",
-            90,
-            poll=0.2,
-            ignore=(urllib.error.URLError, ConnectionError),
-        )
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
-        log = log_file.read_text(errors="replace")
-        assert "Traceback" not in log, log[-20000:]  # no unforeseen error behind any answer
+    env = cluster.clean_environ(
+        BRIEFKASTEN_API_KEYS=f"jc-fuzz:{KEY}",
+        BRIEFKASTEN_LINKS_SECRET="fuzz-links-secret-" + "x" * 32,
+        BRIEFKASTEN_PIPELINE_WORKERS="1",
+    )
+    node = cluster.Node("gateway", "serve", home, env)  # a log file: a full pipe would stall it
+    with cluster.started(node):
+        yield node.url
+    log = node.log.read_text(errors="replace")
+    assert "Traceback" not in log, log[-20000:]  # no unforeseen error behind any answer
 
 
 @pytest.fixture(scope="module")

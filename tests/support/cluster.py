@@ -20,8 +20,6 @@ import hashlib
 import io
 import os
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +31,8 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.servers import free_port, stop_group
+
 TENANT = "jc-cluster"
 KEY = "cluster-key-0123456789"
 CASE = "12345BG0012345"
@@ -42,11 +42,10 @@ SUBMISSION_DEADLINE_S = 180.0
 REQUEST_TIMEOUT_S = 60.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def clean_environ(**settings: str) -> dict[str, str]:
+    """This process's environment without its ``BRIEFKASTEN_*`` variables, plus ``settings``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFKASTEN_")}
+    return {**clean, **settings}
 
 
 @dataclasses.dataclass
@@ -103,17 +102,10 @@ class Node:
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} not ready within {START_TIMEOUT_S:.0f} s: {self.tail()}")
 
-    def kill(self, signum: int = signal.SIGKILL) -> None:
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signum)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
+    def kill(self, *, gently: bool = False) -> None:
+        """SIGKILL (``gently``: SIGTERM, SIGKILL after 30 s) to the node and its children."""
+        if self.process is not None:
+            stop_group(self.process, kill=not gently, timeout=30)
 
     def tail(self, lines: int = 15) -> str:
         with contextlib.suppress(OSError):
@@ -135,9 +127,8 @@ class Cluster:
     workers: list[Node] = dataclasses.field(default_factory=list)
 
     def env(self, name: str) -> dict[str, str]:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFKASTEN_")}
         env = {
-            **clean,
+            **clean_environ(),
             "BRIEFKASTEN_AMQP_URL": self.amqp_url,
             "BRIEFKASTEN_STORAGE": self.storage_url,
             "BRIEFKASTEN_BROKER_EXCHANGE": self.exchange,
@@ -179,10 +170,24 @@ class Cluster:
 
     def stop(self) -> None:
         for node in (*self.gateways, *self.workers):
-            node.kill(signal.SIGTERM)
+            node.kill(gently=True)
 
     def logs(self) -> str:
         return "\n".join(f"--- {n.name}\n{n.tail()}" for n in (*self.gateways, *self.workers))
+
+
+@contextlib.contextmanager
+def started(*nodes: Node) -> Iterator[None]:
+    """``nodes`` started and answering for the ``with`` body; SIGTERM to them at its end."""
+    try:
+        for node in nodes:
+            node.start()
+        for node in nodes:
+            node.wait_ready()
+        yield
+    finally:
+        for node in nodes:
+            node.kill(gently=True)
 
 
 @contextlib.contextmanager

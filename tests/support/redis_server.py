@@ -21,11 +21,8 @@ installs it) the fixture skips, or fails under ``CI=true`` (``env.need``).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -36,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.env import need
-from tests.support.servers import die_with_parent, free_ports
+from tests.support.servers import die_with_parent, free_ports, stop_group
 
 STARTUP_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
@@ -124,16 +121,8 @@ class RedisServer:
 
     def stop(self, *, kill: bool = False) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=STOP_TIMEOUT)
+        if process is not None:
+            stop_group(process, kill=kill)
 
 
 @pytest.fixture(scope="session", name="redis_server")

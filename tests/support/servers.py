@@ -127,16 +127,8 @@ class S3Server:
     def stop(self, *, kill: bool = False) -> None:
         """Stop the server (SIGTERM, SIGKILL after ``STOP_TIMEOUT`` s; ``kill``: at once)."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=STOP_TIMEOUT)
+        if process is not None:
+            stop_group(process, kill=kill)
 
     def close(self) -> None:
         """Stop for good and remove the unix sockets weed leaves in /tmp for our ports."""
@@ -219,6 +211,28 @@ def die_with_parent() -> None:
     """In the child: get SIGKILL when the test process dies, even by SIGKILL (Linux)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def stop_group(
+    process: subprocess.Popen[bytes], *, kill: bool = False, timeout: float = STOP_TIMEOUT
+) -> None:
+    """Stop a child started with ``start_new_session`` and all of its own children: SIGTERM
+    (``kill``: SIGKILL), SIGKILL after ``timeout`` s; returns once it is gone."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+
+
+def free_port() -> int:
+    """One free loopback port."""
+    return free_ports(1, ("port",))["port"]
 
 
 def free_ports(count: int, names: tuple[str, ...]) -> dict[str, int]:
