@@ -14,7 +14,7 @@ from typing import Any
 
 from briefkasten import contract
 from briefkasten.broker.base import OutboundMessage
-from briefkasten.model import DocumentRequest, Submission
+from briefkasten.model import DocumentRequest, ReceivedFile, Split, Submission
 from briefkasten.storage.base import StoredObject
 
 
@@ -33,6 +33,13 @@ class DocumentOutcome:
     processed_at: str
     #: The languages its pages were read in (Tesseract codes, German first); since 1.2.
     languages: tuple[str, ...] = ()
+    #: The type its text suggests (``pipeline.doctype``) and how sure that is; since 1.3.
+    suggested_type: str | None = None
+    suggested_type_confidence: float | None = None
+    #: A page carries a QR code of an upload link of this very case; since 1.3.
+    contains_jobcenter_letter: bool = False
+    #: Set when this document was split off an uploaded one; since 1.3.
+    split_from: Split | None = None
 
     def status_entry(self) -> dict[str, Any]:
         if self.failure_reason:
@@ -50,6 +57,10 @@ class DocumentOutcome:
             "failure_reason": self.failure_reason,
             "processed_at": self.processed_at,
             "languages": list(self.languages),
+            "suggested_type": self.suggested_type,
+            "suggested_type_confidence": self.suggested_type_confidence,
+            "contains_jobcenter_letter": self.contains_jobcenter_letter,
+            "split_from": self.split_from.to_json() if self.split_from else None,
         }
 
     @classmethod
@@ -65,6 +76,10 @@ class DocumentOutcome:
             failure_reason=data["failure_reason"],
             processed_at=data["processed_at"],
             languages=tuple(data.get("languages", ())),  # outcomes recorded before 1.2: none
+            suggested_type=data.get("suggested_type"),  # before 1.3: none
+            suggested_type_confidence=data.get("suggested_type_confidence"),
+            contains_jobcenter_letter=data.get("contains_jobcenter_letter", False),
+            split_from=Split.from_json(data["split_from"]) if data.get("split_from") else None,
         )
 
 
@@ -112,21 +127,15 @@ def _document(outcome: DocumentOutcome, bucket: str) -> dict[str, Any]:
         "pages": outcome.pages,
         "pdf": outcome.pdf.to_contract() if outcome.pdf else None,
         "text": outcome.text.to_contract() if outcome.text else None,
-        "originals": [
-            {
-                "name": f.name,
-                "media_type": f.media_type,
-                "bucket": bucket,
-                "key": f.key,
-                "sha256": f.sha256,
-                "size": f.size,
-                "duplicate_of": f.duplicate_of,
-            }
-            for f in document.files
-        ],
+        "originals": [_original(f, bucket) for f in document.files],
         "quality_flags": outcome.quality_flags,
         "ocr_confidence": outcome.ocr_confidence,
         "languages": list(outcome.languages),
+        "suggested_type": outcome.suggested_type,
+        "suggested_type_confidence": outcome.suggested_type_confidence,
+        "contains_jobcenter_letter": outcome.contains_jobcenter_letter,
+        "redacted_by_applicant": any(f.redacted_by_applicant for f in document.files),
+        "split_from": outcome.split_from.to_json() if outcome.split_from else None,
         "pipeline": (
             {"name": outcome.pipeline[0], "version": outcome.pipeline[1]}
             if outcome.pipeline
@@ -134,6 +143,28 @@ def _document(outcome: DocumentOutcome, bucket: str) -> dict[str, Any]:
         ),
         "normalisation_failed": outcome.failure_reason is not None,
         "failure_reason": outcome.failure_reason,
+    }
+
+
+def _original(received: ReceivedFile, bucket: str) -> dict[str, Any]:
+    decrypted = None
+    if received.decrypted_key is not None:
+        decrypted = {
+            "bucket": bucket,
+            "key": received.decrypted_key,
+            "sha256": received.decrypted_sha256,
+            "size": received.decrypted_size,
+        }
+    return {
+        "name": received.name,
+        "media_type": received.media_type,
+        "bucket": bucket,
+        "key": received.key,
+        "sha256": received.sha256,
+        "size": received.size,
+        "duplicate_of": received.duplicate_of,
+        "password_protected": received.decrypted_key is not None,
+        "decrypted": decrypted,
     }
 
 

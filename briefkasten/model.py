@@ -243,6 +243,13 @@ class ReceivedFile:
     media_type: str
     pages: int
     duplicate_of: str | None = None
+    #: The applicant says they blacked out parts of it on the upload page (since 1.3).
+    redacted_by_applicant: bool = False
+    #: A password-protected PDF unlocked at upload: the decrypted copy the worker builds from,
+    #: stored beside the untouched original (``key``, ``sha256`` stay the original's).
+    decrypted_key: str | None = None
+    decrypted_sha256: str | None = None
+    decrypted_size: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -262,6 +269,29 @@ class ReceivedFile:
             media_type=self.media_type,
             pages=self.pages,
         )
+
+
+@dataclass(frozen=True)
+class Split:
+    """Where a document split off an uploaded one comes from: part ``part`` of ``parts``,
+    holding ``pages`` (1-based, in upload order) of the uploaded document ``document_id``."""
+
+    document_id: str
+    part: int
+    parts: int
+    pages: tuple[int, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "document_id": self.document_id,
+            "part": self.part,
+            "parts": self.parts,
+            "pages": list(self.pages),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Split:
+        return cls(data["document_id"], data["part"], data["parts"], tuple(data["pages"]))
 
 
 @dataclass(frozen=True)

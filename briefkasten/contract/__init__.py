@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: The version every message built by this package carries (body field and AMQP header).
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 #: The schema file (package data) for major version 1.
 SCHEMA_FILE = "submission-v1.schema.json"
 #: The schema file of the confirmations case systems send (major version 1): named before the

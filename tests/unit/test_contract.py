@@ -208,7 +208,7 @@ def test_the_built_message_carries_each_document_s_languages() -> None:
     built = build_message(submission, [outcome], bucket="b")
     body = json.loads(built.body)
     contract.validate(body)
-    assert body["schema_version"] == built.headers["schema_version"] == "1.2"
+    assert body["schema_version"] == built.headers["schema_version"] == contract.SCHEMA_VERSION
     assert built.message_type == contract.MESSAGE_TYPE  # the AMQP type property
     assert body["documents"][0]["languages"] == ["deu", "ukr"]
     restored = DocumentOutcome.from_json(outcome.to_json(), document)
@@ -299,3 +299,101 @@ def test_documented_example_keys_are_the_storage_layout_s() -> None:
     for text in (DOCS / "contract.md").read_text(encoding="utf-8").split("```")[1::2]:
         for key in re.findall(r'"key": "([^"]+)"', text):
             layout.validate_key(key)
+
+
+NEW_IN_1_3 = (
+    "suggested_type",
+    "suggested_type_confidence",
+    "contains_jobcenter_letter",
+    "redacted_by_applicant",
+    "split_from",
+)
+
+
+def test_a_message_of_1_2_without_the_1_3_fields_still_validates() -> None:
+    message = example()
+    message["schema_version"] = "1.2"
+    for document in message["documents"]:
+        for field in NEW_IN_1_3:
+            del document[field]
+        for original in document["originals"]:
+            del original["password_protected"], original["decrypted"]
+    contract.validate(message)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("documents.0.suggested_type", "Kontoauszug mit Leerzeichen"),
+        ("documents.0.suggested_type_confidence", 1.5),
+        ("documents.0.suggested_type_confidence", -0.1),
+        ("documents.0.contains_jobcenter_letter", "yes"),
+        ("documents.0.redacted_by_applicant", 1),
+        ("documents.0.split_from", {"document_id": "d1", "part": 1, "parts": 1, "pages": [1]}),
+        ("documents.0.split_from", {"document_id": "d1", "part": 0, "parts": 2, "pages": [1]}),
+        ("documents.0.split_from", {"document_id": "d1", "part": 1, "parts": 2, "pages": []}),
+        ("documents.0.split_from", {"document_id": "d/1", "part": 1, "parts": 2, "pages": [1]}),
+        ("documents.0.split_from", {"part": 1, "parts": 2, "pages": [1]}),
+        ("documents.0.originals.0.password_protected", "no"),
+        ("documents.0.originals.0.decrypted", {"bucket": "b", "key": "k"}),
+    ],
+)
+def test_wrong_1_3_values_are_refused(path: str, value: Any) -> None:
+    message = example()
+    _set(message, path, value)
+    with pytest.raises(InvalidRequest):
+        contract.validate(message)
+
+
+def test_the_built_message_carries_the_1_3_fields() -> None:
+    from briefkasten.message import DocumentOutcome, build_message
+    from briefkasten.model import DocumentRequest, ReceivedFile, Split, Submission
+    from briefkasten.storage.base import StoredObject
+
+    sha, other = "a" * 64, "b" * 64
+    locked = ReceivedFile(
+        "f1", "lohn.pdf", "t/k/originals/f1", sha, 10, "application/pdf", 1,
+        decrypted_key="t/k/originals/f1.decrypted", decrypted_sha256=other, decrypted_size=9,
+    )  # fmt: skip
+    blacked = ReceivedFile(
+        "f2", "konto.jpg", "t/k/originals/f2", other, 10, "image/jpeg", 1,
+        redacted_by_applicant=True,
+    )  # fmt: skip
+    document = DocumentRequest("d1-2", "lohnabrechnung", (locked, blacked))
+    submission = Submission(
+        "s1", "jc-nord", "12345BG0012345", "2026-12-02T20:00:00+00:00", "upload", (document,)
+    )
+    pdf = StoredObject("b", "t/k/document.pdf", sha, 100, "application/pdf")
+    outcome = DocumentOutcome(
+        document, pdf, None, 2, [[], []], 93.0, ("default", "1"), None,
+        "2026-12-02T20:01:00+00:00",
+        suggested_type="kontoauszug",
+        suggested_type_confidence=0.875,
+        contains_jobcenter_letter=True,
+        split_from=Split("d1", 2, 3, (3, 4)),
+    )  # fmt: skip
+    body = json.loads(build_message(submission, [outcome], bucket="b").body)
+    contract.validate(body)
+    entry = body["documents"][0]
+    assert entry["document_type"] == "lohnabrechnung"  # the applicant's choice stays
+    assert (entry["suggested_type"], entry["suggested_type_confidence"]) == ("kontoauszug", 0.875)
+    assert entry["contains_jobcenter_letter"] is True
+    assert entry["redacted_by_applicant"] is True
+    assert entry["split_from"] == {"document_id": "d1", "part": 2, "parts": 3, "pages": [3, 4]}
+    first, second = entry["originals"]
+    assert first["password_protected"] is True and first["sha256"] == sha
+    assert first["decrypted"] == {
+        "bucket": "b", "key": "t/k/originals/f1.decrypted", "sha256": other, "size": 9,
+    }  # fmt: skip
+    assert second["password_protected"] is False and second["decrypted"] is None
+    restored = DocumentOutcome.from_json(outcome.to_json(), document)
+    assert restored == outcome
+    older = outcome.to_json()
+    for field in ("suggested_type", "suggested_type_confidence", "contains_jobcenter_letter"):
+        del older[field]
+    del older["split_from"]  # an outcome recorded before 1.3
+    plain = DocumentOutcome.from_json(older, document)
+    assert (plain.suggested_type, plain.contains_jobcenter_letter, plain.split_from) == (
+        None, False, None,
+    )  # fmt: skip
+    assert ReceivedFile.from_json(blacked.to_json()) == blacked
