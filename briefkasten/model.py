@@ -167,6 +167,8 @@ class PageResult:
     history: tuple[StepRecord, ...]
     #: The language the page was read as (a Tesseract code); ``None`` without OCR.
     language: str | None = None
+    #: The SHA-256 of the original the page comes from (which originals a part holds).
+    source_sha256: str = ""
 
     def to_report(self) -> dict[str, Any]:
         return {
@@ -198,6 +200,10 @@ class DocumentResult:
     pipeline_version: str
     originals: tuple[Original, ...]
     pages: tuple[PageResult, ...]
+    #: The type its text suggests; ``None`` when none was asked for (``ingest``).
+    suggestion: TypeSuggestion | None = None
+    #: Set when it was split off an uploaded document (``pipeline.split``).
+    split: Split | None = None
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -216,6 +222,8 @@ class DocumentResult:
                 "pipeline": self.pipeline,
                 "pipeline_version": self.pipeline_version,
                 "languages": list(self.languages),
+                "suggested_type": self.suggestion.to_report() if self.suggestion else None,
+                "split_from": self.split.to_report() if self.split else None,
             },
         }
 
@@ -280,8 +288,14 @@ class Split:
     part: int
     parts: int
     pages: tuple[int, ...]
+    #: What began the part (``start``, ``separator_sheet``, ``blank_page``, ``type_change``)
+    #: and the uploaded document's pages left out (separator sheets, blank pages between
+    #: documents; 1-based): for the report, not the message.
+    began_with: str = "start"
+    left_out: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        """The message's ``split_from``."""
         return {
             "document_id": self.document_id,
             "part": self.part,
@@ -289,9 +303,25 @@ class Split:
             "pages": list(self.pages),
         }
 
+    def to_report(self) -> dict[str, Any]:
+        return {**self.to_json(), "began_with": self.began_with, "left_out": list(self.left_out)}
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Split:
         return cls(data["document_id"], data["part"], data["parts"], tuple(data["pages"]))
+
+
+@dataclass(frozen=True)
+class TypeSuggestion:
+    """The document type a text looks like (``pipeline.doctype``), how sure that is (0–1) and
+    the cues that said so: cue names (``iban``, ``mrz``), never the text itself."""
+
+    type: str
+    confidence: float
+    cues: tuple[str, ...] = ()
+
+    def to_report(self) -> dict[str, Any]:
+        return {"type": self.type, "confidence": round(self.confidence, 3), "cues": list(self.cues)}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -41,6 +42,16 @@ from briefkasten.storage.records import atomic_file, sha256_file
 from briefkasten.tools import langdetect, tesseract
 
 
+@dataclass(frozen=True)
+class BuiltPages:
+    """Every page of a document built (one-page PDFs in the work directory), not yet merged:
+    the pipeline that made them and the originals they come from."""
+
+    pages: tuple[PageResult, ...]
+    originals: tuple[Original, ...]
+    pipeline: Pipeline
+
+
 def build_document(
     originals: Sequence[Original],
     workdir: Path,
@@ -56,7 +67,37 @@ def build_document(
     refs: Sequence[PageRef] | None = None,
     languages: Sequence[str] | None = None,
 ) -> DocumentResult:
-    """One searchable PDF (``workdir/document.pdf``) from ``originals`` (pages in order).
+    """One searchable PDF (``workdir/document.pdf``) from ``originals`` (pages in order):
+    ``build_pages``, then ``assemble`` all of them."""
+    built = build_pages(
+        originals,
+        workdir,
+        settings=settings,
+        pipeline=pipeline,
+        lang=lang,
+        progress=progress,
+        pool=pool,
+        cpu_budget=cpu_budget,
+        refs=refs,
+        languages=languages,
+    )
+    return assemble(built, built.pages, workdir / "document.pdf", title, document_type)
+
+
+def build_pages(
+    originals: Sequence[Original],
+    workdir: Path,
+    *,
+    settings: Settings,
+    pipeline: str | None = None,
+    lang: str | None = None,
+    progress: bool = False,
+    pool: PagePool | None = None,
+    cpu_budget: CpuBudget | None = None,
+    refs: Sequence[PageRef] | None = None,
+    languages: Sequence[str] | None = None,
+) -> BuiltPages:
+    """Every page of ``originals`` (in order) as a one-page PDF in ``workdir``.
 
     Every original is sniffed (``page_refs``: type, limits, its pages, without decoding the
     pixels, which each page child does; skipped when the caller
@@ -84,24 +125,37 @@ def build_document(
     if refs is None:
         refs = page_refs(originals, settings, pool, cpu_budget)
     pages = _build_all(refs, definition, workdir, options, settings, progress, pool, cpu_budget)
+    return BuiltPages(pages, tuple(originals), definition)
+
+
+def assemble(
+    built: BuiltPages,
+    pages: Sequence[PageResult],
+    output: Path,
+    title: str | None = None,
+    document_type: str = "sonstiges",
+) -> DocumentResult:
+    """Merge ``pages`` (some or all of ``built``'s, in order) into one PDF/A at ``output``;
+    the document's originals are those its pages come from."""
+    sources = {p.source_sha256 for p in pages}
+    originals = tuple(o for o in built.originals if o.sha256 in sources) or built.originals
     meta = DocumentMeta(
         title=title or originals[0].name,
         document_type=document_type,
         created=datetime.now(UTC),
         originals=[(o.name, o.sha256) for o in originals],
-        steps=[s.name for s in definition.steps],
+        steps=[s.name for s in built.pipeline.steps],
     )
-    merged = workdir / "document.pdf"
-    merge([p.pdf for p in pages], merged, meta)
-    sha256, _ = sha256_file(merged)
+    merge([p.pdf for p in pages], output, meta)
+    sha256, _ = sha256_file(output)
     return DocumentResult(
-        pdf=merged,
+        pdf=output,
         sha256=sha256,
         text="\f".join(p.text for p in pages),
-        pipeline=definition.name,
-        pipeline_version=definition.version,
-        originals=tuple(originals),
-        pages=pages,
+        pipeline=built.pipeline.name,
+        pipeline_version=built.pipeline.version,
+        originals=originals,
+        pages=tuple(pages),
     )
 
 
@@ -257,6 +311,7 @@ def build_page(
         ) from exc
     return PageResult(
         source=ref.original.name,
+        source_sha256=ref.original.sha256,
         index=ref.index,
         kind="raster",
         pdf=out,
@@ -287,6 +342,7 @@ def _vector_page(ref: PageRef, out: Path, options: Options) -> PageResult | Step
     allowed = frozenset((*options.languages, *languages.codes(options.lang)))
     return PageResult(
         source=ref.original.name,
+        source_sha256=ref.original.sha256,
         index=ref.index,
         kind="vector",
         pdf=out,
