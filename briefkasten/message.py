@@ -8,6 +8,7 @@ and no OCR text travel inline: only where the PDF, text and originals are stored
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -81,6 +82,42 @@ class DocumentOutcome:
             contains_jobcenter_letter=data.get("contains_jobcenter_letter", False),
             split_from=Split.from_json(data["split_from"]) if data.get("split_from") else None,
         )
+
+
+def parts_to_json(parts: Sequence[DocumentOutcome]) -> dict[str, Any]:
+    """The outcome record of one uploaded document: the outcomes of the documents it became
+    (one, or its parts when it was split), each with its document."""
+    return {"parts": [{"document": o.document.to_json(), **o.to_json()} for o in parts]}
+
+
+def parts_from_json(data: dict[str, Any], uploaded: DocumentRequest) -> list[DocumentOutcome]:
+    """``parts_to_json`` read back; a record written before splitting (one outcome, no
+    ``parts``) is the outcome of ``uploaded`` itself."""
+    if "parts" not in data:
+        return [DocumentOutcome.from_json(data, uploaded)]
+    return [
+        DocumentOutcome.from_json(part, DocumentRequest.from_json(part["document"]))
+        for part in data["parts"]
+    ]
+
+
+def status_entry(parts: Sequence[DocumentOutcome]) -> dict[str, Any]:
+    """The status of one uploaded document from the outcomes of the documents it became: a
+    split one lists its parts (their ids, types, pages)."""
+    if len(parts) == 1:
+        return parts[0].status_entry()
+    return {
+        "status": "delivered",
+        "pages": sum(o.pages for o in parts),
+        "parts": [
+            {
+                "document_id": o.document.document_id,
+                "document_type": o.document.document_type,
+                **o.status_entry(),
+            }
+            for o in parts
+        ],
+    }
 
 
 def build_message(

@@ -169,6 +169,9 @@ class PageResult:
     language: str | None = None
     #: The SHA-256 of the original the page comes from (which originals a part holds).
     source_sha256: str = ""
+    #: The QR codes' payloads found on the page (``pipeline.codes``): for the flow, never
+    #: in the report (a letter's code is a link token).
+    codes: tuple[str, ...] = ()
 
     def to_report(self) -> dict[str, Any]:
         return {
@@ -204,6 +207,9 @@ class DocumentResult:
     suggestion: TypeSuggestion | None = None
     #: Set when it was split off an uploaded document (``pipeline.split``).
     split: Split | None = None
+    #: The uploaded document's pages (1-based) left out of it: separator sheets and blank
+    #: pages between documents (also when it was not split).
+    left_out: tuple[int, ...] = ()
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -224,6 +230,7 @@ class DocumentResult:
                 "languages": list(self.languages),
                 "suggested_type": self.suggestion.to_report() if self.suggestion else None,
                 "split_from": self.split.to_report() if self.split else None,
+                "left_out": list(self.left_out),
             },
         }
 
@@ -266,6 +273,12 @@ class ReceivedFile:
     def from_json(cls, data: dict[str, Any]) -> ReceivedFile:
         return cls(**data)
 
+    @property
+    def build_key(self) -> str:
+        """The stored object the worker builds from: the decrypted copy of a PDF unlocked at
+        upload, else the original itself."""
+        return self.decrypted_key or self.key
+
     def original(self, path: Path) -> Original:
         """This file, fetched to ``path``, as the builder's input: name, hash, size, type and
         pages as received (never computed again)."""
@@ -288,11 +301,9 @@ class Split:
     part: int
     parts: int
     pages: tuple[int, ...]
-    #: What began the part (``start``, ``separator_sheet``, ``blank_page``, ``type_change``)
-    #: and the uploaded document's pages left out (separator sheets, blank pages between
-    #: documents; 1-based): for the report, not the message.
+    #: What began the part (``start``, ``separator_sheet``, ``blank_page``, ``type_change``):
+    #: for the report, not the message.
     began_with: str = "start"
-    left_out: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The message's ``split_from``."""
@@ -304,7 +315,7 @@ class Split:
         }
 
     def to_report(self) -> dict[str, Any]:
-        return {**self.to_json(), "began_with": self.began_with, "left_out": list(self.left_out)}
+        return {**self.to_json(), "began_with": self.began_with}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Split:

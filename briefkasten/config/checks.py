@@ -113,6 +113,7 @@ RANGES: dict[str, Range] = {
     "pipeline.workers": Range(0, 1024),
     "pipeline.raster_dpi": Range(50, 1200),
     "pipeline.jpeg_quality": Range(1, 100),
+    "pipeline.split_min_confidence": Range(0, 1),
     "gateway.port": Range(1, 65535),
     "gateway.max_request_bytes": _AT_LEAST_1,
     "gateway.tus_expiry_s": _POSITIVE,
@@ -125,6 +126,8 @@ RANGES: dict[str, Range] = {
     "admin.session_ttl_s": Range(60, 86400),
 }
 TUS_STORES = ("spool", "storage")
+#: ``pipeline.split``: see ``pipeline.parts``.
+SPLIT_MODES = ("auto", "separators", "off")
 RATE_LIMITS = (
     "gateway.rate_limit_per_ip",
     "gateway.rate_limit_per_link",
@@ -145,6 +148,8 @@ def check(settings: Settings) -> None:
     check_allowed_hosts(settings.gateway.allowed_hosts)
     if settings.gateway.tus_store not in TUS_STORES:
         raise ConfigError(f"gateway.tus_store must be one of {', '.join(TUS_STORES)}")
+    if settings.pipeline.split not in SPLIT_MODES:
+        raise ConfigError(f"pipeline.split must be one of {', '.join(SPLIT_MODES)}")
     _check_accessibility(settings)
     if not LANG.fullmatch(settings.ocr.lang):
         raise ConfigError(f"ocr.lang: {settings.ocr.lang[:40]!r} is not like deu or deu+eng")

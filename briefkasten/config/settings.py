@@ -75,6 +75,11 @@ class PipelineSettings:
     workers: int = 0
     raster_dpi: int = 300
     jpeg_quality: int = 90
+    #: Splitting an uploaded document that holds several (``pipeline.parts``): ``auto``
+    #: (separator sheets, blank pages between documents, type changes), ``separators`` (no
+    #: type changes) or ``off``; a type change counts from ``split_min_confidence`` (0–1) on.
+    split: str = "auto"
+    split_min_confidence: float = 0.8
 
 
 DEFAULT_DOCUMENT_TYPES = "kontoauszug,mietvertrag,lohnabrechnung,ausweis,bescheinigung,sonstiges"

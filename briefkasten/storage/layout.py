@@ -51,6 +51,8 @@ CASE_NUMBER = re.compile(r"^[0-9]{5}BG[0-9]{7}$")
 #: Server-generated ids (``secrets.token_hex``, ``uuid4().hex``).
 ID = re.compile(r"^[0-9a-f]{16,64}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: A document's id: a server-made id, or ``<id>-<n>`` for part ``n`` of a split document.
+DOCUMENT_ID = re.compile(r"^[0-9a-f]{16,64}(?:-[1-9][0-9]{0,3})?$")
 #: What may follow a document id: ``pdf``, ``txt``, ``report.json``, ``outcome.json`` …
 SUFFIX = re.compile(r"^[a-z0-9]{1,16}(?:\.[a-z0-9]{1,16})?$")
 
@@ -94,7 +96,9 @@ def document_key(
     if not SUFFIX.fullmatch(suffix):
         raise InvalidRequest(f"invalid document key suffix {suffix[:40]!r}")
     case = _case_prefix(tenant, case_number)
-    return f"{case}/{_id(submission_id)}/documents/{_id(document_id)}.{suffix}"
+    if not DOCUMENT_ID.fullmatch(document_id):
+        raise MalformedId(f"invalid document id {document_id[:70]!r}")
+    return f"{case}/{_id(submission_id)}/documents/{document_id}.{suffix}"
 
 
 def case_prefix(tenant: str, case_number: str) -> str:

@@ -146,6 +146,8 @@ GOOD_KEY = "0123456789abcdef"
         ({"BRIEFKASTEN_PIPELINE_RASTER_DPI": "5000"}, "pipeline.raster_dpi = 5000"),
         ({"BRIEFKASTEN_PIPELINE_RASTER_DPI": "20"}, "at least 50 and at most 1200"),
         ({"BRIEFKASTEN_PIPELINE_JPEG_QUALITY": "0"}, "pipeline.jpeg_quality"),
+        ({"BRIEFKASTEN_PIPELINE_SPLIT": "sometimes"}, "pipeline.split must be one of auto"),
+        ({"BRIEFKASTEN_PIPELINE_SPLIT_MIN_CONFIDENCE": "1.5"}, "split_min_confidence = 1.5"),
         ({"BRIEFKASTEN_GATEWAY_PORT": "70000"}, "gateway.port"),
         ({"BRIEFKASTEN_BROKER_MAX_ATTEMPTS": "0"}, "broker.max_attempts"),
         ({"BRIEFKASTEN_OCR_TIMEOUT_S": "0"}, "ocr.timeout_s = 0.0: must be greater than 0"),
