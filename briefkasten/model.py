@@ -131,6 +131,8 @@ class Page:
     perspective_corrected: bool = False
     flags: tuple[str, ...] = ()
     ocr: OcrResult | None = None
+    #: The text payloads of the QR codes on the page (``pipeline.codes``): untrusted, never logged.
+    codes: tuple[str, ...] = ()
     history: tuple[StepRecord, ...] = ()
     detail: str = field(default="", repr=False)
 
@@ -169,6 +171,8 @@ class PageResult:
     language: str | None = None
     #: The SHA-256 of the original the page comes from (which originals a part holds).
     source_sha256: str = ""
+    #: The page's QR code payloads (link tokens: the report gets only their number).
+    codes: tuple[str, ...] = ()
 
     def to_report(self) -> dict[str, Any]:
         return {
@@ -184,6 +188,7 @@ class PageResult:
             else round(self.ocr_confidence, 1),
             "language": self.language,
             "flags": list(self.flags),
+            "qr_codes": len(self.codes),
             "timings_ms": {r.step: round(r.ms, 1) for r in self.history},
             "steps": [{"step": r.step, "detail": r.detail} for r in self.history],
         }

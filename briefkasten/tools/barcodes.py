@@ -1,0 +1,124 @@
+"""QR codes on a page: ``zxing-cpp``, the maintained C++ port of ZXing, read from a pixel array.
+
+``read_qr(image)`` returns the text payloads of the QR codes it finds, in the order zxing-cpp
+reports them, without repeats. It is bounded for untrusted pixels:
+
+- a huge image is reduced first (strided, so a 20000×20000 page never gets a full-size copy)
+  to at most ``MAX_PIXELS``; a phone photo's letter QR code (2–3 cm on A4) keeps ≥ 3 pixels
+  per module at that size;
+- when the plain read finds nothing, a few variants are tried: a binarised copy (Otsu on a
+  lightly smoothed page: blur, uneven light, JPEG noise) and, for a small image, one upscaled
+  two times (a small code on a low-resolution photo); never more than ``len(VARIANTS) + 1``
+  reads;
+- only text payloads count (binary, GS1 … are ignored), each at most ``MAX_PAYLOAD``
+  characters (longer ones are dropped, never cut) and without control characters; at most
+  ``MAX_CODES`` per page.
+
+The payloads are untrusted input (a link token, a separator sheet, or anything printed on a
+letter): callers verify them and never log them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import cv2
+import numpy as np
+import zxingcpp
+
+#: Pixels a page is decoded at (larger ones are reduced first): ~16 megapixels.
+MAX_PIXELS = 16_000_000
+#: An image this small (pixels) is also tried upscaled two times.
+UPSCALE_BELOW = 4_000_000
+#: Characters a payload may have; an upload link's URL has about 120.
+MAX_PAYLOAD = 512
+#: Codes read from one page at most.
+MAX_CODES = 8
+
+
+def read_qr(image: np.ndarray) -> tuple[str, ...]:
+    """The text payloads of the QR codes on ``image`` (grey ``H×W`` or RGB ``H×W×3``, 8 bit)."""
+    if image.ndim not in (2, 3) or image.shape[0] < 21 or image.shape[1] < 21:
+        return ()  # not an image, or smaller than the smallest QR code (21 modules)
+    grey = _grey(_reduced(image, MAX_PIXELS))
+    found = _read(grey)
+    for variant in VARIANTS:
+        if found:
+            break
+        candidate = variant(grey)
+        if candidate is not None:
+            found = _read(candidate)
+    return found
+
+
+def _reduced(image: np.ndarray, max_pixels: int) -> np.ndarray:
+    """``image`` at most ``max_pixels``: a stride first (a view, no copy of a huge array), then
+    an area resample of what is left."""
+    height, width = image.shape[:2]
+    if height * width <= max_pixels:
+        return image
+    scale = math.sqrt(max_pixels / (height * width))
+    step = max(1, math.floor(1 / (2 * scale)))  # keep twice the target for the area resample
+    small = np.ascontiguousarray(image[::step, ::step])
+    h, w = small.shape[:2]
+    target = (max(1, int(width * scale)), max(1, int(height * scale)))
+    if h * w <= max_pixels:
+        return small
+    return cv2.resize(small, target, interpolation=cv2.INTER_AREA)
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 3:
+        if image.shape[2] == 1:
+            return np.ascontiguousarray(image[:, :, 0])
+        if image.shape[2] == 4:
+            return cv2.cvtColor(image, cv2.COLOR_RGBA2GRAY)
+        return cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY)
+    return np.ascontiguousarray(image)
+
+
+def _binarised(grey: np.ndarray) -> np.ndarray | None:
+    smooth = cv2.GaussianBlur(grey, (3, 3), 0)
+    _, binary = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return binary
+
+
+def _upscaled(grey: np.ndarray) -> np.ndarray | None:
+    if grey.size > UPSCALE_BELOW:
+        return None
+    big = cv2.resize(grey, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+    _, binary = cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return binary
+
+
+#: What is tried, in order, when the plain read finds nothing.
+VARIANTS: tuple[Callable[[np.ndarray], np.ndarray | None], ...] = (_binarised, _upscaled)
+
+
+def _read(grey: np.ndarray) -> tuple[str, ...]:
+    barcodes = zxingcpp.read_barcodes(
+        grey,
+        formats=zxingcpp.BarcodeFormat.QRCode,
+        try_rotate=True,
+        try_downscale=True,
+        try_invert=False,
+    )
+    return _payloads(b.text for b in barcodes if b.valid and _is_text(b))
+
+
+def _is_text(barcode: zxingcpp.Barcode) -> bool:
+    return barcode.content_type == zxingcpp.ContentType.Text
+
+
+def _payloads(texts: Iterable[str]) -> tuple[str, ...]:
+    kept: list[str] = []
+    for text in texts:
+        if not text or len(text) > MAX_PAYLOAD or not text.isprintable() or text in kept:
+            continue
+        kept.append(text)
+        if len(kept) == MAX_CODES:
+            break
+    return tuple(kept)
