@@ -72,7 +72,7 @@ def test_a_link_of_another_tenant_is_not(linked: tuple[Settings, Storage]) -> No
 def test_an_expired_link_still_marks_the_letter(linked: tuple[Settings, Storage]) -> None:
     # The letter is old; the case is the same. Nothing is uploaded with it here.
     settings, storage = linked
-    link, token = links.create_link(settings, storage, TENANT, CASE, now=0.0)
+    _, token = links.create_link(settings, storage, TENANT, CASE, now=0.0)
     with pytest.raises(links.LinkExpired):
         links.verify(settings.links, storage, token)
     url = links.link_url(settings.links, token)
