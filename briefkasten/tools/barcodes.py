@@ -3,9 +3,9 @@
 ``read_qr(image)`` returns the text payloads of the QR codes it finds, in the order zxing-cpp
 reports them, without repeats. It is bounded for untrusted pixels:
 
-- a huge image is reduced first (strided, so a 20000×20000 page never gets a full-size copy)
-  to at most ``MAX_PIXELS``; a phone photo's letter QR code (2–3 cm on A4) keeps ≥ 3 pixels
-  per module at that size;
+- a large image is reduced first to at most ``MAX_PIXELS`` (an area resample of one up to
+  four times that; every n-th pixel of a larger one, so a 20000×20000 page is never copied at
+  full size); a phone photo's letter QR code (2–3 cm on A4) keeps ≥ 3 pixels per module;
 - when the plain read finds nothing, a few variants are tried in turn, each of which reads
   codes the plain read misses (measured on the cases of ``tests/unit/test_barcodes.py``): a
   sharpened copy (slightly out of focus), a binarised one (median filter and Otsu: heavy noise)
@@ -16,11 +16,14 @@ reports them, without repeats. It is bounded for untrusted pixels:
   ``MAX_CODES`` per page.
 
 The payloads are untrusted input (a link token, a separator sheet, or anything printed on a
-letter): callers verify them and never log them.
+letter): callers verify them and never log them. Reading codes is a hint, never a reason to
+fail a page: pixels the reader cannot take (an odd channel count) or an error inside zxing-cpp
+give no codes (the error's type is logged).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterable
 
@@ -40,19 +43,27 @@ MAX_CODES = 8
 #: Only QR codes (no Micro QR, no linear codes: they would only cost time).
 QR_CODES = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
+log = logging.getLogger("briefkasten.pipeline")
+
 
 def read_qr(image: np.ndarray) -> tuple[str, ...]:
     """The text payloads of the QR codes on ``image`` (grey ``H×W`` or RGB ``H×W×3``, 8 bit)."""
     if image.ndim not in (2, 3) or image.shape[0] < 21 or image.shape[1] < 21:
         return ()  # not an image, or smaller than the smallest QR code (21 modules)
-    grey = _grey(_reduced(image, MAX_PIXELS))
-    found = _read(grey)
-    for variant in VARIANTS:
-        if found:
-            break
-        candidate = variant(grey)
-        if candidate is not None:
-            found = _read(candidate)
+    if image.ndim == 3 and image.shape[2] not in (1, 3, 4):
+        return ()
+    try:
+        grey = _grey(_reduced(image, MAX_PIXELS))
+        found = _read(grey)
+        for variant in VARIANTS:
+            if found:
+                break
+            candidate = variant(grey)
+            if candidate is not None:
+                found = _read(candidate)
+    except (cv2.error, ValueError, RuntimeError, TypeError, MemoryError) as exc:
+        log.warning("QR codes not read: %s", type(exc).__name__)
+        return ()
     return found
 
 

@@ -130,11 +130,32 @@ def zxing_plain(image: np.ndarray) -> tuple[str, ...]:
         np.zeros((0, 0), np.uint8),
         np.zeros((40, 40, 4), np.uint8),
         np.zeros(100, np.uint8),
+        np.zeros((40, 40, 2), np.uint8),
+        np.zeros((40, 40, 3, 2), np.uint8),
     ],
-    ids=["1x1", "1x1-rgb", "thin", "empty", "rgba", "flat"],
+    ids=["1x1", "1x1-rgb", "thin", "empty", "rgba", "flat", "2-channels", "4d"],
 )
 def test_degenerate_images_have_no_codes(image: np.ndarray) -> None:
     assert read_qr(image) == ()
+
+
+def test_an_error_inside_the_reader_gives_no_codes(
+    page: np.ndarray, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> list[object]:
+        raise RuntimeError("zxing-cpp failed on https://secret.example/u/token")
+
+    monkeypatch.setattr(barcodes.zxingcpp, "read_barcodes", broken)
+    assert read_qr(page) == ()
+    assert "RuntimeError" in caplog.text
+    assert "secret.example" not in caplog.text
+
+
+def test_float_and_single_channel_pixels_are_read(page: np.ndarray) -> None:
+    assert read_qr(grey(page).astype(np.float64)) == (LINK_URL,)
+    assert read_qr(grey(page)[:, :, None]) == (LINK_URL,)
+    rgba = np.dstack([page, np.full(page.shape[:2], 255, np.uint8)])
+    assert read_qr(rgba) == (LINK_URL,)
 
 
 @pytest.mark.parametrize("channels", [(), (3,)])
