@@ -171,7 +171,8 @@ class PageResult:
     language: str | None = None
     #: The SHA-256 of the original the page comes from (which originals a part holds).
     source_sha256: str = ""
-    #: The page's QR code payloads (link tokens: the report gets only their number).
+    #: The QR codes' payloads found on the page (``pipeline.codes``): for the flow, never
+    #: in the report (a letter's code is a link token).
     codes: tuple[str, ...] = ()
 
     def to_report(self) -> dict[str, Any]:
