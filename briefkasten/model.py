@@ -131,8 +131,7 @@ class Page:
     perspective_corrected: bool = False
     flags: tuple[str, ...] = ()
     ocr: OcrResult | None = None
-    #: The text payloads of the QR codes on the page (``pipeline.codes``): untrusted, never logged.
-    codes: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()  # its QR codes' payloads (``pipeline.codes``): never logged
     history: tuple[StepRecord, ...] = ()
     detail: str = field(default="", repr=False)
 
