@@ -233,7 +233,8 @@ def letter_found(
     That is the job center's letter of this case. A link that has expired still counts (the
     letter is old, the case the same); a revoked one does not. Codes of another tenant or case,
     forged or unknown tokens and anything else are ignored: only their numbers are logged,
-    never a payload, and nothing here changes the submission.
+    never a payload, and nothing here changes the submission. At most ``MAX_LETTER_CODES``
+    distinct codes are looked at; a storage failure is raised (``StorageError``: retried).
     """
     distinct = list(dict.fromkeys(c for c in codes if isinstance(c, str)))[:MAX_LETTER_CODES]
     tokens = [m.group(1) for m in map(LINK_URL.fullmatch, distinct) if m]
