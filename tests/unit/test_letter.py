@@ -17,6 +17,7 @@ from itsdangerous import URLSafeSerializer
 
 from briefkasten import links
 from briefkasten.config import Settings
+from briefkasten.errors import StorageError
 from briefkasten.model import Submission
 from briefkasten.storage import layout, open_storage
 from briefkasten.storage.base import Storage
@@ -190,3 +191,17 @@ def test_the_submission_is_not_changed(linked: tuple[Settings, Storage]) -> None
     url = url_of(settings, storage, case=OTHER_CASE)
     links.letter_found([url], mine, settings, storage)
     assert mine == submission()
+
+
+def test_a_storage_failure_is_raised_not_taken_for_no_letter(
+    linked: tuple[Settings, Storage], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, storage = linked
+    url = url_of(settings, storage)
+
+    def down(key: str) -> bool:
+        raise StorageError("storage unreachable")
+
+    monkeypatch.setattr(storage, "exists", down)
+    with pytest.raises(StorageError):
+        links.letter_found([url], submission(), settings, storage)
