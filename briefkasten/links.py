@@ -7,16 +7,20 @@ photographed or lost QR code reveals nothing about the case. The signature makes
 tamper-proof; revocation is an object ``T/links/L.revoked.json``, so any number of stateless
 gateways see it. The record also lets links be listed and revoked by id, and their QR code be
 made again.
+
+``letter_found`` reads the QR codes photographed on a job center's letter: only a link of the
+submission's own tenant and case counts; a code never changes the case.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +38,7 @@ from briefkasten.errors import (
     Unauthorized,
 )
 from briefkasten.intake import check_case_number
+from briefkasten.model import Submission
 from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
 from briefkasten.storage.records import load_json, put_json
@@ -45,6 +50,12 @@ DAY = 86_400
 QR_PNG_SCALE = 10
 QR_SVG_SCALE = 4
 EXPIRES = re.compile(r"^([0-9]{1,4})d?$")
+#: An upload link's URL as printed in a QR code: ``http(s)://…/u/<token>``.
+LINK_URL = re.compile(r"^https?://[^\s/?#]{1,253}(?:/[^\s?#]*)?/u/([A-Za-z0-9_.-]{10,400})/?$")
+#: Distinct codes one submission's letter check looks at (each costs a storage read or two).
+MAX_LETTER_CODES = 32
+
+log = logging.getLogger("briefkasten.links")
 
 
 @dataclass(frozen=True)
@@ -211,6 +222,54 @@ def list_links(storage: Storage, tenant: str, *, now: float | None = None) -> li
             state = "active"
         found.append({**record, "state": state})
     return sorted(found, key=lambda r: (r.get("created_at", ""), r["link_id"]), reverse=True)
+
+
+def letter_found(
+    codes: Iterable[str], submission: Submission, settings: Settings, storage: Storage
+) -> bool:
+    """Whether one of ``codes`` (a document's QR code payloads) is an upload link of this
+    ``submission``'s own tenant and case: signed with our secret and with its record in storage.
+
+    That is the job center's letter of this case. A link that has expired still counts (the
+    letter is old, the case the same); a revoked one does not. Codes of another tenant or case,
+    forged or unknown tokens and anything else are ignored: only their numbers are logged,
+    never a payload, and nothing here changes the submission. At most ``MAX_LETTER_CODES``
+    distinct codes are looked at; a storage failure is raised (``StorageError``: retried).
+    """
+    distinct = list(dict.fromkeys(c for c in codes if isinstance(c, str)))[:MAX_LETTER_CODES]
+    tokens = [m.group(1) for m in map(LINK_URL.fullmatch, distinct) if m]
+    if not tokens or len(settings.links.secret) < MIN_SECRET_LENGTH:
+        return False
+    serializer = _serializer(settings.links)
+    ours = foreign = invalid = 0
+    for token in tokens:
+        link = _letter_link(serializer, storage, token)
+        if link is None:
+            invalid += 1
+        elif link.tenant == submission.tenant and link.case_number == submission.case_number:
+            ours += 1
+        else:
+            foreign += 1
+    if foreign or invalid:
+        log.info(
+            "letter QR codes: %d of this case, %d of another case, %d not valid (ignored)",
+            ours,
+            foreign,
+            invalid,
+        )
+    return ours > 0
+
+
+def _letter_link(serializer: URLSafeSerializer, storage: Storage, token: str) -> UploadLink | None:
+    try:
+        tenant, link_id = serializer.loads(token)
+        if not isinstance(tenant, str) or not layout.TENANT.fullmatch(tenant):
+            return None
+        if not isinstance(link_id, str) or is_revoked(storage, tenant, link_id):
+            return None
+        return _read_record(storage, tenant, link_id)
+    except (BadSignature, TypeError, ValueError, KeyError, NotFound, InvalidRequest):
+        return None
 
 
 def link_url(settings: LinkSettings, token: str) -> str:

@@ -131,6 +131,7 @@ class Page:
     perspective_corrected: bool = False
     flags: tuple[str, ...] = ()
     ocr: OcrResult | None = None
+    codes: tuple[str, ...] = ()  # its QR codes' payloads (``pipeline.codes``): never logged
     history: tuple[StepRecord, ...] = ()
     detail: str = field(default="", repr=False)
 
@@ -187,6 +188,7 @@ class PageResult:
             else round(self.ocr_confidence, 1),
             "language": self.language,
             "flags": list(self.flags),
+            "qr_codes": len(self.codes),
             "timings_ms": {r.step: round(r.ms, 1) for r in self.history},
             "steps": [{"step": r.step, "detail": r.detail} for r in self.history],
         }

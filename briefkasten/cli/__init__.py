@@ -17,7 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 from types import ModuleType
 
-from briefkasten import config
+from briefkasten import config, i18n
 from briefkasten.config import Settings
 from briefkasten.errors import BriefkastenError, InputRejected, ProcessingError
 from briefkasten.pipeline.document import ingest
@@ -144,6 +144,19 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--tenant", help="default: gateway.default_tenant")
     create.add_argument("--qr-png", type=Path, metavar="FILE", help="write the QR code as PNG")
     create.add_argument("--qr-svg", type=Path, metavar="FILE", help="write the QR code as SVG")
+    create.add_argument(
+        "--separator-pdf",
+        type=Path,
+        metavar="FILE",
+        help="write a separator sheet (A4 PDF, a QR code the splitter recognises)",
+    )
+    create.add_argument(
+        "--separator-lang",
+        default="de",
+        choices=i18n.LANGUAGES,
+        metavar="LANG",
+        help="the separator sheet's language (default de)",
+    )
     revoke = link_commands.add_parser("revoke", help="refuse a link's token from now on")
     revoke.add_argument("link_id")
     revoke.add_argument("--tenant", help="default: gateway.default_tenant")

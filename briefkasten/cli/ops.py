@@ -104,6 +104,11 @@ def link(args: argparse.Namespace, settings: Settings) -> int:
         args.qr_png.write_bytes(links.qr_png(url))
     if args.qr_svg:
         args.qr_svg.write_bytes(links.qr_svg(url))
+    if args.separator_pdf:
+        from briefkasten.cli.separator import separator_pdf
+
+        sheet = separator_pdf(tenant, upload_link.link_id, lang=args.separator_lang)
+        args.separator_pdf.write_bytes(sheet)
     answer = {
         "link_id": upload_link.link_id,
         "url": url,

@@ -324,6 +324,7 @@ def build_page(
         flags=page.flags,
         history=(*page.history, bundled),
         language=(page.ocr.language or None) if page.ocr else None,
+        codes=page.codes,
     )
 
 

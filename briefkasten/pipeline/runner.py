@@ -24,6 +24,7 @@ Step = Callable[[Page, "StepContext"], Page]
 #: Step name in a pipeline definition → ``module:function`` below ``briefkasten.pipeline``.
 STEPS: Mapping[str, str] = {
     "exif_orientation": "images:apply_exif_orientation",
+    "codes": "codes:codes",
     "perspective": "geometry:correct_perspective",
     "deskew": "geometry:deskew",
     "orientation": "orientation:orient",

@@ -55,6 +55,7 @@ ADAPTERS = {
     "aiohttp": ("briefkasten.gateway", "briefkasten.cli", "briefkasten.monitoring.summary"),
     "tesserocr": ("briefkasten.tools",),
     "lingua": ("briefkasten.tools",),
+    "zxingcpp": ("briefkasten.tools.barcodes",),
     "jinja2": ("briefkasten.gateway",),
     "redis": ("briefkasten.gateway.shared",),
 }
