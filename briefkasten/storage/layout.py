@@ -86,6 +86,12 @@ def original_key(
     return f"{case}/{_id(submission_id)}/originals/{_id(file_id)}.{extension}"
 
 
+def decrypted_key(tenant: str, case_number: str, submission_id: str, file_id: str) -> str:
+    """``T/C/S/originals/F.decrypted.pdf``: a locked PDF's decrypted copy, beside its original."""
+    case = _case_prefix(tenant, case_number)
+    return f"{case}/{_id(submission_id)}/originals/{_id(file_id)}.decrypted.pdf"
+
+
 def document_key(
     tenant: str, case_number: str, submission_id: str, document_id: str, suffix: str
 ) -> str:
