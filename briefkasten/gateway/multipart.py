@@ -2,11 +2,12 @@
 
 The form, in order: ``case_number``, then per document a ``document_type`` part, an optional
 ``note`` and its ``file`` parts in page order; a ``password`` part right before a ``file`` is
-that file's PDF password (``passwords.Unlocker``: opened once, three wrong tries per file). Each ``document_type`` starts a new document, so
-the simplest form (``case_number``, ``document_type``, repeated ``file``) is one document and
-one request can carry several. Files are written with aiofiles under a random name in a private
-spool directory (the client's file name is kept only as sanitised metadata); byte limits are
-counted here ourselves, since aiohttp's ``client_max_size`` does not guard ``read_chunk()``.
+that file's PDF password (``passwords.Unlocker``: opened once, three wrong tries per file).
+Each ``document_type`` starts a new document, so the simplest form (``case_number``,
+``document_type``, repeated ``file``) is one document and one request can carry several.
+Files are written with aiofiles under a random name in a private spool directory (the client's
+file name is kept only as sanitised metadata); byte limits are counted here ourselves, since
+aiohttp's ``client_max_size`` does not guard ``read_chunk()``.
 
 Bounded cost: at most ``gateway.max_form_parts`` parts and ``gateway.max_form_field_bytes``
 bytes of non-file parts (values and part headers) per form (413), every wait on the body
