@@ -32,9 +32,9 @@ from briefkasten.pipeline.sniff import Sniffed
 
 #: Wrong passwords one upload may receive; the last of them discards it.
 MAX_WRONG = 3
-#: The moving window of the count: hits 1 and 2 are allowed, the third is refused. A day is
-#: longer than any upload stays in the spool.
-WRONG_TRIES = RateLimitItemPerDay(MAX_WRONG - 1)
+#: The moving window of the count: once it holds ``MAX_WRONG`` wrong tries no more are
+#: allowed. A day is longer than any upload stays in the spool.
+WRONG_TRIES = RateLimitItemPerDay(MAX_WRONG)
 NAMESPACE = "pdf-password"
 
 Run = Callable[..., Awaitable[Any]]
@@ -80,8 +80,8 @@ class Unlocker:
         try:
             sniffed = await self.run(self.checks.unlock, path, password, destination)
         except PdfPasswordWrong:
-            allowed, _ = await self.shared.hit(WRONG_TRIES, *counter)
-            if not allowed:
+            await self.shared.hit(WRONG_TRIES, *counter)
+            if not await self.shared.test(WRONG_TRIES, *counter):  # that was the last one
                 raise PdfPasswordAttemptsExceeded("three wrong passwords for this upload") from None
             raise
         sha256, size = await self.run(digest, destination)
