@@ -201,7 +201,7 @@ async def _read_parts(
         if name == "password":
             if not drafts:
                 raise InvalidRequest("password must follow a document_type")
-            password = check_password(value)
+            password = check_password(value.rstrip("\r\n"))  # a file's line end (curl -F p=<f)
             continue
         if name == "case_number":
             form.case_number = check_case_number(value)

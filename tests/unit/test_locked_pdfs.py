@@ -218,8 +218,8 @@ async def test_multipart_takes_a_password_per_file(
     )
     assert (await wrong.json())["error"]["code"] == "pdf_password_wrong"
     assert not [k for k in storage.list("") if "/originals/" in k]
-    right = await gw.client.post(
-        "/api/v1/submissions", data=locked_form(locked, PASSWORD), headers=API
+    right = await gw.client.post(  # a file's line end (curl -F password=<file) is not part
+        "/api/v1/submissions", data=locked_form(locked, PASSWORD + "\r\n"), headers=API
     )
     assert right.status == 202, await right.text()
     keys = [k for k in storage.list("") if "/originals/" in k]
