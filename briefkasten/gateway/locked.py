@@ -7,8 +7,9 @@ the password and sends it here as ``{"password": "…"}``: the gateway opens the
 sandboxed child (``passwords.Unlocker``), writes the decrypted copy beside the untouched
 original and records the upload as complete (200, like ``…/check``: its media type and pages).
 A wrong password is 422 ``pdf_password_wrong``; the third is 422
-``pdf_password_attempts_exceeded`` and the upload is deleted. Needs the spool store
-(``gateway.tus_store = "spool"``, the default); with the object store a locked PDF is refused.
+``pdf_password_attempts_exceeded`` and the upload is deleted. Both stores keep locked uploads:
+the spool (``<id>.dec`` beside ``<id>.bin``) and the object storage (``locked-<ms>.json`` and
+``decrypted-<ms>.pdf`` beside the parts, so any gateway can unlock it and send it).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from briefkasten.gateway.auth import owner_of, uploader
 from briefkasten.gateway.keys import CHECKS, RATE_LIMITS, TUS_LOCKS, TUS_STORE
 from briefkasten.gateway.passwords import Unlocker
 from briefkasten.gateway.request import json_object, run
+from briefkasten.gateway.tus_objects import ObjectTusStore
 from briefkasten.gateway.tus_protocol import upload_id_of
 from briefkasten.gateway.tus_store import TusStore
 from briefkasten.pipeline.unlock import check_password
@@ -52,8 +54,8 @@ async def unlock(request: web.Request) -> web.Response:
         raise InvalidRequest('the body is {"password": "…"}')
     check_password(password)
     store = request.app[TUS_STORE]
-    if not isinstance(store, TusStore):
-        raise PasswordProtected('locked PDFs need gateway.tus_store = "spool" to be unlocked')
+    if not isinstance(store, TusStore | ObjectTusStore):  # the two stores that keep them
+        raise PasswordProtected("this upload store cannot unlock PDFs")
     shared = request.app[RATE_LIMITS].limiter
     unlocker = Unlocker(request.app[CHECKS], shared, functools.partial(run, request), owner)
     async with request.app[TUS_LOCKS].hold(upload_id, LOCK_WAIT_S):
