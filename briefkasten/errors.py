@@ -13,7 +13,7 @@ document content.
     ├── InputRejected                     exit 3, HTTP 422, not retried (the applicant can fix it)
     │   ├── UnsupportedType               HTTP 415
     │   ├── CorruptInput                  HTTP 422
-    │   ├── PasswordProtected             HTTP 422
+    │   ├── PasswordProtected             HTTP 422 (+ PdfPasswordWrong, …AttemptsExceeded)
     │   ├── EmptyInput                    HTTP 422
     │   ├── LimitExceeded                 HTTP 413
     │   ├── TooComplex                    HTTP 422 (decoding it would exceed memory/CPU/time)
@@ -127,9 +127,17 @@ class CorruptInput(InputRejected):
 
 
 class PasswordProtected(InputRejected):
-    """A PDF needs a password to be opened."""
+    """A PDF needs a password to be opened (the gateway keeps a tus upload for its unlock)."""
 
-    code = "password_protected"
+    code = "pdf_password_required"
+
+
+class PdfPasswordWrong(PasswordProtected):  # the password given does not open it; tries left
+    code = "pdf_password_wrong"
+
+
+class PdfPasswordAttemptsExceeded(PasswordProtected):  # three wrong tries: the upload is gone
+    code = "pdf_password_attempts_exceeded"
 
 
 class EmptyInput(InputRejected):

@@ -66,7 +66,8 @@ STORING = "storing"
 
 @dataclass(frozen=True)
 class IncomingFile:
-    """A file the gateway has spooled to disk, hashed and sniffed."""
+    """A file the gateway has spooled to disk, hashed and sniffed; a locked PDF the applicant
+    unlocked also has its ``decrypted`` copy (``pipeline.unlock``) with its hash and size."""
 
     path: Path
     name: str
@@ -74,6 +75,14 @@ class IncomingFile:
     size: int
     media_type: str
     pages: int
+    decrypted: Path | None = None
+    decrypted_sha256: str | None = None
+    decrypted_size: int | None = None
+
+    @property
+    def readable(self) -> Path:
+        """What parsers read: the decrypted copy if there is one, else the file itself."""
+        return self.decrypted or self.path
 
 
 @dataclass(frozen=True)
@@ -238,11 +247,13 @@ class Intake:
         return received
 
     def _scan(self, tenant: str, documents: Sequence[IncomingDocument]) -> str:
-        """Scan every file before anything is stored: ``clean``, ``off`` or ``not_scanned``
-        (clamd away, fail open) for the submission. Infected files are moved to quarantine
-        (each one audited and counted) and the whole submission is refused: ``MalwareFound``.
-        """
-        verdicts = [(f, self.scanner.scan_file(f.path)) for d in documents for f in d.files]
+        """Scan every file (and decrypted copy: clamd cannot see inside an encrypted PDF)
+        before anything is stored: ``clean``, ``off`` or ``not_scanned`` (fail open) for it.
+        Infected files are moved to quarantine (each one audited and counted) and the whole
+        submission is refused: ``MalwareFound``."""
+        files = [f for d in documents for f in d.files]
+        todo = [(f, f.path) for f in files] + [(f, f.decrypted) for f in files if f.decrypted]
+        verdicts = [(f, self.scanner.scan_file(p)) for f, p in todo]
         infected = [(f, v) for f, v in verdicts if v.status == "infected"]
         for incoming, verdict in infected:
             record = quarantine_file(
@@ -289,6 +300,15 @@ class Intake:
         if not create_json(self.storage, marker, first, ensure_ascii=False):  # atomic
             earlier = get_json(self.storage, marker) or {}  # gone in between: no duplicate
             duplicate_of = earlier.get("file_id")
+        decrypted_key = None
+        if incoming.decrypted and incoming.decrypted_sha256:  # beside the original, stored too
+            decrypted_key = layout.decrypted_key(tenant, case_number, submission_id, file_id)
+            self.storage.adopt_file(
+                decrypted_key,
+                incoming.decrypted,
+                content_type="application/pdf",
+                sha256=incoming.decrypted_sha256,
+            )
         return ReceivedFile(
             file_id=file_id,
             name=incoming.name,
@@ -298,6 +318,9 @@ class Intake:
             media_type=incoming.media_type,
             pages=incoming.pages,
             duplicate_of=duplicate_of,
+            decrypted_key=decrypted_key,
+            decrypted_sha256=incoming.decrypted_sha256,
+            decrypted_size=incoming.decrypted_size,
         )
 
     def _put_json(self, key: str, data: dict[str, Any]) -> None:

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
 from types import ModuleType
 
 from briefkasten import config, i18n
+from briefkasten.cli import unlock as unlock_options
 from briefkasten.config import Settings
 from briefkasten.errors import BriefkastenError, InputRejected, ProcessingError
+from briefkasten.model import DocumentResult
 from briefkasten.pipeline.document import ingest
 
 EXIT_USAGE = 2
@@ -77,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         help="document type recorded in the metadata",
     )
     ingest_cmd.add_argument("--title", help="document title (default: first file name)")
+    unlock_options.add_arguments(ingest_cmd)
     ingest_cmd.set_defaults(handler=_ingest)
 
     serve = commands.add_parser(
@@ -298,8 +302,22 @@ def _ingest(args: argparse.Namespace) -> int:
     if missing:
         print(f"briefkasten: no such file: {missing[0]}", file=sys.stderr)
         return EXIT_USAGE
-    result = ingest(
-        args.files,
+    password = unlock_options.read_password(args)
+    with tempfile.TemporaryDirectory(prefix="briefkasten-unlocked-") as workdir:
+        files = args.files
+        if password is not None:
+            files = unlock_options.unlocked(files, password, settings, Path(workdir))
+        result = _build(args, files, settings)
+    if sys.stderr.isatty():
+        flags = sorted({f for p in result.pages for f in p.flags})
+        note = f" (flags: {', '.join(flags)})" if flags else ""
+        print(f"wrote {args.output}: {len(result.pages)} page(s){note}", file=sys.stderr)
+    return 0
+
+
+def _build(args: argparse.Namespace, files: list[Path], settings: Settings) -> DocumentResult:
+    return ingest(
+        files,
         args.output,
         settings=settings,
         pipeline=args.pipeline,
@@ -309,8 +327,3 @@ def _ingest(args: argparse.Namespace) -> int:
         report=args.report,
         progress=sys.stderr.isatty(),
     )
-    if sys.stderr.isatty():
-        flags = sorted({f for p in result.pages for f in p.flags})
-        note = f" (flags: {', '.join(flags)})" if flags else ""
-        print(f"wrote {args.output}: {len(result.pages)} page(s){note}", file=sys.stderr)
-    return 0

@@ -55,6 +55,7 @@ from briefkasten.gateway.keys import (
     TUS_STORE,
 )
 from briefkasten.gateway.links import routes as link_routes
+from briefkasten.gateway.locked import routes as locked_routes
 from briefkasten.gateway.middleware import (
     add_headers,
     check_host,
@@ -88,6 +89,7 @@ ROUTES = (
     submission_routes,  # reading them, the case system's confirmation
     link_routes,  # upload links
     feedback_routes,  # the instant quality check of a tus upload
+    locked_routes,  # unlocking a password-protected PDF uploaded with tus
     page_routes,  # /u/{token}, /t/{tenant}, /static/…
     admin_routes,  # /admin
     health_routes,  # /healthz, /readyz, /metrics

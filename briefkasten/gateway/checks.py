@@ -10,13 +10,16 @@ and prechecks have sandboxes of their own, so slow checks cannot hold up uploads
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from briefkasten.config import Settings
 from briefkasten.errors import ChildDied, CorruptInput, ProcessingError, TemporaryFailure
 from briefkasten.pipeline.precheck import Finding, precheck
 from briefkasten.pipeline.sandbox import Sandbox, check_bounds
 from briefkasten.pipeline.sniff import Sniffed, sniff
+from briefkasten.pipeline.unlock import unlock
 
 log = logging.getLogger("briefkasten.gateway")
 
@@ -37,8 +40,16 @@ class UploadChecks:
         A parser that fails in a way the sniff does not know (a library's own exception type)
         is the file's doing as far as the applicant can tell: ``CorruptInput``, never a 500;
         the log names the exception type for the operators."""
+        return self._sniffing(sniff, path, self.settings.limits)
+
+    def unlock(self, path: Path, password: str, destination: Path) -> Sniffed:
+        """Open the locked PDF at ``path`` with ``password`` once, in a sandboxed child, into
+        ``destination`` (decrypted); the sniff of that copy (``pipeline.unlock.unlock``)."""
+        return self._sniffing(unlock, path, password, destination, self.settings.limits)
+
+    def _sniffing(self, fn: Callable[..., Sniffed], *args: Any) -> Sniffed:
         try:
-            return self.sniffs.run(sniff, path, self.settings.limits)
+            return self.sniffs.run(fn, *args)
         except ChildDied as exc:
             raise TemporaryFailure(f"the check of an upload was interrupted: {exc}") from exc
         except ProcessingError as exc:

@@ -36,7 +36,7 @@ async def check(request: web.Request) -> web.Response:
     checks = request.app[CHECKS]
     if checks.prechecks is not None:
         try:
-            findings = await run(request, checks.precheck, incoming.path)
+            findings = await run(request, checks.precheck, incoming.readable)
         except TooComplex:  # accepted by the sniff; the pipeline measures again later
             return web.json_response(body)
         body["checked"] = True

@@ -1,11 +1,13 @@
 """Streaming a multipart upload to disk: hashed, counted and sniffed while it arrives.
 
 The form, in order: ``case_number``, then per document a ``document_type`` part, an optional
-``note`` and its ``file`` parts in page order. Each ``document_type`` starts a new document, so
-the simplest form (``case_number``, ``document_type``, repeated ``file``) is one document and
-one request can carry several. Files are written with aiofiles under a random name in a private
-spool directory (the client's file name is kept only as sanitised metadata); byte limits are
-counted here ourselves, since aiohttp's ``client_max_size`` does not guard ``read_chunk()``.
+``note`` and its ``file`` parts in page order; a ``password`` part right before a ``file`` is
+that file's PDF password (``passwords.Unlocker``: opened once, three wrong tries per file).
+Each ``document_type`` starts a new document, so the simplest form (``case_number``,
+``document_type``, repeated ``file``) is one document and one request can carry several.
+Files are written with aiofiles under a random name in a private spool directory (the client's
+file name is kept only as sanitised metadata); byte limits are counted here ourselves, since
+aiohttp's ``client_max_size`` does not guard ``read_chunk()``.
 
 Bounded cost: at most ``gateway.max_form_parts`` parts and ``gateway.max_form_field_bytes``
 bytes of non-file parts (values and part headers) per form (413), every wait on the body
@@ -17,6 +19,7 @@ file removed). Invalid UTF-8 in a file name, raw or percent-encoded, becomes U+F
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
@@ -30,9 +33,10 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from briefkasten.config import Settings
-from briefkasten.errors import BriefkastenError, InvalidRequest, LimitExceeded
+from briefkasten.errors import BriefkastenError, InvalidRequest, LimitExceeded, PasswordProtected
 from briefkasten.gateway.body import BodyClock
 from briefkasten.gateway.checks import UploadChecks
+from briefkasten.gateway.passwords import Unlocker
 from briefkasten.gateway.spool import space_checked
 from briefkasten.intake import (
     IncomingDocument,
@@ -41,6 +45,7 @@ from briefkasten.intake import (
     check_submission_pages,
 )
 from briefkasten.model import safe_name
+from briefkasten.pipeline.unlock import check_password
 
 T = TypeVar("T")
 CHUNK = 256 * 1024
@@ -77,6 +82,7 @@ async def read_form(
     case_number: str = "",
     document_types: tuple[str, ...] = (),
     catalogue: tuple[str, ...] = (),
+    unlocker: Unlocker | None = None,
 ) -> UploadForm:
     """Stream the form to ``spool``; on any error every spooled file is removed again.
 
@@ -84,7 +90,8 @@ async def read_form(
     it waits for a sandboxed child) checks each spooled file. An upload link fixes
     ``case_number`` (a ``case_number`` field may then be left out, and must match if given) and
     may restrict the ``document_types``. ``catalogue``: the tenant's document types
-    (``Settings.catalogue_for``; empty: ``gateway.document_types``).
+    (``Settings.catalogue_for``; empty: ``gateway.document_types``). A ``password`` part
+    before a ``file`` part is that file's PDF password, tried once with ``unlocker``.
     """
     form = UploadForm(case_number=case_number)
     try:
@@ -97,6 +104,7 @@ async def read_form(
             checks,
             document_types,
             catalogue or settings.gateway.catalogue,
+            unlocker,
         )
     except BaseException:
         form.discard()
@@ -166,11 +174,13 @@ async def _read_parts(
     checks: UploadChecks,
     requested: tuple[str, ...],
     catalogue: tuple[str, ...],
+    unlocker: Unlocker | None,
 ) -> None:
     fixed_case = form.case_number
     limits = settings.limits
     drafts: list[_Draft] = []
     total = pages = 0
+    password: str | None = None  # for the next file only
     while (part := await reader.next()) is not None:
         name = _part_name(part)
         if name == "file":
@@ -181,21 +191,18 @@ async def _read_parts(
             budget = settings.gateway.max_request_bytes - total
             incoming = await _spool_file(reader, part, form, spool, limits.max_file_bytes, budget)
             total += incoming.size
-            sniffed = await run(checks.sniff, incoming.path)
-            pages += len(sniffed.kinds)
+            incoming = await _checked(incoming, form, run, checks, unlocker, password)
+            password = None
+            pages += incoming.pages
             check_submission_pages(pages, limits)
-            drafts[-1].files.append(
-                IncomingFile(
-                    path=incoming.path,
-                    name=incoming.name,
-                    sha256=incoming.sha256,
-                    size=incoming.size,
-                    media_type=sniffed.media_type,
-                    pages=len(sniffed.kinds),
-                )
-            )
+            drafts[-1].files.append(incoming)
             continue
-        value = await _field(reader, part, name)
+        value = await _field(reader, part, name, strip=name != "password")
+        if name == "password":
+            if not drafts:
+                raise InvalidRequest("password must follow a document_type")
+            password = check_password(value.rstrip("\r\n"))  # a file's line end (curl -F p=<f)
+            continue
         if name == "case_number":
             form.case_number = check_case_number(value)
             if fixed_case and form.case_number != fixed_case:
@@ -224,6 +231,30 @@ async def _read_parts(
     form.documents = [IncomingDocument(d.document_type, tuple(d.files), d.note) for d in drafts]
 
 
+async def _checked(
+    incoming: IncomingFile,
+    form: UploadForm,
+    run: Callable[..., Any],
+    checks: UploadChecks,
+    unlocker: Unlocker | None,
+    password: str | None,
+) -> IncomingFile:
+    """The spooled file sniffed; a locked PDF with its ``password`` opened into a decrypted
+    copy beside it (a password for a file that is not locked is not used)."""
+    try:
+        sniffed = await run(checks.sniff, incoming.path)
+    except PasswordProtected:
+        if password is None or unlocker is None:
+            raise
+        destination = incoming.path.with_suffix(".dec")
+        form.spooled.append(destination)
+        unlocked = await unlocker.unlock(
+            incoming.path, password, f"file:{incoming.sha256}", destination
+        )
+        return unlocked.applied(incoming)
+    return dataclasses.replace(incoming, media_type=sniffed.media_type, pages=len(sniffed.kinds))
+
+
 def _part_name(part: BodyPartReader) -> str:
     """The part's ``name``; a Content-Disposition aiohttp cannot parse is ``InvalidRequest``."""
     try:
@@ -232,7 +263,7 @@ def _part_name(part: BodyPartReader) -> str:
         raise InvalidRequest("a part has a malformed Content-Disposition header") from None
 
 
-async def _field(reader: _Reader, part: BodyPartReader, name: str) -> str:
+async def _field(reader: _Reader, part: BodyPartReader, name: str, *, strip: bool = True) -> str:
     data = b""
     while chunk := await reader.chunk(part, MAX_FIELD_BYTES):
         data += chunk
@@ -240,7 +271,8 @@ async def _field(reader: _Reader, part: BodyPartReader, name: str) -> str:
         if len(data) > MAX_FIELD_BYTES:
             raise InvalidRequest(f"form field {name[:40]!r} is too long")
     try:
-        return data.decode("utf-8").strip()
+        text = data.decode("utf-8")
+        return text.strip() if strip else text
     except UnicodeDecodeError:
         raise InvalidRequest(f"form field {name[:40]!r} is not UTF-8") from None
 

@@ -109,6 +109,16 @@ class SharedState:
                 self._failed("rate limits are counted per gateway process", exc)
         return await _hit(self.memory, item, identifiers)
 
+    async def test(self, item: RateLimitItem, *identifiers: str) -> bool:
+        """Whether one more ``hit`` would be allowed (nothing is counted)."""
+        limiter = self._limiter()
+        if limiter is not self.memory:
+            try:
+                return await limiter.test(item, *identifiers)
+            except _FAILURES as exc:
+                self._failed("rate limits are counted per gateway process", exc)
+        return await self.memory.test(item, *identifiers)
+
     async def clear(self, item: RateLimitItem, *identifiers: str) -> None:
         """Forget the counter (a successful login clears its account's failures)."""
         limiter = self._limiter()

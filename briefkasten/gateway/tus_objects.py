@@ -33,13 +33,20 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from briefkasten.errors import InputRejected, InvalidRequest, NotFound, StorageError
+from briefkasten.errors import (
+    InputRejected,
+    InvalidRequest,
+    NotFound,
+    PasswordProtected,
+    StorageError,
+)
 from briefkasten.gateway.checks import UploadChecks
+from briefkasten.gateway.passwords import Unlocked
+from briefkasten.gateway.tus_listing import Listed, read_listing
+from briefkasten.gateway.tus_listing import longest_run as longest_run  # re-exported
 from briefkasten.gateway.tus_store import UPLOAD_ID, TusUpload, check_length, quota_check
 from briefkasten.intake import IncomingFile
 from briefkasten.model import safe_name
@@ -52,44 +59,6 @@ log = logging.getLogger("briefkasten.gateway")
 RECORD_CACHE = 1024
 #: Staging files younger than this are never swept (a request may be about to use them).
 STAGING_GRACE_S = 300.0
-
-
-@dataclass
-class Listed:
-    """What one ``list`` of an upload's prefix says about it."""
-
-    info_key: str = ""
-    length: int = 0
-    newest_ms: int = 0
-    parts: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, key)
-    complete_key: str = ""
-    keys: list[str] = field(default_factory=list)
-
-    def run(self) -> list[tuple[int, int, str]]:
-        """The longest run of parts from byte 0: the bytes received, in order."""
-        return longest_run(self.parts)
-
-    @property
-    def offset(self) -> int:
-        found = self.run()
-        return found[-1][1] if found else 0
-
-
-def longest_run(parts: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """The chain of parts ``0..a, a..b, …`` that reaches furthest (parts may overlap or
-    repeat when two gateways wrote at once; the first key wins a tie)."""
-    by_start: dict[int, list[tuple[int, int, str]]] = {}
-    for part in sorted(parts):
-        if part[1] > part[0]:
-            by_start.setdefault(part[0], []).append(part)
-    best: dict[int, list[tuple[int, int, str]]] = {0: []}  # reached offset → chain to it
-    for start in sorted(by_start):  # parts only ever go forward: one pass in order of start
-        if start not in best:
-            continue
-        for part in by_start[start]:
-            if part[1] not in best:
-                best[part[1]] = [*best[start], part]
-    return best[max(best)]
 
 
 class ObjectTusStore:
@@ -196,36 +165,68 @@ class ObjectTusStore:
         if not upload.complete:
             raise InvalidRequest(f"upload {upload_id} is not complete")
         sha256 = self._assemble(listed, upload.path)
+        prefix = self._prefix(owner, upload_id)
         try:
             sniffed = checks.sniff(upload.path)
+        except PasswordProtected:  # kept, for its password (``unlocked``) until it expires
+            locked = layout.tus_locked_key(prefix, _now_ms())
+            self.storage.put_bytes(locked, b"{}", content_type="application/json")
+            raise
         except InputRejected:
             self.delete(owner, upload_id)
             raise
-        facts: dict[str, Any] = {
-            "name": upload.name,
-            "sha256": sha256,
-            "size": upload.length,
-            "media_type": sniffed.media_type,
-            "pages": len(sniffed.kinds),
-        }
+        facts: dict[str, Any] = {"name": upload.name, "sha256": sha256, "size": upload.length}
+        facts.update(media_type=sniffed.media_type, pages=len(sniffed.kinds))
+        self._complete(prefix, facts)
+        return IncomingFile(path=upload.path, **facts)
+
+    def locked_file(self, owner: str, upload_id: str) -> tuple[Path, Path]:
+        """A locked upload's file (assembled here if another gateway received it) and where
+        its decrypted copy goes; ``InvalidRequest`` for an upload that is not locked."""
+        upload, listed = self._get(owner, upload_id, expired_ok=False)
+        if not listed.locked_key or upload.incoming is not None:
+            raise InvalidRequest(f"upload {upload_id} is not a locked PDF")
+        if not (upload.path.is_file() and upload.path.stat().st_size == upload.length):
+            self._assemble(listed, upload.path)
+        return upload.path, upload.path.with_suffix(".dec")
+
+    def unlocked(self, owner: str, upload_id: str, unlocked: Unlocked) -> IncomingFile:
+        """Store a locked upload's decrypted copy beside its parts (every gateway may send
+        it) and record the upload as complete."""
+        upload, _ = self._get(owner, upload_id, expired_ok=False)
+        prefix = self._prefix(owner, upload_id)
+        copy = layout.tus_decrypted_key(prefix, _now_ms())
+        self.storage.put_file(copy, unlocked.path, content_type="application/pdf")
+        with upload.path.open("rb") as handle:
+            sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+        facts: dict[str, Any] = {"name": upload.name, "sha256": sha256, "size": upload.length}
+        facts.update(media_type=unlocked.sniffed.media_type, pages=len(unlocked.sniffed.kinds))
+        facts.update(decrypted_sha256=unlocked.sha256, decrypted_size=unlocked.size)
+        self._complete(prefix, facts)
+        return IncomingFile(path=upload.path, decrypted=unlocked.path, **facts)
+
+    def _complete(self, prefix: str, facts: dict[str, Any]) -> None:
         self.storage.put_bytes(
-            layout.tus_complete_key(self._prefix(owner, upload_id), _now_ms()),
+            layout.tus_complete_key(prefix, _now_ms()),
             json.dumps(facts).encode("utf-8"),
             content_type="application/json",
         )
-        return IncomingFile(path=upload.path, **facts)
 
     def completed(self, owner: str, upload_id: str) -> IncomingFile:
         """The finished, checked file, assembled here if another gateway received it;
         ``InvalidRequest`` while bytes are still missing."""
         upload, listed = self._get(owner, upload_id, expired_ok=False)
         incoming = upload.incoming
+        if incoming is None and upload.locked:
+            raise PasswordProtected(f"upload {upload_id} waits for its password")
         if incoming is None:
             raise InvalidRequest(f"upload {upload_id} is not complete")
         here = incoming.path.is_file() and incoming.path.stat().st_size == incoming.size
         if not here and self._assemble(listed, incoming.path) != incoming.sha256:
             incoming.path.unlink(missing_ok=True)
             raise StorageError(f"tus upload {upload_id}: stored parts do not match its hash")
+        if incoming.decrypted is not None and not incoming.decrypted.is_file():
+            self.storage.get_file(listed.decrypted_key, incoming.decrypted)
         return incoming
 
     def delete(self, owner: str, upload_id: str) -> None:
@@ -236,6 +237,7 @@ class ObjectTusStore:
         self._remove(listed)
         self.truncate(owner, upload_id)
         self._assembled_path(upload_id).unlink(missing_ok=True)
+        self._assembled_path(upload_id).with_suffix(".dec").unlink(missing_ok=True)
 
     def expire(self, now: float | None = None) -> int:
         """Delete expired uploads, the parts of uploads whose info record is gone, and staging
@@ -270,7 +272,8 @@ class ObjectTusStore:
             raise NotFound("upload has expired")
         incoming = self._record(listed.complete_key) if listed.complete_key else None
         info = self._record(listed.info_key)
-        return self._upload(info, listed.offset, listed.newest_ms, incoming), listed
+        upload = self._upload(info, listed.offset, listed.newest_ms, incoming)
+        return dataclasses.replace(upload, locked=bool(listed.locked_key)), listed
 
     def _record(self, key: str) -> dict[str, Any]:
         """An info or completion record. Both are written once and never change (a key names
@@ -296,10 +299,10 @@ class ObjectTusStore:
 
     def _list(self, owner: str, upload_id: str) -> Listed:
         prefix = self._prefix(owner, upload_id)
-        return _read_listing(self.storage.list(prefix)).get(f"{owner}/{upload_id}", Listed())
+        return read_listing(self.storage.list(prefix)).get(f"{owner}/{upload_id}", Listed())
 
     def _all(self) -> dict[str, Listed]:
-        return _read_listing(self.storage.list(layout.TUS_PREFIX))
+        return read_listing(self.storage.list(layout.TUS_PREFIX))
 
     def _remove(self, listed: Listed) -> None:
         if listed.info_key:
@@ -370,30 +373,15 @@ class ObjectTusStore:
             expires=newest_ms / 1000 + self.expiry_s,
             path=path,
             metadata=dict(info.get("metadata") or {}),
-            incoming=IncomingFile(path=path, **incoming) if incoming else None,
+            incoming=IncomingFile(path=path, **incoming, **_decrypted(path, incoming))
+            if incoming
+            else None,
         )
 
 
-def _read_listing(keys: Iterable[str]) -> dict[str, Listed]:
-    """Keys under ``_tus/`` → per ``<tenant>/<owner>/<upload id>`` what they say."""
-    found: dict[str, Listed] = {}
-    for key in keys:
-        match = layout.TUS_KEY.match(key)
-        if match is None:
-            continue
-        listed = found.setdefault(f"{match['tenant']}/{match['who']}/{match['upload']}", Listed())
-        listed.keys.append(key)
-        if match["length"] is not None:
-            listed.info_key, listed.length = key, int(match["length"])
-            written = int(match["created"])
-        elif match["start"] is not None:
-            listed.parts.append((int(match["start"]), int(match["end"]), key))
-            written = int(match["written"])
-        else:
-            listed.complete_key = key
-            written = int(match["completed"])
-        listed.newest_ms = max(listed.newest_ms, written)
-    return found
+def _decrypted(path: Path, facts: dict[str, Any]) -> dict[str, Any]:
+    """A locked PDF's decrypted copy beside its assembled file, once it was opened."""
+    return {"decrypted": path.with_suffix(".dec")} if facts.get("decrypted_sha256") else {}
 
 
 def _now_ms() -> int:

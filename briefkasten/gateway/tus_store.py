@@ -43,10 +43,12 @@ from briefkasten.errors import (
     InvalidRequest,
     LimitExceeded,
     NotFound,
+    PasswordProtected,
     QuotaExceeded,
     SpoolFull,
 )
 from briefkasten.gateway.checks import UploadChecks
+from briefkasten.gateway.passwords import Unlocked
 from briefkasten.gateway.spool import space_checked
 from briefkasten.intake import IncomingFile
 from briefkasten.model import safe_name
@@ -73,6 +75,8 @@ class TusUpload:
     path: Path
     metadata: Mapping[str, str] = field(default_factory=dict)
     incoming: IncomingFile | None = None
+    #: A PDF that needs its password (kept until unlocked, deleted, or expired).
+    locked: bool = False
 
     @property
     def complete(self) -> bool:
@@ -249,18 +253,46 @@ class TusStore:
         data, _ = self._paths(upload_id)
         try:
             sniffed = checks.sniff(data)
+        except PasswordProtected:  # kept, for its password (``unlocked``) until it expires
+            info["locked"] = True
+            with space_checked("cannot record a locked upload"):
+                self._write(upload_id, info)
+            raise
         except InputRejected:
             self.delete(owner, upload_id)
             raise
+        return self._record(upload_id, info, sniffed.media_type, len(sniffed.kinds))
+
+    def locked_file(self, owner: str, upload_id: str) -> tuple[Path, Path]:
+        """A locked upload's data file and where its decrypted copy goes; ``InvalidRequest``
+        for an upload that is not (or no longer) locked."""
+        info = self._load(owner, upload_id)
+        if not info.get("locked") or info.get("incoming"):
+            raise InvalidRequest(f"upload {upload_id} is not a locked PDF")
+        data, _ = self._paths(upload_id)
+        return data, data.with_suffix(".dec")
+
+    def unlocked(self, owner: str, upload_id: str, unlocked: Unlocked) -> IncomingFile:
+        """Record a locked upload as complete, with its decrypted copy (written to
+        ``locked_file``'s destination)."""
+        info = self._load(owner, upload_id)
+        decrypted = {"decrypted_sha256": unlocked.sha256, "decrypted_size": unlocked.size}
+        pages = len(unlocked.sniffed.kinds)
+        return self._record(upload_id, info, unlocked.sniffed.media_type, pages, decrypted)
+
+    def _record(
+        self,
+        upload_id: str,
+        info: dict[str, Any],
+        media_type: str,
+        pages: int,
+        decrypted: dict[str, Any] | None = None,
+    ) -> IncomingFile:
+        data, _ = self._paths(upload_id)
         with data.open("rb") as handle:
             sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
-        info["incoming"] = {
-            "name": info["name"],
-            "sha256": sha256,
-            "size": info["length"],
-            "media_type": sniffed.media_type,
-            "pages": len(sniffed.kinds),
-        }
+        facts = {"name": info["name"], "sha256": sha256, "size": info["length"]}
+        info["incoming"] = {**facts, "media_type": media_type, "pages": pages, **(decrypted or {})}
         with space_checked("cannot record a complete upload"):
             self._write(upload_id, info)
         incoming = self._upload(info).incoming
@@ -270,6 +302,8 @@ class TusStore:
     def completed(self, owner: str, upload_id: str) -> IncomingFile:
         """The finished, checked file; ``InvalidRequest`` while bytes are still missing."""
         upload = self.get(owner, upload_id)
+        if upload.incoming is None and upload.locked:
+            raise PasswordProtected(f"upload {upload_id} waits for its password")
         if upload.incoming is None:
             raise InvalidRequest(f"upload {upload_id} is not complete")
         return upload.incoming
@@ -295,7 +329,7 @@ class TusStore:
                     if expires <= now:
                         self._remove(upload_id)
                         removed += 1
-                elif suffix == "bin" and not path.with_suffix(".json").exists():
+                elif suffix in ("bin", "dec") and not path.with_suffix(".json").exists():
                     if path.stat().st_mtime + self.expiry_s <= now:  # info never written
                         path.unlink(missing_ok=True)
                         removed += 1
@@ -340,10 +374,13 @@ class TusStore:
         data, info = self._paths(upload_id)
         info.unlink(missing_ok=True)  # first: without it the upload no longer exists
         data.unlink(missing_ok=True)
+        data.with_suffix(".dec").unlink(missing_ok=True)  # a locked PDF's decrypted copy
 
     def _upload(self, info: dict[str, Any]) -> TusUpload:
         data, _ = self._paths(info["upload_id"])
-        recorded = info.get("incoming")
+        recorded = dict(info.get("incoming") or {})
+        if recorded.get("decrypted_sha256"):
+            recorded["decrypted"] = data.with_suffix(".dec")
         incoming = IncomingFile(path=data, **recorded) if recorded else None
         return TusUpload(
             upload_id=info["upload_id"],
@@ -355,4 +392,5 @@ class TusStore:
             path=data,
             metadata=dict(info.get("metadata") or {}),
             incoming=incoming,
+            locked=bool(info.get("locked")),
         )

@@ -32,12 +32,14 @@ from briefkasten.gateway.keys import (
     INTAKE,
     KEY_LOCKS,
     METRICS,
+    RATE_LIMITS,
     SETTINGS,
     SPOOL,
     STORAGE,
     TUS_STORE,
 )
 from briefkasten.gateway.multipart import UploadForm, read_form
+from briefkasten.gateway.passwords import Unlocker
 from briefkasten.gateway.receipt import receipt_json
 from briefkasten.gateway.request import json_object, run
 from briefkasten.intake import IncomingDocument, check_case_number, check_submission_pages
@@ -115,6 +117,12 @@ async def _submit(
             case_number=link.case_number if link else "",
             document_types=link.document_types if link else (),
             catalogue=request.app[SETTINGS].catalogue_for(tenant),
+            unlocker=Unlocker(
+                request.app[CHECKS],
+                request.app[RATE_LIMITS].limiter,
+                functools.partial(run, request),
+                owner_of(tenant, link),
+            ),
         )
     try:
         if link is not None and await run(

@@ -231,15 +231,15 @@ class ReceivedFile:
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def build_key(self) -> str:
+        """The key the worker builds from: the decrypted copy of an unlocked PDF, else the
+        original (whose name, hash and size stay the ones recorded everywhere)."""
+        return self.decrypted_key or self.key
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ReceivedFile:
         return cls(**data)
-
-    @property
-    def build_key(self) -> str:
-        """The stored object the worker builds from: the decrypted copy of a PDF unlocked at
-        upload, else the original itself."""
-        return self.decrypted_key or self.key
 
     def original(self, path: Path) -> Original:
         """This file, fetched to ``path``, as the builder's input: name, hash, size, type and

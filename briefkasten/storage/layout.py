@@ -88,6 +88,12 @@ def original_key(
     return f"{case}/{_id(submission_id)}/originals/{_id(file_id)}.{extension}"
 
 
+def decrypted_key(tenant: str, case_number: str, submission_id: str, file_id: str) -> str:
+    """``T/C/S/originals/F.decrypted.pdf``: a locked PDF's decrypted copy, beside its original."""
+    case = _case_prefix(tenant, case_number)
+    return f"{case}/{_id(submission_id)}/originals/{_id(file_id)}.decrypted.pdf"
+
+
 def document_key(
     tenant: str, case_number: str, submission_id: str, document_id: str, suffix: str
 ) -> str:
@@ -216,7 +222,8 @@ TUS_KEY = re.compile(
     r"^_tus/(?P<tenant>[a-z0-9-]+)/(?P<who>[0-9a-f]{16,64}|api)/(?P<upload>[0-9a-f]{32})/"
     r"(?:info-(?P<length>[0-9]{1,19})-(?P<created>[0-9]{1,16})\.json"
     r"|part-(?P<start>[0-9]{20})-(?P<end>[0-9]{20})-(?P<written>[0-9]{1,16})"
-    r"|complete-(?P<completed>[0-9]{1,16})\.json)$"
+    r"|complete-(?P<completed>[0-9]{1,16})\.json"
+    r"|locked-(?P<locked>[0-9]{1,16})\.json|decrypted-(?P<decrypted>[0-9]{1,16})\.pdf)$"
 )
 
 
@@ -243,6 +250,16 @@ def tus_part_key(prefix: str, start: int, end: int, written_ms: int) -> str:
 def tus_complete_key(prefix: str, completed_ms: int) -> str:
     """``<upload prefix>complete-<ms>.json``: the checked file's facts."""
     return f"{prefix}complete-{completed_ms}.json"
+
+
+def tus_locked_key(prefix: str, locked_ms: int) -> str:
+    """``<upload prefix>locked-<ms>.json``: the upload is a PDF that needs its password."""
+    return f"{prefix}locked-{locked_ms}.json"
+
+
+def tus_decrypted_key(prefix: str, written_ms: int) -> str:
+    """``<upload prefix>decrypted-<ms>.pdf``: a locked PDF's decrypted copy, once opened."""
+    return f"{prefix}decrypted-{written_ms}.pdf"
 
 
 #: A tus upload id (``secrets.token_hex(16)``).

@@ -478,7 +478,7 @@
     }
     e.title.textContent = title;
     e.progress.value = percent(item);
-    e.progress.hidden = item.status === 'done' || item.status === 'failed';
+    e.progress.hidden = ['done', 'failed', 'locked'].includes(item.status);
     e.progress.setAttribute('aria-label', t('upload_progress', { name: item.name }));
     const status = {
       waiting: t('status_waiting'),
@@ -486,6 +486,7 @@
       checking: t('status_checking'),
       done: item.findings.length ? t('status_warning') : t('status_done'),
       failed: t('status_failed'),
+      locked: t('status_locked'),
     }[item.status];
     e.status.textContent = status;
     e.findings.textContent = '';
@@ -509,6 +510,7 @@
     e.up.disabled = index === 0;
     e.down.disabled = index === state.items.length - 1;
     e.retry.hidden = item.status !== 'failed' || item.rejected;
+    renderLock(item);
   }
 
   function renderItem(item) {
@@ -633,6 +635,7 @@
       onError: (error) => {
         if (item.removed) return;
         state.active -= 1;
+        if (lockedUpload(item, error)) return; // a PDF with a password: ask for it
         const failure = uploadFailure(error);
         item.status = 'failed';
         item.error = failure.message;
@@ -687,6 +690,144 @@
       announce(t('announce_finding', { n: n, message: adviceText(finding) }));
     }
     renderItem(item);
+  }
+
+  // --- password-protected PDFs (issue 14) ----------------------------------------------------
+  // The gateway keeps a locked PDF's upload and answers its last PATCH with 422
+  // pdf_password_required; the card then asks for the password and sends it once to
+  // POST …/tus/<id>/unlock. The password lives only in the input field: never in `state`,
+  // never in the address, never in storage; the field is emptied after every try.
+
+  function lockedUpload(item, error) {
+    const response = error && error.originalResponse;
+    if (!response || response.getStatus() !== 422) return false;
+    let body = null;
+    try {
+      body = JSON.parse(response.getBody());
+    } catch (parseError) {
+      return false;
+    }
+    if (!body || !body.error || body.error.code !== 'pdf_password_required') return false;
+    item.uploadUrl = item.upload.url;
+    item.uploadId = item.upload.url.replace(/\/+$/, '').split('/').pop();
+    item.status = 'locked';
+    item.error = null;
+    item.lock = buildLock(item);
+    item.el.li.insertBefore(item.lock.form, item.el.error);
+    renderItem(item);
+    pump();
+    announce(t('page_n', { n: state.items.indexOf(item) + 1 }) + ': ' + errorText(body.error));
+    item.lock.input.focus();
+    return true;
+  }
+
+  function buildLock(item) {
+    const id = 'unlock-' + item.id;
+    const form = el('form', 'unlock');
+    form.noValidate = true;
+    const hint = el('p', 'unlock-hint');
+    hint.id = id + '-hint';
+    const label = el('label', 'unlock-label');
+    label.htmlFor = id;
+    const input = el('input', 'unlock-input');
+    input.type = 'password';
+    input.id = id;
+    input.autocomplete = 'off';
+    input.spellcheck = false;
+    input.setAttribute('autocapitalize', 'off');
+    input.required = true;
+    const problem = el('p', 'unlock-error');
+    problem.id = id + '-error';
+    problem.setAttribute('role', 'alert');
+    problem.hidden = true;
+    input.setAttribute('aria-describedby', hint.id + ' ' + problem.id);
+    const show = el('button', 'btn small secondary unlock-show');
+    show.type = 'button';
+    show.setAttribute('aria-controls', id);
+    show.setAttribute('aria-pressed', 'false');
+    show.addEventListener('click', () => {
+      const visible = input.type === 'password';
+      input.type = visible ? 'text' : 'password';
+      show.setAttribute('aria-pressed', visible ? 'true' : 'false');
+      renderLock(item);
+      input.focus();
+    });
+    const open = el('button', 'btn primary unlock-open');
+    open.type = 'submit';
+    const row = el('div', 'unlock-row');
+    row.append(input, show);
+    form.append(hint, label, row, open, problem);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      unlockItem(item);
+    });
+    return { form, hint, label, input, show, open, problem, message: null, busy: false };
+  }
+
+  function renderLock(item) {
+    const lock = item.lock;
+    if (!lock) return;
+    lock.hint.textContent = errorText({ code: 'pdf_password_required' });
+    lock.label.textContent = t('password_label');
+    lock.show.textContent = lock.input.type === 'password' ? t('password_show') : t('password_hide');
+    lock.open.textContent = t('password_unlock');
+    lock.problem.hidden = !lock.message;
+    lock.problem.textContent = lock.message ? render(lock.message) : '';
+    lock.input.setAttribute('aria-invalid', lock.message ? 'true' : 'false');
+  }
+
+  async function unlockItem(item) {
+    const lock = item.lock;
+    if (!lock || lock.busy) return;
+    const password = lock.input.value;
+    if (!password) {
+      lock.message = { error: { code: 'pdf_password_required' } };
+      renderLock(item);
+      lock.input.focus();
+      return;
+    }
+    lock.busy = true;
+    lock.open.setAttribute('aria-disabled', 'true');
+    let result = null;
+    let failure = null;
+    try {
+      result = await api(API + '/tus/' + encodeURIComponent(item.uploadId) + '/unlock', {
+        method: 'POST',
+        json: { password: password },
+      });
+    } catch (error) {
+      failure = error;
+    }
+    lock.input.value = '';
+    lock.busy = false;
+    lock.open.removeAttribute('aria-disabled');
+    if (item.removed) return;
+    if (result) {
+      lock.form.remove();
+      item.lock = null;
+      item.pages = result.pages || null;
+      item.status = 'checking';
+      renderItem(item);
+      check(item);
+      return;
+    }
+    const code = failure && failure.error ? failure.error.code : '';
+    if (code === 'pdf_password_wrong' || code === 'invalid_request' || !failure.status) {
+      lock.message = messageOf(failure);
+      renderLock(item);
+      announce(render(lock.message));
+      lock.input.focus();
+      return;
+    }
+    lock.form.remove(); // three wrong tries, or refused: the upload is gone
+    item.lock = null;
+    item.uploadUrl = null;
+    item.status = 'failed';
+    item.rejected = true;
+    item.error = messageOf(failure);
+    renderItem(item);
+    announce(render(item.error));
+    item.el.remove.focus();
   }
 
   // --- review and send --------------------------------------------------------------------------
