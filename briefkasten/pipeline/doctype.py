@@ -1,0 +1,167 @@
+"""The document type a text looks like: rules and a small scoring model, explainable.
+
+``suggest(text)`` scores one page's OCR text, ``suggest_pages(texts)`` a whole document, and
+both answer a ``model.TypeSuggestion``: the type (a code of ``catalogue``), a confidence in
+[0, 1] and the names of the cues that decided (``kontoauszug``, ``buchungstag``, ``mrz``), never
+the text itself.
+
+How it decides:
+
+- The text is **folded** (``fold``): lower case, umlauts and ``ae``/``oe``/``ue`` folded, the
+  OCR's look-alikes (``1``/``i``/``l``/``|``, ``0``/``o``, ``rn``/``m``) made one letter, and
+  everything but letters dropped. A cue's patterns are folded the same way and found as
+  substrings, so lost umlauts, upper case, hyphenation, split words and line breaks do not
+  matter.
+- Each type has **cues** (``doctype_cues.CUES``) with weights; a title cue (the document's own
+  name) counts fully only in the page's head. Two cues are read from the raw text: an MRZ
+  (``pipeline.mrz``, its check digits checked) for ``ausweis`` and a German IBAN with a right
+  checksum for ``kontoauszug``.
+- A type's **score** is the sum of its cues' weights (each cue once; over a document's pages,
+  each cue at its best page). Below ``MIN_SCORE`` nothing decided: ``sonstiges``.
+- The **confidence** grows with the score (``1 - exp(-score / SCALE)``) and shrinks with the
+  runner-up's share of it: two types that tie get at most ``TIE_FLOOR`` of it. ``sonstiges`` is
+  confident only when the text is long and gave (almost) no cues.
+
+Bounded: at most ``MAX_CHARS`` of a page and ``MAX_PAGES`` pages are read; binary garbage is
+just text without cues.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from briefkasten.model import TypeSuggestion
+from briefkasten.pipeline import mrz
+from briefkasten.pipeline.doctype_cues import (
+    CUES,
+    IBAN_WEIGHT,
+    MRZ_CHECKED_WEIGHT,
+    MRZ_SHAPE_WEIGHT,
+    OTHER,
+    TYPES,
+    Cue,
+)
+
+#: A page is read up to this many characters (a dense A4 page holds about 5 000).
+MAX_CHARS = 60_000
+#: A document's first pages that are read.
+MAX_PAGES = 40
+#: The head of a page, where a title counts fully: its first folded letters.
+HEAD_LETTERS = 900
+#: A title further down counts this share of its weight.
+BODY_SHARE = 1 / 3
+#: The least score that names a type; below it the text is ``sonstiges``.
+MIN_SCORE = 3.0
+#: Score at which the confidence reaches 1 - 1/e.
+SCALE = 4.0
+#: What a tie leaves of the confidence.
+TIE_FLOOR = 0.25
+#: The cues listed per suggestion, strongest first.
+MAX_CUES = 8
+#: A text of fewer words is too short to be sure of anything (``sonstiges`` then is a guess).
+FEW_WORDS = 40
+
+_LOOKALIKES = str.maketrans({"1": "l", "i": "l", "|": "l", "!": "l", "0": "o", "ß": "ss"})
+_NOT_LETTER = re.compile(r"[^a-z]+")
+_IBAN = re.compile(r"\bD\s?E\s?(\d\s?\d)((?:\s?[0-9O]){18})\b")
+_WORD = re.compile(r"\w{2,}")
+
+
+def fold(text: str) -> str:
+    """``text`` as the cues are matched against it (see the module)."""
+    lowered = unicodedata.normalize("NFKD", text.lower())
+    letters = "".join(ch for ch in lowered if not unicodedata.combining(ch))
+    letters = letters.translate(_LOOKALIKES)
+    letters = _NOT_LETTER.sub("", letters)
+    for pair, one in (("rn", "m"), ("ae", "a"), ("oe", "o"), ("ue", "u")):
+        letters = letters.replace(pair, one)
+    return letters
+
+
+@dataclass(frozen=True)
+class _Folded:
+    cue: Cue
+    patterns: tuple[str, ...]
+
+
+_TABLE: dict[str, tuple[_Folded, ...]] = {
+    kind: tuple(_Folded(c, tuple(fold(p) for p in c.patterns)) for c in cues)
+    for kind, cues in CUES.items()
+}
+
+
+@dataclass(frozen=True)
+class PageCues:
+    """The cues found on one page: ``{type: {cue name: weight}}`` and its number of words."""
+
+    found: dict[str, dict[str, float]]
+    words: int
+
+
+def _iban_ok(check: str, rest: str) -> bool:
+    digits = (rest + "1314" + check).replace(" ", "").replace("O", "0")
+    return len(digits) == 22 and int(digits) % 97 == 1
+
+
+def page_cues(text: str) -> PageCues:
+    """The cues of one page's text (the first ``MAX_CHARS`` characters of it)."""
+    text = text[:MAX_CHARS]
+    folded = fold(text)
+    head = folded[:HEAD_LETTERS]
+    found: dict[str, dict[str, float]] = {}
+    for kind, cues in _TABLE.items():
+        got: dict[str, float] = {}
+        for entry in cues:
+            if any(p in head for p in entry.patterns) or not entry.cue.title:
+                weight = entry.cue.weight
+            else:
+                weight = entry.cue.weight * BODY_SHARE
+            if any(p in folded for p in entry.patterns):
+                got[entry.cue.name] = weight
+        found[kind] = got
+    zone = mrz.find(text)
+    if zone is not None:
+        found["ausweis"]["mrz"] = MRZ_SHAPE_WEIGHT
+        if zone.verified:
+            found["ausweis"]["mrz_check_digits"] = MRZ_CHECKED_WEIGHT
+    if any(_iban_ok(m.group(1), m.group(2)) for m in _IBAN.finditer(text.upper())):
+        found["kontoauszug"]["iban"] = IBAN_WEIGHT
+    return PageCues(found, len(_WORD.findall(text)))
+
+
+def decide(pages: Sequence[PageCues]) -> TypeSuggestion:
+    """The suggestion from the cues of a document's pages (each cue at its best page)."""
+    best: dict[str, dict[str, float]] = {kind: {} for kind in TYPES}
+    for page in pages:
+        for kind, got in page.found.items():
+            for name, weight in got.items():
+                best[kind][name] = max(weight, best[kind].get(name, 0.0))
+    scores = {kind: sum(best[kind].values()) for kind in TYPES}
+    ranked = sorted(TYPES, key=lambda kind: -scores[kind])  # stable: ties in TYPES order
+    first, second = ranked[0], ranked[1]
+    top, runner = scores[first], scores[second]
+    words = sum(p.words for p in pages)
+    if top < MIN_SCORE:
+        length = min(1.0, words / (2 * FEW_WORDS))
+        return TypeSuggestion(OTHER, round(length * (1 - top / MIN_SCORE) * 0.8, 3), ())
+    strength = 1 - math.exp(-top / SCALE)
+    lead = (top - runner) / top
+    confidence = strength * (TIE_FLOOR + (1 - TIE_FLOOR) * lead)
+    if words < FEW_WORDS and "mrz_check_digits" not in best[first]:
+        confidence *= 0.5 + 0.5 * words / FEW_WORDS
+    cues = sorted(best[first], key=lambda name: (-best[first][name], name))[:MAX_CUES]
+    return TypeSuggestion(first, round(min(1.0, confidence), 3), tuple(cues))
+
+
+def suggest(text: str) -> TypeSuggestion:
+    """The type one page's OCR text looks like."""
+    return decide([page_cues(text)])
+
+
+def suggest_pages(texts: Sequence[str]) -> TypeSuggestion:
+    """The type a document looks like, from its pages' OCR texts in order."""
+    return decide([page_cues(t) for t in list(texts)[:MAX_PAGES]])
