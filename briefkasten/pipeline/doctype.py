@@ -68,7 +68,8 @@ FEW_WORDS = 40
 _LOOKALIKES = str.maketrans({"1": "l", "i": "l", "|": "l", "!": "l", "0": "o", "ß": "ss"})
 _NOT_LETTER = re.compile(r"[^a-z]+")
 _IBAN = re.compile(r"\bD\s?E\s?(\d\s?\d)((?:\s?[0-9O]){18})\b")
-_WORD = re.compile(r"\w{2,}")
+#: A word as a text has them (binary garbage has few): letters, lower case after the first.
+_WORD = re.compile(r"(?<!\S)[(„\"]?[^\W\d_][^\W\d_A-Z]{2,}[.,:;!?)“\"]?(?!\S)")
 
 
 def fold(text: str) -> str:

@@ -21,9 +21,14 @@ SLACK = 2
 #: Lines longer than this are not MRZ lines (and are not looked at further).
 MAX_LINE = 60
 _WEIGHTS = (7, 3, 1)
-_TO_DIGIT = str.maketrans("ODQILSBZGT", "0001158267")
+_TO_DIGIT = str.maketrans("ODQILSBZGTA", "00011582674")
 _FILLERS = str.maketrans({"«": "<<", "\u2039": "<", "≤": "<", "(": "<", "{": "<", "[": "<"})
 _LINE = re.compile(r"^[A-Z0-9<]+$")
+_MRZ_CHAR = re.compile(r"[A-Z0-9<]")
+_OTHER = re.compile(r"[^A-Z0-9<]")
+#: The least share of a line's characters that must be MRZ characters (upper case, digits,
+#: ``<``) before the rest is taken for misread fillers.
+MRZ_SHARE = 0.7
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,16 @@ def _holds(field: str, digit: str, *, numeric: bool) -> bool:
     return check_digit(field) == wanted or check_digit(mapped) == wanted
 
 
-def clean_line(line: str) -> str:
-    """``line`` as an MRZ candidate: upper case, OCR fillers as ``<``, spaces dropped."""
-    return "".join(line.upper().translate(_FILLERS).split())
+def clean_line(line: str) -> str | None:
+    """``line`` as an MRZ candidate (OCR fillers as ``<``, spaces dropped, any other character
+    taken for a misread filler), or ``None`` when it is not one: too few MRZ characters, or
+    no ``<<``."""
+    squeezed = "".join(line.translate(_FILLERS).split())
+    if not squeezed or "<<" not in squeezed:
+        return None
+    if len(_MRZ_CHAR.findall(squeezed)) < MRZ_SHARE * len(squeezed):
+        return None
+    return _OTHER.sub("<", squeezed)
 
 
 def _fit(line: str, length: int) -> str | None:
@@ -101,18 +113,14 @@ def _checks(kind: str, lines: list[str]) -> tuple[int, int]:
     return len(fields), valid
 
 
-def _looks_like(line: str) -> bool:
-    return bool(_LINE.match(line)) and line.count("<") >= 2
-
-
 def find(text: str) -> Mrz | None:
     """The best MRZ in ``text`` (most check digits holding), or ``None``."""
-    lines = [clean_line(raw) for raw in text.splitlines() if len(raw) <= MAX_LINE * 2]
-    candidates = [(i, line) for i, line in enumerate(lines) if 26 <= len(line) <= MAX_LINE]
+    lines = [clean_line(raw) if len(raw) <= MAX_LINE * 2 else None for raw in text.splitlines()]
+    candidates = [
+        (i, line) for i, line in enumerate(lines) if line and 26 <= len(line) <= MAX_LINE
+    ]
     best: Mrz | None = None
     for pos, (i, first) in enumerate(candidates):
-        if not _looks_like(first):
-            continue
         for kind, (length, count) in FORMATS.items():
             group = [first]
             for j, line in candidates[pos + 1 : pos + count]:
