@@ -16,7 +16,7 @@ import random
 from PIL import Image
 
 from briefkasten.pipeline.mrz import check_digit
-from samples import texts
+from samples import doctype_texts, texts
 from samples.layouts import LAYOUTS
 from samples.sheet import MONO, Sheet, available_fonts
 
@@ -153,51 +153,12 @@ def layout_ausweis(sheet: Sheet, rng: random.Random) -> None:
         sheet.text(line, 11.0 if variant == "reisepass" else 12.0, family=rng.choice(mono))
 
 
-_CERTIFICATES = (
-    (
-        "Arbeitsbescheinigung",
-        "Hiermit bescheinigen wir, dass {name}, geboren am {born}, seit dem {date} bei uns als "
-        "{job} beschäftigt ist. Die wöchentliche Arbeitszeit beträgt {hours} Stunden.",
-        "Das Arbeitsverhältnis ist {status}. Diese Bescheinigung wird auf Wunsch des Mitarbeiters "
-        "zur Vorlage beim Jobcenter ausgestellt.",
-    ),
-    (
-        "Schulbescheinigung",
-        "Hiermit wird bestätigt, dass {name}, geboren am {born}, im Schuljahr {year}/{next} die "
-        "Klasse {klasse} unserer Schule besucht.",
-        "Der Schulbesuch ist voraussichtlich bis zum {deadline} fortgesetzt. Die Bescheinigung wird "
-        "zur Vorlage bei Behörden ausgestellt.",
-    ),
-    (
-        "Mietbescheinigung",
-        "Ich bestätige als Eigentümer der Wohnung {street}, dass {name} dort seit dem {date} "
-        "wohnt. Die Wohnfläche beträgt {sqm} Quadratmeter.",
-        "Die monatlichen Kosten setzen sich zusammen aus {rent} Miete und {heat} Abschlag. Die "
-        "Angaben wurden nach bestem Wissen gemacht; die Richtigkeit wird bescheinigt.",
-    ),
-    (
-        "Mitgliedsbescheinigung",
-        "Wir bescheinigen, dass {name} seit dem {date} Mitglied unserer Krankenkasse ist und "
-        "über uns versichert ist.",
-        "Diese Bescheinigung gilt nur in Verbindung mit einem amtlichen Lichtbildausweis. Bei "
-        "Fragen erreichen Sie uns unter {phone}.",
-    ),
-    (
-        "Bescheinigung über den Besuch eines Integrationskurses",
-        "Hiermit wird bestätigt, dass {name} seit dem {date} regelmäßig an unserem "
-        "Integrationskurs teilnimmt. Der Kurs umfasst {hours} Unterrichtsstunden pro Woche.",
-        "Die Teilnahme ist voraussichtlich am {deadline} beendet. Fehlzeiten sind nicht "
-        "aufgetreten.",
-    ),
-)
-
-
 def layout_bescheinigung(sheet: Sheet, rng: random.Random) -> None:
     """A certificate: an employer, a school, a landlord, a health insurer or a course."""
     f = texts.facts(rng)
     p = texts.person(rng)
     pt = rng.choice((10.0, 10.5, 11.0))
-    title, *paras = rng.choice(_CERTIFICATES)
+    title, *paras = rng.choice(doctype_texts.CERTIFICATES)
     sender = rng.choice(
         (
             *texts.EMPLOYERS,
@@ -286,8 +247,8 @@ def layout_heizkosten(sheet: Sheet, rng: random.Random) -> None:
         [
             rng.choice(
                 (
-                    "Die Abrechnung wurde nach der Heizkostenverordnung erstellt. Einwände richten Sie "
-                    "bitte innerhalb von zwölf Monaten an Ihre Hausverwaltung.",
+                    "Die Abrechnung wurde nach der Heizkostenverordnung erstellt. Einwände "
+                    "richten Sie bitte innerhalb von zwölf Monaten an Ihre Hausverwaltung.",
                     "Bitte prüfen Sie die Abrechnung. Ein Guthaben wird mit der nächsten Miete "
                     "verrechnet, eine Nachzahlung ist binnen 30 Tagen fällig.",
                 )
@@ -297,52 +258,11 @@ def layout_heizkosten(sheet: Sheet, rng: random.Random) -> None:
     )
 
 
-_DECISIONS = (
-    (
-        "Jobcenter {city}",
-        "Bescheid über die Bewilligung von Leistungen zur Sicherung des Lebensunterhalts",
-        "auf Ihren Antrag vom {date} bewillige ich Ihnen Bürgergeld nach dem SGB II für die Zeit "
-        "vom 1. {month} {year} bis zum 30. {next_month} {year}. Der monatliche Betrag beträgt {amount}.",
-    ),
-    (
-        "Jobcenter {city}",
-        "Änderungsbescheid",
-        "Ihr Bescheid vom {date} wird für die Zeit ab dem 1. {month} {year} geändert, weil sich Ihr "
-        "Einkommen geändert hat. Die Leistungen werden auf {amount} monatlich festgesetzt.",
-    ),
-    (
-        "Familienkasse {city}",
-        "Bescheid über Kindergeld",
-        "Für Ihr Kind wird Kindergeld nach dem Einkommensteuergesetz ab {month} {year} in Höhe von "
-        "255,00 € monatlich festgesetzt. Die Zahlung erfolgt auf Ihr Konto.",
-    ),
-    (
-        "Stadt {city} – Wohngeldstelle",
-        "Wohngeldbescheid",
-        "auf Ihren Antrag vom {date} wird Ihnen nach dem Wohngeldgesetz (WoGG) für den "
-        "Bewilligungszeitraum ab 1. {month} {year} ein Wohngeld von {heat} monatlich bewilligt.",
-    ),
-    (
-        "Jobcenter {city}",
-        "Aufhebungs- und Erstattungsbescheid",
-        "die Entscheidung über die Bewilligung von Leistungen nach dem SGB II wird für den {month} "
-        "{year} teilweise aufgehoben. Sie haben {heat} zu erstatten.",
-    ),
-)
-_LEGAL = (
-    "Rechtsbehelfsbelehrung: Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe "
-    "Widerspruch erhoben werden. Der Widerspruch ist schriftlich oder zur Niederschrift bei der "
-    "oben genannten Stelle einzulegen.",
-    "Rechtsbehelfsbelehrung\nGegen diese Entscheidung können Sie binnen eines Monats nach ihrer "
-    "Bekanntgabe Widerspruch einlegen, schriftlich oder elektronisch.",
-)
-
-
 def layout_bescheid(sheet: Sheet, rng: random.Random) -> None:
     """An official decision: Jobcenter, Familienkasse or Wohngeldstelle, with its legal remedy."""
     f = texts.facts(rng)
     pt = rng.choice((10.0, 10.5))
-    office, subject, para = rng.choice(_DECISIONS)
+    office, subject, para = rng.choice(doctype_texts.DECISIONS)
     _letterhead(
         sheet, rng, office.format(**f), [f"{texts.person(rng)['street']}, {f['plz']} {f['city']}"]
     )
@@ -361,48 +281,16 @@ def layout_bescheid(sheet: Sheet, rng: random.Random) -> None:
             )
         )
     )
-    body.extend(_LEGAL[rng.randrange(len(_LEGAL))].split("\n"))
+    body.extend(doctype_texts.LEGAL[rng.randrange(len(doctype_texts.LEGAL))].split("\n"))
     _body(sheet, rng, body, pt)
     _closing(sheet, rng, pt, f["clerk"])
-
-
-_OTHERS = (
-    (
-        "Jobcenter {city}",
-        "Einladung",
-        "bitte kommen Sie am {deadline} um {time} zu einem Gespräch über Ihre berufliche "
-        "Situation. Bringen Sie bitte Ihren Lebenslauf mit.",
-        "Falls Sie verhindert sind, rufen Sie mich bitte vorher unter {phone} an.",
-    ),
-    (
-        "FitWerk Sportstudio {city}",
-        "Bestätigung Ihrer Kündigung",
-        "wir haben Ihr Schreiben erhalten. Ihre Mitgliedschaft endet zum {deadline}. Bis dahin "
-        "können Sie alle Kurse wie gewohnt nutzen.",
-        "Wir würden uns freuen, Sie irgendwann wieder bei uns begrüßen zu dürfen.",
-    ),
-    (
-        "Stadtwerke {city}",
-        "Information zur Anpassung Ihrer Strompreise",
-        "zum {deadline} ändern sich die Preise für Ihren Stromtarif. Der Arbeitspreis steigt um "
-        "zwei Cent je Kilowattstunde, der Grundpreis bleibt gleich.",
-        "Sie haben ein Sonderkündigungsrecht. Unser Kundenservice ist unter {phone} erreichbar.",
-    ),
-    (
-        "Kleingartenverein Grüne Aue e.V.",
-        "Einladung zum Sommerfest",
-        "am {deadline} feiern wir ab {time} unser Sommerfest auf der Festwiese. Für Kuchen und "
-        "Getränke ist gesorgt, Spenden für die Tombola sind willkommen.",
-        "Bitte melden Sie sich bis zum {date} beim Vorstand an, damit wir planen können.",
-    ),
-)
 
 
 def layout_sonstiges(sheet: Sheet, rng: random.Random) -> None:
     """Another letter: an invitation, a termination, a price notice, a club's invitation."""
     f = texts.facts(rng)
     pt = rng.choice((10.0, 10.5, 11.0))
-    sender, subject, *paras = rng.choice(_OTHERS)
+    sender, subject, *paras = rng.choice(doctype_texts.OTHERS)
     _letterhead(
         sheet, rng, sender.format(**f), [f"{texts.person(rng)['street']}, {f['plz']} {f['city']}"]
     )

@@ -19,8 +19,10 @@ How it decides:
 - A type's **score** is the sum of its cues' weights (each cue once; over a document's pages,
   each cue at its best page). Below ``MIN_SCORE`` nothing decided: ``sonstiges``.
 - The **confidence** grows with the score (``1 - exp(-score / SCALE)``) and shrinks with the
-  runner-up's share of it: two types that tie get at most ``TIE_FLOOR`` of it. ``sonstiges`` is
-  confident only when the text is long and gave (almost) no cues.
+  runner-up's share of it: two types that tie get at most ``TIE_FLOOR`` of it; one or two
+  cues alone get less (``CUE_BASE``, ``CUE_STEP``), unless one of them is ``DECISIVE`` (an
+  MRZ whose check digits hold). ``sonstiges`` is confident only when the text is long and
+  gave (almost) no cues.
 
 Bounded: at most ``MAX_CHARS`` of a page and ``MAX_PAGES`` pages are read; binary garbage is
 just text without cues.
@@ -50,8 +52,11 @@ from briefkasten.pipeline.doctype_cues import (
 MAX_CHARS = 60_000
 #: A document's first pages that are read.
 MAX_PAGES = 40
-#: The head of a page, where a title counts fully: its first folded letters.
+#: The head of a page, where a title counts fully: its first ``HEAD_SHARE`` of folded letters,
+#: at least ``HEAD_MIN`` and at most ``HEAD_LETTERS`` of them.
 HEAD_LETTERS = 900
+HEAD_MIN = 160
+HEAD_SHARE = 0.4
 #: A title further down counts this share of its weight.
 BODY_SHARE = 1 / 3
 #: The least score that names a type; below it the text is ``sonstiges``.
@@ -62,6 +67,12 @@ SCALE = 4.0
 TIE_FLOOR = 0.25
 #: The cues listed per suggestion, strongest first.
 MAX_CUES = 8
+#: Few cues, less sure: the confidence is multiplied by ``CUE_BASE + CUE_STEP × cues`` (at
+#: most 1: three cues and more count fully).
+CUE_BASE = 0.55
+CUE_STEP = 0.15
+#: Cues that are enough on their own (an MRZ whose check digits hold).
+DECISIVE = frozenset({"mrz_check_digits"})
 #: A text of fewer words is too short to be sure of anything (``sonstiges`` then is a guess).
 FEW_WORDS = 40
 
@@ -112,7 +123,7 @@ def page_cues(text: str) -> PageCues:
     """The cues of one page's text (the first ``MAX_CHARS`` characters of it)."""
     text = text[:MAX_CHARS]
     folded = fold(text)
-    head = folded[:HEAD_LETTERS]
+    head = folded[: max(HEAD_MIN, min(HEAD_LETTERS, round(len(folded) * HEAD_SHARE)))]
     found: dict[str, dict[str, float]] = {}
     for kind, cues in _TABLE.items():
         got: dict[str, float] = {}
@@ -152,8 +163,8 @@ def decide(pages: Sequence[PageCues]) -> TypeSuggestion:
     strength = 1 - math.exp(-top / SCALE)
     lead = (top - runner) / top
     confidence = strength * (TIE_FLOOR + (1 - TIE_FLOOR) * lead)
-    if words < FEW_WORDS and "mrz_check_digits" not in best[first]:
-        confidence *= 0.5 + 0.5 * words / FEW_WORDS
+    if not DECISIVE & best[first].keys():
+        confidence *= min(1.0, CUE_BASE + CUE_STEP * len(best[first]))
     cues = sorted(best[first], key=lambda name: (-best[first][name], name))[:MAX_CUES]
     return TypeSuggestion(first, round(min(1.0, confidence), 3), tuple(cues))
 

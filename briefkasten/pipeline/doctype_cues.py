@@ -62,7 +62,7 @@ CUES: dict[str, tuple[Cue, ...]] = {
         ),
         _cue("brutto", "Brutto; Gesamtbrutto; Bruttolohn; Bruttogehalt; Steuerbrutto", 1.5),
         _cue("netto", "Netto; Nettolohn; Nettoverdienst; Auszahlungsbetrag; Nettobezüge", 1.5),
-        _cue("steuerklasse", "Steuerklasse; StKl; Lohnsteuerklasse", 2.0),
+        _cue("steuerklasse", "Steuerklasse; Lohnsteuerklasse", 2.0),
         _cue("lohnsteuer", "Lohnsteuer; Solidaritätszuschlag; Kirchensteuer", 2.0),
         _cue(
             "sozialversicherung",
@@ -135,7 +135,9 @@ CUES: dict[str, tuple[Cue, ...]] = {
             "bewillige; bewilligt; Bewilligungszeitraum; lehne ich ab; festgesetzt",
             1.5,
         ),
-        _cue("sgb", "SGB II; SGB XII; Sozialgesetzbuch; Bundeskindergeldgesetz; WoGG", 1.0),
+        _cue(
+            "sgb", "SGB II; SGB XII; Sozialgesetzbuch; Bundeskindergeldgesetz; Wohngeldgesetz", 1.0
+        ),
         _cue(
             "leistungen",
             "Leistungen zur Sicherung des Lebensunterhalts; Bedarfsgemeinschaft; Regelbedarf",

@@ -63,13 +63,14 @@ def _holds(field: str, digit: str, *, numeric: bool) -> bool:
     """Whether ``digit`` is the check digit of ``field`` (numeric fields read with OCR
     confusions mapped to digits; other fields tried as read and so mapped)."""
     digit = digit.translate(_TO_DIGIT)
-    if not digit.isdigit():
-        return digit == "<" and set(field) <= {"<"}
+    if not digit.isdigit():  # an empty field's filler proves nothing
+        return False
     wanted = int(digit)
     mapped = field.translate(_TO_DIGIT)
     if numeric:
         return check_digit(mapped) == wanted
-    return check_digit(field) == wanted or check_digit(mapped) == wanted
+    zeros = field.replace("O", "0").replace("Q", "0")
+    return wanted in (check_digit(field), check_digit(zeros), check_digit(mapped))
 
 
 def clean_line(line: str) -> str | None:
@@ -85,9 +86,21 @@ def clean_line(line: str) -> str | None:
 
 
 def _fit(line: str, length: int) -> str | None:
-    if abs(len(line) - length) > SLACK:
+    """``line`` made ``length`` long by shortening or widening its longest run of fillers
+    (where the OCR loses or adds ``<``), or ``None`` when it is too far off."""
+    surplus = len(line) - length
+    if abs(surplus) > SLACK:
         return None
-    return line[:length].ljust(length, "<")
+    if surplus == 0:
+        return line
+    runs = list(re.finditer(r"<+", line))
+    if not runs:
+        return None
+    run = max(runs, key=lambda m: m.end() - m.start())
+    if run.end() - run.start() <= surplus:
+        return None
+    fillers = "<" * (run.end() - run.start() - surplus)
+    return line[: run.start()] + fillers + line[run.end() :]
 
 
 def _checks(kind: str, lines: list[str]) -> tuple[int, int]:
@@ -116,9 +129,7 @@ def _checks(kind: str, lines: list[str]) -> tuple[int, int]:
 def find(text: str) -> Mrz | None:
     """The best MRZ in ``text`` (most check digits holding), or ``None``."""
     lines = [clean_line(raw) if len(raw) <= MAX_LINE * 2 else None for raw in text.splitlines()]
-    candidates = [
-        (i, line) for i, line in enumerate(lines) if line and 26 <= len(line) <= MAX_LINE
-    ]
+    candidates = [(i, line) for i, line in enumerate(lines) if line and 26 <= len(line) <= MAX_LINE]
     best: Mrz | None = None
     for pos, (i, first) in enumerate(candidates):
         for kind, (length, count) in FORMATS.items():
