@@ -6,8 +6,9 @@ turns the flags into plain-language advice. The applicant may still send; the pi
 again later and the flags travel to the case worker either way. Where the file already has
 text (the born-digital pages of a PDF: a payroll portal's pay slip, a bank's statement), the
 check also suggests the document's type from it (``pipeline.doctype``), so that the page can
-ask "Stimmt der Typ?" before sending; photos get no suggestion here (that would need OCR). It parses upload bytes: run it
-in the sandbox (``briefkasten.gateway.checks``), never in the gateway process.
+ask "Stimmt der Typ?" before sending; photos get no suggestion here (that would need OCR).
+It parses upload bytes: run it in the sandbox (``briefkasten.gateway.checks``), never in the
+gateway process.
 """
 
 from __future__ import annotations

@@ -18,7 +18,12 @@ from tests.support.openapi import (  # noqa: F401 (fixture: every response check
     ConformingClient,
     aiohttp_client_cls,
 )
-from tests.unit.test_applicant_api import SCAN, Page, make_page, page  # noqa: F401 (fixtures)
+from tests.unit import test_applicant_api as base
+from tests.unit.test_applicant_api import SCAN, Page
+
+# The fixtures of the applicant API tests: a gateway with a link's page.
+make_page = base.make_page
+page = base.page
 
 PAYSLIP = (
     "Bäckerei Müller GmbH & Co. KG",
