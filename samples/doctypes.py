@@ -17,6 +17,7 @@ from PIL import Image
 
 from briefkasten.pipeline.mrz import check_digit
 from samples import doctype_texts, texts
+from samples.doctype_variants import VARIANTS
 from samples.layouts import LAYOUTS
 from samples.sheet import MONO, Sheet, available_fonts
 
@@ -30,6 +31,8 @@ TYPES = (
     "bescheid",
     "sonstiges",
 )
+#: How often a type with variants (``samples.doctype_variants``) is drawn as one of them.
+VARIANT_SHARE = 0.35
 _COLOURS = ((170, 20, 30), (20, 60, 140), (25, 25, 30), (0, 100, 80))
 
 
@@ -319,5 +322,8 @@ def render(doctype: str, seed: int, *, dpi: int = 200) -> tuple[Image.Image, str
     rng = random.Random(f"doctype:{doctype}:{seed}")
     sheet = new_sheet(rng, dpi, doctype)
     layout = DRAWN.get(doctype) or LAYOUTS[doctype]
+    variants = VARIANTS.get(doctype, ())
+    if variants and rng.random() < VARIANT_SHARE:
+        layout = rng.choice(variants)
     layout(sheet, rng)
     return sheet.finish()

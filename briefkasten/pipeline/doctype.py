@@ -13,7 +13,9 @@ How it decides:
   substrings, so lost umlauts, upper case, hyphenation, split words and line breaks do not
   matter.
 - Each type has **cues** (``doctype_cues.CUES``) with weights; a title cue (the document's own
-  name) counts fully only in the page's head. Two cues are read from the raw text: an MRZ
+  name) counts fully only on a title line in the page's head: one of its first lines, not
+  long prose, with the title near its start and before any word in lower case
+  ("Kontoauszug Nr. 4", "Sparkasse Kontoauszug", not "ein: die Kontoauszüge aller Konten"). Two cues are read from the raw text: an MRZ
   (``pipeline.mrz``, its check digits checked) for ``ausweis`` and a German IBAN with a right
   checksum for ``kontoauszug``.
 - A type's **score** is the sum of its cues' weights (each cue once; over a document's pages,
@@ -57,6 +59,9 @@ MAX_PAGES = 40
 HEAD_LETTERS = 900
 HEAD_MIN = 160
 HEAD_SHARE = 0.4
+#: A title line: at most this many folded letters, the title within its first ``TITLE_START``.
+TITLE_LINE = 72
+TITLE_START = 20
 #: A title further down counts this share of its weight.
 BODY_SHARE = 1 / 3
 #: The least score that names a type; below it the text is ``sonstiges``.
@@ -119,19 +124,41 @@ def _iban_ok(check: str, rest: str) -> bool:
     return len(digits) == 22 and int(digits) % 97 == 1
 
 
+def title_lines(text: str, head: int) -> list[tuple[str, int]]:
+    """The lines of the first ``head`` folded letters of ``text`` that may hold a title (not
+    longer than ``TITLE_LINE``): each folded, with where a title may start in it (before its
+    first word in lower case, and within ``TITLE_START``)."""
+    lines: list[tuple[str, int]] = []
+    seen = 0
+    for raw in text.splitlines():
+        words = raw[: 4 * TITLE_LINE].split()
+        line = fold(" ".join(words))
+        if line and len(line) <= TITLE_LINE:
+            lower = next((i for i, w in enumerate(words) if w[:1].islower()), len(words))
+            lines.append((line, min(TITLE_START, len(fold(" ".join(words[:lower]))))))
+        seen += len(line)
+        if seen >= head:
+            break
+    return lines
+
+
+def _on_title_line(patterns: tuple[str, ...], lines: list[tuple[str, int]]) -> bool:
+    return any(0 <= line.find(p) <= start for p in patterns for line, start in lines)
+
+
 def page_cues(text: str) -> PageCues:
     """The cues of one page's text (the first ``MAX_CHARS`` characters of it)."""
     text = text[:MAX_CHARS]
     folded = fold(text)
-    head = folded[: max(HEAD_MIN, min(HEAD_LETTERS, round(len(folded) * HEAD_SHARE)))]
+    head = max(HEAD_MIN, min(HEAD_LETTERS, round(len(folded) * HEAD_SHARE)))
+    titles = title_lines(text, head)
     found: dict[str, dict[str, float]] = {}
     for kind, cues in _TABLE.items():
         got: dict[str, float] = {}
         for entry in cues:
-            if any(p in head for p in entry.patterns) or not entry.cue.title:
-                weight = entry.cue.weight
-            else:
-                weight = entry.cue.weight * BODY_SHARE
+            weight = entry.cue.weight
+            if entry.cue.title and not _on_title_line(entry.patterns, titles):
+                weight *= BODY_SHARE
             if any(p in folded for p in entry.patterns):
                 got[entry.cue.name] = weight
         found[kind] = got
