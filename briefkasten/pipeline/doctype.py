@@ -15,9 +15,9 @@ How it decides:
 - Each type has **cues** (``doctype_cues.CUES``) with weights; a title cue (the document's own
   name) counts fully only on a title line in the page's head: one of its first lines, not
   long prose, with the title near its start and before any word in lower case
-  ("Kontoauszug Nr. 4", "Sparkasse Kontoauszug", not "ein: die Kontoauszüge aller Konten"). Two cues are read from the raw text: an MRZ
-  (``pipeline.mrz``, its check digits checked) for ``ausweis`` and a German IBAN with a right
-  checksum for ``kontoauszug``.
+  ("Kontoauszug Nr. 4", "Sparkasse Kontoauszug", not "ein: die Kontoauszüge aller Konten").
+  Two cues are read from the raw text: an MRZ (``pipeline.mrz``, its check digits checked)
+  for ``ausweis`` and a German IBAN with a right checksum for ``kontoauszug``.
 - A type's **score** is the sum of its cues' weights (each cue once; over a document's pages,
   each cue at its best page). Below ``MIN_SCORE`` nothing decided: ``sonstiges``.
 - The **confidence** grows with the score (``1 - exp(-score / SCALE)``) and shrinks with the
