@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m samples.doctype_eval [--count-per-type 6] [--seed 0] [--dpi 200] \
+    python -m samples.doctype_eval [--count-per-type 10] [--seed 0] [--dpi 200] \
         [--pipeline ocr-only] [--workers 2] [--workdir DIR] [--verbose]
 
 draws ``--count-per-type`` pages of every type of :mod:`samples.doctypes`, degrades them like
@@ -134,7 +134,7 @@ def figures(outcomes: Sequence[Outcome]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count-per-type", type=int, default=6)
+    parser.add_argument("--count-per-type", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dpi", type=int, default=0, help="0: 150 or 200 by page")
     parser.add_argument("--pipeline", default="ocr-only")
