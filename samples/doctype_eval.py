@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m samples.doctype_eval [--count-per-type 10] [--seed 0] [--dpi 200] \
+    python -m samples.doctype_eval [--count-per-type 10] [--seed 0] [--dpi 0] \
         [--pipeline ocr-only] [--workers 2] [--workdir DIR] [--verbose]
 
 draws ``--count-per-type`` pages of every type of :mod:`samples.doctypes`, degrades them like
