@@ -23,7 +23,8 @@ How it decides:
 - The **confidence** grows with the score (``1 - exp(-score / SCALE)``) and shrinks with the
   runner-up's share of it: two types that tie get at most ``TIE_FLOOR`` of it; one or two
   cues alone get less (``CUE_BASE``, ``CUE_STEP``), unless one of them is ``DECISIVE`` (an
-  MRZ whose check digits hold). ``sonstiges`` is confident only when the text is long and
+  MRZ whose check digits hold). ``sonstiges`` is confident only when the text is long,
+  readable (``wordcheck``: enough very common words; garbled OCR is not a sure "nothing") and
   gave (almost) no cues.
 
 Bounded: at most ``MAX_CHARS`` of a page and ``MAX_PAGES`` pages are read; binary garbage is
@@ -49,6 +50,7 @@ from briefkasten.pipeline.doctype_cues import (
     TYPES,
     Cue,
 )
+from briefkasten.pipeline.wordcheck import readability
 
 #: A page is read up to this many characters (a dense A4 page holds about 5 000).
 MAX_CHARS = 60_000
@@ -78,6 +80,10 @@ CUE_BASE = 0.55
 CUE_STEP = 0.15
 #: Cues that are enough on their own (an MRZ whose check digits hold).
 DECISIVE = frozenset({"mrz_check_digits"})
+#: ``sonstiges`` is at most this sure, and only of readable text: a share of very common
+#: words (der, und, Sie, …) of ``READABLE_COMMON`` or more; garbled OCR is not a sure "nothing".
+OTHER_MAX = 0.8
+READABLE_COMMON = 0.12
 #: A text of fewer words is too short to be sure of anything (``sonstiges`` then is a guess).
 FEW_WORDS = 40
 
@@ -113,10 +119,13 @@ _TABLE: dict[str, tuple[_Folded, ...]] = {
 
 @dataclass(frozen=True)
 class PageCues:
-    """The cues found on one page: ``{type: {cue name: weight}}`` and its number of words."""
+    """The cues found on one page: ``{type: {cue name: weight}}``, its number of words, and
+    its tokens and how many of them are very common words (``wordcheck``: readable text)."""
 
     found: dict[str, dict[str, float]]
     words: int
+    tokens: int = 0
+    common: int = 0
 
 
 def _iban_ok(check: str, rest: str) -> bool:
@@ -169,7 +178,9 @@ def page_cues(text: str) -> PageCues:
             found["ausweis"]["mrz_check_digits"] = MRZ_CHECKED_WEIGHT
     if any(_iban_ok(m.group(1), m.group(2)) for m in _IBAN.finditer(text.upper())):
         found["kontoauszug"]["iban"] = IBAN_WEIGHT
-    return PageCues(found, len(_WORD.findall(text)))
+    readable = readability(text, None)
+    common = round(readable.common * readable.tokens)
+    return PageCues(found, len(_WORD.findall(text)), readable.tokens, common)
 
 
 def decide(pages: Sequence[PageCues]) -> TypeSuggestion:
@@ -186,7 +197,11 @@ def decide(pages: Sequence[PageCues]) -> TypeSuggestion:
     words = sum(p.words for p in pages)
     if top < MIN_SCORE:
         length = min(1.0, words / (2 * FEW_WORDS))
-        return TypeSuggestion(OTHER, round(length * (1 - top / MIN_SCORE) * 0.8, 3), ())
+        tokens = sum(p.tokens for p in pages)
+        common = sum(p.common for p in pages) / tokens if tokens else 0.0
+        readable = min(1.0, common / READABLE_COMMON)
+        sure = length * readable * (1 - top / MIN_SCORE) * OTHER_MAX
+        return TypeSuggestion(OTHER, round(sure, 3), ())
     strength = 1 - math.exp(-top / SCALE)
     lead = (top - runner) / top
     confidence = strength * (TIE_FLOOR + (1 - TIE_FLOOR) * lead)

@@ -278,3 +278,15 @@ def test_generated_pages_are_named_by_their_text(kind: str) -> None:
     for seed in range(3):
         _, text = render(kind, seed, dpi=72)
         assert doctype.suggest(text).type == kind
+
+
+def test_garbled_ocr_is_not_a_sure_sonstiges() -> None:
+    """Words that are not words (a page read at far too low a resolution) say nothing."""
+    rng = random.Random(3)
+    garbled = " ".join(
+        "".join(rng.choice("BESRZTKNHbesrztknh") for _ in range(rng.randint(3, 9)))
+        for _ in range(300)
+    )
+    unsure = doctype.suggest(garbled)
+    assert unsure.type == OTHER
+    assert unsure.confidence < 0.2 < doctype.suggest(LETTER).confidence
