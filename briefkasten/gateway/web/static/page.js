@@ -914,6 +914,7 @@
   function sendMore() {
     state.receipt = null;
     state.typeTouched = false;
+    state.keptType = null;
     clearAlert('receipt-alert');
     preselect();
     renderItems();
