@@ -148,7 +148,8 @@ eval: setup
 	$(PY) -m samples.evaluate
 	$(PY) -m samples.doctype_eval
 
-# The document type suggestion alone: accuracy per type and a confusion table (80 pages, about 80 s on 2 cores).
+# The document type suggestion alone: accuracy per type and a confusion table
+# (80 pages, about 2 minutes on 2 cores).
 eval-doctype: setup
 	$(PY) -m samples.doctype_eval
 
