@@ -1,7 +1,7 @@
 """The gateway's sandboxed parsers: the sniff of every upload and the instant quality check.
 
 The gateway process itself only reads headers and streams bytes. Everything that parses an
-upload (``pipeline.sniff.sniff``, ``precheck.precheck``) runs in a child of a
+upload (``pipeline.sniff.sniff``, ``precheck.check_upload``) runs in a child of a
 ``pipeline.sandbox.Sandbox``, called from the gateway's I/O threads, so the event loop never
 waits on a decode and a hostile file costs one child its memory, never the gateway's. Sniffs
 and prechecks have sandboxes of their own, so slow checks cannot hold up uploads.
@@ -16,7 +16,7 @@ from typing import Any
 
 from briefkasten.config import Settings
 from briefkasten.errors import ChildDied, CorruptInput, ProcessingError, TemporaryFailure
-from briefkasten.pipeline.precheck import Finding, precheck
+from briefkasten.pipeline.precheck import Checked, check_upload
 from briefkasten.pipeline.sandbox import Sandbox, check_bounds
 from briefkasten.pipeline.sniff import Sniffed, sniff
 from briefkasten.pipeline.unlock import unlock
@@ -56,14 +56,14 @@ class UploadChecks:
             log.warning("sniff failed unexpectedly: %s", exc.message_en)
             raise CorruptInput("the file cannot be read") from exc
 
-    def precheck(self, path: Path) -> tuple[Finding, ...]:
-        """The quality findings for ``path`` (prechecks must be on)."""
+    def precheck(self, path: Path) -> Checked:
+        """The quality findings and the type suggestion for ``path`` (prechecks must be on)."""
         assert self.prechecks is not None
         try:
-            _, _, findings = self.prechecks.run(precheck, path, self.settings)
+            checked: Checked = self.prechecks.run(check_upload, path, self.settings)
         except ChildDied as exc:
             raise TemporaryFailure(f"the quality check was interrupted: {exc}") from exc
-        return findings
+        return checked
 
     def probe(self) -> tuple[bool, str]:
         """``/readyz``: children can be started and answer."""

@@ -156,7 +156,7 @@ def test_the_gateway_answers_a_killed_check_with_a_temporary_failure(
     upload = tmp_path / "upload.png"
     upload.write_bytes(b"\x89PNG\r\n\x1a\n")
     monkeypatch.setattr(gateway_checks, "sniff", targets.killed_while_checking)
-    monkeypatch.setattr(gateway_checks, "precheck", targets.killed_while_checking)
+    monkeypatch.setattr(gateway_checks, "check_upload", targets.killed_while_checking)
     with pytest.raises(TemporaryFailure) as caught:
         checks.sniff(upload)
     assert caught.value.http_status == 503  # try again: not the file's fault

@@ -122,12 +122,13 @@ def start_texts(lang: str) -> dict[str, str]:
 
 def script_texts(lang: str, texts: dict[str, str]) -> dict[str, Any]:
     """What a page's script needs in ``lang``: its texts, the applicant error texts by code and
-    the advice on a photo by quality flag (also served as ``static/i18n/…json`` for switching
-    the language in place)."""
+    the advice on a photo by quality flag, the review step's type hints by suggested type
+    (also served as ``static/i18n/…json`` for switching the language in place)."""
     return {
         "texts": texts,
         "errors": i18n.section(lang, "error"),
         "advice": i18n.section(lang, "advice"),
+        "suggest": i18n.section(lang, "suggest"),
     }
 
 

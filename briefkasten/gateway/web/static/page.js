@@ -40,6 +40,7 @@
     sending: false,
     sentTypes: [],
     typeTouched: false,
+    keptType: null,
   };
 
   // --- helpers ----------------------------------------------------------------------------
@@ -71,6 +72,9 @@
     const ours = ALL[state.lang].errors[error.code];
     return ours || error.message_de || t('upload_error');
   }
+
+  /** A suggested type the review step hints at only from this confidence on (0-1). */
+  const HINT_CONFIDENCE = 0.6;
 
   /** The advice on a photo (a finding of the quick check) in the page's language. */
   function adviceText(finding) {
@@ -398,6 +402,7 @@
       uploadUrl: null,
       uploadId: null,
       findings: [],
+      suggestion: null,
       pages: null,
       error: null,
       rejected: false,
@@ -679,8 +684,10 @@
       const result = await api(API + '/tus/' + encodeURIComponent(item.uploadId) + '/check');
       item.findings = Array.isArray(result.findings) ? result.findings : [];
       item.pages = result.pages || null;
+      item.suggestion = result.suggestion || null;
     } catch (error) {
       item.findings = []; // the quick check only helps: the upload itself is fine
+      item.suggestion = null;
     }
     if (item.removed) return;
     item.status = 'done';
@@ -877,6 +884,55 @@
     const warnings = $('review-warnings');
     warnings.hidden = warned === 0;
     warnings.textContent = warned === 1 ? t('review_warning_one') : t('review_warnings', { n: warned });
+    renderSuggestion();
+  }
+
+  /** The type the pages' own text confidently suggests, when it differs from the chosen one
+      and could be chosen instead (a type of this link); null otherwise. Only a hint. */
+  function suggestedType() {
+    const chosen = selectedType();
+    const offered = (state.link && state.link.document_types) || [];
+    let best = null;
+    for (const item of state.items) {
+      const s = item.suggestion;
+      if (!s || s.confidence < HINT_CONFIDENCE || s.type === 'sonstiges') continue;
+      if (s.type === chosen || !offered.includes(s.type)) continue;
+      if (!ALL[state.lang].suggest[s.type]) continue;
+      if (!best || s.confidence > best.confidence) best = s;
+    }
+    if (!best || state.keptType === chosen) return null;
+    return best.type;
+  }
+
+  function renderSuggestion() {
+    const box = $('review-suggestion');
+    const code = suggestedType();
+    box.hidden = code === null;
+    if (code === null) return;
+    $('review-suggestion-text').textContent = ALL[state.lang].suggest[code];
+    const change = $('suggestion-change');
+    change.textContent = t('suggest_change', { type: typeLabel(code) });
+    change.dataset.type = code;
+    $('suggestion-keep').textContent = t('suggest_keep');
+  }
+
+  /** The applicant takes the suggested type: it is chosen, as if picked in the list. */
+  function takeSuggestion() {
+    const code = $('suggestion-change').dataset.type;
+    for (const input of document.querySelectorAll('input[name="document_type"]')) {
+      input.checked = input.value === code;
+    }
+    state.typeTouched = true;
+    renderReview();
+    announce(t('review_type') + ': ' + typeLabel(code));
+    $('send').focus();
+  }
+
+  /** The applicant keeps the chosen type: no hint for it again. */
+  function keepType() {
+    state.keptType = selectedType();
+    renderSuggestion();
+    $('send').focus();
   }
 
   async function send() {
@@ -999,6 +1055,7 @@
   function sendMore() {
     state.receipt = null;
     state.typeTouched = false;
+    state.keptType = null;
     clearAlert('receipt-alert');
     preselect();
     renderItems();
@@ -1082,6 +1139,8 @@
       });
     }
     $('to-review').addEventListener('click', toReview);
+    $('suggestion-change').addEventListener('click', takeSuggestion);
+    $('suggestion-keep').addEventListener('click', keepType);
     $('back').addEventListener('click', back);
     $('send').addEventListener('click', send);
     $('save-pdf').addEventListener('click', () => {
