@@ -216,13 +216,13 @@ class Spies:
 
         def build(*args: Any, **kwargs: Any) -> Any:
             try:
-                outcome = real_build(*args, **kwargs)
+                parts = real_build(*args, **kwargs)
             except Exception as exc:
                 self.errors.append(f"attempt {len(self.budgets)}: {type(exc).__name__} {exc}")
                 raise
-            reason = outcome.failure_reason
+            reason = parts[0].failure_reason
             self.outcomes.append(f"normalisation_failed ({reason})" if reason else "delivered")
-            return outcome
+            return parts
 
         service.cpu_budget = budget  # type: ignore[assignment]
         service.build_and_store = build  # type: ignore[assignment]

@@ -8,20 +8,22 @@
       for each document:                            build_and_store
         status "processing" (a heartbeat)           status.write_status
         outcome stored already? → take it           (idempotent by document id)
-        fetch its originals                         Storage.get_file
-        build it: one searchable PDF                pipeline.document.build_document
-        store PDF, text, report, then the outcome   _store
+        fetch its originals (unlocked: decrypted)   Storage.get_file
+        build its pages                             pipeline.document.build_pages
+        split it into the documents it holds        pipeline.parts (pipeline.split)
+        per part: store PDF, text, report           _store
+        then the outcome record of all parts        message.parts_to_json
       build the message                             message.build_message
       outbox → publish → mark sent                  _announce
       status "delivered"                            status.write_status
 
 Idempotent by document id: a document whose outcome is already stored (``outcome.json``, written
-last) is not built again, and the message id is derived from the submission id, so a retried
-job publishes the same message (consumers deduplicate by ``message_id``). No document is ever
-stuck: when building it fails for good, the document is still delivered with its originals and a
-``normalisation_failed`` flag and reason. Errors are sorted per document: a rejected input fails
-at once, a processing error is retried until the final attempt, a temporary failure (storage,
-broker) always propagates so the job is retried.
+last, with the outcome of each part it was split into) is not built again, and the message id is
+derived from the submission id, so a retried job publishes the same message (consumers deduplicate
+by ``message_id``). No document is ever stuck: when building it fails for good, the document is
+still delivered with its originals and a ``normalisation_failed`` flag and reason. Errors are sorted
+per document: a rejected input fails at once, a processing error is retried until the final attempt,
+a temporary failure (storage, broker) always propagates so the job is retried.
 
 The originals travel as data: name, SHA-256, media type and size come from the manifest (the
 gateway computed them once); the builder only sniffs each original again for its pages, a check
@@ -42,10 +44,20 @@ from briefkasten.broker.outbox import Outbox
 from briefkasten.config import MIB, LimitSettings, Settings
 from briefkasten.errors import BrokerError, InputRejected, NotFound, ProcessingError
 from briefkasten.intake import load_submission
-from briefkasten.message import DocumentOutcome, build_message
+from briefkasten.links import letter_found
+from briefkasten.message import (
+    DocumentOutcome,
+    build_message,
+    parts_from_json,
+    parts_to_json,
+    status_entry,
+)
 from briefkasten.model import DocumentRequest, DocumentResult, Original, Submission, safe_name
 from briefkasten.monitoring.metrics import Metrics
-from briefkasten.pipeline.document import build_document
+from briefkasten.pipeline.codes import is_separator
+from briefkasten.pipeline.doctype import suggest_pages
+from briefkasten.pipeline.document import build_pages
+from briefkasten.pipeline.parts import assemble_parts, plan_for
 from briefkasten.pipeline.pool import PagePool
 from briefkasten.pipeline.sandbox import CpuBudget
 from briefkasten.status import recorded_status, write_status
@@ -81,15 +93,15 @@ def deliver(job: Job, services: Services) -> None:
         return
     final_attempt = job.attempt + 1 >= services.settings.broker.max_attempts
     budget = cpu_budget(submission, services.settings.limits)
-    outcomes: list[DocumentOutcome] = []
+    results: list[list[DocumentOutcome]] = []  # per uploaded document: what it became
     for document in submission.documents:  # "processing", refreshed per document (a heartbeat)
-        done = {o.document.document_id: o.status_entry() for o in outcomes}
-        write_status(storage, submission, "processing", done)
-        outcomes.append(
+        write_status(storage, submission, "processing", _entries(submission, results))
+        results.append(
             build_and_store(
                 document, submission, services, final_attempt=final_attempt, budget=budget
             )
         )
+    outcomes = [outcome for parts in results for outcome in parts]
     message = build_message(
         submission,
         outcomes,
@@ -97,8 +109,7 @@ def deliver(job: Job, services: Services) -> None:
         routing_prefix=services.settings.routing_prefix_for(job.tenant),
     )
     _announce(message, submission, services)
-    documents = {o.document.document_id: o.status_entry() for o in outcomes}
-    write_status(storage, submission, "delivered", documents)
+    write_status(storage, submission, "delivered", _entries(submission, results))
     if services.metrics is not None:
         for outcome in outcomes:
             services.metrics.document_delivered(job.tenant, failed=bool(outcome.failure_reason))
@@ -133,25 +144,26 @@ def build_and_store(
     *,
     final_attempt: bool,
     budget: CpuBudget | None = None,
-) -> DocumentOutcome:
-    """One document: its stored outcome if there is one, else build it, store PDF, text and
-    report, and store its outcome last (also when it failed for good)."""
+) -> list[DocumentOutcome]:
+    """One uploaded document: its stored outcome record if there is one, else build it (one
+    document, or its parts when it holds several), store each one's PDF, text and report, and
+    store the outcome record last (also when it failed for good)."""
     storage = services.storage
     outcome_key = _key(submission, document, "outcome.json")
     stored = get_json(storage, outcome_key)
     if stored is not None:
-        return DocumentOutcome.from_json(stored, document)
+        return parts_from_json(stored, document)
     code = ""
     with tempfile.TemporaryDirectory(prefix="briefkasten-doc-") as tmp:
         try:
-            outcome = _build(document, submission, services, Path(tmp), budget)
+            parts = _build(document, submission, services, Path(tmp), budget)
         except InputRejected as exc:
-            outcome, code = _failed(document, f"{exc.code}: {exc}"), exc.code
+            parts, code = [_failed(document, f"{exc.code}: {exc}")], exc.code
         except ProcessingError as exc:
             if not final_attempt:
                 raise
-            outcome, code = _failed(document, f"{exc.code}: {exc}"), exc.code
-    if outcome.failure_reason:  # the code only: the reason may name an original file
+            parts, code = [_failed(document, f"{exc.code}: {exc}")], exc.code
+    if parts[0].failure_reason:  # the code only: the reason may name an original file
         log.warning(
             "document %s of submission %s: normalisation failed (%s)",
             document.document_id,
@@ -159,8 +171,8 @@ def build_and_store(
             code,
             extra={**_ids(submission, document), "error": code},
         )
-    put_json(storage, outcome_key, outcome.to_json(), ensure_ascii=False)
-    return outcome
+    put_json(storage, outcome_key, parts_to_json(parts), ensure_ascii=False)
+    return parts
 
 
 def _build(
@@ -169,34 +181,58 @@ def _build(
     services: Services,
     workdir: Path,
     budget: CpuBudget | None,
-) -> DocumentOutcome:
-    """Fetch the originals into ``workdir``, build the document there, store the results."""
+) -> list[DocumentOutcome]:
+    """Fetch the originals into ``workdir``, build the document there (split into the
+    documents it holds, ``pipeline.split``), store the results."""
+    settings = services.settings
     originals: list[Original] = []
     for number, received in enumerate(document.files):
         local = workdir / f"{number:03d}" / safe_name(received.name)  # one folder per file
         local.parent.mkdir()
-        services.storage.get_file(received.key, local)
+        services.storage.get_file(received.build_key, local)
         originals.append(received.original(local))
     started = time.perf_counter()
-    result = build_document(
+    built = build_pages(
         originals,
         workdir,
-        settings=services.settings,
-        pipeline=services.settings.pipeline_for(submission.tenant),
-        languages=services.settings.ocr_languages_for(submission.tenant),
-        title=f"{document.document_type} {submission.case_number}",
-        document_type=document.document_type,
+        settings=settings,
+        pipeline=settings.pipeline_for(submission.tenant),
+        languages=settings.ocr_languages_for(submission.tenant),
         pool=services.pool,
         cpu_budget=budget,
     )
-    _observe(document, submission, services, result, time.perf_counter() - started)
-    return _store(document, submission, services.storage, result)
+    layout = plan_for(
+        built.pages,
+        mode=settings.pipeline.split,
+        suggest=suggest_pages,
+        is_separator=lambda page: is_separator(page.codes),
+        min_confidence=settings.pipeline.split_min_confidence,
+    )
+    pieces = assemble_parts(
+        built,
+        layout,
+        workdir,
+        document_id=document.document_id,
+        chosen_type=document.document_type,
+        catalogue=settings.catalogue_for(submission.tenant),
+        title=submission.case_number,
+        suggest=suggest_pages,
+        min_confidence=settings.pipeline.split_min_confidence,
+    )
+    seconds = time.perf_counter() - started
+    outcomes = []
+    for piece in pieces:
+        part = piece.request(document)
+        _observe(part, submission, services, piece.result, seconds / len(pieces))
+        outcomes.append(_store(part, submission, services, piece.result))
+    return outcomes
 
 
 def _store(
-    document: DocumentRequest, submission: Submission, storage: Storage, result: DocumentResult
+    document: DocumentRequest, submission: Submission, services: Services, result: DocumentResult
 ) -> DocumentOutcome:
     """PDF (hashed once, by the builder), text and report; the outcome that names them."""
+    storage = services.storage
     pdf = storage.adopt_file(
         _key(submission, document, "pdf"), result.pdf, content_type=PDF, sha256=result.sha256
     )
@@ -207,6 +243,9 @@ def _store(
         _key(submission, document, "report.json"), result.report_bytes(), content_type=JSON
     )
     confidences = [p.ocr_confidence for p in result.pages if p.ocr_confidence is not None]
+    suggestion = result.suggestion
+    codes = [code for page in result.pages for code in page.codes]
+    letter = bool(codes) and letter_found(codes, submission, services.settings, storage)
     return DocumentOutcome(
         document=document,
         pdf=pdf,
@@ -218,6 +257,10 @@ def _store(
         failure_reason=None,
         processed_at=_now(),
         languages=result.languages,
+        suggested_type=suggestion.type if suggestion else None,
+        suggested_type_confidence=round(suggestion.confidence, 3) if suggestion else None,
+        contains_jobcenter_letter=letter,
+        split_from=result.split,
     )
 
 
@@ -313,6 +356,14 @@ def record_failure(storage: Storage, job: Job, action: Action, code: str) -> Non
         write_status(storage, submission, "failed", reason=code)
     else:
         write_status(storage, submission, "received")
+
+
+def _entries(
+    submission: Submission, results: list[list[DocumentOutcome]]
+) -> dict[str, dict[str, object]]:
+    """The status entries of the uploaded documents done so far (``results`` in order)."""
+    done = zip(submission.documents, results, strict=False)  # the documents done so far
+    return {document.document_id: status_entry(parts) for document, parts in done}
 
 
 def _key(submission: Submission, document: DocumentRequest, suffix: str) -> str:

@@ -19,7 +19,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from briefkasten.model import DocumentResult, PageResult, Split, TypeSuggestion
+from briefkasten.model import (
+    DocumentRequest,
+    DocumentResult,
+    PageResult,
+    Split,
+    TypeSuggestion,
+)
 from briefkasten.pipeline.document import BuiltPages, assemble
 from briefkasten.pipeline.split import UNKNOWN, PageSignals, Plan, plan
 
@@ -37,6 +43,20 @@ class Piece:
     count: int
     result: DocumentResult
     document_type: str
+
+    def request(self, uploaded: DocumentRequest) -> DocumentRequest:
+        """The document this piece is, as a request of its own: ``uploaded`` itself (with its
+        type) when it was not split, else ``<document_id>-<n>`` with the files its pages come
+        from."""
+        if self.count == 1:
+            return replace(uploaded, document_type=self.document_type)
+        sources = {o.sha256 for o in self.result.originals}
+        return replace(
+            uploaded,
+            document_id=f"{uploaded.document_id}-{self.number}",
+            document_type=self.document_type,
+            files=tuple(f for f in uploaded.files if f.sha256 in sources),
+        )
 
 
 def page_signals(
