@@ -2,17 +2,21 @@
 and the message: one upload of a Kontoauszug, our separator sheet, a Mietvertrag, a blank page
 and a Lohnabrechnung becomes one PDF per document, each with its type, where it came from and
 the pages left out; a photographed letter with this case's link QR code is flagged
-``contains_jobcenter_letter``, one with another case's code is not."""
+``contains_jobcenter_letter``, one with another case's code is not; a PDF unlocked at upload is
+built from its decrypted copy, the locked original kept untouched."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import io
 import json
 from pathlib import Path
 
+import pikepdf
 import segno
+from aiohttp import FormData
 from PIL import Image
 from pypdf import PdfReader
 
@@ -22,7 +26,14 @@ from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
 from briefkasten.pipeline.codes import separator_payload
 from briefkasten.storage import open_storage
-from tests.integration.test_service import CASE, run_worker, service_settings, status_of, upload
+from tests.integration.test_service import (
+    AUTH,
+    CASE,
+    run_worker,
+    service_settings,
+    status_of,
+    upload,
+)
 from tests.support import factories
 from tests.support.gateway import GatewayClient
 
@@ -132,6 +143,7 @@ async def test_one_upload_becomes_one_pdf_per_document(
     ]
 
 
+PDF = "application/pdf"
 LETTER = (
     "Jobcenter Musterstadt",
     "Ihr Antrag auf Bürgergeld",
@@ -171,3 +183,38 @@ async def test_the_letter_of_this_case_is_flagged_and_another_cases_is_not(
         flags[message["submission_id"]] = document["contains_jobcenter_letter"]
     assert sorted(flags.values()) == [False, True]
     assert ours not in json.dumps(flags)  # the token itself is in no message
+
+
+async def test_an_unlocked_pdf_is_built_from_its_decrypted_copy(
+    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
+) -> None:
+    settings = service_settings(settings, tmp_path)
+    storage = open_storage((tmp_path / "storage").absolute().as_uri())
+    jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
+    client = await gateway_client(settings, storage=storage, jobs=jobs)
+    plain = factories.born_digital_pdf(tmp_path / "plain.pdf", LOHNABRECHNUNG)
+    locked = tmp_path / "locked.pdf"
+    with pikepdf.open(plain) as pdf:
+        pdf.save(locked, encryption=pikepdf.Encryption(user="Lohn-2026!", owner="o", R=6))
+    form = FormData()
+    form.add_field("case_number", CASE)
+    form.add_field("document_type", "lohnabrechnung")
+    form.add_field("password", "Lohn-2026!")
+    form.add_field("file", locked.read_bytes(), filename="lohn.pdf", content_type=PDF)
+    response = await client.post("/api/v1/submissions", data=form, headers=AUTH)
+    assert response.status == 202, await response.text()
+    assert await asyncio.to_thread(run_worker, settings, storage) == 1
+
+    (entry,) = Outbox(settings.broker.outbox_dir).pending()
+    message = json.loads(entry.message.body)
+    (document,) = message["documents"]
+    assert not document["normalisation_failed"], document["failure_reason"]
+    (original,) = document["originals"]
+    assert original["password_protected"] is True
+    assert storage.get_bytes(original["key"]) == locked.read_bytes()  # untouched
+    decrypted = storage.get_bytes(original["decrypted"]["key"])
+    assert hashlib.sha256(decrypted).hexdigest() == original["decrypted"]["sha256"]
+    text = storage.get_bytes(document["text"]["key"]).decode()
+    assert "Steuerklasse" in text and "Bruttolohn" in text
+    assert document["suggested_type"] == "lohnabrechnung"
+    assert b"Lohn-2026!" not in entry.message.body
