@@ -74,6 +74,8 @@ class IncomingFile:
     size: int
     media_type: str
     pages: int
+    #: The applicant blacked out parts of it before the upload (``ReceivedFile``'s flag).
+    redacted_by_applicant: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,19 @@ def check_case_number(case_number: str) -> str:
     if not CASE_NUMBER.match(value):
         raise InvalidRequest("case_number must be a BG-Nummer like 12345BG0012345")
     return value
+
+
+#: The spellings of the ``redacted_by_applicant`` flag (tus metadata, the multipart field).
+FLAG_VALUES = {"true": True, "false": False}
+
+
+def redaction_flag(value: str) -> bool:
+    """``redacted_by_applicant`` as given by a client: ``true`` or ``false`` (case and
+    surrounding blanks do not matter); anything else is ``InvalidRequest`` (400)."""
+    flag = FLAG_VALUES.get(value.strip().lower())
+    if flag is None:
+        raise InvalidRequest("redacted_by_applicant must be true or false")
+    return flag
 
 
 def check_submission_pages(pages: int, limits: LimitSettings) -> None:
@@ -298,6 +313,7 @@ class Intake:
             media_type=incoming.media_type,
             pages=incoming.pages,
             duplicate_of=duplicate_of,
+            redacted_by_applicant=incoming.redacted_by_applicant,
         )
 
     def _put_json(self, key: str, data: dict[str, Any]) -> None:

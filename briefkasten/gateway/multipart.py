@@ -1,9 +1,11 @@
 """Streaming a multipart upload to disk: hashed, counted and sniffed while it arrives.
 
 The form, in order: ``case_number``, then per document a ``document_type`` part, an optional
-``note`` and its ``file`` parts in page order. Each ``document_type`` starts a new document, so
-the simplest form (``case_number``, ``document_type``, repeated ``file``) is one document and
-one request can carry several. Files are written with aiofiles under a random name in a private
+``note`` and its ``file`` parts in page order, each optionally followed by a
+``redacted_by_applicant`` part (``true``/``false``, default ``false``: the applicant blacked out
+parts of that file). Each ``document_type`` starts a new document, so the simplest form
+(``case_number``, ``document_type``, repeated ``file``) is one document and one request can
+carry several. Files are written with aiofiles under a random name in a private
 spool directory (the client's file name is kept only as sanitised metadata); byte limits are
 counted here ourselves, since aiohttp's ``client_max_size`` does not guard ``read_chunk()``.
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -39,6 +41,7 @@ from briefkasten.intake import (
     IncomingFile,
     check_case_number,
     check_submission_pages,
+    redaction_flag,
 )
 from briefkasten.model import safe_name
 
@@ -171,8 +174,10 @@ async def _read_parts(
     limits = settings.limits
     drafts: list[_Draft] = []
     total = pages = 0
+    after_file = False  # the part before was a file (a redacted_by_applicant field may follow)
     while (part := await reader.next()) is not None:
         name = _part_name(part)
+        flag_follows_file, after_file = after_file, name == "file"
         if name == "file":
             if not drafts:
                 raise InvalidRequest("a file part must follow case_number and document_type")
@@ -211,6 +216,11 @@ async def _read_parts(
                     f"requested: {', '.join(requested)}"
                 )
             drafts.append(_Draft(value))
+        elif name == "redacted_by_applicant":
+            if not flag_follows_file:
+                raise InvalidRequest("redacted_by_applicant must follow the file part it is about")
+            files = drafts[-1].files
+            files[-1] = replace(files[-1], redacted_by_applicant=redaction_flag(value))
         elif name == "note":
             if not drafts:
                 raise InvalidRequest("note must follow a document_type")

@@ -201,13 +201,9 @@ class ObjectTusStore:
         except InputRejected:
             self.delete(owner, upload_id)
             raise
-        facts: dict[str, Any] = {
-            "name": upload.name,
-            "sha256": sha256,
-            "size": upload.length,
-            "media_type": sniffed.media_type,
-            "pages": len(sniffed.kinds),
-        }
+        facts: dict[str, Any] = {"name": upload.name, "sha256": sha256, "size": upload.length}
+        facts |= {"media_type": sniffed.media_type, "pages": len(sniffed.kinds)}
+        facts["redacted_by_applicant"] = upload.redacted_by_applicant
         self.storage.put_bytes(
             layout.tus_complete_key(self._prefix(owner, upload_id), _now_ms()),
             json.dumps(facts).encode("utf-8"),

@@ -48,7 +48,7 @@ from briefkasten.errors import (
 )
 from briefkasten.gateway.checks import UploadChecks
 from briefkasten.gateway.spool import space_checked
-from briefkasten.intake import IncomingFile
+from briefkasten.intake import IncomingFile, redaction_flag
 from briefkasten.model import safe_name
 from briefkasten.storage.layout import TUS_UPLOAD_ID
 from briefkasten.storage.records import atomic_file
@@ -58,6 +58,8 @@ log = logging.getLogger("briefkasten.gateway")
 UPLOAD_ID = TUS_UPLOAD_ID
 #: Temporary files of interrupted info writes are removed after this many seconds.
 STALE_TEMP_S = 3600.0
+#: The ``Upload-Metadata`` key of the applicant's redaction flag (``true``/``false``).
+REDACTED_KEY = "redacted_by_applicant"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,11 @@ class TusUpload:
     def complete(self) -> bool:
         """All bytes arrived (the file may still wait for ``TusStore.finish``)."""
         return self.offset == self.length
+
+    @property
+    def redacted_by_applicant(self) -> bool:
+        """The metadata's flag (checked at creation: ``tus.create`` refuses other values)."""
+        return redaction_flag(self.metadata.get(REDACTED_KEY, "false"))
 
 
 class TusBackend(Protocol):
@@ -260,6 +267,7 @@ class TusStore:
             "size": info["length"],
             "media_type": sniffed.media_type,
             "pages": len(sniffed.kinds),
+            "redacted_by_applicant": self._upload(info).redacted_by_applicant,
         }
         with space_checked("cannot record a complete upload"):
             self._write(upload_id, info)
