@@ -705,7 +705,7 @@
   // never sent unredacted, and "Stellen schwärzen" is offered only while nothing was sent.
 
   function redactable() {
-    const redactor = window.Briefkasten.redactor;
+    const redactor = window.BriefkastenRedactor; // redact.js
     return Boolean(redactor && redactor.available());
   }
 
@@ -745,7 +745,7 @@
     const n = state.items.indexOf(item) + 1;
     let file = null;
     try {
-      file = await window.Briefkasten.redactor.open(item.file, t);
+      file = await window.BriefkastenRedactor.open(item.file, t);
     } catch (error) {
       item.error = msg('redact_failed');
       renderItem(item);

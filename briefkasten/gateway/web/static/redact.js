@@ -1,7 +1,7 @@
 /* "Stellen schwärzen": the applicant blacks out parts of an image page on the phone, before it
    is uploaded. No framework, no third-party code.
 
-   window.Briefkasten.redactor.open(file, t) shows the editor (the <dialog id="redact"> of
+   window.BriefkastenRedactor.open(file, t) shows the editor (the <dialog id="redact"> of
    page.html, full screen) and resolves to the redacted JPEG as a File, or null when the
    applicant cancels. The image is drawn upright (the EXIF orientation applied by the browser's
    decoder), the boxes are burned into the pixels of a canvas and the canvas re-encoded as
@@ -294,8 +294,8 @@
     });
   }
 
-  window.Briefkasten = window.Briefkasten || {};
-  window.Briefkasten.redactor = { open: open, available: () => Boolean($('redact')) };
+  // Beside window.Briefkasten (common.js's helpers, frozen).
+  window.BriefkastenRedactor = Object.freeze({ open: open, available: () => Boolean($('redact')) });
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', wire);
   else wire();
 })();
