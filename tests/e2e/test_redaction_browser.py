@@ -116,6 +116,33 @@ def drag(page: Any, box: tuple[float, float, float, float]) -> None:
     page.mouse.up()
 
 
+def touch_drag(page: Any, box: tuple[float, float, float, float]) -> None:
+    """Draw ``box`` with a finger: touch events through the DevTools protocol (Playwright has
+    taps only), which the browser turns into pointer events of type "touch"."""
+    frame = page.locator("#redact-canvas").bounding_box()
+    assert frame is not None
+    x0, y0, x1, y1 = box
+    points = [
+        (frame["x"] + (x0 + (x1 - x0) * i / 8) * frame["width"],
+         frame["y"] + (y0 + (y1 - y0) * i / 8) * frame["height"])
+        for i in range(9)
+    ]  # fmt: skip
+    cdp = page.context.new_cdp_session(page)
+    kinds = ["touchStart"] + ["touchMove"] * (len(points) - 1)
+    for kind, (x, y) in zip(kinds, points, strict=True):
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def screen(page: Any, state: str) -> None:
+    """The editor fills the screen: a screenshot of the viewport (not of the whole page)."""
+    if base.TAKE_SCREENSHOTS:
+        path = base.SCREENSHOTS / f"{state}.png"
+        page.screenshot(path=str(path))
+        base.shrink_screenshot(path)
+
+
 def ocr(image: Image.Image, folder: Path) -> str:
     need(shutil.which("tesseract") is not None, "tesseract is not installed")
     path = folder / "ocr.png"
@@ -207,7 +234,8 @@ def test_the_covered_words_never_leave_the_phone(
     count = page.locator("#redact-count")
     expect(count).to_have_text("Geschwärzte Stellen: 0")
     expect(page.get_by_role("button", name="Rückgängig")).to_be_disabled()
-    scan(page, "21-redact-editor")
+    scan(page, "21-redact-editor", screenshot=False)
+    screen(page, "21-redact-editor")
 
     drag(page, line_box(MISTAKE_LINE))  # the wrong line …
     expect(count).to_have_text("Geschwärzte Stellen: 1")
@@ -221,7 +249,8 @@ def test_the_covered_words_never_leave_the_phone(
     expect(count).to_have_text("Geschwärzte Stellen: 0")
     drag(page, line_box(SECRET_LINE))
     expect(count).to_have_text("Geschwärzte Stellen: 1")
-    scan(page, "22-redact-box")
+    scan(page, "22-redact-box", screenshot=False)
+    screen(page, "22-redact-box")
     page.get_by_role("button", name="Fertig").click()
     expect(dialog).to_be_hidden()
     expect(redact).to_be_focused()
@@ -297,8 +326,8 @@ def test_the_covered_words_never_leave_the_phone(
 def test_the_next_page_or_so_lassen_sends_a_held_page_unflagged(
     page: Any, gateway: Gateway, tmp_path: Path
 ) -> None:
-    """Adding the next page sends the one before; "So lassen" sends a page at once;
-    "Abbrechen" in the editor changes nothing; no page is flagged."""
+    """Adding the next page sends the one before; "So lassen" sends a page at once; a box
+    drawn with a finger, then "Abbrechen", changes nothing; no page is flagged."""
     photo = statement_photo(tmp_path / "seite.jpg")
     second = tmp_path / "seite-2.jpg"
     with Image.open(photo) as image:
@@ -323,7 +352,7 @@ def test_the_next_page_or_so_lassen_sends_a_held_page_unflagged(
     assert len(created) == 1 and "redacted_by_applicant" not in created[0]
 
     page.get_by_role("button", name="Stellen schwärzen (Seite 2)").click()
-    drag(page, line_box(0))
+    touch_drag(page, line_box(0))  # with a finger
     expect(page.locator("#redact-count")).to_have_text("Geschwärzte Stellen: 1")
     page.get_by_role("button", name="Abbrechen").click()
     expect(page.get_by_role("dialog")).to_be_hidden()
