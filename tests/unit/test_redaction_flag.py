@@ -32,6 +32,9 @@ from briefkasten.storage.base import Storage, StoredObject
 from tests.support import factories
 from tests.support.gateway import GatewayClient
 from tests.support.openapi import aiohttp_client_cls  # noqa: F401 (fixture: every response checked)
+from tests.unit import test_tus_objects as shared
+from tests.unit.test_tus import SAMPLE, create, patch, upload_id
+from tests.unit.test_tus_objects import Pair
 
 CASE = "12345BG0012345"
 TENANT = "jc-musterstadt"
@@ -43,6 +46,10 @@ BOLD_TRUE = "\U0001d42d\U0001d42b\U0001d42e\U0001d41e"  # "true" in mathematical
 GARBAGE = ["", "yes", "ja", "1", "0", "on", "tru", "true false", "true\x00", "null", BOLD_TRUE]
 
 Client = TestClient[Any, Any]
+
+# Two gateways sharing the tus uploads in one object storage (test_tus_objects.py's fixtures).
+pair = shared.pair
+tus_storage = shared.tus_storage
 
 
 @dataclasses.dataclass
@@ -289,3 +296,23 @@ async def test_a_garbage_tus_value_is_400_and_no_upload_is_made(
     assert "redacted_by_applicant must be true or false" in await response.text()
     spool = tmp_path / "spool" / "tus"
     assert not spool.exists() or list(spool.iterdir()) == []
+
+
+async def test_the_flag_travels_through_the_shared_object_storage(pair: Pair) -> None:
+    """``gateway.tus_store = "storage"``: an upload made on one gateway and sent through the
+    other keeps its flag (it is in the completion record every gateway reads)."""
+    data = SAMPLE.read_bytes()
+    location = await create(
+        pair.a, len(data), **{"Upload-Metadata": metadata(redacted_by_applicant="true")}
+    )
+    assert await patch(pair.a, location, 0, data) == (204, None)
+    response = await pair.b.client.post(
+        "/api/v1/submissions",
+        json={"documents": [{"document_type": "kontoauszug", "uploads": [upload_id(location)]}]},
+        headers={"Authorization": f"Bearer {pair.b.token}"},
+    )
+    assert response.status == 202, await response.text()
+    sid = (await response.json())["submission_id"]
+    submission = load_submission(pair.storage, TENANT, sid)
+    assert [f.redacted_by_applicant for f in submission.documents[0].files] == [True]
+    assert message_documents(submission)[0]["redacted_by_applicant"] is True
