@@ -726,7 +726,7 @@
 
   function releaseItem(item, announceIt) {
     if (item.status !== 'held' || item.removed) return;
-    const focused = document.activeElement === item.el.keep || document.activeElement === item.el.redact;
+    const focused = [item.el.keep, item.el.redact].includes(document.activeElement);
     item.status = 'waiting';
     renderItem(item);
     if (focused) item.el.remove.focus(); // the buttons it was on are gone
