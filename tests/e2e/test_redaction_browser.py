@@ -256,6 +256,7 @@ def test_the_covered_words_never_leave_the_phone(
     expect(redact).to_be_focused()
     announced(page, "Seite 1: Die Stellen sind geschwärzt.")
     expect(card.locator(".file-name")).to_have_text("kontoauszug.jpg")
+    expect(card.locator(".card-redacted")).to_have_text("Stellen geschwärzt.")
     assert uploads == [] and chunks == []  # still nothing sent
 
     # "Continue": the page goes up now, and the review follows when it is there.
@@ -357,6 +358,7 @@ def test_the_next_page_or_so_lassen_sends_a_held_page_unflagged(
     page.get_by_role("button", name="Abbrechen").click()
     expect(page.get_by_role("dialog")).to_be_hidden()
     expect(page.get_by_role("button", name="Stellen schwärzen (Seite 2)")).to_be_focused()
+    expect(cards.nth(1).locator(".card-redacted")).to_be_hidden()  # nothing was blacked out
     assert len(created) == 1
     page.get_by_role("button", name="So lassen (Seite 2)").click()
     expect(cards.nth(1).locator(".card-status")).to_have_text(UPLOADED)

@@ -711,6 +711,8 @@
 
   function addRedactButtons(item, actions) {
     if (item.status !== 'held') return;
+    item.el.redactedNote = el('p', 'card-redacted');
+    item.el.status.after(item.el.redactedNote);
     item.el.redact = cardButton('primary', '▮', () => redactItem(item));
     item.el.keep = cardButton('secondary', '✓', () => releaseItem(item, true));
     actions.prepend(item.el.redact, item.el.keep);
@@ -722,6 +724,8 @@
     setButton(e.redact, t('redact'), page);
     setButton(e.keep, t('redact_keep'), page);
     e.redact.hidden = e.keep.hidden = item.status !== 'held';
+    e.redactedNote.hidden = !item.redacted;
+    e.redactedNote.textContent = item.redacted ? t('redacted_note') : '';
   }
 
   function releaseItem(item, announceIt) {
