@@ -107,7 +107,9 @@ def line_box(index: int) -> tuple[float, float, float, float]:
 
 def drag(page: Any, box: tuple[float, float, float, float]) -> None:
     """Draw ``box`` (fractions of the picture) on the editor's canvas with the mouse."""
-    frame = page.locator("#redact-canvas").bounding_box()
+    canvas = page.locator("#redact-canvas")
+    expect(canvas).to_be_visible()  # the editor opens once the picture is decoded
+    frame = canvas.bounding_box()
     assert frame is not None
     x0, y0, x1, y1 = box
     page.mouse.move(frame["x"] + x0 * frame["width"], frame["y"] + y0 * frame["height"])
@@ -119,7 +121,9 @@ def drag(page: Any, box: tuple[float, float, float, float]) -> None:
 def touch_drag(page: Any, box: tuple[float, float, float, float]) -> None:
     """Draw ``box`` with a finger: touch events through the DevTools protocol (Playwright has
     taps only), which the browser turns into pointer events of type "touch"."""
-    frame = page.locator("#redact-canvas").bounding_box()
+    canvas = page.locator("#redact-canvas")
+    expect(canvas).to_be_visible()  # the editor opens once the picture is decoded
+    frame = canvas.bounding_box()
     assert frame is not None
     x0, y0, x1, y1 = box
     points = [
@@ -217,6 +221,7 @@ def test_the_covered_words_never_leave_the_phone(
     expect(page.get_by_role("button", name="So lassen (Seite 1)")).to_be_visible()
     page.wait_for_timeout(1500)  # time enough for an upload to start, if one would
     assert uploads == [] and chunks == []  # held back while the applicant may still redact
+    assert base.small_targets(page) == []
     scan(page, "20-page-held")
 
     redact.click()
@@ -234,8 +239,15 @@ def test_the_covered_words_never_leave_the_phone(
     count = page.locator("#redact-count")
     expect(count).to_have_text("Geschwärzte Stellen: 0")
     expect(page.get_by_role("button", name="Rückgängig")).to_be_disabled()
+    assert base.small_targets(page) == []
     scan(page, "21-redact-editor", screenshot=False)
     screen(page, "21-redact-editor")
+    page.set_viewport_size({"width": 320, "height": 640})  # the narrowest phone: it still fits
+    assert base.no_horizontal_scrolling(page)
+    expect(page.get_by_role("button", name="Fertig")).to_be_in_viewport()
+    narrow = canvas.bounding_box()
+    assert narrow is not None and narrow["x"] >= 0 and narrow["x"] + narrow["width"] <= 320
+    page.set_viewport_size(base.PHONE)
 
     drag(page, line_box(MISTAKE_LINE))  # the wrong line …
     expect(count).to_have_text("Geschwärzte Stellen: 1")
