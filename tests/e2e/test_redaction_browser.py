@@ -391,3 +391,28 @@ def test_the_next_page_or_so_lassen_sends_a_held_page_unflagged(
     (entry,) = Outbox(gateway.settings.broker.outbox_dir).pending()
     (document,) = json.loads(entry.message.body)["documents"]
     assert document["redacted_by_applicant"] is False
+
+
+def test_a_picture_the_browser_cannot_read_is_not_edited(
+    page: Any, gateway: Gateway, tmp_path: Path
+) -> None:
+    """A ".jpg" that is no picture: the editor does not open, the card says so; "So lassen"
+    sends it and the gateway refuses it as before."""
+    fake = tmp_path / "konto.jpg"
+    fake.write_bytes(b"this is not a photo at all\n" * 100)
+    url, _ = gateway.link(("kontoauszug",))
+    page.goto(url)
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Dateien auswählen").click()
+    chooser.value.set_files(fake)
+    card = page.locator("#page-list > li")
+    redact = page.get_by_role("button", name="Stellen schwärzen (Seite 1)")
+    redact.click()
+    expect(card.locator(".card-error")).to_have_text(
+        "Dieses Bild können wir hier nicht bearbeiten. Sie können es so senden oder löschen."
+    )
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    expect(redact).to_be_focused()
+    page.get_by_role("button", name="So lassen (Seite 1)").click()
+    expect(card.locator(".card-status")).to_have_text("Das Hochladen hat nicht geklappt.")
+    expect(card.locator(".card-error")).to_contain_text("Diese Art von Datei können wir nicht")

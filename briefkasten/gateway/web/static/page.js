@@ -41,6 +41,7 @@
     sentTypes: [],
     typeTouched: false,
     reviewWhenDone: false,
+    redacting: false,
   };
 
   // --- helpers ----------------------------------------------------------------------------
@@ -745,9 +746,10 @@
   }
 
   async function redactItem(item) {
-    if (item.status !== 'held') return;
+    if (item.status !== 'held' || state.redacting) return; // one editor at a time
     const n = state.items.indexOf(item) + 1;
     let file = null;
+    state.redacting = true;
     try {
       file = await window.BriefkastenRedactor.open(item.file, t);
     } catch (error) {
@@ -755,6 +757,8 @@
       renderItem(item);
       item.el.redact.focus();
       return;
+    } finally {
+      state.redacting = false;
     }
     if (item.removed || item.status !== 'held') return;
     if (file) {
