@@ -1,7 +1,8 @@
 """The upload page in a real browser: Debian's chromium, headless, driven by Playwright.
 
 The real gateway (embedded mode: local files, the journal job queue, the outbox as the sink)
-listens on 127.0.0.1; an applicant opens a link, adds two photos, reorders them, sees the
+listens on 127.0.0.1; an applicant opens a link, adds two photos (held back for "Stellen
+schwärzen" until "So lassen": ``test_redaction_browser.py``), reorders them, sees the
 quality warning for the blurred one, sends, gets the receipt and its PDF; the worker then makes
 the PDF and records the message. axe-core (bundled by ``axe-playwright-python``) scans every
 state for serious or critical accessibility violations. ``BRIEFKASTEN_SCREENSHOTS=1`` writes
