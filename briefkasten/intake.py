@@ -78,6 +78,8 @@ class IncomingFile:
     decrypted: Path | None = None
     decrypted_sha256: str | None = None
     decrypted_size: int | None = None
+    #: The applicant blacked out parts of it before the upload (``ReceivedFile``'s flag).
+    redacted_by_applicant: bool = False
 
     @property
     def readable(self) -> Path:
@@ -321,6 +323,7 @@ class Intake:
             decrypted_key=decrypted_key,
             decrypted_sha256=incoming.decrypted_sha256,
             decrypted_size=incoming.decrypted_size,
+            redacted_by_applicant=incoming.redacted_by_applicant,
         )
 
     def _put_json(self, key: str, data: dict[str, Any]) -> None:
@@ -359,8 +362,7 @@ def is_queued(storage: Storage, tenant: str, submission_id: str) -> bool:
 
 def discard_unfinished(storage: Storage, tenant: str, case_number: str, submission_id: str) -> int:
     """Delete what an intake stored before it failed (originals, their hash markers, its
-    ``intake.json``); never raises: what is left, the reconciler deletes later. Returns how
-    many objects went."""
+    ``intake.json``) and count them; never raises: the reconciler deletes what is left."""
     deleted = 0
     try:
         for key in storage.list(layout.submission_prefix(tenant, case_number, submission_id)):
@@ -385,11 +387,7 @@ def _summary(verdicts: Sequence[Verdict]) -> str:
     """One value for the submission: ``not_scanned`` if any file was not, ``off`` if the scan
     is off, else ``clean``."""
     statuses = {v.status for v in verdicts}
-    if "not_scanned" in statuses:
-        return "not_scanned"
-    if statuses <= {"off"}:
-        return "off"
-    return "clean"
+    return "not_scanned" if "not_scanned" in statuses else "off" if statuses <= {"off"} else "clean"
 
 
 def _now() -> str:

@@ -2,12 +2,13 @@
 
 The form, in order: ``case_number``, then per document a ``document_type`` part, an optional
 ``note`` and its ``file`` parts in page order; a ``password`` part right before a ``file`` is
-that file's PDF password (``passwords.Unlocker``: opened once, three wrong tries per file).
-Each ``document_type`` starts a new document, so the simplest form (``case_number``,
-``document_type``, repeated ``file``) is one document and one request can carry several.
-Files are written with aiofiles under a random name in a private spool directory (the client's
-file name is kept only as sanitised metadata); byte limits are counted here ourselves, since
-aiohttp's ``client_max_size`` does not guard ``read_chunk()``.
+that file's PDF password (``passwords.Unlocker``: opened once, three wrong tries per file), a
+``redacted_by_applicant`` part (``true``/``false``, default ``false``) right after it says the
+applicant blacked out parts of that file. Each ``document_type`` starts a new document, so the
+simplest form (``case_number``, ``document_type``, repeated ``file``) is one document and one
+request can carry several. Files are written with aiofiles under a random name in a private
+spool directory (the client's file name is kept only as sanitised metadata); byte limits are
+counted here ourselves, since aiohttp's ``client_max_size`` does not guard ``read_chunk()``.
 
 Bounded cost: at most ``gateway.max_form_parts`` parts and ``gateway.max_form_field_bytes``
 bytes of non-file parts (values and part headers) per form (413), every wait on the body
@@ -23,7 +24,7 @@ import dataclasses
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -36,6 +37,7 @@ from briefkasten.config import Settings
 from briefkasten.errors import BriefkastenError, InvalidRequest, LimitExceeded, PasswordProtected
 from briefkasten.gateway.body import BodyClock
 from briefkasten.gateway.checks import UploadChecks
+from briefkasten.gateway.flags import redaction_flag
 from briefkasten.gateway.passwords import Unlocker
 from briefkasten.gateway.spool import space_checked
 from briefkasten.intake import (
@@ -181,8 +183,10 @@ async def _read_parts(
     drafts: list[_Draft] = []
     total = pages = 0
     password: str | None = None  # for the next file only
+    after_file = False  # the part before was a file (a redacted_by_applicant field may follow)
     while (part := await reader.next()) is not None:
         name = _part_name(part)
+        flag_follows_file, after_file = after_file, name == "file"
         if name == "file":
             if not drafts:
                 raise InvalidRequest("a file part must follow case_number and document_type")
@@ -218,6 +222,11 @@ async def _read_parts(
                     f"requested: {', '.join(requested)}"
                 )
             drafts.append(_Draft(value))
+        elif name == "redacted_by_applicant":
+            if not flag_follows_file:
+                raise InvalidRequest("redacted_by_applicant must follow the file part it is about")
+            files = drafts[-1].files
+            files[-1] = replace(files[-1], redacted_by_applicant=redaction_flag(value))
         elif name == "note":
             if not drafts:
                 raise InvalidRequest("note must follow a document_type")

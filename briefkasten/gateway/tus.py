@@ -62,6 +62,7 @@ from briefkasten.errors import (
 )
 from briefkasten.gateway.auth import owner_of, uploader
 from briefkasten.gateway.body import BodyClock
+from briefkasten.gateway.flags import redaction_flag
 from briefkasten.gateway.keys import CHECKS, EXECUTOR, SETTINGS, TUS_LOCKS, TUS_STORE
 from briefkasten.gateway.request import run
 from briefkasten.gateway.spool import no_space
@@ -78,7 +79,7 @@ from briefkasten.gateway.tus_protocol import (
     parse_metadata,
     upload_id_of,
 )
-from briefkasten.gateway.tus_store import TusUpload
+from briefkasten.gateway.tus_store import REDACTED_KEY, TusUpload
 
 log = logging.getLogger("briefkasten.gateway")
 
@@ -115,6 +116,7 @@ async def create(request: web.Request) -> web.Response:
         raise InvalidRequest("Upload-Defer-Length is not supported; send Upload-Length")
     length = header_number(request, "Upload-Length")
     metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
+    redaction_flag(metadata.get(REDACTED_KEY, "false"))  # garbage: 400 before anything is made
     upload = await run(request, request.app[TUS_STORE].create, owner, length, metadata)
     log.info("tus upload %s created: %d bytes", upload.upload_id, length)
     return web.Response(

@@ -45,9 +45,10 @@ from briefkasten.errors import (
 )
 from briefkasten.gateway.checks import UploadChecks
 from briefkasten.gateway.passwords import Unlocked
+from briefkasten.gateway.tus_limits import check_length, quota_check
 from briefkasten.gateway.tus_listing import Listed, read_listing
 from briefkasten.gateway.tus_listing import longest_run as longest_run  # re-exported
-from briefkasten.gateway.tus_store import UPLOAD_ID, TusUpload, check_length, quota_check
+from briefkasten.gateway.tus_store import UPLOAD_ID, TusUpload
 from briefkasten.intake import IncomingFile
 from briefkasten.model import safe_name
 from briefkasten.storage import layout
@@ -176,7 +177,8 @@ class ObjectTusStore:
             self.delete(owner, upload_id)
             raise
         facts: dict[str, Any] = {"name": upload.name, "sha256": sha256, "size": upload.length}
-        facts.update(media_type=sniffed.media_type, pages=len(sniffed.kinds))
+        facts |= {"media_type": sniffed.media_type, "pages": len(sniffed.kinds)}
+        facts["redacted_by_applicant"] = upload.redacted_by_applicant
         self._complete(prefix, facts)
         return IncomingFile(path=upload.path, **facts)
 
@@ -202,6 +204,7 @@ class ObjectTusStore:
         facts: dict[str, Any] = {"name": upload.name, "sha256": sha256, "size": upload.length}
         facts.update(media_type=unlocked.sniffed.media_type, pages=len(unlocked.sniffed.kinds))
         facts.update(decrypted_sha256=unlocked.sha256, decrypted_size=unlocked.size)
+        facts["redacted_by_applicant"] = upload.redacted_by_applicant
         self._complete(prefix, facts)
         return IncomingFile(path=upload.path, decrypted=unlocked.path, **facts)
 

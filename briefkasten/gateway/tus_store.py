@@ -38,18 +38,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from briefkasten.errors import (
-    EmptyInput,
     InputRejected,
     InvalidRequest,
-    LimitExceeded,
     NotFound,
     PasswordProtected,
-    QuotaExceeded,
     SpoolFull,
 )
 from briefkasten.gateway.checks import UploadChecks
+from briefkasten.gateway.flags import redaction_flag
 from briefkasten.gateway.passwords import Unlocked
 from briefkasten.gateway.spool import space_checked
+from briefkasten.gateway.tus_limits import check_length, quota_check
 from briefkasten.intake import IncomingFile
 from briefkasten.model import safe_name
 from briefkasten.storage.layout import TUS_UPLOAD_ID
@@ -60,6 +59,8 @@ log = logging.getLogger("briefkasten.gateway")
 UPLOAD_ID = TUS_UPLOAD_ID
 #: Temporary files of interrupted info writes are removed after this many seconds.
 STALE_TEMP_S = 3600.0
+#: The ``Upload-Metadata`` key of the applicant's redaction flag (``true``/``false``).
+REDACTED_KEY = "redacted_by_applicant"
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,11 @@ class TusUpload:
     def complete(self) -> bool:
         """All bytes arrived (the file may still wait for ``TusStore.finish``)."""
         return self.offset == self.length
+
+    @property
+    def redacted_by_applicant(self) -> bool:
+        """The metadata's flag (checked at creation: ``tus.create`` refuses other values)."""
+        return redaction_flag(self.metadata.get(REDACTED_KEY, "false"))
 
 
 class TusBackend(Protocol):
@@ -114,31 +120,6 @@ class TusBackend(Protocol):
     def delete(self, owner: str, upload_id: str) -> None: ...
 
     def expire(self, now: float | None = None) -> int: ...
-
-
-def check_length(length: int, max_bytes: int) -> None:
-    """A new upload's ``Upload-Length``: not empty and not over the file limit."""
-    if length < 0:
-        raise InvalidRequest("Upload-Length must not be negative")
-    if length == 0:
-        raise EmptyInput("file is empty (Upload-Length: 0)")
-    if length > max_bytes:
-        raise LimitExceeded(f"file has {length} bytes, limit is {max_bytes}")
-
-
-def quota_check(
-    owner: str, length: int, totals: Mapping[str, int], quota_per_owner: int, quota: int
-) -> None:
-    """``QuotaExceeded`` or ``SpoolFull`` if a new upload of ``length`` bytes does not fit
-    beside the bytes ``totals`` (per owner) already reserved."""
-    mine = totals.get(owner, 0)
-    if quota_per_owner and mine + length > quota_per_owner:
-        raise QuotaExceeded(
-            f"unfinished uploads of this owner would reserve {mine + length} bytes, "
-            f"quota is {quota_per_owner}"
-        )
-    if quota and sum(totals.values()) + length > quota:
-        raise SpoolFull(f"the tus spool quota of {quota} bytes is used up")
 
 
 class TusStore:
@@ -292,6 +273,7 @@ class TusStore:
         with data.open("rb") as handle:
             sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
         facts = {"name": info["name"], "sha256": sha256, "size": info["length"]}
+        facts["redacted_by_applicant"] = self._upload(info).redacted_by_applicant
         info["incoming"] = {**facts, "media_type": media_type, "pages": pages, **(decrypted or {})}
         with space_checked("cannot record a complete upload"):
             self._write(upload_id, info)

@@ -1,7 +1,8 @@
 """The upload page in a real browser: Debian's chromium, headless, driven by Playwright.
 
 The real gateway (embedded mode: local files, the journal job queue, the outbox as the sink)
-listens on 127.0.0.1; an applicant opens a link, adds two photos, reorders them, sees the
+listens on 127.0.0.1; an applicant opens a link, adds two photos (held back for "Stellen
+schwärzen" until "So lassen": ``test_redaction_browser.py``), reorders them, sees the
 quality warning for the blurred one, sends, gets the receipt and its PDF; the worker then makes
 the PDF and records the message. axe-core (bundled by ``axe-playwright-python``) scans every
 state for serious or critical accessibility violations. ``BRIEFKASTEN_SCREENSHOTS=1`` writes
@@ -264,6 +265,13 @@ def announced(page: Any, text: str) -> None:
     )
 
 
+def keep_pages(page: Any, n: int) -> None:
+    """Press "So lassen" on the first ``n`` pages: an image page is held back (not uploaded)
+    until the applicant redacts it, keeps it as it is, adds the next page or continues."""
+    for number in range(1, n + 1):
+        page.get_by_role("button", name=f"So lassen (Seite {number})").click()
+
+
 def no_horizontal_scrolling(page: Any) -> bool:
     return bool(
         page.evaluate(
@@ -307,6 +315,7 @@ def test_applicant_sends_two_photos_and_gets_a_receipt(
     chooser.value.set_files([photos.sharp, photos.blurred])
     cards = page.locator("#page-list > li")
     expect(cards).to_have_count(2)
+    keep_pages(page, 2)  # image pages wait for "Stellen schwärzen" or "So lassen"
     expect(cards.nth(0).locator(".card-status")).to_have_text("Hochgeladen. Alles in Ordnung.")
     expect(cards.nth(1).locator(".finding")).to_contain_text("unscharf")
     expect(cards.nth(1).locator(".card-status")).to_have_text(
@@ -421,6 +430,7 @@ def test_switching_to_english_keeps_the_pages(page: Any, gateway: Gateway, photo
         page.get_by_role("button", name="Foto machen").click()
     assert not chooser.value.is_multiple()
     chooser.value.set_files(photos.blurred)
+    keep_pages(page, 1)
     card = page.locator("#page-list > li")
     expect(card.locator(".finding")).to_contain_text("unscharf")
 
@@ -465,6 +475,7 @@ def test_a_lost_answer_is_retried_with_the_same_idempotency_key(
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name="Dateien auswählen").click()
     chooser.value.set_files(photos.sharp)
+    keep_pages(page, 1)
     expect(page.locator("#page-list .card-status")).to_have_text("Hochgeladen. Alles in Ordnung.")
     page.get_by_role("button", name="Weiter: Prüfen und senden").click()
     page.get_by_role("button", name="Jetzt senden").click()
@@ -486,6 +497,7 @@ def test_a_file_the_server_refuses_shows_its_message(
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name="Dateien auswählen").click()
     chooser.value.set_files(fake)
+    keep_pages(page, 1)
     card = page.locator("#page-list > li")
     expect(card.locator(".card-status")).to_have_text("Das Hochladen hat nicht geklappt.")
     expect(card.locator(".card-error")).to_contain_text("Diese Art von Datei können wir nicht")

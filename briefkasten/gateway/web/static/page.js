@@ -41,6 +41,8 @@
     sentTypes: [],
     typeTouched: false,
     keptType: null,
+    reviewWhenDone: false,
+    redacting: false,
   };
 
   // --- helpers ----------------------------------------------------------------------------
@@ -359,6 +361,8 @@
 
   function addFiles(fileList) {
     clearAlert('collect-alert');
+    releaseHeld(); // the applicant moved on: the pages added before may go now
+    state.reviewWhenDone = false;
     const limits = state.link.limits || {};
     const problems = [];
     let added = 0;
@@ -395,7 +399,8 @@
       name: name,
       isPdf: isPdf,
       preview: isPdf ? list.dataset.pdfIcon : URL.createObjectURL(file),
-      status: 'waiting',
+      status: isPdf || !redactable() ? 'waiting' : 'held',
+      redacted: false,
       sent: 0,
       total: file.size,
       upload: null,
@@ -449,7 +454,8 @@
     const retry = cardButton('primary', '↻', () => retryUpload(item));
     actions.append(up, down, remove, retry);
     li.append(img, info, findings, error, actions);
-    item.el = { li, title, progress, status, findings, error, up, down, remove, retry };
+    item.el = { li, img, title, progress, status, findings, error, up, down, remove, retry };
+    addRedactButtons(item, actions);
   }
 
   function setButton(button, label, context) {
@@ -483,9 +489,10 @@
     }
     e.title.textContent = title;
     e.progress.value = percent(item);
-    e.progress.hidden = ['done', 'failed', 'locked'].includes(item.status);
+    e.progress.hidden = ['done', 'failed', 'locked', 'held'].includes(item.status);
     e.progress.setAttribute('aria-label', t('upload_progress', { name: item.name }));
     const status = {
+      held: t('status_held'),
       waiting: t('status_waiting'),
       uploading: t('status_uploading', { percent: percent(item) }),
       checking: t('status_checking'),
@@ -516,6 +523,7 @@
     e.down.disabled = index === state.items.length - 1;
     e.retry.hidden = item.status !== 'failed' || item.rejected;
     renderLock(item);
+    renderRedactButtons(item, page);
   }
 
   function renderItem(item) {
@@ -611,7 +619,7 @@
     return new tus.Upload(item.file, {
       endpoint: resolve(API + '/tus/'),
       headers: { Authorization: 'Bearer ' + state.token },
-      metadata: { filename: item.name, filetype: item.file.type || 'application/octet-stream' },
+      metadata: uploadMetadata(item),
       chunkSize: CHUNK_BYTES,
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
       storeFingerprintForResuming: false,
@@ -640,6 +648,7 @@
       onError: (error) => {
         if (item.removed) return;
         state.active -= 1;
+        state.reviewWhenDone = false;
         if (lockedUpload(item, error)) return; // a PDF with a password: ask for it
         const failure = uploadFailure(error);
         item.status = 'failed';
@@ -697,6 +706,97 @@
       announce(t('announce_finding', { n: n, message: adviceText(finding) }));
     }
     renderItem(item);
+    reviewWhenReady();
+  }
+
+  // --- redaction: an image page is held back until the applicant moved on ---------------------
+  // A new image page is 'held': not uploaded, with "Stellen schwärzen" and "So lassen". It goes
+  // (status 'waiting', then tus) when the applicant adds the next pages, presses "continue" or
+  // chooses "So lassen"; redacting replaces its file first. So a page that is redacted was
+  // never sent unredacted, and "Stellen schwärzen" is offered only while nothing was sent.
+
+  function redactable() {
+    const redactor = window.BriefkastenRedactor; // redact.js
+    return Boolean(redactor && redactor.available());
+  }
+
+  function addRedactButtons(item, actions) {
+    if (item.status !== 'held') return;
+    item.el.redactedNote = el('p', 'card-redacted');
+    item.el.status.after(item.el.redactedNote);
+    item.el.redact = cardButton('primary', '▮', () => redactItem(item));
+    item.el.keep = cardButton('secondary', '✓', () => releaseItem(item, true));
+    actions.prepend(item.el.redact, item.el.keep);
+  }
+
+  function renderRedactButtons(item, page) {
+    const e = item.el;
+    if (!e.redact) return;
+    setButton(e.redact, t('redact'), page);
+    setButton(e.keep, t('redact_keep'), page);
+    e.redact.hidden = e.keep.hidden = item.status !== 'held';
+    e.redactedNote.hidden = !item.redacted;
+    e.redactedNote.textContent = item.redacted ? t('redacted_note') : '';
+  }
+
+  function releaseItem(item, announceIt) {
+    if (item.status !== 'held' || item.removed) return;
+    const focused = [item.el.keep, item.el.redact].includes(document.activeElement);
+    item.status = 'waiting';
+    renderItem(item);
+    if (focused) item.el.remove.focus(); // the buttons it was on are gone
+    if (announceIt) announce(t('announce_kept', { n: state.items.indexOf(item) + 1 }));
+    pump();
+  }
+
+  function releaseHeld() {
+    for (const item of state.items) if (item.status === 'held') item.status = 'waiting';
+    renderItems();
+    pump();
+  }
+
+  async function redactItem(item) {
+    if (item.status !== 'held' || state.redacting) return; // one editor at a time
+    const n = state.items.indexOf(item) + 1;
+    let file = null;
+    state.redacting = true;
+    try {
+      file = await window.BriefkastenRedactor.open(item.file, t);
+    } catch (error) {
+      item.error = msg('redact_failed');
+      renderItem(item);
+      item.el.redact.focus();
+      return;
+    } finally {
+      state.redacting = false;
+    }
+    if (item.removed || item.status !== 'held') return;
+    if (file) {
+      if (item.preview.startsWith('blob:')) URL.revokeObjectURL(item.preview);
+      item.file = file;
+      item.name = file.name;
+      item.total = file.size;
+      item.redacted = true;
+      item.error = null;
+      item.preview = URL.createObjectURL(file);
+      item.el.img.src = item.preview;
+      item.el.li.querySelector('.file-name').textContent = item.name;
+      renderItem(item);
+      announce(t('announce_redacted', { n: n }));
+    }
+    item.el.redact.focus();
+  }
+
+  function uploadMetadata(item) {
+    const metadata = { filename: item.name, filetype: item.file.type || 'application/octet-stream' };
+    if (item.redacted) metadata.redacted_by_applicant = 'true';
+    return metadata;
+  }
+
+  /** After "continue" had to wait for uploads: on to the review once every page is up. */
+  function reviewWhenReady() {
+    if (!state.reviewWhenDone || state.step !== 'collect') return;
+    if (state.items.every((item) => item.status === 'done')) toReview();
   }
 
   // --- password-protected PDFs (issue 14) ----------------------------------------------------
@@ -841,6 +941,7 @@
 
   function toReview() {
     clearAlert('collect-alert');
+    releaseHeld(); // "continue": the pages still held go now
     if (!selectedType()) {
       setAlert('collect-alert', [msg('need_type')]);
       const first = document.querySelector('input[name="document_type"]');
@@ -859,8 +960,10 @@
     }
     if (state.items.some((item) => item.status !== 'done')) {
       setAlert('collect-alert', [msg('wait_uploads')]);
+      state.reviewWhenDone = true; // on to the review once they are up
       return;
     }
+    state.reviewWhenDone = false;
     clearAlert('review-alert');
     renderReview();
     showStep('review', true);
