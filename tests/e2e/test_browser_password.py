@@ -69,7 +69,9 @@ def test_a_locked_pdf_is_opened_with_its_password(
     expect(field).to_have_attribute("aria-invalid", "true")
     expect(field).to_be_focused()
     page.get_by_role("button", name="Weiter: Prüfen und senden").click()
-    expect(page.locator("#collect-alert")).to_be_visible()  # not before it is opened
+    # not before it is opened, and not on by itself once it is: the applicant acts
+    expect(page.locator("#collect-alert")).to_have_text("Diese PDF braucht ein Passwort.")
+    expect(field).to_be_focused()
 
     field.fill(PASSWORD)
     field.press("Enter")

@@ -958,6 +958,12 @@
       failed.el.remove.focus();
       return;
     }
+    const locked = state.items.find((item) => item.status === 'locked');
+    if (locked) { // a PDF waits for its password: the applicant, not an upload, must act
+      setAlert('collect-alert', [msg('status_locked')]);
+      locked.lock.input.focus();
+      return;
+    }
     if (state.items.some((item) => item.status !== 'done')) {
       setAlert('collect-alert', [msg('wait_uploads')]);
       state.reviewWhenDone = true; // on to the review once they are up
