@@ -32,6 +32,7 @@ from briefkasten.errors import BriefkastenError, LimitExceeded, ProcessingError
 from briefkasten.model import DocumentResult, Original, PageRef, PageResult, StepRecord, safe_name
 from briefkasten.pipeline import languages
 from briefkasten.pipeline.bundle import DocumentMeta, merge, raster_page_pdf, vector_page_pdf
+from briefkasten.pipeline.doctype import suggest_pages
 from briefkasten.pipeline.images import decode
 from briefkasten.pipeline.pdfclean import PageLimits, inspect_page
 from briefkasten.pipeline.pool import PagePool
@@ -192,6 +193,9 @@ def ingest(
             pool=pool,
             cpu_budget=cpu_budget,
             refs=refs,
+        )
+        result = dataclasses.replace(
+            result, suggestion=suggest_pages([p.text for p in result.pages])
         )
         _publish(result, output, report)
     return dataclasses.replace(result, pdf=output)

@@ -4,6 +4,7 @@ through the whole default pipeline (``briefkasten.ingest``) as the worker reads 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,6 @@ def test_one_scanned_page_of_each_type(kind: str, tmp_path: Path) -> None:
     assert outcome.suggested == kind, outcome
     if kind != "sonstiges":
         assert outcome.confidence >= 0.6 and outcome.cues
-    assert outcome.seconds < 60
 
 
 def test_a_pay_slip_through_the_default_pipeline(tmp_path: Path, settings: Settings) -> None:
@@ -33,8 +33,13 @@ def test_a_pay_slip_through_the_default_pipeline(tmp_path: Path, settings: Setti
     img, _ = render("lohnabrechnung", 3, dpi=200)
     photo = tmp_path / "slip.jpg"
     scanned(img, 3).save(photo, "JPEG", quality=90, dpi=(200, 200))
-    result = ingest([photo], tmp_path / "out.pdf", settings=settings, pipeline="default")
+    report = tmp_path / "out.json"
+    result = ingest(
+        [photo], tmp_path / "out.pdf", settings=settings, pipeline="default", report=report
+    )
     suggestion = suggest_pages([page.text for page in result.pages])
+    assert result.suggestion == suggestion  # ingest's report carries it too
+    assert json.loads(report.read_text())["document"]["suggested_type"]["type"] == "lohnabrechnung"
     assert suggestion.type == "lohnabrechnung"
     assert suggestion.confidence > 0.7
     assert {"brutto", "netto"} <= set(suggestion.cues) or "steuerklasse" in suggestion.cues

@@ -4,7 +4,6 @@ ties, ``sonstiges``, MRZ check digits, hostile texts in bounded time."""
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -230,13 +229,13 @@ def test_text_lines_are_not_an_mrz() -> None:
         "surrogates",
     ],
 )
-def test_hostile_text_in_bounded_time(text: str) -> None:
-    start = time.perf_counter()
+def test_hostile_text_is_read_only_up_to_its_bound(text: str) -> None:
     s = doctype.suggest(text)
     pages = doctype.suggest_pages([text] * 3)
-    assert time.perf_counter() - start < 5.0
     assert s.type in (*TYPES, OTHER) and 0.0 <= s.confidence <= 1.0
     assert pages.type in (*TYPES, OTHER)
+    # the work is bounded by what is read: a page's first MAX_CHARS decide alone
+    assert s == doctype.suggest(text[: doctype.MAX_CHARS])
 
 
 def test_garbage_is_sonstiges_and_unsure() -> None:
@@ -246,10 +245,11 @@ def test_garbage_is_sonstiges_and_unsure() -> None:
 
 
 def test_many_pages_are_bounded() -> None:
-    start = time.perf_counter()
     s = doctype.suggest_pages([TEXTS["kontoauszug"]] * 10_000)
-    assert time.perf_counter() - start < 5.0
     assert s.type == "kontoauszug"
+    # only the first MAX_PAGES pages are read: what comes after them changes nothing
+    later = [TEXTS["kontoauszug"]] * doctype.MAX_PAGES + [TEXTS["mietvertrag"]] * 10_000
+    assert doctype.suggest_pages(later) == doctype.suggest_pages(later[: doctype.MAX_PAGES])
 
 
 def test_fold() -> None:
