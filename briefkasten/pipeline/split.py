@@ -114,11 +114,10 @@ def _confident_type(signal: PageSignals, min_confidence: float) -> str | None:
 def _separating_blanks(signals: Sequence[PageSignals], separators: set[int]) -> set[int]:
     """The blank pages that separate documents: those with a page of content somewhere before
     and after them; none when the blanks are the backs of a duplex scan."""
-    content = [i for i, s in enumerate(signals) if not s.blank and i not in separators]
-    blanks = {i for i, s in enumerate(signals) if s.blank and content[0] < i < content[-1]}
     if _duplex_backs(signals, separators):
         return set()
-    return blanks
+    content = [i for i, s in enumerate(signals) if not s.blank and i not in separators]
+    return {i for i, s in enumerate(signals) if s.blank and content[0] < i < content[-1]}
 
 
 def _duplex_backs(signals: Sequence[PageSignals], separators: set[int]) -> bool:

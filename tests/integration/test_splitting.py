@@ -15,16 +15,19 @@ import json
 from pathlib import Path
 
 import pikepdf
+import pytest
 import segno
 from aiohttp import FormData
 from PIL import Image
 from pypdf import PdfReader
 
-from briefkasten import contract, links
+from briefkasten import contract, links, service
 from briefkasten.broker.local import LocalJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
+from briefkasten.intake import load_submission
 from briefkasten.pipeline.codes import separator_payload
+from briefkasten.service import Services, build_and_store
 from briefkasten.storage import open_storage
 from tests.integration.test_service import (
     AUTH,
@@ -80,7 +83,10 @@ def separator_sheet() -> bytes:
 
 
 async def test_one_upload_becomes_one_pdf_per_document(
-    tmp_path: Path, settings: Settings, gateway_client: GatewayClient
+    tmp_path: Path,
+    settings: Settings,
+    gateway_client: GatewayClient,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = service_settings(settings, tmp_path)
     settings = dataclasses.replace(
@@ -132,6 +138,17 @@ async def test_one_upload_becomes_one_pdf_per_document(
     )
     assert report["document"]["split_from"]["began_with"] == "separator_sheet"
     assert report["document"]["left_out"] == [2, 4]
+
+    # a retried job takes the stored outcome record: the same parts, nothing built again
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(service, "build_pages", never)
+    submission = load_submission(storage, "jc-test", submission_id)
+    services = Services(settings, storage, Outbox(settings.broker.outbox_dir), None)
+    again = build_and_store(submission.documents[0], submission, services, final_attempt=True)
+    assert [o.document.document_id for o in again] == [d["document_id"] for d in documents]
+    assert [o.pdf.sha256 for o in again if o.pdf] == [d["pdf"]["sha256"] for d in documents]
 
     status = await status_of(client, submission_id)
     (document_status,) = status["documents"]
