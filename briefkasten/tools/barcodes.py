@@ -8,9 +8,10 @@ reports them, without repeats. It is bounded for untrusted pixels:
   full size); a phone photo's letter QR code (2–3 cm on A4) keeps ≥ 3 pixels per module;
 - when the plain read finds nothing, a few variants are tried in turn, each of which reads
   codes the plain read misses (measured on the cases of ``tests/unit/test_barcodes.py``): a
-  sharpened copy (slightly out of focus), a binarised one (median filter and Otsu: heavy noise)
-  and, for an image of at most ``UPSCALE_BELOW`` pixels, one upscaled two times (modules of
-  1–2 pixels); never more than ``len(VARIANTS) + 1`` reads;
+  sharpened copy (slightly out of focus) and a binarised one (median filter and Otsu: heavy
+  noise), both of a copy halved down to ``VARIANT_PIXELS`` (most pages have no code and get
+  every variant: they must be cheap), and, for an image of at most ``UPSCALE_BELOW`` pixels,
+  one upscaled two times (modules of 1–2 pixels); never more than ``len(VARIANTS) + 1`` reads;
 - only text payloads count (binary, GS1 … are ignored), each at most ``MAX_PAYLOAD``
   characters (longer ones are dropped, never cut) and without control characters; at most
   ``MAX_CODES`` per page.
@@ -34,6 +35,8 @@ import zxingcpp
 #: Pixels a page is decoded at (larger ones are reduced first): a 12-megapixel phone photo
 #: and an A4 scan at 400 dpi are read as they are.
 MAX_PIXELS = 16_000_000
+#: The sharpened and binarised variants are tried on a copy of at most this many pixels.
+VARIANT_PIXELS = 4_000_000
 #: An image this small (pixels) is also tried upscaled two times.
 UPSCALE_BELOW = 4_000_000
 #: Characters a payload may have; an upload link's URL has about 120.
@@ -55,10 +58,11 @@ def read_qr(image: np.ndarray) -> tuple[str, ...]:
     try:
         grey = _grey(_reduced(image, MAX_PIXELS))
         found = _read(grey)
+        smaller = _halved(grey, VARIANT_PIXELS)
         for variant in VARIANTS:
             if found:
                 break
-            candidate = variant(grey)
+            candidate = variant(grey, smaller)
             if candidate is not None:
                 found = _read(candidate)
     except (cv2.error, ValueError, RuntimeError, TypeError, MemoryError) as exc:
@@ -83,6 +87,14 @@ def _reduced(image: np.ndarray, max_pixels: int) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(image), target, interpolation=cv2.INTER_AREA)
 
 
+def _halved(grey: np.ndarray, max_pixels: int) -> np.ndarray:
+    """``grey`` halved (a Gaussian pyramid step: cheap, no aliasing) until it has at most
+    ``max_pixels``."""
+    while grey.size > max_pixels and min(grey.shape) >= 42:
+        grey = cv2.pyrDown(grey)
+    return grey
+
+
 def _grey(image: np.ndarray) -> np.ndarray:
     if image.dtype != np.uint8:
         image = np.clip(image, 0, 255).astype(np.uint8)
@@ -95,19 +107,21 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def _sharpened(grey: np.ndarray) -> np.ndarray | None:
-    """An unsharp mask: a code photographed slightly out of focus."""
-    blurred = cv2.GaussianBlur(grey, (0, 0), 2.0)
-    return cv2.addWeighted(grey, 2.5, blurred, -1.5, 0)
+def _sharpened(grey: np.ndarray, smaller: np.ndarray) -> np.ndarray | None:
+    """An unsharp mask of the smaller copy: a code photographed slightly out of focus."""
+    blurred = cv2.GaussianBlur(smaller, (0, 0), 2.0)
+    return cv2.addWeighted(smaller, 2.5, blurred, -1.5, 0)
 
 
-def _binarised(grey: np.ndarray) -> np.ndarray | None:
-    """A median filter and Otsu's threshold: sensor noise and JPEG speckle in a dark photo."""
-    _, binary = cv2.threshold(cv2.medianBlur(grey, 5), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+def _binarised(grey: np.ndarray, smaller: np.ndarray) -> np.ndarray | None:
+    """A median filter and Otsu's threshold of the smaller copy: sensor noise and JPEG speckle
+    in a dark photo."""
+    median = cv2.medianBlur(smaller, 5)
+    _, binary = cv2.threshold(median, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     return binary
 
 
-def _upscaled(grey: np.ndarray) -> np.ndarray | None:
+def _upscaled(grey: np.ndarray, smaller: np.ndarray) -> np.ndarray | None:
     """Two times larger (cubic): a small code in a low-resolution image (modules of 1–2 px)."""
     if grey.size > UPSCALE_BELOW:
         return None
@@ -115,7 +129,7 @@ def _upscaled(grey: np.ndarray) -> np.ndarray | None:
 
 
 #: What is tried, in order, when the plain read finds nothing.
-VARIANTS: tuple[Callable[[np.ndarray], np.ndarray | None], ...] = (
+VARIANTS: tuple[Callable[[np.ndarray, np.ndarray], np.ndarray | None], ...] = (
     _sharpened,
     _binarised,
     _upscaled,
