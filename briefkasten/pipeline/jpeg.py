@@ -37,6 +37,8 @@ SOI, EOI, SOS = 0xD8, 0xD9, 0xDA
 #: scans (SOS), DNL, hierarchical DHP/EXP. Anything else but APPn/COM is refused as unknown.
 _STRUCTURE = frozenset({*range(0xC0, 0xD0), SOS, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF})
 _APP = range(0xE0, 0xF0)
+#: Frame headers (SOF0–SOF15), not DHT (C4), JPG (C8) or DAC (CC).
+_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 COM = 0xFE
 #: Markers that stand alone (no length): TEM and RST0–RST7.
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
@@ -134,11 +136,22 @@ def jpeg_layout(data: Buffer, *, max_segments: int = DEFAULT_MAX_SEGMENTS) -> Jp
             if not frame:
                 raise CorruptInput("JPEG scan before its frame header")
             scans += 1
-        elif 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+        elif marker in _FRAMES:
             frame = True
         segments.append(segment)
         pos = segment.end
     raise LimitExceeded(f"JPEG has more than {max_segments} markers")
+
+
+def frame_size(data: Buffer, layout: JpegLayout) -> tuple[int, int]:
+    """``(width, height)`` from the primary image's frame header (SOFn: precision, height,
+    width); ``CorruptInput`` when it is too short to hold them."""
+    frame = next(s for s in layout.segments if s.marker in _FRAMES)
+    if frame.end - frame.offset < 9:
+        raise CorruptInput("JPEG frame header is too short")
+    height = int.from_bytes(data[frame.offset + 5 : frame.offset + 7], "big")
+    width = int.from_bytes(data[frame.offset + 7 : frame.offset + 9], "big")
+    return width, height
 
 
 def scan_count(data: Buffer) -> int:
