@@ -62,13 +62,16 @@ class Piece:
 def page_signals(
     pages: Sequence[PageResult], suggest: Suggest, is_separator: IsSeparator
 ) -> list[PageSignals]:
-    """What each page says about where documents begin."""
+    """What each page says about where documents begin. A page is blank only with the
+    ``blank`` quality flag and no OCR text at all (a page with a signature or one short line
+    is never left out)."""
     signals = []
     for page in pages:
-        suggestion = suggest([page.text]) if page.text.strip() else None
+        text = page.text.strip()
+        suggestion = suggest([page.text]) if text else None
         signals.append(
             PageSignals(
-                blank="blank" in page.flags,
+                blank="blank" in page.flags and not text,
                 separator=is_separator(page),
                 suggested_type=suggestion.type if suggestion else UNKNOWN,
                 confidence=suggestion.confidence if suggestion else 0.0,

@@ -101,6 +101,15 @@ def test_a_type_change_below_the_confidence_threshold_does_not_cut() -> None:
     assert len(layout_.parts) == 1
 
 
+def test_a_page_flagged_blank_with_some_text_is_not_a_blank_page() -> None:
+    # a signature page: little ink (the quality flag says blank), but OCR read something
+    pages = [page("mietvertrag Seite 1"), page("Unterschrift", flags=("blank",)), page("x")]
+    layout_ = plan_for(
+        pages, mode="auto", suggest=fake_suggest, is_separator=separator, min_confidence=0.8
+    )
+    assert [p.pages for p in layout_.parts] == [(0, 1, 2)] and layout_.dropped == ()
+
+
 def test_signals_do_not_ask_for_a_type_of_an_empty_page() -> None:
     asked: list[Sequence[str]] = []
 
