@@ -245,7 +245,7 @@ def _store(
     confidences = [p.ocr_confidence for p in result.pages if p.ocr_confidence is not None]
     suggestion = result.suggestion
     codes = [code for page in result.pages for code in page.codes]
-    letter = bool(codes) and letter_found(codes, submission, services.settings, storage)
+    letter = letter_found(codes, submission, services.settings, storage)
     return DocumentOutcome(
         document=document,
         pdf=pdf,

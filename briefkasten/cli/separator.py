@@ -38,12 +38,7 @@ def separator_pdf(tenant: str, link_id: str, *, lang: str = i18n.DEFAULT) -> byt
         code, kind="png", scale=20, border=4
     )
     code.seek(0)
-    pdf = ReceiptLayout(rtl=i18n.direction(lang) == "rtl")
-    pdf.set_title(texts["title"])
-    pdf.set_lang(lang)
-    pdf.set_creator("Briefkasten")
-    pdf.add_page()
-    pdf.heading(texts["title"])
+    pdf = ReceiptLayout.started(lang, texts["title"])
     pdf.line_of(texts["instruction"])
     left = (A4_WIDTH_MM - QR_SIDE_MM) / 2
     pdf.image(code, x=left, y=QR_TOP_MM, w=QR_SIDE_MM, h=QR_SIDE_MM)

@@ -144,12 +144,7 @@ def receipt_pdf(
     have; ``labels``: the tenant's own type labels)."""
     lang = lang if lang in i18n.LANGUAGES else i18n.DEFAULT
     texts = i18n.section(lang, "receipt")
-    pdf = ReceiptLayout(rtl=i18n.direction(lang) == "rtl")
-    pdf.set_title(texts["title"])
-    pdf.set_lang(lang)
-    pdf.set_creator("Briefkasten")
-    pdf.add_page()
-    pdf.heading(texts["title"])
+    pdf = ReceiptLayout.started(lang, texts["title"])
     pdf.line_of(texts["intro"])
     pdf.ln(2)
     case = mask_case_number(submission.case_number) if mask_case else submission.case_number

@@ -23,6 +23,7 @@ from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from fpdf.line_break import Fragment
 
+from briefkasten import i18n
 from briefkasten.errors import ConfigError
 from briefkasten.gateway.receipt_fonts import displayable, has_arabic, receipt_fonts, uncovered
 
@@ -62,6 +63,18 @@ class ReceiptLayout(FPDF):
         self.add_font("arabic", "", str(fonts.arabic))
         self.add_font("arabic", "B", str(fonts.arabic_bold))
         self.set_text_shaping(True, direction="rtl" if rtl else "ltr")
+
+    @classmethod
+    def started(cls, lang: str, title: str) -> ReceiptLayout:
+        """A document in ``lang`` (its direction, metadata) on its first page, under the
+        heading ``title``: how the receipt and the separator sheet begin."""
+        pdf = cls(rtl=i18n.direction(lang) == "rtl")
+        pdf.set_title(title)
+        pdf.set_lang(lang)
+        pdf.set_creator("Briefkasten")
+        pdf.add_page()
+        pdf.heading(title)
+        return pdf
 
     def _preload_bidirectional_text(self, text: str, markdown: bool) -> Sequence[Fragment]:
         """fpdf2's runs in visual order, the direction marks taken out once they have done

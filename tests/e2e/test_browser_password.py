@@ -39,10 +39,7 @@ def test_a_locked_pdf_is_opened_with_its_password(
     gateway: Gateway,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    plain = factories.born_digital_pdf(tmp_path / "plain.pdf")
-    locked = tmp_path / "lohnabrechnung.pdf"
-    with pikepdf.open(plain) as pdf:
-        pdf.save(locked, encryption=pikepdf.Encryption(user=PASSWORD, owner="o", R=6))
+    locked = factories.locked_pdf(tmp_path / "lohnabrechnung.pdf", PASSWORD)
     url, _ = gateway.link(("lohnabrechnung",))
     page.goto(url)
     with page.expect_file_chooser() as chooser:

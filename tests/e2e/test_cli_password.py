@@ -22,11 +22,7 @@ PASSWORD = "Lohn-2026-geheim"
 
 @pytest.fixture
 def locked(tmp_path: Path) -> Path:
-    plain = factories.born_digital_pdf(tmp_path / "plain.pdf")
-    path = tmp_path / "lohn.pdf"
-    with pikepdf.open(plain) as pdf:
-        pdf.save(path, encryption=pikepdf.Encryption(user=PASSWORD, owner="o", R=4))
-    return path
+    return factories.locked_pdf(tmp_path / "lohn.pdf", PASSWORD, revision=4)
 
 
 def test_ingest_opens_a_locked_pdf_with_the_password_file(

@@ -11,7 +11,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import pikepdf
 import pytest
 
 from briefkasten import links
@@ -30,11 +29,7 @@ PASSWORD = "Lohn-Mai-2026"
 
 @pytest.fixture
 def locked(tmp_path: Path) -> bytes:
-    plain = factories.born_digital_pdf(tmp_path / "plain.pdf")
-    path = tmp_path / "locked.pdf"
-    with pikepdf.open(plain) as pdf:
-        pdf.save(path, encryption=pikepdf.Encryption(user=PASSWORD, owner="o", R=6))
-    return path.read_bytes()
+    return factories.locked_pdf(tmp_path / "locked.pdf", PASSWORD).read_bytes()
 
 
 async def upload(client: Client, bearer: dict[str, str], data: bytes) -> str:

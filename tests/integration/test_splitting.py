@@ -14,7 +14,6 @@ import io
 import json
 from pathlib import Path
 
-import pikepdf
 import pytest
 import segno
 from aiohttp import FormData
@@ -209,10 +208,7 @@ async def test_an_unlocked_pdf_is_built_from_its_decrypted_copy(
     storage = open_storage((tmp_path / "storage").absolute().as_uri())
     jobs = LocalJobQueue(settings.broker.journal_dir, max_attempts=3)
     client = await gateway_client(settings, storage=storage, jobs=jobs)
-    plain = factories.born_digital_pdf(tmp_path / "plain.pdf", LOHNABRECHNUNG)
-    locked = tmp_path / "locked.pdf"
-    with pikepdf.open(plain) as pdf:
-        pdf.save(locked, encryption=pikepdf.Encryption(user="Lohn-2026!", owner="o", R=6))
+    locked = factories.locked_pdf(tmp_path / "locked.pdf", "Lohn-2026!", LOHNABRECHNUNG)
     form = FormData()
     form.add_field("case_number", CASE)
     form.add_field("document_type", "lohnabrechnung")

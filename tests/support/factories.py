@@ -7,6 +7,7 @@ import zlib
 from pathlib import Path
 
 import img2pdf
+import pikepdf
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 from pypdf import PdfWriter
@@ -48,6 +49,22 @@ def born_digital_pdf(path: Path, lines: tuple[str, ...] = LINES) -> Path:
     for line in lines:
         pdf.cell(0, 10, line, new_x="LMARGIN", new_y="NEXT")
     pdf.output(str(path))
+    return path
+
+
+def locked_pdf(
+    path: Path,
+    password: str,
+    lines: tuple[str, ...] = LINES,
+    *,
+    owner: str = "o",
+    revision: int = 6,
+) -> Path:
+    """A born-digital PDF under the user ``password`` (``revision`` 6: AES-256, 4: AES-128)."""
+    plain = born_digital_pdf(path.with_suffix(".plain.pdf"), lines)
+    with pikepdf.open(plain) as pdf:
+        pdf.save(path, encryption=pikepdf.Encryption(user=password, owner=owner, R=revision))
+    plain.unlink()
     return path
 
 

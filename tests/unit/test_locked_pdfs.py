@@ -59,11 +59,7 @@ def leftovers(gw: Tus) -> list[str]:
 @pytest.fixture
 def locked(tmp_path: Path) -> bytes:
     """A born-digital PDF under an AES-256 user password (``pikepdf.Encryption``)."""
-    plain = factories.born_digital_pdf(tmp_path / "plain.pdf")
-    path = tmp_path / "locked.pdf"
-    with pikepdf.open(plain) as pdf:
-        pdf.save(path, encryption=pikepdf.Encryption(user=PASSWORD, owner="owner-x", R=6))
-    return path.read_bytes()
+    return factories.locked_pdf(tmp_path / "locked.pdf", PASSWORD, owner="owner-x").read_bytes()
 
 
 async def upload_locked(gw: Tus, data: bytes) -> str:
