@@ -22,11 +22,10 @@ from briefkasten.config import Settings
 from briefkasten.errors import ChildDied, CorruptInput, ProcessingError, TemporaryFailure
 from briefkasten.pipeline.precheck import Checked, check_upload
 from briefkasten.pipeline.sandbox import Sandbox, check_bounds
-from briefkasten.pipeline.sniff import Sniffed, sniff, sniff_jpeg
+from briefkasten.pipeline.sniff import Sniffed, is_jpeg, sniff, sniff_jpeg
 from briefkasten.pipeline.unlock import unlock
 
 log = logging.getLogger("briefkasten.gateway")
-JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 class UploadChecks:
@@ -45,7 +44,7 @@ class UploadChecks:
         A parser that fails in a way the sniff does not know (a library's own exception type)
         is the file's doing as far as the applicant can tell: ``CorruptInput``, never a 500;
         the log names the exception type for the operators."""
-        if _is_jpeg(path):  # our own pure-Python marker walk: safe in this process
+        if is_jpeg(path):  # our own pure-Python marker walk: safe in this process
             return sniff_jpeg(path, self.settings.limits)
         return self._sniffing(sniff, path, self.settings.limits)
 
@@ -75,8 +74,3 @@ class UploadChecks:
     def probe(self) -> tuple[bool, str]:
         """``/readyz``: children can be started and answer."""
         return self.sniffs.probe()
-
-
-def _is_jpeg(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(len(JPEG_MAGIC)) == JPEG_MAGIC

@@ -38,7 +38,7 @@ from briefkasten.pipeline.pdfclean import PageLimits, inspect_page
 from briefkasten.pipeline.pool import PagePool
 from briefkasten.pipeline.runner import Options, Pipeline, load_pipeline, run_steps
 from briefkasten.pipeline.sandbox import CpuBudget, page_bounds
-from briefkasten.pipeline.sniff import Sniffed, readable, sniff
+from briefkasten.pipeline.sniff import Sniffed, is_jpeg, readable, sniff, sniff_jpeg
 from briefkasten.storage.records import atomic_file, sha256_file
 from briefkasten.tools import langdetect, tesseract
 
@@ -248,8 +248,9 @@ def page_refs(
     budget: CpuBudget | None = None,
 ) -> list[PageRef]:
     """Every page of ``originals``, in order. Each original is sniffed in a sandboxed child of
-    ``pool`` (its bytes are untrusted: type, limits, page kinds); the whole set is refused if
-    one fails or a limit is hit."""
+    ``pool`` (its bytes are untrusted: type, limits, page kinds), a JPEG by our own marker walk
+    in this process (``sniff.sniff_jpeg``); the whole set is refused if one fails or a limit is
+    hit."""
     _check_files(len(originals), settings)
     refs: list[PageRef] = []
     for original in originals:
@@ -263,6 +264,8 @@ def _sniff(
     path: Path, name: str, settings: Settings, pool: PagePool, budget: CpuBudget | None
 ) -> Sniffed:
     try:
+        if is_jpeg(path):  # our own pure-Python marker walk: safe in this process
+            return sniff_jpeg(path, settings.limits)
         return pool.call(partial(sniff, decode=False), path, settings.limits, budget=budget)
     except BriefkastenError as exc:
         exc.source = name

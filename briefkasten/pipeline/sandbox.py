@@ -51,6 +51,7 @@ from typing import Any, TypeVar
 
 from briefkasten.config import SandboxSettings
 from briefkasten.errors import BriefkastenError, ChildDied, ProcessingError, TooComplex
+from briefkasten.pipeline.runner import STEP_MODULES
 
 T = TypeVar("T")
 #: Pages run side by side, one per slot: numerical libraries in a child get one thread each
@@ -73,6 +74,7 @@ PRELOAD = [
     "briefkasten.pipeline.document",
     "briefkasten.pipeline.precheck",
     "briefkasten.pipeline.warm",  # Tesseract's models, loaded once: children inherit them
+    *STEP_MODULES,  # the pipeline's steps, imported lazily by the runner otherwise
 ]
 #: Seconds a finished child may take to exit after it answered, before it is killed.
 _EXIT_GRACE = 5.0

@@ -152,12 +152,19 @@ def sniff(path: Path, limits: LimitSettings, *, decode: bool = True) -> Sniffed:
     return Sniffed(media_type, tuple("raster" for _ in range(frames)))
 
 
+def is_jpeg(path: Path) -> bool:
+    """Whether the file at ``path`` begins as a JPEG does (``sniff_jpeg`` then checks it)."""
+    with path.open("rb") as handle:
+        return media_type_of(handle.read(3)) == "image/jpeg"
+
+
 def sniff_jpeg(path: Path, limits: LimitSettings) -> Sniffed:
     """``sniff`` for a JPEG, without any parser but ours: the marker walk of
     ``pipeline.jpeg`` (pure Python, bounded, touching every byte at most once) gives the frame
     size and the scans. Nothing here can crash the process or take more memory than the map of
-    the file, so the gateway runs it in-process (``gateway.checks``): the sandbox's fork costs
-    25 times the check. ``UnsupportedType`` for a file that is not a JPEG."""
+    the file, so the gateway (``gateway.checks``), the worker and ``ingest``
+    (``pipeline.document``) run it in-process: the sandbox's fork costs 25 times the check.
+    ``UnsupportedType`` for a file that is not a JPEG."""
     size = path.stat().st_size
     if size == 0:
         raise EmptyInput("file is empty (0 bytes)")

@@ -120,3 +120,10 @@ def busy(directory: str, seconds: float) -> None:
         time.sleep(seconds)
     finally:
         marker.unlink()
+
+
+def imported(names: list[str]) -> list[str]:
+    """Which of ``names`` are imported in this process already."""
+    import sys
+
+    return [name for name in names if name in sys.modules]

@@ -24,6 +24,7 @@ from briefkasten.errors import (
 from briefkasten.gateway import checks as gateway_checks
 from briefkasten.gateway.checks import UploadChecks
 from briefkasten.pipeline import sandbox as sandbox_module
+from briefkasten.pipeline.runner import STEP_MODULES, STEPS
 from briefkasten.pipeline.sandbox import Bounds, CpuBudget, Sandbox, cores_per_slot
 from tests.support import sandbox_targets as targets
 from tests.support.env import wait_for
@@ -48,6 +49,14 @@ def test_a_child_runs_in_its_own_process_with_its_limits(sandbox: Sandbox) -> No
 def test_numerical_libraries_in_a_child_use_one_thread(sandbox: Sandbox) -> None:
     """Pages run side by side; a BLAS thread per core in each would fight over the cores."""
     assert set(sandbox.run(targets.thread_settings).values()) == {"1"}
+
+
+def test_a_child_starts_with_every_pipeline_step_imported(sandbox: Sandbox) -> None:
+    """The fork server imports the steps once; a page child does not import them again."""
+    assert set(STEP_MODULES) == {
+        f"briefkasten.pipeline.{target.partition(':')[0]}" for target in STEPS.values()
+    }
+    assert sandbox.run(targets.imported, list(STEP_MODULES)) == list(STEP_MODULES)
 
 
 def test_memory_beyond_the_limit_is_too_complex_and_the_next_call_works(

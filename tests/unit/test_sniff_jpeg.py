@@ -1,13 +1,16 @@
-"""The gateway's in-process JPEG sniff (``sniff.sniff_jpeg``: our marker walk, no library
-parser) decides as the sandboxed ``sniff`` does, on good, cut, hostile and mislabelled files;
-and the gateway's ``UploadChecks`` uses it for JPEGs only (everything else in the sandbox)."""
+"""The in-process JPEG sniff (``sniff.sniff_jpeg``: our marker walk, no library parser)
+decides as the sandboxed ``sniff`` does, on good, cut, hostile and mislabelled files; the
+gateway's ``UploadChecks``, the worker and ``ingest`` (``document.local_originals``,
+``page_refs``) use it for JPEGs only (everything else in the sandbox)."""
 
 from __future__ import annotations
 
 import io
 import struct
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import cast
 
 import pytest
 from PIL import Image
@@ -15,7 +18,9 @@ from PIL import Image
 from briefkasten.config import LimitSettings, Settings
 from briefkasten.errors import InputRejected
 from briefkasten.gateway.checks import UploadChecks
-from briefkasten.pipeline.sniff import sniff, sniff_jpeg
+from briefkasten.pipeline.document import local_originals
+from briefkasten.pipeline.pool import PagePool
+from briefkasten.pipeline.sniff import Sniffed, sniff, sniff_jpeg
 from tests.support import factories, hostile
 
 LIMITS = LimitSettings()
@@ -114,4 +119,33 @@ def test_the_gateway_sniffs_jpegs_in_process_and_the_rest_in_the_sandbox(
     assert checks.sniff(photo).media_type == "image/jpeg"
     assert sandboxed == []
     assert checks.sniff(page).media_type == "image/png"
+    assert sandboxed == ["sniff"]
+
+
+def test_the_worker_and_ingest_sniff_jpegs_in_process_too(
+    tmp_path: Path, settings: Settings
+) -> None:
+    sandboxed: list[str] = []
+
+    class Pool:  # the test's stand-in for the page pool's children
+        def call(self, fn: Callable[..., Sniffed], *args: object, budget: object) -> Sniffed:
+            sandboxed.append(fn.func.__name__ if isinstance(fn, partial) else fn.__name__)
+            return fn(*args)
+
+    photo = tmp_path / "foto.jpg"
+    photo.write_bytes(jpeg())
+    page = tmp_path / "seite.png"
+    factories.text_page(size=(100, 100)).save(page)
+    originals, refs = local_originals([photo], settings, cast(PagePool, Pool()))
+    assert [(o.media_type, r.kind) for o, r in zip(originals, refs, strict=True)] == [
+        ("image/jpeg", "raster")
+    ]
+    assert sandboxed == []
+    originals, refs = local_originals([photo, page], settings, cast(PagePool, Pool()))
+    assert [o.media_type for o in originals] == ["image/jpeg", "image/png"]
+    assert sandboxed == ["sniff"]
+    with pytest.raises(InputRejected) as refused:  # refused as the sandboxed sniff refuses it
+        (tmp_path / "kaputt.jpg").write_bytes(jpeg()[:200])
+        local_originals([tmp_path / "kaputt.jpg"], settings, cast(PagePool, Pool()))
+    assert refused.value.source == "kaputt.jpg"
     assert sandboxed == ["sniff"]
