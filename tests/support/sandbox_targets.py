@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import sys
 import time
 
 from briefkasten.errors import CorruptInput
@@ -124,6 +125,4 @@ def busy(directory: str, seconds: float) -> None:
 
 def imported(names: list[str]) -> list[str]:
     """Which of ``names`` are imported in this process already."""
-    import sys
-
     return [name for name in names if name in sys.modules]
