@@ -30,7 +30,7 @@ from briefkasten.config import Settings
 from briefkasten.config import load as load_settings
 from briefkasten.errors import BriefkastenError, LimitExceeded, ProcessingError
 from briefkasten.model import DocumentResult, Original, PageRef, PageResult, StepRecord, safe_name
-from briefkasten.pipeline import languages
+from briefkasten.pipeline import bundle, languages
 from briefkasten.pipeline.bundle import DocumentMeta, merge, raster_page_pdf, vector_page_pdf
 from briefkasten.pipeline.doctype import suggest_pages
 from briefkasten.pipeline.images import decode
@@ -291,6 +291,7 @@ def build_page(
 ) -> PageResult:
     """Decode, run the pipeline and bundle one page into ``workdir``; runs in a page child."""
     out = workdir / f"page-{ref.original.sha256[:12]}-{ref.index:04d}.pdf"
+    early = bundle.EarlyImage(options.jpeg_quality)  # encoded while Tesseract reads
     try:
         unsafe: StepRecord | None = None
         ref = dataclasses.replace(ref, original=readable(ref.original, workdir))
@@ -300,14 +301,14 @@ def build_page(
                 return vector
             ref, unsafe = dataclasses.replace(ref, kind="raster"), vector
         decoded = decode(ref, raster_dpi=raster_dpi, max_pixels=options.max_render_pixels)
-        page = run_steps(decoded, pipeline, workdir, options)
+        page = run_steps(decoded, pipeline, workdir, options, early.before_step)
         if unsafe is not None:
             page = page.flagged("rasterised_unsafe_content")
             page = page.evolve(history=(unsafe, *page.history))
         if page.orientation_pending:  # no OCR step came after orientation to settle it
             page = page.flagged("orientation_uncertain").evolve(orientation_pending=False)
         started = time.perf_counter()
-        how = raster_page_pdf(page, out, jpeg_quality=options.jpeg_quality)
+        how = raster_page_pdf(page, out, jpeg_quality=options.jpeg_quality, early=early)
         bundled = StepRecord("bundle", how, (time.perf_counter() - started) * 1000)
     except BriefkastenError as exc:
         exc.source = exc.source or ref.original.name
@@ -316,6 +317,8 @@ def build_page(
         raise ProcessingError(
             f"page {ref.index + 1} failed: {type(exc).__name__}", source=ref.original.name
         ) from exc
+    finally:
+        early.close()
     return PageResult(
         source=ref.original.name,
         source_sha256=ref.original.sha256,

@@ -132,13 +132,22 @@ def resolve(step_name: str) -> Step:
     return step
 
 
-def run_steps(page: Page, pipeline: Pipeline, workdir: Path, options: Options) -> Page:
-    """Run every step of ``pipeline`` on ``page`` in order, recording detail and time."""
+def run_steps(
+    page: Page,
+    pipeline: Pipeline,
+    workdir: Path,
+    options: Options,
+    before_step: Callable[[str, Page], None] | None = None,
+) -> Page:
+    """Run every step of ``pipeline`` on ``page`` in order, recording detail and time;
+    ``before_step(name, page)`` is told of each step before it runs."""
     if page.kind == "vector":
         return page.evolve(
             history=(*page.history, StepRecord("born_digital", "page kept unchanged", 0.0))
         )
     for spec in pipeline.steps:
+        if before_step is not None:
+            before_step(spec.name, page)
         ctx = StepContext(workdir=workdir, options=options, params=spec.params)
         started = time.perf_counter()
         result = resolve(spec.name)(page, ctx)

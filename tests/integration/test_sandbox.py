@@ -6,12 +6,15 @@ The integration tier's part (real servers and programs (RabbitMQ, SeaweedFS, Tes
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from briefkasten.errors import (
     TooComplex,
 )
-from briefkasten.pipeline.sandbox import CpuBudget, Sandbox
+from briefkasten.pipeline.sandbox import Bounds, CpuBudget, Sandbox
+from samples import degrade, generate
 from tests.support import sandbox_targets as targets
 from tests.unit import test_sandbox as unit_sandbox
 
@@ -30,3 +33,17 @@ def test_a_cpu_budget_spans_children_and_refuses_once_spent(sandbox: Sandbox) ->
     assert budget.spent == 1.0  # a child that overran counts with its whole limit
     with pytest.raises(TooComplex, match=r"used up its CPU budget of 1\.5 s"):
         sandbox.run(targets.pid, budget=budget)  # refused before a child starts
+
+
+def test_a_page_child_imports_nothing_while_it_builds_a_photo(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The fork server holds every module a page needs, the libraries' lazily imported parts
+    too (``warm.warm_libraries``): a page child imports none of them again (~30 ms a page)."""
+    page, _ = generate.render_page("kontoauszug", seed=3, dpi=150)
+    photo, _ = degrade.phone_photo(page, seed=3)
+    image = tmp_path / "photo.jpg"
+    photo.save(image, quality=90)
+    bounds = Bounds(memory_mb=2048, cpu_s=60, wall_s=120)
+    imported = sandbox.run(targets.modules_a_page_imports, str(image), str(tmp_path), bounds=bounds)
+    assert imported == []

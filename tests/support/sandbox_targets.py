@@ -126,3 +126,23 @@ def busy(directory: str, seconds: float) -> None:
 def imported(names: list[str]) -> list[str]:
     """Which of ``names`` are imported in this process already."""
     return [name for name in names if name in sys.modules]
+
+
+def modules_a_page_imports(image: str, workdir: str) -> list[str]:
+    """Build page 1 of the JPEG ``image`` with the default pipeline, as a page child does;
+    the modules imported on the way (the fork server is meant to hold them all)."""
+    from pathlib import Path
+
+    from briefkasten.config import Settings
+    from briefkasten.model import Original, PageRef
+    from briefkasten.pipeline.document import build_page
+    from briefkasten.pipeline.runner import Options, load_pipeline
+    from briefkasten.storage.records import sha256_file
+
+    path = Path(image)
+    sha256, size = sha256_file(path)
+    original = Original(path.name, path, sha256, size, "image/jpeg", 1)
+    pipeline = load_pipeline("default", Settings().pipeline.directory)
+    before = set(sys.modules)
+    build_page(PageRef(original, 0, "raster"), pipeline, Path(workdir), Options(), 300)
+    return sorted(set(sys.modules) - before)
