@@ -6,7 +6,8 @@ that file's PDF password (``passwords.Unlocker``: opened once, three wrong tries
 ``redacted_by_applicant`` part (``true``/``false``, default ``false``) right after it says the
 applicant blacked out parts of that file. Each ``document_type`` starts a new document, so the
 simplest form (``case_number``, ``document_type``, repeated ``file``) is one document and one
-request can carry several. Files are written with aiofiles under a random name in a private
+request can carry several. Files are written in I/O threads (hashed there too, off the event
+loop) under a random name in a private
 spool directory (the client's file name is kept only as sanitised metadata); byte limits are
 counted here ourselves, since aiohttp's ``client_max_size`` does not guard ``read_chunk()``.
 
@@ -26,10 +27,9 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import unquote
 
-import aiofiles
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
@@ -193,7 +193,9 @@ async def _read_parts(
             if sum(len(d.files) for d in drafts) >= limits.max_files:
                 raise LimitExceeded(f"more than {limits.max_files} files in one submission")
             budget = settings.gateway.max_request_bytes - total
-            incoming = await _spool_file(reader, part, form, spool, limits.max_file_bytes, budget)
+            incoming = await _spool_file(
+                reader, part, form, spool, run, limits.max_file_bytes, budget
+            )
             total += incoming.size
             incoming = await _checked(incoming, form, run, checks, unlocker, password)
             password = None
@@ -291,6 +293,7 @@ async def _spool_file(
     part: BodyPartReader,
     form: UploadForm,
     spool: Path,
+    run: Callable[..., Any],
     max_bytes: int,
     budget: int,
 ) -> IncomingFile:
@@ -299,15 +302,17 @@ async def _spool_file(
     digest = hashlib.sha256()
     size = 0
     with space_checked("cannot spool an upload"):  # read_form removes the partial file
-        async with aiofiles.open(path, "wb") as out:
+        out = await run(path.open, "wb")
+        try:
             while chunk := await reader.chunk(part, CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
                     raise LimitExceeded(f"file has more than {max_bytes} bytes")
                 if size > budget:
                     raise LimitExceeded("the submission is larger than the request limit")
-                digest.update(chunk)
-                await out.write(chunk)
+                await run(_hash_and_write, digest, out, chunk)
+        finally:
+            await run(out.close)
     return IncomingFile(
         path=path,
         name=client_name(part),
@@ -316,6 +321,13 @@ async def _spool_file(
         media_type="",
         pages=0,
     )
+
+
+def _hash_and_write(digest: Any, out: BinaryIO, chunk: bytes) -> None:
+    """One chunk hashed and written in an I/O thread: SHA-256 releases the GIL, so the event
+    loop goes on reading the other uploads meanwhile (~1.8 ms per 2 MB off the loop)."""
+    digest.update(chunk)
+    out.write(chunk)
 
 
 def client_name(part: BodyPartReader) -> str:

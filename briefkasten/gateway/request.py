@@ -24,6 +24,13 @@ async def run(request: web.Request, fn: Callable[..., T], *args: Any, **kwargs: 
     )
 
 
+def media_type(request: web.Request) -> str:
+    """The request's media type, lower case, without parameters: what ``request.content_type``
+    says, without the e-mail header parser aiohttp runs for it (~0.25 ms for every new
+    multipart boundary)."""
+    return request.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+
+
 async def json_object(request: web.Request, limit: int) -> dict[str, Any]:
     """The whole request body as a JSON object of at most ``limit`` bytes (413 past it).
 

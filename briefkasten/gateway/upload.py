@@ -41,7 +41,7 @@ from briefkasten.gateway.keys import (
 from briefkasten.gateway.multipart import UploadForm, read_form
 from briefkasten.gateway.passwords import Unlocker
 from briefkasten.gateway.receipt import receipt_json
-from briefkasten.gateway.request import json_object, run
+from briefkasten.gateway.request import json_object, media_type, run
 from briefkasten.intake import IncomingDocument, check_case_number, check_submission_pages
 from briefkasten.links import UploadLink
 from briefkasten.model import Submission
@@ -105,7 +105,7 @@ async def _submit(
     looked at once more after the body (a long upload): revoked meanwhile, it is refused."""
     intake = request.app[INTAKE]
     uploads: list[str] = []
-    if request.content_type == "application/json":
+    if media_type(request) == "application/json":
         form, uploads = await tus_form(request, tenant, link)
     else:
         form = await read_form(

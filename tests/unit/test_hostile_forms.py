@@ -6,20 +6,25 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import hashlib
 import io
 import json
 import logging
+import threading
+import types
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, make_mocked_request
 
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.config import Settings
+from briefkasten.gateway import multipart
 from briefkasten.gateway.middleware import errors, install_log_scrubber
+from briefkasten.gateway.request import media_type
 from briefkasten.monitoring.logs import JsonFormatter
 from briefkasten.storage import open_storage
 from briefkasten.storage.base import Storage
@@ -434,3 +439,51 @@ async def test_invalid_utf8_in_a_tus_file_name_becomes_replacement_characters(
     assert response.status == 202, await response.text()
     files = (await response.json())["receipt"]["documents"][0]["files"]
     assert files[0]["name"] == "Seite \ufffd.png"
+
+
+async def test_an_upload_is_hashed_off_the_event_loop(
+    make_gateway: Callable[..., Awaitable[Gateway]],
+    png_bytes: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SHA-256 of a spooled file runs in the I/O threads (it releases the GIL there); the event
+    loop only reads the body. The hash the receipt gives is the file's all the same."""
+    hashing_threads: set[str] = set()
+
+    class Recorded:
+        def __init__(self) -> None:
+            self._digest = hashlib.sha256()
+
+        def update(self, data: bytes) -> None:
+            hashing_threads.add(threading.current_thread().name)
+            self._digest.update(data)
+
+        def hexdigest(self) -> str:
+            return self._digest.hexdigest()
+
+    monkeypatch.setattr(multipart, "hashlib", types.SimpleNamespace(sha256=Recorded))
+    gateway = await make_gateway()
+    loop_thread = threading.current_thread().name  # the test client's server shares this loop
+    data = png_bytes * 40  # several chunks
+    status, payload = await post_raw(gateway, body(*base_fields(), file_part(b"a.png", data)))
+    assert status == 202, payload
+    assert hashing_threads and loop_thread not in hashing_threads
+    files = payload["receipt"]["documents"][0]["files"]
+    assert files[0]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("application/json", "application/json"),
+        ("Application/JSON; charset=utf-8", "application/json"),
+        (f"multipart/form-data; boundary={BOUNDARY}", "multipart/form-data"),
+        ("", ""),
+    ],
+)
+def test_the_media_type_is_read_as_aiohttp_reads_it(header: str, expected: str) -> None:
+    headers = {"Content-Type": header} if header else {}
+    request = make_mocked_request("POST", "/api/v1/submissions", headers=headers)
+    assert media_type(request) == expected
+    if header:
+        assert request.content_type == expected  # what it stands in for
