@@ -72,6 +72,12 @@ class DocumentMeta:
     producer: str = PRODUCER
 
 
+#: Pages up to this many pixels are encoded early. The thread's copy of the pixels (BGR for
+#: OpenCV) and the encoded bytes are held while Tesseract reads (~25 MB for a 12-MP photo's
+#: page); a larger page is encoded after OCR, as before, within the page child's memory limit.
+EARLY_MAX_PIXELS = 16_000_000
+
+
 class EarlyImage:
     """The page image encoded for its PDF in a thread while the OCR step reads the page.
 
@@ -88,12 +94,18 @@ class EarlyImage:
         self._future: Future[tuple[bytes, str]] | None = None
 
     def before_step(self, step: str, page: Page) -> None:
-        """Start encoding ``page`` before its ``ocr`` step (once)."""
-        if step != "ocr" or self._future is not None or page.image is None:
+        """Start encoding ``page`` before its ``ocr`` step (once; not for a page over
+        ``EARLY_MAX_PIXELS``, nor when no thread can be started: it is encoded when bundled)."""
+        if step != "ocr" or self._executor is not None or page.image is None:
+            return
+        if page.image.shape[0] * page.image.shape[1] > EARLY_MAX_PIXELS:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-image")
+        try:
+            self._future = self._executor.submit(_page_image_bytes, page, self._quality)
+        except RuntimeError:  # no thread to be had (the child's limits): encoded later
             return
         self._started = page
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-image")
-        self._future = self._executor.submit(_page_image_bytes, page, self._quality)
 
     def encoded(self, page: Page, jpeg_quality: int) -> tuple[bytes, str] | None:
         """The encoding of ``page`` (its error raised here) if it has the pixels, source and

@@ -121,3 +121,34 @@ def test_run_steps_tells_of_every_step_before_it_runs(monkeypatch: pytest.Monkey
     )
     assert seen == [("deskew", 150), ("ocr", 151)]  # each told the page as that step gets it
     assert done.dpi == 152
+
+
+def test_a_page_over_the_pixel_bound_is_encoded_when_bundled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bundle, "EARLY_MAX_PIXELS", 120 * 90 - 1)
+    page = photo_page()
+    early = started(page)
+    try:
+        assert early.encoded(page, QUALITY) is None
+    finally:
+        early.close()
+
+
+def test_no_thread_to_be_had_leaves_the_encoding_to_bundling(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(bundle.ThreadPoolExecutor, "submit", refuse)
+    page = photo_page(lossy=False)
+    early = started(page)
+    out = tmp_path / "page.pdf"
+    try:
+        assert early.encoded(page, QUALITY) is None
+        raster_page_pdf(page, out, jpeg_quality=QUALITY, early=early)
+    finally:
+        early.close()
+    image = PdfReader(out).pages[0].images[0].image
+    assert np.array_equal(np.asarray(image.convert("RGB")), page.image)
