@@ -6,10 +6,10 @@ that file's PDF password (``passwords.Unlocker``: opened once, three wrong tries
 ``redacted_by_applicant`` part (``true``/``false``, default ``false``) right after it says the
 applicant blacked out parts of that file. Each ``document_type`` starts a new document, so the
 simplest form (``case_number``, ``document_type``, repeated ``file``) is one document and one
-request can carry several. Files are written in I/O threads (hashed there too, off the event
-loop) under a random name in a private
-spool directory (the client's file name is kept only as sanitised metadata); byte limits are
-counted here ourselves, since aiohttp's ``client_max_size`` does not guard ``read_chunk()``.
+request can carry several. Files are written (and hashed: off the event loop) in I/O threads
+under a random name in a private spool directory (the client's file name is kept only as
+sanitised metadata); byte limits are counted here ourselves, since aiohttp's
+``client_max_size`` does not guard ``read_chunk()``.
 
 Bounded cost: at most ``gateway.max_form_parts`` parts and ``gateway.max_form_field_bytes``
 bytes of non-file parts (values and part headers) per form (413), every wait on the body

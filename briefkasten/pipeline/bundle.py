@@ -82,9 +82,10 @@ class EarlyImage:
     """The page image encoded for its PDF in a thread while the OCR step reads the page.
 
     The OCR step never changes pixels, and Tesseract and the encoders release the GIL: the
-    encoding (~25-40 ms for a 12-MP photo) is done on a core Tesseract leaves free by the time
-    the page is bundled. ``raster_page_pdf`` takes it only if the page still has the pixels it
-    was started on (a later step turned it: encoded again). ``close`` waits for the thread.
+    encoding (~30-60 ms for a 12-MP photo's page) is done on a core Tesseract leaves free by
+    the time the page is bundled. ``raster_page_pdf`` takes it only if the page still has the
+    pixels it was started on (a later step turned it: encoded again). ``close`` waits for the
+    thread.
     """
 
     def __init__(self, jpeg_quality: int) -> None:

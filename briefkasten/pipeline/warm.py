@@ -11,8 +11,8 @@ hold every combination. The language detector (lingua, ``tools.langdetect``) for
 configured allowlists (``ocr.languages`` and each tenant's ``ocr_languages``, with ``ocr.lang``)
 is built here too: its models are shared copy-on-write as well. So are the parts of the
 libraries a page uses that import themselves lazily, on first use (``warm_libraries``: about
-30 ms in every page child otherwise). Nothing here may raise: a fork server whose preload fails
-starts no children at all.
+25-35 ms in every page child otherwise). Nothing here may raise: a fork server whose preload
+fails starts no children at all.
 """
 
 from __future__ import annotations
