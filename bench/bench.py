@@ -15,8 +15,8 @@ with ``#``. Benchmarks report; they never assert. Figures (targets from issue 2)
   (``samples.degrade.phone_photo``: perspective, shadow, blur, JPEG) against plain
   ``tesseract`` on the raw photo; target <= 0.7. Perspective correction and resampling the OCR
   copy to the text size Tesseract reads best are what pay for the normalisation. The median
-  of 5 paired runs (ours, then Tesseract) is taken: ratios of medians drifted by ±0.08 between
-  runs on a shared 2-core VM.
+  of 5 paired runs (ours, then Tesseract) is taken: on a shared 2-core VM the ratio of the
+  medians of 3 runs went from 0.55 to 0.84 in one afternoon (2026-12-06), code unchanged.
 * ``scaling_2_vs_1_workers``: pages/s of a 6-page document with 2 worker processes divided by
   pages/s with 1, with a warm pool reused across documents (as a long-running worker runs);
   target >= 1.8. ``scaling_2_vs_1_workers_cold`` is the same for one CLI-like call that starts

@@ -39,7 +39,7 @@ def test_a_page_child_imports_nothing_while_it_builds_a_photo(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     """The fork server holds every module a page needs, the libraries' lazily imported parts
-    too (``warm.warm_libraries``): a page child imports none of them again (~30 ms a page)."""
+    too (``warm.warm_libraries``): a page child imports none of them again (~25-35 ms a page)."""
     page, _ = generate.render_page("kontoauszug", seed=3, dpi=150)
     photo, _ = degrade.phone_photo(page, seed=3)
     image = tmp_path / "photo.jpg"
