@@ -15,7 +15,9 @@ Figures (targets from issue 3):
   unique by a hex nonce after the JPEG's end marker. Rounds alternate between the two servers;
   before each round the output directories are emptied and ``sync`` flushes dirty pages, so
   write-back of one server's data does not land in the other's timing. Ratio of the medians;
-  target >= 0.8.
+  target >= 0.8. A ``#`` line gives each server's CPU per upload (``/proc``: the whole process
+  and its event loop thread), which drifts less than wall time on a shared machine: the
+  figure to compare when changing the gateway's per-upload work.
 * ``gateway_rss_growth_mb``: the gateway alone in a fresh subprocess; after one small warm-up
   upload its VmRSS is the baseline, VmHWM is reset (``/proc/PID/clear_refs``), then 50
   concurrent ~20 MB PNG uploads (RGB noise, incompressible) arrive; growth = the peak (VmHWM after
@@ -284,10 +286,22 @@ def _settle(*servers: Server) -> None:
     os.sync()
 
 
-async def _throughput(gateway: Server, bare: Server, jpeg: bytes) -> dict[str, list[float]]:
+def _cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU seconds of process ``pid`` (or of its thread ``thread``)."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _throughput(
+    gateway: Server, bare: Server, jpeg: bytes
+) -> tuple[dict[str, list[float]], dict[str, list[tuple[float, float]]]]:
+    """Seconds per round of each server, and its CPU seconds per round (whole process, event
+    loop thread)."""
     timeout = aiohttp.ClientTimeout(total=ROUND_TIMEOUT_S)
     connector = aiohttp.TCPConnector(limit=2 * CONCURRENCY)
     times: dict[str, list[float]] = {"gateway": [], "bare": []}
+    cpu: dict[str, list[tuple[float, float]]] = {"gateway": [], "bare": []}
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         for server in (gateway, bare):
             await _wait_ready(session, server)
@@ -296,7 +310,10 @@ async def _throughput(gateway: Server, bare: Server, jpeg: bytes) -> dict[str, l
             order = (gateway, bare) if number % 2 == 0 else (bare, gateway)
             for server in order:
                 _settle(gateway, bare)
+                used = _cpu_seconds(server.pid), _cpu_seconds(server.pid, server.pid)
                 seconds, accepted = await _round(session, server.url, jpeg)
+                now = _cpu_seconds(server.pid), _cpu_seconds(server.pid, server.pid)
+                cpu[server.kind].append((now[0] - used[0], now[1] - used[1]))
                 if accepted != UPLOADS_PER_ROUND:
                     raise RuntimeError(
                         f"{server.kind}: only {accepted}/{UPLOADS_PER_ROUND} uploads got 202; "
@@ -304,7 +321,7 @@ async def _throughput(gateway: Server, bare: Server, jpeg: bytes) -> dict[str, l
                     )
                 times[server.kind].append(seconds)
     _settle(gateway, bare)
-    return times
+    return times, cpu
 
 
 def jpeg_page(source: Path) -> bytes:
@@ -336,7 +353,7 @@ def bench_throughput(pages: list[Path], work: Path) -> None:
     bare = Server("bare", work / "throughput-bare")
     try:
         with running(gateway, bare):
-            times = asyncio.run(_throughput(gateway, bare, jpeg))
+            times, cpu = asyncio.run(_throughput(gateway, bare, jpeg))
     finally:
         shutil.rmtree(gateway.root, ignore_errors=True)
         shutil.rmtree(bare.root, ignore_errors=True)
@@ -361,6 +378,18 @@ def bench_throughput(pages: list[Path], work: Path) -> None:
     _note(
         "the gateway does more per file: sniff (JPEG end marker, header), move spool → "
         "storage with fsync of file and directory, manifest, hash marker, job journal"
+    )
+    per_upload = {
+        kind: [
+            statistics.median(c[i] for c in cpu[kind]) / UPLOADS_PER_ROUND * 1000 for i in (0, 1)
+        ]
+        for kind in cpu
+    }
+    _note(
+        "server CPU per upload (median of the rounds; drifts less than wall time on a shared "
+        f"machine): gateway {per_upload['gateway'][0]:.1f} ms, its event loop "
+        f"{per_upload['gateway'][1]:.1f} ms; bare {per_upload['bare'][0]:.1f} ms, its event "
+        f"loop {per_upload['bare'][1]:.1f} ms"
     )
     cores = len(os.sched_getaffinity(0))
     _note(
