@@ -90,9 +90,9 @@ class EarlyImage:
 
     def __init__(self, jpeg_quality: int) -> None:
         self._quality = jpeg_quality
-        self._started: Page | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._future: Future[tuple[bytes, str]] | None = None
+        #: The page the encoding started on, and the encoding.
+        self._pending: tuple[Page, Future[tuple[bytes, str]]] | None = None
 
     def before_step(self, step: str, page: Page) -> None:
         """Start encoding ``page`` before its ``ocr`` step (once; not for a page over
@@ -103,22 +103,21 @@ class EarlyImage:
             return
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-image")
         try:
-            self._future = self._executor.submit(_page_image_bytes, page, self._quality)
+            self._pending = page, self._executor.submit(_page_image_bytes, page, self._quality)
         except RuntimeError:  # no thread to be had (the child's limits): encoded later
             return
-        self._started = page
 
     def encoded(self, page: Page, jpeg_quality: int) -> tuple[bytes, str] | None:
         """The encoding of ``page`` (its error raised here) if it has the pixels, source and
         quality the encoding was started on; ``None`` otherwise."""
-        started = self._started
-        if self._future is None or started is None or jpeg_quality != self._quality:
+        if self._pending is None or jpeg_quality != self._quality:
             return None
+        started, future = self._pending
         if page.image is not started.image or page.passthrough != started.passthrough:
             return None
         if page.lossy_source != started.lossy_source:
             return None
-        return self._future.result()
+        return future.result()
 
     def close(self) -> None:
         if self._executor is not None:
