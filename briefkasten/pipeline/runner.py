@@ -4,14 +4,24 @@ Every step has one signature, ``step(page: Page, ctx: StepContext) -> Page``: sy
 pure (no globals, intermediate files only under ``ctx.workdir``) and picklable, so a process
 pool can run whole pages. Born-digital PDF pages (``kind == "vector"``) pass every step
 untouched. The runner times each step and records what it did on the page.
+
+A step that only *reads* the page (``ANNOTATIONS``: ``codes``) may be declared with
+``alongside = true``: it reads the page as it is at its place in the definition, but in a
+thread started with the next ``ONE_CORE_STEPS`` step (the OCR: Tesseract reads on one core,
+while OpenCV's steps before it already use every core the page child has); its findings (the
+fields ``ANNOTATIONS`` names), flags and history record, in its place, join the page after the
+last step. zxing-cpp releases the GIL, so the codes of a 12-MP photo (~40 ms) cost no wall time
+where the page child has a second core.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +44,11 @@ STEPS: Mapping[str, str] = {
     "ocr": "ocr:ocr",
     "verify_orientation": "orientation:verify",
 }
+#: Steps that only read the page, and the fields of ``Page`` their result contributes (its
+#: flags too): the ones a definition may run ``alongside`` the steps after them.
+ANNOTATIONS: Mapping[str, tuple[str, ...]] = {"codes": ("codes",)}
+#: Steps that keep one core busy and leave the others idle: ``alongside`` steps start with them.
+ONE_CORE_STEPS = frozenset({"ocr"})
 #: The modules the steps live in: preloaded by the sandbox's fork server (``sandbox.PRELOAD``),
 #: so a page child does not import them on its first step (~30 ms per page).
 STEP_MODULES: tuple[str, ...] = tuple(
@@ -79,6 +94,8 @@ class StepContext:
 class StepSpec:
     name: str
     params: Mapping[str, Any]
+    #: Run in a thread beside the steps after it (``ANNOTATIONS`` steps only).
+    alongside: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,8 +125,15 @@ def load_pipeline(name: str, directory: Path) -> Pipeline:
         step_name = entry.get("use")
         if step_name not in STEPS:
             raise ConfigError(f"pipeline {name!r}: unknown step {step_name!r}")
-        params = {k: v for k, v in entry.items() if k != "use"}
-        steps.append(StepSpec(step_name, params))
+        params = {k: v for k, v in entry.items() if k not in ("use", "alongside")}
+        alongside = entry.get("alongside", False)
+        if not isinstance(alongside, bool):
+            raise ConfigError(f"pipeline {name!r}: {step_name!r}: alongside must be true or false")
+        if alongside and step_name not in ANNOTATIONS:
+            raise ConfigError(
+                f"pipeline {name!r}: step {step_name!r} changes the page and cannot run alongside"
+            )
+        steps.append(StepSpec(step_name, params, alongside))
     return Pipeline(
         name=data.get("name", name),
         version=str(data.get("version", "1")),
@@ -140,18 +164,73 @@ def run_steps(
     before_step: Callable[[str, Page], None] | None = None,
 ) -> Page:
     """Run every step of ``pipeline`` on ``page`` in order, recording detail and time;
-    ``before_step(name, page)`` is told of each step before it runs."""
+    ``before_step(name, page)`` is told of each step before it runs (an ``alongside`` step:
+    at its place in the definition)."""
     if page.kind == "vector":
         return page.evolve(
             history=(*page.history, StepRecord("born_digital", "page kept unchanged", 0.0))
         )
-    for spec in pipeline.steps:
-        if before_step is not None:
-            before_step(spec.name, page)
-        ctx = StepContext(workdir=workdir, options=options, params=spec.params)
-        started = time.perf_counter()
-        result = resolve(spec.name)(page, ctx)
-        elapsed = (time.perf_counter() - started) * 1000
-        record = StepRecord(spec.name, result.detail or "unchanged", elapsed)
-        page = result.evolve(history=(*result.history, record))
-    return page
+    with _Alongside() as alongside:
+        for spec in pipeline.steps:
+            if before_step is not None:
+                before_step(spec.name, page)
+            ctx = StepContext(workdir=workdir, options=options, params=spec.params)
+            if spec.alongside:
+                alongside.add(spec.name, page, ctx)
+                continue
+            if spec.name in ONE_CORE_STEPS:
+                alongside.start()
+            page = _run_step(spec.name, page, ctx)
+        return alongside.join(page)
+
+
+def _run_step(name: str, page: Page, ctx: StepContext) -> Page:
+    """``page`` after step ``name``, with its record appended to the history."""
+    started = time.perf_counter()
+    result = resolve(name)(page, ctx)
+    elapsed = (time.perf_counter() - started) * 1000
+    record = StepRecord(name, result.detail or "unchanged", elapsed)
+    return result.evolve(history=(*result.history, record))
+
+
+class _Alongside:
+    """The ``alongside`` steps of one run: started in a thread, joined into the final page."""
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._waiting: list[tuple[str, Page, StepContext]] = []
+        self._started: list[tuple[str, Page, Future[Page]]] = []
+
+    def __enter__(self) -> _Alongside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._executor is not None:  # a step failed: wait for the thread, keep no result
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, name: str, page: Page, ctx: StepContext) -> None:
+        """Step ``name`` on ``page`` as it is now, to be started with ``start``."""
+        self._waiting.append((name, page, ctx))
+
+    def start(self) -> None:
+        """Start the steps added so far in the thread."""
+        if self._waiting and self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="alongside")
+        for name, page, ctx in self._waiting:
+            assert self._executor is not None
+            self._started.append((name, page, self._executor.submit(_run_step, name, page, ctx)))
+        self._waiting.clear()
+
+    def join(self, page: Page) -> Page:
+        """``page`` with each step's findings, flags and record (in its place); a step not
+        started yet runs now."""
+        self.start()
+        for joined, (name, before, future) in enumerate(self._started):
+            found = future.result()  # a step's error is the run's, as if it ran in line
+            fields = {f: getattr(found, f) for f in ANNOTATIONS[name]}
+            flags = tuple(f for f in found.flags if f not in before.flags)
+            at = len(before.history) + joined  # the records of the ones joined before it
+            history = (*page.history[:at], found.history[-1], *page.history[at:])
+            page = dataclasses.replace(page.flagged(*flags), history=history, **fields)
+        self._started.clear()
+        return page
