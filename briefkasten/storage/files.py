@@ -2,8 +2,9 @@
 
 A key ``a/b/c.pdf`` is the file ``<root>/a/b/c.pdf``. Writes are atomic and durable: the data
 goes to a hidden temp file in the target's directory (``mkstemp``: mode 0600), is hashed while
-copied, fsynced, renamed over the target, and the directory is fsynced, so after a crash a key
-holds either the old object or the new one, never half of one. Directories are created 0700:
+copied, fsynced, renamed over the target, and the directory is fsynced (a directory created
+for it, in its parent too), so after a crash a key holds either the old object or the new
+one, never half of one. Directories are created 0700:
 these are social data (Sozialdaten), readable by the service user only.
 
 The content type is not kept (files have none); ``StoredObject.content_type`` echoes what the
@@ -188,21 +189,29 @@ def _atomic_copy(reader: BinaryIO, destination: Path) -> None:
 
 
 def _make_dirs(root: Path, directory: Path) -> None:
-    """Create ``directory`` (inside ``root``, or ``root`` itself) and every missing level 0700.
+    """Create ``directory`` (inside ``root``, or ``root`` itself) and every missing level 0700,
+    durably: the parent of each level created here is fsynced, so a crash cannot lose the new
+    directory with the files that are fsynced into it (ext4 happens to commit both together;
+    XFS and others need the parent's fsync).
 
     ``os.makedirs`` gives intermediate levels the default mode, hence the loop.
     """
     if directory.is_dir():
         return
+    created: list[Path] = []
     if not root.is_dir():
         root.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):
             root.mkdir(mode=DIR_MODE)
+            created.append(root)
     current = root
     for part in directory.relative_to(root).parts:
         current = current / part
         with contextlib.suppress(FileExistsError):
             current.mkdir(mode=DIR_MODE)
+            created.append(current)
+    for parent in dict.fromkeys(level.parent for level in created):
+        fsync_dir(parent)
 
 
 @contextlib.contextmanager

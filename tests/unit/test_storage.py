@@ -254,6 +254,34 @@ def test_files_are_private_and_atomic(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
 
 
+def test_new_directories_are_made_durable_in_their_parents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "bucket"
+    files = open_storage(root.as_uri())
+    files.check()  # the root exists: only the key's levels are new
+    synced: list[Path] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(Path(f"/proc/self/fd/{fd}").readlink())
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    key = original()
+    files.put_bytes(key, b"data", content_type="image/jpeg")
+    path = root.joinpath(*key.split("/"))
+    levels = [p for p in path.parents if p != root and root in p.parents]
+    # The parent of every new level (root included), then the file, then its directory.
+    for level in levels:
+        assert level.parent in synced, level
+    assert synced.index(path.parent.parent) < synced.index(path.parent)
+    assert synced[-1] == path.parent
+    synced.clear()
+    files.put_bytes(key.rsplit("/", 1)[0] + "/other.jpg", b"x", content_type="image/jpeg")
+    assert synced.count(path.parent) == 1 and path.parent.parent not in synced  # nothing new
+
+
 def test_a_failed_file_write_keeps_the_old_object(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
