@@ -130,8 +130,9 @@ def load_pipeline(name: str, directory: Path) -> Pipeline:
         if not isinstance(alongside, bool):
             raise ConfigError(f"pipeline {name!r}: {step_name!r}: alongside must be true or false")
         if alongside and step_name not in ANNOTATIONS:
+            only = ", ".join(ANNOTATIONS)
             raise ConfigError(
-                f"pipeline {name!r}: step {step_name!r} changes the page and cannot run alongside"
+                f"pipeline {name!r}: step {step_name!r} cannot run alongside (only {only} can)"
             )
         steps.append(StepSpec(step_name, params, alongside))
     return Pipeline(
@@ -205,7 +206,7 @@ class _Alongside:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._executor is not None:  # a step failed: wait for the thread, keep no result
+        if self._executor is not None:  # after a failed step too: no thread outlives the run
             self._executor.shutdown(wait=True, cancel_futures=True)
 
     def add(self, name: str, page: Page, ctx: StepContext) -> None:

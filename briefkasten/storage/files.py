@@ -190,9 +190,9 @@ def _atomic_copy(reader: BinaryIO, destination: Path) -> None:
 
 def _make_dirs(root: Path, directory: Path) -> None:
     """Create ``directory`` (inside ``root``, or ``root`` itself) and every missing level 0700,
-    durably: the parent of each level created here is fsynced, so a crash cannot lose the new
-    directory with the files that are fsynced into it (ext4 happens to commit both together;
-    XFS and others need the parent's fsync).
+    durably: the parent of each level created here is fsynced, as POSIX asks, so a crash
+    cannot lose the new directory with the files fsynced into it (ext4 happens to commit both
+    together; a filesystem need not).
 
     ``os.makedirs`` gives intermediate levels the default mode, hence the loop.
     """
