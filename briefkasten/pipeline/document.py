@@ -388,7 +388,7 @@ def _build_all(
     args = (pipeline, workdir, options, settings.pipeline.raster_dpi)
     show = progress and len(refs) > 1
     with tqdm(total=len(refs), unit="page", disable=not show, leave=False) as bar:
-        return pool.run(build_page, refs, *args, on_done=bar.update, budget=budget)
+        return pool.run_pages(build_page, refs, *args, on_done=bar.update, budget=budget)
 
 
 def _pdf_page_text(ref: PageRef) -> str:

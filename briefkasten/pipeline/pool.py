@@ -7,6 +7,12 @@ page limits (``sandbox.page_*``), so a page that exhausts its memory or is kille
 else down: the next page starts a new child. The parallelism is the pages: each Tesseract run
 is single-threaded, and each child's OpenCV gets its share of the cores (``cores_per_slot``:
 one thread with a slot per core).
+
+``run_pages`` starts the pages expected to take longest first (``page_cost``: bytes of the
+original per page; born-digital pages, which pass untouched, last), so that the document does
+not wait at its end for one long page started last while the other children are idle; its
+results are in page order all the same. Six scanned pages of 2.0, 1.55 and 1.15 s (twice each)
+take 5.15 s on two children in document order and 4.7 s longest first.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from briefkasten.config import SandboxSettings
+from briefkasten.model import PageRef
 from briefkasten.pipeline.sandbox import Bounds, CpuBudget, Sandbox, page_bounds
 
 T = TypeVar("T")
@@ -40,6 +47,23 @@ class PagePool:
         results in input order."""
         return self._sandbox.map(fn, items, *args, on_done=on_done, budget=budget)
 
+    def run_pages(
+        self,
+        fn: Callable[..., T],
+        refs: Sequence[PageRef],
+        *args: Any,
+        on_done: Callable[[], None] = lambda: None,
+        budget: CpuBudget | None = None,
+    ) -> tuple[T, ...]:
+        """``run`` over pages, the costliest started first (``page_cost``); results in the
+        order of ``refs``."""
+        order = sorted(range(len(refs)), key=lambda i: -page_cost(refs[i]))  # stable
+        done = self.run(fn, [refs[i] for i in order], *args, on_done=on_done, budget=budget)
+        results: list[T] = [done[0]] * len(refs) if done else []
+        for position, index in enumerate(order):
+            results[index] = done[position]
+        return tuple(results)
+
     def call(self, fn: Callable[..., T], *args: Any, budget: CpuBudget | None = None) -> T:
         """``fn(*args)`` in one page child."""
         return self._sandbox.run(fn, *args, budget=budget)
@@ -57,3 +81,11 @@ class PagePool:
         trace: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def page_cost(ref: PageRef) -> float:
+    """What a page is expected to cost, to order pages by: the bytes of its original per page
+    (a denser scan is a larger file and takes Tesseract longer); 0 for a born-digital page."""
+    if ref.kind == "vector":
+        return 0.0
+    return ref.original.size / max(1, ref.original.pages)
