@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, PngImagePlugin
 
 from briefkasten.errors import CorruptInput
 from briefkasten.model import Original, PageRef
@@ -144,6 +144,22 @@ def test_other_images_go_through_pillow(tmp_path: Path, case: str) -> None:
     with Image.open(path) as source:
         assert images._direct_bytes(source, _ref(path)) is None
     assert decode(_ref(path), raster_dpi=300).image is not None
+
+
+def test_a_plain_png_is_decoded_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _save(_photo())(tmp_path / "plain.png")
+    loads: list[str] = []
+    real_load = PngImagePlugin.PngImageFile.load
+
+    def load(self: PngImagePlugin.PngImageFile) -> Any:
+        loads.append("pillow")
+        return real_load(self)
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", load)
+    page = decode(_ref(path), raster_dpi=300)
+    assert loads == []  # OpenCV decoded it; Pillow's getexif would decode it a second time
+    assert page.exif_orientation == 1
+    assert page.image is not None and np.array_equal(page.image, _pillow_pixels(path))
 
 
 def test_a_png_exif_orientation_after_the_pixels_is_still_read(tmp_path: Path) -> None:
