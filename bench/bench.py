@@ -21,8 +21,8 @@ with ``#``. Benchmarks report; they never assert. Figures (targets from issue 2)
   pages/s with 1, with a warm pool reused across documents (as a long-running worker runs);
   target >= 1.8. ``scaling_2_vs_1_workers_cold`` is the same for one CLI-like call that starts
   its own pool. A ``#`` line gives what the machine itself allows: two plain ``tesseract``
-  runs side by side against one after the other (a shared VM's two cores gave 1.43 on
-  2026-12-07, when the warm row was 1.63).
+  runs side by side against one after the other (the two cores of a shared VM gave 1.96-2.01
+  on 2026-12-07, and once 1.43).
 * ``peak_rss_mb``: peak resident memory of one worker on an A4@300 page, measured in a fresh
   process: its own peak plus the peak of its largest child (the page child: decode, pipeline
   and the in-process Tesseract engine); target < 400.
