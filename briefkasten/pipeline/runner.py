@@ -215,10 +215,11 @@ class _Alongside:
 
     def start(self) -> None:
         """Start the steps added so far in the thread."""
-        if self._waiting and self._executor is None:
+        if not self._waiting:
+            return
+        if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="alongside")
         for name, page, ctx in self._waiting:
-            assert self._executor is not None
             self._started.append((name, page, self._executor.submit(_run_step, name, page, ctx)))
         self._waiting.clear()
 
