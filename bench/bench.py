@@ -26,7 +26,9 @@ with ``#``. Benchmarks report; they never assert. Figures (targets from issue 2)
 * ``peak_rss_mb``: peak resident memory of one worker on an A4@300 page, measured in a fresh
   process: its own peak plus the peak of its largest child (the page child: decode, pipeline
   and the in-process Tesseract engine); target < 400.
-* ``gateway_vs_bare_aiohttp`` and ``gateway_rss_growth_mb`` (issue 3): see ``bench/gateway.py``.
+* ``gateway_vs_bare_aiohttp`` and ``gateway_rss_growth_mb`` (issue 3), with
+  ``gateway_vs_bare_with_records`` and ``bare_with_records_vs_bare`` (issue 13): see
+  ``bench/gateway.py`` and ``bench/baselines.py``.
 * ``gateway_hostile_peak_rss_mb`` (issue 9): peak VmRSS of the real gateway (``briefkasten
   serve``, embedded mode) while 8 clients at once upload the worst accepted PDFs and TIFF;
   target < 600, and ``gateway_hostile_rss_after_mb`` back near

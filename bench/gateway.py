@@ -4,20 +4,29 @@ Figures (targets from issue 3):
 
 * ``gateway_vs_bare_aiohttp``: uploads/s of our gateway (``create_app`` with file storage and
   the embedded on-disk ``LocalJobQueue``, no worker consuming) divided by uploads/s of a bare
-  aiohttp handler that does the mandatory work of a durable upload: it streams each multipart
-  part with ``read_chunk()`` into a file with aiofiles while hashing it (SHA-256), fsyncs the
-  file and its directory and answers 202 — our gateway minus its checks (sniffing), manifest,
-  status, hash marker and job (issue 13 made the baseline durable; before it had no fsync). Both
-  servers run as subprocesses of this file (``--serve gateway|bare``, one event loop each, same
-  ``run_app`` arguments) on 127.0.0.1 ports they bind themselves; one client (aiohttp
-  ``ClientSession``) sends the same bodies to both: ``CONCURRENCY`` concurrent uploads of ~2 MiB
-  JPEG pages (``case_number``, ``document_type=kontoauszug``, one ``file``), each body made
-  unique by a hex nonce after the JPEG's end marker. Rounds alternate between the two servers;
-  before each round the output directories are emptied and ``sync`` flushes dirty pages, so
-  write-back of one server's data does not land in the other's timing. Ratio of the medians;
-  target >= 0.8. A ``#`` line gives each server's CPU per upload (``/proc``: the whole process
-  and its event loop thread), which drifts less than wall time on a shared machine: the
-  figure to compare when changing the gateway's per-upload work.
+  aiohttp handler that does the mandatory work of a durable upload (``baselines.bare_app``): it
+  streams each multipart part with ``read_chunk()`` into a file with aiofiles while hashing it
+  (SHA-256), fsyncs the file and its directory and answers 202 — our gateway minus its checks
+  (sniffing), intake record, manifest, hash marker and job (issue 13 made the baseline
+  durable; before it had no fsync). Target >= 0.8.
+* ``gateway_vs_bare_with_records``: the gateway against a third server, the bare handler plus
+  the five small durable records a recoverable intake writes per submission, with plain ``os``
+  calls (``baselines.records_app``), and ``bare_with_records_vs_bare``: what those records
+  alone cost a Python handler. The gap between gateway and bare handler is mostly these
+  records (docs/deployment.md, "Where a gateway's time goes"); the first of the two ratios is
+  what our own code adds on top of them (proposed target >= 0.8).
+
+  All servers run as subprocesses of this file (``--serve gateway|bare|records``, one event
+  loop each, same ``run_app`` arguments) on 127.0.0.1 ports they bind themselves; one client
+  (aiohttp ``ClientSession``) sends the same bodies to each: ``CONCURRENCY`` concurrent
+  uploads of ~2 MiB JPEG pages (``case_number``, ``document_type=kontoauszug``, one
+  ``file``), each body made unique by a hex nonce after the JPEG's end marker. Every round
+  runs each server once, in an order rotated from round to round; before each server's turn
+  the output directories are emptied and ``sync`` flushes dirty pages, so write-back of one
+  server's data does not land in another's timing. Ratios of the medians. A ``#`` line gives
+  each server's CPU per upload (``/proc``: the whole process and its event loop thread), which
+  drifts less than wall time on a shared machine: the figure to compare when changing the
+  gateway's per-upload work.
 * ``gateway_rss_growth_mb``: the gateway alone in a fresh subprocess; after one small warm-up
   upload its VmRSS is the baseline, VmHWM is reset (``/proc/PID/clear_refs``), then 50
   concurrent ~20 MB PNG uploads (RGB noise, incompressible) arrive; growth = the peak (VmHWM after
@@ -32,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import io
 import os
 import secrets
@@ -47,7 +55,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aiofiles
 import aiohttp
 from aiohttp import web
 
@@ -68,6 +75,8 @@ RSS_TIMEOUT_S = 300.0
 SAMPLE_INTERVAL_S = 0.02
 TARGETS = {
     "gateway_vs_bare_aiohttp": "target >= 0.8",
+    "gateway_vs_bare_with_records": "proposed target >= 0.8 (docs/deployment.md)",
+    "bare_with_records_vs_bare": "what the records alone cost; no target",
     "gateway_rss_growth_mb": "target < 100",
 }
 
@@ -96,48 +105,12 @@ def _gateway_app() -> web.Application:
     return create_app(settings, storage=storage, jobs=jobs)
 
 
-def _bare_app(directory: Path) -> web.Application:
-    """The baseline: the mandatory work of a durable upload. Stream every part to a file with
-    aiofiles while hashing it (SHA-256), fsync the file and its directory, answer 202."""
-    from briefkasten.gateway.multipart import CHUNK
-    from briefkasten.storage.records import fsync_dir
-
-    async def upload(request: web.Request) -> web.Response:
-        reader = await request.multipart()
-        files = []
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, aiohttp.BodyPartReader):
-                raise web.HTTPBadRequest()
-            if part.filename is None:  # a form field: into memory, as the gateway does
-                await part.read()
-                continue
-            path = directory / f"{secrets.token_hex(16)}.part"
-            digest = hashlib.sha256()
-            size = 0
-            async with aiofiles.open(path, "wb") as out:
-                while chunk := await part.read_chunk(CHUNK):
-                    size += len(chunk)
-                    digest.update(chunk)
-                    await out.write(chunk)
-                await out.flush()
-                await asyncio.to_thread(os.fsync, out.fileno())  # durable before the 202
-            await asyncio.to_thread(fsync_dir, directory)
-            files.append({"name": part.name, "size": size, "sha256": digest.hexdigest()})
-        return web.json_response({"files": files}, status=202)
-
-    async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    directory.mkdir(parents=True, exist_ok=True)
-    app = web.Application()
-    app.router.add_post("/api/v1/submissions", upload)
-    app.router.add_get("/healthz", healthz)
-    return app
-
-
 def serve(kind: str, directory: Path) -> None:
     """Child mode: bind 127.0.0.1 on a free port, print it, serve until terminated."""
-    app = _gateway_app() if kind == "gateway" else _bare_app(directory)
+    from baselines import bare_app, records_app  # bench/baselines.py (beside this file)
+
+    apps = {"bare": bare_app, "records": records_app}
+    app = _gateway_app() if kind == "gateway" else apps[kind](directory)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -155,7 +128,7 @@ class Server:
     def __init__(self, kind: str, root: Path) -> None:
         self.kind = kind
         self.root = root
-        self.data = root / "data"  # storage (gateway) or written files (bare)
+        self.data = root / "data"  # storage (gateway, records) or written files (bare)
         self.log = root / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
@@ -294,22 +267,22 @@ def _cpu_seconds(pid: int, thread: int | None = None) -> float:
 
 
 async def _throughput(
-    gateway: Server, bare: Server, jpeg: bytes
+    servers: list[Server], jpeg: bytes
 ) -> tuple[dict[str, list[float]], dict[str, list[tuple[float, float]]]]:
     """Seconds per round of each server, and its CPU seconds per round (whole process, event
-    loop thread)."""
+    loop thread). Each round runs every server once, in an order rotated from round to round."""
     timeout = aiohttp.ClientTimeout(total=ROUND_TIMEOUT_S)
     connector = aiohttp.TCPConnector(limit=2 * CONCURRENCY)
-    times: dict[str, list[float]] = {"gateway": [], "bare": []}
-    cpu: dict[str, list[tuple[float, float]]] = {"gateway": [], "bare": []}
+    times: dict[str, list[float]] = {server.kind: [] for server in servers}
+    cpu: dict[str, list[tuple[float, float]]] = {server.kind: [] for server in servers}
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-        for server in (gateway, bare):
+        for server in servers:
             await _wait_ready(session, server)
             await _round(session, server.url, jpeg)  # warm-up: connections, threads, caches
         for number in range(ROUNDS):
-            order = (gateway, bare) if number % 2 == 0 else (bare, gateway)
-            for server in order:
-                _settle(gateway, bare)
+            shift = number % len(servers)
+            for server in servers[shift:] + servers[:shift]:
+                _settle(*servers)
                 used = _cpu_seconds(server.pid), _cpu_seconds(server.pid, server.pid)
                 seconds, accepted = await _round(session, server.url, jpeg)
                 now = _cpu_seconds(server.pid), _cpu_seconds(server.pid, server.pid)
@@ -320,7 +293,7 @@ async def _throughput(
                         f"{server.log_tail()}"
                     )
                 times[server.kind].append(seconds)
-    _settle(gateway, bare)
+    _settle(*servers)
     return times, cpu
 
 
@@ -346,23 +319,26 @@ def jpeg_page(source: Path) -> bytes:
     return data + b"\0" * max(0, JPEG_BYTES - len(data))
 
 
+LABELS = {
+    "gateway": "gateway (create_app, file storage, LocalJobQueue on disk, no worker)",
+    "bare": "bare aiohttp (multipart → aiofiles + sha256, fsync file and directory, 202)",
+    "records": "bare aiohttp + the intake's 5 durable records (baselines.records_app)",
+}
+
+
 def bench_throughput(pages: list[Path], work: Path) -> None:
-    """``gateway_vs_bare_aiohttp``: see the module docstring."""
+    """``gateway_vs_bare_aiohttp`` and ``gateway_vs_bare_with_records``: module docstring."""
     jpeg = jpeg_page(pages[0])
-    gateway = Server("gateway", work / "throughput-gateway")
-    bare = Server("bare", work / "throughput-bare")
+    servers = [Server(kind, work / f"throughput-{kind}") for kind in LABELS]
     try:
-        with running(gateway, bare):
-            times, cpu = asyncio.run(_throughput(gateway, bare, jpeg))
+        with running(*servers):
+            times, cpu = asyncio.run(_throughput(servers, jpeg))
     finally:
-        shutil.rmtree(gateway.root, ignore_errors=True)
-        shutil.rmtree(bare.root, ignore_errors=True)
+        for server in servers:
+            shutil.rmtree(server.root, ignore_errors=True)
     megabytes = UPLOADS_PER_ROUND * len(jpeg) / 1e6
     rates = {}
-    for kind, label in (
-        ("gateway", "gateway (create_app, file storage, LocalJobQueue on disk, no worker)"),
-        ("bare", "bare aiohttp (multipart → aiofiles + sha256, fsync file and directory, 202)"),
-    ):
+    for kind, label in LABELS.items():
         median = statistics.median(times[kind])
         rates[kind] = UPLOADS_PER_ROUND / median
         spread = ", ".join(f"{s:.2f}" for s in times[kind])
@@ -373,11 +349,13 @@ def bench_throughput(pages: list[Path], work: Path) -> None:
     _note(
         f"each round: {UPLOADS_PER_ROUND} uploads of a {len(jpeg) / 1e6:.2f} MB JPEG page "
         f"(A4@300 dpi), {CONCURRENCY} concurrent, one aiohttp ClientSession; "
-        f"both servers are subprocesses on 127.0.0.1; {os.cpu_count()} cores shared with the client"
+        f"all servers are subprocesses on 127.0.0.1; {os.cpu_count()} cores shared with the client"
     )
     _note(
-        "the gateway does more per file: sniff (JPEG end marker, header), move spool → "
-        "storage with fsync of file and directory, manifest, hash marker, job journal"
+        "the gateway does more per file than bare: sniff (JPEG end marker, header), move "
+        "spool → storage with fsync of file and directory, intake record (storing, then "
+        "queued), hash marker, manifest, job journal; the records server writes those "
+        "records too, with plain os calls and nothing else"
     )
     per_upload = {
         kind: [
@@ -387,17 +365,19 @@ def bench_throughput(pages: list[Path], work: Path) -> None:
     }
     _note(
         "server CPU per upload (median of the rounds; drifts less than wall time on a shared "
-        f"machine): gateway {per_upload['gateway'][0]:.1f} ms, its event loop "
-        f"{per_upload['gateway'][1]:.1f} ms; bare {per_upload['bare'][0]:.1f} ms, its event "
-        f"loop {per_upload['bare'][1]:.1f} ms"
+        "machine), whole process / its event loop: "
+        + "; ".join(f"{kind} {p[0]:.1f} / {p[1]:.1f} ms" for kind, p in per_upload.items())
     )
     cores = len(os.sched_getaffinity(0))
     _note(
-        f"per core: gateway {rates['gateway'] / cores:.1f} uploads/s, bare "
-        f"{rates['bare'] / cores:.1f} uploads/s ({cores} cores, shared with the client: a "
-        "lower bound for a gateway with a core of its own)"
+        "per core: "
+        + ", ".join(f"{kind} {rate / cores:.1f} uploads/s" for kind, rate in rates.items())
+        + f" ({cores} cores, shared with the client: a lower bound for a gateway with a core "
+        "of its own)"
     )
     _ratio("gateway_vs_bare_aiohttp", rates["gateway"] / rates["bare"])
+    _ratio("gateway_vs_bare_with_records", rates["gateway"] / rates["records"])
+    _ratio("bare_with_records_vs_bare", rates["records"] / rates["bare"])
 
 
 # --- RSS -------------------------------------------------------------------------------------
@@ -526,5 +506,5 @@ def bench_gateway(pages: list[Path], work: Path) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["--serve"] or len(sys.argv) != 4:
-        sys.exit("usage: gateway.py --serve gateway|bare DIRECTORY  (bench.py runs this)")
+        sys.exit("usage: gateway.py --serve gateway|bare|records DIRECTORY  (bench.py runs this)")
     serve(sys.argv[2], Path(sys.argv[3]))

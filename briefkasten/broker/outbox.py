@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import random
 import threading
 import time
@@ -26,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from briefkasten import durable
 from briefkasten.broker.base import OutboundMessage, Publisher
 from briefkasten.errors import BrokerError, MessageUnroutable, NotFound
 
@@ -321,34 +321,16 @@ def count_pending(directory: Path) -> int:
 
 
 def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
-    """Write ``data`` to ``path`` all or nothing: temp file, fsync, rename, fsync directory.
-
-    With ``exclusive`` an existing file is kept (no error): first writer wins.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    """Write ``data`` to ``path`` all or nothing: temp file, fsync, rename, fsync directory
+    (``durable.replace``). With ``exclusive`` an existing file is kept (no error): first writer
+    wins (``durable.create``)."""
     try:
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         if exclusive:
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, path)
-            tmp.unlink()
+            durable.create(path, data)
         else:
-            tmp.replace(path)
-        _fsync_dir(path.parent)
+            durable.replace(path, data)
     except OSError as exc:
-        _unlink(tmp)
         raise BrokerError(f"cannot write {path.name}: {exc}", source="outbox") from exc
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _unlink(path: Path) -> None:

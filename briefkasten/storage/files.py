@@ -1,11 +1,13 @@
 """``file:///abs/path``: the embedded default, one directory as the bucket.
 
 A key ``a/b/c.pdf`` is the file ``<root>/a/b/c.pdf``. Writes are atomic and durable: the data
-goes to a hidden temp file in the target's directory (``mkstemp``: mode 0600), is hashed while
-copied, fsynced, renamed over the target, and the directory is fsynced (a directory created
-for it, in its parent too), so after a crash a key holds either the old object or the new
-one, never half of one. Directories are created 0700:
-these are social data (Sozialdaten), readable by the service user only.
+goes to a hidden temp file in the target's directory (mode 0600), is hashed, fsynced, renamed
+over the target, and the directory is fsynced (a directory created for it, in its parent too),
+so after a crash a key holds either the old object or the new one, never half of one. Small
+objects (records) take ``durable.replace``/``durable.create``: few system calls, directories
+made only when the open finds them missing. An adopted upload is fsynced and renamed into
+place. Directories are created 0700: these are social data (Sozialdaten), readable by the
+service user only.
 
 The content type is not kept (files have none); ``StoredObject.content_type`` echoes what the
 caller gave. Written by hand because no well-kept library does "atomic durable put" for a
@@ -18,15 +20,16 @@ import contextlib
 import errno
 import hashlib
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from briefkasten import durable
+from briefkasten.durable import fsync_dir
 from briefkasten.errors import NotFound, StorageError
 from briefkasten.storage.base import StoredObject
 from briefkasten.storage.layout import validate_key, validate_prefix
-from briefkasten.storage.records import CHUNK, atomic_file, fsync_dir
+from briefkasten.storage.records import CHUNK, atomic_file
 
 DIR_MODE = 0o700
 
@@ -55,13 +58,15 @@ class FileStorage:
     def adopt_file(self, key: str, source: Path, *, content_type: str, sha256: str) -> StoredObject:
         target = self._path(key)
         with _translate(f"cannot store {key}"):
-            _make_dirs(self.root, target.parent)
-            source.chmod(0o600)
-            with source.open("rb") as handle:
-                os.fsync(handle.fileno())  # durable before it gets its name
-            size = source.stat().st_size
+            fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
             try:
-                source.replace(target)  # same file system: an atomic rename, no copy
+                os.fchmod(fd, durable.FILE_MODE)
+                os.fsync(fd)  # durable before it gets its name
+                size = os.fstat(fd).st_size
+            finally:
+                os.close(fd)
+            try:
+                self._rename(source, target)  # same file system: an atomic rename, no copy
             except OSError as exc:
                 if exc.errno != errno.EXDEV:
                     raise
@@ -74,29 +79,17 @@ class FileStorage:
     def put_bytes(self, key: str, data: bytes, *, content_type: str) -> StoredObject:
         target = self._path(key)
         with _translate(f"cannot store {key}"):
-            sha256, size = self._write_atomically(target, _BytesReader(data))
-        return StoredObject(self.bucket, key, sha256, size, content_type)
+            durable.replace(target, data, make_dirs=self._make_dirs)
+        return StoredObject(
+            self.bucket, key, hashlib.sha256(data).hexdigest(), len(data), content_type
+        )
 
     def create_bytes(self, key: str, data: bytes, *, content_type: str) -> bool:
-        """A temp file written and synced, then hard-linked to its name: ``link(2)`` fails
-        when the name exists, so of racing writers exactly one succeeds (also on NFS)."""
+        """Written and synced under a temp name, then hard-linked to its name only if that is
+        free: of racing writers exactly one succeeds (``durable.create``)."""
         target = self._path(key)
         with _translate(f"cannot store {key}"):
-            _make_dirs(self.root, target.parent)
-            temp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.new")
-            try:
-                with temp.open("xb") as writer:
-                    writer.write(data)
-                    writer.flush()
-                    os.fsync(writer.fileno())
-                try:
-                    os.link(temp, target)
-                except FileExistsError:
-                    return False
-            finally:
-                temp.unlink(missing_ok=True)
-            fsync_dir(target.parent)
-        return True
+            return durable.create(target, data, make_dirs=self._make_dirs)
 
     def get_file(self, key: str, destination: Path) -> None:
         path = self._path(key)
@@ -148,6 +141,17 @@ class FileStorage:
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*validate_key(key).split("/"))
 
+    def _make_dirs(self, directory: Path) -> None:
+        _make_dirs(self.root, directory)
+
+    def _rename(self, source: Path, target: Path) -> None:
+        """``source`` renamed to ``target``; the target's directories made if missing."""
+        try:
+            source.rename(target)
+        except FileNotFoundError:  # no directory yet (or no source: the second try says so)
+            self._make_dirs(target.parent)
+            source.rename(target)
+
     @contextlib.contextmanager
     def _open(self, key: str, path: Path) -> Iterator[BinaryIO]:
         try:
@@ -157,7 +161,7 @@ class FileStorage:
         with reader:
             yield reader
 
-    def _write_atomically(self, target: Path, reader: BinaryIO | _BytesReader) -> tuple[str, int]:
+    def _write_atomically(self, target: Path, reader: BinaryIO) -> tuple[str, int]:
         _make_dirs(self.root, target.parent)
         digest = hashlib.sha256()
         size = 0
@@ -167,19 +171,6 @@ class FileStorage:
                 size += len(chunk)
                 writer.write(chunk)
         return digest.hexdigest(), size
-
-
-class _BytesReader:
-    """``read(n)`` over bytes without copying them into a BytesIO first."""
-
-    def __init__(self, data: bytes) -> None:
-        self._view = memoryview(data)
-        self._offset = 0
-
-    def read(self, size: int) -> bytes:
-        chunk = self._view[self._offset : self._offset + size]
-        self._offset += len(chunk)
-        return bytes(chunk)
 
 
 def _atomic_copy(reader: BinaryIO, destination: Path) -> None:
@@ -192,26 +183,34 @@ def _make_dirs(root: Path, directory: Path) -> None:
     """Create ``directory`` (inside ``root``, or ``root`` itself) and every missing level 0700,
     durably: the parent of each level created here is fsynced, as POSIX asks, so a crash
     cannot lose the new directory with the files fsynced into it (ext4 happens to commit both
-    together; a filesystem need not).
+    together; a filesystem need not). Levels are tried from the deepest up, so a directory
+    whose parent exists costs one ``mkdir``.
 
-    ``os.makedirs`` gives intermediate levels the default mode, hence the loop.
+    ``os.makedirs`` gives intermediate levels the default mode, hence our own.
     """
-    if directory.is_dir():
-        return
-    created: list[Path] = []
-    if not root.is_dir():
-        root.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
-            root.mkdir(mode=DIR_MODE)
-            created.append(root)
-    current = root
-    for part in directory.relative_to(root).parts:
-        current = current / part
-        with contextlib.suppress(FileExistsError):
-            current.mkdir(mode=DIR_MODE)
-            created.append(current)
-    for parent in dict.fromkeys(level.parent for level in created):
+    for parent in dict.fromkeys(level.parent for level in _made_levels(root, directory)):
         fsync_dir(parent)
+
+
+def _made_levels(root: Path, directory: Path) -> list[Path]:
+    """The levels of ``directory`` this call created (0700), top first; none if it exists.
+    Above ``root`` nothing is made 0700 or fsynced (its parents are the operator's)."""
+    try:
+        directory.mkdir(mode=DIR_MODE)
+    except FileExistsError:
+        return []
+    except FileNotFoundError:
+        if directory == root:
+            root.parent.mkdir(parents=True, exist_ok=True)
+            made = []
+        else:
+            made = _made_levels(root, directory.parent)
+        try:
+            directory.mkdir(mode=DIR_MODE)
+        except FileExistsError:  # another writer made it meanwhile
+            return made
+        return [*made, directory]
+    return [directory]
 
 
 @contextlib.contextmanager

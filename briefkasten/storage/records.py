@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from briefkasten.durable import fsync_dir
 from briefkasten.errors import BriefkastenError, NotFound
 from briefkasten.storage.base import Storage, StoredObject
 
@@ -46,15 +47,6 @@ def atomic_file(destination: Path, *, durable: bool = False) -> Iterator[BinaryI
         raise
     if durable:
         fsync_dir(destination.parent)
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename or a new file in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def sha256_file(path: Path) -> tuple[str, int]:

@@ -42,6 +42,7 @@ RANKS = {
     "briefkasten.tools": 1,
     "briefkasten.catalogue": 0,
     "briefkasten.config": 0,
+    "briefkasten.durable": 0,  # small durable files, os calls only
     "briefkasten.errors": 0,
     "briefkasten.model": 0,
     "briefkasten.i18n": 0,  # the applicant texts: imports nothing of the package

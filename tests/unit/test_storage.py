@@ -282,6 +282,60 @@ def test_new_directories_are_made_durable_in_their_parents(
     assert synced.count(path.parent) == 1 and path.parent.parent not in synced  # nothing new
 
 
+def test_an_adopted_file_gets_durable_private_directories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "bucket"
+    files = open_storage(root.as_uri())
+    files.check()
+    source = tmp_path / "spooled.part"
+    source.write_bytes(b"photo")
+    synced: list[Path] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(Path(f"/proc/self/fd/{fd}").readlink())
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    key = original()
+    files.adopt_file(key, source, content_type="image/jpeg", sha256="0" * 64)
+    path = root.joinpath(*key.split("/"))
+    assert synced[0] == source  # the data, before it gets its name
+    for level in [p for p in path.parents if root in p.parents]:
+        assert level.parent in synced, level  # every new level made durable in its parent
+        assert stat.S_IMODE(level.stat().st_mode) == 0o700, level
+    assert synced[-1] == path.parent
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and not source.exists()
+    monkeypatch.undo()
+    with pytest.raises(StorageError):  # the source is gone now
+        files.adopt_file(key, source, content_type="image/jpeg", sha256="0" * 64)
+    assert files.get_bytes(key) == b"photo"
+
+
+def test_writers_racing_to_make_the_same_directories_all_succeed(tmp_path: Path) -> None:
+    files = open_storage((tmp_path / "bucket").as_uri())
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def write(i: int) -> None:
+        barrier.wait(timeout=10)
+        try:
+            files.put_bytes(
+                f"t/12345BG0012345/s/deep/{i}.json", b"{}", content_type="application/json"
+            )
+        except BaseException as exc:  # collected: a thread's exception is otherwise lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert errors == []
+    assert len(files.list("t/12345BG0012345/s/deep/")) == 8
+
+
 def test_a_failed_file_write_keeps_the_old_object(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
