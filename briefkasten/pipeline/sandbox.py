@@ -60,6 +60,13 @@ T = TypeVar("T")
 #: starts, because these libraries read them once when they load; an operator's own value wins.
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
+#: glibc gives each thread that allocates while another does an arena of its own, up to eight
+#: per core, each reserving 64 MiB of address space: under a child's ``RLIMIT_AS`` the OpenCV
+#: threads of one page on a many-core machine (``cores_per_slot``) would use up the limit
+#: without using the memory (16 allocating threads in a child: +1,024 MiB of address space
+#: with 64 arenas, +129 MiB with two). Read by glibc when a process starts: the fork server
+#: and its children.
+os.environ.setdefault("MALLOC_ARENA_MAX", "2")
 MIB = 1024 * 1024
 #: Modules the fork server imports once, so that each child starts warm: the pipeline with
 #: Tesseract's models (``warm``), and the

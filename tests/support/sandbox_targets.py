@@ -7,6 +7,7 @@ import resource
 import signal
 import sys
 import time
+from pathlib import Path
 
 from briefkasten.errors import CorruptInput
 
@@ -90,6 +91,39 @@ def thread_settings() -> dict[str, str | None]:
     """The thread counts numerical libraries read in this process."""
     names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
     return {name: os.environ.get(name) for name in names}
+
+
+def arena_setting() -> str | None:
+    return os.environ.get("MALLOC_ARENA_MAX")
+
+
+def address_space_of_threads(threads: int) -> int:
+    """MiB of address space this child gains while ``threads`` threads allocate at once."""
+    import threading
+
+    def size() -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) // 1024
+        raise AssertionError("no VmSize")
+
+    before = size()
+    start = threading.Barrier(threads)
+    peak = [before]
+
+    def allocate() -> None:
+        start.wait(timeout=30)
+        for _ in range(2000):
+            kept = [bytearray(200) for _ in range(50)]
+            del kept
+        peak.append(size())
+
+    workers = [threading.Thread(target=allocate) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    return max(peak) - before
 
 
 def opencv_threads() -> int:
