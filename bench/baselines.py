@@ -33,8 +33,8 @@ import aiofiles
 import aiohttp
 from aiohttp import web
 
-from briefkasten.durable import fsync_dir
 from briefkasten.gateway.multipart import CHUNK
+from briefkasten.storage.durable import fsync_dir
 
 CASE_DIR = "bench/12345BG0012345"
 

@@ -11,19 +11,22 @@
         fetch its originals (unlocked: decrypted)   Storage.get_file
         build its pages                             pipeline.document.build_pages
         split it into the documents it holds        pipeline.parts (pipeline.split)
-        per part: store PDF, text, report           _store
-        then the outcome record of all parts        message.parts_to_json
+        per part: store PDF, text, report           _store (under the build's own keys)
+        then create the outcome of all parts        outcomes.commit (first build wins)
       build the message                             message.build_message
       outbox → publish → mark sent                  _announce
       status "delivered"                            status.write_status
 
-Idempotent by document id: a document whose outcome is already stored (``outcome.json``, written
+Idempotent by document id: a document whose outcome is already stored (``outcome.json``, created
 last, with the outcome of each part it was split into) is not built again, and the message id is
 derived from the submission id, so a retried job publishes the same message (consumers deduplicate
-by ``message_id``). No document is ever stuck: when building it fails for good, the document is
-still delivered with its originals and a ``normalisation_failed`` flag and reason. Errors are sorted
-per document: a rejected input fails at once, a processing error is retried until the final attempt,
-a temporary failure (storage, broker) always propagates so the job is retried.
+by ``message_id``). Two workers building the same document at once (a job handed out again while
+its first worker goes on) store under keys of their own build; the first to create the outcome
+wins and the other takes its outcome (``outcomes``), so both messages name the same PDF. No
+document is ever stuck: when building it fails for good, the document is still delivered with
+its originals and a ``normalisation_failed`` flag and reason. Errors are sorted per document: a
+rejected input fails at once, a processing error is retried until the final attempt, a
+temporary failure (storage, broker) always propagates so the job is retried.
 
 The originals travel as data: name, SHA-256, media type and size come from the manifest (the
 gateway computed them once); the builder only sniffs each original again for its pages, a check
@@ -48,12 +51,11 @@ from briefkasten.links import letter_found
 from briefkasten.message import (
     DocumentOutcome,
     build_message,
-    parts_from_json,
-    parts_to_json,
     status_entry,
 )
 from briefkasten.model import DocumentRequest, DocumentResult, Original, Submission, safe_name
 from briefkasten.monitoring.metrics import Metrics
+from briefkasten.outcomes import commit, discard, new_build, result_key, stored_outcome
 from briefkasten.pipeline.codes import is_separator
 from briefkasten.pipeline.doctype import suggest_pages
 from briefkasten.pipeline.document import build_pages
@@ -61,9 +63,7 @@ from briefkasten.pipeline.parts import assemble_parts, plan_for
 from briefkasten.pipeline.pool import PagePool
 from briefkasten.pipeline.sandbox import CpuBudget
 from briefkasten.status import recorded_status, write_status
-from briefkasten.storage import layout
 from briefkasten.storage.base import Storage
-from briefkasten.storage.records import get_json, put_json
 
 log = logging.getLogger("briefkasten.service")
 
@@ -149,20 +149,24 @@ def build_and_store(
     document, or its parts when it holds several), store each one's PDF, text and report, and
     store the outcome record last (also when it failed for good)."""
     storage = services.storage
-    outcome_key = _key(submission, document, "outcome.json")
-    stored = get_json(storage, outcome_key)
+    stored = stored_outcome(storage, submission, document)
     if stored is not None:
-        return parts_from_json(stored, document)
+        return stored
     code = ""
+    build = new_build()
     with tempfile.TemporaryDirectory(prefix="briefkasten-doc-") as tmp:
         try:
-            parts = _build(document, submission, services, Path(tmp), budget)
+            parts = _build(document, submission, services, Path(tmp), budget, build)
         except InputRejected as exc:
             parts, code = [_failed(document, f"{exc.code}: {exc}")], exc.code
         except ProcessingError as exc:
             if not final_attempt:
+                discard(storage, submission, build)
                 raise
             parts, code = [_failed(document, f"{exc.code}: {exc}")], exc.code
+        except BaseException:
+            discard(storage, submission, build)
+            raise
     if parts[0].failure_reason:  # the code only: the reason may name an original file
         log.warning(
             "document %s of submission %s: normalisation failed (%s)",
@@ -171,8 +175,7 @@ def build_and_store(
             code,
             extra={**_ids(submission, document), "error": code},
         )
-    put_json(storage, outcome_key, parts_to_json(parts), ensure_ascii=False)
-    return parts
+    return commit(storage, submission, document, parts, build)  # first build wins
 
 
 def _build(
@@ -181,9 +184,10 @@ def _build(
     services: Services,
     workdir: Path,
     budget: CpuBudget | None,
+    build: str,
 ) -> list[DocumentOutcome]:
     """Fetch the originals into ``workdir``, build the document there (split into the
-    documents it holds, ``pipeline.split``), store the results."""
+    documents it holds, ``pipeline.split``), store the results under ``build``'s keys."""
     settings = services.settings
     originals: list[Original] = []
     for number, received in enumerate(document.files):
@@ -224,24 +228,26 @@ def _build(
     for piece in pieces:
         part = piece.request(document)
         _observe(part, submission, services, piece.result, seconds / len(pieces))
-        outcomes.append(_store(part, submission, services, piece.result))
+        outcomes.append(_store(part, submission, services, piece.result, build))
     return outcomes
 
 
 def _store(
-    document: DocumentRequest, submission: Submission, services: Services, result: DocumentResult
+    document: DocumentRequest,
+    submission: Submission,
+    services: Services,
+    result: DocumentResult,
+    build: str,
 ) -> DocumentOutcome:
     """PDF (hashed once, by the builder), text and report; the outcome that names them."""
     storage = services.storage
-    pdf = storage.adopt_file(
-        _key(submission, document, "pdf"), result.pdf, content_type=PDF, sha256=result.sha256
-    )
-    text = storage.put_bytes(
-        _key(submission, document, "txt"), result.text.encode("utf-8"), content_type=TEXT
-    )
-    storage.put_bytes(
-        _key(submission, document, "report.json"), result.report_bytes(), content_type=JSON
-    )
+
+    def key(suffix: str) -> str:
+        return result_key(submission, document, suffix, build)
+
+    pdf = storage.adopt_file(key("pdf"), result.pdf, content_type=PDF, sha256=result.sha256)
+    text = storage.put_bytes(key("txt"), result.text.encode("utf-8"), content_type=TEXT)
+    storage.put_bytes(key("report.json"), result.report_bytes(), content_type=JSON)
     confidences = [p.ocr_confidence for p in result.pages if p.ocr_confidence is not None]
     suggestion = result.suggestion
     codes = [code for page in result.pages for code in page.codes]
@@ -364,16 +370,6 @@ def _entries(
     """The status entries of the uploaded documents done so far (``results`` in order)."""
     done = zip(submission.documents, results, strict=False)  # the documents done so far
     return {document.document_id: status_entry(parts) for document, parts in done}
-
-
-def _key(submission: Submission, document: DocumentRequest, suffix: str) -> str:
-    return layout.document_key(
-        submission.tenant,
-        submission.case_number,
-        submission.submission_id,
-        document.document_id,
-        suffix,
-    )
 
 
 def _ids(submission: Submission, document: DocumentRequest) -> dict[str, str]:

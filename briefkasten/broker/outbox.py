@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from briefkasten import durable
 from briefkasten.broker.base import OutboundMessage, Publisher
 from briefkasten.errors import BrokerError, MessageUnroutable, NotFound
+from briefkasten.storage import durable
 
 log = logging.getLogger("briefkasten.outbox")
 

@@ -24,10 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from briefkasten import durable
-from briefkasten.durable import fsync_dir
 from briefkasten.errors import NotFound, StorageError
+from briefkasten.storage import durable
 from briefkasten.storage.base import StoredObject
+from briefkasten.storage.durable import fsync_dir
 from briefkasten.storage.layout import validate_key, validate_prefix
 from briefkasten.storage.records import CHUNK, atomic_file
 

@@ -4,9 +4,10 @@ One bucket holds every tenant (Träger, a job center). Keys, with ``T`` the tena
 case number (BG-Nummer), ``S`` a submission id, ``F`` a file id, ``D`` a document id::
 
     T/C/S/originals/F.jpg            an original upload, as received (extension from its real type)
-    T/C/S/documents/D.pdf            the normalised PDF of one document
-    T/C/S/documents/D.txt            its plain text (OCR)
-    T/C/S/documents/D.report.json    its quality report
+    T/C/S/documents/D.B.pdf          the normalised PDF of one document, from its build B
+    T/C/S/documents/D.B.txt          its plain text (OCR)
+    T/C/S/documents/D.B.report.json  its quality report
+    T/C/S/documents/D.outcome.json   the document's outcome: which build's results stand
     T/C/hashes/<sha256>.json         "this case already has a file with this SHA-256" (duplicates)
     T/submissions/S/intake.json      intake progress: "storing" (written first), then "queued"
     T/submissions/S/manifest.json    the submission (model.Submission as JSON)
@@ -55,6 +56,8 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 DOCUMENT_ID = re.compile(r"^[0-9a-f]{16,64}(?:-[1-9][0-9]{0,3})?$")
 #: What may follow a document id: ``pdf``, ``txt``, ``report.json``, ``outcome.json`` …
 SUFFIX = re.compile(r"^[a-z0-9]{1,16}(?:\.[a-z0-9]{1,16})?$")
+#: The token of one build of a document in its result keys (``outcomes.new_build``).
+BUILD = re.compile(r"^[0-9a-f]{16}$")
 
 #: A whole key: ``/``-separated segments of ``[A-Za-z0-9._-]``, none starting with a dot
 #: (so no ``.``/``..`` and no clash with an adapter's hidden temp files).
@@ -95,16 +98,27 @@ def decrypted_key(tenant: str, case_number: str, submission_id: str, file_id: st
 
 
 def document_key(
-    tenant: str, case_number: str, submission_id: str, document_id: str, suffix: str
+    tenant: str,
+    case_number: str,
+    submission_id: str,
+    document_id: str,
+    suffix: str,
+    *,
+    build: str = "",
 ) -> str:
-    """``T/C/S/documents/D.<suffix>``; ``suffix`` is e.g. ``pdf``, ``txt``, ``report.json``."""
+    """``T/C/S/documents/D.<suffix>``; ``suffix`` is e.g. ``pdf``, ``txt``, ``report.json``.
+    A result of one build of the document has the build's token: ``D.<build>.<suffix>``
+    (``outcomes``: concurrent builds never write the same key)."""
     suffix = suffix.removeprefix(".")
     if not SUFFIX.fullmatch(suffix):
         raise InvalidRequest(f"invalid document key suffix {suffix[:40]!r}")
+    if build and not BUILD.fullmatch(build):
+        raise InvalidRequest(f"invalid build token {build[:40]!r}")
     case = _case_prefix(tenant, case_number)
     if not DOCUMENT_ID.fullmatch(document_id):
         raise MalformedId(f"invalid document id {document_id[:70]!r}")
-    return f"{case}/{_id(submission_id)}/documents/{document_id}.{suffix}"
+    name = f"{document_id}.{build}.{suffix}" if build else f"{document_id}.{suffix}"
+    return f"{case}/{_id(submission_id)}/documents/{name}"
 
 
 def case_prefix(tenant: str, case_number: str) -> str:

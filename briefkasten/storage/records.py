@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from briefkasten.durable import fsync_dir
 from briefkasten.errors import BriefkastenError, NotFound
 from briefkasten.storage.base import Storage, StoredObject
+from briefkasten.storage.durable import fsync_dir
 
 CHUNK = 1024 * 1024
 JSON = "application/json"

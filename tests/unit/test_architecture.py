@@ -33,6 +33,7 @@ RANKS = {
     "briefkasten.links": 2,
     "briefkasten.operators": 2,
     "briefkasten.message": 2,
+    "briefkasten.outcomes": 2,
     "briefkasten.monitoring": 2,
     "briefkasten.malware": 2,
     "briefkasten.pipeline": 1,
@@ -42,7 +43,6 @@ RANKS = {
     "briefkasten.tools": 1,
     "briefkasten.catalogue": 0,
     "briefkasten.config": 0,
-    "briefkasten.durable": 0,  # small durable files, os calls only
     "briefkasten.errors": 0,
     "briefkasten.model": 0,
     "briefkasten.i18n": 0,  # the applicant texts: imports nothing of the package

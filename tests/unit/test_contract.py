@@ -282,12 +282,19 @@ def test_documented_example_keys_are_the_storage_layout_s() -> None:
     ids = (message["tenant"], message["case_number"], message["submission_id"])
     originals = []
     for document in message["documents"]:
+        builds = set()
         for suffix in ("pdf", "text"):
             if document[suffix] is not None:
+                build = document[suffix]["key"].rpartition("/")[2].split(".")[1]
+                builds.add(build)
                 expected = layout.document_key(
-                    *ids, document["document_id"], "txt" if suffix == "text" else "pdf"
+                    *ids,
+                    document["document_id"],
+                    "txt" if suffix == "text" else "pdf",
+                    build=build,
                 )
                 assert document[suffix]["key"] == expected
+        assert len(builds) <= 1  # PDF and text of one document come from one build
         for original in document["originals"]:
             file_id = original["key"].rpartition("/")[2].partition(".")[0]
             expected = layout.original_key(*ids, file_id, original["media_type"])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from briefkasten import durable
+from briefkasten.storage import durable
 
 
 def _synced(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
