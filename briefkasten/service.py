@@ -146,8 +146,9 @@ def build_and_store(
     budget: CpuBudget | None = None,
 ) -> list[DocumentOutcome]:
     """One uploaded document: its stored outcome record if there is one, else build it (one
-    document, or its parts when it holds several), store each one's PDF, text and report, and
-    store the outcome record last (also when it failed for good)."""
+    document, or its parts when it holds several), store each one's PDF, text and report under
+    this build's keys, and create the outcome record last (also when it failed for good); if
+    another build created it meanwhile, that one stands (``outcomes.commit``)."""
     storage = services.storage
     stored = stored_outcome(storage, submission, document)
     if stored is not None:
@@ -168,6 +169,7 @@ def build_and_store(
             discard(storage, submission, build)
             raise
     if parts[0].failure_reason:  # the code only: the reason may name an original file
+        discard(storage, submission, build)  # what the failed build stored, nothing names
         log.warning(
             "document %s of submission %s: normalisation failed (%s)",
             document.document_id,

@@ -18,7 +18,7 @@ from briefkasten import outcomes, service
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
-from briefkasten.errors import StorageError
+from briefkasten.errors import CorruptInput, StorageError
 from briefkasten.intake import IncomingDocument, IncomingFile, Intake
 from briefkasten.message import DocumentOutcome
 from briefkasten.model import DocumentRequest, Submission
@@ -121,9 +121,12 @@ def test_two_builds_at_once_end_with_one_outcome_and_its_objects(
     assert [o.to_json() for o in again] == first
 
 
+@pytest.mark.parametrize("failure", ["storage", "input"])
 def test_a_build_that_fails_leaves_none_of_its_objects(
-    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
+    """A storage failure is retried (nothing kept); a rejected input is delivered as failed
+    (its outcome names no objects, so none are kept either)."""
     storage = MemoryStorage("briefkasten")
     submission = _submission(storage, tmp_path)
     (document,) = submission.documents
@@ -137,14 +140,22 @@ def test_a_build_that_fails_leaves_none_of_its_objects(
         build: str,
     ) -> list[DocumentOutcome]:
         _fake_build(storage, submission, document, build)
-        raise StorageError("storage went away after the PDF", source="test")
+        if failure == "storage":
+            raise StorageError("storage went away after the PDF", source="test")
+        raise CorruptInput("the second page cannot be read")
 
     monkeypatch.setattr(service, "_build", build)
     services = Services(settings, storage, Outbox(tmp_path / "outbox"), None)
-    with pytest.raises(StorageError):
-        build_and_store(document, submission, services, final_attempt=True)
     prefix = layout.submission_prefix("jc-test", CASE, submission.submission_id)
-    assert [k for k in storage.list(prefix) if "/documents/" in k] == []
+    if failure == "storage":
+        with pytest.raises(StorageError):
+            build_and_store(document, submission, services, final_attempt=True)
+        assert [k for k in storage.list(prefix) if "/documents/" in k] == []
+        return
+    (outcome,) = build_and_store(document, submission, services, final_attempt=True)
+    assert outcome.failure_reason and outcome.pdf is None
+    outcome_key = f"{prefix}documents/{document.document_id}.outcome.json"
+    assert [k for k in storage.list(prefix) if "/documents/" in k] == [outcome_key]
 
 
 def test_result_keys_carry_the_build_and_are_checked() -> None:
