@@ -82,7 +82,7 @@ def commit(
 
 def discard(storage: Storage, submission: Submission, build: str) -> int:
     """Delete the objects of build ``build`` (best effort: what is left goes with retention)."""
-    prefix = f"{_documents_prefix(submission)}"
+    prefix = _documents_prefix(submission)
     deleted = 0
     with contextlib.suppress(BriefkastenError):
         for key in storage.list(prefix):
