@@ -188,6 +188,8 @@ def _make_dirs(root: Path, directory: Path) -> None:
 
     ``os.makedirs`` gives intermediate levels the default mode, hence our own.
     """
+    if directory != root and root not in directory.parents:
+        raise ValueError(f"{directory} is not inside the storage root {root}")
     for parent in dict.fromkeys(level.parent for level in _made_levels(root, directory)):
         fsync_dir(parent)
 

@@ -313,6 +313,17 @@ def test_an_adopted_file_gets_durable_private_directories(
     assert files.get_bytes(key) == b"photo"
 
 
+def test_directories_are_made_only_inside_the_root(tmp_path: Path) -> None:
+    from briefkasten.storage import files as files_module
+
+    root = tmp_path / "bucket"
+    with pytest.raises(ValueError, match="not inside"):
+        files_module._make_dirs(root, tmp_path / "elsewhere" / "deep")
+    assert not (tmp_path / "elsewhere").exists()
+    files_module._make_dirs(root, root / "a" / "b")
+    assert (root / "a" / "b").is_dir()
+
+
 def test_writers_racing_to_make_the_same_directories_all_succeed(tmp_path: Path) -> None:
     files = open_storage((tmp_path / "bucket").as_uri())
     barrier = threading.Barrier(8)
