@@ -11,19 +11,7 @@ from pathlib import Path
 import pytest
 
 from briefkasten.storage import durable
-
-
-def _synced(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Every path fsynced from now on, in order."""
-    synced: list[Path] = []
-    real_fsync = os.fsync
-
-    def fsync(fd: int) -> None:
-        synced.append(Path(f"/proc/self/fd/{fd}").readlink())
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    return synced
+from tests.support.fsyncs import record_fsyncs
 
 
 def test_replace_writes_privately_syncs_file_then_directory(
@@ -31,7 +19,7 @@ def test_replace_writes_privately_syncs_file_then_directory(
 ) -> None:
     path = tmp_path / "record.json"
     path.write_bytes(b"old")
-    synced = _synced(monkeypatch)
+    synced = record_fsyncs(monkeypatch)
     durable.replace(path, b"new")
     assert path.read_bytes() == b"new"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -67,13 +68,13 @@ def _fake_build(
     return [outcome]
 
 
-def test_two_builds_at_once_end_with_one_outcome_and_its_objects(
-    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+def _patch_build(
+    monkeypatch: pytest.MonkeyPatch,
+    storage: MemoryStorage,
+    then: Callable[[list[DocumentOutcome]], list[DocumentOutcome]],
 ) -> None:
-    storage = MemoryStorage("briefkasten")
-    submission = _submission(storage, tmp_path)
-    (document,) = submission.documents
-    both_built = threading.Barrier(2)
+    """``service._build`` replaced: ``_fake_build`` stores the build's objects, ``then`` gets
+    its outcome (to wait, or to fail after the objects are stored)."""
 
     def build(
         document: DocumentRequest,
@@ -83,11 +84,24 @@ def test_two_builds_at_once_end_with_one_outcome_and_its_objects(
         budget: object,
         build: str,
     ) -> list[DocumentOutcome]:
-        parts = _fake_build(storage, submission, document, build)
+        return then(_fake_build(storage, submission, document, build))
+
+    monkeypatch.setattr(service, "_build", build)
+
+
+def test_two_builds_at_once_end_with_one_outcome_and_its_objects(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = MemoryStorage("briefkasten")
+    submission = _submission(storage, tmp_path)
+    (document,) = submission.documents
+    both_built = threading.Barrier(2)
+
+    def then(parts: list[DocumentOutcome]) -> list[DocumentOutcome]:
         both_built.wait(timeout=10)  # neither has created the outcome yet
         return parts
 
-    monkeypatch.setattr(service, "_build", build)
+    _patch_build(monkeypatch, storage, then)
     services = Services(settings, storage, Outbox(tmp_path / "outbox"), None)
     results: list[list[DocumentOutcome]] = []
 
@@ -131,20 +145,12 @@ def test_a_build_that_fails_leaves_none_of_its_objects(
     submission = _submission(storage, tmp_path)
     (document,) = submission.documents
 
-    def build(
-        document: DocumentRequest,
-        submission: Submission,
-        services: Services,
-        workdir: Path,
-        budget: object,
-        build: str,
-    ) -> list[DocumentOutcome]:
-        _fake_build(storage, submission, document, build)
+    def then(parts: list[DocumentOutcome]) -> list[DocumentOutcome]:
         if failure == "storage":
             raise StorageError("storage went away after the PDF", source="test")
         raise CorruptInput("the second page cannot be read")
 
-    monkeypatch.setattr(service, "_build", build)
+    _patch_build(monkeypatch, storage, then)
     services = Services(settings, storage, Outbox(tmp_path / "outbox"), None)
     prefix = layout.submission_prefix("jc-test", CASE, submission.submission_id)
     if failure == "storage":

@@ -34,6 +34,7 @@ from briefkasten.errors import (
 from briefkasten.storage import FileStorage, MemoryStorage, layout, open_storage
 from briefkasten.storage import s3 as s3_module
 from briefkasten.storage.base import Storage
+from tests.support.fsyncs import record_fsyncs
 from tests.support.servers import S3Server, s3_server_fixture, s3_url_fixture  # noqa: F401  (fixtures)
 
 TENANT = "jc-musterstadt"
@@ -260,14 +261,7 @@ def test_new_directories_are_made_durable_in_their_parents(
     root = tmp_path / "bucket"
     files = open_storage(root.as_uri())
     files.check()  # the root exists: only the key's levels are new
-    synced: list[Path] = []
-    real_fsync = os.fsync
-
-    def fsync(fd: int) -> None:
-        synced.append(Path(f"/proc/self/fd/{fd}").readlink())
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
+    synced = record_fsyncs(monkeypatch)
     key = original()
     files.put_bytes(key, b"data", content_type="image/jpeg")
     path = root.joinpath(*key.split("/"))
@@ -290,14 +284,7 @@ def test_an_adopted_file_gets_durable_private_directories(
     files.check()
     source = tmp_path / "spooled.part"
     source.write_bytes(b"photo")
-    synced: list[Path] = []
-    real_fsync = os.fsync
-
-    def fsync(fd: int) -> None:
-        synced.append(Path(f"/proc/self/fd/{fd}").readlink())
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
+    synced = record_fsyncs(monkeypatch)
     key = original()
     files.adopt_file(key, source, content_type="image/jpeg", sha256="0" * 64)
     path = root.joinpath(*key.split("/"))
