@@ -33,6 +33,10 @@ Figures (targets from issue 3):
   the load, or the highest VmRSS sampled every 20 ms if higher: the kernel's counters are
   approximate) minus the baseline; target < 100.
 
+Diagnosis only: with ``BENCH_FSYNC=off`` in the environment every server's ``os.fsync`` does
+nothing (the figures then say how much of each server's time its fsyncs take, not what a
+durable upload costs; the output says so).
+
 Everything lives in the work directory the caller gives and is removed at the end; servers
 are killed in ``finally``; every client call has a timeout.
 """
@@ -105,9 +109,21 @@ def _gateway_app() -> web.Application:
     return create_app(settings, storage=storage, jobs=jobs)
 
 
+def fsync_off() -> bool:
+    """``BENCH_FSYNC=off``: the diagnostic run of the module docstring."""
+    return os.environ.get("BENCH_FSYNC") == "off"
+
+
+def _no_fsync(fd: object) -> None:
+    """``os.fsync`` of a ``BENCH_FSYNC=off`` server: nothing."""
+
+
 def serve(kind: str, directory: Path) -> None:
     """Child mode: bind 127.0.0.1 on a free port, print it, serve until terminated."""
     from baselines import bare_app, records_app  # bench/baselines.py (beside this file)
+
+    if fsync_off():
+        os.fsync = _no_fsync
 
     apps = {"bare": bare_app, "records": records_app}
     app = _gateway_app() if kind == "gateway" else apps[kind](directory)
@@ -337,6 +353,8 @@ def bench_throughput(pages: list[Path], work: Path) -> None:
         for server in servers:
             shutil.rmtree(server.root, ignore_errors=True)
     megabytes = UPLOADS_PER_ROUND * len(jpeg) / 1e6
+    if fsync_off():
+        _note("BENCH_FSYNC=off: no server fsyncs (a diagnosis, not figures of a durable upload)")
     rates = {}
     for kind, label in LABELS.items():
         median = statistics.median(times[kind])
