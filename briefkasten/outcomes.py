@@ -10,8 +10,10 @@ every build stores its results under keys of its own (``layout.document_key(...,
 ``outcome.json`` — created if absent, atomically (``Storage.create_bytes``). The build that
 created it has won; a build that finds it there deletes its own objects and returns the
 winner's outcome, so every message for the submission names the same objects with the right
-hashes. A build that fails or dies before its outcome leaves objects no outcome names: deleted
-here when it fails, by retention with the submission when it died.
+hashes. A build that fails deletes what it stored (``discard``). A build that died before its
+outcome (its worker killed) leaves objects no outcome names: ``sweep`` deletes them once every
+document of the submission has its outcome — from then on a build still running can only lose,
+and it deletes its own objects when it does.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+from collections.abc import Callable, Sequence
 
 from briefkasten.errors import BriefkastenError
 from briefkasten.message import DocumentOutcome, parts_from_json, parts_to_json
@@ -81,12 +84,40 @@ def commit(
 
 
 def discard(storage: Storage, submission: Submission, build: str) -> int:
-    """Delete the objects of build ``build`` (best effort: what is left goes with retention)."""
-    prefix = _documents_prefix(submission)
+    """Delete the objects of build ``build`` (best effort: ``sweep`` or retention deletes what
+    is left)."""
+    return _delete_builds(storage, submission, lambda token: token == build)
+
+
+def sweep(storage: Storage, submission: Submission, kept: Sequence[DocumentOutcome]) -> int:
+    """Delete the results of every build of ``submission`` whose results no outcome in ``kept``
+    (the outcomes of all its documents) names; called when every document has its outcome.
+    Results from before builds had keys of their own are never touched. Best effort."""
+    named = {
+        layout.build_of(stored.key)
+        for outcome in kept
+        for stored in (outcome.pdf, outcome.text)
+        if stored is not None
+    }
+    deleted = _delete_builds(storage, submission, lambda token: token not in named)
+    if deleted:
+        log.info(
+            "submission %s: %d result(s) of builds that ended before their outcome deleted",
+            submission.submission_id,
+            deleted,
+            extra={"submission_id": submission.submission_id},
+        )
+    return deleted
+
+
+def _delete_builds(storage: Storage, submission: Submission, chosen: Callable[[str], bool]) -> int:
+    """Delete every result under the submission's ``documents/`` whose build token is
+    ``chosen``; how many. Never raises a storage error (what is left goes with retention)."""
     deleted = 0
     with contextlib.suppress(BriefkastenError):
-        for key in storage.list(prefix):
-            if f".{build}." in key.rpartition("/")[2]:
+        for key in storage.list(_documents_prefix(submission)):
+            token = layout.build_of(key)
+            if token and chosen(token):
                 storage.delete(key)
                 deleted += 1
     return deleted

@@ -13,6 +13,7 @@
         split it into the documents it holds        pipeline.parts (pipeline.split)
         per part: store PDF, text, report           _store (under the build's own keys)
         then create the outcome of all parts        outcomes.commit (first build wins)
+      delete results of builds killed meanwhile     outcomes.sweep
       build the message                             message.build_message
       outbox → publish → mark sent                  _announce
       status "delivered"                            status.write_status
@@ -55,7 +56,14 @@ from briefkasten.message import (
 )
 from briefkasten.model import DocumentRequest, DocumentResult, Original, Submission, safe_name
 from briefkasten.monitoring.metrics import Metrics
-from briefkasten.outcomes import commit, discard, new_build, result_key, stored_outcome
+from briefkasten.outcomes import (
+    commit,
+    discard,
+    new_build,
+    result_key,
+    stored_outcome,
+    sweep,
+)
 from briefkasten.pipeline.codes import is_separator
 from briefkasten.pipeline.doctype import suggest_pages
 from briefkasten.pipeline.document import build_pages
@@ -102,6 +110,7 @@ def deliver(job: Job, services: Services) -> None:
             )
         )
     outcomes = [outcome for parts in results for outcome in parts]
+    sweep(storage, submission, outcomes)  # what builds killed before their outcome left
     message = build_message(
         submission,
         outcomes,

@@ -121,6 +121,14 @@ def document_key(
     return f"{case}/{_id(submission_id)}/documents/{name}"
 
 
+def build_of(key: str) -> str:
+    """The build token of a result key (``…/documents/D.<build>.<suffix>``); ``""`` for any other
+    key (an outcome record, a result stored before builds had keys of their own)."""
+    name = key.rpartition("/")[2]
+    parts = name.split(".")
+    return parts[1] if len(parts) > 2 and BUILD.fullmatch(parts[1]) else ""
+
+
 def case_prefix(tenant: str, case_number: str) -> str:
     """``T/C/``: every object of one case (originals, results, hash markers)."""
     return _case_prefix(tenant, case_number) + "/"

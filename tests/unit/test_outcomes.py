@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from briefkasten import outcomes, service
+from briefkasten.broker.base import Job
 from briefkasten.broker.local import MemoryJobQueue
 from briefkasten.broker.outbox import Outbox
 from briefkasten.config import Settings
@@ -174,3 +175,45 @@ def test_result_keys_carry_the_build_and_are_checked() -> None:
     for bad in ("../x", "ABCDEF0123456789", "0" * 15, "0" * 17, "a.b"):
         with pytest.raises(Exception, match="build token"):
             layout.document_key("jc-test", CASE, "a" * 32, "b" * 32, "pdf", build=bad)
+
+
+def test_results_of_a_build_killed_before_its_outcome_are_swept_at_delivery(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed after storing its results but before creating the outcome leaves
+    objects no outcome names; the job's next delivery deletes them and keeps its own results
+    and results stored before builds had keys (``D.pdf``)."""
+    storage = MemoryStorage("briefkasten")
+    submission = _submission(storage, tmp_path)
+    (document,) = submission.documents
+    killed = _fake_build(storage, submission, document, "dead0000dead0000")  # no outcome
+    legacy = layout.document_key("jc-test", CASE, submission.submission_id, "c" * 32, "pdf")
+    storage.put_bytes(legacy, b"%PDF before build tokens", content_type="application/pdf")
+    _patch_build(monkeypatch, storage, lambda parts: parts)
+    services = Services(settings, storage, Outbox(tmp_path / "outbox"), None)
+    service.deliver(Job("job-1", submission.submission_id, "jc-test"), services)
+
+    prefix = layout.submission_prefix("jc-test", CASE, submission.submission_id)
+    documents = sorted(k for k in storage.list(prefix) if "/documents/" in k)
+    (outcome,) = outcomes.stored_outcome(storage, submission, document) or []
+    assert outcome.pdf is not None and outcome.text is not None
+    assert documents == sorted(
+        [
+            outcome.pdf.key,
+            outcome.text.key,
+            legacy,
+            f"{prefix}documents/{document.document_id}.outcome.json",
+        ]
+    )
+    assert not {o.key for o in (killed[0].pdf, killed[0].text) if o} & set(documents)
+    assert outcomes.sweep(storage, submission, [outcome]) == 0  # nothing left to sweep
+
+
+def test_build_of_reads_the_token_of_result_keys_only() -> None:
+    key = layout.document_key("jc-test", CASE, "a" * 32, "b" * 32, "report.json", build="0" * 16)
+    assert layout.build_of(key) == "0" * 16
+    for other in ("outcome.json", "pdf", "txt"):
+        assert (
+            layout.build_of(layout.document_key("jc-test", CASE, "a" * 32, "b" * 32, other)) == ""
+        )
+    assert layout.build_of(f"x/{'b' * 32}.{'0' * 16}") == ""  # a token but no suffix
