@@ -15,6 +15,12 @@
   on top of these records is its own cost.
 
 Neither handler checks or parses anything but the multipart form.
+
+Diagnosis only: ``BENCH_RECORDS`` in the environment cuts ``records_app`` down to see what
+fewer records would give: ``nostoring`` leaves out ``intake.json`` ``storing``; ``minimal``
+keeps only the original in storage, the manifest and the job (the least a submission must leave
+behind to be delivered after a crash: no duplicate marker, no ``intake.json``). Unset or
+``all``: every record. ``bench/gateway.py`` prints the variant.
 """
 
 from __future__ import annotations
@@ -107,13 +113,27 @@ def records_app(directory: Path) -> web.Application:
     return app
 
 
+#: ``BENCH_RECORDS`` values (module docstring).
+VARIANTS = ("all", "nostoring", "minimal")
+
+
+def records_variant() -> str:
+    """``BENCH_RECORDS`` (``ValueError`` for an unknown value), ``all`` if unset."""
+    variant = os.environ.get("BENCH_RECORDS") or "all"
+    if variant not in VARIANTS:
+        raise ValueError(f"BENCH_RECORDS must be one of {', '.join(VARIANTS)}")
+    return variant
+
+
 def _store(data: Path, journal: Path, files: list[dict[str, object]]) -> str:
     """The records of one submission, in the intake's order; its id."""
+    variant = records_variant()
     submission_id = secrets.token_hex(16)
     record_dir = data / "bench" / "submissions" / submission_id
     _make_dirs(data, record_dir)
     now = time.time()
-    _write(record_dir / "intake.json", {"state": "storing", "started_at": now})
+    if variant == "all":
+        _write(record_dir / "intake.json", {"state": "storing", "started_at": now})
     originals = data / CASE_DIR / submission_id / "originals"
     _make_dirs(data, originals)
     stored = []
@@ -125,12 +145,14 @@ def _store(data: Path, journal: Path, files: list[dict[str, object]]) -> str:
         hashes = data / CASE_DIR / "hashes"
         _make_dirs(data, hashes)
         marker = {"file_id": file_id, "submission_id": submission_id}
-        _write(hashes / f"{file['sha256']}.json", marker, exclusive=True)
+        if variant != "minimal":
+            _write(hashes / f"{file['sha256']}.json", marker, exclusive=True)
         stored.append({"file_id": file_id, "sha256": file["sha256"], "size": file["size"]})
     _write(record_dir / "manifest.json", {"submission_id": submission_id, "files": stored})
     job = {"job_id": secrets.token_hex(16), "submission_id": submission_id, "attempt": 0}
     _write(journal / f"{time.time_ns():020d}-{job['job_id']}.json", job)
-    _write(record_dir / "intake.json", {"state": "queued", "queued_at": now})
+    if variant != "minimal":
+        _write(record_dir / "intake.json", {"state": "queued", "queued_at": now})
     return submission_id
 
 

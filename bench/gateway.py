@@ -35,7 +35,8 @@ Figures (targets from issue 3):
 
 Diagnosis only: with ``BENCH_FSYNC=off`` in the environment every server's ``os.fsync`` does
 nothing (the figures then say how much of each server's time its fsyncs take, not what a
-durable upload costs; the output says so).
+durable upload costs; the output says so); ``BENCH_RECORDS`` cuts the records server down
+(``baselines``).
 
 Everything lives in the work directory the caller gives and is removed at the end; servers
 are killed in ``finally``; every client call has a timeout.
@@ -344,6 +345,9 @@ LABELS = {
 
 def bench_throughput(pages: list[Path], work: Path) -> None:
     """``gateway_vs_bare_aiohttp`` and ``gateway_vs_bare_with_records``: module docstring."""
+    from baselines import records_variant  # bench/baselines.py (beside this file)
+
+    variant = records_variant()  # an unknown BENCH_RECORDS fails before any server starts
     jpeg = jpeg_page(pages[0])
     servers = [Server(kind, work / f"throughput-{kind}") for kind in LABELS]
     try:
@@ -355,6 +359,8 @@ def bench_throughput(pages: list[Path], work: Path) -> None:
     megabytes = UPLOADS_PER_ROUND * len(jpeg) / 1e6
     if fsync_off():
         _note("BENCH_FSYNC=off: no server fsyncs (a diagnosis, not figures of a durable upload)")
+    if variant != "all":
+        _note(f"BENCH_RECORDS={variant}: the records server writes fewer records (a diagnosis)")
     rates = {}
     for kind, label in LABELS.items():
         median = statistics.median(times[kind])
