@@ -1,8 +1,9 @@
 """The OCR step: one Tesseract run per page for the text, its lines and words, and confidence.
 
 Tesseract runs in this process on warm models (``tools.tesseract``) and is handed the pixels
-of a grey copy: any enhancement for OCR, and the resampling to the size it reads best
-(``ocrscale``), is applied only to that copy; the stored page keeps its colour and pixels.
+of a grey copy: any enhancement for OCR (a shadow flattened, ``flatten``; contrast for dark
+photos), and the resampling to the size it reads best (``ocrscale``), is applied only to that
+copy; the stored page keeps its colour and pixels.
 A table Tesseract read column by column is joined back into rows (``tablerows``). The page is
 read with ``ocr.lang`` first; a page that is not German is read again with German plus its
 language (``languages.recognise``: lingua on the first pass, Tesseract's OSD for the script).
@@ -10,12 +11,14 @@ language (``languages.recognise``: lingua on the first pass, Tesseract's OSD for
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
 from briefkasten.errors import ToolError
 from briefkasten.model import OcrResult, Page
-from briefkasten.pipeline import languages, ocrscale, tablerows
+from briefkasten.pipeline import languages, ocrscale, quality, tablerows
 from briefkasten.pipeline.runner import StepContext
 from briefkasten.tools import langdetect, tesseract
 
@@ -31,6 +34,14 @@ MIN_X_HEIGHT = 12.0
 MAX_OCR_PIXELS = 12_000_000
 #: Long side (px) of the copy OSD names the script on (as the orientation step's OSD copy).
 OSD_SIDE = 2000
+#: Where the paper around a pixel is darker than this share of the page's median paper, it is
+#: no paper (a scanner border, the table under a photographed page, a dark picture): the OCR
+#: copy is not flattened there.
+PAPER_FLOOR = 0.35
+#: The share of the paper whose level is below the page's global (Otsu) threshold from which
+#: the copy is flattened: below it, one threshold reads the page and the copy stays as it is
+#: (Tesseract's layout analysis is sensitive to its input; a clean page is not touched).
+SHADOW_SHARE = 0.01
 
 
 def ocr(page: Page, ctx: StepContext) -> Page:
@@ -42,7 +53,7 @@ def ocr(page: Page, ctx: StepContext) -> Page:
     assert page.image is not None
     if min(page.image.shape[:2]) < MIN_OCR_SIDE:
         return page.flagged("low_resolution").evolve(detail="page too small to read, OCR skipped")
-    copy = ocr_copy(page.image, dark="too_dark" in page.flags)
+    copy = ocr_copy(page.image, page.dpi, dark="too_dark" in page.flags)
     scale = ocrscale.choose(
         copy.shape,
         ocrscale.x_height(copy),
@@ -132,10 +143,39 @@ def _settle_orientation(page: Page, text_angle: int | None) -> tuple[Page, str]:
     return settled.flagged("orientation_uncertain"), f"OCR text angle {text_angle}, left as is"
 
 
-def ocr_copy(image: np.ndarray, *, dark: bool = False) -> np.ndarray:
-    """The grey image Tesseract reads; dark photos get their contrast stretched first."""
+def ocr_copy(image: np.ndarray, dpi: float, *, dark: bool = False) -> np.ndarray:
+    """The grey image Tesseract reads: flattened under a shadow (``flatten``); dark photos get
+    their contrast stretched too."""
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    grey = flatten(grey, dpi)
     if dark:
         clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
         grey = clahe.apply(cv2.normalize(grey, np.empty_like(grey), 0, 255, cv2.NORM_MINMAX))
     return grey
+
+
+def flatten(grey: np.ndarray, dpi: float) -> np.ndarray:
+    """``grey`` divided by the paper level around each pixel (``quality.paper_level``), when a
+    shadow needs it: Tesseract binarises the whole page with one threshold (Otsu), and where
+    the paper is darker than that threshold — a phone held over the page — it turns black,
+    text and all. Flattened only when more than ``SHADOW_SHARE`` of the paper lies below the
+    threshold; where the "paper" is darker than ``PAPER_FLOOR`` of the page's median it is
+    none, and only scaled by that median."""
+    height, width = grey.shape[:2]
+    if min(height, width) < 16:
+        return grey
+    small = cv2.resize(
+        grey, (max(1, width // 4), max(1, height // 4)), interpolation=cv2.INTER_AREA
+    )
+    px_per_mm = dpi / 25.4 if math.isfinite(dpi) and dpi > 0 else max(height, width) / 297.0
+    paper = quality.paper_level(small, px_per_mm / 4).astype(np.float32)
+    median = float(np.median(paper))
+    is_paper = paper >= PAPER_FLOOR * median
+    if median <= 0 or not is_paper.any():
+        return grey
+    threshold, _ = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    if float((paper[is_paper] < threshold).mean()) <= SHADOW_SHARE:
+        return grey
+    paper[~is_paper] = median
+    level = cv2.resize(paper, (width, height), interpolation=cv2.INTER_LINEAR)
+    return cv2.divide(grey.astype(np.float32), level, scale=255.0, dtype=cv2.CV_8U)

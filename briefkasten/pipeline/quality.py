@@ -129,7 +129,7 @@ def measure(image: np.ndarray, dpi: float) -> Measures:
         return Measures(width, height, dpi, level, 0.0, None, 0.0, 0.0)
     px_per_mm = dpi / factor / _MM_PER_INCH if dpi else max(grey.shape) / 297.0
     small = cv2.resize(grey, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
-    paper_small = _paper(small, px_per_mm / 4)
+    paper_small = paper_level(small, px_per_mm / 4)
     border_small = _border(small, paper_small)
     inside_small = ~border_small
     if not inside_small.any():
@@ -183,8 +183,9 @@ def _analysis_copy(image: np.ndarray, dpi: float) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(img), factor
 
 
-def _paper(small: np.ndarray, px_per_mm: float) -> np.ndarray:
-    """The paper brightness around each pixel: a max filter wider than any stroke, smoothed."""
+def paper_level(small: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """The paper brightness around each pixel: a max filter wider than any stroke, smoothed
+    (also the OCR copy's, ``ocr.flatten``)."""
     radius = max(1, round(3.0 * px_per_mm))
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * radius + 1, 2 * radius + 1))
     paper = cv2.dilate(small, kernel)

@@ -140,3 +140,21 @@ def test_the_ocr_step_maps_words_of_the_resampled_copy_to_page_pixels(tmp_path: 
             matched += 1
             assert np.allclose(box, boxes[text], atol=4), text
     assert matched > 100
+
+
+def test_text_under_a_shadow_across_the_page_is_read(tmp_path: Path) -> None:
+    """A phone held over a bank statement shades its top: one global threshold (Tesseract's
+    Otsu) turned that part black, header and first bookings lost (seen in ``make eval``); the
+    OCR copy is flattened first (``ocr.flatten``)."""
+    image, truth = generate.render_page("kontoauszug", seed=5, dpi=300)
+    page_grey = np.asarray(image.convert("L"), dtype=np.float32)
+    y = np.arange(page_grey.shape[0], dtype=np.float32)[:, None]
+    shade = 0.5 + 0.5 / (1 + np.exp(-(y - 0.4 * page_grey.shape[0]) / 60.0))
+    shaded = (page_grey * shade).astype(np.uint8)
+    original = Original("p.png", Path("p.png"), "0" * 64, 1, "image/png", 1)
+    page = Page(ref=PageRef(original, 0, "raster"), image=shaded, dpi=300)
+    read = ocr_step(page, StepContext(workdir=tmp_path, options=Options(), params={}))
+    assert read.ocr is not None
+    first_lines = [line for line in truth.splitlines() if line.strip()][:6]
+    found = [line for line in first_lines if line.split()[0] in read.ocr.text]
+    assert found == first_lines
