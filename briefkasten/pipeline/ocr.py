@@ -168,14 +168,14 @@ def flatten(grey: np.ndarray, dpi: float) -> np.ndarray:
         grey, (max(1, width // 4), max(1, height // 4)), interpolation=cv2.INTER_AREA
     )
     px_per_mm = dpi / 25.4 if math.isfinite(dpi) and dpi > 0 else max(height, width) / 297.0
-    paper = quality.paper_level(small, px_per_mm / 4).astype(np.float32)
-    median = float(np.median(paper))
+    paper = quality.paper_level(small, px_per_mm / 4)  # uint8, as ``small``
+    median = int(np.median(paper))
     is_paper = paper >= PAPER_FLOOR * median
     if median <= 0 or not is_paper.any():
         return grey
     threshold, _ = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     if float((paper[is_paper] < threshold).mean()) <= SHADOW_SHARE:
         return grey
-    paper[~is_paper] = median
+    paper[~is_paper] = median  # no level below PAPER_FLOOR × median remains: no zero divisor
     level = cv2.resize(paper, (width, height), interpolation=cv2.INTER_LINEAR)
-    return cv2.divide(grey.astype(np.float32), level, scale=255.0, dtype=cv2.CV_8U)
+    return cv2.divide(grey, level, scale=255.0)  # uint8 throughout: one page-sized copy more
