@@ -56,14 +56,7 @@ from briefkasten.message import (
 )
 from briefkasten.model import DocumentRequest, DocumentResult, Original, Submission, safe_name
 from briefkasten.monitoring.metrics import Metrics
-from briefkasten.outcomes import (
-    commit,
-    discard,
-    new_build,
-    result_key,
-    stored_outcome,
-    sweep,
-)
+from briefkasten.outcomes import commit, discard, new_build, result_key, stored_outcome, sweep
 from briefkasten.pipeline.codes import is_separator
 from briefkasten.pipeline.doctype import suggest_pages
 from briefkasten.pipeline.document import build_pages

@@ -11,8 +11,6 @@ language (``languages.recognise``: lingua on the first pass, Tesseract's OSD for
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 
@@ -167,8 +165,9 @@ def flatten(grey: np.ndarray, dpi: float) -> np.ndarray:
     small = cv2.resize(
         grey, (max(1, width // 4), max(1, height // 4)), interpolation=cv2.INTER_AREA
     )
-    px_per_mm = dpi / 25.4 if math.isfinite(dpi) and dpi > 0 else max(height, width) / 297.0
-    paper = quality.paper_level(small, px_per_mm / 4)  # uint8, as ``small``
+    paper = quality.paper_level(
+        small, quality.pixels_per_mm(dpi, grey.shape) / 4
+    )  # uint8, as ``small``
     median = int(np.median(paper))
     is_paper = paper >= PAPER_FLOOR * median
     if median <= 0 or not is_paper.any():

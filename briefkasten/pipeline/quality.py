@@ -43,6 +43,7 @@ _ANALYSIS_DPI = 150.0
 _MAX_ANALYSIS_PIXELS = 2_500_000
 _MIN_MEASURABLE = 16  # below this many pixels on a side only size and brightness are measured
 _MM_PER_INCH = 25.4
+_A4_LONG_MM = 297.0
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def measure(image: np.ndarray, dpi: float) -> Measures:
     if min(grey.shape) < _MIN_MEASURABLE:
         level = float(np.median(grey)) if grey.size else 0.0
         return Measures(width, height, dpi, level, 0.0, None, 0.0, 0.0)
-    px_per_mm = dpi / factor / _MM_PER_INCH if dpi else max(grey.shape) / 297.0
+    px_per_mm = pixels_per_mm(dpi / factor, grey.shape)
     small = cv2.resize(grey, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
     paper_small = paper_level(small, px_per_mm / 4)
     border_small = _border(small, paper_small)
@@ -181,6 +182,14 @@ def _analysis_copy(image: np.ndarray, dpi: float) -> tuple[np.ndarray, int]:
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
     return np.ascontiguousarray(img), factor
+
+
+def pixels_per_mm(dpi: float, shape: tuple[int, ...]) -> float:
+    """Pixels per millimetre at ``dpi``; when it is unknown (0, NaN), of an image of ``shape``
+    whose long side is an A4 page's (297 mm)."""
+    if math.isfinite(dpi) and dpi > 0:
+        return dpi / _MM_PER_INCH
+    return max(shape[:2]) / _A4_LONG_MM
 
 
 def paper_level(small: np.ndarray, px_per_mm: float) -> np.ndarray:
